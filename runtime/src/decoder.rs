@@ -1,0 +1,282 @@
+//! [`Decoder`]: a cursor over the bytes of one message.
+
+use crate::error::{DecodeError, DecodeErrorKind};
+use crate::unknown::UnknownFields;
+use crate::wire::{MAX_FIELD_NUMBER, WireType};
+use crate::Message;
+
+/// The default limit on message nesting, as in protobuf's own runtimes.
+pub const DEFAULT_RECURSION_LIMIT: u32 = 100;
+
+/// A cursor over the encoded bytes of one message.
+///
+/// Decoding always works on one contiguous slice: a length prefix is checked
+/// against the bytes actually present before anything is allocated, so a
+/// lying prefix costs nothing. Generated `merge_field` code receives a
+/// `Decoder` and hands it to the functions in [`crate::codec`].
+pub struct Decoder<'a> {
+    buf: &'a [u8],
+    depth_left: u32,
+    limit: u32,
+}
+
+impl<'a> Decoder<'a> {
+    pub(crate) fn new(buf: &'a [u8], recursion_limit: u32) -> Decoder<'a> {
+        Decoder { buf, depth_left: recursion_limit, limit: recursion_limit }
+    }
+
+    /// True when every byte has been consumed.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Bytes not yet consumed.
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Reads a varint of up to ten bytes.
+    #[inline]
+    pub fn read_varint(&mut self) -> Result<u64, DecodeError> {
+        if let Some((&byte, rest)) = self.buf.split_first() {
+            if byte < 0x80 {
+                self.buf = rest;
+                return Ok(byte as u64);
+            }
+        }
+        self.read_varint_slow()
+    }
+
+    fn read_varint_slow(&mut self) -> Result<u64, DecodeError> {
+        let mut value = 0u64;
+        for (i, &byte) in self.buf.iter().take(10).enumerate() {
+            // Bits past the 64th (in the tenth byte) are dropped, as protobuf's
+            // C++ and upb parsers do.
+            value |= ((byte & 0x7f) as u64) << (7 * i);
+            if byte < 0x80 {
+                self.buf = &self.buf[i + 1..];
+                return Ok(value);
+            }
+        }
+        Err(DecodeError::new(if self.buf.len() >= 10 {
+            DecodeErrorKind::VarintTooLong
+        } else {
+            DecodeErrorKind::Truncated
+        }))
+    }
+
+    /// Reads four little-endian bytes.
+    #[inline]
+    pub fn read_fixed32(&mut self) -> Result<u32, DecodeError> {
+        match self.buf.split_first_chunk::<4>() {
+            Some((bytes, rest)) => {
+                self.buf = rest;
+                Ok(u32::from_le_bytes(*bytes))
+            }
+            None => Err(DecodeError::new(DecodeErrorKind::Truncated)),
+        }
+    }
+
+    /// Reads eight little-endian bytes.
+    #[inline]
+    pub fn read_fixed64(&mut self) -> Result<u64, DecodeError> {
+        match self.buf.split_first_chunk::<8>() {
+            Some((bytes, rest)) => {
+                self.buf = rest;
+                Ok(u64::from_le_bytes(*bytes))
+            }
+            None => Err(DecodeError::new(DecodeErrorKind::Truncated)),
+        }
+    }
+
+    /// Reads a length prefix and returns that many bytes.
+    #[inline]
+    pub fn read_bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let len = self.read_varint()?;
+        if len > self.buf.len() as u64 {
+            return Err(DecodeError::new(DecodeErrorKind::LengthOutOfBounds {
+                declared: len,
+                remaining: self.buf.len(),
+            }));
+        }
+        let (bytes, rest) = self.buf.split_at(len as usize);
+        self.buf = rest;
+        Ok(bytes)
+    }
+
+    /// Reads a field key: its number and wire type.
+    #[inline]
+    pub fn read_key(&mut self) -> Result<(u32, WireType), DecodeError> {
+        let key = self.read_varint()?;
+        let wire_type = WireType::from_key(key)
+            .ok_or_else(|| DecodeError::new(DecodeErrorKind::InvalidWireType((key & 7) as u8)))?;
+        let number = key >> 3;
+        if number == 0 {
+            return Err(DecodeError::new(DecodeErrorKind::FieldNumberZero));
+        }
+        if number > MAX_FIELD_NUMBER as u64 {
+            return Err(DecodeError::new(DecodeErrorKind::Other(
+                format!("field number {number} exceeds the maximum {MAX_FIELD_NUMBER}").into(),
+            )));
+        }
+        Ok((number as u32, wire_type))
+    }
+
+    /// A decoder over `bytes` one nesting level deeper than `self`.
+    #[inline]
+    pub(crate) fn nested(&self, bytes: &'a [u8]) -> Result<Decoder<'a>, DecodeError> {
+        if self.depth_left == 0 {
+            return Err(DecodeError::new(DecodeErrorKind::RecursionLimit(self.limit)));
+        }
+        Ok(Decoder { buf: bytes, depth_left: self.depth_left - 1, limit: self.limit })
+    }
+
+    /// A decoder over `bytes` at the same nesting level (packed runs, map entries).
+    #[inline]
+    pub(crate) fn sibling(&self, bytes: &'a [u8]) -> Decoder<'a> {
+        Decoder { buf: bytes, depth_left: self.depth_left, limit: self.limit }
+    }
+
+    /// Merges a length-delimited message into `msg`.
+    #[inline]
+    pub(crate) fn merge_message<M: Message>(&mut self, msg: &mut M) -> Result<(), DecodeError> {
+        let bytes = self.read_bytes()?;
+        let mut inner = self.nested(bytes)?;
+        crate::message::merge_fields(msg, &mut inner, None)
+    }
+
+    /// Merges a group (its start key already read) into `msg`.
+    pub(crate) fn merge_group<M: Message>(
+        &mut self,
+        number: u32,
+        msg: &mut M,
+    ) -> Result<(), DecodeError> {
+        self.descend()?;
+        let result = crate::message::merge_fields(msg, self, Some(number));
+        self.depth_left += 1;
+        result
+    }
+
+    fn descend(&mut self) -> Result<(), DecodeError> {
+        if self.depth_left == 0 {
+            return Err(DecodeError::new(DecodeErrorKind::RecursionLimit(self.limit)));
+        }
+        self.depth_left -= 1;
+        Ok(())
+    }
+
+    /// Skips the value of a field whose key was just read, keeping its bytes
+    /// in `unknown` when given.
+    pub fn skip_field(
+        &mut self,
+        number: u32,
+        wire_type: WireType,
+        unknown: Option<&mut UnknownFields>,
+    ) -> Result<(), DecodeError> {
+        let start = self.buf;
+        match wire_type {
+            WireType::Varint => {
+                self.read_varint()?;
+            }
+            WireType::Fixed64 => {
+                self.read_fixed64()?;
+            }
+            WireType::Fixed32 => {
+                self.read_fixed32()?;
+            }
+            WireType::LengthDelimited => {
+                self.read_bytes()?;
+            }
+            WireType::StartGroup => self.skip_group(number)?,
+            WireType::EndGroup => return Err(DecodeError::new(DecodeErrorKind::GroupMismatch)),
+        }
+        if let Some(unknown) = unknown {
+            let value = &start[..start.len() - self.buf.len()];
+            unknown.push_raw(number, wire_type, value);
+        }
+        Ok(())
+    }
+
+    fn skip_group(&mut self, number: u32) -> Result<(), DecodeError> {
+        self.descend()?;
+        loop {
+            if self.buf.is_empty() {
+                return Err(DecodeError::new(DecodeErrorKind::GroupMismatch));
+            }
+            let (inner, wire_type) = self.read_key()?;
+            if wire_type == WireType::EndGroup {
+                if inner != number {
+                    return Err(DecodeError::new(DecodeErrorKind::GroupMismatch));
+                }
+                self.depth_left += 1;
+                return Ok(());
+            }
+            self.skip_field(inner, wire_type, None)?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_edges() {
+        let mut d = Decoder::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], 100);
+        assert_eq!(d.read_varint().unwrap(), u64::MAX);
+        assert!(d.is_empty());
+        let mut d = Decoder::new(&[0xff; 11], 100);
+        assert_eq!(d.read_varint().unwrap_err().kind(), &DecodeErrorKind::VarintTooLong);
+        let mut d = Decoder::new(&[0xff, 0xff], 100);
+        assert_eq!(d.read_varint().unwrap_err().kind(), &DecodeErrorKind::Truncated);
+    }
+
+    #[test]
+    fn lying_length_prefix_is_rejected_before_allocation() {
+        // 2 GiB declared, three bytes present.
+        let mut d = Decoder::new(&[0x80, 0x80, 0x80, 0x80, 0x08, 1, 2, 3], 100);
+        match d.read_bytes().unwrap_err().kind() {
+            DecodeErrorKind::LengthOutOfBounds { declared, remaining } => {
+                assert_eq!(*declared, 1 << 31);
+                assert_eq!(*remaining, 3);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keys_are_validated() {
+        assert_eq!(
+            Decoder::new(&[0x00], 100).read_key().unwrap_err().kind(),
+            &DecodeErrorKind::FieldNumberZero
+        );
+        assert_eq!(
+            Decoder::new(&[0x0e], 100).read_key().unwrap_err().kind(),
+            &DecodeErrorKind::InvalidWireType(6)
+        );
+    }
+
+    #[test]
+    fn skipped_fields_are_kept_verbatim() {
+        // field 3 group containing field 1 varint 5, then field 4 fixed32
+        let bytes = [0x1b, 0x08, 0x05, 0x1c, 0x25, 1, 2, 3, 4];
+        let mut d = Decoder::new(&bytes, 100);
+        let mut unknown = UnknownFields::default();
+        while !d.is_empty() {
+            let (n, wt) = d.read_key().unwrap();
+            d.skip_field(n, wt, Some(&mut unknown)).unwrap();
+        }
+        assert_eq!(unknown.as_bytes(), &bytes);
+    }
+
+    #[test]
+    fn deep_groups_hit_the_recursion_limit() {
+        let bytes: Vec<u8> = std::iter::repeat_n(0x0b, 200).collect();
+        let mut d = Decoder::new(&bytes, 100);
+        let (n, wt) = d.read_key().unwrap();
+        let err = d.skip_field(n, wt, None).unwrap_err();
+        assert_eq!(err.kind(), &DecodeErrorKind::RecursionLimit(100));
+    }
+}

@@ -1,0 +1,293 @@
+//! The [`Message`] trait and the decode loop every message shares.
+
+use std::borrow::Cow;
+use std::fmt::Debug;
+
+use bytes::{Buf, BufMut};
+
+use crate::decoder::{DEFAULT_RECURSION_LIMIT, Decoder};
+use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+use crate::unknown::UnknownFields;
+use crate::wire::{self, WireType};
+
+/// A protobuf message.
+///
+/// Generated code implements the required methods; the provided ones are the
+/// API users call, with the names prost users know.
+///
+/// ```
+/// use protocall::{Message, types::Timestamp};
+/// let t = Timestamp { seconds: 1_700_000_000, nanos: 5, ..Default::default() };
+/// let bytes = t.encode_to_vec();
+/// assert_eq!(bytes.len(), t.encoded_len());
+/// assert_eq!(Timestamp::decode(bytes.as_slice()).unwrap(), t);
+/// assert_eq!(Timestamp::TYPE_URL, "type.googleapis.com/google.protobuf.Timestamp");
+/// ```
+pub trait Message: Default + Debug + Send + Sync {
+    /// Full proto name, e.g. `user.GetUserRequest`.
+    const FULL_NAME: &'static str;
+    /// The type URL used by `google.protobuf.Any`.
+    const TYPE_URL: &'static str;
+
+    /// Writes the fields (no length prefix). The buffer must have room for
+    /// [`Message::encoded_len`] bytes.
+    fn encode_raw<B: BufMut + ?Sized>(&self, buf: &mut B);
+
+    /// The exact number of bytes [`Message::encode_raw`] writes.
+    fn encoded_len(&self) -> usize;
+
+    /// Reads the value of field `number` (its key already consumed).
+    ///
+    /// Generated code dispatches on `number` and hands fields it does not
+    /// know to [`Decoder::skip_field`].
+    fn merge_field(
+        &mut self,
+        number: u32,
+        wire_type: WireType,
+        decoder: &mut Decoder<'_>,
+    ) -> Result<(), DecodeError>;
+
+    /// The unknown fields kept by this message, if it keeps them.
+    fn unknown_fields_mut(&mut self) -> Option<&mut UnknownFields> {
+        None
+    }
+
+    /// The proto name of field `number`, for error messages.
+    fn field_name(number: u32) -> Option<&'static str> {
+        let _ = number;
+        None
+    }
+
+    /// Resets every field to its default.
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Encodes into `buf`, failing without writing if it lacks room.
+    fn encode<B: BufMut + ?Sized>(&self, buf: &mut B) -> Result<(), EncodeError> {
+        let required = self.encoded_len();
+        if required > buf.remaining_mut() {
+            return Err(EncodeError::new(required, buf.remaining_mut()));
+        }
+        self.encode_raw(buf);
+        Ok(())
+    }
+
+    /// Encodes into a new vector of exactly the right size.
+    fn encode_to_vec(&self) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(self.encoded_len());
+        self.encode_raw(&mut buf);
+        buf
+    }
+
+    /// Encodes with a varint length prefix.
+    fn encode_length_delimited<B: BufMut + ?Sized>(&self, buf: &mut B) -> Result<(), EncodeError> {
+        let len = self.encoded_len();
+        let required = len + wire::varint_len(len as u64);
+        if required > buf.remaining_mut() {
+            return Err(EncodeError::new(required, buf.remaining_mut()));
+        }
+        wire::put_varint(len as u64, buf);
+        self.encode_raw(buf);
+        Ok(())
+    }
+
+    /// Encodes with a varint length prefix into a new vector.
+    fn encode_length_delimited_to_vec(&self) -> Vec<u8> {
+        let len = self.encoded_len();
+        let mut buf = Vec::with_capacity(len + wire::varint_len(len as u64));
+        wire::put_varint(len as u64, &mut buf);
+        self.encode_raw(&mut buf);
+        buf
+    }
+
+    /// Decodes a message from all of `buf`.
+    fn decode<B: Buf>(buf: B) -> Result<Self, DecodeError> {
+        DecodeOptions::new().decode(buf)
+    }
+
+    /// Decodes a length-prefixed message from the front of `buf`.
+    fn decode_length_delimited<B: Buf>(buf: B) -> Result<Self, DecodeError> {
+        let mut message = Self::default();
+        message.merge_length_delimited(buf)?;
+        Ok(message)
+    }
+
+    /// Merges all of `buf` into `self`: scalars are replaced, messages
+    /// merged, repeated fields appended, map entries replaced by key.
+    fn merge<B: Buf>(&mut self, buf: B) -> Result<(), DecodeError> {
+        DecodeOptions::new().merge(self, buf)
+    }
+
+    /// Merges a length-prefixed message from the front of `buf` into `self`.
+    fn merge_length_delimited<B: Buf>(&mut self, mut buf: B) -> Result<(), DecodeError> {
+        let len = read_length_prefix(&mut buf)?;
+        DecodeOptions::new().merge(self, buf.take(len))
+    }
+}
+
+/// Reads a varint length prefix through the `Buf` API and checks it against
+/// the bytes present.
+fn read_length_prefix<B: Buf>(buf: &mut B) -> Result<usize, DecodeError> {
+    let mut len = 0u64;
+    for i in 0..10 {
+        if !buf.has_remaining() {
+            return Err(DecodeError::new(DecodeErrorKind::Truncated));
+        }
+        let byte = buf.get_u8();
+        len |= ((byte & 0x7f) as u64) << (7 * i);
+        if byte < 0x80 {
+            if len > buf.remaining() as u64 {
+                return Err(DecodeError::new(DecodeErrorKind::LengthOutOfBounds {
+                    declared: len,
+                    remaining: buf.remaining(),
+                }));
+            }
+            return Ok(len as usize);
+        }
+    }
+    Err(DecodeError::new(DecodeErrorKind::VarintTooLong))
+}
+
+/// Limits applied while decoding.
+///
+/// ```
+/// use protocall::{DecodeOptions, types::Value};
+/// let opts = DecodeOptions::new().recursion_limit(8);
+/// let v: Value = opts.decode(&[][..]).unwrap();
+/// assert_eq!(v, Value::default());
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct DecodeOptions {
+    recursion_limit: u32,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions::new()
+    }
+}
+
+impl DecodeOptions {
+    /// The defaults: recursion limit 100.
+    pub const fn new() -> DecodeOptions {
+        DecodeOptions { recursion_limit: DEFAULT_RECURSION_LIMIT }
+    }
+
+    /// How deeply messages and groups may nest.
+    pub const fn recursion_limit(mut self, limit: u32) -> DecodeOptions {
+        self.recursion_limit = limit;
+        self
+    }
+
+    /// Decodes a message from all of `buf`.
+    pub fn decode<M: Message, B: Buf>(&self, buf: B) -> Result<M, DecodeError> {
+        let mut message = M::default();
+        self.merge(&mut message, buf)?;
+        Ok(message)
+    }
+
+    /// Merges all of `buf` into `message`.
+    pub fn merge<M: Message, B: Buf>(&self, message: &mut M, mut buf: B) -> Result<(), DecodeError> {
+        with_contiguous(&mut buf, |bytes| {
+            merge_fields(message, &mut Decoder::new(bytes, self.recursion_limit), None)
+        })
+    }
+}
+
+/// Runs `f` over all the bytes of `buf` as one slice (copying only when
+/// `buf` is split into several chunks), then consumes them.
+fn with_contiguous<B: Buf>(
+    buf: &mut B,
+    f: impl FnOnce(&[u8]) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    if buf.chunk().len() == buf.remaining() {
+        f(buf.chunk())?;
+        buf.advance(buf.remaining());
+        Ok(())
+    } else {
+        f(&buf.copy_to_bytes(buf.remaining()))
+    }
+}
+
+/// Reads fields into `message` until the decoder is empty or, for a group,
+/// until the end key of field `group`.
+pub(crate) fn merge_fields<M: Message>(
+    message: &mut M,
+    decoder: &mut Decoder<'_>,
+    group: Option<u32>,
+) -> Result<(), DecodeError> {
+    while !decoder.is_empty() {
+        let (number, wire_type) =
+            decoder.read_key().map_err(|e| e.push(M::FULL_NAME, Cow::Borrowed("")))?;
+        if wire_type == WireType::EndGroup {
+            return if group == Some(number) {
+                Ok(())
+            } else {
+                Err(DecodeError::new(DecodeErrorKind::GroupMismatch)
+                    .push(M::FULL_NAME, Cow::Borrowed("")))
+            };
+        }
+        match message.merge_field(number, wire_type, decoder) {
+            Ok(()) => {}
+            // A known number with a foreign wire type is an unknown field,
+            // as protobuf's own parsers treat it.
+            Err(e) if e.is_wire_type_mismatch() => decoder
+                .skip_field(number, wire_type, message.unknown_fields_mut())
+                .map_err(|e| field_error::<M>(e, number))?,
+            Err(e) => return Err(field_error::<M>(e, number)),
+        }
+    }
+    match group {
+        None => Ok(()),
+        Some(_) => Err(DecodeError::new(DecodeErrorKind::GroupMismatch)
+            .push(M::FULL_NAME, Cow::Borrowed(""))),
+    }
+}
+
+#[cold]
+fn field_error<M: Message>(error: DecodeError, number: u32) -> DecodeError {
+    let field = match M::field_name(number) {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(number.to_string()),
+    };
+    error.push(M::FULL_NAME, field)
+}
+
+/// A boxed message is a message: recursive fields are stored boxed.
+impl<M: Message> Message for Box<M> {
+    const FULL_NAME: &'static str = M::FULL_NAME;
+    const TYPE_URL: &'static str = M::TYPE_URL;
+
+    #[inline]
+    fn encode_raw<B: BufMut + ?Sized>(&self, buf: &mut B) {
+        (**self).encode_raw(buf)
+    }
+
+    #[inline]
+    fn encoded_len(&self) -> usize {
+        (**self).encoded_len()
+    }
+
+    #[inline]
+    fn merge_field(
+        &mut self,
+        number: u32,
+        wire_type: WireType,
+        decoder: &mut Decoder<'_>,
+    ) -> Result<(), DecodeError> {
+        (**self).merge_field(number, wire_type, decoder)
+    }
+
+    fn unknown_fields_mut(&mut self) -> Option<&mut UnknownFields> {
+        (**self).unknown_fields_mut()
+    }
+
+    fn field_name(number: u32) -> Option<&'static str> {
+        M::field_name(number)
+    }
+
+    fn clear(&mut self) {
+        (**self).clear()
+    }
+}

@@ -1,0 +1,143 @@
+//! [`UnknownFields`]: fields a message did not declare, kept verbatim.
+
+use std::fmt;
+
+use bytes::BufMut;
+
+use crate::decoder::Decoder;
+use crate::wire::{self, WireType};
+
+/// Fields found on the wire that the message's schema does not declare.
+///
+/// They are kept as their original encoded records, in arrival order, and
+/// written back after the known fields on encode, so a proxy or a
+/// read-modify-write cycle built on an older schema loses nothing.
+///
+/// ```
+/// use protocall::{Message, types::Empty, UnknownValue};
+/// // field 7, varint 150: unknown to `Empty`
+/// let bytes = [0x38, 0x96, 0x01];
+/// let empty = Empty::decode(&bytes[..]).unwrap();
+/// let field = empty.unknown_fields().iter().next().unwrap();
+/// assert_eq!((field.number, field.value), (7, UnknownValue::Varint(150)));
+/// assert_eq!(empty.encode_to_vec(), bytes);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct UnknownFields {
+    raw: Vec<u8>,
+}
+
+/// One unknown field: its number and value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownField<'a> {
+    /// The field number.
+    pub number: u32,
+    /// The value as it was on the wire.
+    pub value: UnknownValue<'a>,
+}
+
+/// The value of an [`UnknownField`], by wire type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownValue<'a> {
+    /// Wire type 0.
+    Varint(u64),
+    /// Wire type 1.
+    Fixed64(u64),
+    /// Wire type 2: the bytes after the length prefix.
+    LengthDelimited(&'a [u8]),
+    /// Wire type 3: the encoded fields between the start and end keys.
+    Group(&'a [u8]),
+    /// Wire type 5.
+    Fixed32(u32),
+}
+
+impl UnknownFields {
+    /// No fields.
+    pub fn new() -> UnknownFields {
+        UnknownFields::default()
+    }
+
+    /// True when there are no unknown fields.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Drops every unknown field.
+    pub fn clear(&mut self) {
+        self.raw.clear();
+    }
+
+    /// The fields in their encoded form (keys and values).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The fields one by one, in arrival order.
+    pub fn iter(&self) -> impl Iterator<Item = UnknownField<'_>> {
+        let mut decoder = Decoder::new(&self.raw, u32::MAX);
+        std::iter::from_fn(move || {
+            if decoder.is_empty() {
+                return None;
+            }
+            // The records were validated when they were stored.
+            let (number, wire_type) = decoder.read_key().ok()?;
+            let value = match wire_type {
+                WireType::Varint => UnknownValue::Varint(decoder.read_varint().ok()?),
+                WireType::Fixed64 => UnknownValue::Fixed64(decoder.read_fixed64().ok()?),
+                WireType::Fixed32 => UnknownValue::Fixed32(decoder.read_fixed32().ok()?),
+                WireType::LengthDelimited => UnknownValue::LengthDelimited(decoder.read_bytes().ok()?),
+                WireType::StartGroup => {
+                    let before = decoder.remaining();
+                    let start = &self.raw[self.raw.len() - before..];
+                    decoder.skip_field(number, wire_type, None).ok()?;
+                    let consumed = before - decoder.remaining();
+                    // Strip the end-group key from the group body.
+                    let body = &start[..consumed - wire::key_len(number)];
+                    UnknownValue::Group(body)
+                }
+                WireType::EndGroup => return None,
+            };
+            Some(UnknownField { number, value })
+        })
+    }
+
+    /// Appends a varint field.
+    pub fn push_varint(&mut self, number: u32, value: u64) {
+        wire::put_key(number, WireType::Varint, &mut self.raw);
+        wire::put_varint(value, &mut self.raw);
+    }
+
+    /// Appends a length-delimited field.
+    pub fn push_bytes(&mut self, number: u32, value: &[u8]) {
+        wire::put_key(number, WireType::LengthDelimited, &mut self.raw);
+        wire::put_varint(value.len() as u64, &mut self.raw);
+        self.raw.extend_from_slice(value);
+    }
+
+    /// Appends a field whose `value` bytes are already encoded for `wire_type`.
+    pub(crate) fn push_raw(&mut self, number: u32, wire_type: WireType, value: &[u8]) {
+        wire::put_key(number, wire_type, &mut self.raw);
+        self.raw.extend_from_slice(value);
+    }
+
+    /// Bytes [`UnknownFields::encode`] writes.
+    #[inline]
+    pub fn encoded_len(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// Writes the fields back out verbatim.
+    #[inline]
+    pub fn encode<B: BufMut + ?Sized>(&self, buf: &mut B) {
+        if !self.raw.is_empty() {
+            buf.put_slice(&self.raw);
+        }
+    }
+}
+
+impl fmt::Debug for UnknownFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter().map(|field| (field.number, field.value))).finish()
+    }
+}
