@@ -1,1 +1,39 @@
-//! placeholder
+//! protocall-codegen: `.proto` schemas to Rust messages, server traits and
+//! clients for the `protocall` runtime.
+//!
+//! From `build.rs` (protox compiles the schemas; no `protoc` needed):
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     protocall_codegen::configure().compile(&["proto/user.proto"], &["proto"])?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! and in the crate, `pub mod user { protocall::include_proto!("user"); }`.
+//!
+//! The pipeline is one model and one emitter for every way in:
+//! descriptors → [`model`](crate) → tokens (quote) → prettyplease.
+
+#[cfg(feature = "protox")]
+mod compile;
+mod config;
+mod doc;
+mod emit;
+mod error;
+mod model;
+mod names;
+mod paths;
+
+pub use config::{Builder, configure};
+pub use error::Error;
+
+/// One generated source file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// File name relative to the output directory, e.g. `user.rs`.
+    pub name: String,
+    /// The formatted Rust source.
+    pub content: String,
+}

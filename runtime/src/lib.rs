@@ -35,6 +35,9 @@ pub use message::{DecodeOptions, Message};
 pub use unknown::{UnknownField, UnknownFields, UnknownValue};
 pub use wire::WireType;
 
+/// The `bytes` crate, which generated code and `bytes` fields use.
+pub use bytes;
+
 /// Includes the code generated for a proto package by `protocall-codegen`
 /// from `OUT_DIR` (`include_proto!("user")` reads `$OUT_DIR/user.rs`).
 ///

@@ -1,0 +1,320 @@
+//! [`Builder`]: the options users set from `build.rs`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use prost_types::FileDescriptorSet;
+
+use crate::paths::PathMap;
+use crate::{Error, GeneratedFile};
+
+/// Starts a code generator configuration with the defaults.
+///
+/// ```no_run
+/// // build.rs
+/// protocall_codegen::configure()
+///     .bytes([".user.Avatar.data"])
+///     .compile(&["proto/user.proto"], &["proto"])
+///     .unwrap();
+/// ```
+pub fn configure() -> Builder {
+    Builder::default()
+}
+
+/// Code generator options; see [`configure`].
+///
+/// Every option that takes proto paths uses the same matching: `.` matches
+/// everything, a path starting with `.` matches that fully qualified name and
+/// everything under it (`.pkg`, `.pkg.Msg`, `.pkg.Msg.field`), and any other
+/// path matches by suffix (`Msg.field`). A path that matches nothing is an
+/// error, so a typo cannot go unnoticed.
+#[derive(Debug)]
+pub struct Builder {
+    pub(crate) config: Config,
+    out_dir: Option<PathBuf>,
+    include_file: Option<PathBuf>,
+    file_descriptor_set_path: Option<PathBuf>,
+    emit_rerun_if_changed: bool,
+}
+
+/// The options the model and emitter read.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) type_attributes: PathMap<String>,
+    pub(crate) message_attributes: PathMap<String>,
+    pub(crate) enum_attributes: PathMap<String>,
+    pub(crate) field_attributes: PathMap<String>,
+    pub(crate) bytes: PathMap<()>,
+    pub(crate) btree_map: PathMap<()>,
+    pub(crate) disable_comments: PathMap<()>,
+    pub(crate) discard_unknown_fields: PathMap<()>,
+    pub(crate) extern_paths: Vec<(String, String)>,
+    /// Off only when generating `google.protobuf` itself (the runtime's types).
+    pub(crate) builtin_well_known_types: bool,
+    pub(crate) build_server: bool,
+    pub(crate) build_client: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            type_attributes: PathMap::default(),
+            message_attributes: PathMap::default(),
+            enum_attributes: PathMap::default(),
+            field_attributes: PathMap::default(),
+            bytes: PathMap::default(),
+            btree_map: PathMap::default(),
+            disable_comments: PathMap::default(),
+            discard_unknown_fields: PathMap::default(),
+            extern_paths: Vec::new(),
+            builtin_well_known_types: true,
+            build_server: true,
+            build_client: true,
+        }
+    }
+}
+
+impl Config {
+    /// User extern paths plus the well-known types' mapping.
+    pub(crate) fn extern_paths(&self) -> impl Iterator<Item = (&str, &str)> {
+        let builtin = self
+            .builtin_well_known_types
+            .then_some((".google.protobuf", "::protocall::types"));
+        self.extern_paths.iter().map(|(p, r)| (p.as_str(), r.as_str())).chain(builtin)
+    }
+
+    /// Options whose paths matched nothing, as an error.
+    pub(crate) fn check_unmatched(&self) -> Result<(), Error> {
+        let maps: [(&str, Vec<&str>); 8] = [
+            ("type_attribute", self.type_attributes.unmatched().collect()),
+            ("message_attribute", self.message_attributes.unmatched().collect()),
+            ("enum_attribute", self.enum_attributes.unmatched().collect()),
+            ("field_attribute", self.field_attributes.unmatched().collect()),
+            ("bytes", self.bytes.unmatched().collect()),
+            ("btree_map", self.btree_map.unmatched().collect()),
+            ("disable_comments", self.disable_comments.unmatched().collect()),
+            ("discard_unknown_fields", self.discard_unknown_fields.unmatched().collect()),
+        ];
+        let problems: Vec<String> = maps
+            .iter()
+            .flat_map(|(option, paths)| {
+                paths.iter().map(move |p| format!("`{option}(\"{p}\")` matches nothing"))
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(format!("unused code generator options: {}", problems.join("; "))))
+        }
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            config: Config::default(),
+            out_dir: None,
+            include_file: None,
+            file_descriptor_set_path: None,
+            emit_rerun_if_changed: true,
+        }
+    }
+}
+
+fn paths<I, S>(map: &mut PathMap<()>, paths: I)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    for path in paths {
+        map.insert(path.as_ref(), ());
+    }
+}
+
+impl Builder {
+    /// Where generated files go; defaults to `$OUT_DIR`.
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Adds an attribute (e.g. `#[derive(Hash)]`) to matching messages and enums.
+    pub fn type_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
+        self.config.type_attributes.insert(path.as_ref(), attribute.as_ref().to_string());
+        self
+    }
+
+    /// Adds an attribute to matching messages.
+    pub fn message_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
+        self.config.message_attributes.insert(path.as_ref(), attribute.as_ref().to_string());
+        self
+    }
+
+    /// Adds an attribute to matching enums.
+    pub fn enum_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
+        self.config.enum_attributes.insert(path.as_ref(), attribute.as_ref().to_string());
+        self
+    }
+
+    /// Adds an attribute to matching fields (`.pkg.Msg.field`).
+    pub fn field_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
+        self.config.field_attributes.insert(path.as_ref(), attribute.as_ref().to_string());
+        self
+    }
+
+    /// Stores matching `bytes` fields as `bytes::Bytes` instead of `Vec<u8>`.
+    pub fn bytes<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
+        paths(&mut self.config.bytes, paths_);
+        self
+    }
+
+    /// Stores matching map fields as `BTreeMap` instead of `HashMap`.
+    pub fn btree_map<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
+        paths(&mut self.config.btree_map, paths_);
+        self
+    }
+
+    /// Uses existing Rust types for a proto package or type instead of
+    /// generating them: `extern_path(".common", "::common_protos")`.
+    /// `.google.protobuf` maps to `::protocall::types` by default.
+    pub fn extern_path(mut self, proto_path: impl AsRef<str>, rust_path: impl AsRef<str>) -> Self {
+        self.config
+            .extern_paths
+            .push((proto_path.as_ref().to_string(), rust_path.as_ref().to_string()));
+        self
+    }
+
+    /// Also writes a file of that name nesting every generated package in
+    /// `pub mod` blocks, so one `include!` brings in everything.
+    pub fn include_file(mut self, name: impl Into<PathBuf>) -> Self {
+        self.include_file = Some(name.into());
+        self
+    }
+
+    /// Also writes the compiled `FileDescriptorSet` (with imports and source
+    /// info) to this path.
+    pub fn file_descriptor_set_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.file_descriptor_set_path = Some(path.into());
+        self
+    }
+
+    /// Leaves proto comments out of the generated code for matching paths.
+    pub fn disable_comments<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
+        paths(&mut self.config.disable_comments, paths_);
+        self
+    }
+
+    /// Generates matching messages without unknown-field preservation: no
+    /// `_unknown_fields` member, unknown fields are dropped on decode.
+    pub fn discard_unknown_fields<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
+        paths(&mut self.config.discard_unknown_fields, paths_);
+        self
+    }
+
+    /// Prints `cargo:rerun-if-changed` for every input file, imports
+    /// included (on by default).
+    pub fn emit_rerun_if_changed(mut self, on: bool) -> Self {
+        self.emit_rerun_if_changed = on;
+        self
+    }
+
+    /// Generates service server code (on by default).
+    pub fn build_server(mut self, on: bool) -> Self {
+        self.config.build_server = on;
+        self
+    }
+
+    /// Generates service client code (on by default).
+    pub fn build_client(mut self, on: bool) -> Self {
+        self.config.build_client = on;
+        self
+    }
+
+    /// Generates `google.protobuf` itself instead of mapping it to
+    /// `protocall::types` (used to build the runtime's well-known types).
+    #[doc(hidden)]
+    pub fn compile_well_known_types(mut self) -> Self {
+        self.config.builtin_well_known_types = false;
+        self
+    }
+
+    /// Compiles `protos` (found through `includes`) with protox and writes
+    /// one `.rs` file per package. No `protoc` is needed.
+    ///
+    /// Schema errors name the file, line and column, and show the line.
+    #[cfg(feature = "protox")]
+    pub fn compile(self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<(), Error> {
+        let compiled = crate::compile::compile(protos, includes)?;
+        if self.emit_rerun_if_changed {
+            for path in &compiled.paths {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
+        self.write(&compiled.set, &compiled.files_to_generate)
+    }
+
+    /// Generates code for every file of a `FileDescriptorSet` built elsewhere
+    /// (by `protoc --descriptor_set_out --include_imports`, `buf build`, …).
+    /// Files are generated in full; imports must be in the set too.
+    pub fn compile_fds(self, set: FileDescriptorSet) -> Result<(), Error> {
+        let names: Vec<String> = set.file.iter().map(|f| f.name().to_string()).collect();
+        self.write(&set, &names)
+    }
+
+    /// Generates the files for `files_to_generate` without writing them.
+    pub fn generate(
+        &self,
+        set: &FileDescriptorSet,
+        files_to_generate: &[String],
+    ) -> Result<Vec<GeneratedFile>, Error> {
+        let packages = crate::model::build(&set.file, files_to_generate, &self.config)?;
+        self.config.check_unmatched()?;
+        let mut files: Vec<GeneratedFile> = packages
+            .iter()
+            .map(|package| GeneratedFile {
+                name: package_file_name(&package.name),
+                content: crate::emit::file(package, &self.config),
+            })
+            .collect();
+        if let Some(include) = &self.include_file {
+            let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+            files.push(GeneratedFile {
+                name: include.to_string_lossy().into_owned(),
+                content: crate::emit::include_file(&names),
+            });
+        }
+        Ok(files)
+    }
+
+    fn write(&self, set: &FileDescriptorSet, files_to_generate: &[String]) -> Result<(), Error> {
+        let out_dir = match &self.out_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or_else(|| Error::new("OUT_DIR is not set: call from build.rs or set out_dir()"))?,
+        };
+        fs::create_dir_all(&out_dir)
+            .map_err(|e| Error::with_source(format!("cannot create {}", out_dir.display()), e))?;
+        for file in self.generate(set, files_to_generate)? {
+            write_if_changed(&out_dir.join(&file.name), file.content.as_bytes())?;
+        }
+        if let Some(path) = &self.file_descriptor_set_path {
+            use prost::Message as _;
+            write_if_changed(path, &set.encode_to_vec())?;
+        }
+        Ok(())
+    }
+}
+
+/// `user` → `user.rs`; the empty package → `_.rs`.
+pub(crate) fn package_file_name(package: &str) -> String {
+    if package.is_empty() { "_.rs".to_string() } else { format!("{package}.rs") }
+}
+
+/// Leaves the file alone when unchanged, so cargo does not rebuild for nothing.
+fn write_if_changed(path: &Path, content: &[u8]) -> Result<(), Error> {
+    if fs::read(path).is_ok_and(|old| old == content) {
+        return Ok(());
+    }
+    fs::write(path, content).map_err(|e| Error::with_source(format!("cannot write {}", path.display()), e))
+}

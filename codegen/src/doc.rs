@@ -1,0 +1,118 @@
+//! Proto comments to rustdoc lines.
+
+/// Turns a proto comment into rustdoc lines that render as written and never
+/// become doctests: indented blocks are fenced as `text`, and brackets are
+/// escaped so they are not read as intra-doc links.
+pub(crate) fn sanitize(comment: &str) -> Vec<String> {
+    let lines: Vec<&str> = comment.trim_end().lines().collect();
+    if lines.iter().all(|l| l.trim().is_empty()) {
+        return Vec::new();
+    }
+    // protoc keeps the space after `//`; drop one common leading space.
+    let strip = lines.iter().filter(|l| !l.trim().is_empty()).all(|l| l.starts_with(' '));
+    #[derive(PartialEq)]
+    enum State {
+        Text,
+        Fenced,
+        Indented,
+    }
+    let mut state = State::Text;
+    let mut out = Vec::new();
+    for raw in lines {
+        let line = if strip { raw.strip_prefix(' ').unwrap_or(raw) } else { raw };
+        let blank = line.trim().is_empty();
+        let indented = line.starts_with("    ") || line.starts_with('\t');
+        let fence = line.trim_start().starts_with("```");
+        if state == State::Indented && !blank && !indented {
+            out.push(" ```".to_string());
+            state = State::Text;
+        }
+        match state {
+            State::Fenced if fence => {
+                out.push(" ```".to_string());
+                state = State::Text;
+            }
+            State::Fenced | State::Indented => {
+                out.push(if blank { String::new() } else { format!(" {}", strip_indent(line)) })
+            }
+            State::Text if fence => {
+                // A fence in the comment: keep it, but never let it be Rust.
+                out.push(" ```text".to_string());
+                state = State::Fenced;
+            }
+            State::Text if indented && !blank => {
+                out.push(" ```text".to_string());
+                out.push(format!(" {}", strip_indent(line)));
+                state = State::Indented;
+            }
+            State::Text if blank => out.push(String::new()),
+            State::Text => out.push(format!(" {}", escape(line))),
+        }
+    }
+    if state != State::Text {
+        out.push(" ```".to_string());
+    }
+    out
+}
+
+fn strip_indent(line: &str) -> &str {
+    line.strip_prefix("    ").or_else(|| line.strip_prefix('\t')).unwrap_or(line)
+}
+
+fn escape(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        match c {
+            '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    wrap_urls(&out)
+}
+
+/// Bare URLs become `<…>` autolinks (rustdoc warns about bare ones).
+fn wrap_urls(line: &str) -> String {
+    let mut out = String::new();
+    for (i, word) in line.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if (word.starts_with("http://") || word.starts_with("https://")) && !word.contains('<') {
+            let trimmed = word.trim_end_matches(['.', ',', ')', ';', ':']);
+            out.push('<');
+            out.push_str(trimmed);
+            out.push('>');
+            out.push_str(&word[trimmed.len()..]);
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize;
+
+    #[test]
+    fn plain_comment() {
+        assert_eq!(sanitize(" Get user by ID\n"), [" Get user by ID"]);
+    }
+
+    #[test]
+    fn indented_blocks_become_text_fences() {
+        let doc = sanitize(" Example:\n\n     foo(bar);\n     baz();\n\n Done [x].\n");
+        assert_eq!(
+            doc,
+            [" Example:", "", " ```text", " foo(bar);", " baz();", "", " ```", " Done \\[x\\]."]
+        );
+    }
+
+    #[test]
+    fn urls_are_autolinked() {
+        assert_eq!(sanitize(" See https://x.io/a."), [" See <https://x.io/a>."]);
+    }
+}

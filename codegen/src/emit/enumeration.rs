@@ -1,0 +1,91 @@
+//! Rust enums for proto enums, with their `Enumeration` impls.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{attributes, deprecated, doc_or, ident};
+use crate::model::Enum;
+
+pub(crate) fn enumeration(e: &Enum) -> TokenStream {
+    let name = ident(&e.rust_name);
+    let docs = doc_or(&e.doc, format!(" The `{}` enum.", e.full_name));
+    let attrs = attributes(&e.attributes);
+    let enum_deprecated = deprecated(e.deprecated);
+    let variants = e.values.iter().enumerate().map(|(i, value)| {
+        let variant = ident(&value.rust_name);
+        let number = value.number;
+        let docs = doc_or(&value.doc, format!(" `{}` = {}.", value.proto_name, number));
+        let deprecated = deprecated(value.deprecated);
+        // The first value is the default: proto3 requires it to be zero,
+        // proto2 uses it for unset fields.
+        let default = (i == 0).then(|| quote!(#[default]));
+        quote!(#docs #deprecated #default #variant = #number,)
+    });
+    let aliases = e.aliases.iter().map(|(alias, proto_name, target)| {
+        let alias = ident(alias);
+        let target = ident(target);
+        let doc = format!(" Alias `{proto_name}` of [`{name}::{}`].", target.to_string().trim_start_matches("r#"));
+        quote!(#[doc = #doc] pub const #alias: #name = #name::#target;)
+    });
+    let alias_impl = (!e.aliases.is_empty()).then(|| quote!(impl #name { #(#aliases)* }));
+    let from_i32 = e.values.iter().map(|value| {
+        let variant = ident(&value.rust_name);
+        let number = value.number;
+        quote!(#number => #name::#variant,)
+    });
+    let as_str = e.values.iter().map(|value| {
+        let variant = ident(&value.rust_name);
+        let proto_name = &value.proto_name;
+        quote!(#name::#variant => #proto_name,)
+    });
+    let from_str = e
+        .values
+        .iter()
+        .map(|value| (value.proto_name.as_str(), value.rust_name.as_str()))
+        .chain(e.aliases.iter().map(|(_, proto_name, target)| (proto_name.as_str(), target.as_str())))
+        .map(|(proto_name, target)| {
+            let variant = ident(target);
+            quote!(#proto_name => #name::#variant,)
+        });
+
+    let allow = e.values.iter().any(|v| v.deprecated).then(|| quote!(#[allow(deprecated)]));
+    quote! {
+        #docs
+        #attrs
+        #enum_deprecated
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        #[repr(i32)]
+        pub enum #name {
+            #(#variants)*
+        }
+
+        #alias_impl
+
+        #allow
+        impl ::protocall::Enumeration for #name {
+            fn from_i32(value: i32) -> ::core::option::Option<#name> {
+                ::core::option::Option::Some(match value {
+                    #(#from_i32)*
+                    _ => return ::core::option::Option::None,
+                })
+            }
+
+            fn to_i32(self) -> i32 {
+                self as i32
+            }
+
+            fn as_str_name(self) -> &'static str {
+                match self {
+                    #(#as_str)*
+                }
+            }
+
+            fn from_str_name(name: &str) -> ::core::option::Option<#name> {
+                ::core::option::Option::Some(match name {
+                    #(#from_str)*
+                    _ => return ::core::option::Option::None,
+                })
+            }
+        }
+    }
+}

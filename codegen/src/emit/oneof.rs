@@ -1,0 +1,142 @@
+//! Oneof enums: one variant per member field.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::message::{codec, number, value_type};
+use super::{deprecated, doc_or, ident};
+use crate::model::{Field, Kind, Oneof, Scalar};
+
+/// True when a member is a closed enum, whose unknown values go to the
+/// message's unknown fields.
+pub(crate) fn takes_unknown(oneof: &Oneof) -> bool {
+    oneof.fields.iter().any(|f| matches!(&f.kind, Kind::Enum(e) if e.closed))
+}
+
+pub(crate) fn oneof(oneof: &Oneof) -> TokenStream {
+    let name = ident(&oneof.enum_name);
+    let docs = doc_or(&oneof.doc, format!(" The `{}` oneof.", oneof.name));
+    let variants = oneof.fields.iter().map(|field| {
+        let variant = variant(field);
+        let ty = value_type(&field.kind, field.boxed);
+        let docs = doc_or(&field.doc, format!(" Field `{}` = {}.", field.name, field.number));
+        let deprecated = deprecated(field.deprecated);
+        let attrs = super::attributes(&field.attributes);
+        quote!(#docs #attrs #deprecated #variant(#ty),)
+    });
+    let encodes = oneof.fields.iter().map(|field| {
+        let variant = variant(field);
+        let number = number(field);
+        let codec = codec(&field.kind);
+        quote!(#name::#variant(value) => #codec::encode(#number, value, buf),)
+    });
+    let lens = oneof.fields.iter().map(|field| {
+        let variant = variant(field);
+        let number = number(field);
+        let codec = codec(&field.kind);
+        quote!(#name::#variant(value) => #codec::encoded_len(#number, value),)
+    });
+    let unknown = takes_unknown(oneof);
+    let unknown_param = unknown.then(|| quote!(, unknown: ::core::option::Option<&mut ::protocall::UnknownFields>));
+    let arms = oneof.fields.iter().map(|field| merge_arm(&name, field));
+    let allow = oneof.fields.iter().any(|f| f.deprecated).then(|| quote!(#[allow(deprecated)]));
+
+    quote! {
+        #docs
+        #[derive(Clone, PartialEq, Debug)]
+        pub enum #name {
+            #(#variants)*
+        }
+
+        #allow
+        impl #name {
+            /// Writes the member that is set.
+            pub fn encode<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+                match self {
+                    #(#encodes)*
+                }
+            }
+
+            /// Bytes [`Self::encode`] writes.
+            pub fn encoded_len(&self) -> usize {
+                match self {
+                    #(#lens)*
+                }
+            }
+
+            /// Reads member `number` into `field`: a message member merges
+            /// into the value already set, any other member replaces it.
+            pub fn merge(
+                field: &mut ::core::option::Option<#name>,
+                number: u32,
+                wire_type: ::protocall::WireType,
+                decoder: &mut ::protocall::Decoder<'_>
+                #unknown_param
+            ) -> ::core::result::Result<(), ::protocall::DecodeError> {
+                match number {
+                    #(#arms)*
+                    _ => ::core::result::Result::Err(::protocall::DecodeError::new(
+                        ::protocall::DecodeErrorKind::WireTypeMismatch,
+                    )),
+                }
+            }
+        }
+    }
+}
+
+fn variant(field: &Field) -> proc_macro2::Ident {
+    ident(&crate::names::camel(&field.name))
+}
+
+/// The wire type a member's value arrives with.
+fn wire_type(kind: &Kind) -> TokenStream {
+    let name = match kind {
+        Kind::Scalar(Scalar::Fixed32 | Scalar::Sfixed32 | Scalar::Float) => "Fixed32",
+        Kind::Scalar(Scalar::Fixed64 | Scalar::Sfixed64 | Scalar::Double) => "Fixed64",
+        Kind::Scalar(_) | Kind::Enum(_) => "Varint",
+        Kind::Group { .. } => "StartGroup",
+        Kind::String | Kind::Bytes { .. } | Kind::Message { .. } | Kind::Map { .. } => "LengthDelimited",
+    };
+    let name = ident(name);
+    quote!(::protocall::WireType::#name)
+}
+
+fn merge_arm(name: &proc_macro2::Ident, field: &Field) -> TokenStream {
+    let variant = variant(field);
+    let number = number(field);
+    let codec = codec(&field.kind);
+    let wire = wire_type(&field.kind);
+    let body = match &field.kind {
+        Kind::Message { .. } | Kind::Group { .. } => {
+            let read = if matches!(field.kind, Kind::Group { .. }) {
+                quote!(#codec::merge(#number, wire_type, value, decoder))
+            } else {
+                quote!(#codec::merge(wire_type, value, decoder))
+            };
+            quote! {
+                if !::core::matches!(field, ::core::option::Option::Some(#name::#variant(_))) {
+                    *field = ::core::option::Option::Some(#name::#variant(::core::default::Default::default()));
+                }
+                let ::core::option::Option::Some(#name::#variant(value)) = field else {
+                    ::core::unreachable!()
+                };
+                #read
+            }
+        }
+        Kind::Enum(e) if e.closed => quote! {
+            let mut value = ::core::option::Option::None;
+            #codec::merge_optional(#number, wire_type, &mut value, decoder, unknown)?;
+            if let ::core::option::Option::Some(value) = value {
+                *field = ::core::option::Option::Some(#name::#variant(value));
+            }
+            ::core::result::Result::Ok(())
+        },
+        _ => quote! {
+            let mut value = ::core::default::Default::default();
+            #codec::merge(wire_type, &mut value, decoder)?;
+            *field = ::core::option::Option::Some(#name::#variant(value));
+            ::core::result::Result::Ok(())
+        },
+    };
+    quote!(#number if wire_type == #wire => { #body })
+}

@@ -1,0 +1,45 @@
+//! Drift check: the runtime's checked-in well-known types are exactly what
+//! this generator produces today. `PROTOCALL_BLESS=1` rewrites them.
+
+use std::path::PathBuf;
+
+const FILES: &[&str] = &[
+    "google/protobuf/any.proto",
+    "google/protobuf/api.proto",
+    "google/protobuf/descriptor.proto",
+    "google/protobuf/duration.proto",
+    "google/protobuf/empty.proto",
+    "google/protobuf/field_mask.proto",
+    "google/protobuf/source_context.proto",
+    "google/protobuf/struct.proto",
+    "google/protobuf/timestamp.proto",
+    "google/protobuf/type.proto",
+    "google/protobuf/wrappers.proto",
+    "google/protobuf/compiler/plugin.proto",
+];
+
+#[test]
+fn well_known_types_are_up_to_date() {
+    let out = tempfile::tempdir().unwrap();
+    protocall_codegen::configure()
+        .compile_well_known_types()
+        .emit_rerun_if_changed(false)
+        .out_dir(out.path())
+        .compile(FILES, &[concat!(env!("CARGO_MANIFEST_DIR"), "/../proto")])
+        .unwrap();
+    let checked_in = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../runtime/src/types");
+    let bless = std::env::var_os("PROTOCALL_BLESS").is_some();
+    let mut stale = Vec::new();
+    for name in ["google.protobuf.rs", "google.protobuf.compiler.rs"] {
+        let fresh = std::fs::read_to_string(out.path().join(name)).unwrap();
+        let path = checked_in.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(fresh.as_str()) {
+            if bless {
+                std::fs::write(&path, fresh).unwrap();
+            } else {
+                stale.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(stale.is_empty(), "stale generated files (rerun with PROTOCALL_BLESS=1): {stale:?}");
+}

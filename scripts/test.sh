@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: what CI runs and what a contributor runs.
+#   bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source scripts/setup-peers.sh
+
+echo "== fmt"
+cargo fmt --all -- --check
+echo "== clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== tests"
+cargo test --workspace
