@@ -656,7 +656,7 @@ impl<'a> Builder<'a> {
         let mut aliases = Vec::new();
         for (i, (value, rust_name)) in enumeration.value.iter().zip(rust_names).enumerate() {
             if let Some(first) = values.iter().find(|v| v.number == value.number()) {
-                aliases.push((rust_name_const(value.name()), value.name().to_string(), first.rust_name.clone()));
+                aliases.push((alias_const(&rust_name), value.name().to_string(), first.rust_name.clone()));
                 continue;
             }
             let mut value_path = path.clone();
@@ -720,10 +720,11 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Name of the associated constant for an alias value.
-fn rust_name_const(proto_name: &str) -> String {
+/// Name of the associated constant for an alias value: its variant-style
+/// name (prefix stripped) in SHOUTY_CASE, `ALIASED_UNO` → `UNO`.
+fn alias_const(rust_name: &str) -> String {
     use heck::ToShoutySnakeCase;
-    names::escape(&proto_name.to_shouty_snake_case())
+    names::escape(&names::unraw(rust_name).to_shouty_snake_case())
 }
 
 /// proto name → Rust name for every value, and the first value's name.
