@@ -8,9 +8,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     protocall_codegen::configure()
         .include_file("test_protos.rs")
         .btree_map([".protocall.test.Everything.m_bool_string"])
-        .bytes([".protocall.test.Everything.r_bytes", ".protocall.test.Everything.c_bytes"])
+        .bytes([
+            ".protocall.test.Everything.r_bytes",
+            ".protocall.test.Everything.c_bytes",
+        ])
         .discard_unknown_fields([".protocall.test.Result"])
-        .compile(&["../proto/test/everything.proto", "../proto/test/proto2.proto"], &["../proto"])?;
+        .compile(
+            &[
+                "../proto/test/everything.proto",
+                "../proto/test/proto2.proto",
+            ],
+            &["../proto"],
+        )?;
 
     let root = std::env::var_os("GRPC_PROTO_DIR")
         .map(PathBuf::from)

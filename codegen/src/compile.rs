@@ -16,28 +16,55 @@ pub(crate) struct Compiled {
     pub(crate) paths: Vec<PathBuf>,
 }
 
-pub(crate) fn compile(protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<Compiled, Error> {
+pub(crate) fn compile(
+    protos: &[impl AsRef<Path>],
+    includes: &[impl AsRef<Path>],
+) -> Result<Compiled, Error> {
     let mut compiler = protox::Compiler::new(includes.iter().map(AsRef::as_ref)).map_err(render)?;
     compiler.include_imports(true).include_source_info(true);
-    compiler.open_files(protos.iter().map(AsRef::as_ref)).map_err(render)?;
-    let files_to_generate =
-        compiler.files().filter(|f| !f.is_import()).map(|f| f.name().to_string()).collect();
-    let paths = compiler.files().filter_map(|f| f.path().map(Path::to_path_buf)).collect();
-    Ok(Compiled { set: compiler.file_descriptor_set(), files_to_generate, paths })
+    compiler
+        .open_files(protos.iter().map(AsRef::as_ref))
+        .map_err(render)?;
+    let files_to_generate = compiler
+        .files()
+        .filter(|f| !f.is_import())
+        .map(|f| f.name().to_string())
+        .collect();
+    let paths = compiler
+        .files()
+        .filter_map(|f| f.path().map(Path::to_path_buf))
+        .collect();
+    Ok(Compiled {
+        set: compiler.file_descriptor_set(),
+        files_to_generate,
+        paths,
+    })
 }
 
 /// `path:line:col: message`, then the source line and a caret, as protoc
 /// and rustc print them.
 fn render(error: protox::Error) -> Error {
     let mut text = String::new();
-    let located = error.labels().and_then(|mut labels| labels.next()).and_then(|label| {
-        let source = error.source_code()?;
-        let span = source.read_span(label.inner(), 0, 0).ok()?;
-        let name = span.name().unwrap_or(error.file().unwrap_or("<input>")).to_string();
-        let line_no = span.line() + 1;
-        let column = span.column() + 1;
-        Some((name, line_no, column, label.len(), label.label().map(str::to_string)))
-    });
+    let located = error
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .and_then(|label| {
+            let source = error.source_code()?;
+            let span = source.read_span(label.inner(), 0, 0).ok()?;
+            let name = span
+                .name()
+                .unwrap_or(error.file().unwrap_or("<input>"))
+                .to_string();
+            let line_no = span.line() + 1;
+            let column = span.column() + 1;
+            Some((
+                name,
+                line_no,
+                column,
+                label.len(),
+                label.label().map(str::to_string),
+            ))
+        });
     match located {
         Some((name, line, column, len, label)) => {
             text.push_str(&format!("{name}:{line}:{column}: {error}"));
@@ -45,12 +72,21 @@ fn render(error: protox::Error) -> Error {
                 .source_code()
                 .and_then(|s| s.read_span(&(0, 0).into(), usize::MAX, usize::MAX).ok())
                 .and_then(|all| {
-                    std::str::from_utf8(all.data()).ok().and_then(|t| t.lines().nth(line - 1)).map(str::to_string)
+                    std::str::from_utf8(all.data())
+                        .ok()
+                        .and_then(|t| t.lines().nth(line - 1))
+                        .map(str::to_string)
                 })
             {
                 let gutter = line.to_string().len();
                 text.push_str(&format!("\n{:gutter$} |\n{line} | {source_line}\n", ""));
-                text.push_str(&format!("{:gutter$} | {:>pad$}{}", "", "", "^".repeat(len.max(1)), pad = column - 1));
+                text.push_str(&format!(
+                    "{:gutter$} | {:>pad$}{}",
+                    "",
+                    "",
+                    "^".repeat(len.max(1)),
+                    pad = column - 1
+                ));
                 if let Some(label) = label {
                     text.push_str(&format!(" {label}"));
                 }

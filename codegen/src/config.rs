@@ -80,31 +80,51 @@ impl Config {
         let builtin = self
             .builtin_well_known_types
             .then_some((".google.protobuf", "::protocall::types"));
-        self.extern_paths.iter().map(|(p, r)| (p.as_str(), r.as_str())).chain(builtin)
+        self.extern_paths
+            .iter()
+            .map(|(p, r)| (p.as_str(), r.as_str()))
+            .chain(builtin)
     }
 
     /// Options whose paths matched nothing, as an error.
     pub(crate) fn check_unmatched(&self) -> Result<(), Error> {
         let maps: [(&str, Vec<&str>); 8] = [
             ("type_attribute", self.type_attributes.unmatched().collect()),
-            ("message_attribute", self.message_attributes.unmatched().collect()),
+            (
+                "message_attribute",
+                self.message_attributes.unmatched().collect(),
+            ),
             ("enum_attribute", self.enum_attributes.unmatched().collect()),
-            ("field_attribute", self.field_attributes.unmatched().collect()),
+            (
+                "field_attribute",
+                self.field_attributes.unmatched().collect(),
+            ),
             ("bytes", self.bytes.unmatched().collect()),
             ("btree_map", self.btree_map.unmatched().collect()),
-            ("disable_comments", self.disable_comments.unmatched().collect()),
-            ("discard_unknown_fields", self.discard_unknown_fields.unmatched().collect()),
+            (
+                "disable_comments",
+                self.disable_comments.unmatched().collect(),
+            ),
+            (
+                "discard_unknown_fields",
+                self.discard_unknown_fields.unmatched().collect(),
+            ),
         ];
         let problems: Vec<String> = maps
             .iter()
             .flat_map(|(option, paths)| {
-                paths.iter().map(move |p| format!("`{option}(\"{p}\")` matches nothing"))
+                paths
+                    .iter()
+                    .map(move |p| format!("`{option}(\"{p}\")` matches nothing"))
             })
             .collect();
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(Error::new(format!("unused code generator options: {}", problems.join("; "))))
+            Err(Error::new(format!(
+                "unused code generator options: {}",
+                problems.join("; ")
+            )))
         }
     }
 }
@@ -140,25 +160,33 @@ impl Builder {
 
     /// Adds an attribute (e.g. `#[derive(Hash)]`) to matching messages and enums.
     pub fn type_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
-        self.config.type_attributes.insert(path.as_ref(), attribute.as_ref().to_string());
+        self.config
+            .type_attributes
+            .insert(path.as_ref(), attribute.as_ref().to_string());
         self
     }
 
     /// Adds an attribute to matching messages.
     pub fn message_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
-        self.config.message_attributes.insert(path.as_ref(), attribute.as_ref().to_string());
+        self.config
+            .message_attributes
+            .insert(path.as_ref(), attribute.as_ref().to_string());
         self
     }
 
     /// Adds an attribute to matching enums.
     pub fn enum_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
-        self.config.enum_attributes.insert(path.as_ref(), attribute.as_ref().to_string());
+        self.config
+            .enum_attributes
+            .insert(path.as_ref(), attribute.as_ref().to_string());
         self
     }
 
     /// Adds an attribute to matching fields (`.pkg.Msg.field`).
     pub fn field_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
-        self.config.field_attributes.insert(path.as_ref(), attribute.as_ref().to_string());
+        self.config
+            .field_attributes
+            .insert(path.as_ref(), attribute.as_ref().to_string());
         self
     }
 
@@ -178,9 +206,10 @@ impl Builder {
     /// generating them: `extern_path(".common", "::common_protos")`.
     /// `.google.protobuf` maps to `::protocall::types` by default.
     pub fn extern_path(mut self, proto_path: impl AsRef<str>, rust_path: impl AsRef<str>) -> Self {
-        self.config
-            .extern_paths
-            .push((proto_path.as_ref().to_string(), rust_path.as_ref().to_string()));
+        self.config.extern_paths.push((
+            proto_path.as_ref().to_string(),
+            rust_path.as_ref().to_string(),
+        ));
         self
     }
 
@@ -206,7 +235,10 @@ impl Builder {
 
     /// Generates matching messages without unknown-field preservation: no
     /// `_unknown_fields` member, unknown fields are dropped on decode.
-    pub fn discard_unknown_fields<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
+    pub fn discard_unknown_fields<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        mut self,
+        paths_: I,
+    ) -> Self {
         paths(&mut self.config.discard_unknown_fields, paths_);
         self
     }
@@ -243,7 +275,11 @@ impl Builder {
     ///
     /// Schema errors name the file, line and column, and show the line.
     #[cfg(feature = "protox")]
-    pub fn compile(self, protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<(), Error> {
+    pub fn compile(
+        self,
+        protos: &[impl AsRef<Path>],
+        includes: &[impl AsRef<Path>],
+    ) -> Result<(), Error> {
         let compiled = crate::compile::compile(protos, includes)?;
         if self.emit_rerun_if_changed {
             for path in &compiled.paths {
@@ -291,7 +327,9 @@ impl Builder {
             Some(dir) => dir.clone(),
             None => std::env::var_os("OUT_DIR")
                 .map(PathBuf::from)
-                .ok_or_else(|| Error::new("OUT_DIR is not set: call from build.rs or set out_dir()"))?,
+                .ok_or_else(|| {
+                    Error::new("OUT_DIR is not set: call from build.rs or set out_dir()")
+                })?,
         };
         fs::create_dir_all(&out_dir)
             .map_err(|e| Error::with_source(format!("cannot create {}", out_dir.display()), e))?;
@@ -308,7 +346,11 @@ impl Builder {
 
 /// `user` → `user.rs`; the empty package → `_.rs`.
 pub(crate) fn package_file_name(package: &str) -> String {
-    if package.is_empty() { "_.rs".to_string() } else { format!("{package}.rs") }
+    if package.is_empty() {
+        "_.rs".to_string()
+    } else {
+        format!("{package}.rs")
+    }
 }
 
 /// Leaves the file alone when unchanged, so cargo does not rebuild for nothing.
@@ -316,5 +358,6 @@ fn write_if_changed(path: &Path, content: &[u8]) -> Result<(), Error> {
     if fs::read(path).is_ok_and(|old| old == content) {
         return Ok(());
     }
-    fs::write(path, content).map_err(|e| Error::with_source(format!("cannot write {}", path.display()), e))
+    fs::write(path, content)
+        .map_err(|e| Error::with_source(format!("cannot write {}", path.display()), e))
 }

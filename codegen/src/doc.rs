@@ -9,7 +9,10 @@ pub(crate) fn sanitize(comment: &str) -> Vec<String> {
         return Vec::new();
     }
     // protoc keeps the space after `//`; drop one common leading space.
-    let strip = lines.iter().filter(|l| !l.trim().is_empty()).all(|l| l.starts_with(' '));
+    let strip = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .all(|l| l.starts_with(' '));
     #[derive(PartialEq)]
     enum State {
         Text,
@@ -18,8 +21,14 @@ pub(crate) fn sanitize(comment: &str) -> Vec<String> {
     }
     let mut state = State::Text;
     let mut out = Vec::new();
+    // Content column of the list item being continued, if any.
+    let mut list_indent: Option<usize> = None;
     for raw in lines {
-        let line = if strip { raw.strip_prefix(' ').unwrap_or(raw) } else { raw };
+        let line = if strip {
+            raw.strip_prefix(' ').unwrap_or(raw)
+        } else {
+            raw
+        };
         let blank = line.trim().is_empty();
         let indented = line.starts_with("    ") || line.starts_with('\t');
         let fence = line.trim_start().starts_with("```");
@@ -32,9 +41,11 @@ pub(crate) fn sanitize(comment: &str) -> Vec<String> {
                 out.push(" ```".to_string());
                 state = State::Text;
             }
-            State::Fenced | State::Indented => {
-                out.push(if blank { String::new() } else { format!(" {}", strip_indent(line)) })
-            }
+            State::Fenced | State::Indented => out.push(if blank {
+                String::new()
+            } else {
+                format!(" {}", strip_indent(line))
+            }),
             State::Text if fence => {
                 // A fence in the comment: keep it, but never let it be Rust.
                 out.push(" ```text".to_string());
@@ -45,8 +56,26 @@ pub(crate) fn sanitize(comment: &str) -> Vec<String> {
                 out.push(format!(" {}", strip_indent(line)));
                 state = State::Indented;
             }
-            State::Text if blank => out.push(String::new()),
-            State::Text => out.push(format!(" {}", escape(line))),
+            State::Text if blank => {
+                list_indent = None;
+                out.push(String::new())
+            }
+            State::Text => {
+                let leading = line.len() - line.trim_start().len();
+                let line = match (list_item_indent(line), list_indent) {
+                    (Some(indent), _) => {
+                        list_indent = Some(indent);
+                        line.to_string()
+                    }
+                    // Indent continuation lines under their list item, as
+                    // markdown (and clippy) expect.
+                    (None, Some(indent)) if leading < indent => {
+                        format!("{}{}", " ".repeat(indent - leading), line)
+                    }
+                    _ => line.to_string(),
+                };
+                out.push(format!(" {}", escape(&line)))
+            }
         }
     }
     if state != State::Text {
@@ -55,8 +84,28 @@ pub(crate) fn sanitize(comment: &str) -> Vec<String> {
     out
 }
 
+/// The content column of a markdown list item (`- x`, `* x`, `1. x`).
+fn list_item_indent(line: &str) -> Option<usize> {
+    let leading = line.len() - line.trim_start().len();
+    let rest = &line[leading..];
+    let marker = if rest.starts_with(['-', '*', '+']) {
+        1
+    } else {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || !rest[digits..].starts_with(['.', ')']) {
+            return None;
+        }
+        digits + 1
+    };
+    rest[marker..]
+        .starts_with(' ')
+        .then_some(leading + marker + 1)
+}
+
 fn strip_indent(line: &str) -> &str {
-    line.strip_prefix("    ").or_else(|| line.strip_prefix('\t')).unwrap_or(line)
+    line.strip_prefix("    ")
+        .or_else(|| line.strip_prefix('\t'))
+        .unwrap_or(line)
 }
 
 fn escape(line: &str) -> String {
@@ -107,7 +156,28 @@ mod tests {
         let doc = sanitize(" Example:\n\n     foo(bar);\n     baz();\n\n Done [x].\n");
         assert_eq!(
             doc,
-            [" Example:", "", " ```text", " foo(bar);", " baz();", "", " ```", " Done \\[x\\]."]
+            [
+                " Example:",
+                "",
+                " ```text",
+                " foo(bar);",
+                " baz();",
+                "",
+                " ```",
+                " Done \\[x\\]."
+            ]
+        );
+    }
+
+    #[test]
+    fn list_continuations_are_indented() {
+        assert_eq!(
+            sanitize(" - MUST treat\n documented.\n"),
+            [" - MUST treat", "   documented."]
+        );
+        assert_eq!(
+            sanitize(" 1. one\n two\n\n three"),
+            [" 1. one", "    two", "", " three"]
         );
     }
 

@@ -13,14 +13,20 @@ pub struct Error {
 
 impl Error {
     pub(crate) fn new(message: impl Into<String>) -> Error {
-        Error { message: message.into(), source: None }
+        Error {
+            message: message.into(),
+            source: None,
+        }
     }
 
     pub(crate) fn with_source(
         message: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Error {
-        Error { message: message.into(), source: Some(Box::new(source)) }
+        Error {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
     }
 }
 
@@ -32,6 +38,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }

@@ -12,9 +12,9 @@ use prost_types::{
     ServiceDescriptorProto, SourceCodeInfo,
 };
 
+use crate::Error;
 use crate::config::Config;
 use crate::names;
-use crate::Error;
 
 /// One proto package: everything emitted into one `.rs` file.
 #[derive(Debug)]
@@ -65,11 +65,21 @@ pub(crate) struct Field {
 pub(crate) enum Kind {
     Scalar(Scalar),
     String,
-    Bytes { shared: bool },
+    Bytes {
+        shared: bool,
+    },
     Enum(EnumRef),
-    Message { path: String },
-    Group { path: String },
-    Map { key: Box<Kind>, value: Box<Kind>, btree: bool },
+    Message {
+        path: String,
+    },
+    Group {
+        path: String,
+    },
+    Map {
+        key: Box<Kind>,
+        value: Box<Kind>,
+        btree: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,7 +120,9 @@ pub(crate) enum Label {
     Optional,
     /// proto2 `required` (or `LEGACY_REQUIRED`): always written.
     Required,
-    Repeated { packed: bool },
+    Repeated {
+        packed: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -147,6 +159,7 @@ pub(crate) struct EnumValue {
 }
 
 #[derive(Debug)]
+#[allow(dead_code)] // read by the service emitter, which comes with the transport
 pub(crate) struct Service {
     pub name: String,
     pub full_name: String,
@@ -157,6 +170,7 @@ pub(crate) struct Service {
 }
 
 #[derive(Debug)]
+#[allow(dead_code)] // read by the service emitter, which comes with the transport
 pub(crate) struct Method {
     pub name: String,
     pub rust_name: String,
@@ -175,7 +189,6 @@ struct TypeInfo<'a> {
     rust_name: String,
     /// Set when the type lives outside the generated code.
     extern_path: Option<String>,
-    file: &'a FileDescriptorProto,
     message: Option<&'a DescriptorProto>,
     enumeration: Option<&'a EnumDescriptorProto>,
     /// Options of the enclosing messages, innermost last (for features).
@@ -196,15 +209,20 @@ pub(crate) fn build(
             .iter()
             .find(|f| f.name() == name)
             .ok_or_else(|| Error::new(format!("file `{name}` is not in the descriptor set")))?;
-        if builder.extern_path_for(&format!(".{}", file.package())).is_some() {
+        if builder
+            .extern_path_for(&format!(".{}", file.package()))
+            .is_some()
+        {
             continue;
         }
-        let package = packages.entry(file.package().to_string()).or_insert_with(|| Package {
-            name: file.package().to_string(),
-            messages: Vec::new(),
-            enums: Vec::new(),
-            services: Vec::new(),
-        });
+        let package = packages
+            .entry(file.package().to_string())
+            .or_insert_with(|| Package {
+                name: file.package().to_string(),
+                messages: Vec::new(),
+                enums: Vec::new(),
+                services: Vec::new(),
+            });
         builder.add_file(file, package)?;
     }
     Ok(packages.into_values().collect())
@@ -235,7 +253,9 @@ impl<'a> Comments<'a> {
         if !self.enabled {
             return Vec::new();
         }
-        let Some(location) = self.locations.get(path) else { return Vec::new() };
+        let Some(location) = self.locations.get(path) else {
+            return Vec::new();
+        };
         let mut text = String::new();
         if let Some(leading) = &location.leading_comments {
             text.push_str(leading);
@@ -252,7 +272,11 @@ impl<'a> Comments<'a> {
 
 impl<'a> Builder<'a> {
     fn new(files: &'a [FileDescriptorProto], config: &'a Config) -> Builder<'a> {
-        let mut builder = Builder { config, types: HashMap::new(), edges: HashMap::new() };
+        let mut builder = Builder {
+            config,
+            types: HashMap::new(),
+            edges: HashMap::new(),
+        };
         for file in files {
             let package_modules: Vec<String> = if file.package().is_empty() {
                 Vec::new()
@@ -268,7 +292,7 @@ impl<'a> Builder<'a> {
                 builder.index_message(file, &prefix, &package_modules, message);
             }
             for enumeration in &file.enum_type {
-                builder.index_enum(file, &prefix, &package_modules, enumeration, is_closed_file(file));
+                builder.index_enum(&prefix, &package_modules, enumeration, is_closed_file(file));
             }
         }
         builder
@@ -296,8 +320,6 @@ impl<'a> Builder<'a> {
             path.push_str("::");
             if i + 1 == segments.len() {
                 path.push_str(&names::camel(segment));
-            } else if segment.chars().next().is_some_and(|c| c.is_uppercase()) {
-                path.push_str(&names::snake(segment));
             } else {
                 path.push_str(&names::snake(segment));
             }
@@ -320,7 +342,7 @@ impl<'a> Builder<'a> {
             self.index_message(file, &full_name, &nested_modules, nested);
         }
         for nested in &message.enum_type {
-            self.index_enum(file, &full_name, &nested_modules, nested, is_closed_file(file));
+            self.index_enum(&full_name, &nested_modules, nested, is_closed_file(file));
         }
         let edges = message
             .field
@@ -336,7 +358,6 @@ impl<'a> Builder<'a> {
                 modules: modules.to_vec(),
                 rust_name: names::camel(message.name()),
                 extern_path,
-                file,
                 message: Some(message),
                 enumeration: None,
                 closed: false,
@@ -346,7 +367,6 @@ impl<'a> Builder<'a> {
 
     fn index_enum(
         &mut self,
-        file: &'a FileDescriptorProto,
         prefix: &str,
         modules: &[String],
         enumeration: &'a EnumDescriptorProto,
@@ -360,7 +380,6 @@ impl<'a> Builder<'a> {
                 modules: modules.to_vec(),
                 rust_name: names::camel(enumeration.name()),
                 extern_path,
-                file,
                 message: None,
                 enumeration: Some(enumeration),
                 closed,
@@ -377,7 +396,11 @@ impl<'a> Builder<'a> {
         if let Some(path) = &info.extern_path {
             return Ok(path.clone());
         }
-        let common = from.iter().zip(&info.modules).take_while(|(a, b)| a == b).count();
+        let common = from
+            .iter()
+            .zip(&info.modules)
+            .take_while(|(a, b)| a == b)
+            .count();
         let mut path = String::new();
         for _ in common..from.len() {
             path.push_str("super::");
@@ -410,8 +433,11 @@ impl<'a> Builder<'a> {
 
     fn add_file(&self, file: &'a FileDescriptorProto, package: &mut Package) -> Result<(), Error> {
         let comments = Comments::new(file.source_code_info.as_ref(), true);
-        let prefix =
-            if file.package().is_empty() { String::new() } else { format!(".{}", file.package()) };
+        let prefix = if file.package().is_empty() {
+            String::new()
+        } else {
+            format!(".{}", file.package())
+        };
         let modules: Vec<String> = if file.package().is_empty() {
             Vec::new()
         } else {
@@ -422,13 +448,22 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let path = vec![4, i as i32];
-            package.messages.push(self.message(file, &comments, &prefix, &modules, message, path)?);
+            package
+                .messages
+                .push(self.message(file, &comments, &prefix, &modules, message, path)?);
         }
         for (i, enumeration) in file.enum_type.iter().enumerate() {
-            package.enums.push(self.enumeration(&comments, &prefix, enumeration, vec![5, i as i32]));
+            package.enums.push(self.enumeration(
+                &comments,
+                &prefix,
+                enumeration,
+                vec![5, i as i32],
+            ));
         }
         for (i, service) in file.service.iter().enumerate() {
-            package.services.push(self.service(&comments, &prefix, &modules, service, i)?);
+            package
+                .services
+                .push(self.service(&comments, &prefix, &modules, service, i)?);
         }
         Ok(())
     }
@@ -455,7 +490,14 @@ impl<'a> Builder<'a> {
             }
             let mut nested_path = path.clone();
             nested_path.extend([3, i as i32]);
-            messages.push(self.message(file, comments, &full_name, &inner_modules, nested, nested_path)?);
+            messages.push(self.message(
+                file,
+                comments,
+                &full_name,
+                &inner_modules,
+                nested,
+                nested_path,
+            )?);
         }
         let mut enums = Vec::new();
         for (i, nested) in message.enum_type.iter().enumerate() {
@@ -470,9 +512,17 @@ impl<'a> Builder<'a> {
         for (i, field) in message.field.iter().enumerate() {
             let mut field_path = path.clone();
             field_path.extend([2, i as i32]);
-            let doc = if comments_on { comments.doc(&field_path) } else { Vec::new() };
+            let doc = if comments_on {
+                comments.doc(&field_path)
+            } else {
+                Vec::new()
+            };
             let real_oneof = field.oneof_index.filter(|_| !field.proto3_optional());
-            let from = if real_oneof.is_some() { &inner_modules } else { modules };
+            let from = if real_oneof.is_some() {
+                &inner_modules
+            } else {
+                modules
+            };
             let built = self.field(file, message, &full_name, from, field, doc)?;
             match real_oneof {
                 None => fields.push(built),
@@ -486,7 +536,11 @@ impl<'a> Builder<'a> {
                             rust_name: names::snake(decl.name()),
                             enum_name: names::camel(decl.name()),
                             fields: Vec::new(),
-                            doc: if comments_on { comments.doc(&oneof_path) } else { Vec::new() },
+                            doc: if comments_on {
+                                comments.doc(&oneof_path)
+                            } else {
+                                Vec::new()
+                            },
                         });
                         oneofs.len() - 1
                     });
@@ -506,7 +560,12 @@ impl<'a> Builder<'a> {
             }
         }
 
-        let mut attributes: Vec<String> = self.config.type_attributes.matches(&full_name).cloned().collect();
+        let mut attributes: Vec<String> = self
+            .config
+            .type_attributes
+            .matches(&full_name)
+            .cloned()
+            .collect();
         attributes.extend(self.config.message_attributes.matches(&full_name).cloned());
         Ok(Message {
             full_name: full_name.trim_start_matches('.').to_string(),
@@ -516,7 +575,11 @@ impl<'a> Builder<'a> {
             oneofs,
             messages,
             enums,
-            doc: if comments_on { comments.doc(&path) } else { Vec::new() },
+            doc: if comments_on {
+                comments.doc(&path)
+            } else {
+                Vec::new()
+            },
             deprecated: message.options.as_ref().is_some_and(|o| o.deprecated()),
             keep_unknown: !self.config.discard_unknown_fields.any(&full_name),
             attributes,
@@ -542,7 +605,11 @@ impl<'a> Builder<'a> {
                         let key = self.kind(&entry.field[0], &field_name, from)?;
                         let value = self.kind(&entry.field[1], &field_name, from)?;
                         let btree = self.config.btree_map.any(&field_name);
-                        Kind::Map { key: Box::new(key), value: Box::new(value), btree }
+                        Kind::Map {
+                            key: Box::new(key),
+                            value: Box::new(value),
+                            btree,
+                        }
                     }
                     None => kind,
                 }
@@ -553,10 +620,12 @@ impl<'a> Builder<'a> {
         let boxed = matches!(kind, Kind::Message { .. } | Kind::Group { .. })
             && !matches!(label, Label::Repeated { .. })
             && self.needs_box(message_name, field.type_name());
-        let mut attributes: Vec<String> = self.config.field_attributes.matches(&field_name).cloned().collect();
-        if attributes.is_empty() {
-            attributes = Vec::new();
-        }
+        let attributes = self
+            .config
+            .field_attributes
+            .matches(&field_name)
+            .cloned()
+            .collect();
         Ok(Field {
             name: field.name().to_string(),
             rust_name: names::snake(field.name()),
@@ -572,10 +641,18 @@ impl<'a> Builder<'a> {
     }
 
     fn map_entry(&self, type_name: &str) -> Option<&'a DescriptorProto> {
-        self.types.get(type_name)?.message.filter(|m| is_map_entry(m))
+        self.types
+            .get(type_name)?
+            .message
+            .filter(|m| is_map_entry(m))
     }
 
-    fn kind(&self, field: &FieldDescriptorProto, field_name: &str, from: &[String]) -> Result<Kind, Error> {
+    fn kind(
+        &self,
+        field: &FieldDescriptorProto,
+        field_name: &str,
+        from: &[String],
+    ) -> Result<Kind, Error> {
         Ok(match field.r#type() {
             ProtoType::Double => Kind::Scalar(Scalar::Double),
             ProtoType::Float => Kind::Scalar(Scalar::Float),
@@ -591,17 +668,23 @@ impl<'a> Builder<'a> {
             ProtoType::Sint32 => Kind::Scalar(Scalar::Sint32),
             ProtoType::Sint64 => Kind::Scalar(Scalar::Sint64),
             ProtoType::String => Kind::String,
-            ProtoType::Bytes => Kind::Bytes { shared: self.config.bytes.any(field_name) },
-            ProtoType::Message => Kind::Message { path: self.path(field.type_name(), from)? },
-            ProtoType::Group => Kind::Group { path: self.path(field.type_name(), from)? },
+            ProtoType::Bytes => Kind::Bytes {
+                shared: self.config.bytes.any(field_name),
+            },
+            ProtoType::Message => Kind::Message {
+                path: self.path(field.type_name(), from)?,
+            },
+            ProtoType::Group => Kind::Group {
+                path: self.path(field.type_name(), from)?,
+            },
             ProtoType::Enum => {
                 let info = self
                     .types
                     .get(field.type_name())
                     .ok_or_else(|| Error::new(format!("unknown enum `{}`", field.type_name())))?;
-                let enumeration = info.enumeration.ok_or_else(|| {
-                    Error::new(format!("`{}` is not an enum", field.type_name()))
-                })?;
+                let enumeration = info
+                    .enumeration
+                    .ok_or_else(|| Error::new(format!("`{}` is not an enum", field.type_name())))?;
                 let (variants, first) = variant_names(enumeration);
                 Kind::Enum(EnumRef {
                     path: self.path(field.type_name(), from)?,
@@ -626,13 +709,16 @@ impl<'a> Builder<'a> {
             ProtoLabel::Repeated => {
                 let packable = matches!(kind, Kind::Scalar(_) | Kind::Enum(_));
                 let declared = field.options.as_ref().and_then(|o| o.packed);
-                Label::Repeated { packed: packable && declared.unwrap_or(proto3) }
+                Label::Repeated {
+                    packed: packable && declared.unwrap_or(proto3),
+                }
             }
             // Required messages are stored like optional ones (`Option<M>`).
             ProtoLabel::Required if message_like => Label::Optional,
             ProtoLabel::Required => Label::Required,
             ProtoLabel::Optional => {
-                if message_like || !proto3 || field.proto3_optional() || field.oneof_index.is_some() {
+                if message_like || !proto3 || field.proto3_optional() || field.oneof_index.is_some()
+                {
                     Label::Optional
                 } else {
                     Label::Implicit
@@ -656,7 +742,11 @@ impl<'a> Builder<'a> {
         let mut aliases = Vec::new();
         for (i, (value, rust_name)) in enumeration.value.iter().zip(rust_names).enumerate() {
             if let Some(first) = values.iter().find(|v| v.number == value.number()) {
-                aliases.push((alias_const(&rust_name), value.name().to_string(), first.rust_name.clone()));
+                aliases.push((
+                    alias_const(&rust_name),
+                    value.name().to_string(),
+                    first.rust_name.clone(),
+                ));
                 continue;
             }
             let mut value_path = path.clone();
@@ -665,18 +755,31 @@ impl<'a> Builder<'a> {
                 proto_name: value.name().to_string(),
                 rust_name,
                 number: value.number(),
-                doc: if comments_on { comments.doc(&value_path) } else { Vec::new() },
+                doc: if comments_on {
+                    comments.doc(&value_path)
+                } else {
+                    Vec::new()
+                },
                 deprecated: value.options.as_ref().is_some_and(|o| o.deprecated()),
             });
         }
-        let mut attributes: Vec<String> = self.config.type_attributes.matches(&full_name).cloned().collect();
+        let mut attributes: Vec<String> = self
+            .config
+            .type_attributes
+            .matches(&full_name)
+            .cloned()
+            .collect();
         attributes.extend(self.config.enum_attributes.matches(&full_name).cloned());
         Enum {
             full_name: full_name.trim_start_matches('.').to_string(),
             rust_name: names::camel(enumeration.name()),
             values,
             aliases,
-            doc: if comments_on { comments.doc(&path) } else { Vec::new() },
+            doc: if comments_on {
+                comments.doc(&path)
+            } else {
+                Vec::new()
+            },
             deprecated: enumeration.options.as_ref().is_some_and(|o| o.deprecated()),
             attributes,
         }
@@ -705,7 +808,11 @@ impl<'a> Builder<'a> {
                 output: self.path(method.output_type(), &from)?,
                 client_streaming: method.client_streaming(),
                 server_streaming: method.server_streaming(),
-                doc: if comments_on { comments.doc(&path) } else { Vec::new() },
+                doc: if comments_on {
+                    comments.doc(&path)
+                } else {
+                    Vec::new()
+                },
                 deprecated: method.options.as_ref().is_some_and(|o| o.deprecated()),
             });
         }
@@ -714,7 +821,11 @@ impl<'a> Builder<'a> {
             full_name: full_name.trim_start_matches('.').to_string(),
             rust_name: names::camel(service.name()),
             methods,
-            doc: if comments_on { comments.doc(&[6, index as i32]) } else { Vec::new() },
+            doc: if comments_on {
+                comments.doc(&[6, index as i32])
+            } else {
+                Vec::new()
+            },
             deprecated: service.options.as_ref().is_some_and(|o| o.deprecated()),
         })
     }
@@ -735,7 +846,10 @@ fn variant_names(enumeration: &EnumDescriptorProto) -> (BTreeMap<String, String>
     let mut map = BTreeMap::new();
     for (value, rust) in enumeration.value.iter().zip(&rust_names) {
         // Aliases resolve to the variant that owns their number.
-        let owner = numbers.entry(value.number()).or_insert_with(|| rust.clone()).clone();
+        let owner = numbers
+            .entry(value.number())
+            .or_insert_with(|| rust.clone())
+            .clone();
         map.insert(value.name().to_string(), owner);
     }
     (map, rust_names.first().cloned().unwrap_or_default())

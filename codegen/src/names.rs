@@ -4,11 +4,11 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 
 /// Words that are keywords in some Rust edition.
 const KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do",
-    "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let",
-    "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return",
-    "self", "Self", "static", "struct", "super", "trait", "true", "try", "type", "typeof", "unsafe",
-    "unsized", "use", "virtual", "where", "while", "yield",
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "Self", "static", "struct", "super", "trait", "true", "try", "type",
+    "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
 /// Keywords that cannot be raw identifiers; they get a trailing underscore.
@@ -50,9 +50,9 @@ pub(crate) fn enum_variants(enum_name: &str, values: &[&str]) -> Vec<String> {
         .iter()
         .map(|v| {
             let upper = v.to_uppercase();
-            let rest = upper.strip_prefix(&prefix).filter(|rest| {
-                rest.starts_with(|c: char| c.is_ascii_alphabetic())
-            });
+            let rest = upper
+                .strip_prefix(&prefix)
+                .filter(|rest| rest.starts_with(|c: char| c.is_ascii_alphabetic()));
             camel(rest.map(|_| &v[prefix.len()..]).unwrap_or(v))
         })
         .collect();
@@ -80,8 +80,14 @@ mod tests {
 
     #[test]
     fn strips_enum_prefixes() {
-        assert_eq!(enum_variants("Color", &["COLOR_RED", "COLOR_GREEN"]), ["Red", "Green"]);
-        assert_eq!(enum_variants("Color", &["COLOR_1", "RED"]), ["Color1", "Red"]);
+        assert_eq!(
+            enum_variants("Color", &["COLOR_RED", "COLOR_GREEN"]),
+            ["Red", "Green"]
+        );
+        assert_eq!(
+            enum_variants("Color", &["COLOR_1", "RED"]),
+            ["Color1", "Red"]
+        );
         assert_eq!(enum_variants("Foo", &["FOO_BAR", "BAR"]), ["FooBar", "Bar"]);
         assert_eq!(enum_variants("NullValue", &["NULL_VALUE"]), ["NullValue"]);
     }

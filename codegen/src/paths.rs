@@ -17,10 +17,13 @@ impl<T> PathMap<T> {
     /// Every value whose path matches the fully qualified `name`
     /// (`.pkg.Msg` or `.pkg.Msg.field`), in insertion order.
     pub(crate) fn matches<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a T> + 'a {
-        self.entries.iter().filter(move |(path, _, _)| path_matches(path, name)).map(|(_, v, hit)| {
-            hit.set(true);
-            v
-        })
+        self.entries
+            .iter()
+            .filter(move |(path, _, _)| path_matches(path, name))
+            .map(|(_, v, hit)| {
+                hit.set(true);
+                v
+            })
     }
 
     /// True if any path matches `name`.
@@ -30,11 +33,10 @@ impl<T> PathMap<T> {
 
     /// Paths that matched nothing so far.
     pub(crate) fn unmatched(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().filter(|(_, _, hit)| !hit.get()).map(|(p, _, _)| p.as_str())
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries
+            .iter()
+            .filter(|(_, _, hit)| !hit.get())
+            .map(|(p, _, _)| p.as_str())
     }
 }
 

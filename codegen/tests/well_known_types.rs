@@ -41,5 +41,8 @@ fn well_known_types_are_up_to_date() {
             }
         }
     }
-    assert!(stale.is_empty(), "stale generated files (rerun with PROTOCALL_BLESS=1): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "stale generated files (rerun with PROTOCALL_BLESS=1): {stale:?}"
+    );
 }

@@ -171,7 +171,9 @@ impl Default for DecodeOptions {
 impl DecodeOptions {
     /// The defaults: recursion limit 100.
     pub const fn new() -> DecodeOptions {
-        DecodeOptions { recursion_limit: DEFAULT_RECURSION_LIMIT }
+        DecodeOptions {
+            recursion_limit: DEFAULT_RECURSION_LIMIT,
+        }
     }
 
     /// How deeply messages and groups may nest.
@@ -188,9 +190,17 @@ impl DecodeOptions {
     }
 
     /// Merges all of `buf` into `message`.
-    pub fn merge<M: Message, B: Buf>(&self, message: &mut M, mut buf: B) -> Result<(), DecodeError> {
+    pub fn merge<M: Message, B: Buf>(
+        &self,
+        message: &mut M,
+        mut buf: B,
+    ) -> Result<(), DecodeError> {
         with_contiguous(&mut buf, |bytes| {
-            merge_fields(message, &mut Decoder::new(bytes, self.recursion_limit), None)
+            merge_fields(
+                message,
+                &mut Decoder::new(bytes, self.recursion_limit),
+                None,
+            )
         })
     }
 }
@@ -218,8 +228,9 @@ pub(crate) fn merge_fields<M: Message>(
     group: Option<u32>,
 ) -> Result<(), DecodeError> {
     while !decoder.is_empty() {
-        let (number, wire_type) =
-            decoder.read_key().map_err(|e| e.push(M::FULL_NAME, Cow::Borrowed("")))?;
+        let (number, wire_type) = decoder
+            .read_key()
+            .map_err(|e| e.push(M::FULL_NAME, Cow::Borrowed("")))?;
         if wire_type == WireType::EndGroup {
             return if group == Some(number) {
                 Ok(())
@@ -240,8 +251,10 @@ pub(crate) fn merge_fields<M: Message>(
     }
     match group {
         None => Ok(()),
-        Some(_) => Err(DecodeError::new(DecodeErrorKind::GroupMismatch)
-            .push(M::FULL_NAME, Cow::Borrowed(""))),
+        Some(_) => {
+            Err(DecodeError::new(DecodeErrorKind::GroupMismatch)
+                .push(M::FULL_NAME, Cow::Borrowed("")))
+        }
     }
 }
 

@@ -13,7 +13,10 @@ fn decode_err(bytes: &[u8]) -> protocall::DecodeError {
 fn truncated_varint() {
     let err = decode_err(&[0x08, 0x80]);
     assert_eq!(err.kind(), &DecodeErrorKind::Truncated);
-    assert_eq!(err.to_string(), "failed to decode protocall.test.Everything.f_int32: input ended in the middle of a value");
+    assert_eq!(
+        err.to_string(),
+        "failed to decode protocall.test.Everything.f_int32: input ended in the middle of a value"
+    );
 }
 
 #[test]
@@ -27,7 +30,10 @@ fn truncated_fixed() {
 fn truncated_key() {
     let err = decode_err(&[0x80]);
     assert_eq!(err.kind(), &DecodeErrorKind::Truncated);
-    assert!(err.to_string().contains("protocall.test.Everything"), "{err}");
+    assert!(
+        err.to_string().contains("protocall.test.Everything"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -41,7 +47,13 @@ fn varint_over_ten_bytes() {
 fn length_prefix_past_the_end_of_the_buffer() {
     // f_string with a 2 GiB length and three bytes of data
     let err = decode_err(&[0x72, 0x80, 0x80, 0x80, 0x80, 0x08, b'a', b'b', b'c']);
-    assert_eq!(err.kind(), &DecodeErrorKind::LengthOutOfBounds { declared: 1 << 31, remaining: 3 });
+    assert_eq!(
+        err.kind(),
+        &DecodeErrorKind::LengthOutOfBounds {
+            declared: 1 << 31,
+            remaining: 3
+        }
+    );
     assert!(err.to_string().contains("Everything.f_string"), "{err}");
 }
 
@@ -49,19 +61,32 @@ fn length_prefix_past_the_end_of_the_buffer() {
 fn lying_length_inside_a_nested_message() {
     // f_nested (17) of 3 bytes holding b (2) claiming 100 bytes
     let err = decode_err(&[0x8a, 0x01, 0x03, 0x12, 0x64, b'x']);
-    assert!(matches!(err.kind(), DecodeErrorKind::LengthOutOfBounds { declared: 100, .. }));
+    assert!(matches!(
+        err.kind(),
+        DecodeErrorKind::LengthOutOfBounds { declared: 100, .. }
+    ));
     assert_eq!(
         err.path().collect::<Vec<_>>(),
-        [("protocall.test.Everything", "f_nested"), ("protocall.test.Everything.Nested", "b")]
+        [
+            ("protocall.test.Everything", "f_nested"),
+            ("protocall.test.Everything.Nested", "b")
+        ]
     );
-    assert!(err.to_string().contains("protocall.test.Everything.f_nested.b"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("protocall.test.Everything.f_nested.b"),
+        "{err}"
+    );
 }
 
 #[test]
 fn lying_packed_length() {
     // r_fixed64 (28) packed, 2^40 bytes declared
     let err = decode_err(&[0xe2, 0x01, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]);
-    assert!(matches!(err.kind(), DecodeErrorKind::LengthOutOfBounds { .. }));
+    assert!(matches!(
+        err.kind(),
+        DecodeErrorKind::LengthOutOfBounds { .. }
+    ));
 }
 
 #[test]
@@ -73,14 +98,26 @@ fn packed_run_ending_mid_value() {
 
 #[test]
 fn invalid_wire_types() {
-    assert_eq!(decode_err(&[0x0e]).kind(), &DecodeErrorKind::InvalidWireType(6));
-    assert_eq!(decode_err(&[0x0f]).kind(), &DecodeErrorKind::InvalidWireType(7));
+    assert_eq!(
+        decode_err(&[0x0e]).kind(),
+        &DecodeErrorKind::InvalidWireType(6)
+    );
+    assert_eq!(
+        decode_err(&[0x0f]).kind(),
+        &DecodeErrorKind::InvalidWireType(7)
+    );
 }
 
 #[test]
 fn field_number_zero() {
-    assert_eq!(decode_err(&[0x00, 0x01]).kind(), &DecodeErrorKind::FieldNumberZero);
-    assert_eq!(decode_err(&[0x02, 0x00]).kind(), &DecodeErrorKind::FieldNumberZero);
+    assert_eq!(
+        decode_err(&[0x00, 0x01]).kind(),
+        &DecodeErrorKind::FieldNumberZero
+    );
+    assert_eq!(
+        decode_err(&[0x02, 0x00]).kind(),
+        &DecodeErrorKind::FieldNumberZero
+    );
 }
 
 #[test]
@@ -113,7 +150,9 @@ fn unterminated_and_mismatched_groups() {
 #[test]
 fn deeply_nested_unknown_groups_hit_the_limit() {
     // 10,000 nested start-group keys of field 1000 (unknown to Everything).
-    let bytes: Vec<u8> = std::iter::repeat_n([0xc3, 0x3e], 10_000).flatten().collect();
+    let bytes: Vec<u8> = std::iter::repeat_n([0xc3, 0x3e], 10_000)
+        .flatten()
+        .collect();
     let err = Everything::decode(bytes.as_slice()).unwrap_err();
     assert_eq!(err.kind(), &DecodeErrorKind::RecursionLimit(100));
 }

@@ -18,7 +18,11 @@ fn color() -> impl Strategy<Value = EnumValue<Color>> {
 }
 
 fn nested() -> impl Strategy<Value = Nested> {
-    (any::<i32>(), ".*").prop_map(|(a, b)| Nested { a, b, ..Default::default() })
+    (any::<i32>(), ".*").prop_map(|(a, b)| Nested {
+        a,
+        b,
+        ..Default::default()
+    })
 }
 
 fn choice() -> impl Strategy<Value = Option<Choice>> {
@@ -123,7 +127,12 @@ proptest! {
 #[test]
 fn map_entries_with_missing_key_or_value_use_defaults() {
     // m_int32_string entry with only a value, and one with only a key.
-    let bytes = [0x9a, 0x03, 0x03, 0x12, 0x01, b'v', 0x9a, 0x03, 0x02, 0x08, 0x05];
+    let bytes = [
+        0x9a, 0x03, 0x03, 0x12, 0x01, b'v', 0x9a, 0x03, 0x02, 0x08, 0x05,
+    ];
     let m = Everything::decode(&bytes[..]).unwrap();
-    assert_eq!(m.m_int32_string, HashMap::from([(0, "v".to_string()), (5, String::new())]));
+    assert_eq!(
+        m.m_int32_string,
+        HashMap::from([(0, "v".to_string()), (5, String::new())])
+    );
 }

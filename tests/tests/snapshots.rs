@@ -24,9 +24,15 @@ fn proto3_everything() {
     snapshot(generate(
         protocall_codegen::configure()
             .btree_map([".protocall.test.Everything.m_bool_string"])
-            .bytes([".protocall.test.Everything.r_bytes", ".protocall.test.Everything.c_bytes"])
+            .bytes([
+                ".protocall.test.Everything.r_bytes",
+                ".protocall.test.Everything.c_bytes",
+            ])
             .discard_unknown_fields([".protocall.test.Result"])
-            .type_attribute(".protocall.test.Color", "#[allow(clippy::enum_variant_names)]")
+            .type_attribute(
+                ".protocall.test.Color",
+                "#[allow(clippy::enum_variant_names)]",
+            )
             .field_attribute(".protocall.test.Everything.f_int32", "#[allow(unused)]"),
         &["test/everything.proto"],
     ));
@@ -34,7 +40,10 @@ fn proto3_everything() {
 
 #[test]
 fn proto2_legacy() {
-    snapshot(generate(protocall_codegen::configure(), &["test/proto2.proto"]));
+    snapshot(generate(
+        protocall_codegen::configure(),
+        &["test/proto2.proto"],
+    ));
 }
 
 #[test]

@@ -24,7 +24,10 @@ pub(crate) fn enumeration(e: &Enum) -> TokenStream {
     let aliases = e.aliases.iter().map(|(alias, proto_name, target)| {
         let alias = ident(alias);
         let target = ident(target);
-        let doc = format!(" Alias `{proto_name}` of [`{name}::{}`].", target.to_string().trim_start_matches("r#"));
+        let doc = format!(
+            " Alias `{proto_name}` of [`{name}::{}`].",
+            target.to_string().trim_start_matches("r#")
+        );
         quote!(#[doc = #doc] pub const #alias: #name = #name::#target;)
     });
     let alias_impl = (!e.aliases.is_empty()).then(|| quote!(impl #name { #(#aliases)* }));
@@ -42,13 +45,21 @@ pub(crate) fn enumeration(e: &Enum) -> TokenStream {
         .values
         .iter()
         .map(|value| (value.proto_name.as_str(), value.rust_name.as_str()))
-        .chain(e.aliases.iter().map(|(_, proto_name, target)| (proto_name.as_str(), target.as_str())))
+        .chain(
+            e.aliases
+                .iter()
+                .map(|(_, proto_name, target)| (proto_name.as_str(), target.as_str())),
+        )
         .map(|(proto_name, target)| {
             let variant = ident(target);
             quote!(#proto_name => #name::#variant,)
         });
 
-    let allow = e.values.iter().any(|v| v.deprecated).then(|| quote!(#[allow(deprecated)]));
+    let allow = e
+        .values
+        .iter()
+        .any(|v| v.deprecated)
+        .then(|| quote!(#[allow(deprecated)]));
     quote! {
         #docs
         #attrs

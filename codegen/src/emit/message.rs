@@ -8,15 +8,34 @@ use crate::model::{Field, Kind, Label, Message, Scalar};
 
 /// Method names a getter must not take: they would shadow trait methods.
 const RESERVED_METHODS: &[&str] = &[
-    "encode", "decode", "merge", "clear", "encoded_len", "encode_raw", "merge_field",
-    "encode_to_vec", "encode_length_delimited", "encode_length_delimited_to_vec",
-    "decode_length_delimited", "merge_length_delimited", "unknown_fields_mut", "field_name",
-    "default_instance", "default", "clone", "eq", "ne", "fmt",
+    "encode",
+    "decode",
+    "merge",
+    "clear",
+    "encoded_len",
+    "encode_raw",
+    "merge_field",
+    "encode_to_vec",
+    "encode_length_delimited",
+    "encode_length_delimited_to_vec",
+    "decode_length_delimited",
+    "merge_length_delimited",
+    "unknown_fields_mut",
+    "field_name",
+    "default_instance",
+    "default",
+    "clone",
+    "eq",
+    "ne",
+    "fmt",
 ];
 
 pub(crate) fn message(message: &Message) -> TokenStream {
     let name = ident(&message.rust_name);
-    let docs = doc_or(&message.doc, format!(" The `{}` message.", message.full_name));
+    let docs = doc_or(
+        &message.doc,
+        format!(" The `{}` message.", message.full_name),
+    );
     let deprecated = deprecated(message.deprecated);
     let attrs = attributes(&message.attributes);
     let module = ident(&message.module);
@@ -62,7 +81,10 @@ pub(crate) fn message(message: &Message) -> TokenStream {
 
 fn struct_field(field: &Field) -> TokenStream {
     let name = ident(&field.rust_name);
-    let docs = doc_or(&field.doc, format!(" Field `{}` = {}.", field.name, field.number));
+    let docs = doc_or(
+        &field.doc,
+        format!(" Field `{}` = {}.", field.name, field.number),
+    );
     let attrs = attributes(&field.attributes);
     let deprecated = deprecated(field.deprecated);
     let ty = field_type(field);
@@ -92,7 +114,11 @@ pub(crate) fn value_type(kind: &Kind, boxed: bool) -> TokenStream {
             }
         }
     };
-    if boxed { quote!(::std::boxed::Box<#ty>) } else { ty }
+    if boxed {
+        quote!(::std::boxed::Box<#ty>)
+    } else {
+        ty
+    }
 }
 
 fn field_type(field: &Field) -> TokenStream {
@@ -167,6 +193,33 @@ fn cardinality(field: &Field) -> &'static str {
 /// A field number as an unsuffixed literal.
 pub(crate) fn number(field: &Field) -> Literal {
     Literal::u32_unsuffixed(field.number)
+}
+
+/// Match patterns covering `numbers`: runs of three or more consecutive
+/// numbers become ranges (`1..=6`), others stay single.
+fn number_patterns(numbers: impl Iterator<Item = u32>) -> Vec<TokenStream> {
+    let mut sorted: Vec<u32> = numbers.collect();
+    sorted.sort_unstable();
+    let mut patterns = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+            j += 1;
+        }
+        let (start, end) = (
+            Literal::u32_unsuffixed(sorted[i]),
+            Literal::u32_unsuffixed(sorted[j]),
+        );
+        if j - i >= 2 {
+            patterns.push(quote!(#start..=#end));
+            i = j + 1;
+        } else {
+            patterns.push(quote!(#start));
+            i += 1;
+        }
+    }
+    patterns
 }
 
 /// `self.field` written out.
@@ -254,7 +307,11 @@ fn message_impl(message: &Message) -> TokenStream {
         Field(&'a Field),
         Oneof(&'a crate::model::Oneof),
     }
-    let mut items: Vec<(u32, Item<'_>)> = message.fields.iter().map(|f| (f.number, Item::Field(f))).collect();
+    let mut items: Vec<(u32, Item<'_>)> = message
+        .fields
+        .iter()
+        .map(|f| (f.number, Item::Field(f)))
+        .collect();
     for oneof in &message.oneofs {
         let first = oneof.fields.iter().map(|f| f.number).min().unwrap_or(0);
         items.push((first, Item::Oneof(oneof)));
@@ -284,8 +341,14 @@ fn message_impl(message: &Message) -> TokenStream {
     if message.keep_unknown {
         terms.push(quote!(self._unknown_fields.encoded_len()));
     }
-    let len_sum = if terms.is_empty() { quote!(0) } else { quote!(#(#terms)+*) };
-    let unknown_encode = message.keep_unknown.then(|| quote!(self._unknown_fields.encode(buf);));
+    let len_sum = if terms.is_empty() {
+        quote!(0)
+    } else {
+        quote!(#(#terms)+*)
+    };
+    let unknown_encode = message
+        .keep_unknown
+        .then(|| quote!(self._unknown_fields.encode(buf);));
 
     let arms = message.fields.iter().map(|field| {
         let number = number(field);
@@ -293,7 +356,7 @@ fn message_impl(message: &Message) -> TokenStream {
         quote!(#number => #expr,)
     });
     let oneof_arms = message.oneofs.iter().map(|oneof| {
-        let numbers = oneof.fields.iter().map(number);
+        let numbers = number_patterns(oneof.fields.iter().map(|f| f.number));
         let field = ident(&oneof.rust_name);
         let ty = ident(&oneof.enum_name);
         let extra = super::oneof::takes_unknown(oneof).then(|| quote!(, #unknown));
@@ -320,7 +383,10 @@ fn message_impl(message: &Message) -> TokenStream {
         }
     });
     let field_name = has_fields.then(|| {
-        let all = message.fields.iter().chain(message.oneofs.iter().flat_map(|o| &o.fields));
+        let all = message
+            .fields
+            .iter()
+            .chain(message.oneofs.iter().flat_map(|o| &o.fields));
         let arms = all.map(|field| {
             let number = number(field);
             let proto_name = &field.name;
@@ -392,44 +458,75 @@ fn getter(field: &Field) -> Option<TokenStream> {
     }
     let name = ident(&field.rust_name);
     let bare = crate::names::unraw(&field.rust_name);
-    let getter = if RESERVED_METHODS.contains(&bare) { ident(&format!("get_{bare}")) } else { name.clone() };
+    let getter = if RESERVED_METHODS.contains(&bare) {
+        ident(&format!("get_{bare}"))
+    } else {
+        name.clone()
+    };
     let deprecated = deprecated(field.deprecated);
     let proto_name = &field.name;
     let (ty, body) = match &field.kind {
         Kind::Message { path: p } | Kind::Group { path: p } => {
             let ty = path(p);
-            let present = if field.boxed { quote!(as_deref) } else { quote!(as_ref) };
-            (quote!(&#ty), quote!(self.#name.#present().unwrap_or_else(|| #ty::default_instance())))
+            let present = if field.boxed {
+                quote!(as_deref)
+            } else {
+                quote!(as_ref)
+            };
+            (
+                quote!(&#ty),
+                quote!(self.#name.#present().unwrap_or_else(|| #ty::default_instance())),
+            )
         }
         Kind::String => {
             let default = field.default.clone().unwrap_or_default();
-            (quote!(&str), quote!(self.#name.as_deref().unwrap_or(#default)))
+            (
+                quote!(&str),
+                quote!(self.#name.as_deref().unwrap_or(#default)),
+            )
         }
         Kind::Bytes { .. } => {
-            let default = Literal::byte_string(&unescape_bytes(field.default.as_deref().unwrap_or("")));
-            (quote!(&[u8]), quote!(self.#name.as_deref().unwrap_or(#default)))
+            let default =
+                Literal::byte_string(&unescape_bytes(field.default.as_deref().unwrap_or("")));
+            (
+                quote!(&[u8]),
+                quote!(self.#name.as_deref().unwrap_or(#default)),
+            )
         }
         Kind::Enum(e) => {
             let enum_path = path(&e.path);
-            let variant = field.default.as_ref().and_then(|d| e.variants.get(d)).map(|v| ident(v));
+            let variant = field
+                .default
+                .as_ref()
+                .and_then(|d| e.variants.get(d))
+                .map(|v| ident(v));
             match (e.closed, variant) {
                 (true, variant) => {
                     let variant = variant.unwrap_or_else(|| ident(&e.first));
-                    (quote!(#enum_path), quote!(self.#name.unwrap_or(#enum_path::#variant)))
+                    (
+                        quote!(#enum_path),
+                        quote!(self.#name.unwrap_or(#enum_path::#variant)),
+                    )
                 }
                 (false, Some(variant)) => (
                     quote!(::protocall::EnumValue<#enum_path>),
                     quote!(self.#name.unwrap_or(::protocall::EnumValue::Known(#enum_path::#variant))),
                 ),
-                (false, None) => {
-                    (quote!(::protocall::EnumValue<#enum_path>), quote!(self.#name.unwrap_or_default()))
-                }
+                (false, None) => (
+                    quote!(::protocall::EnumValue<#enum_path>),
+                    quote!(self.#name.unwrap_or_default()),
+                ),
             }
         }
         Kind::Scalar(scalar) => {
             let ty = scalar_type(*scalar);
-            let default = scalar_default(*scalar, field.default.as_deref());
-            (ty, quote!(self.#name.unwrap_or(#default)))
+            match field.default.as_deref() {
+                None => (ty, quote!(self.#name.unwrap_or_default())),
+                Some(declared) => {
+                    let default = scalar_default(*scalar, Some(declared));
+                    (ty, quote!(self.#name.unwrap_or(#default)))
+                }
+            }
         }
         Kind::Map { .. } => return None,
     };
@@ -445,7 +542,11 @@ fn getter(field: &Field) -> Option<TokenStream> {
 
 /// Impls touching deprecated fields must not warn in the user's crate.
 fn allow_deprecated(message: &Message) -> Option<TokenStream> {
-    let any = message.fields.iter().chain(message.oneofs.iter().flat_map(|o| &o.fields)).any(|f| f.deprecated);
+    let any = message
+        .fields
+        .iter()
+        .chain(message.oneofs.iter().flat_map(|o| &o.fields))
+        .any(|f| f.deprecated);
     any.then(|| quote!(#[allow(deprecated)]))
 }
 
@@ -469,7 +570,9 @@ fn default_impl(message: &Message) -> TokenStream {
         let field_name = ident(&oneof.rust_name);
         quote!(#field_name: ::core::option::Option::None,)
     });
-    let unknown = message.keep_unknown.then(|| quote!(_unknown_fields: ::core::default::Default::default(),));
+    let unknown = message
+        .keep_unknown
+        .then(|| quote!(_unknown_fields: ::core::default::Default::default(),));
     let allow = allow_deprecated(message);
     quote! {
         #allow
@@ -513,10 +616,7 @@ fn scalar_default(scalar: Scalar, declared: Option<&str>) -> TokenStream {
             Scalar::Bool => quote!(false),
             Scalar::Float => quote!(0.0f32),
             Scalar::Double => quote!(0.0f64),
-            _ => {
-                let ty = scalar_type(scalar);
-                quote!(0 as #ty)
-            }
+            _ => quote!(::core::default::Default::default()),
         };
     };
     match scalar {
@@ -584,14 +684,20 @@ fn unescape_bytes(text: &str) -> Vec<u8> {
             b'f' => out.push(0x0c),
             b'v' => out.push(0x0b),
             b'x' | b'X' => {
-                let digits: String =
-                    text[i + 1..].chars().take(2).take_while(char::is_ascii_hexdigit).collect();
+                let digits: String = text[i + 1..]
+                    .chars()
+                    .take(2)
+                    .take_while(char::is_ascii_hexdigit)
+                    .collect();
                 out.push(u8::from_str_radix(&digits, 16).unwrap_or(0));
                 i += digits.len();
             }
             b'0'..=b'7' => {
-                let digits: String =
-                    text[i..].chars().take(3).take_while(|c| ('0'..='7').contains(c)).collect();
+                let digits: String = text[i..]
+                    .chars()
+                    .take(3)
+                    .take_while(|c| ('0'..='7').contains(c))
+                    .collect();
                 out.push(u8::from_str_radix(&digits, 8).unwrap_or(0));
                 i += digits.len() - 1;
             }
@@ -610,7 +716,10 @@ fn nested_module(message: &Message) -> Option<TokenStream> {
     let messages = message.messages.iter().map(self::message);
     let enums = message.enums.iter().map(super::enumeration::enumeration);
     let oneofs = message.oneofs.iter().map(super::oneof::oneof);
-    let doc = format!(" Nested types and oneofs of [`{}`].", message.rust_name.trim_start_matches("r#"));
+    let doc = format!(
+        " Nested types and oneofs of [`{}`].",
+        message.rust_name.trim_start_matches("r#")
+    );
     Some(quote! {
         #[doc = #doc]
         pub mod #module {

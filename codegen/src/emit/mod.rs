@@ -59,7 +59,10 @@ pub(crate) fn include_file(packages: &[&str]) -> String {
         let mut node = &mut root;
         if !package.is_empty() {
             for segment in package.split('.') {
-                node = node.children.entry(crate::names::snake(segment)).or_default();
+                node = node
+                    .children
+                    .entry(crate::names::snake(segment))
+                    .or_default();
             }
         }
         node.file = Some(crate::config::package_file_name(package));
@@ -77,7 +80,8 @@ pub(crate) fn ident(name: &str) -> Ident {
 
 /// A Rust path or type written as text (`super::Foo`, `::protocall::types::Any`).
 pub(crate) fn path(text: &str) -> TokenStream {
-    let ty: syn::Type = syn::parse_str(text).unwrap_or_else(|e| panic!("bad type path `{text}`: {e}"));
+    let ty: syn::Type =
+        syn::parse_str(text).unwrap_or_else(|e| panic!("bad type path `{text}`: {e}"));
     quote!(#ty)
 }
 
@@ -89,17 +93,26 @@ pub(crate) fn doc(lines: &[String]) -> TokenStream {
 /// The schema's comment, or `fallback` when it has none, so every public
 /// item is documented.
 pub(crate) fn doc_or(lines: &[String], fallback: String) -> TokenStream {
-    if lines.is_empty() { quote!(#[doc = #fallback]) } else { doc(lines) }
+    if lines.is_empty() {
+        quote!(#[doc = #fallback])
+    } else {
+        doc(lines)
+    }
 }
 
 /// User attributes given as text (`#[derive(Hash)]`).
 pub(crate) fn attributes(texts: &[String]) -> TokenStream {
     let parsed = texts.iter().map(|text| {
-        text.parse::<TokenStream>().unwrap_or_else(|e| panic!("bad attribute `{text}`: {e}"))
+        text.parse::<TokenStream>()
+            .unwrap_or_else(|e| panic!("bad attribute `{text}`: {e}"))
     });
     quote!(#(#parsed)*)
 }
 
 pub(crate) fn deprecated(on: bool) -> TokenStream {
-    if on { quote!(#[deprecated]) } else { TokenStream::new() }
+    if on {
+        quote!(#[deprecated])
+    } else {
+        TokenStream::new()
+    }
 }

@@ -10,7 +10,10 @@ use crate::model::{Field, Kind, Oneof, Scalar};
 /// True when a member is a closed enum, whose unknown values go to the
 /// message's unknown fields.
 pub(crate) fn takes_unknown(oneof: &Oneof) -> bool {
-    oneof.fields.iter().any(|f| matches!(&f.kind, Kind::Enum(e) if e.closed))
+    oneof
+        .fields
+        .iter()
+        .any(|f| matches!(&f.kind, Kind::Enum(e) if e.closed))
 }
 
 pub(crate) fn oneof(oneof: &Oneof) -> TokenStream {
@@ -19,7 +22,10 @@ pub(crate) fn oneof(oneof: &Oneof) -> TokenStream {
     let variants = oneof.fields.iter().map(|field| {
         let variant = variant(field);
         let ty = value_type(&field.kind, field.boxed);
-        let docs = doc_or(&field.doc, format!(" Field `{}` = {}.", field.name, field.number));
+        let docs = doc_or(
+            &field.doc,
+            format!(" Field `{}` = {}.", field.name, field.number),
+        );
         let deprecated = deprecated(field.deprecated);
         let attrs = super::attributes(&field.attributes);
         quote!(#docs #attrs #deprecated #variant(#ty),)
@@ -37,12 +43,19 @@ pub(crate) fn oneof(oneof: &Oneof) -> TokenStream {
         quote!(#name::#variant(value) => #codec::encoded_len(#number, value),)
     });
     let unknown = takes_unknown(oneof);
-    let unknown_param = unknown.then(|| quote!(, unknown: ::core::option::Option<&mut ::protocall::UnknownFields>));
+    let unknown_param =
+        unknown.then(|| quote!(, unknown: ::core::option::Option<&mut ::protocall::UnknownFields>));
     let arms = oneof.fields.iter().map(|field| merge_arm(&name, field));
-    let allow = oneof.fields.iter().any(|f| f.deprecated).then(|| quote!(#[allow(deprecated)]));
+    let allow = oneof
+        .fields
+        .iter()
+        .any(|f| f.deprecated)
+        .then(|| quote!(#[allow(deprecated)]));
 
     quote! {
         #docs
+        // Members are stored inline, as their fields would be.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Clone, PartialEq, Debug)]
         pub enum #name {
             #(#variants)*
@@ -95,7 +108,9 @@ fn wire_type(kind: &Kind) -> TokenStream {
         Kind::Scalar(Scalar::Fixed64 | Scalar::Sfixed64 | Scalar::Double) => "Fixed64",
         Kind::Scalar(_) | Kind::Enum(_) => "Varint",
         Kind::Group { .. } => "StartGroup",
-        Kind::String | Kind::Bytes { .. } | Kind::Message { .. } | Kind::Map { .. } => "LengthDelimited",
+        Kind::String | Kind::Bytes { .. } | Kind::Message { .. } | Kind::Map { .. } => {
+            "LengthDelimited"
+        }
     };
     let name = ident(name);
     quote!(::protocall::WireType::#name)

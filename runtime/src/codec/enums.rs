@@ -154,7 +154,11 @@ impl ClosedEnum {
                 let bytes = decoder.read_bytes()?;
                 let mut packed = decoder.sibling(bytes);
                 while !packed.is_empty() {
-                    values.extend(read_closed::<E>(number, &mut packed, unknown.as_deref_mut())?);
+                    values.extend(read_closed::<E>(
+                        number,
+                        &mut packed,
+                        unknown.as_deref_mut(),
+                    )?);
                 }
                 Ok(())
             }

@@ -82,13 +82,18 @@ impl Group {
     /// Bytes [`Group::encode_optional`] writes.
     #[inline]
     pub fn encoded_len_optional<M: Message>(number: u32, value: &Option<M>) -> usize {
-        value.as_ref().map_or(0, |value| Group::encoded_len(number, value))
+        value
+            .as_ref()
+            .map_or(0, |value| Group::encoded_len(number, value))
     }
 
     /// Bytes [`Group::encode_repeated`] writes.
     #[inline]
     pub fn encoded_len_repeated<M: Message>(number: u32, values: &[M]) -> usize {
-        values.iter().map(|value| Group::encoded_len(number, value)).sum()
+        values
+            .iter()
+            .map(|value| Group::encoded_len(number, value))
+            .sum()
     }
 
     /// Reads a group (start key already read) into `value`.

@@ -130,8 +130,8 @@ fn merge_repeated<K: FieldCodec<T>, T: Default>(
         return Err(wire_type_mismatch());
     }
     let bytes = decoder.read_bytes()?;
-    if K::FIXED_SIZE > 0 {
-        values.reserve(bytes.len() / K::FIXED_SIZE);
+    if let Some(count) = bytes.len().checked_div(K::FIXED_SIZE) {
+        values.reserve(count);
     }
     let mut packed = decoder.sibling(bytes);
     while !packed.is_empty() {
@@ -354,7 +354,9 @@ impl ClosedEnum {
     where
         Self: FieldCodec<T>,
     {
-        value.as_ref().map_or(0, |value| encoded_len::<Self, T>(number, value))
+        value
+            .as_ref()
+            .map_or(0, |value| encoded_len::<Self, T>(number, value))
     }
 
     /// Bytes [`Self::encode_repeated`] writes.
@@ -363,7 +365,10 @@ impl ClosedEnum {
     where
         Self: FieldCodec<T>,
     {
-        values.iter().map(|value| encoded_len::<Self, T>(number, value)).sum()
+        values
+            .iter()
+            .map(|value| encoded_len::<Self, T>(number, value))
+            .sum()
     }
 
     /// Bytes [`Self::encode_packed`] writes.

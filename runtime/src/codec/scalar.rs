@@ -85,7 +85,9 @@ varint_kind!(Int32, i32, |v| v as i64 as u64, |w| w as i32);
 varint_kind!(Int64, i64, |v| v as u64, |w| w as i64);
 varint_kind!(Uint32, u32, |v| v as u64, |w| w as u32);
 varint_kind!(Uint64, u64, |v| v, |w| w);
-varint_kind!(Sint32, i32, |v| wire::zigzag32(v) as u64, |w| wire::unzigzag32(w as u32));
+varint_kind!(Sint32, i32, |v| wire::zigzag32(v) as u64, |w| {
+    wire::unzigzag32(w as u32)
+});
 varint_kind!(Sint64, i64, |v| wire::zigzag64(v), |w| wire::unzigzag64(w));
 varint_kind!(Bool, bool, |v| v as u64, |w| w != 0);
 
@@ -123,13 +125,73 @@ macro_rules! fixed_kind {
     };
 }
 
-fixed_kind!(Fixed32, u32, Fixed32, 4, put_u32_le, read_fixed32, |v| v, |w| w, |d| d == 0);
-fixed_kind!(Fixed64, u64, Fixed64, 8, put_u64_le, read_fixed64, |v| v, |w| w, |d| d == 0);
-fixed_kind!(Sfixed32, i32, Fixed32, 4, put_u32_le, read_fixed32, |v| v as u32, |w| w as i32, |d| d == 0);
-fixed_kind!(Sfixed64, i64, Fixed64, 8, put_u64_le, read_fixed64, |v| v as u64, |w| w as i64, |d| d == 0);
+fixed_kind!(
+    Fixed32,
+    u32,
+    Fixed32,
+    4,
+    put_u32_le,
+    read_fixed32,
+    |v| v,
+    |w| w,
+    |d| d == 0
+);
+fixed_kind!(
+    Fixed64,
+    u64,
+    Fixed64,
+    8,
+    put_u64_le,
+    read_fixed64,
+    |v| v,
+    |w| w,
+    |d| d == 0
+);
+fixed_kind!(
+    Sfixed32,
+    i32,
+    Fixed32,
+    4,
+    put_u32_le,
+    read_fixed32,
+    |v| v as u32,
+    |w| w as i32,
+    |d| d == 0
+);
+fixed_kind!(
+    Sfixed64,
+    i64,
+    Fixed64,
+    8,
+    put_u64_le,
+    read_fixed64,
+    |v| v as u64,
+    |w| w as i64,
+    |d| d == 0
+);
 // -0.0 is not the default: implicit presence compares bit patterns.
-fixed_kind!(Float, f32, Fixed32, 4, put_u32_le, read_fixed32, |v| v.to_bits(), |w| f32::from_bits(w), |d| d.to_bits() == 0);
-fixed_kind!(Double, f64, Fixed64, 8, put_u64_le, read_fixed64, |v| v.to_bits(), |w| f64::from_bits(w), |d| d.to_bits() == 0);
+fixed_kind!(
+    Float,
+    f32,
+    Fixed32,
+    4,
+    put_u32_le,
+    read_fixed32,
+    |v| v.to_bits(),
+    |w| f32::from_bits(w),
+    |d| d.to_bits() == 0
+);
+fixed_kind!(
+    Double,
+    f64,
+    Fixed64,
+    8,
+    put_u64_le,
+    read_fixed64,
+    |v| v.to_bits(),
+    |w| f64::from_bits(w),
+    |d| d.to_bits() == 0
+);
 
 #[inline]
 fn put_len_prefixed<B: BufMut + ?Sized>(bytes: &[u8], buf: &mut B) {

@@ -101,15 +101,15 @@ impl Version {
     }
     /// The value of `major`, or its default when unset.
     pub fn major(&self) -> i32 {
-        self.major.unwrap_or(0 as i32)
+        self.major.unwrap_or_default()
     }
     /// The value of `minor`, or its default when unset.
     pub fn minor(&self) -> i32 {
-        self.minor.unwrap_or(0 as i32)
+        self.minor.unwrap_or_default()
     }
     /// The value of `patch`, or its default when unset.
     pub fn patch(&self) -> i32 {
-        self.patch.unwrap_or(0 as i32)
+        self.patch.unwrap_or_default()
     }
     /// The value of `suffix`, or its default when unset.
     pub fn suffix(&self) -> &str {
@@ -394,15 +394,15 @@ impl CodeGeneratorResponse {
     }
     /// The value of `supported_features`, or its default when unset.
     pub fn supported_features(&self) -> u64 {
-        self.supported_features.unwrap_or(0 as u64)
+        self.supported_features.unwrap_or_default()
     }
     /// The value of `minimum_edition`, or its default when unset.
     pub fn minimum_edition(&self) -> i32 {
-        self.minimum_edition.unwrap_or(0 as i32)
+        self.minimum_edition.unwrap_or_default()
     }
     /// The value of `maximum_edition`, or its default when unset.
     pub fn maximum_edition(&self) -> i32 {
-        self.maximum_edition.unwrap_or(0 as i32)
+        self.maximum_edition.unwrap_or_default()
     }
 }
 /// Nested types and oneofs of [`CodeGeneratorResponse`].

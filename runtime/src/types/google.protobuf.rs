@@ -1985,11 +1985,11 @@ pub mod descriptor_proto {
         }
         /// The value of `start`, or its default when unset.
         pub fn start(&self) -> i32 {
-            self.start.unwrap_or(0 as i32)
+            self.start.unwrap_or_default()
         }
         /// The value of `end`, or its default when unset.
         pub fn end(&self) -> i32 {
-            self.end.unwrap_or(0 as i32)
+            self.end.unwrap_or_default()
         }
         /// The value of `options`, or its default when unset.
         pub fn options(&self) -> &super::ExtensionRangeOptions {
@@ -2077,11 +2077,11 @@ pub mod descriptor_proto {
         }
         /// The value of `start`, or its default when unset.
         pub fn start(&self) -> i32 {
-            self.start.unwrap_or(0 as i32)
+            self.start.unwrap_or_default()
         }
         /// The value of `end`, or its default when unset.
         pub fn end(&self) -> i32 {
-            self.end.unwrap_or(0 as i32)
+            self.end.unwrap_or_default()
         }
     }
 }
@@ -2324,7 +2324,7 @@ pub mod extension_range_options {
         }
         /// The value of `number`, or its default when unset.
         pub fn number(&self) -> i32 {
-            self.number.unwrap_or(0 as i32)
+            self.number.unwrap_or_default()
         }
         /// The value of `full_name`, or its default when unset.
         pub fn full_name(&self) -> &str {
@@ -2336,11 +2336,11 @@ pub mod extension_range_options {
         }
         /// The value of `reserved`, or its default when unset.
         pub fn reserved(&self) -> bool {
-            self.reserved.unwrap_or(false)
+            self.reserved.unwrap_or_default()
         }
         /// The value of `repeated`, or its default when unset.
         pub fn repeated(&self) -> bool {
-            self.repeated.unwrap_or(false)
+            self.repeated.unwrap_or_default()
         }
     }
     /// The verification state of the extension range.
@@ -2609,7 +2609,7 @@ impl FieldDescriptorProto {
     }
     /// The value of `number`, or its default when unset.
     pub fn number(&self) -> i32 {
-        self.number.unwrap_or(0 as i32)
+        self.number.unwrap_or_default()
     }
     /// The value of `label`, or its default when unset.
     pub fn label(&self) -> field_descriptor_proto::Label {
@@ -2633,7 +2633,7 @@ impl FieldDescriptorProto {
     }
     /// The value of `oneof_index`, or its default when unset.
     pub fn oneof_index(&self) -> i32 {
-        self.oneof_index.unwrap_or(0 as i32)
+        self.oneof_index.unwrap_or_default()
     }
     /// The value of `json_name`, or its default when unset.
     pub fn json_name(&self) -> &str {
@@ -2645,7 +2645,7 @@ impl FieldDescriptorProto {
     }
     /// The value of `proto3_optional`, or its default when unset.
     pub fn proto3_optional(&self) -> bool {
-        self.proto3_optional.unwrap_or(false)
+        self.proto3_optional.unwrap_or_default()
     }
 }
 /// Nested types and oneofs of [`FieldDescriptorProto`].
@@ -3133,11 +3133,11 @@ pub mod enum_descriptor_proto {
         }
         /// The value of `start`, or its default when unset.
         pub fn start(&self) -> i32 {
-            self.start.unwrap_or(0 as i32)
+            self.start.unwrap_or_default()
         }
         /// The value of `end`, or its default when unset.
         pub fn end(&self) -> i32 {
-            self.end.unwrap_or(0 as i32)
+            self.end.unwrap_or_default()
         }
     }
 }
@@ -3235,7 +3235,7 @@ impl EnumValueDescriptorProto {
     }
     /// The value of `number`, or its default when unset.
     pub fn number(&self) -> i32 {
-        self.number.unwrap_or(0 as i32)
+        self.number.unwrap_or_default()
     }
     /// The value of `options`, or its default when unset.
     pub fn options(&self) -> &EnumValueOptions {
@@ -3892,7 +3892,7 @@ impl FileOptions {
     /// The value of `java_generate_equals_and_hash`, or its default when unset.
     #[deprecated]
     pub fn java_generate_equals_and_hash(&self) -> bool {
-        self.java_generate_equals_and_hash.unwrap_or(false)
+        self.java_generate_equals_and_hash.unwrap_or_default()
     }
     /// The value of `java_string_check_utf8`, or its default when unset.
     pub fn java_string_check_utf8(&self) -> bool {
@@ -4234,12 +4234,12 @@ impl MessageOptions {
     }
     /// The value of `map_entry`, or its default when unset.
     pub fn map_entry(&self) -> bool {
-        self.map_entry.unwrap_or(false)
+        self.map_entry.unwrap_or_default()
     }
     /// The value of `deprecated_legacy_json_field_conflicts`, or its default when unset.
     #[deprecated]
     pub fn deprecated_legacy_json_field_conflicts(&self) -> bool {
-        self.deprecated_legacy_json_field_conflicts.unwrap_or(false)
+        self.deprecated_legacy_json_field_conflicts.unwrap_or_default()
     }
     /// The value of `features`, or its default when unset.
     pub fn features(&self) -> &FeatureSet {
@@ -4537,7 +4537,7 @@ impl FieldOptions {
     }
     /// The value of `packed`, or its default when unset.
     pub fn packed(&self) -> bool {
-        self.packed.unwrap_or(false)
+        self.packed.unwrap_or_default()
     }
     /// The value of `jstype`, or its default when unset.
     pub fn jstype(&self) -> field_options::JsType {
@@ -5279,7 +5279,7 @@ impl EnumOptions {
     }
     /// The value of `allow_alias`, or its default when unset.
     pub fn allow_alias(&self) -> bool {
-        self.allow_alias.unwrap_or(false)
+        self.allow_alias.unwrap_or_default()
     }
     /// The value of `deprecated`, or its default when unset.
     pub fn deprecated(&self) -> bool {
@@ -5288,7 +5288,7 @@ impl EnumOptions {
     /// The value of `deprecated_legacy_json_field_conflicts`, or its default when unset.
     #[deprecated]
     pub fn deprecated_legacy_json_field_conflicts(&self) -> bool {
-        self.deprecated_legacy_json_field_conflicts.unwrap_or(false)
+        self.deprecated_legacy_json_field_conflicts.unwrap_or_default()
     }
     /// The value of `features`, or its default when unset.
     pub fn features(&self) -> &FeatureSet {
@@ -5869,15 +5869,15 @@ impl UninterpretedOption {
     }
     /// The value of `positive_int_value`, or its default when unset.
     pub fn positive_int_value(&self) -> u64 {
-        self.positive_int_value.unwrap_or(0 as u64)
+        self.positive_int_value.unwrap_or_default()
     }
     /// The value of `negative_int_value`, or its default when unset.
     pub fn negative_int_value(&self) -> i64 {
-        self.negative_int_value.unwrap_or(0 as i64)
+        self.negative_int_value.unwrap_or_default()
     }
     /// The value of `double_value`, or its default when unset.
     pub fn double_value(&self) -> f64 {
-        self.double_value.unwrap_or(0.0f64)
+        self.double_value.unwrap_or_default()
     }
     /// The value of `string_value`, or its default when unset.
     pub fn string_value(&self) -> &[u8] {
@@ -7050,9 +7050,9 @@ pub mod source_code_info {
         ///   /* Block comment attached
         ///    * to corge.  Leading asterisks
         ///    * will be removed. */
-        ///   /* Block comment attached to
+        ///      /* Block comment attached to
         ///    * grault. */
-        ///   optional int32 grault = 6;
+        ///      optional int32 grault = 6;
         ///
         ///   // ignored detached comments.
         pub leading_comments: ::core::option::Option<::std::string::String>,
@@ -7372,11 +7372,11 @@ pub mod generated_code_info {
         }
         /// The value of `begin`, or its default when unset.
         pub fn begin(&self) -> i32 {
-            self.begin.unwrap_or(0 as i32)
+            self.begin.unwrap_or_default()
         }
         /// The value of `end`, or its default when unset.
         pub fn end(&self) -> i32 {
-            self.end.unwrap_or(0 as i32)
+            self.end.unwrap_or_default()
         }
         /// The value of `semantic`, or its default when unset.
         pub fn semantic(&self) -> annotation::Semantic {
@@ -7754,7 +7754,7 @@ impl Empty {
 /// Other methods implementing <https://google.aip.dev/157>
 /// - SHOULD support the special value "*" to mean "get all".
 /// - MUST treat an omitted field mask to mean "get all", unless otherwise
-/// documented.
+///   documented.
 ///
 /// ## Considerations for HTTP REST
 ///
@@ -8020,9 +8020,7 @@ impl ::protocall::Message for Value {
         decoder: &mut ::protocall::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 | 2 | 3 | 4 | 5 | 6 => {
-                value::Kind::merge(&mut self.kind, number, wire_type, decoder)
-            }
+            1..=6 => value::Kind::merge(&mut self.kind, number, wire_type, decoder),
             _ => {
                 decoder
                     .skip_field(
@@ -8062,6 +8060,7 @@ impl Value {
 /// Nested types and oneofs of [`Value`].
 pub mod value {
     /// The kind of value.
+    #[allow(clippy::large_enum_variant)]
     #[derive(Clone, PartialEq, Debug)]
     pub enum Kind {
         /// Represents a JSON `null`.

@@ -1,0 +1,84 @@
+//! Schema and configuration errors reach the user with their location.
+
+fn compile(source: &str) -> Result<(), protocall_codegen::Error> {
+    compile_with(protocall_codegen::configure(), source)
+}
+
+fn compile_with(
+    builder: protocall_codegen::Builder,
+    source: &str,
+) -> Result<(), protocall_codegen::Error> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.proto"), source).unwrap();
+    builder
+        .emit_rerun_if_changed(false)
+        .out_dir(dir.path().join("out"))
+        .compile(&[dir.path().join("bad.proto")], &[dir.path()])
+}
+
+#[test]
+fn type_errors_name_file_line_and_column_with_the_source_line() {
+    let err = compile("syntax = \"proto3\";\npackage p;\nmessage M {\n  Missing field = 1;\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("bad.proto:4:3: "), "{err}");
+    assert!(err.contains("Missing"), "{err}");
+    assert!(err.contains("4 |   Missing field = 1;"), "{err}");
+    assert!(err.contains("  |   ^^^^^^^"), "{err}");
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let err = compile("syntax = \"proto3\";\nmessage M {\n  int32 x = ;\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("bad.proto:3:"), "{err}");
+}
+
+#[test]
+fn missing_imports_are_reported() {
+    let err = compile("syntax = \"proto3\";\nimport \"nope.proto\";\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nope.proto"), "{err}");
+}
+
+#[test]
+fn options_that_match_nothing_are_errors() {
+    let err = compile_with(
+        protocall_codegen::configure().bytes([".p.M.typo"]),
+        "syntax = \"proto3\";\npackage p;\nmessage M { bytes data = 1; }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("`bytes(\".p.M.typo\")` matches nothing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_good_schema_writes_one_file_per_package() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.proto"),
+        "syntax = \"proto3\";\npackage a.v1;\nmessage A { int32 x = 1; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.proto"),
+        "syntax = \"proto3\";\npackage b;\nimport \"a.proto\";\nmessage B { a.v1.A a = 1; }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    protocall_codegen::configure()
+        .emit_rerun_if_changed(false)
+        .out_dir(&out)
+        .compile(&[dir.path().join("b.proto")], &[dir.path()])
+        .unwrap();
+    // Only the file asked for is generated; its import is referenced by path.
+    assert!(out.join("b.rs").exists());
+    assert!(!out.join("a.v1.rs").exists());
+    let b = std::fs::read_to_string(out.join("b.rs")).unwrap();
+    assert!(b.contains("super::a::v1::A"), "{b}");
+}
