@@ -1,9 +1,9 @@
 //! [`Decoder`]: a cursor over the bytes of one message.
 
+use crate::Message;
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::unknown::UnknownFields;
 use crate::wire::{MAX_FIELD_NUMBER, WireType};
-use crate::Message;
 
 /// The default limit on message nesting, as in protobuf's own runtimes.
 pub const DEFAULT_RECURSION_LIMIT: u32 = 100;
@@ -22,7 +22,11 @@ pub struct Decoder<'a> {
 
 impl<'a> Decoder<'a> {
     pub(crate) fn new(buf: &'a [u8], recursion_limit: u32) -> Decoder<'a> {
-        Decoder { buf, depth_left: recursion_limit, limit: recursion_limit }
+        Decoder {
+            buf,
+            depth_left: recursion_limit,
+            limit: recursion_limit,
+        }
     }
 
     /// True when every byte has been consumed.
@@ -128,15 +132,25 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub(crate) fn nested(&self, bytes: &'a [u8]) -> Result<Decoder<'a>, DecodeError> {
         if self.depth_left == 0 {
-            return Err(DecodeError::new(DecodeErrorKind::RecursionLimit(self.limit)));
+            return Err(DecodeError::new(DecodeErrorKind::RecursionLimit(
+                self.limit,
+            )));
         }
-        Ok(Decoder { buf: bytes, depth_left: self.depth_left - 1, limit: self.limit })
+        Ok(Decoder {
+            buf: bytes,
+            depth_left: self.depth_left - 1,
+            limit: self.limit,
+        })
     }
 
     /// A decoder over `bytes` at the same nesting level (packed runs, map entries).
     #[inline]
     pub(crate) fn sibling(&self, bytes: &'a [u8]) -> Decoder<'a> {
-        Decoder { buf: bytes, depth_left: self.depth_left, limit: self.limit }
+        Decoder {
+            buf: bytes,
+            depth_left: self.depth_left,
+            limit: self.limit,
+        }
     }
 
     /// Merges a length-delimited message into `msg`.
@@ -161,7 +175,9 @@ impl<'a> Decoder<'a> {
 
     fn descend(&mut self) -> Result<(), DecodeError> {
         if self.depth_left == 0 {
-            return Err(DecodeError::new(DecodeErrorKind::RecursionLimit(self.limit)));
+            return Err(DecodeError::new(DecodeErrorKind::RecursionLimit(
+                self.limit,
+            )));
         }
         self.depth_left -= 1;
         Ok(())
@@ -224,13 +240,22 @@ mod tests {
 
     #[test]
     fn varint_edges() {
-        let mut d = Decoder::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], 100);
+        let mut d = Decoder::new(
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+            100,
+        );
         assert_eq!(d.read_varint().unwrap(), u64::MAX);
         assert!(d.is_empty());
         let mut d = Decoder::new(&[0xff; 11], 100);
-        assert_eq!(d.read_varint().unwrap_err().kind(), &DecodeErrorKind::VarintTooLong);
+        assert_eq!(
+            d.read_varint().unwrap_err().kind(),
+            &DecodeErrorKind::VarintTooLong
+        );
         let mut d = Decoder::new(&[0xff, 0xff], 100);
-        assert_eq!(d.read_varint().unwrap_err().kind(), &DecodeErrorKind::Truncated);
+        assert_eq!(
+            d.read_varint().unwrap_err().kind(),
+            &DecodeErrorKind::Truncated
+        );
     }
 
     #[test]
@@ -238,7 +263,10 @@ mod tests {
         // 2 GiB declared, three bytes present.
         let mut d = Decoder::new(&[0x80, 0x80, 0x80, 0x80, 0x08, 1, 2, 3], 100);
         match d.read_bytes().unwrap_err().kind() {
-            DecodeErrorKind::LengthOutOfBounds { declared, remaining } => {
+            DecodeErrorKind::LengthOutOfBounds {
+                declared,
+                remaining,
+            } => {
                 assert_eq!(*declared, 1 << 31);
                 assert_eq!(*remaining, 3);
             }

@@ -67,7 +67,12 @@ impl DecodeError {
     /// An error of the given kind, not yet attached to a field.
     #[cold]
     pub fn new(kind: DecodeErrorKind) -> DecodeError {
-        DecodeError { inner: Box::new(Inner { kind, path: Vec::new() }) }
+        DecodeError {
+            inner: Box::new(Inner {
+                kind,
+                path: Vec::new(),
+            }),
+        }
     }
 
     /// The category of this error.
@@ -100,15 +105,23 @@ impl fmt::Display for DecodeErrorKind {
             DecodeErrorKind::VarintTooLong => f.write_str("varint longer than 10 bytes"),
             DecodeErrorKind::InvalidWireType(w) => write!(f, "invalid wire type {w}"),
             DecodeErrorKind::FieldNumberZero => f.write_str("field number 0 is not allowed"),
-            DecodeErrorKind::LengthOutOfBounds { declared, remaining } => write!(
+            DecodeErrorKind::LengthOutOfBounds {
+                declared,
+                remaining,
+            } => write!(
                 f,
                 "length prefix {declared} exceeds the {remaining} bytes remaining"
             ),
             DecodeErrorKind::InvalidUtf8 => f.write_str("invalid UTF-8 in string field"),
             DecodeErrorKind::RecursionLimit(limit) => {
-                write!(f, "messages nested deeper than the recursion limit ({limit})")
+                write!(
+                    f,
+                    "messages nested deeper than the recursion limit ({limit})"
+                )
             }
-            DecodeErrorKind::GroupMismatch => f.write_str("group not closed by its matching end tag"),
+            DecodeErrorKind::GroupMismatch => {
+                f.write_str("group not closed by its matching end tag")
+            }
             DecodeErrorKind::WireTypeMismatch => f.write_str("wire type does not match the field"),
             DecodeErrorKind::OutOfRange(what) => write!(f, "value out of range: {what}"),
             DecodeErrorKind::Other(what) => f.write_str(what),
@@ -170,7 +183,10 @@ pub struct EncodeError {
 
 impl EncodeError {
     pub(crate) fn new(required: usize, remaining: usize) -> EncodeError {
-        EncodeError { required, remaining }
+        EncodeError {
+            required,
+            remaining,
+        }
     }
 
     /// Bytes the message needed.

@@ -18,7 +18,7 @@ use crate::wire::{self, WireType};
 /// // field 7, varint 150: unknown to `Empty`
 /// let bytes = [0x38, 0x96, 0x01];
 /// let empty = Empty::decode(&bytes[..]).unwrap();
-/// let field = empty.unknown_fields().iter().next().unwrap();
+/// let field = empty._unknown_fields.iter().next().unwrap();
 /// assert_eq!((field.number, field.value), (7, UnknownValue::Varint(150)));
 /// assert_eq!(empty.encode_to_vec(), bytes);
 /// ```
@@ -86,7 +86,9 @@ impl UnknownFields {
                 WireType::Varint => UnknownValue::Varint(decoder.read_varint().ok()?),
                 WireType::Fixed64 => UnknownValue::Fixed64(decoder.read_fixed64().ok()?),
                 WireType::Fixed32 => UnknownValue::Fixed32(decoder.read_fixed32().ok()?),
-                WireType::LengthDelimited => UnknownValue::LengthDelimited(decoder.read_bytes().ok()?),
+                WireType::LengthDelimited => {
+                    UnknownValue::LengthDelimited(decoder.read_bytes().ok()?)
+                }
                 WireType::StartGroup => {
                     let before = decoder.remaining();
                     let start = &self.raw[self.raw.len() - before..];
@@ -138,6 +140,8 @@ impl UnknownFields {
 
 impl fmt::Debug for UnknownFields {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter().map(|field| (field.number, field.value))).finish()
+        f.debug_list()
+            .entries(self.iter().map(|field| (field.number, field.value)))
+            .finish()
     }
 }

@@ -6,6 +6,14 @@
 
 include!("google.protobuf.rs");
 
+mod any;
+mod field_mask;
+mod json_value;
+mod time;
+mod wrappers;
+
+pub use time::{DurationError, TimestampError};
+
 /// `google.protobuf.compiler`: the protoc plugin protocol.
 pub mod compiler {
     include!("google.protobuf.compiler.rs");
