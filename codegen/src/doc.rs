@@ -20,7 +20,9 @@ pub(crate) fn sanitize(comment: &str) -> Vec<String> {
         Indented,
     }
     let mut state = State::Text;
-    let mut out = Vec::new();
+    // (line, is prose): prose is escaped once the whole comment is known,
+    // because a markdown link may span lines.
+    let mut out: Vec<(String, bool)> = Vec::new();
     // Content column of the list item being continued, if any.
     let mut list_indent: Option<usize> = None;
     for raw in lines {
@@ -33,32 +35,35 @@ pub(crate) fn sanitize(comment: &str) -> Vec<String> {
         let indented = line.starts_with("    ") || line.starts_with('\t');
         let fence = line.trim_start().starts_with("```");
         if state == State::Indented && !blank && !indented {
-            out.push(" ```".to_string());
+            out.push((" ```".to_string(), false));
             state = State::Text;
         }
         match state {
             State::Fenced if fence => {
-                out.push(" ```".to_string());
+                out.push((" ```".to_string(), false));
                 state = State::Text;
             }
-            State::Fenced | State::Indented => out.push(if blank {
-                String::new()
-            } else {
-                format!(" {}", strip_indent(line))
-            }),
+            State::Fenced | State::Indented => {
+                let text = if blank {
+                    String::new()
+                } else {
+                    format!(" {}", strip_indent(line))
+                };
+                out.push((text, false))
+            }
             State::Text if fence => {
                 // A fence in the comment: keep it, but never let it be Rust.
-                out.push(" ```text".to_string());
+                out.push((" ```text".to_string(), false));
                 state = State::Fenced;
             }
             State::Text if indented && !blank => {
-                out.push(" ```text".to_string());
-                out.push(format!(" {}", strip_indent(line)));
+                out.push((" ```text".to_string(), false));
+                out.push((format!(" {}", strip_indent(line)), false));
                 state = State::Indented;
             }
             State::Text if blank => {
                 list_indent = None;
-                out.push(String::new())
+                out.push((String::new(), true))
             }
             State::Text => {
                 let leading = line.len() - line.trim_start().len();
@@ -74,13 +79,65 @@ pub(crate) fn sanitize(comment: &str) -> Vec<String> {
                     }
                     _ => line.to_string(),
                 };
-                out.push(format!(" {}", escape(&line)))
+                out.push((format!(" {}", wrap_urls(&line)), true))
             }
         }
     }
     if state != State::Text {
-        out.push(" ```".to_string());
+        out.push((" ```".to_string(), false));
     }
+    escape_prose(out)
+}
+
+/// Escapes brackets in runs of prose lines, keeping `[text](url)` links.
+fn escape_prose(lines: Vec<(String, bool)>) -> Vec<String> {
+    let mut result = Vec::with_capacity(lines.len());
+    let mut run: Vec<String> = Vec::new();
+    let flush = |run: &mut Vec<String>, result: &mut Vec<String>| {
+        if !run.is_empty() {
+            result.extend(
+                escape_brackets(&run.join("\n"))
+                    .split('\n')
+                    .map(str::to_string),
+            );
+            run.clear();
+        }
+    };
+    for (line, prose) in lines {
+        if prose {
+            run.push(line);
+        } else {
+            flush(&mut run, &mut result);
+            result.push(line);
+        }
+    }
+    flush(&mut run, &mut result);
+    result
+}
+
+/// `[` and `]` become `\[` and `\]` (so rustdoc does not read them as
+/// intra-doc links), except around a markdown link `[text](url)`.
+fn escape_brackets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['[', ']']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with('[') {
+            if let Some(close) = tail.find(']') {
+                let inner = &tail[1..close];
+                if tail[close + 1..].starts_with('(') && !inner.contains('[') {
+                    out.push_str(&tail[..close + 2]);
+                    rest = &tail[close + 2..];
+                    continue;
+                }
+            }
+        }
+        out.push('\\');
+        out.push_str(&tail[..1]);
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -106,20 +163,6 @@ fn strip_indent(line: &str) -> &str {
     line.strip_prefix("    ")
         .or_else(|| line.strip_prefix('\t'))
         .unwrap_or(line)
-}
-
-fn escape(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    for c in line.chars() {
-        match c {
-            '[' | ']' => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    wrap_urls(&out)
 }
 
 /// Bare URLs become `<…>` autolinks (rustdoc warns about bare ones).
@@ -178,6 +221,17 @@ mod tests {
         assert_eq!(
             sanitize(" 1. one\n two\n\n three"),
             [" 1. one", "    two", "", " three"]
+        );
+    }
+
+    #[test]
+    fn markdown_links_survive_other_brackets_are_escaped() {
+        assert_eq!(
+            sanitize(" See [semantic\n versioning](http://semver.org) and a[0]."),
+            [
+                " See [semantic",
+                " versioning](http://semver.org) and a\\[0\\]."
+            ]
         );
     }
 

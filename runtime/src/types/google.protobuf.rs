@@ -937,8 +937,8 @@ pub struct Api {
     /// field is not empty, the version in the package name will be verified to be
     /// consistent with what is provided here.
     ///
-    /// The versioning schema uses \[semantic
-    /// versioning\](http://semver.org) where the major version number
+    /// The versioning schema uses [semantic
+    /// versioning](http://semver.org) where the major version number
     /// indicates a breaking change and the minor version an additive,
     /// non-breaking change. Both version numbers are signals to users
     /// what to expect from different versions, and should be carefully
@@ -8253,12 +8253,12 @@ impl ListValue {
 /// Gregorian calendar backwards to year one.
 ///
 /// All minutes are 60 seconds long. Leap seconds are "smeared" so that no leap
-/// second table is needed for interpretation, using a \[24-hour linear
-/// smear\](https://developers.google.com/time/smear).
+/// second table is needed for interpretation, using a [24-hour linear
+/// smear](https://developers.google.com/time/smear).
 ///
 /// The range is from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. By
-/// restricting to that range, we ensure that we can convert to and from \[RFC
-/// 3339\](https://www.ietf.org/rfc/rfc3339.txt) date strings.
+/// restricting to that range, we ensure that we can convert to and from [RFC
+/// 3339](https://www.ietf.org/rfc/rfc3339.txt) date strings.
 ///
 /// # Examples
 ///
@@ -8324,7 +8324,7 @@ impl ListValue {
 /// # JSON Mapping
 ///
 /// In JSON format, the Timestamp type is encoded as a string in the
-/// \[RFC 3339\](https://www.ietf.org/rfc/rfc3339.txt) format. That is, the
+/// [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format. That is, the
 /// format is "{year}-{month}-{day}T{hour}:{min}:{sec}\[.{frac_sec}\]Z"
 /// where {year} is always expressed using four digits while {month}, {day},
 /// {hour}, {min}, and {sec} are zero-padded to two digits each. The fractional
@@ -8339,12 +8339,12 @@ impl ListValue {
 ///
 /// In JavaScript, one can convert a Date object to this format using the
 /// standard
-/// \[toISOString()\](https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/Date/toISOString)
+/// [toISOString()](https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/Date/toISOString)
 /// method. In Python, a standard `datetime.datetime` object can be converted
 /// to this format using
-/// \[`strftime`\](https://docs.python.org/2/library/time.html#time.strftime) with
+/// [`strftime`](https://docs.python.org/2/library/time.html#time.strftime) with
 /// the time format spec '%Y-%m-%dT%H:%M:%S.%fZ'. Likewise, in Java, one can use
-/// the Joda Time's \[`ISODateTimeFormat.dateTime()`\](
+/// the Joda Time's [`ISODateTimeFormat.dateTime()`](
 /// <http://joda-time.sourceforge.net/apidocs/org/joda/time/format/ISODateTimeFormat.html#dateTime(>)
 /// ) to obtain a formatter capable of generating timestamps in this format.
 #[derive(Clone, PartialEq, Debug, Default)]
