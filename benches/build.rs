@@ -1,0 +1,67 @@
+//! Generates the benchmark schemas twice: once with protocall's generator
+//! (into `$OUT_DIR/protocall/`) and once with prost-build (into
+//! `$OUT_DIR/prost/`), both from protox, so no `protoc` is needed.
+//!
+//! The schemas and datasets are read in place from `shared/bench-data`
+//! (beside the workspace), or from `$BENCH_DATA_DIR` when set. None of the
+//! three schemas needs editing: they have no `extensions` ranges.
+
+use std::path::{Path, PathBuf};
+
+const SCHEMAS: [&str; 4] = [
+    "benchmarks.proto",
+    "google_message1/proto2/benchmark_message1_proto2.proto",
+    "google_message1/proto3/benchmark_message1_proto3.proto",
+    "google_message2/benchmark_message2.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-env-changed=BENCH_DATA_DIR");
+    let data = bench_data_dir()?;
+    println!("cargo:rustc-env=BENCH_DATA_DIR={}", data.display());
+
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
+    let protos: Vec<PathBuf> = SCHEMAS.iter().map(|s| data.join(s)).collect();
+    let includes = [&data];
+
+    protocall_codegen::configure()
+        .out_dir(out.join("protocall"))
+        .include_file("mod.rs")
+        .build_server(false)
+        .build_client(false)
+        .compile(&protos, &includes)?;
+
+    let fds = protox::compile(&protos, includes)?;
+    let prost_out = out.join("prost");
+    std::fs::create_dir_all(&prost_out)?;
+    prost_build::Config::new()
+        .out_dir(&prost_out)
+        .include_file("mod.rs")
+        .compile_fds(fds)?;
+    Ok(())
+}
+
+/// `$BENCH_DATA_DIR`, else `<workspace>/../shared/bench-data`.
+fn bench_data_dir() -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let dir = match std::env::var_os("BENCH_DATA_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let manifest = PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?,
+            );
+            manifest.join("../../shared/bench-data")
+        }
+    };
+    if !dir.join(SCHEMAS[0]).is_file() {
+        return Err(format!(
+            "benchmark data not found in {}: set BENCH_DATA_DIR to protobuf's benchmark data folder",
+            dir.display()
+        )
+        .into());
+    }
+    Ok(absolute(&dir))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
