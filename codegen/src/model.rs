@@ -159,7 +159,6 @@ pub(crate) struct EnumValue {
 }
 
 #[derive(Debug)]
-#[allow(dead_code)] // read by the service emitter, which comes with the transport
 pub(crate) struct Service {
     pub name: String,
     pub full_name: String,
@@ -170,7 +169,6 @@ pub(crate) struct Service {
 }
 
 #[derive(Debug)]
-#[allow(dead_code)] // read by the service emitter, which comes with the transport
 pub(crate) struct Method {
     pub name: String,
     pub rust_name: String,

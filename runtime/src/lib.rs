@@ -23,6 +23,8 @@ pub mod codec;
 mod decoder;
 mod enumeration;
 mod error;
+#[cfg(feature = "transport")]
+mod grpc;
 mod message;
 pub mod types;
 mod unknown;
@@ -37,6 +39,37 @@ pub use wire::WireType;
 
 /// The `bytes` crate, which generated code and `bytes` fields use.
 pub use bytes;
+
+#[cfg(feature = "transport")]
+pub use grpc::client::{Channel, Endpoint};
+#[cfg(feature = "transport")]
+pub use grpc::server::{Router, Server};
+#[cfg(feature = "transport")]
+pub use grpc::{
+    Body, Code, Deadline, Encoding, IntoRequest, IntoStreamingRequest, InvalidMetadata, Metadata,
+    MetadataValue, RemoteAddr, Request, RequestCompressed, Response, Status, Streaming,
+};
+
+/// The server side: routing, interceptors and the call-kind handlers that
+/// generated `…Server` types dispatch to.
+#[cfg(feature = "transport")]
+pub mod server {
+    pub use crate::grpc::server::{
+        Call, GrpcService, Intercepted, Interceptor, NamedService, ResponseFuture, Routes,
+        RoutesFuture, client_streaming, intercept, server_streaming, streaming, unary,
+        unimplemented,
+    };
+}
+
+/// The client side: the call kinds generated clients use.
+#[cfg(feature = "transport")]
+pub mod client {
+    pub use crate::grpc::client::{Channel, Endpoint, Grpc};
+}
+
+/// Streams, re-exported for generated code and users of streaming calls.
+#[cfg(feature = "transport")]
+pub use futures_core::Stream;
 
 /// Includes the code generated for a proto package by `protocall-codegen`
 /// from `OUT_DIR` (`include_proto!("user")` reads `$OUT_DIR/user.rs`).

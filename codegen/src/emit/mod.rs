@@ -7,6 +7,7 @@
 mod enumeration;
 mod message;
 mod oneof;
+mod service;
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
@@ -22,12 +23,13 @@ pub(crate) fn file(package: &Package, config: &Config) -> String {
 
 /// The tokens of one package (also what the proc macros return).
 pub(crate) fn package_tokens(package: &Package, config: &Config) -> TokenStream {
-    let _ = config;
     let messages = package.messages.iter().map(message::message);
     let enums = package.enums.iter().map(enumeration::enumeration);
+    let services = package.services.iter().map(|s| service::service(s, config));
     quote! {
         #(#messages)*
         #(#enums)*
+        #(#services)*
     }
 }
 

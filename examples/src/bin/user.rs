@@ -1,25 +1,69 @@
-//! The quick-start demo: build a `GetUserResponse`, encode it to protobuf
-//! bytes, decode it back.
+//! The quick-start demo: serve `user.UserService` on a loopback port, call
+//! `GetUser` through the generated client, print the reply, stop.
 //!
 //! ```text
 //! cargo run -p protocall-examples --bin user
 //! ```
 
-use protocall::Message;
+use protocall::{Request, Response, Server, Status};
+use protocall_examples::user::user_service_client::UserServiceClient;
+use protocall_examples::user::user_service_server::{UserService, UserServiceServer};
 use protocall_examples::user::{GetUserRequest, GetUserResponse};
 
-fn main() -> Result<(), protocall::DecodeError> {
-    let request = GetUserRequest { id: 42, ..Default::default() };
-    let reply = GetUserResponse {
-        id: request.id,
-        name: "Ada Lovelace".into(),
-        email: "ada@example.com".into(),
-        ..Default::default()
-    };
-    let bytes = reply.encode_to_vec();
-    println!("{} encodes to {} bytes: {bytes:02x?}", GetUserResponse::FULL_NAME, bytes.len());
-    let decoded = GetUserResponse::decode(bytes.as_slice())?;
-    assert_eq!(decoded, reply);
-    println!("decoded: {decoded:?}");
+struct Users;
+
+impl UserService for Users {
+    async fn get_user(
+        &self,
+        request: Request<GetUserRequest>,
+    ) -> Result<Response<GetUserResponse>, Status> {
+        let id = request.into_inner().id;
+        if id != 42 {
+            return Err(Status::not_found(format!("no user {id}")));
+        }
+        Ok(Response::new(GetUserResponse {
+            id,
+            name: "Ada Lovelace".into(),
+            email: "ada@example.com".into(),
+            ..Default::default()
+        }))
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        Server::builder()
+            .add_service(UserServiceServer::new(Users))
+            .serve_with_listener(listener, async {
+                let _ = stopped.await;
+            }),
+    );
+    println!("serving user.UserService on {addr}");
+
+    let client = UserServiceClient::connect(format!("http://{addr}")).await?;
+    let reply = client
+        .get_user(GetUserRequest {
+            id: 42,
+            ..Default::default()
+        })
+        .await?;
+    println!("GetUser(42) -> {:?}", reply.get_ref());
+    match client
+        .get_user(GetUserRequest {
+            id: 7,
+            ..Default::default()
+        })
+        .await
+    {
+        Err(status) => println!("GetUser(7)  -> {status}"),
+        Ok(reply) => println!("GetUser(7)  -> unexpected {:?}", reply.get_ref()),
+    }
+
+    let _ = stop.send(());
+    server.await??;
     Ok(())
 }

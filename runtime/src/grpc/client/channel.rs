@@ -1,0 +1,325 @@
+//! [`Endpoint`] and [`Channel`]: one HTTP/2 connection, shared by every call,
+//! re-established after it drops.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+
+use crate::grpc::body::Body;
+use crate::grpc::errors;
+use crate::grpc::server::Interceptor;
+use crate::grpc::status::{Code, Status};
+
+/// Where and how to connect: the builder of a [`Channel`].
+///
+/// ```
+/// # async fn f() -> Result<(), protocall::Status> {
+/// use std::time::Duration;
+/// let channel = protocall::Endpoint::new("http://127.0.0.1:50051")?
+///     .connect_timeout(Duration::from_secs(1))
+///     .timeout(Duration::from_secs(5))
+///     .connect_lazy();
+/// # let _ = channel; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    uri: http::Uri,
+    host: String,
+    port: u16,
+    pub(crate) timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    keepalive_interval: Option<Duration>,
+    keepalive_timeout: Duration,
+    keepalive_while_idle: bool,
+    initial_stream_window_size: Option<u32>,
+    initial_connection_window_size: Option<u32>,
+    pub(crate) user_agent: http::HeaderValue,
+}
+
+impl Endpoint {
+    /// An endpoint for `http://host:port` (h2c). `https` needs the `tls`
+    /// feature, which this build does not have.
+    pub fn new(uri: impl AsRef<str>) -> Result<Endpoint, Status> {
+        let text = uri.as_ref();
+        let uri: http::Uri = text.parse().map_err(|e| {
+            Status::from_error(Code::InvalidArgument, format!("invalid URI {text:?}"), e)
+        })?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(Status::unimplemented(
+                    "https endpoints need TLS support, not built in",
+                ));
+            }
+            _ => {
+                return Err(Status::invalid_argument(format!(
+                    "URI {text:?} must start with http://"
+                )));
+            }
+        }
+        let authority = uri
+            .authority()
+            .ok_or_else(|| Status::invalid_argument(format!("URI {text:?} has no host")))?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = authority.port_u16().unwrap_or(80);
+        Ok(Endpoint {
+            uri,
+            host,
+            port,
+            timeout: None,
+            connect_timeout: Some(Duration::from_secs(20)),
+            keepalive_interval: None,
+            keepalive_timeout: Duration::from_secs(20),
+            keepalive_while_idle: false,
+            initial_stream_window_size: Some(1024 * 1024),
+            initial_connection_window_size: Some(2 * 1024 * 1024),
+            user_agent: http::HeaderValue::from_static(concat!(
+                "protocall/",
+                env!("CARGO_PKG_VERSION")
+            )),
+        })
+    }
+
+    /// Default timeout of every call on the channel (a request's own
+    /// timeout wins).
+    pub fn timeout(mut self, timeout: Duration) -> Endpoint {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How long connecting may take (default 20 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Endpoint {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Sends HTTP/2 PINGs at this interval to detect dead connections.
+    pub fn http2_keepalive_interval(mut self, interval: Duration) -> Endpoint {
+        self.keepalive_interval = Some(interval);
+        self
+    }
+
+    /// How long to wait for a PING's answer (default 20 s).
+    pub fn http2_keepalive_timeout(mut self, timeout: Duration) -> Endpoint {
+        self.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Keep pinging while no call is in flight.
+    pub fn http2_keepalive_while_idle(mut self, on: bool) -> Endpoint {
+        self.keepalive_while_idle = on;
+        self
+    }
+
+    /// Initial HTTP/2 flow-control window of each stream.
+    pub fn initial_stream_window_size(mut self, bytes: u32) -> Endpoint {
+        self.initial_stream_window_size = Some(bytes);
+        self
+    }
+
+    /// Initial HTTP/2 flow-control window of the connection.
+    pub fn initial_connection_window_size(mut self, bytes: u32) -> Endpoint {
+        self.initial_connection_window_size = Some(bytes);
+        self
+    }
+
+    /// The `user-agent` sent with every call (after the given prefix).
+    pub fn user_agent(mut self, prefix: &str) -> Result<Endpoint, Status> {
+        let value = format!("{prefix} protocall/{}", env!("CARGO_PKG_VERSION"));
+        self.user_agent = http::HeaderValue::from_str(&value)
+            .map_err(|e| Status::from_error(Code::InvalidArgument, "invalid user agent", e))?;
+        Ok(self)
+    }
+
+    /// Connects now; fails with `UNAVAILABLE` if the server cannot be reached.
+    pub async fn connect(&self) -> Result<Channel, Status> {
+        let channel = self.connect_lazy();
+        channel.sender().await?;
+        Ok(channel)
+    }
+
+    /// A channel that connects on its first call.
+    pub fn connect_lazy(&self) -> Channel {
+        Channel {
+            inner: Arc::new(Inner {
+                endpoint: self.clone(),
+                sender: Mutex::new(None),
+                connecting: tokio::sync::Mutex::new(()),
+            }),
+            interceptors: Arc::new([]),
+        }
+    }
+
+    async fn handshake(&self) -> Result<SendRequest<Body>, Status> {
+        let connect = tokio::net::TcpStream::connect((self.host.as_str(), self.port));
+        let stream = match self.connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, connect).await.map_err(|_| {
+                Status::unavailable(format!(
+                    "timed out connecting to {}:{}",
+                    self.host, self.port
+                ))
+            })?,
+            None => connect.await,
+        }
+        .map_err(|e| {
+            Status::from_error(
+                Code::Unavailable,
+                format!("cannot connect to {}:{}: {e}", self.host, self.port),
+                e,
+            )
+        })?;
+        let _ = stream.set_nodelay(true);
+        let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+        builder
+            .timer(TokioTimer::new())
+            .initial_stream_window_size(self.initial_stream_window_size)
+            .initial_connection_window_size(self.initial_connection_window_size)
+            .keep_alive_interval(self.keepalive_interval)
+            .keep_alive_timeout(self.keepalive_timeout)
+            .keep_alive_while_idle(self.keepalive_while_idle);
+        let (sender, connection) = builder
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(errors::from_hyper)?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "client connection ended with an error");
+            }
+        });
+        Ok(sender)
+    }
+}
+
+/// A connection to one server, cheap to clone: clones share it, and calls
+/// on it are multiplexed as HTTP/2 streams. When the connection drops, the
+/// next call reconnects; calls made while the server is unreachable fail
+/// with `UNAVAILABLE`.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), protocall::Status> {
+/// let channel = protocall::Channel::connect("http://127.0.0.1:50051").await?;
+/// # let _ = channel; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Channel {
+    inner: Arc<Inner>,
+    pub(crate) interceptors: Arc<[Arc<dyn Interceptor>]>,
+}
+
+struct Inner {
+    endpoint: Endpoint,
+    sender: Mutex<Option<SendRequest<Body>>>,
+    /// Serialises reconnects so concurrent calls share one handshake.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channel")
+            .field("uri", &self.inner.endpoint.uri)
+            .finish()
+    }
+}
+
+impl Channel {
+    /// Connects to `uri` (`http://host:port`) with default settings.
+    pub async fn connect(uri: impl AsRef<str>) -> Result<Channel, Status> {
+        Endpoint::new(uri)?.connect().await
+    }
+
+    /// A channel for `uri` that connects on its first call.
+    pub fn connect_lazy(uri: impl AsRef<str>) -> Result<Channel, Status> {
+        Ok(Endpoint::new(uri)?.connect_lazy())
+    }
+
+    /// The same connection, with `interceptor` run (after any earlier ones)
+    /// on every call made through the returned channel — e.g. to add an
+    /// authorization header fetched asynchronously.
+    ///
+    /// ```
+    /// # fn f(channel: protocall::Channel) {
+    /// use protocall::Request;
+    /// let authed = channel.with_interceptor(|mut request: Request<()>| async move {
+    ///     request.metadata_mut().insert("authorization", "Bearer token").unwrap();
+    ///     Ok(request)
+    /// });
+    /// # }
+    /// ```
+    pub fn with_interceptor(&self, interceptor: impl Interceptor) -> Channel {
+        let mut interceptors: Vec<Arc<dyn Interceptor>> = self.interceptors.to_vec();
+        interceptors.push(Arc::new(interceptor));
+        Channel {
+            inner: self.inner.clone(),
+            interceptors: interceptors.into(),
+        }
+    }
+
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    pub(crate) fn uri_for(&self, path: &str) -> Result<http::Uri, Status> {
+        let endpoint = &self.inner.endpoint;
+        http::Uri::builder()
+            .scheme(endpoint.uri.scheme_str().unwrap_or("http"))
+            .authority(
+                endpoint
+                    .uri
+                    .authority()
+                    .map(|a| a.as_str())
+                    .unwrap_or_default(),
+            )
+            .path_and_query(path)
+            .build()
+            .map_err(|e| Status::from_error(Code::Internal, format!("invalid path {path:?}"), e))
+    }
+
+    fn current(&self) -> Option<SendRequest<Body>> {
+        let guard = self.inner.sender.lock().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().filter(|s| !s.is_closed()).cloned()
+    }
+
+    async fn sender(&self) -> Result<SendRequest<Body>, Status> {
+        if let Some(sender) = self.current() {
+            return Ok(sender);
+        }
+        let _connecting = self.inner.connecting.lock().await;
+        if let Some(sender) = self.current() {
+            return Ok(sender);
+        }
+        let sender = self.inner.endpoint.handshake().await?;
+        *self.inner.sender.lock().unwrap_or_else(|e| e.into_inner()) = Some(sender.clone());
+        Ok(sender)
+    }
+
+    fn forget(&self) {
+        *self.inner.sender.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Sends one request on the shared connection.
+    pub(crate) async fn send(
+        &self,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Incoming>, Status> {
+        let mut sender = self.sender().await?;
+        if let Err(error) = sender.ready().await {
+            // The connection died since we last used it: one fresh attempt.
+            self.forget();
+            tracing::debug!(%error, "connection not ready; reconnecting");
+            sender = self.sender().await?;
+            sender.ready().await.map_err(errors::from_hyper)?;
+        }
+        let result = sender.send_request(request).await;
+        if result.is_err() && sender.is_closed() {
+            self.forget();
+        }
+        result.map_err(errors::from_hyper)
+    }
+}

@@ -1,0 +1,301 @@
+//! [`Grpc`]: the four call kinds on a [`Channel`], used by generated clients.
+
+use futures_core::Stream;
+use http::{HeaderMap, HeaderValue, header};
+
+use super::channel::Channel;
+use crate::Message;
+use crate::grpc::body::Body;
+use crate::grpc::compression::{self, Encoding, SUPPORTED};
+use crate::grpc::encode::RequestFrames;
+use crate::grpc::frame::{Codec, FrameDecoder, encode};
+use crate::grpc::metadata::Metadata;
+use crate::grpc::request::{Request, Response};
+use crate::grpc::status::{Code, Status};
+use crate::grpc::streaming::{Side, Streaming};
+use crate::grpc::timeout;
+
+/// A channel plus per-client call options: what every generated client
+/// wraps. Cheap to clone.
+///
+/// ```
+/// # fn f(channel: protocall::Channel) {
+/// use protocall::{Encoding, client::Grpc};
+/// let grpc = Grpc::new(channel).send_compressed(Encoding::Gzip).max_decoding_message_size(16 << 20);
+/// # let _ = grpc; }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Grpc {
+    channel: Channel,
+    codec: Codec,
+    accept: Vec<Encoding>,
+}
+
+impl Grpc {
+    /// Calls over `channel` with the defaults: 4 MiB receive limit,
+    /// uncompressed requests, gzip and zstd accepted.
+    pub fn new(channel: Channel) -> Grpc {
+        Grpc {
+            channel,
+            codec: Codec::default(),
+            accept: SUPPORTED.to_vec(),
+        }
+    }
+
+    /// Compresses request messages with `encoding`.
+    pub fn send_compressed(mut self, encoding: Encoding) -> Grpc {
+        self.codec.send = Some(encoding);
+        self
+    }
+
+    /// The encodings accepted on responses (advertised in `grpc-accept-encoding`).
+    pub fn accept_compressed(mut self, encodings: &[Encoding]) -> Grpc {
+        self.accept = encodings.to_vec();
+        self
+    }
+
+    /// Largest response message accepted (after decompression).
+    pub fn max_decoding_message_size(mut self, limit: usize) -> Grpc {
+        self.codec.max_decode = limit;
+        self
+    }
+
+    /// Largest request message sent.
+    pub fn max_encoding_message_size(mut self, limit: usize) -> Grpc {
+        self.codec.max_encode = limit;
+        self
+    }
+
+    /// The channel.
+    pub fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
+    /// A unary call.
+    pub async fn unary<In, Out>(
+        &self,
+        request: Request<In>,
+        path: &str,
+    ) -> Result<Response<Out>, Status>
+    where
+        In: Message,
+        Out: Message,
+    {
+        let (head, timeout, message) = split(request);
+        let frame = encode(&message, &self.codec)?;
+        let deadline = self.deadline(timeout);
+        with_deadline(deadline, async {
+            let (metadata, mut stream) = self
+                .start::<Out>(head, path, Body::once(frame, None), deadline)
+                .await?;
+            single_response(metadata, &mut stream).await
+        })
+        .await
+    }
+
+    /// A server-streaming call.
+    pub async fn server_streaming<In, Out>(
+        &self,
+        request: Request<In>,
+        path: &str,
+    ) -> Result<Response<Streaming<Out>>, Status>
+    where
+        In: Message,
+        Out: Message,
+    {
+        let (head, timeout, message) = split(request);
+        let frame = encode(&message, &self.codec)?;
+        let deadline = self.deadline(timeout);
+        let (metadata, stream) = with_deadline(
+            deadline,
+            self.start::<Out>(head, path, Body::once(frame, None), deadline),
+        )
+        .await?;
+        Ok(Response::from_parts(metadata, stream, Metadata::new()))
+    }
+
+    /// A client-streaming call: `request` holds any `Stream` of messages.
+    pub async fn client_streaming<S, In, Out>(
+        &self,
+        request: Request<S>,
+        path: &str,
+    ) -> Result<Response<Out>, Status>
+    where
+        S: Stream<Item = In> + Send + 'static,
+        In: Message + 'static,
+        Out: Message,
+    {
+        let (head, timeout, messages) = split(request);
+        let body = Body::from_stream(Box::pin(RequestFrames::new(messages, self.codec)));
+        let deadline = self.deadline(timeout);
+        with_deadline(deadline, async {
+            let (metadata, mut stream) = self.start::<Out>(head, path, body, deadline).await?;
+            single_response(metadata, &mut stream).await
+        })
+        .await
+    }
+
+    /// A bidirectional-streaming call: requests are sent as the stream
+    /// yields them while responses are read, concurrently.
+    pub async fn streaming<S, In, Out>(
+        &self,
+        request: Request<S>,
+        path: &str,
+    ) -> Result<Response<Streaming<Out>>, Status>
+    where
+        S: Stream<Item = In> + Send + 'static,
+        In: Message + 'static,
+        Out: Message,
+    {
+        let (head, timeout, messages) = split(request);
+        let body = Body::from_stream(Box::pin(RequestFrames::new(messages, self.codec)));
+        let deadline = self.deadline(timeout);
+        let (metadata, stream) =
+            with_deadline(deadline, self.start::<Out>(head, path, body, deadline)).await?;
+        Ok(Response::from_parts(metadata, stream, Metadata::new()))
+    }
+
+    fn deadline(&self, timeout: Option<std::time::Duration>) -> Option<tokio::time::Instant> {
+        timeout
+            .or(self.channel.endpoint().timeout)
+            .map(|t| tokio::time::Instant::now() + t)
+    }
+
+    /// Sends the request and checks the response head; the messages follow
+    /// in the returned stream.
+    async fn start<Out>(
+        &self,
+        head: Request<()>,
+        path: &str,
+        body: Body,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<(Metadata, Streaming<Out>), Status> {
+        let mut head = head;
+        for interceptor in self.channel.interceptors.iter() {
+            head = interceptor.intercept(head).await?;
+        }
+        let (metadata, extensions, _, ()) = head.into_parts();
+        let mut request = http::Request::post(self.channel.uri_for(path)?)
+            .body(body)
+            .map_err(|e| Status::from_error(Code::Internal, "cannot build request", e))?;
+        *request.extensions_mut() = extensions;
+        let headers = request.headers_mut();
+        metadata.write_to(headers);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+        headers.insert(
+            header::USER_AGENT,
+            self.channel.endpoint().user_agent.clone(),
+        );
+        if !self.accept.is_empty() {
+            headers.insert(
+                "grpc-accept-encoding",
+                compression::accept_value(&self.accept),
+            );
+        }
+        if let Some(encoding) = self.codec.send {
+            headers.insert("grpc-encoding", HeaderValue::from_static(encoding.as_str()));
+        }
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let value = HeaderValue::from_str(&timeout::format(left)).expect("digits and a unit");
+            headers.insert("grpc-timeout", value);
+        }
+
+        let response = self.channel.send(request).await?;
+        let (parts, body) = response.into_parts();
+        check_head(parts.status, &parts.headers)?;
+        if let Some(status) = Status::from_headers(&parts.headers) {
+            // Trailers-only: the status came with the headers.
+            if status.code() != Code::Ok {
+                return Err(status);
+            }
+            return Ok((
+                Metadata::new(),
+                Streaming::finished(Metadata::from_header_map(parts.headers)),
+            ));
+        }
+        let encoding = match parts
+            .headers
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap_or(""))
+        {
+            None | Some("identity") => None,
+            Some(name) => match Encoding::from_name(name).filter(|e| self.accept.contains(e)) {
+                Some(encoding) => Some(encoding),
+                None => {
+                    return Err(Status::internal(format!(
+                        "server used unsupported encoding {name:?}"
+                    )));
+                }
+            },
+        };
+        let decoder = FrameDecoder::new(encoding, self.codec.max_decode);
+        let mut stream = Streaming::new(Body::incoming(body), decoder, Side::Client);
+        if let Some(deadline) = deadline {
+            stream.set_deadline(deadline);
+        }
+        Ok((Metadata::from_header_map(parts.headers), stream))
+    }
+}
+
+fn split<T>(request: Request<T>) -> (Request<()>, Option<std::time::Duration>, T) {
+    let (metadata, extensions, timeout, message) = request.into_parts();
+    (
+        Request::from_parts(metadata, extensions, ()),
+        timeout,
+        message,
+    )
+}
+
+async fn with_deadline<T>(
+    deadline: Option<tokio::time::Instant>,
+    future: impl std::future::Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    match deadline {
+        None => future.await,
+        Some(deadline) => tokio::time::timeout_at(deadline, future)
+            .await
+            .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded"))),
+    }
+}
+
+/// Reads the one message of a unary or client-streaming response, then the
+/// status.
+async fn single_response<Out: Message>(
+    metadata: Metadata,
+    stream: &mut Streaming<Out>,
+) -> Result<Response<Out>, Status> {
+    let message = stream.message().await?;
+    let trailers = stream.trailers().await?.unwrap_or_default();
+    let message = message.ok_or_else(|| Status::internal("response has no message"))?;
+    Ok(Response::from_parts(metadata, message, trailers))
+}
+
+/// The HTTP status and content type of a gRPC response.
+fn check_head(status: http::StatusCode, headers: &HeaderMap) -> Result<(), Status> {
+    if status != http::StatusCode::OK {
+        if let Some(grpc) = Status::from_headers(headers) {
+            if grpc.code() != Code::Ok {
+                return Err(grpc);
+            }
+        }
+        return Err(Status::new(
+            Code::from_http(status),
+            format!("HTTP status {status} from the server"),
+        ));
+    }
+    let grpc = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.as_bytes().starts_with(b"application/grpc"));
+    if !grpc {
+        return Err(Status::unknown(format!(
+            "response content-type {:?} is not application/grpc",
+            headers.get(header::CONTENT_TYPE)
+        )));
+    }
+    Ok(())
+}

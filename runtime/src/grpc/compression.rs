@@ -1,0 +1,139 @@
+//! Per-message compression: gzip and zstd, with decompression bounded by
+//! the maximum message size.
+
+use std::io::{Read, Write};
+
+use bytes::{BufMut, BytesMut};
+
+use super::status::Status;
+
+/// A message compression algorithm (`grpc-encoding`).
+///
+/// ```
+/// use protocall::Encoding;
+/// assert_eq!(Encoding::from_name("gzip"), Some(Encoding::Gzip));
+/// assert_eq!(Encoding::Zstd.as_str(), "zstd");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// `gzip` (RFC 1952).
+    Gzip,
+    /// `zstd` (RFC 8878).
+    Zstd,
+}
+
+/// Every encoding this build supports, in preference order.
+pub(crate) const SUPPORTED: [Encoding; 2] = [Encoding::Gzip, Encoding::Zstd];
+
+impl Encoding {
+    /// The `grpc-encoding` token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Gzip => "gzip",
+            Encoding::Zstd => "zstd",
+        }
+    }
+
+    /// The encoding named by a `grpc-encoding` token, if supported.
+    pub fn from_name(name: &str) -> Option<Encoding> {
+        match name.trim() {
+            "gzip" => Some(Encoding::Gzip),
+            "zstd" => Some(Encoding::Zstd),
+            _ => None,
+        }
+    }
+
+    /// Compresses `input`, appending to `out`.
+    pub(crate) fn compress(self, input: &[u8], out: &mut BytesMut) -> Result<(), Status> {
+        let writer = out.writer();
+        let result = match self {
+            Encoding::Gzip => {
+                let mut encoder =
+                    flate2::write::GzEncoder::new(writer, flate2::Compression::fast());
+                encoder
+                    .write_all(input)
+                    .and_then(|()| encoder.finish().map(drop))
+            }
+            Encoding::Zstd => zstd::stream::copy_encode(input, writer, 1),
+        };
+        result.map_err(|e| Status::from_error(super::Code::Internal, "compression failed", e))
+    }
+
+    /// Decompresses `input`; more than `limit` bytes of output is
+    /// `RESOURCE_EXHAUSTED` (no zip bombs), corrupt input is `INTERNAL`.
+    pub(crate) fn decompress(self, input: &[u8], limit: usize) -> Result<BytesMut, Status> {
+        let mut out = Vec::with_capacity(input.len().saturating_mul(2).min(limit));
+        let read_limit = limit as u64 + 1;
+        let result = match self {
+            Encoding::Gzip => flate2::read::GzDecoder::new(input)
+                .take(read_limit)
+                .read_to_end(&mut out),
+            Encoding::Zstd => zstd::stream::read::Decoder::new(input)
+                .and_then(|decoder| decoder.take(read_limit).read_to_end(&mut out)),
+        };
+        match result {
+            Err(e) => Err(Status::from_error(
+                super::Code::Internal,
+                format!("failed to decompress a {} message", self.as_str()),
+                e,
+            )),
+            Ok(_) if out.len() > limit => Err(Status::resource_exhausted(format!(
+                "decompressed message larger than the limit of {limit} bytes"
+            ))),
+            Ok(_) => Ok(BytesMut::from(&out[..])),
+        }
+    }
+}
+
+/// The `grpc-accept-encoding` value for `encodings`.
+pub(crate) fn accept_value(encodings: &[Encoding]) -> http::HeaderValue {
+    let names: Vec<&str> = encodings.iter().map(|e| e.as_str()).collect();
+    http::HeaderValue::from_str(&names.join(",")).expect("encoding names are tokens")
+}
+
+/// True when a `grpc-accept-encoding` header lists `encoding`.
+pub(crate) fn accepts(header: Option<&http::HeaderValue>, encoding: Encoding) -> bool {
+    header
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|token| token.trim() == encoding.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let input = vec![7u8; 10_000];
+        for encoding in SUPPORTED {
+            let mut compressed = BytesMut::new();
+            encoding.compress(&input, &mut compressed).unwrap();
+            assert!(compressed.len() < 200, "{encoding:?} {}", compressed.len());
+            assert_eq!(
+                &encoding.decompress(&compressed, 10_000).unwrap()[..],
+                &input[..]
+            );
+            let err = encoding.decompress(&compressed, 9_999).unwrap_err();
+            assert_eq!(err.code(), super::super::Code::ResourceExhausted);
+        }
+    }
+
+    #[test]
+    fn zip_bomb_is_bounded() {
+        let input = vec![0u8; 64 << 20];
+        let mut compressed = BytesMut::new();
+        Encoding::Gzip.compress(&input, &mut compressed).unwrap();
+        let err = Encoding::Gzip.decompress(&compressed, 4 << 20).unwrap_err();
+        assert_eq!(err.code(), super::super::Code::ResourceExhausted);
+    }
+
+    #[test]
+    fn garbage_is_internal() {
+        for encoding in SUPPORTED {
+            let err = encoding
+                .decompress(b"not compressed at all", 1000)
+                .unwrap_err();
+            assert_eq!(err.code(), super::super::Code::Internal);
+        }
+    }
+}

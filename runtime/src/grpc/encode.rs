@@ -1,0 +1,122 @@
+//! Turning a stream of messages into body frames.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use http::HeaderMap;
+use http_body::Frame;
+
+use super::frame::{Codec, encode};
+use super::metadata::Metadata;
+use super::status::Status;
+use crate::Message;
+
+pin_project_lite::pin_project! {
+    /// Server side: messages, then trailers carrying the status.
+    pub(crate) struct ResponseFrames<S> {
+        #[pin]
+        messages: S,
+        codec: Codec,
+        trailers: Option<Metadata>,
+        deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+        finished: bool,
+    }
+}
+
+impl<S> ResponseFrames<S> {
+    pub(crate) fn new(
+        messages: S,
+        codec: Codec,
+        trailers: Metadata,
+        deadline: Option<tokio::time::Instant>,
+    ) -> ResponseFrames<S> {
+        ResponseFrames {
+            messages,
+            codec,
+            trailers: Some(trailers),
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
+            finished: false,
+        }
+    }
+}
+
+/// The trailers frame ending a response with `status`.
+pub(crate) fn status_trailers(status: &Status, extra: Option<Metadata>) -> Frame<Bytes> {
+    let mut headers = HeaderMap::new();
+    if let Some(extra) = extra {
+        extra.write_to(&mut headers);
+    }
+    status.write_to(&mut headers);
+    Frame::trailers(headers)
+}
+
+impl<S, M> Stream for ResponseFrames<S>
+where
+    S: Stream<Item = Result<M, Status>>,
+    M: Message,
+{
+    type Item = Result<Frame<Bytes>, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        if *this.finished {
+            return Poll::Ready(None);
+        }
+        if let Some(deadline) = this.deadline {
+            if deadline.as_mut().poll(cx).is_ready() {
+                *this.finished = true;
+                let status = Status::deadline_exceeded("deadline exceeded");
+                return Poll::Ready(Some(Ok(status_trailers(&status, this.trailers.take()))));
+            }
+        }
+        let end = |finished: &mut bool, trailers: &mut Option<Metadata>, status: Status| {
+            *finished = true;
+            Poll::Ready(Some(Ok(status_trailers(&status, trailers.take()))))
+        };
+        match ready!(this.messages.poll_next(cx)) {
+            Some(Ok(message)) => match encode(&message, this.codec) {
+                Ok(frame) => Poll::Ready(Some(Ok(Frame::data(frame)))),
+                Err(status) => end(this.finished, this.trailers, status),
+            },
+            Some(Err(status)) => end(this.finished, this.trailers, status),
+            None => end(
+                this.finished,
+                this.trailers,
+                Status::new(super::Code::Ok, ""),
+            ),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Client side: messages, and the end of the body ends the stream.
+    pub(crate) struct RequestFrames<S> {
+        #[pin]
+        messages: S,
+        codec: Codec,
+    }
+}
+
+impl<S> RequestFrames<S> {
+    pub(crate) fn new(messages: S, codec: Codec) -> RequestFrames<S> {
+        RequestFrames { messages, codec }
+    }
+}
+
+impl<S> Stream for RequestFrames<S>
+where
+    S: Stream,
+    S::Item: Message,
+{
+    type Item = Result<Frame<Bytes>, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        match ready!(this.messages.poll_next(cx)) {
+            Some(message) => Poll::Ready(Some(encode(&message, this.codec).map(Frame::data))),
+            None => Poll::Ready(None),
+        }
+    }
+}

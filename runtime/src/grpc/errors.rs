@@ -1,0 +1,71 @@
+//! Transport failures as statuses users can act on: a refused, reset or
+//! closed connection is `UNAVAILABLE`, a cancelled stream `CANCELLED`, never
+//! `UNKNOWN`.
+
+use std::error::Error as _;
+
+use super::status::{Code, Status};
+
+/// The status for an HTTP/2 stream reset with `reason` (grpc/grpc
+/// `doc/PROTOCOL-HTTP2.md`, "Errors").
+pub(crate) fn from_reason(reason: h2::Reason) -> Code {
+    match reason {
+        h2::Reason::NO_ERROR
+        | h2::Reason::PROTOCOL_ERROR
+        | h2::Reason::INTERNAL_ERROR
+        | h2::Reason::FLOW_CONTROL_ERROR
+        | h2::Reason::SETTINGS_TIMEOUT
+        | h2::Reason::FRAME_SIZE_ERROR
+        | h2::Reason::COMPRESSION_ERROR
+        | h2::Reason::CONNECT_ERROR => Code::Internal,
+        h2::Reason::REFUSED_STREAM => Code::Unavailable,
+        h2::Reason::CANCEL => Code::Cancelled,
+        h2::Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
+        h2::Reason::INADEQUATE_SECURITY => Code::PermissionDenied,
+        _ => Code::Internal,
+    }
+}
+
+/// Maps a hyper error (connection or stream level) to a status that keeps
+/// the error as its source.
+pub(crate) fn from_hyper(error: hyper::Error) -> Status {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = error.source();
+    while let Some(inner) = source {
+        if let Some(h2) = inner.downcast_ref::<h2::Error>() {
+            if h2.is_go_away() || h2.is_io() {
+                return Status::from_error(
+                    Code::Unavailable,
+                    format!("connection lost: {h2}"),
+                    error,
+                );
+            }
+            if let Some(reason) = h2.reason() {
+                let code = from_reason(reason);
+                return Status::from_error(code, format!("stream reset: {reason:?}"), error);
+            }
+        }
+        if inner.downcast_ref::<std::io::Error>().is_some() {
+            return Status::from_error(
+                Code::Unavailable,
+                format!("connection error: {inner}"),
+                error,
+            );
+        }
+        source = inner.source();
+    }
+    if error.is_canceled() {
+        return Status::from_error(Code::Cancelled, "request cancelled", error);
+    }
+    if error.is_closed() || error.is_incomplete_message() || error.is_timeout() {
+        return Status::from_error(
+            Code::Unavailable,
+            format!("connection closed: {error}"),
+            error,
+        );
+    }
+    Status::from_error(
+        Code::Unavailable,
+        format!("transport error: {error}"),
+        error,
+    )
+}

@@ -1,0 +1,287 @@
+//! [`Metadata`]: gRPC's custom headers and trailers.
+
+use std::fmt;
+
+use base64::Engine as _;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+
+/// Custom metadata of a call: ASCII entries, and binary entries whose keys
+/// end in `-bin` (sent base64-encoded without padding; padded or unpadded
+/// accepted on receipt). Headers the gRPC protocol itself uses
+/// (`content-type`, `te`, `grpc-*`, …) are not metadata: they are filtered
+/// out on receipt and refused on insert.
+///
+/// ```
+/// use protocall::Metadata;
+/// let mut md = Metadata::new();
+/// md.insert("x-user", "ada").unwrap();
+/// md.insert_bin("x-trace-bin", [0u8, 1, 255]).unwrap();
+/// assert_eq!(md.get("x-user"), Some("ada"));
+/// assert_eq!(md.get_bin("x-trace-bin").unwrap(), vec![0, 1, 255]);
+/// assert!(md.insert("grpc-status", "0").is_err());
+/// ```
+#[derive(Clone, Default)]
+pub struct Metadata {
+    headers: HeaderMap,
+}
+
+/// A metadata key or value that gRPC does not allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidMetadata {
+    reason: String,
+}
+
+impl fmt::Display for InvalidMetadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid metadata: {}", self.reason)
+    }
+}
+
+impl std::error::Error for InvalidMetadata {}
+
+fn invalid(reason: String) -> InvalidMetadata {
+    InvalidMetadata { reason }
+}
+
+/// One metadata value, as returned by [`Metadata::iter`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetadataValue<'a> {
+    /// An ASCII value.
+    Ascii(&'a str),
+    /// A binary value (key ending in `-bin`), decoded.
+    Binary(Vec<u8>),
+}
+
+/// Headers owned by the protocol, never exposed as metadata.
+pub(crate) fn is_reserved(name: &str) -> bool {
+    name.starts_with("grpc-")
+        || matches!(
+            name,
+            "content-type"
+                | "te"
+                | "content-length"
+                | "connection"
+                | "host"
+                | "transfer-encoding"
+                | "upgrade"
+                | "keep-alive"
+                | "proxy-connection"
+        )
+}
+
+pub(crate) fn decode_base64(value: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
+    let trimmed: &[u8] = {
+        let mut end = value.len();
+        while end > 0 && value[end - 1] == b'=' {
+            end -= 1;
+        }
+        &value[..end]
+    };
+    base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed)
+}
+
+impl Metadata {
+    /// No entries.
+    pub fn new() -> Metadata {
+        Metadata::default()
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// True when there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty()
+    }
+
+    fn key(key: &str, binary: bool) -> Result<HeaderName, InvalidMetadata> {
+        let lower = key.to_ascii_lowercase();
+        if is_reserved(&lower) {
+            return Err(invalid(format!("`{key}` is reserved by the gRPC protocol")));
+        }
+        if lower.ends_with("-bin") != binary {
+            return Err(invalid(if binary {
+                format!("binary key `{key}` must end in `-bin`")
+            } else {
+                format!("ASCII key `{key}` must not end in `-bin`")
+            }));
+        }
+        HeaderName::from_bytes(lower.as_bytes()).map_err(|_| invalid(format!("bad key `{key}`")))
+    }
+
+    fn ascii_value(value: &str) -> Result<HeaderValue, InvalidMetadata> {
+        if !value.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+            return Err(invalid(format!("value {value:?} is not printable ASCII")));
+        }
+        HeaderValue::from_str(value).map_err(|_| invalid(format!("bad value {value:?}")))
+    }
+
+    fn binary_value(value: &[u8]) -> HeaderValue {
+        let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(value);
+        HeaderValue::from_str(&encoded).expect("base64 is a valid header value")
+    }
+
+    /// Sets an ASCII entry, replacing existing values for `key`.
+    pub fn insert(&mut self, key: &str, value: &str) -> Result<(), InvalidMetadata> {
+        self.headers
+            .insert(Self::key(key, false)?, Self::ascii_value(value)?);
+        Ok(())
+    }
+
+    /// Adds an ASCII value for `key`, keeping existing ones.
+    pub fn append(&mut self, key: &str, value: &str) -> Result<(), InvalidMetadata> {
+        self.headers
+            .append(Self::key(key, false)?, Self::ascii_value(value)?);
+        Ok(())
+    }
+
+    /// Sets a binary entry; `key` must end in `-bin`.
+    pub fn insert_bin(
+        &mut self,
+        key: &str,
+        value: impl AsRef<[u8]>,
+    ) -> Result<(), InvalidMetadata> {
+        self.headers
+            .insert(Self::key(key, true)?, Self::binary_value(value.as_ref()));
+        Ok(())
+    }
+
+    /// Adds a binary value for `key`, keeping existing ones.
+    pub fn append_bin(
+        &mut self,
+        key: &str,
+        value: impl AsRef<[u8]>,
+    ) -> Result<(), InvalidMetadata> {
+        self.headers
+            .append(Self::key(key, true)?, Self::binary_value(value.as_ref()));
+        Ok(())
+    }
+
+    /// The first ASCII value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.headers.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every ASCII value of `key`.
+    pub fn get_all<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .get_all(key)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+    }
+
+    /// The first binary value of `key`, decoded; `None` when absent or not
+    /// valid base64.
+    pub fn get_bin(&self, key: &str) -> Option<Vec<u8>> {
+        self.headers
+            .get(key)
+            .and_then(|v| decode_base64(v.as_bytes()).ok())
+    }
+
+    /// Every binary value of `key`, decoded (invalid ones skipped).
+    pub fn get_all_bin<'a>(&'a self, key: &str) -> impl Iterator<Item = Vec<u8>> + 'a {
+        self.headers
+            .get_all(key)
+            .iter()
+            .filter_map(|v| decode_base64(v.as_bytes()).ok())
+    }
+
+    /// True if `key` has a value.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.headers.contains_key(key)
+    }
+
+    /// Removes every value of `key`.
+    pub fn remove(&mut self, key: &str) {
+        self.headers.remove(key);
+    }
+
+    /// Every entry, binary values decoded.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, MetadataValue<'_>)> {
+        self.headers.iter().map(|(name, value)| {
+            let key = name.as_str();
+            let value = if key.ends_with("-bin") {
+                MetadataValue::Binary(decode_base64(value.as_bytes()).unwrap_or_default())
+            } else {
+                MetadataValue::Ascii(value.to_str().unwrap_or(""))
+            };
+            (key, value)
+        })
+    }
+
+    /// The entries of `headers` that are metadata (protocol headers dropped).
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Metadata {
+        let mut metadata = Metadata::new();
+        for (name, value) in headers {
+            if !is_reserved(name.as_str()) {
+                metadata.headers.append(name.clone(), value.clone());
+            }
+        }
+        metadata
+    }
+
+    /// Like [`Metadata::from_headers`], taking the headers by value.
+    pub(crate) fn from_header_map(mut headers: HeaderMap) -> Metadata {
+        let reserved: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| is_reserved(name.as_str()))
+            .cloned()
+            .collect();
+        for name in reserved {
+            headers.remove(name);
+        }
+        Metadata { headers }
+    }
+
+    /// Appends every entry to `headers`.
+    pub(crate) fn write_to(&self, headers: &mut HeaderMap) {
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_values_accept_padded_and_unpadded() {
+        let mut headers = HeaderMap::new();
+        headers.append("x-a-bin", HeaderValue::from_static("AAH/"));
+        headers.append("x-b-bin", HeaderValue::from_static("AQ=="));
+        headers.append("x-c-bin", HeaderValue::from_static("AQ"));
+        headers.append("grpc-timeout", HeaderValue::from_static("1S"));
+        headers.append("content-type", HeaderValue::from_static("application/grpc"));
+        let md = Metadata::from_headers(&headers);
+        assert_eq!(md.len(), 3);
+        assert_eq!(md.get_bin("x-a-bin").unwrap(), [0, 1, 255]);
+        assert_eq!(md.get_bin("x-b-bin").unwrap(), [1]);
+        assert_eq!(md.get_bin("x-c-bin").unwrap(), [1]);
+    }
+
+    #[test]
+    fn keys_are_checked() {
+        let mut md = Metadata::new();
+        assert!(md.insert("x-ok", "v").is_ok());
+        assert!(md.insert("X-Upper", "v").is_ok());
+        assert_eq!(md.get("x-upper"), Some("v"));
+        assert!(md.insert("x-bad-bin", "v").is_err());
+        assert!(md.insert_bin("x-no-suffix", b"v").is_err());
+        assert!(md.insert("te", "trailers").is_err());
+        assert!(md.insert("bad key", "v").is_err());
+        assert!(md.insert("x-ok", "caf\u{e9}").is_err());
+        md.insert_bin("x-raw-bin", [0xfe]).unwrap();
+        let mut headers = HeaderMap::new();
+        md.write_to(&mut headers);
+        assert_eq!(headers.get("x-raw-bin").unwrap(), "/g");
+    }
+}

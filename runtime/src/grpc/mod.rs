@@ -1,0 +1,23 @@
+//! The gRPC layer: status, metadata, framing, compression, server and client.
+
+mod body;
+pub(crate) mod client;
+mod compression;
+mod encode;
+mod errors;
+mod frame;
+mod metadata;
+mod request;
+pub(crate) mod server;
+mod status;
+mod streaming;
+mod timeout;
+
+pub use body::Body;
+pub use compression::Encoding;
+pub use metadata::{InvalidMetadata, Metadata, MetadataValue};
+pub use request::{
+    Deadline, IntoRequest, IntoStreamingRequest, RemoteAddr, Request, RequestCompressed, Response,
+};
+pub use status::{Code, Status};
+pub use streaming::Streaming;

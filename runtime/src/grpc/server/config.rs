@@ -1,0 +1,81 @@
+//! Server settings shared by every call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::service::Interceptor;
+use crate::grpc::compression::{Encoding, SUPPORTED};
+use crate::grpc::frame::DEFAULT_MAX_DECODE;
+
+/// Settings read by the call handlers.
+#[derive(Clone)]
+pub(crate) struct ServerConfig {
+    pub(crate) max_decode: usize,
+    pub(crate) max_encode: usize,
+    /// Encodings accepted on requests.
+    pub(crate) accept: Vec<Encoding>,
+    /// Encoding for responses, when the client accepts it.
+    pub(crate) send: Option<Encoding>,
+    pub(crate) interceptors: Vec<Arc<dyn Interceptor>>,
+    /// Upper bound on any call's duration, client deadline or not.
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("max_decode", &self.max_decode)
+            .field("max_encode", &self.max_encode)
+            .field("accept", &self.accept)
+            .field("send", &self.send)
+            .field("interceptors", &self.interceptors.len())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_decode: DEFAULT_MAX_DECODE,
+            max_encode: usize::MAX,
+            accept: SUPPORTED.to_vec(),
+            send: None,
+            interceptors: Vec::new(),
+            timeout: None,
+        }
+    }
+}
+
+/// HTTP/2 settings of the server's connections.
+#[derive(Clone, Debug)]
+pub(crate) struct Http2Config {
+    pub(crate) max_concurrent_streams: Option<u32>,
+    pub(crate) max_header_list_size: u32,
+    pub(crate) initial_stream_window_size: Option<u32>,
+    pub(crate) initial_connection_window_size: Option<u32>,
+    pub(crate) keepalive_interval: Option<Duration>,
+    pub(crate) keepalive_timeout: Duration,
+    pub(crate) max_pending_accept_reset_streams: usize,
+    pub(crate) max_local_error_reset_streams: usize,
+    pub(crate) max_frame_size: Option<u32>,
+}
+
+impl Default for Http2Config {
+    fn default() -> Self {
+        Http2Config {
+            // Bounded so one connection cannot open unlimited handlers.
+            max_concurrent_streams: Some(1024),
+            // gRPC's customary metadata limit is 8 KiB; leave headroom.
+            max_header_list_size: 16 * 1024,
+            initial_stream_window_size: Some(1024 * 1024),
+            initial_connection_window_size: Some(2 * 1024 * 1024),
+            keepalive_interval: None,
+            keepalive_timeout: Duration::from_secs(20),
+            // Rapid-reset defence: few streams reset before being accepted.
+            max_pending_accept_reset_streams: 20,
+            max_local_error_reset_streams: 1024,
+            max_frame_size: None,
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The four call kinds: one generic handler each. Generated dispatch code
+//! calls these with a closure that invokes the user's trait method.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_core::Stream;
+use futures_util::FutureExt as _;
+use http::{HeaderMap, HeaderValue, header};
+
+use super::service::{Call, ResponseFuture};
+use crate::Message;
+use crate::grpc::body::Body;
+use crate::grpc::compression::{self, Encoding};
+use crate::grpc::encode::ResponseFrames;
+use crate::grpc::frame::{Codec, FrameDecoder, encode};
+use crate::grpc::metadata::Metadata;
+use crate::grpc::request::{Deadline, Request, RequestCompressed, Response};
+use crate::grpc::status::{Code, Status};
+use crate::grpc::streaming::{Side, Streaming};
+use crate::grpc::timeout;
+
+const GRPC_CONTENT_TYPE: HeaderValue = HeaderValue::from_static("application/grpc");
+
+/// What the handlers need to know of a call beyond its messages.
+struct Context {
+    /// Decompression of request messages.
+    request_encoding: Option<Encoding>,
+    /// Limits and the compression chosen for responses.
+    codec: Codec,
+    deadline: Option<tokio::time::Instant>,
+    /// Encodings the client accepts for responses.
+    client_accepts: Option<HeaderValue>,
+    accept_header: HeaderValue,
+}
+
+impl Context {
+    fn new(call: &Call) -> Result<Context, Box<Status>> {
+        let headers = call.request.headers();
+        let config = &call.config;
+        let accept_header = compression::accept_value(&config.accept);
+        let mut deadline = None;
+        if let Some(value) = headers.get("grpc-timeout") {
+            let timeout =
+                timeout::parse(value.as_bytes()).map_err(|e| Box::new(Status::internal(e)))?;
+            deadline = Some(tokio::time::Instant::now() + timeout);
+        }
+        if let Some(limit) = config.timeout {
+            let server_deadline = tokio::time::Instant::now() + limit;
+            deadline = Some(deadline.map_or(server_deadline, |d| d.min(server_deadline)));
+        }
+        let request_encoding = match headers
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap_or(""))
+        {
+            None | Some("identity") => None,
+            Some(name) => match Encoding::from_name(name).filter(|e| config.accept.contains(e)) {
+                Some(encoding) => Some(encoding),
+                None => {
+                    return Err(Box::new(Status::unimplemented(format!(
+                        "message encoding {name:?} is not supported"
+                    ))));
+                }
+            },
+        };
+        let client_accepts = headers.get("grpc-accept-encoding").cloned();
+        let send = config
+            .send
+            .filter(|e| compression::accepts(client_accepts.as_ref(), *e));
+        Ok(Context {
+            request_encoding,
+            codec: Codec {
+                max_decode: config.max_decode,
+                max_encode: config.max_encode,
+                send,
+            },
+            deadline,
+            client_accepts,
+            accept_header,
+        })
+    }
+
+    /// The response codec, honouring a per-response compression choice.
+    fn codec_for(&self, choice: Option<Option<Encoding>>) -> Codec {
+        match choice {
+            None => self.codec,
+            Some(wanted) => Codec {
+                send: wanted.filter(|e| compression::accepts(self.client_accepts.as_ref(), *e)),
+                ..self.codec
+            },
+        }
+    }
+
+    fn response_head(&self, metadata: &Metadata, codec: &Codec) -> http::response::Builder {
+        let mut response = http::Response::builder().status(200);
+        let headers = response.headers_mut().expect("fresh builder");
+        headers.insert(header::CONTENT_TYPE, GRPC_CONTENT_TYPE);
+        if let Some(encoding) = codec.send {
+            headers.insert("grpc-encoding", HeaderValue::from_static(encoding.as_str()));
+        }
+        headers.insert("grpc-accept-encoding", self.accept_header.clone());
+        metadata.write_to(headers);
+        response
+    }
+}
+
+/// A trailers-only response carrying `status`.
+pub(crate) fn status_response(
+    status: &Status,
+    accept: Option<&[Encoding]>,
+) -> http::Response<Body> {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, GRPC_CONTENT_TYPE);
+    if let Some(accept) = accept {
+        headers.insert("grpc-accept-encoding", compression::accept_value(accept));
+    }
+    status.write_to(&mut headers);
+    let mut response = http::Response::new(Body::empty());
+    *response.headers_mut() = headers;
+    response
+}
+
+/// The `UNIMPLEMENTED` response for a method the service does not have.
+pub(crate) fn unimplemented_response(call: &Call) -> http::Response<Body> {
+    status_response(
+        &Status::unimplemented(format!("method not found: {}", call.path())),
+        None,
+    )
+}
+
+/// Answers `UNIMPLEMENTED` for an unknown method of a known service.
+pub fn unimplemented(call: Call) -> ResponseFuture {
+    Box::pin(async move { unimplemented_response(&call) })
+}
+
+/// Runs `future` under the call's deadline, turning a panic into `INTERNAL`.
+async fn guarded<T>(
+    deadline: Option<tokio::time::Instant>,
+    future: impl Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    let future = AssertUnwindSafe(future).catch_unwind();
+    let result = match deadline {
+        None => future.await,
+        Some(deadline) => match tokio::time::timeout_at(deadline, future).await {
+            Ok(result) => result,
+            Err(_) => return Err(Status::deadline_exceeded("deadline exceeded")),
+        },
+    };
+    result.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %what, "gRPC handler panicked");
+        Err(Status::internal("the handler panicked"))
+    })
+}
+
+/// Splits the call into its metadata/extensions and a message stream.
+fn open<In>(call: Call, context: &Context) -> (Metadata, http::Extensions, Streaming<In>) {
+    let (parts, body) = call.request.into_parts();
+    let decoder = FrameDecoder::new(context.request_encoding, context.codec.max_decode);
+    let mut extensions = parts.extensions;
+    if let Some(deadline) = context.deadline {
+        extensions.insert(Deadline(deadline));
+    }
+    (
+        Metadata::from_header_map(parts.headers),
+        extensions,
+        Streaming::new(body, decoder, Side::Server),
+    )
+}
+
+/// Reads the one message of a unary or server-streaming request.
+async fn single<In: Message>(stream: &mut Streaming<In>) -> Result<In, Status> {
+    let message = stream
+        .message()
+        .await?
+        .ok_or_else(|| Status::internal("request has no message"))?;
+    if stream.message().await?.is_some() {
+        return Err(Status::internal("unary request has more than one message"));
+    }
+    Ok(message)
+}
+
+fn unary_response<Out: Message>(
+    response: Response<Out>,
+    context: &Context,
+) -> http::Response<Body> {
+    let codec = context.codec_for(response.compression());
+    let (metadata, message, trailers) = response.into_parts();
+    let frame = match encode(&message, &codec) {
+        Ok(frame) => frame,
+        Err(status) => return status_response(&status, None),
+    };
+    let mut trailer_headers = HeaderMap::new();
+    trailers.write_to(&mut trailer_headers);
+    trailer_headers.insert("grpc-status", HeaderValue::from_static("0"));
+    context
+        .response_head(&metadata, &codec)
+        .body(Body::once(frame, Some(trailer_headers)))
+        .unwrap_or_else(|_| status_response(&Status::internal("invalid response metadata"), None))
+}
+
+fn streaming_response<S, Out>(response: Response<S>, context: &Context) -> http::Response<Body>
+where
+    S: Stream<Item = Result<Out, Status>> + Send + 'static,
+    Out: Message + 'static,
+{
+    let codec = context.codec_for(response.compression());
+    let (metadata, messages, trailers) = response.into_parts();
+    let frames = ResponseFrames::new(messages, codec, trailers, context.deadline);
+    context
+        .response_head(&metadata, &codec)
+        .body(Body::from_stream(Box::pin(frames)))
+        .unwrap_or_else(|_| status_response(&Status::internal("invalid response metadata"), None))
+}
+
+/// The response rejecting a call whose headers are unacceptable.
+fn reject(call: &Call, status: &Status) -> http::Response<Body> {
+    let accept = (status.code() == Code::Unimplemented).then_some(&call.config.accept[..]);
+    status_response(status, accept)
+}
+
+/// Handles a unary call: one request message, one response message.
+pub fn unary<In, Out, F, Fut>(call: Call, handler: F) -> ResponseFuture
+where
+    In: Message + 'static,
+    Out: Message + 'static,
+    F: FnOnce(Request<In>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
+{
+    Box::pin(async move {
+        let context = match Context::new(&call) {
+            Ok(context) => context,
+            Err(status) => return reject(&call, &status),
+        };
+        let (metadata, mut extensions, mut stream) = open::<In>(call, &context);
+        let result = guarded(context.deadline, async move {
+            let message = single(&mut stream).await?;
+            extensions.insert(RequestCompressed(stream.last_message_compressed()));
+            handler(Request::from_parts(metadata, extensions, message)).await
+        })
+        .await;
+        match result {
+            Ok(response) => unary_response(response, &context),
+            Err(status) => status_response(&status, None),
+        }
+    })
+}
+
+/// Handles a server-streaming call: one request message, a stream back.
+pub fn server_streaming<In, Out, S, F, Fut>(call: Call, handler: F) -> ResponseFuture
+where
+    In: Message + 'static,
+    Out: Message + 'static,
+    S: Stream<Item = Result<Out, Status>> + Send + 'static,
+    F: FnOnce(Request<In>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
+{
+    Box::pin(async move {
+        let context = match Context::new(&call) {
+            Ok(context) => context,
+            Err(status) => return reject(&call, &status),
+        };
+        let (metadata, mut extensions, mut stream) = open::<In>(call, &context);
+        let result = guarded(context.deadline, async move {
+            let message = single(&mut stream).await?;
+            extensions.insert(RequestCompressed(stream.last_message_compressed()));
+            handler(Request::from_parts(metadata, extensions, message)).await
+        })
+        .await;
+        match result {
+            Ok(response) => streaming_response(response, &context),
+            Err(status) => status_response(&status, None),
+        }
+    })
+}
+
+/// Handles a client-streaming call: a stream of requests, one response.
+pub fn client_streaming<In, Out, F, Fut>(call: Call, handler: F) -> ResponseFuture
+where
+    In: Message + 'static,
+    Out: Message + 'static,
+    F: FnOnce(Request<Streaming<In>>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
+{
+    Box::pin(async move {
+        let context = match Context::new(&call) {
+            Ok(context) => context,
+            Err(status) => return reject(&call, &status),
+        };
+        let (metadata, extensions, stream) = open::<In>(call, &context);
+        let request = Request::from_parts(metadata, extensions, stream);
+        match guarded(context.deadline, handler(request)).await {
+            Ok(response) => unary_response(response, &context),
+            Err(status) => status_response(&status, None),
+        }
+    })
+}
+
+/// Handles a bidirectional-streaming call: streams both ways, concurrently.
+pub fn streaming<In, Out, S, F, Fut>(call: Call, handler: F) -> ResponseFuture
+where
+    In: Message + 'static,
+    Out: Message + 'static,
+    S: Stream<Item = Result<Out, Status>> + Send + 'static,
+    F: FnOnce(Request<Streaming<In>>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
+{
+    Box::pin(async move {
+        let context = match Context::new(&call) {
+            Ok(context) => context,
+            Err(status) => return reject(&call, &status),
+        };
+        let (metadata, extensions, stream) = open::<In>(call, &context);
+        let request = Request::from_parts(metadata, extensions, stream);
+        match guarded(context.deadline, handler(request)).await {
+            Ok(response) => streaming_response(response, &context),
+            Err(status) => status_response(&status, None),
+        }
+    })
+}

@@ -1,0 +1,348 @@
+//! The gRPC server: [`Server`] (settings), [`Router`] (services and tower
+//! layers), and the per-call-kind handlers generated code dispatches to.
+
+mod config;
+mod handler;
+mod router;
+mod service;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tower_layer::{Identity, Layer, Stack};
+
+pub use handler::{client_streaming, server_streaming, streaming, unary, unimplemented};
+pub use router::{Routes, RoutesFuture};
+pub use service::{
+    Call, GrpcService, Intercepted, Interceptor, NamedService, ResponseFuture, intercept,
+};
+
+use crate::grpc::body::Body;
+use crate::grpc::compression::Encoding;
+use crate::grpc::request::RemoteAddr;
+use crate::grpc::status::Status;
+use config::{Http2Config, ServerConfig};
+
+/// A gRPC server over HTTP/2 (h2c): settings first, then services.
+///
+/// ```no_run
+/// # async fn run<S: protocall::server::GrpcService + protocall::server::NamedService>(service: S) -> std::io::Result<()> {
+/// protocall::Server::builder()
+///     .max_decoding_message_size(16 << 20)
+///     .add_service(service)
+///     .serve("127.0.0.1:50051".parse().unwrap())
+///     .await
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct Server {
+    config: ServerConfig,
+    http2: Http2Config,
+}
+
+impl Server {
+    /// A server with the defaults: 4 MiB receive limit, gzip and zstd
+    /// accepted, uncompressed responses, at most 1024 concurrent streams per
+    /// connection, 16 KiB of headers.
+    pub fn builder() -> Server {
+        Server::default()
+    }
+
+    /// Largest request message accepted (after decompression); larger ones
+    /// fail with `RESOURCE_EXHAUSTED`.
+    pub fn max_decoding_message_size(mut self, limit: usize) -> Server {
+        self.config.max_decode = limit;
+        self
+    }
+
+    /// Largest response message sent.
+    pub fn max_encoding_message_size(mut self, limit: usize) -> Server {
+        self.config.max_encode = limit;
+        self
+    }
+
+    /// Compresses responses with `encoding` when the client accepts it.
+    pub fn send_compressed(mut self, encoding: Encoding) -> Server {
+        self.config.send = Some(encoding);
+        self
+    }
+
+    /// The encodings accepted on requests (default: gzip and zstd); others
+    /// are answered with `UNIMPLEMENTED`.
+    pub fn accept_compressed(mut self, encodings: &[Encoding]) -> Server {
+        self.config.accept = encodings.to_vec();
+        self
+    }
+
+    /// Caps every call's duration, whatever deadline the client sent.
+    pub fn timeout(mut self, limit: Duration) -> Server {
+        self.config.timeout = Some(limit);
+        self
+    }
+
+    /// Runs `interceptor` before every call; see [`Interceptor`].
+    pub fn interceptor(mut self, interceptor: impl Interceptor) -> Server {
+        self.config.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
+    /// HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` per connection (`None`: no limit).
+    pub fn max_concurrent_streams(mut self, limit: Option<u32>) -> Server {
+        self.http2.max_concurrent_streams = limit;
+        self
+    }
+
+    /// HTTP/2 `SETTINGS_MAX_HEADER_LIST_SIZE`: bounds request metadata.
+    pub fn max_header_list_size(mut self, bytes: u32) -> Server {
+        self.http2.max_header_list_size = bytes;
+        self
+    }
+
+    /// Initial HTTP/2 flow-control window of each stream.
+    pub fn initial_stream_window_size(mut self, bytes: u32) -> Server {
+        self.http2.initial_stream_window_size = Some(bytes);
+        self
+    }
+
+    /// Initial HTTP/2 flow-control window of each connection.
+    pub fn initial_connection_window_size(mut self, bytes: u32) -> Server {
+        self.http2.initial_connection_window_size = Some(bytes);
+        self
+    }
+
+    /// Sends HTTP/2 PINGs at this interval; a connection whose peer does
+    /// not answer within [`Server::http2_keepalive_timeout`] is closed.
+    pub fn http2_keepalive_interval(mut self, interval: Duration) -> Server {
+        self.http2.keepalive_interval = Some(interval);
+        self
+    }
+
+    /// How long to wait for a keepalive PING's answer (default 20 s).
+    pub fn http2_keepalive_timeout(mut self, timeout: Duration) -> Server {
+        self.http2.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Streams a client may reset before the server accepts them, per
+    /// connection (HTTP/2 rapid-reset defence; default 20).
+    pub fn max_pending_accept_reset_streams(mut self, limit: usize) -> Server {
+        self.http2.max_pending_accept_reset_streams = limit;
+        self
+    }
+
+    /// Adds a service; see [`Router::add_service`].
+    pub fn add_service<S: GrpcService + NamedService>(self, service: S) -> Router {
+        Router {
+            server: self,
+            services: HashMap::new(),
+            layer: Identity::new(),
+        }
+        .add_service(service)
+    }
+}
+
+/// A [`Server`] with its services, optionally wrapped in tower layers.
+pub struct Router<L = Identity> {
+    server: Server,
+    services: HashMap<&'static str, Arc<dyn GrpcService>>,
+    layer: L,
+}
+
+impl<L> std::fmt::Debug for Router<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&&str> = self.services.keys().collect();
+        names.sort();
+        f.debug_struct("Router")
+            .field("server", &self.server)
+            .field("services", &names)
+            .finish()
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<L> Router<L> {
+    /// Adds a service, routed by its full proto name. A second service of
+    /// the same name replaces the first.
+    pub fn add_service<S: GrpcService + NamedService>(mut self, service: S) -> Router<L> {
+        self.services.insert(S::NAME, Arc::new(service));
+        self
+    }
+
+    /// Wraps every call in a tower layer (outermost last), e.g. a
+    /// concurrency limit or tracing. The layered service sees
+    /// `http::Request<protocall::Body>` and returns `http::Response<protocall::Body>`.
+    pub fn layer<N>(self, layer: N) -> Router<Stack<N, L>> {
+        Router {
+            server: self.server,
+            services: self.services,
+            layer: Stack::new(layer, self.layer),
+        }
+    }
+
+    /// Serves on `addr` until the process ends.
+    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<()>
+    where
+        L: Layer<Routes>,
+        L::Service: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower_service::Service<http::Request<Body>>>::Future: Send + 'static,
+        <L::Service as tower_service::Service<http::Request<Body>>>::Error: Into<BoxError>,
+    {
+        self.serve_with_shutdown(addr, std::future::pending()).await
+    }
+
+    /// Serves on `addr` until `signal` completes, then stops accepting,
+    /// sends GOAWAY on every connection and waits for in-flight calls.
+    pub async fn serve_with_shutdown(
+        self,
+        addr: SocketAddr,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()>
+    where
+        L: Layer<Routes>,
+        L::Service: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower_service::Service<http::Request<Body>>>::Future: Send + 'static,
+        <L::Service as tower_service::Service<http::Request<Body>>>::Error: Into<BoxError>,
+    {
+        let listener = TcpListener::bind(addr).await?;
+        self.serve_with_listener(listener, signal).await
+    }
+
+    /// Like [`Router::serve_with_shutdown`] on a listener the caller bound
+    /// (e.g. to port 0, reading the port back first).
+    pub async fn serve_with_listener(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()>
+    where
+        L: Layer<Routes>,
+        L::Service: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower_service::Service<http::Request<Body>>>::Future: Send + 'static,
+        <L::Service as tower_service::Service<http::Request<Body>>>::Error: Into<BoxError>,
+    {
+        let routes = Routes::new(self.services, self.server.config);
+        let service = self.layer.layer(routes);
+        accept_loop(listener, service, self.server.http2, signal).await
+    }
+}
+
+async fn accept_loop<S>(
+    listener: TcpListener,
+    service: S,
+    http2: Http2Config,
+    signal: impl Future<Output = ()> + Send,
+) -> std::io::Result<()>
+where
+    S: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+{
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut signal = std::pin::pin!(signal);
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(http2.max_concurrent_streams)
+        .max_header_list_size(http2.max_header_list_size)
+        .initial_stream_window_size(http2.initial_stream_window_size)
+        .initial_connection_window_size(http2.initial_connection_window_size)
+        .keep_alive_interval(http2.keepalive_interval)
+        .keep_alive_timeout(http2.keepalive_timeout)
+        .max_pending_accept_reset_streams(http2.max_pending_accept_reset_streams)
+        .max_local_error_reset_streams(http2.max_local_error_reset_streams)
+        .max_frame_size(http2.max_frame_size);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let adapter = HyperService { service: service.clone(), peer };
+                let connection = builder.serve_connection(TokioIo::new(stream), adapter);
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, %peer, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut signal => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Bridges hyper's `Service` to the tower service stack.
+#[derive(Clone)]
+struct HyperService<S> {
+    service: S,
+    peer: SocketAddr,
+}
+
+impl<S> hyper::service::Service<http::Request<Incoming>> for HyperService<S>
+where
+    S: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
+
+    fn call(&self, request: http::Request<Incoming>) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
+        parts.extensions.insert(RemoteAddr(self.peer));
+        let request = http::Request::from_parts(parts, Body::incoming(body));
+        let mut service = self.service.clone();
+        Box::pin(async move {
+            let ready = std::future::poll_fn(|cx| service.poll_ready(cx))
+                .await
+                .map_err(Into::into);
+            let result: Result<_, BoxError> = match ready {
+                Ok(()) => service.call(request).await.map_err(Into::into),
+                Err(error) => Err(error),
+            };
+            Ok(result.unwrap_or_else(|error| {
+                let status = Status::unavailable(format!("service unavailable: {error}"));
+                handler::status_response(&status, None)
+            }))
+        })
+    }
+}

@@ -1,0 +1,188 @@
+//! Routing `/package.Service/Method` to services, and the checks every
+//! call passes before its handler.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{HeaderValue, Method, StatusCode, header};
+
+use super::config::ServerConfig;
+use super::handler::status_response;
+use super::service::{Call, GrpcService, Interceptor, ResponseFuture};
+use crate::grpc::body::Body;
+use crate::grpc::metadata::{Metadata, is_reserved};
+use crate::grpc::request::Request;
+use crate::grpc::status::Status;
+
+/// The services of a server, by full name. As a tower `Service` it is the
+/// innermost layer: what `Router::layer` wraps.
+#[derive(Clone)]
+pub struct Routes {
+    services: Arc<HashMap<&'static str, Arc<dyn GrpcService>>>,
+    config: Arc<ServerConfig>,
+}
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&&str> = self.services.keys().collect();
+        names.sort();
+        f.debug_struct("Routes").field("services", &names).finish()
+    }
+}
+
+impl Routes {
+    pub(crate) fn new(
+        services: HashMap<&'static str, Arc<dyn GrpcService>>,
+        config: ServerConfig,
+    ) -> Routes {
+        Routes {
+            services: Arc::new(services),
+            config: Arc::new(config),
+        }
+    }
+
+    /// Routes one request.
+    pub(crate) fn dispatch(&self, request: http::Request<Body>) -> ResponseFuture {
+        if let Some(response) = check_request(&request) {
+            return Box::pin(std::future::ready(response));
+        }
+        let path = request.uri().path();
+        // "/" service "/" method
+        let route = path.strip_prefix('/').and_then(|rest| rest.split_once('/'));
+        let Some((service_name, method)) = route.filter(|(s, m)| !s.is_empty() && !m.is_empty())
+        else {
+            let status = Status::unimplemented(format!("malformed method path {path:?}"));
+            return Box::pin(std::future::ready(status_response(&status, None)));
+        };
+        let Some(service) = self.services.get(service_name).cloned() else {
+            let status = Status::unimplemented(format!("unknown service {service_name}"));
+            return Box::pin(std::future::ready(status_response(&status, None)));
+        };
+        let method_start = path.len() - method.len();
+        let call = Call {
+            request,
+            config: self.config.clone(),
+            method_start,
+        };
+        if self.config.interceptors.is_empty() {
+            return service.call(call);
+        }
+        let config = self.config.clone();
+        Box::pin(async move {
+            match run_interceptors(call, &config.interceptors).await {
+                Ok(call) => service.call(call).await,
+                Err(response) => response,
+            }
+        })
+    }
+}
+
+/// Method and content-type checks from the gRPC HTTP/2 protocol: the
+/// response refusing the request, if it fails them.
+fn check_request(request: &http::Request<Body>) -> Option<http::Response<Body>> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(HeaderValue::as_bytes);
+    let grpc = content_type.is_some_and(|ct| {
+        ct == b"application/grpc"
+            || ct.starts_with(b"application/grpc+")
+            || ct.starts_with(b"application/grpc;")
+    });
+    if !grpc {
+        let status = Status::internal(format!(
+            "invalid content-type {:?}: expected application/grpc",
+            content_type
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default()
+        ));
+        let mut response = status_response(&status, None);
+        *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return Some(response);
+    }
+    if request.method() != Method::POST {
+        let status = Status::internal(format!(
+            "method {} not allowed: gRPC uses POST",
+            request.method()
+        ));
+        let mut response = status_response(&status, None);
+        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        return Some(response);
+    }
+    None
+}
+
+/// Runs the interceptors over the call's metadata and extensions.
+pub(crate) async fn run_interceptors(
+    call: Call,
+    interceptors: &[Arc<dyn Interceptor>],
+) -> Result<Call, http::Response<Body>> {
+    let Call {
+        request,
+        config,
+        method_start,
+    } = call;
+    let (mut parts, body) = request.into_parts();
+    let extensions = std::mem::take(&mut parts.extensions);
+    let mut head = Request::from_parts(Metadata::from_headers(&parts.headers), extensions, ());
+    for interceptor in interceptors {
+        head = interceptor
+            .intercept(head)
+            .await
+            .map_err(|status| status_response(&status, None))?;
+    }
+    let (metadata, extensions, _, ()) = head.into_parts();
+    // Protocol headers stay; metadata is replaced by what the interceptors left.
+    let custom: Vec<_> = parts
+        .headers
+        .keys()
+        .filter(|k| !is_reserved(k.as_str()))
+        .cloned()
+        .collect();
+    for name in custom {
+        parts.headers.remove(name);
+    }
+    metadata.write_to(&mut parts.headers);
+    parts.extensions = extensions;
+    Ok(Call {
+        request: http::Request::from_parts(parts, body),
+        config,
+        method_start,
+    })
+}
+
+/// [`Routes`] as a tower service.
+impl tower_service::Service<http::Request<Body>> for Routes {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = RoutesFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> RoutesFuture {
+        RoutesFuture(self.dispatch(request))
+    }
+}
+
+/// The future of [`Routes`] as a tower service.
+pub struct RoutesFuture(ResponseFuture);
+
+impl Future for RoutesFuture {
+    type Output = Result<http::Response<Body>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx).map(Ok)
+    }
+}
+
+impl std::fmt::Debug for RoutesFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RoutesFuture")
+    }
+}

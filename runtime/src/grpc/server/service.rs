@@ -1,0 +1,126 @@
+//! What generated servers implement, and the per-call context they get.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use super::config::ServerConfig;
+use crate::grpc::body::Body;
+use crate::grpc::request::Request;
+use crate::grpc::status::Status;
+
+/// The future of one call's HTTP response.
+pub type ResponseFuture = Pin<Box<dyn Future<Output = http::Response<Body>> + Send>>;
+
+/// A gRPC service's full proto name, e.g. `user.UserService`: the first
+/// segment of its request paths.
+pub trait NamedService {
+    /// The full name.
+    const NAME: &'static str;
+}
+
+/// A service the [`Server`](crate::Server) can route calls to. Generated
+/// `…Server<T>` types implement it by matching the method name to one of
+/// the call-kind handlers in [`crate::server`].
+pub trait GrpcService: Send + Sync + 'static {
+    /// Handles one call to this service.
+    fn call(&self, call: Call) -> ResponseFuture;
+}
+
+/// One incoming call, as routed to a [`GrpcService`].
+#[derive(Debug)]
+pub struct Call {
+    pub(crate) request: http::Request<Body>,
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) method_start: usize,
+}
+
+impl Call {
+    /// The method name (the last segment of the path), e.g. `GetUser`.
+    pub fn method(&self) -> &str {
+        &self.request.uri().path()[self.method_start..]
+    }
+
+    /// The full path, e.g. `/user.UserService/GetUser`.
+    pub fn path(&self) -> &str {
+        self.request.uri().path()
+    }
+}
+
+/// An async check run before a call reaches its handler: it sees the
+/// request metadata and extensions, may change them (e.g. insert the
+/// authenticated user), or reject the call with a status.
+///
+/// Any `Fn(Request<()>) -> impl Future<Output = Result<Request<()>, Status>>`
+/// is an interceptor:
+///
+/// ```
+/// use protocall::{Request, Status};
+/// let auth = |request: Request<()>| async move {
+///     match request.metadata().get("authorization") {
+///         Some("Bearer secret") => Ok(request),
+///         _ => Err(Status::unauthenticated("bad token")),
+///     }
+/// };
+/// let _server = protocall::Server::builder().interceptor(auth);
+/// ```
+pub trait Interceptor: Send + Sync + 'static {
+    /// Inspects or rewrites the request head.
+    fn intercept(
+        &self,
+        request: Request<()>,
+    ) -> Pin<Box<dyn Future<Output = Result<Request<()>, Status>> + Send>>;
+}
+
+impl<F, Fut> Interceptor for F
+where
+    F: Fn(Request<()>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Request<()>, Status>> + Send + 'static,
+{
+    fn intercept(
+        &self,
+        request: Request<()>,
+    ) -> Pin<Box<dyn Future<Output = Result<Request<()>, Status>> + Send>> {
+        Box::pin(self(request))
+    }
+}
+
+/// A service whose calls pass through an interceptor first; see
+/// [`intercept`].
+pub struct Intercepted<S> {
+    service: Arc<S>,
+    interceptor: Arc<dyn Interceptor>,
+}
+
+/// Wraps one service with an interceptor (the [`Server`](crate::Server)'s
+/// own `interceptor` applies to every service).
+///
+/// ```
+/// # use protocall::{Request, Status};
+/// # fn wrap<S: protocall::server::GrpcService + protocall::server::NamedService>(service: S) {
+/// let guarded = protocall::server::intercept(service, |request: Request<()>| async move { Ok(request) });
+/// # }
+/// ```
+pub fn intercept<S: GrpcService, I: Interceptor>(service: S, interceptor: I) -> Intercepted<S> {
+    Intercepted {
+        service: Arc::new(service),
+        interceptor: Arc::new(interceptor),
+    }
+}
+
+impl<S: NamedService> NamedService for Intercepted<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S: GrpcService> GrpcService for Intercepted<S> {
+    fn call(&self, call: Call) -> ResponseFuture {
+        let interceptor = self.interceptor.clone();
+        let service = self.service.clone();
+        Box::pin(async move {
+            match super::router::run_interceptors(call, std::slice::from_ref(&interceptor)).await {
+                Ok(call) => service.call(call).await,
+                Err(response) => response,
+            }
+        })
+    }
+}

@@ -1,0 +1,192 @@
+//! [`Streaming`]: a stream of messages arriving over an HTTP/2 body.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_core::Stream;
+use http_body::Body as _;
+
+use super::body::Body;
+use super::frame::{FrameDecoder, decode_message};
+use super::metadata::Metadata;
+use super::status::{Code, Status};
+use crate::Message;
+
+/// Which side of the call the stream is read on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// A server reading the request stream: the end of the body is the end.
+    Server,
+    /// A client reading the response stream: trailers carry the status.
+    Client,
+}
+
+/// Messages arriving one by one: a client-streaming request on the server,
+/// or a server-streaming response on the client. It is a
+/// [`Stream`](futures_core::Stream) of `Result<T, Status>`; a failed call
+/// ends with one `Err` carrying the status.
+///
+/// ```no_run
+/// # async fn f(mut stream: protocall::Streaming<protocall::types::StringValue>) -> Result<(), protocall::Status> {
+/// while let Some(message) = stream.message().await? {
+///     println!("{}", message.value);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Streaming<T> {
+    body: Body,
+    decoder: FrameDecoder,
+    side: Side,
+    done: bool,
+    /// Set once the status (from trailers or trailers-only headers) is known.
+    status_seen: bool,
+    trailers: Option<Metadata>,
+    last_compressed: bool,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T> Streaming<T> {
+    pub(crate) fn new(body: Body, decoder: FrameDecoder, side: Side) -> Streaming<T> {
+        Streaming {
+            body,
+            decoder,
+            side,
+            done: false,
+            status_seen: false,
+            trailers: None,
+            last_compressed: false,
+            deadline: None,
+            _message: PhantomData,
+        }
+    }
+
+    /// A client stream whose status already arrived in the headers
+    /// (trailers-only OK): it yields nothing.
+    pub(crate) fn finished(trailers: Metadata) -> Streaming<T> {
+        let mut stream = Streaming::new(Body::empty(), FrameDecoder::new(None, 0), Side::Client);
+        stream.done = true;
+        stream.status_seen = true;
+        stream.trailers = Some(trailers);
+        stream
+    }
+
+    /// Ends the stream with `DEADLINE_EXCEEDED` at `deadline`.
+    pub(crate) fn set_deadline(&mut self, deadline: tokio::time::Instant) {
+        self.deadline = Some(Box::pin(tokio::time::sleep_until(deadline)));
+    }
+
+    /// Whether the last message returned arrived compressed.
+    pub fn last_message_compressed(&self) -> bool {
+        self.last_compressed
+    }
+}
+
+impl<T: Message> Streaming<T> {
+    /// The next message, `None` at the end, `Err` if the call failed.
+    pub async fn message(&mut self) -> Result<Option<T>, Status> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx))
+            .await
+            .transpose()
+    }
+
+    /// Trailing metadata (client side), once every message has been read.
+    /// Messages not yet read are discarded.
+    pub async fn trailers(&mut self) -> Result<Option<Metadata>, Status> {
+        while self.message().await?.is_some() {}
+        Ok(self.trailers.take())
+    }
+
+    fn fail(&mut self, status: Status) -> Poll<Option<Result<T, Status>>> {
+        self.done = true;
+        Poll::Ready(Some(Err(status)))
+    }
+}
+
+impl<T: Message> Stream for Streaming<T> {
+    type Item = Result<T, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match this.decoder.next() {
+                Ok(Some((payload, compressed))) => {
+                    this.last_compressed = compressed;
+                    return match decode_message::<T>(payload) {
+                        Ok(message) => Poll::Ready(Some(Ok(message))),
+                        Err(status) => this.fail(status),
+                    };
+                }
+                Ok(None) => {}
+                Err(status) => return this.fail(status),
+            }
+            if let Some(deadline) = &mut this.deadline {
+                if deadline.as_mut().poll(cx).is_ready() {
+                    return this.fail(Status::deadline_exceeded(
+                        "deadline exceeded while streaming",
+                    ));
+                }
+            }
+            match ready!(Pin::new(&mut this.body).poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => this.decoder.push(data),
+                    Err(frame) => {
+                        if let Ok(trailers) = frame.into_trailers() {
+                            if this.side == Side::Client {
+                                this.status_seen = true;
+                                match Status::from_headers(&trailers) {
+                                    Some(status) if status.code() == Code::Ok => {
+                                        this.trailers = Some(Metadata::from_header_map(trailers));
+                                    }
+                                    Some(status) => return this.fail(status),
+                                    None => {
+                                        return this.fail(Status::internal(
+                                            "trailers without grpc-status",
+                                        ));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                },
+                Some(Err(status)) => {
+                    let status = match this.side {
+                        // The client went away: the call is cancelled,
+                        // whatever the transport said.
+                        Side::Server => Status::from_error(
+                            Code::Cancelled,
+                            "the client cancelled the call",
+                            status,
+                        ),
+                        Side::Client => status,
+                    };
+                    return this.fail(status);
+                }
+                None => {
+                    if this.decoder.has_partial() {
+                        return this.fail(Status::internal("stream ended inside a message"));
+                    }
+                    if this.side == Side::Client && !this.status_seen {
+                        return this.fail(Status::internal("stream ended without a grpc-status"));
+                    }
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for Streaming<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Streaming")
+            .field("side", &self.side)
+            .field("done", &self.done)
+            .finish()
+    }
+}
