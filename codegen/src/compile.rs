@@ -25,9 +25,23 @@ pub(crate) fn compile(
     compiler
         .open_files(protos.iter().map(AsRef::as_ref))
         .map_err(render)?;
-    let files_to_generate = compiler
+    // One `.rs` file holds a whole package, so imports sharing a package
+    // with a requested file are generated too.
+    let set = compiler.file_descriptor_set();
+    let package_of = |name: &str| {
+        set.file
+            .iter()
+            .find(|f| f.name() == name)
+            .map(|f| f.package().to_string())
+    };
+    let packages: std::collections::HashSet<Option<String>> = compiler
         .files()
         .filter(|f| !f.is_import())
+        .map(|f| package_of(f.name()))
+        .collect();
+    let files_to_generate = compiler
+        .files()
+        .filter(|f| !f.is_import() || packages.contains(&package_of(f.name())))
         .map(|f| f.name().to_string())
         .collect();
     let paths = compiler
@@ -35,7 +49,7 @@ pub(crate) fn compile(
         .filter_map(|f| f.path().map(Path::to_path_buf))
         .collect();
     Ok(Compiled {
-        set: compiler.file_descriptor_set(),
+        set,
         files_to_generate,
         paths,
     })

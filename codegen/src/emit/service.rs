@@ -106,8 +106,9 @@ fn server(service: &Service) -> TokenStream {
         crate::names::unraw(&service.rust_name)
     );
 
+    let module_doc = format!(" Server side of `{full_name}`.");
     quote! {
-        #[doc = concat!(" Server side of `", #full_name, "`.")]
+        #[doc = #module_doc]
         pub mod #module {
             #trait_doc
             #deprecated_service
@@ -214,8 +215,9 @@ fn client(service: &Service) -> TokenStream {
         }
     });
 
+    let module_doc = format!(" Client side of `{full_name}`.");
     quote! {
-        #[doc = concat!(" Client side of `", #full_name, "`.")]
+        #[doc = #module_doc]
         pub mod #module {
             #client_doc
             #deprecated_service
