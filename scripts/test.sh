@@ -14,3 +14,6 @@ echo "== rustdoc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== tests"
 cargo test --workspace
+echo "== demos"
+cargo run -q -p protocall-examples --bin user
+cargo run -q -p protocall-examples --bin streaming
