@@ -44,31 +44,46 @@ impl<'a> Decoder<'a> {
     /// Reads a varint of up to ten bytes.
     #[inline]
     pub fn read_varint(&mut self) -> Result<u64, DecodeError> {
-        if let Some((&byte, rest)) = self.buf.split_first() {
-            if byte < 0x80 {
+        // Fast paths: one and two bytes cover most keys, lengths and values.
+        match *self.buf {
+            [b0, ref rest @ ..] if b0 < 0x80 => {
                 self.buf = rest;
-                return Ok(byte as u64);
+                Ok(b0 as u64)
             }
+            [b0, b1, ref rest @ ..] if b1 < 0x80 => {
+                self.buf = rest;
+                Ok((b0 & 0x7f) as u64 | (b1 as u64) << 7)
+            }
+            _ => self.read_varint_slow(),
         }
-        self.read_varint_slow()
     }
 
+    #[inline(never)]
     fn read_varint_slow(&mut self) -> Result<u64, DecodeError> {
+        if let Some(bytes) = self.buf.first_chunk::<10>() {
+            // Ten bytes present: unrolled, without bounds checks. The first
+            // two bytes are known to have their continuation bits set.
+            let mut value = (bytes[0] & 0x7f) as u64 | ((bytes[1] & 0x7f) as u64) << 7;
+            for (i, &byte) in bytes.iter().enumerate().skip(2) {
+                // Bits past the 64th (in the tenth byte) are dropped, as
+                // protobuf's C++ and upb parsers do.
+                value |= ((byte & 0x7f) as u64) << (7 * i);
+                if byte < 0x80 {
+                    self.buf = &self.buf[i + 1..];
+                    return Ok(value);
+                }
+            }
+            return Err(DecodeError::new(DecodeErrorKind::VarintTooLong));
+        }
         let mut value = 0u64;
-        for (i, &byte) in self.buf.iter().take(10).enumerate() {
-            // Bits past the 64th (in the tenth byte) are dropped, as protobuf's
-            // C++ and upb parsers do.
+        for (i, &byte) in self.buf.iter().enumerate() {
             value |= ((byte & 0x7f) as u64) << (7 * i);
             if byte < 0x80 {
                 self.buf = &self.buf[i + 1..];
                 return Ok(value);
             }
         }
-        Err(DecodeError::new(if self.buf.len() >= 10 {
-            DecodeErrorKind::VarintTooLong
-        } else {
-            DecodeErrorKind::Truncated
-        }))
+        Err(DecodeError::new(DecodeErrorKind::Truncated))
     }
 
     /// Reads four little-endian bytes.
@@ -114,18 +129,14 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub fn read_key(&mut self) -> Result<(u32, WireType), DecodeError> {
         let key = self.read_varint()?;
-        let wire_type = WireType::from_key(key)
-            .ok_or_else(|| DecodeError::new(DecodeErrorKind::InvalidWireType((key & 7) as u8)))?;
-        let number = key >> 3;
-        if number == 0 {
-            return Err(DecodeError::new(DecodeErrorKind::FieldNumberZero));
+        // Wire types 6 and 7 and field number 0 are the only invalid keys
+        // below 2^32; check them with one comparison each.
+        match WireType::from_key(key) {
+            Some(wire_type) if key >= 8 && key >> 3 <= MAX_FIELD_NUMBER as u64 => {
+                Ok(((key >> 3) as u32, wire_type))
+            }
+            _ => Err(invalid_key(key)),
         }
-        if number > MAX_FIELD_NUMBER as u64 {
-            return Err(DecodeError::new(DecodeErrorKind::Other(
-                format!("field number {number} exceeds the maximum {MAX_FIELD_NUMBER}").into(),
-            )));
-        }
-        Ok((number as u32, wire_type))
     }
 
     /// A decoder over `bytes` one nesting level deeper than `self`.
@@ -232,6 +243,19 @@ impl<'a> Decoder<'a> {
             self.skip_field(inner, wire_type, None)?;
         }
     }
+}
+
+#[cold]
+fn invalid_key(key: u64) -> DecodeError {
+    if WireType::from_key(key).is_none() {
+        return DecodeError::new(DecodeErrorKind::InvalidWireType((key & 7) as u8));
+    }
+    if key >> 3 == 0 {
+        return DecodeError::new(DecodeErrorKind::FieldNumberZero);
+    }
+    DecodeError::new(DecodeErrorKind::Other(
+        format!("field number {} exceeds the maximum {MAX_FIELD_NUMBER}", key >> 3).into(),
+    ))
 }
 
 #[cfg(test)]

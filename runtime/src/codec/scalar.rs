@@ -204,6 +204,18 @@ fn len_prefixed_len(len: usize) -> usize {
     wire::varint_len(len as u64) + len
 }
 
+/// UTF-8 validation: the SIMD validator pays off on long strings, the
+/// standard one on short ones.
+#[inline]
+fn validate_utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
+    let valid = if bytes.len() < 64 {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        simdutf8::basic::from_utf8(bytes).ok()
+    };
+    valid.ok_or_else(|| DecodeError::new(DecodeErrorKind::InvalidUtf8))
+}
+
 impl FieldCodec<String> for Str {
     const WIRE_TYPE: WireType = WireType::LengthDelimited;
     const PACKABLE: bool = false;
@@ -221,10 +233,14 @@ impl FieldCodec<String> for Str {
     #[inline]
     fn merge_value(value: &mut String, decoder: &mut Decoder<'_>) -> Result<(), DecodeError> {
         let bytes = decoder.read_bytes()?;
-        let text = simdutf8::basic::from_utf8(bytes)
-            .map_err(|_| DecodeError::new(DecodeErrorKind::InvalidUtf8))?;
-        value.clear();
-        value.push_str(text);
+        let text = validate_utf8(bytes)?;
+        if value.capacity() == 0 {
+            // A fresh field: one exact allocation, no growth path.
+            *value = String::from(text);
+        } else {
+            value.clear();
+            value.push_str(text);
+        }
         Ok(())
     }
 
@@ -248,8 +264,12 @@ impl BytesStorage for Vec<u8> {
     }
 
     fn replace_with(&mut self, bytes: &[u8]) {
-        self.clear();
-        self.extend_from_slice(bytes);
+        if self.capacity() == 0 {
+            *self = bytes.to_vec();
+        } else {
+            self.clear();
+            self.extend_from_slice(bytes);
+        }
     }
 }
 
