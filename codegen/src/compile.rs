@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use miette::Diagnostic;
-use prost_types::FileDescriptorSet;
+use protocall::Message as _;
+use protocall::types::FileDescriptorSet;
 
 use crate::Error;
 
@@ -27,7 +28,10 @@ pub(crate) fn compile(
         .map_err(render)?;
     // One `.rs` file holds a whole package, so imports sharing a package
     // with a requested file are generated too.
-    let set = compiler.file_descriptor_set();
+    // protox speaks prost-types; the generator reads protocall's own
+    // descriptor types (which know editions): convert through the wire.
+    let set = FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice())
+        .map_err(|e| Error::with_source("protox produced an unreadable descriptor set", e))?;
     let package_of = |name: &str| {
         set.file
             .iter()

@@ -3,7 +3,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use prost_types::FileDescriptorSet;
+use protocall::Message as _;
+use protocall::types::FileDescriptorSet;
 
 use crate::paths::PathMap;
 use crate::{Error, GeneratedFile};
@@ -337,7 +338,6 @@ impl Builder {
             write_if_changed(&out_dir.join(&file.name), file.content.as_bytes())?;
         }
         if let Some(path) = &self.file_descriptor_set_path {
-            use prost::Message as _;
             write_if_changed(path, &set.encode_to_vec())?;
         }
         Ok(())

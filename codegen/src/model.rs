@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use prost_types::field_descriptor_proto::{Label as ProtoLabel, Type as ProtoType};
-use prost_types::{
+use protocall::types::field_descriptor_proto::{Label as ProtoLabel, Type as ProtoType};
+use protocall::types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
     ServiceDescriptorProto, SourceCodeInfo,
 };
@@ -235,7 +235,7 @@ struct Builder<'a> {
 
 /// Source locations by path, for comments.
 struct Comments<'a> {
-    locations: HashMap<Vec<i32>, &'a prost_types::source_code_info::Location>,
+    locations: HashMap<Vec<i32>, &'a protocall::types::source_code_info::Location>,
     enabled: bool,
 }
 

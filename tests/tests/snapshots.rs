@@ -8,7 +8,10 @@ fn generate(builder: protocall_codegen::Builder, protos: &[&str]) -> Vec<Generat
     let mut compiler = protox::Compiler::new([root]).unwrap();
     compiler.include_imports(true).include_source_info(true);
     compiler.open_files(protos).unwrap();
-    let set = compiler.file_descriptor_set();
+    let set = <protocall::types::FileDescriptorSet as protocall::Message>::decode(
+        compiler.encode_file_descriptor_set().as_slice(),
+    )
+    .unwrap();
     let names: Vec<String> = protos.iter().map(|p| p.to_string()).collect();
     builder.generate(&set, &names).unwrap()
 }
