@@ -22,12 +22,15 @@ mod config;
 mod doc;
 mod emit;
 mod error;
+mod features;
 mod model;
 mod names;
 mod paths;
+mod plugin;
 
 pub use config::{Builder, configure};
 pub use error::Error;
+pub use plugin::run_plugin;
 
 /// One generated source file.
 #[derive(Clone, Debug, PartialEq, Eq)]

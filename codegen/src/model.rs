@@ -14,6 +14,7 @@ use protocall::types::{
 
 use crate::Error;
 use crate::config::Config;
+use crate::features::{Features, Presence};
 use crate::names;
 
 /// One proto package: everything emitted into one `.rs` file.
@@ -286,11 +287,12 @@ impl<'a> Builder<'a> {
             } else {
                 format!(".{}", file.package())
             };
+            let features = Features::of_file(file);
             for message in &file.message_type {
-                builder.index_message(file, &prefix, &package_modules, message);
+                builder.index_message(&prefix, &package_modules, message, features);
             }
             for enumeration in &file.enum_type {
-                builder.index_enum(&prefix, &package_modules, enumeration, is_closed_file(file));
+                builder.index_enum(&prefix, &package_modules, enumeration, features);
             }
         }
         builder
@@ -327,20 +329,21 @@ impl<'a> Builder<'a> {
 
     fn index_message(
         &mut self,
-        file: &'a FileDescriptorProto,
         prefix: &str,
         modules: &[String],
         message: &'a DescriptorProto,
+        parent: Features,
     ) {
         let full_name = format!("{prefix}.{}", message.name());
         let extern_path = self.extern_path_for(&full_name);
         let mut nested_modules = modules.to_vec();
         nested_modules.push(names::snake(message.name()));
+        let features = parent.with(message.options.as_ref().and_then(|o| o.features.as_ref()));
         for nested in &message.nested_type {
-            self.index_message(file, &full_name, &nested_modules, nested);
+            self.index_message(&full_name, &nested_modules, nested, features);
         }
         for nested in &message.enum_type {
-            self.index_enum(&full_name, &nested_modules, nested, is_closed_file(file));
+            self.index_enum(&full_name, &nested_modules, nested, features);
         }
         let edges = message
             .field
@@ -368,10 +371,18 @@ impl<'a> Builder<'a> {
         prefix: &str,
         modules: &[String],
         enumeration: &'a EnumDescriptorProto,
-        closed: bool,
+        parent: Features,
     ) {
         let full_name = format!("{prefix}.{}", enumeration.name());
         let extern_path = self.extern_path_for(&full_name);
+        let closed = parent
+            .with(
+                enumeration
+                    .options
+                    .as_ref()
+                    .and_then(|o| o.features.as_ref()),
+            )
+            .closed_enums;
         self.types.insert(
             full_name,
             TypeInfo {
@@ -431,6 +442,7 @@ impl<'a> Builder<'a> {
 
     fn add_file(&self, file: &'a FileDescriptorProto, package: &mut Package) -> Result<(), Error> {
         let comments = Comments::new(file.source_code_info.as_ref(), true);
+        let features = Features::of_file(file);
         let prefix = if file.package().is_empty() {
             String::new()
         } else {
@@ -448,7 +460,7 @@ impl<'a> Builder<'a> {
             let path = vec![4, i as i32];
             package
                 .messages
-                .push(self.message(file, &comments, &prefix, &modules, message, path)?);
+                .push(self.message(features, &comments, &prefix, &modules, message, path)?);
         }
         for (i, enumeration) in file.enum_type.iter().enumerate() {
             package.enums.push(self.enumeration(
@@ -468,7 +480,7 @@ impl<'a> Builder<'a> {
 
     fn message(
         &self,
-        file: &'a FileDescriptorProto,
+        parent: Features,
         comments: &Comments<'_>,
         prefix: &str,
         modules: &[String],
@@ -477,6 +489,7 @@ impl<'a> Builder<'a> {
     ) -> Result<Message, Error> {
         let full_name = format!("{prefix}.{}", message.name());
         let comments_on = !self.config.disable_comments.any(&full_name);
+        let features = parent.with(message.options.as_ref().and_then(|o| o.features.as_ref()));
         let module = names::snake(message.name());
         let mut inner_modules = modules.to_vec();
         inner_modules.push(module.clone());
@@ -489,7 +502,7 @@ impl<'a> Builder<'a> {
             let mut nested_path = path.clone();
             nested_path.extend([3, i as i32]);
             messages.push(self.message(
-                file,
+                features,
                 comments,
                 &full_name,
                 &inner_modules,
@@ -521,7 +534,18 @@ impl<'a> Builder<'a> {
             } else {
                 modules
             };
-            let built = self.field(file, message, &full_name, from, field, doc)?;
+            // A oneof's own `features` option applies to its members.
+            let scope = match real_oneof {
+                Some(index) => features.with(
+                    message
+                        .oneof_decl
+                        .get(index as usize)
+                        .and_then(|o| o.options.as_ref())
+                        .and_then(|o| o.features.as_ref()),
+                ),
+                None => features,
+            };
+            let built = self.field(scope, &full_name, from, field, doc)?;
             match real_oneof {
                 None => fields.push(built),
                 Some(index) => {
@@ -586,14 +610,14 @@ impl<'a> Builder<'a> {
 
     fn field(
         &self,
-        file: &'a FileDescriptorProto,
-        message: &DescriptorProto,
+        scope: Features,
         message_name: &str,
         from: &[String],
         field: &FieldDescriptorProto,
         doc: Vec<String>,
     ) -> Result<Field, Error> {
         let field_name = format!("{message_name}.{}", field.name());
+        let features = scope.with(field.options.as_ref().and_then(|o| o.features.as_ref()));
         let kind = self.kind(field, &field_name, from)?;
         let kind = match kind {
             // `map<K, V>` is a repeated field of a synthetic entry message.
@@ -612,9 +636,11 @@ impl<'a> Builder<'a> {
                     None => kind,
                 }
             }
+            // Editions spell groups as delimited message fields.
+            Kind::Message { path } if features.delimited => Kind::Group { path },
             other => other,
         };
-        let label = self.label(file, message, field, &kind);
+        let label = label(features, field, &kind);
         let boxed = matches!(kind, Kind::Message { .. } | Kind::Group { .. })
             && !matches!(label, Label::Repeated { .. })
             && self.needs_box(message_name, field.type_name());
@@ -692,37 +718,6 @@ impl<'a> Builder<'a> {
                 })
             }
         })
-    }
-
-    fn label(
-        &self,
-        file: &FileDescriptorProto,
-        _message: &DescriptorProto,
-        field: &FieldDescriptorProto,
-        kind: &Kind,
-    ) -> Label {
-        let proto3 = file.syntax() == "proto3";
-        let message_like = matches!(kind, Kind::Message { .. } | Kind::Group { .. });
-        match field.label() {
-            ProtoLabel::Repeated => {
-                let packable = matches!(kind, Kind::Scalar(_) | Kind::Enum(_));
-                let declared = field.options.as_ref().and_then(|o| o.packed);
-                Label::Repeated {
-                    packed: packable && declared.unwrap_or(proto3),
-                }
-            }
-            // Required messages are stored like optional ones (`Option<M>`).
-            ProtoLabel::Required if message_like => Label::Optional,
-            ProtoLabel::Required => Label::Required,
-            ProtoLabel::Optional => {
-                if message_like || !proto3 || field.proto3_optional() || field.oneof_index.is_some()
-                {
-                    Label::Optional
-                } else {
-                    Label::Implicit
-                }
-            }
-        }
     }
 
     fn enumeration(
@@ -857,6 +852,30 @@ fn is_map_entry(message: &DescriptorProto) -> bool {
     message.options.as_ref().is_some_and(|o| o.map_entry())
 }
 
-fn is_closed_file(file: &FileDescriptorProto) -> bool {
-    file.syntax() != "proto3"
+/// Cardinality and presence of a field under its resolved features.
+fn label(features: Features, field: &FieldDescriptorProto, kind: &Kind) -> Label {
+    let message_like = matches!(kind, Kind::Message { .. } | Kind::Group { .. });
+    match field.label() {
+        ProtoLabel::Repeated => {
+            let packable = matches!(kind, Kind::Scalar(_) | Kind::Enum(_));
+            // The proto2/proto3 `packed` option wins over the default.
+            let declared = field.options.as_ref().and_then(|o| o.packed);
+            Label::Repeated {
+                packed: packable && declared.unwrap_or(features.packed),
+            }
+        }
+        // Required messages are stored like optional ones (`Option<M>`).
+        ProtoLabel::Required if message_like => Label::Optional,
+        ProtoLabel::Required => Label::Required,
+        ProtoLabel::Optional => {
+            if message_like || field.proto3_optional() || field.oneof_index.is_some() {
+                return Label::Optional;
+            }
+            match features.presence {
+                Presence::Explicit => Label::Optional,
+                Presence::Implicit => Label::Implicit,
+                Presence::LegacyRequired => Label::Required,
+            }
+        }
+    }
 }

@@ -13,7 +13,7 @@ pub(crate) fn enumeration(e: &Enum) -> TokenStream {
     let enum_deprecated = deprecated(e.deprecated);
     let variants = e.values.iter().enumerate().map(|(i, value)| {
         let variant = ident(&value.rust_name);
-        let number = value.number;
+        let number = proc_macro2::Literal::i32_unsuffixed(value.number);
         let docs = doc_or(&value.doc, format!(" `{}` = {}.", value.proto_name, number));
         let deprecated = deprecated(value.deprecated);
         // The first value is the default: proto3 requires it to be zero,
@@ -33,7 +33,7 @@ pub(crate) fn enumeration(e: &Enum) -> TokenStream {
     let alias_impl = (!e.aliases.is_empty()).then(|| quote!(impl #name { #(#aliases)* }));
     let from_i32 = e.values.iter().map(|value| {
         let variant = ident(&value.rust_name);
-        let number = value.number;
+        let number = proc_macro2::Literal::i32_unsuffixed(value.number);
         quote!(#number => #name::#variant,)
     });
     let as_str = e.values.iter().map(|value| {

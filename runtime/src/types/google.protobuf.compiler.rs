@@ -581,19 +581,19 @@ pub mod code_generator_response {
     pub enum Feature {
         /// `FEATURE_NONE` = 0.
         #[default]
-        None = 0i32,
+        None = 0,
         /// `FEATURE_PROTO3_OPTIONAL` = 1.
-        Proto3Optional = 1i32,
+        Proto3Optional = 1,
         /// `FEATURE_SUPPORTS_EDITIONS` = 2.
-        SupportsEditions = 2i32,
+        SupportsEditions = 2,
     }
     impl ::protocall::Enumeration for Feature {
         fn from_i32(value: i32) -> ::core::option::Option<Feature> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => Feature::None,
-                    1i32 => Feature::Proto3Optional,
-                    2i32 => Feature::SupportsEditions,
+                    0 => Feature::None,
+                    1 => Feature::Proto3Optional,
+                    2 => Feature::SupportsEditions,
                     _ => return ::core::option::Option::None,
                 },
             )

@@ -458,67 +458,67 @@ pub mod field {
     pub enum Kind {
         /// Field type unknown.
         #[default]
-        TypeUnknown = 0i32,
+        TypeUnknown = 0,
         /// Field type double.
-        TypeDouble = 1i32,
+        TypeDouble = 1,
         /// Field type float.
-        TypeFloat = 2i32,
+        TypeFloat = 2,
         /// Field type int64.
-        TypeInt64 = 3i32,
+        TypeInt64 = 3,
         /// Field type uint64.
-        TypeUint64 = 4i32,
+        TypeUint64 = 4,
         /// Field type int32.
-        TypeInt32 = 5i32,
+        TypeInt32 = 5,
         /// Field type fixed64.
-        TypeFixed64 = 6i32,
+        TypeFixed64 = 6,
         /// Field type fixed32.
-        TypeFixed32 = 7i32,
+        TypeFixed32 = 7,
         /// Field type bool.
-        TypeBool = 8i32,
+        TypeBool = 8,
         /// Field type string.
-        TypeString = 9i32,
+        TypeString = 9,
         /// Field type group. Proto2 syntax only, and deprecated.
-        TypeGroup = 10i32,
+        TypeGroup = 10,
         /// Field type message.
-        TypeMessage = 11i32,
+        TypeMessage = 11,
         /// Field type bytes.
-        TypeBytes = 12i32,
+        TypeBytes = 12,
         /// Field type uint32.
-        TypeUint32 = 13i32,
+        TypeUint32 = 13,
         /// Field type enum.
-        TypeEnum = 14i32,
+        TypeEnum = 14,
         /// Field type sfixed32.
-        TypeSfixed32 = 15i32,
+        TypeSfixed32 = 15,
         /// Field type sfixed64.
-        TypeSfixed64 = 16i32,
+        TypeSfixed64 = 16,
         /// Field type sint32.
-        TypeSint32 = 17i32,
+        TypeSint32 = 17,
         /// Field type sint64.
-        TypeSint64 = 18i32,
+        TypeSint64 = 18,
     }
     impl ::protocall::Enumeration for Kind {
         fn from_i32(value: i32) -> ::core::option::Option<Kind> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => Kind::TypeUnknown,
-                    1i32 => Kind::TypeDouble,
-                    2i32 => Kind::TypeFloat,
-                    3i32 => Kind::TypeInt64,
-                    4i32 => Kind::TypeUint64,
-                    5i32 => Kind::TypeInt32,
-                    6i32 => Kind::TypeFixed64,
-                    7i32 => Kind::TypeFixed32,
-                    8i32 => Kind::TypeBool,
-                    9i32 => Kind::TypeString,
-                    10i32 => Kind::TypeGroup,
-                    11i32 => Kind::TypeMessage,
-                    12i32 => Kind::TypeBytes,
-                    13i32 => Kind::TypeUint32,
-                    14i32 => Kind::TypeEnum,
-                    15i32 => Kind::TypeSfixed32,
-                    16i32 => Kind::TypeSfixed64,
-                    17i32 => Kind::TypeSint32,
-                    18i32 => Kind::TypeSint64,
+                    0 => Kind::TypeUnknown,
+                    1 => Kind::TypeDouble,
+                    2 => Kind::TypeFloat,
+                    3 => Kind::TypeInt64,
+                    4 => Kind::TypeUint64,
+                    5 => Kind::TypeInt32,
+                    6 => Kind::TypeFixed64,
+                    7 => Kind::TypeFixed32,
+                    8 => Kind::TypeBool,
+                    9 => Kind::TypeString,
+                    10 => Kind::TypeGroup,
+                    11 => Kind::TypeMessage,
+                    12 => Kind::TypeBytes,
+                    13 => Kind::TypeUint32,
+                    14 => Kind::TypeEnum,
+                    15 => Kind::TypeSfixed32,
+                    16 => Kind::TypeSfixed64,
+                    17 => Kind::TypeSint32,
+                    18 => Kind::TypeSint64,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -582,22 +582,22 @@ pub mod field {
     pub enum Cardinality {
         /// For fields with unknown cardinality.
         #[default]
-        Unknown = 0i32,
+        Unknown = 0,
         /// For optional fields.
-        Optional = 1i32,
+        Optional = 1,
         /// For required fields. Proto2 syntax only.
-        Required = 2i32,
+        Required = 2,
         /// For repeated fields.
-        Repeated = 3i32,
+        Repeated = 3,
     }
     impl ::protocall::Enumeration for Cardinality {
         fn from_i32(value: i32) -> ::core::option::Option<Cardinality> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => Cardinality::Unknown,
-                    1i32 => Cardinality::Optional,
-                    2i32 => Cardinality::Required,
-                    3i32 => Cardinality::Repeated,
+                    0 => Cardinality::Unknown,
+                    1 => Cardinality::Optional,
+                    2 => Cardinality::Required,
+                    3 => Cardinality::Repeated,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -2349,16 +2349,16 @@ pub mod extension_range_options {
     pub enum VerificationState {
         /// All the extensions of the range must be declared.
         #[default]
-        Declaration = 0i32,
+        Declaration = 0,
         /// `UNVERIFIED` = 1.
-        Unverified = 1i32,
+        Unverified = 1,
     }
     impl ::protocall::Enumeration for VerificationState {
         fn from_i32(value: i32) -> ::core::option::Option<VerificationState> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => VerificationState::Declaration,
-                    1i32 => VerificationState::Unverified,
+                    0 => VerificationState::Declaration,
+                    1 => VerificationState::Unverified,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -2657,70 +2657,70 @@ pub mod field_descriptor_proto {
         /// 0 is reserved for errors.
         /// Order is weird for historical reasons.
         #[default]
-        Double = 1i32,
+        Double = 1,
         /// `TYPE_FLOAT` = 2.
-        Float = 2i32,
+        Float = 2,
         /// Not ZigZag encoded.  Negative numbers take 10 bytes.  Use TYPE_SINT64 if
         /// negative values are likely.
-        Int64 = 3i32,
+        Int64 = 3,
         /// `TYPE_UINT64` = 4.
-        Uint64 = 4i32,
+        Uint64 = 4,
         /// Not ZigZag encoded.  Negative numbers take 10 bytes.  Use TYPE_SINT32 if
         /// negative values are likely.
-        Int32 = 5i32,
+        Int32 = 5,
         /// `TYPE_FIXED64` = 6.
-        Fixed64 = 6i32,
+        Fixed64 = 6,
         /// `TYPE_FIXED32` = 7.
-        Fixed32 = 7i32,
+        Fixed32 = 7,
         /// `TYPE_BOOL` = 8.
-        Bool = 8i32,
+        Bool = 8,
         /// `TYPE_STRING` = 9.
-        String = 9i32,
+        String = 9,
         /// Tag-delimited aggregate.
         /// Group type is deprecated and not supported after google.protobuf. However, Proto3
         /// implementations should still be able to parse the group wire format and
         /// treat group fields as unknown fields.  In Editions, the group wire format
         /// can be enabled via the `message_encoding` feature.
-        Group = 10i32,
+        Group = 10,
         /// Length-delimited aggregate.
-        Message = 11i32,
+        Message = 11,
         /// New in version 2.
-        Bytes = 12i32,
+        Bytes = 12,
         /// `TYPE_UINT32` = 13.
-        Uint32 = 13i32,
+        Uint32 = 13,
         /// `TYPE_ENUM` = 14.
-        Enum = 14i32,
+        Enum = 14,
         /// `TYPE_SFIXED32` = 15.
-        Sfixed32 = 15i32,
+        Sfixed32 = 15,
         /// `TYPE_SFIXED64` = 16.
-        Sfixed64 = 16i32,
+        Sfixed64 = 16,
         /// Uses ZigZag encoding.
-        Sint32 = 17i32,
+        Sint32 = 17,
         /// Uses ZigZag encoding.
-        Sint64 = 18i32,
+        Sint64 = 18,
     }
     impl ::protocall::Enumeration for Type {
         fn from_i32(value: i32) -> ::core::option::Option<Type> {
             ::core::option::Option::Some(
                 match value {
-                    1i32 => Type::Double,
-                    2i32 => Type::Float,
-                    3i32 => Type::Int64,
-                    4i32 => Type::Uint64,
-                    5i32 => Type::Int32,
-                    6i32 => Type::Fixed64,
-                    7i32 => Type::Fixed32,
-                    8i32 => Type::Bool,
-                    9i32 => Type::String,
-                    10i32 => Type::Group,
-                    11i32 => Type::Message,
-                    12i32 => Type::Bytes,
-                    13i32 => Type::Uint32,
-                    14i32 => Type::Enum,
-                    15i32 => Type::Sfixed32,
-                    16i32 => Type::Sfixed64,
-                    17i32 => Type::Sint32,
-                    18i32 => Type::Sint64,
+                    1 => Type::Double,
+                    2 => Type::Float,
+                    3 => Type::Int64,
+                    4 => Type::Uint64,
+                    5 => Type::Int32,
+                    6 => Type::Fixed64,
+                    7 => Type::Fixed32,
+                    8 => Type::Bool,
+                    9 => Type::String,
+                    10 => Type::Group,
+                    11 => Type::Message,
+                    12 => Type::Bytes,
+                    13 => Type::Uint32,
+                    14 => Type::Enum,
+                    15 => Type::Sfixed32,
+                    16 => Type::Sfixed64,
+                    17 => Type::Sint32,
+                    18 => Type::Sint64,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -2782,21 +2782,21 @@ pub mod field_descriptor_proto {
     pub enum Label {
         /// 0 is reserved for errors
         #[default]
-        Optional = 1i32,
+        Optional = 1,
         /// `LABEL_REPEATED` = 3.
-        Repeated = 3i32,
+        Repeated = 3,
         /// The required label is only allowed in google.protobuf.  In proto3 and Editions
         /// it's explicitly prohibited.  In Editions, the `field_presence` feature
         /// can be used to get this behavior.
-        Required = 2i32,
+        Required = 2,
     }
     impl ::protocall::Enumeration for Label {
         fn from_i32(value: i32) -> ::core::option::Option<Label> {
             ::core::option::Option::Some(
                 match value {
-                    1i32 => Label::Optional,
-                    3i32 => Label::Repeated,
-                    2i32 => Label::Required,
+                    1 => Label::Optional,
+                    3 => Label::Repeated,
+                    2 => Label::Required,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -3967,21 +3967,21 @@ pub mod file_options {
     pub enum OptimizeMode {
         /// Generate complete code for parsing, serialization,
         #[default]
-        Speed = 1i32,
+        Speed = 1,
         /// etc.
         ///
         /// Use ReflectionOps to implement these methods.
-        CodeSize = 2i32,
+        CodeSize = 2,
         /// Generate code using MessageLite and the lite runtime.
-        LiteRuntime = 3i32,
+        LiteRuntime = 3,
     }
     impl ::protocall::Enumeration for OptimizeMode {
         fn from_i32(value: i32) -> ::core::option::Option<OptimizeMode> {
             ::core::option::Option::Some(
                 match value {
-                    1i32 => OptimizeMode::Speed,
-                    2i32 => OptimizeMode::CodeSize,
-                    3i32 => OptimizeMode::LiteRuntime,
+                    1 => OptimizeMode::Speed,
+                    2 => OptimizeMode::CodeSize,
+                    3 => OptimizeMode::LiteRuntime,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -4841,24 +4841,24 @@ pub mod field_options {
     pub enum CType {
         /// Default mode.
         #[default]
-        String = 0i32,
+        String = 0,
         /// The option \[ctype=CORD\] may be applied to a non-repeated field of type
         /// "bytes". It indicates that in C++, the data should be stored in a Cord
         /// instead of a string.  For very large strings, this may reduce memory
         /// fragmentation. It may also allow better performance when parsing from a
         /// Cord, or when parsing with aliasing enabled, as the parsed Cord may then
         /// alias the original buffer.
-        Cord = 1i32,
+        Cord = 1,
         /// `STRING_PIECE` = 2.
-        StringPiece = 2i32,
+        StringPiece = 2,
     }
     impl ::protocall::Enumeration for CType {
         fn from_i32(value: i32) -> ::core::option::Option<CType> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => CType::String,
-                    1i32 => CType::Cord,
-                    2i32 => CType::StringPiece,
+                    0 => CType::String,
+                    1 => CType::Cord,
+                    2 => CType::StringPiece,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -4890,19 +4890,19 @@ pub mod field_options {
     pub enum JsType {
         /// Use the default type.
         #[default]
-        JsNormal = 0i32,
+        JsNormal = 0,
         /// Use JavaScript strings.
-        JsString = 1i32,
+        JsString = 1,
         /// Use JavaScript numbers.
-        JsNumber = 2i32,
+        JsNumber = 2,
     }
     impl ::protocall::Enumeration for JsType {
         fn from_i32(value: i32) -> ::core::option::Option<JsType> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => JsType::JsNormal,
-                    1i32 => JsType::JsString,
-                    2i32 => JsType::JsNumber,
+                    0 => JsType::JsNormal,
+                    1 => JsType::JsString,
+                    2 => JsType::JsNumber,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -4934,19 +4934,19 @@ pub mod field_options {
     pub enum OptionRetention {
         /// `RETENTION_UNKNOWN` = 0.
         #[default]
-        RetentionUnknown = 0i32,
+        RetentionUnknown = 0,
         /// `RETENTION_RUNTIME` = 1.
-        RetentionRuntime = 1i32,
+        RetentionRuntime = 1,
         /// `RETENTION_SOURCE` = 2.
-        RetentionSource = 2i32,
+        RetentionSource = 2,
     }
     impl ::protocall::Enumeration for OptionRetention {
         fn from_i32(value: i32) -> ::core::option::Option<OptionRetention> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => OptionRetention::RetentionUnknown,
-                    1i32 => OptionRetention::RetentionRuntime,
-                    2i32 => OptionRetention::RetentionSource,
+                    0 => OptionRetention::RetentionUnknown,
+                    1 => OptionRetention::RetentionRuntime,
+                    2 => OptionRetention::RetentionSource,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -4980,40 +4980,40 @@ pub mod field_options {
     pub enum OptionTargetType {
         /// `TARGET_TYPE_UNKNOWN` = 0.
         #[default]
-        TargetTypeUnknown = 0i32,
+        TargetTypeUnknown = 0,
         /// `TARGET_TYPE_FILE` = 1.
-        TargetTypeFile = 1i32,
+        TargetTypeFile = 1,
         /// `TARGET_TYPE_EXTENSION_RANGE` = 2.
-        TargetTypeExtensionRange = 2i32,
+        TargetTypeExtensionRange = 2,
         /// `TARGET_TYPE_MESSAGE` = 3.
-        TargetTypeMessage = 3i32,
+        TargetTypeMessage = 3,
         /// `TARGET_TYPE_FIELD` = 4.
-        TargetTypeField = 4i32,
+        TargetTypeField = 4,
         /// `TARGET_TYPE_ONEOF` = 5.
-        TargetTypeOneof = 5i32,
+        TargetTypeOneof = 5,
         /// `TARGET_TYPE_ENUM` = 6.
-        TargetTypeEnum = 6i32,
+        TargetTypeEnum = 6,
         /// `TARGET_TYPE_ENUM_ENTRY` = 7.
-        TargetTypeEnumEntry = 7i32,
+        TargetTypeEnumEntry = 7,
         /// `TARGET_TYPE_SERVICE` = 8.
-        TargetTypeService = 8i32,
+        TargetTypeService = 8,
         /// `TARGET_TYPE_METHOD` = 9.
-        TargetTypeMethod = 9i32,
+        TargetTypeMethod = 9,
     }
     impl ::protocall::Enumeration for OptionTargetType {
         fn from_i32(value: i32) -> ::core::option::Option<OptionTargetType> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => OptionTargetType::TargetTypeUnknown,
-                    1i32 => OptionTargetType::TargetTypeFile,
-                    2i32 => OptionTargetType::TargetTypeExtensionRange,
-                    3i32 => OptionTargetType::TargetTypeMessage,
-                    4i32 => OptionTargetType::TargetTypeField,
-                    5i32 => OptionTargetType::TargetTypeOneof,
-                    6i32 => OptionTargetType::TargetTypeEnum,
-                    7i32 => OptionTargetType::TargetTypeEnumEntry,
-                    8i32 => OptionTargetType::TargetTypeService,
-                    9i32 => OptionTargetType::TargetTypeMethod,
+                    0 => OptionTargetType::TargetTypeUnknown,
+                    1 => OptionTargetType::TargetTypeFile,
+                    2 => OptionTargetType::TargetTypeExtensionRange,
+                    3 => OptionTargetType::TargetTypeMessage,
+                    4 => OptionTargetType::TargetTypeField,
+                    5 => OptionTargetType::TargetTypeOneof,
+                    6 => OptionTargetType::TargetTypeEnum,
+                    7 => OptionTargetType::TargetTypeEnumEntry,
+                    8 => OptionTargetType::TargetTypeService,
+                    9 => OptionTargetType::TargetTypeMethod,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -5678,19 +5678,19 @@ pub mod method_options {
     pub enum IdempotencyLevel {
         /// `IDEMPOTENCY_UNKNOWN` = 0.
         #[default]
-        IdempotencyUnknown = 0i32,
+        IdempotencyUnknown = 0,
         /// implies idempotent
-        NoSideEffects = 1i32,
+        NoSideEffects = 1,
         /// idempotent, but may have side effects
-        Idempotent = 2i32,
+        Idempotent = 2,
     }
     impl ::protocall::Enumeration for IdempotencyLevel {
         fn from_i32(value: i32) -> ::core::option::Option<IdempotencyLevel> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => IdempotencyLevel::IdempotencyUnknown,
-                    1i32 => IdempotencyLevel::NoSideEffects,
-                    2i32 => IdempotencyLevel::Idempotent,
+                    0 => IdempotencyLevel::IdempotencyUnknown,
+                    1 => IdempotencyLevel::NoSideEffects,
+                    2 => IdempotencyLevel::Idempotent,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -6258,27 +6258,27 @@ pub mod feature_set {
         pub enum DefaultSymbolVisibility {
             /// `DEFAULT_SYMBOL_VISIBILITY_UNKNOWN` = 0.
             #[default]
-            Unknown = 0i32,
+            Unknown = 0,
             /// Default pre-EDITION_2024, all UNSET visibility are export.
-            ExportAll = 1i32,
+            ExportAll = 1,
             /// All top-level symbols default to export, nested default to local.
-            ExportTopLevel = 2i32,
+            ExportTopLevel = 2,
             /// All symbols default to local.
-            LocalAll = 3i32,
+            LocalAll = 3,
             /// All symbols local by default. Nested types cannot be exported.
             /// With special case caveat for message { enum {} reserved 1 to max; }
             /// This is the recommended setting for new protos.
-            Strict = 4i32,
+            Strict = 4,
         }
         impl ::protocall::Enumeration for DefaultSymbolVisibility {
             fn from_i32(value: i32) -> ::core::option::Option<DefaultSymbolVisibility> {
                 ::core::option::Option::Some(
                     match value {
-                        0i32 => DefaultSymbolVisibility::Unknown,
-                        1i32 => DefaultSymbolVisibility::ExportAll,
-                        2i32 => DefaultSymbolVisibility::ExportTopLevel,
-                        3i32 => DefaultSymbolVisibility::LocalAll,
-                        4i32 => DefaultSymbolVisibility::Strict,
+                        0 => DefaultSymbolVisibility::Unknown,
+                        1 => DefaultSymbolVisibility::ExportAll,
+                        2 => DefaultSymbolVisibility::ExportTopLevel,
+                        3 => DefaultSymbolVisibility::LocalAll,
+                        4 => DefaultSymbolVisibility::Strict,
                         _ => return ::core::option::Option::None,
                     },
                 )
@@ -6321,22 +6321,22 @@ pub mod feature_set {
     pub enum FieldPresence {
         /// `FIELD_PRESENCE_UNKNOWN` = 0.
         #[default]
-        Unknown = 0i32,
+        Unknown = 0,
         /// `EXPLICIT` = 1.
-        Explicit = 1i32,
+        Explicit = 1,
         /// `IMPLICIT` = 2.
-        Implicit = 2i32,
+        Implicit = 2,
         /// `LEGACY_REQUIRED` = 3.
-        LegacyRequired = 3i32,
+        LegacyRequired = 3,
     }
     impl ::protocall::Enumeration for FieldPresence {
         fn from_i32(value: i32) -> ::core::option::Option<FieldPresence> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => FieldPresence::Unknown,
-                    1i32 => FieldPresence::Explicit,
-                    2i32 => FieldPresence::Implicit,
-                    3i32 => FieldPresence::LegacyRequired,
+                    0 => FieldPresence::Unknown,
+                    1 => FieldPresence::Explicit,
+                    2 => FieldPresence::Implicit,
+                    3 => FieldPresence::LegacyRequired,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -6370,19 +6370,19 @@ pub mod feature_set {
     pub enum EnumType {
         /// `ENUM_TYPE_UNKNOWN` = 0.
         #[default]
-        Unknown = 0i32,
+        Unknown = 0,
         /// `OPEN` = 1.
-        Open = 1i32,
+        Open = 1,
         /// `CLOSED` = 2.
-        Closed = 2i32,
+        Closed = 2,
     }
     impl ::protocall::Enumeration for EnumType {
         fn from_i32(value: i32) -> ::core::option::Option<EnumType> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => EnumType::Unknown,
-                    1i32 => EnumType::Open,
-                    2i32 => EnumType::Closed,
+                    0 => EnumType::Unknown,
+                    1 => EnumType::Open,
+                    2 => EnumType::Closed,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -6414,19 +6414,19 @@ pub mod feature_set {
     pub enum RepeatedFieldEncoding {
         /// `REPEATED_FIELD_ENCODING_UNKNOWN` = 0.
         #[default]
-        Unknown = 0i32,
+        Unknown = 0,
         /// `PACKED` = 1.
-        Packed = 1i32,
+        Packed = 1,
         /// `EXPANDED` = 2.
-        Expanded = 2i32,
+        Expanded = 2,
     }
     impl ::protocall::Enumeration for RepeatedFieldEncoding {
         fn from_i32(value: i32) -> ::core::option::Option<RepeatedFieldEncoding> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => RepeatedFieldEncoding::Unknown,
-                    1i32 => RepeatedFieldEncoding::Packed,
-                    2i32 => RepeatedFieldEncoding::Expanded,
+                    0 => RepeatedFieldEncoding::Unknown,
+                    1 => RepeatedFieldEncoding::Packed,
+                    2 => RepeatedFieldEncoding::Expanded,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -6458,19 +6458,19 @@ pub mod feature_set {
     pub enum Utf8Validation {
         /// `UTF8_VALIDATION_UNKNOWN` = 0.
         #[default]
-        Unknown = 0i32,
+        Unknown = 0,
         /// `VERIFY` = 2.
-        Verify = 2i32,
+        Verify = 2,
         /// `NONE` = 3.
-        None = 3i32,
+        None = 3,
     }
     impl ::protocall::Enumeration for Utf8Validation {
         fn from_i32(value: i32) -> ::core::option::Option<Utf8Validation> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => Utf8Validation::Unknown,
-                    2i32 => Utf8Validation::Verify,
-                    3i32 => Utf8Validation::None,
+                    0 => Utf8Validation::Unknown,
+                    2 => Utf8Validation::Verify,
+                    3 => Utf8Validation::None,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -6502,19 +6502,19 @@ pub mod feature_set {
     pub enum MessageEncoding {
         /// `MESSAGE_ENCODING_UNKNOWN` = 0.
         #[default]
-        Unknown = 0i32,
+        Unknown = 0,
         /// `LENGTH_PREFIXED` = 1.
-        LengthPrefixed = 1i32,
+        LengthPrefixed = 1,
         /// `DELIMITED` = 2.
-        Delimited = 2i32,
+        Delimited = 2,
     }
     impl ::protocall::Enumeration for MessageEncoding {
         fn from_i32(value: i32) -> ::core::option::Option<MessageEncoding> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => MessageEncoding::Unknown,
-                    1i32 => MessageEncoding::LengthPrefixed,
-                    2i32 => MessageEncoding::Delimited,
+                    0 => MessageEncoding::Unknown,
+                    1 => MessageEncoding::LengthPrefixed,
+                    2 => MessageEncoding::Delimited,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -6546,19 +6546,19 @@ pub mod feature_set {
     pub enum JsonFormat {
         /// `JSON_FORMAT_UNKNOWN` = 0.
         #[default]
-        Unknown = 0i32,
+        Unknown = 0,
         /// `ALLOW` = 1.
-        Allow = 1i32,
+        Allow = 1,
         /// `LEGACY_BEST_EFFORT` = 2.
-        LegacyBestEffort = 2i32,
+        LegacyBestEffort = 2,
     }
     impl ::protocall::Enumeration for JsonFormat {
         fn from_i32(value: i32) -> ::core::option::Option<JsonFormat> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => JsonFormat::Unknown,
-                    1i32 => JsonFormat::Allow,
-                    2i32 => JsonFormat::LegacyBestEffort,
+                    0 => JsonFormat::Unknown,
+                    1 => JsonFormat::Allow,
+                    2 => JsonFormat::LegacyBestEffort,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -6590,22 +6590,22 @@ pub mod feature_set {
     pub enum EnforceNamingStyle {
         /// `ENFORCE_NAMING_STYLE_UNKNOWN` = 0.
         #[default]
-        Unknown = 0i32,
+        Unknown = 0,
         /// `STYLE2024` = 1.
-        Style2024 = 1i32,
+        Style2024 = 1,
         /// `STYLE_LEGACY` = 2.
-        StyleLegacy = 2i32,
+        StyleLegacy = 2,
         /// `STYLE2026` = 3.
-        Style2026 = 3i32,
+        Style2026 = 3,
     }
     impl ::protocall::Enumeration for EnforceNamingStyle {
         fn from_i32(value: i32) -> ::core::option::Option<EnforceNamingStyle> {
             ::core::option::Option::Some(
                 match value {
-                    0i32 => EnforceNamingStyle::Unknown,
-                    1i32 => EnforceNamingStyle::Style2024,
-                    2i32 => EnforceNamingStyle::StyleLegacy,
-                    3i32 => EnforceNamingStyle::Style2026,
+                    0 => EnforceNamingStyle::Unknown,
+                    1 => EnforceNamingStyle::Style2024,
+                    2 => EnforceNamingStyle::StyleLegacy,
+                    3 => EnforceNamingStyle::Style2026,
                     _ => return ::core::option::Option::None,
                 },
             )
@@ -7392,19 +7392,19 @@ pub mod generated_code_info {
         pub enum Semantic {
             /// There is no effect or the effect is indescribable.
             #[default]
-            None = 0i32,
+            None = 0,
             /// The element is set or otherwise mutated.
-            Set = 1i32,
+            Set = 1,
             /// An alias to the element is returned.
-            Alias = 2i32,
+            Alias = 2,
         }
         impl ::protocall::Enumeration for Semantic {
             fn from_i32(value: i32) -> ::core::option::Option<Semantic> {
                 ::core::option::Option::Some(
                     match value {
-                        0i32 => Semantic::None,
-                        1i32 => Semantic::Set,
-                        2i32 => Semantic::Alias,
+                        0 => Semantic::None,
+                        1 => Semantic::Set,
+                        2 => Semantic::Alias,
                         _ => return ::core::option::Option::None,
                     },
                 )
@@ -8989,19 +8989,19 @@ impl BytesValue {
 pub enum Syntax {
     /// Syntax `proto2`.
     #[default]
-    Proto2 = 0i32,
+    Proto2 = 0,
     /// Syntax `proto3`.
-    Proto3 = 1i32,
+    Proto3 = 1,
     /// Syntax `editions`.
-    Editions = 2i32,
+    Editions = 2,
 }
 impl ::protocall::Enumeration for Syntax {
     fn from_i32(value: i32) -> ::core::option::Option<Syntax> {
         ::core::option::Option::Some(
             match value {
-                0i32 => Syntax::Proto2,
-                1i32 => Syntax::Proto3,
-                2i32 => Syntax::Editions,
+                0 => Syntax::Proto2,
+                1 => Syntax::Proto3,
+                2 => Syntax::Editions,
                 _ => return ::core::option::Option::None,
             },
         )
@@ -9033,61 +9033,61 @@ impl ::protocall::Enumeration for Syntax {
 pub enum Edition {
     /// A placeholder for an unknown edition value.
     #[default]
-    Unknown = 0i32,
+    Unknown = 0,
     /// A placeholder edition for specifying default behaviors *before* a feature
     /// was first introduced.  This is effectively an "infinite past".
-    Legacy = 900i32,
+    Legacy = 900,
     /// Legacy syntax "editions".  These pre-date editions, but behave much like
     /// distinct editions.  These can't be used to specify the edition of proto
     /// files, but feature definitions must supply proto2/proto3 defaults for
     /// backwards compatibility.
-    Proto2 = 998i32,
+    Proto2 = 998,
     /// `EDITION_PROTO3` = 999.
-    Proto3 = 999i32,
+    Proto3 = 999,
     /// Editions that have been released.  The specific values are arbitrary and
     /// should not be depended on, but they will always be time-ordered for easy
     /// comparison.
-    Edition2023 = 1000i32,
+    Edition2023 = 1000,
     /// `EDITION_2024` = 1001.
-    Edition2024 = 1001i32,
+    Edition2024 = 1001,
     /// `EDITION_2026` = 1002.
-    Edition2026 = 1002i32,
+    Edition2026 = 1002,
     /// A placeholder edition for developing and testing unscheduled features.
-    Unstable = 9999i32,
+    Unstable = 9999,
     /// Placeholder editions for testing feature resolution.  These should not be
     /// used or relied on outside of tests.
-    Edition1TestOnly = 1i32,
+    Edition1TestOnly = 1,
     /// `EDITION_2_TEST_ONLY` = 2.
-    Edition2TestOnly = 2i32,
+    Edition2TestOnly = 2,
     /// `EDITION_99997_TEST_ONLY` = 99997.
-    Edition99997TestOnly = 99997i32,
+    Edition99997TestOnly = 99997,
     /// `EDITION_99998_TEST_ONLY` = 99998.
-    Edition99998TestOnly = 99998i32,
+    Edition99998TestOnly = 99998,
     /// `EDITION_99999_TEST_ONLY` = 99999.
-    Edition99999TestOnly = 99999i32,
+    Edition99999TestOnly = 99999,
     /// Placeholder for specifying unbounded edition support.  This should only
     /// ever be used by plugins that can expect to never require any changes to
     /// support a new edition.
-    Max = 2147483647i32,
+    Max = 2147483647,
 }
 impl ::protocall::Enumeration for Edition {
     fn from_i32(value: i32) -> ::core::option::Option<Edition> {
         ::core::option::Option::Some(
             match value {
-                0i32 => Edition::Unknown,
-                900i32 => Edition::Legacy,
-                998i32 => Edition::Proto2,
-                999i32 => Edition::Proto3,
-                1000i32 => Edition::Edition2023,
-                1001i32 => Edition::Edition2024,
-                1002i32 => Edition::Edition2026,
-                9999i32 => Edition::Unstable,
-                1i32 => Edition::Edition1TestOnly,
-                2i32 => Edition::Edition2TestOnly,
-                99997i32 => Edition::Edition99997TestOnly,
-                99998i32 => Edition::Edition99998TestOnly,
-                99999i32 => Edition::Edition99999TestOnly,
-                2147483647i32 => Edition::Max,
+                0 => Edition::Unknown,
+                900 => Edition::Legacy,
+                998 => Edition::Proto2,
+                999 => Edition::Proto3,
+                1000 => Edition::Edition2023,
+                1001 => Edition::Edition2024,
+                1002 => Edition::Edition2026,
+                9999 => Edition::Unstable,
+                1 => Edition::Edition1TestOnly,
+                2 => Edition::Edition2TestOnly,
+                99997 => Edition::Edition99997TestOnly,
+                99998 => Edition::Edition99998TestOnly,
+                99999 => Edition::Edition99999TestOnly,
+                2147483647 => Edition::Max,
                 _ => return ::core::option::Option::None,
             },
         )
@@ -9145,19 +9145,19 @@ impl ::protocall::Enumeration for Edition {
 pub enum SymbolVisibility {
     /// `VISIBILITY_UNSET` = 0.
     #[default]
-    VisibilityUnset = 0i32,
+    VisibilityUnset = 0,
     /// `VISIBILITY_LOCAL` = 1.
-    VisibilityLocal = 1i32,
+    VisibilityLocal = 1,
     /// `VISIBILITY_EXPORT` = 2.
-    VisibilityExport = 2i32,
+    VisibilityExport = 2,
 }
 impl ::protocall::Enumeration for SymbolVisibility {
     fn from_i32(value: i32) -> ::core::option::Option<SymbolVisibility> {
         ::core::option::Option::Some(
             match value {
-                0i32 => SymbolVisibility::VisibilityUnset,
-                1i32 => SymbolVisibility::VisibilityLocal,
-                2i32 => SymbolVisibility::VisibilityExport,
+                0 => SymbolVisibility::VisibilityUnset,
+                1 => SymbolVisibility::VisibilityLocal,
+                2 => SymbolVisibility::VisibilityExport,
                 _ => return ::core::option::Option::None,
             },
         )
@@ -9197,13 +9197,13 @@ impl ::protocall::Enumeration for SymbolVisibility {
 pub enum NullValue {
     /// Null value.
     #[default]
-    NullValue = 0i32,
+    NullValue = 0,
 }
 impl ::protocall::Enumeration for NullValue {
     fn from_i32(value: i32) -> ::core::option::Option<NullValue> {
         ::core::option::Option::Some(
             match value {
-                0i32 => NullValue::NullValue,
+                0 => NullValue::NullValue,
                 _ => return ::core::option::Option::None,
             },
         )
