@@ -5,6 +5,11 @@
 //! The schemas and datasets are read in place from `shared/bench-data`
 //! (beside the workspace), or from `$BENCH_DATA_DIR` when set. None of the
 //! three schemas needs editing: they have no `extensions` ranges.
+//!
+//! The gRPC server benchmark's schema, `proto/bench.proto`, is generated
+//! twice as well: by protocall (server and client, into `$OUT_DIR/grpc/protocall/`)
+//! and by tonic-prost-build from the same protox `FileDescriptorSet`
+//! (server only, into `$OUT_DIR/grpc/tonic/`).
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +42,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     prost_build::Config::new()
         .out_dir(&prost_out)
         .include_file("mod.rs")
+        .compile_fds(fds)?;
+
+    grpc_schema(&out)?;
+    Ok(())
+}
+
+/// `proto/bench.proto` for the gRPC server benchmark, for both servers.
+fn grpc_schema(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    const PROTO: &str = "proto/bench.proto";
+    println!("cargo:rerun-if-changed={PROTO}");
+    protocall_codegen::configure()
+        .out_dir(out.join("grpc/protocall"))
+        .compile(&[PROTO], &["proto"])?;
+
+    let fds = protox::compile([PROTO], ["proto"])?;
+    let tonic_out = out.join("grpc/tonic");
+    std::fs::create_dir_all(&tonic_out)?;
+    tonic_prost_build::configure()
+        .out_dir(&tonic_out)
+        .build_client(false)
+        .build_server(true)
+        .build_transport(false)
         .compile_fds(fds)?;
     Ok(())
 }

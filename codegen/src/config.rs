@@ -298,6 +298,15 @@ impl Builder {
         self.write(&set, &names)
     }
 
+    /// [`Builder::compile_fds`] for an encoded set, as written by
+    /// `protoc --descriptor_set_out=set.bin --include_imports` or
+    /// `buf build -o set.bin`; editions files keep their features.
+    pub fn compile_fds_encoded(self, bytes: &[u8]) -> Result<(), Error> {
+        let set = FileDescriptorSet::decode(bytes)
+            .map_err(|e| Error::with_source("cannot read the FileDescriptorSet", e))?;
+        self.compile_fds(set)
+    }
+
     /// Generates the files for `files_to_generate` without writing them.
     pub fn generate(
         &self,
