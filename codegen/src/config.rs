@@ -76,6 +76,14 @@ impl Default for Config {
 }
 
 impl Config {
+    /// What the emitter needs of the options.
+    pub(crate) fn emit_options(&self) -> protocall_codegen_core::emit::Options {
+        protocall_codegen_core::emit::Options {
+            build_server: self.build_server,
+            build_client: self.build_client,
+        }
+    }
+
     /// User extern paths plus the well-known types' mapping.
     pub(crate) fn extern_paths(&self) -> impl Iterator<Item = (&str, &str)> {
         let builtin = self
@@ -313,20 +321,20 @@ impl Builder {
         set: &FileDescriptorSet,
         files_to_generate: &[String],
     ) -> Result<Vec<GeneratedFile>, Error> {
-        let packages = crate::model::build(&set.file, files_to_generate, &self.config)?;
+        let packages = crate::lower::build(&set.file, files_to_generate, &self.config)?;
         self.config.check_unmatched()?;
         let mut files: Vec<GeneratedFile> = packages
             .iter()
             .map(|package| GeneratedFile {
-                name: package_file_name(&package.name),
-                content: crate::emit::file(package, &self.config),
+                name: protocall_codegen_core::emit::package_file_name(&package.name),
+                content: protocall_codegen_core::emit::file(package, &self.config.emit_options()),
             })
             .collect();
         if let Some(include) = &self.include_file {
             let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
             files.push(GeneratedFile {
                 name: include.to_string_lossy().into_owned(),
-                content: crate::emit::include_file(&names),
+                content: protocall_codegen_core::emit::include_file(&names),
             });
         }
         Ok(files)
@@ -350,15 +358,6 @@ impl Builder {
             write_if_changed(path, &set.encode_to_vec())?;
         }
         Ok(())
-    }
-}
-
-/// `user` → `user.rs`; the empty package → `_.rs`.
-pub(crate) fn package_file_name(package: &str) -> String {
-    if package.is_empty() {
-        "_.rs".to_string()
-    } else {
-        format!("{package}.rs")
     }
 }
 

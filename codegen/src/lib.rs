@@ -14,17 +14,15 @@
 //! and in the crate, `pub mod user { protocall::include_proto!("user"); }`.
 //!
 //! The pipeline is one model and one emitter for every way in:
-//! descriptors → [`model`](crate) → tokens (quote) → prettyplease.
+//! descriptors → model → tokens (quote) → prettyplease; the model and the
+//! emitter live in `protocall-codegen-core`, shared with the proc macros.
 
 #[cfg(feature = "protox")]
 mod compile;
 mod config;
-mod doc;
-mod emit;
 mod error;
 mod features;
-mod model;
-mod names;
+mod lower;
 mod paths;
 mod plugin;
 

@@ -11,6 +11,8 @@ use std::hash::Hash;
 /// assert_eq!(NullValue::NullValue.as_str_name(), "NULL_VALUE");
 /// ```
 pub trait Enumeration: Copy + Eq + Hash + Default + fmt::Debug + Send + Sync + 'static {
+    /// Full proto name, e.g. `google.protobuf.NullValue`.
+    const FULL_NAME: &'static str;
     /// The variant with number `value`, if the enum declares one.
     fn from_i32(value: i32) -> Option<Self>;
     /// The variant's number.

@@ -26,6 +26,7 @@ mod error;
 #[cfg(feature = "transport")]
 mod grpc;
 mod message;
+pub mod reflect;
 pub mod types;
 mod unknown;
 pub mod wire;

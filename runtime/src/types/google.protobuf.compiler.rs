@@ -588,6 +588,7 @@ pub mod code_generator_response {
         SupportsEditions = 2,
     }
     impl ::protocall::Enumeration for Feature {
+        const FULL_NAME: &'static str = "google.protobuf.compiler.CodeGeneratorResponse.Feature";
         fn from_i32(value: i32) -> ::core::option::Option<Feature> {
             ::core::option::Option::Some(
                 match value {

@@ -497,6 +497,7 @@ pub mod field {
         TypeSint64 = 18,
     }
     impl ::protocall::Enumeration for Kind {
+        const FULL_NAME: &'static str = "google.protobuf.Field.Kind";
         fn from_i32(value: i32) -> ::core::option::Option<Kind> {
             ::core::option::Option::Some(
                 match value {
@@ -591,6 +592,7 @@ pub mod field {
         Repeated = 3,
     }
     impl ::protocall::Enumeration for Cardinality {
+        const FULL_NAME: &'static str = "google.protobuf.Field.Cardinality";
         fn from_i32(value: i32) -> ::core::option::Option<Cardinality> {
             ::core::option::Option::Some(
                 match value {
@@ -2354,6 +2356,7 @@ pub mod extension_range_options {
         Unverified = 1,
     }
     impl ::protocall::Enumeration for VerificationState {
+        const FULL_NAME: &'static str = "google.protobuf.ExtensionRangeOptions.VerificationState";
         fn from_i32(value: i32) -> ::core::option::Option<VerificationState> {
             ::core::option::Option::Some(
                 match value {
@@ -2700,6 +2703,7 @@ pub mod field_descriptor_proto {
         Sint64 = 18,
     }
     impl ::protocall::Enumeration for Type {
+        const FULL_NAME: &'static str = "google.protobuf.FieldDescriptorProto.Type";
         fn from_i32(value: i32) -> ::core::option::Option<Type> {
             ::core::option::Option::Some(
                 match value {
@@ -2791,6 +2795,7 @@ pub mod field_descriptor_proto {
         Required = 2,
     }
     impl ::protocall::Enumeration for Label {
+        const FULL_NAME: &'static str = "google.protobuf.FieldDescriptorProto.Label";
         fn from_i32(value: i32) -> ::core::option::Option<Label> {
             ::core::option::Option::Some(
                 match value {
@@ -3976,6 +3981,7 @@ pub mod file_options {
         LiteRuntime = 3,
     }
     impl ::protocall::Enumeration for OptimizeMode {
+        const FULL_NAME: &'static str = "google.protobuf.FileOptions.OptimizeMode";
         fn from_i32(value: i32) -> ::core::option::Option<OptimizeMode> {
             ::core::option::Option::Some(
                 match value {
@@ -4853,6 +4859,7 @@ pub mod field_options {
         StringPiece = 2,
     }
     impl ::protocall::Enumeration for CType {
+        const FULL_NAME: &'static str = "google.protobuf.FieldOptions.CType";
         fn from_i32(value: i32) -> ::core::option::Option<CType> {
             ::core::option::Option::Some(
                 match value {
@@ -4897,6 +4904,7 @@ pub mod field_options {
         JsNumber = 2,
     }
     impl ::protocall::Enumeration for JsType {
+        const FULL_NAME: &'static str = "google.protobuf.FieldOptions.JSType";
         fn from_i32(value: i32) -> ::core::option::Option<JsType> {
             ::core::option::Option::Some(
                 match value {
@@ -4941,6 +4949,7 @@ pub mod field_options {
         RetentionSource = 2,
     }
     impl ::protocall::Enumeration for OptionRetention {
+        const FULL_NAME: &'static str = "google.protobuf.FieldOptions.OptionRetention";
         fn from_i32(value: i32) -> ::core::option::Option<OptionRetention> {
             ::core::option::Option::Some(
                 match value {
@@ -5001,6 +5010,7 @@ pub mod field_options {
         TargetTypeMethod = 9,
     }
     impl ::protocall::Enumeration for OptionTargetType {
+        const FULL_NAME: &'static str = "google.protobuf.FieldOptions.OptionTargetType";
         fn from_i32(value: i32) -> ::core::option::Option<OptionTargetType> {
             ::core::option::Option::Some(
                 match value {
@@ -5685,6 +5695,7 @@ pub mod method_options {
         Idempotent = 2,
     }
     impl ::protocall::Enumeration for IdempotencyLevel {
+        const FULL_NAME: &'static str = "google.protobuf.MethodOptions.IdempotencyLevel";
         fn from_i32(value: i32) -> ::core::option::Option<IdempotencyLevel> {
             ::core::option::Option::Some(
                 match value {
@@ -6271,6 +6282,7 @@ pub mod feature_set {
             Strict = 4,
         }
         impl ::protocall::Enumeration for DefaultSymbolVisibility {
+            const FULL_NAME: &'static str = "google.protobuf.FeatureSet.VisibilityFeature.DefaultSymbolVisibility";
             fn from_i32(value: i32) -> ::core::option::Option<DefaultSymbolVisibility> {
                 ::core::option::Option::Some(
                     match value {
@@ -6330,6 +6342,7 @@ pub mod feature_set {
         LegacyRequired = 3,
     }
     impl ::protocall::Enumeration for FieldPresence {
+        const FULL_NAME: &'static str = "google.protobuf.FeatureSet.FieldPresence";
         fn from_i32(value: i32) -> ::core::option::Option<FieldPresence> {
             ::core::option::Option::Some(
                 match value {
@@ -6377,6 +6390,7 @@ pub mod feature_set {
         Closed = 2,
     }
     impl ::protocall::Enumeration for EnumType {
+        const FULL_NAME: &'static str = "google.protobuf.FeatureSet.EnumType";
         fn from_i32(value: i32) -> ::core::option::Option<EnumType> {
             ::core::option::Option::Some(
                 match value {
@@ -6421,6 +6435,7 @@ pub mod feature_set {
         Expanded = 2,
     }
     impl ::protocall::Enumeration for RepeatedFieldEncoding {
+        const FULL_NAME: &'static str = "google.protobuf.FeatureSet.RepeatedFieldEncoding";
         fn from_i32(value: i32) -> ::core::option::Option<RepeatedFieldEncoding> {
             ::core::option::Option::Some(
                 match value {
@@ -6465,6 +6480,7 @@ pub mod feature_set {
         None = 3,
     }
     impl ::protocall::Enumeration for Utf8Validation {
+        const FULL_NAME: &'static str = "google.protobuf.FeatureSet.Utf8Validation";
         fn from_i32(value: i32) -> ::core::option::Option<Utf8Validation> {
             ::core::option::Option::Some(
                 match value {
@@ -6509,6 +6525,7 @@ pub mod feature_set {
         Delimited = 2,
     }
     impl ::protocall::Enumeration for MessageEncoding {
+        const FULL_NAME: &'static str = "google.protobuf.FeatureSet.MessageEncoding";
         fn from_i32(value: i32) -> ::core::option::Option<MessageEncoding> {
             ::core::option::Option::Some(
                 match value {
@@ -6553,6 +6570,7 @@ pub mod feature_set {
         LegacyBestEffort = 2,
     }
     impl ::protocall::Enumeration for JsonFormat {
+        const FULL_NAME: &'static str = "google.protobuf.FeatureSet.JsonFormat";
         fn from_i32(value: i32) -> ::core::option::Option<JsonFormat> {
             ::core::option::Option::Some(
                 match value {
@@ -6599,6 +6617,7 @@ pub mod feature_set {
         Style2026 = 3,
     }
     impl ::protocall::Enumeration for EnforceNamingStyle {
+        const FULL_NAME: &'static str = "google.protobuf.FeatureSet.EnforceNamingStyle";
         fn from_i32(value: i32) -> ::core::option::Option<EnforceNamingStyle> {
             ::core::option::Option::Some(
                 match value {
@@ -7399,6 +7418,7 @@ pub mod generated_code_info {
             Alias = 2,
         }
         impl ::protocall::Enumeration for Semantic {
+            const FULL_NAME: &'static str = "google.protobuf.GeneratedCodeInfo.Annotation.Semantic";
             fn from_i32(value: i32) -> ::core::option::Option<Semantic> {
                 ::core::option::Option::Some(
                     match value {
@@ -8996,6 +9016,7 @@ pub enum Syntax {
     Editions = 2,
 }
 impl ::protocall::Enumeration for Syntax {
+    const FULL_NAME: &'static str = "google.protobuf.Syntax";
     fn from_i32(value: i32) -> ::core::option::Option<Syntax> {
         ::core::option::Option::Some(
             match value {
@@ -9071,6 +9092,7 @@ pub enum Edition {
     Max = 2147483647,
 }
 impl ::protocall::Enumeration for Edition {
+    const FULL_NAME: &'static str = "google.protobuf.Edition";
     fn from_i32(value: i32) -> ::core::option::Option<Edition> {
         ::core::option::Option::Some(
             match value {
@@ -9152,6 +9174,7 @@ pub enum SymbolVisibility {
     VisibilityExport = 2,
 }
 impl ::protocall::Enumeration for SymbolVisibility {
+    const FULL_NAME: &'static str = "google.protobuf.SymbolVisibility";
     fn from_i32(value: i32) -> ::core::option::Option<SymbolVisibility> {
         ::core::option::Option::Some(
             match value {
@@ -9200,6 +9223,7 @@ pub enum NullValue {
     NullValue = 0,
 }
 impl ::protocall::Enumeration for NullValue {
+    const FULL_NAME: &'static str = "google.protobuf.NullValue";
     fn from_i32(value: i32) -> ::core::option::Option<NullValue> {
         ::core::option::Option::Some(
             match value {

@@ -294,11 +294,10 @@ fn unknown_arg(message: &Message) -> TokenStream {
     }
 }
 
-fn message_impl(message: &Message) -> TokenStream {
+pub(crate) fn message_impl(message: &Message) -> TokenStream {
     let name = ident(&message.rust_name);
     let full_name = &message.full_name;
     let type_url = format!("type.googleapis.com/{full_name}");
-    let module = ident(&message.module);
     let unknown = unknown_arg(message);
 
     // Fields are written in field-number order, each oneof at the position
@@ -333,8 +332,8 @@ fn message_impl(message: &Message) -> TokenStream {
         Item::Field(field) => len_expr(field),
         Item::Oneof(oneof) => {
             let field = ident(&oneof.rust_name);
-            let ty = ident(&oneof.enum_name);
-            quote!(self.#field.as_ref().map_or(0, #module::#ty::encoded_len))
+            let ty = path(&oneof.path);
+            quote!(self.#field.as_ref().map_or(0, #ty::encoded_len))
         }
     });
     let mut terms: Vec<TokenStream> = lens.collect();
@@ -358,9 +357,9 @@ fn message_impl(message: &Message) -> TokenStream {
     let oneof_arms = message.oneofs.iter().map(|oneof| {
         let numbers = number_patterns(oneof.fields.iter().map(|f| f.number));
         let field = ident(&oneof.rust_name);
-        let ty = ident(&oneof.enum_name);
         let extra = super::oneof::takes_unknown(oneof).then(|| quote!(, #unknown));
-        quote!(#(#numbers)|* => #module::#ty::merge(&mut self.#field, number, wire_type, decoder #extra),)
+        let ty = path(&oneof.path);
+        quote!(#(#numbers)|* => #ty::merge(&mut self.#field, number, wire_type, decoder #extra),)
     });
     let skip = quote!(decoder.skip_field(number, wire_type, #unknown));
     let has_fields = !message.fields.is_empty() || !message.oneofs.is_empty();

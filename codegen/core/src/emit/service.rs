@@ -8,12 +8,12 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{deprecated, doc, doc_or, ident, path};
-use crate::config::Config;
+use super::Options;
 use crate::model::{Method, Service};
 
-pub(crate) fn service(service: &Service, config: &Config) -> TokenStream {
-    let server = config.build_server.then(|| server(service));
-    let client = config.build_client.then(|| client(service));
+pub(crate) fn service(service: &Service, options: &Options) -> TokenStream {
+    let server = options.build_server.then(|| server(service));
+    let client = options.build_client.then(|| client(service));
     quote!(#server #client)
 }
 

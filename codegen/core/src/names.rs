@@ -15,7 +15,7 @@ const KEYWORDS: &[&str] = &[
 const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "extern", "_"];
 
 /// Makes `name` a legal identifier: `type` → `r#type`, `self` → `self_`.
-pub(crate) fn escape(name: &str) -> String {
+pub fn escape(name: &str) -> String {
     if NOT_RAW.contains(&name) {
         format!("{name}_")
     } else if KEYWORDS.contains(&name) {
@@ -28,23 +28,23 @@ pub(crate) fn escape(name: &str) -> String {
 }
 
 /// A field, method or module name: `snake_case`, escaped.
-pub(crate) fn snake(name: &str) -> String {
+pub fn snake(name: &str) -> String {
     escape(&name.to_snake_case())
 }
 
 /// A type or variant name: `UpperCamelCase`, escaped (`Self` → `Self_`).
-pub(crate) fn camel(name: &str) -> String {
+pub fn camel(name: &str) -> String {
     escape(&name.to_upper_camel_case())
 }
 
 /// The identifier without a raw prefix, for building derived names.
-pub(crate) fn unraw(ident: &str) -> &str {
+pub fn unraw(ident: &str) -> &str {
     ident.strip_prefix("r#").unwrap_or(ident)
 }
 
 /// Enum variant names: `COLOR_RED` in enum `Color` → `Red`. The prefix is
 /// stripped only when every stripped name stays distinct and legal.
-pub(crate) fn enum_variants(enum_name: &str, values: &[&str]) -> Vec<String> {
+pub fn enum_variants(enum_name: &str, values: &[&str]) -> Vec<String> {
     let prefix = enum_name.to_snake_case().to_uppercase() + "_";
     let stripped: Vec<String> = values
         .iter()

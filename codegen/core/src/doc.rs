@@ -3,7 +3,7 @@
 /// Turns a proto comment into rustdoc lines that render as written and never
 /// become doctests: indented blocks are fenced as `text`, and brackets are
 /// escaped so they are not read as intra-doc links.
-pub(crate) fn sanitize(comment: &str) -> Vec<String> {
+pub fn sanitize(comment: &str) -> Vec<String> {
     let lines: Vec<&str> = comment.trim_end().lines().collect();
     if lines.iter().all(|l| l.trim().is_empty()) {
         return Vec::new();

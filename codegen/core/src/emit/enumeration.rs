@@ -6,7 +6,17 @@ use quote::quote;
 use super::{attributes, deprecated, doc_or, ident};
 use crate::model::Enum;
 
+/// The Rust enum and its `Enumeration` impl.
 pub(crate) fn enumeration(e: &Enum) -> TokenStream {
+    emit(e, false)
+}
+
+/// Only the `Enumeration` impl, for `#[derive(protocall::Enumeration)]`.
+pub(crate) fn impls(e: &Enum) -> TokenStream {
+    emit(e, true)
+}
+
+fn emit(e: &Enum, impl_only: bool) -> TokenStream {
     let name = ident(&e.rust_name);
     let docs = doc_or(&e.doc, format!(" The `{}` enum.", e.full_name));
     let attrs = attributes(&e.attributes);
@@ -60,20 +70,12 @@ pub(crate) fn enumeration(e: &Enum) -> TokenStream {
         .iter()
         .any(|v| v.deprecated)
         .then(|| quote!(#[allow(deprecated)]));
-    quote! {
-        #docs
-        #attrs
-        #enum_deprecated
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-        #[repr(i32)]
-        pub enum #name {
-            #(#variants)*
-        }
-
-        #alias_impl
-
+    let full_name = &e.full_name;
+    let impls = quote! {
         #allow
         impl ::protocall::Enumeration for #name {
+            const FULL_NAME: &'static str = #full_name;
+
             fn from_i32(value: i32) -> ::core::option::Option<#name> {
                 ::core::option::Option::Some(match value {
                     #(#from_i32)*
@@ -98,5 +100,21 @@ pub(crate) fn enumeration(e: &Enum) -> TokenStream {
                 })
             }
         }
+    };
+    if impl_only {
+        return impls;
+    }
+    quote! {
+        #docs
+        #attrs
+        #enum_deprecated
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        #[repr(i32)]
+        pub enum #name {
+            #(#variants)*
+        }
+
+        #alias_impl
+        #impls
     }
 }

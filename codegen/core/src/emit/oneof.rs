@@ -16,9 +16,11 @@ pub(crate) fn takes_unknown(oneof: &Oneof) -> bool {
         .any(|f| matches!(&f.kind, Kind::Enum(e) if e.closed))
 }
 
+/// The oneof enum and its impl.
 pub(crate) fn oneof(oneof: &Oneof) -> TokenStream {
     let name = ident(&oneof.enum_name);
     let docs = doc_or(&oneof.doc, format!(" The `{}` oneof.", oneof.name));
+    let impls = impls(oneof);
     let variants = oneof.fields.iter().map(|field| {
         let variant = variant(field);
         let ty = value_type(&field.kind, field.boxed);
@@ -30,6 +32,22 @@ pub(crate) fn oneof(oneof: &Oneof) -> TokenStream {
         let attrs = super::attributes(&field.attributes);
         quote!(#docs #attrs #deprecated #variant(#ty),)
     });
+    quote! {
+        #docs
+        // Members are stored inline, as their fields would be.
+        #[allow(clippy::large_enum_variant)]
+        #[derive(Clone, PartialEq, Debug)]
+        pub enum #name {
+            #(#variants)*
+        }
+
+        #impls
+    }
+}
+
+/// The oneof's `encode` / `encoded_len` / `merge` (all a derive emits).
+pub(crate) fn impls(oneof: &Oneof) -> TokenStream {
+    let name = ident(&oneof.enum_name);
     let encodes = oneof.fields.iter().map(|field| {
         let variant = variant(field);
         let number = number(field);
@@ -53,14 +71,6 @@ pub(crate) fn oneof(oneof: &Oneof) -> TokenStream {
         .then(|| quote!(#[allow(deprecated)]));
 
     quote! {
-        #docs
-        // Members are stored inline, as their fields would be.
-        #[allow(clippy::large_enum_variant)]
-        #[derive(Clone, PartialEq, Debug)]
-        pub enum #name {
-            #(#variants)*
-        }
-
         #allow
         impl #name {
             /// Writes the member that is set.
@@ -97,8 +107,9 @@ pub(crate) fn oneof(oneof: &Oneof) -> TokenStream {
     }
 }
 
+/// A member's variant: the model names oneof members in UpperCamelCase.
 fn variant(field: &Field) -> proc_macro2::Ident {
-    ident(&crate::names::camel(&field.name))
+    ident(&field.rust_name)
 }
 
 /// The wire type a member's value arrives with.

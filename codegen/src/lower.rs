@@ -1,8 +1,5 @@
-//! The model: descriptors resolved into what the emitter needs — Rust names,
-//! resolved types and paths, field presence and encoding, comments.
-//!
-//! Every way into protocall (protox, the protoc plugin, the proc macro)
-//! builds a `FileDescriptorSet`; this module turns it into [`Package`]s.
+//! Descriptors → model: names, resolved types and paths, presence and
+//! encoding from syntax, editions features and options, comments.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -11,175 +8,14 @@ use protocall::types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
     ServiceDescriptorProto, SourceCodeInfo,
 };
+use protocall_codegen_core::model::{
+    Enum, EnumRef, EnumValue, Field, Kind, Label, Message, Method, Oneof, Package, Scalar, Service,
+};
+use protocall_codegen_core::{doc, names};
 
 use crate::Error;
 use crate::config::Config;
 use crate::features::{Features, Presence};
-use crate::names;
-
-/// One proto package: everything emitted into one `.rs` file.
-#[derive(Debug)]
-pub(crate) struct Package {
-    /// Dotted package name, empty for none.
-    pub name: String,
-    pub messages: Vec<Message>,
-    pub enums: Vec<Enum>,
-    pub services: Vec<Service>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Message {
-    /// `pkg.Outer.Inner`
-    pub full_name: String,
-    pub rust_name: String,
-    /// The snake_case module holding nested types and oneofs.
-    pub module: String,
-    pub fields: Vec<Field>,
-    pub oneofs: Vec<Oneof>,
-    pub messages: Vec<Message>,
-    pub enums: Vec<Enum>,
-    pub doc: Vec<String>,
-    pub deprecated: bool,
-    pub keep_unknown: bool,
-    pub attributes: Vec<String>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Field {
-    /// The name as written in the schema.
-    pub name: String,
-    pub rust_name: String,
-    pub number: u32,
-    pub kind: Kind,
-    pub label: Label,
-    /// Stored as `Box<T>` to break a cycle of singular message fields.
-    pub boxed: bool,
-    /// The declared `[default = …]`, as the descriptor spells it.
-    pub default: Option<String>,
-    pub doc: Vec<String>,
-    pub deprecated: bool,
-    pub attributes: Vec<String>,
-}
-
-/// What a field holds.
-#[derive(Clone, Debug)]
-pub(crate) enum Kind {
-    Scalar(Scalar),
-    String,
-    Bytes {
-        shared: bool,
-    },
-    Enum(EnumRef),
-    Message {
-        path: String,
-    },
-    Group {
-        path: String,
-    },
-    Map {
-        key: Box<Kind>,
-        value: Box<Kind>,
-        btree: bool,
-    },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Scalar {
-    Int32,
-    Int64,
-    Uint32,
-    Uint64,
-    Sint32,
-    Sint64,
-    Fixed32,
-    Fixed64,
-    Sfixed32,
-    Sfixed64,
-    Float,
-    Double,
-    Bool,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct EnumRef {
-    /// The Rust path from the referencing module.
-    pub path: String,
-    /// Closed (proto2) enums are stored bare; open ones in `EnumValue`.
-    pub closed: bool,
-    /// proto value name → Rust variant (or alias constant) name.
-    pub variants: BTreeMap<String, String>,
-    /// The Rust name of the first declared value.
-    pub first: String,
-}
-
-/// Cardinality and presence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Label {
-    /// Singular without presence (proto3 scalars): default not written.
-    Implicit,
-    /// Singular with presence: `Option<T>`.
-    Optional,
-    /// proto2 `required` (or `LEGACY_REQUIRED`): always written.
-    Required,
-    Repeated {
-        packed: bool,
-    },
-}
-
-#[derive(Debug)]
-pub(crate) struct Oneof {
-    pub name: String,
-    /// The struct field holding the oneof.
-    pub rust_name: String,
-    /// The enum type in the message's module.
-    pub enum_name: String,
-    pub fields: Vec<Field>,
-    pub doc: Vec<String>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Enum {
-    pub full_name: String,
-    pub rust_name: String,
-    pub values: Vec<EnumValue>,
-    /// `(alias name, proto name, number)`: values sharing a number with an
-    /// earlier one become associated constants.
-    pub aliases: Vec<(String, String, String)>,
-    pub doc: Vec<String>,
-    pub deprecated: bool,
-    pub attributes: Vec<String>,
-}
-
-#[derive(Debug)]
-pub(crate) struct EnumValue {
-    pub proto_name: String,
-    pub rust_name: String,
-    pub number: i32,
-    pub doc: Vec<String>,
-    pub deprecated: bool,
-}
-
-#[derive(Debug)]
-pub(crate) struct Service {
-    pub name: String,
-    pub full_name: String,
-    pub rust_name: String,
-    pub methods: Vec<Method>,
-    pub doc: Vec<String>,
-    pub deprecated: bool,
-}
-
-#[derive(Debug)]
-pub(crate) struct Method {
-    pub name: String,
-    pub rust_name: String,
-    pub input: String,
-    pub output: String,
-    pub client_streaming: bool,
-    pub server_streaming: bool,
-    pub doc: Vec<String>,
-    pub deprecated: bool,
-}
 
 /// What the model needs to know of every type in the set.
 struct TypeInfo<'a> {
@@ -265,7 +101,7 @@ impl<'a> Comments<'a> {
             }
             text.push_str(trailing);
         }
-        crate::doc::sanitize(&text)
+        doc::sanitize(&text)
     }
 }
 
@@ -545,7 +381,11 @@ impl<'a> Builder<'a> {
                 ),
                 None => features,
             };
-            let built = self.field(scope, &full_name, from, field, doc)?;
+            let mut built = self.field(scope, &full_name, from, field, doc)?;
+            if real_oneof.is_some() {
+                // Oneof members are enum variants.
+                built.rust_name = names::camel(field.name());
+            }
             match real_oneof {
                 None => fields.push(built),
                 Some(index) => {
@@ -555,6 +395,7 @@ impl<'a> Builder<'a> {
                         oneof_path.extend([8, index]);
                         oneofs.push(Oneof {
                             name: decl.name().to_string(),
+                            path: String::new(),
                             rust_name: names::snake(decl.name()),
                             enum_name: names::camel(decl.name()),
                             fields: Vec::new(),
@@ -580,6 +421,7 @@ impl<'a> Builder<'a> {
             if taken.contains(&oneof.enum_name) {
                 oneof.enum_name.push_str("Oneof");
             }
+            oneof.path = format!("{module}::{}", oneof.enum_name);
         }
 
         let mut attributes: Vec<String> = self
@@ -605,6 +447,7 @@ impl<'a> Builder<'a> {
             deprecated: message.options.as_ref().is_some_and(|o| o.deprecated()),
             keep_unknown: !self.config.discard_unknown_fields.any(&full_name),
             attributes,
+            describe: false,
         })
     }
 

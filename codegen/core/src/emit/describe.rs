@@ -1,0 +1,166 @@
+//! `protocall::reflect::Describe` impls for inline (macro-defined) types:
+//! the descriptor an inline service exports as `.proto` source.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::{ident, path};
+use crate::model::{Enum, Field, Kind, Label, Message, Scalar};
+
+fn proto_type(kind: &Kind) -> TokenStream {
+    let name = match kind {
+        Kind::Scalar(s) => match s {
+            Scalar::Int32 => "Int32",
+            Scalar::Int64 => "Int64",
+            Scalar::Uint32 => "Uint32",
+            Scalar::Uint64 => "Uint64",
+            Scalar::Sint32 => "Sint32",
+            Scalar::Sint64 => "Sint64",
+            Scalar::Fixed32 => "Fixed32",
+            Scalar::Fixed64 => "Fixed64",
+            Scalar::Sfixed32 => "Sfixed32",
+            Scalar::Sfixed64 => "Sfixed64",
+            Scalar::Float => "Float",
+            Scalar::Double => "Double",
+            Scalar::Bool => "Bool",
+        },
+        Kind::String => "String",
+        Kind::Bytes { .. } => "Bytes",
+        Kind::Enum(_) => "Enum",
+        Kind::Message { .. } | Kind::Map { .. } => "Message",
+        Kind::Group { .. } => "Group",
+    };
+    let name = ident(name);
+    quote!(::protocall::types::field_descriptor_proto::Type::#name)
+}
+
+fn cardinality(label: Label) -> TokenStream {
+    let name = ident(match label {
+        Label::Implicit | Label::Required => "Implicit",
+        Label::Optional => "Optional",
+        Label::Repeated { .. } => "Repeated",
+    });
+    quote!(::protocall::reflect::Cardinality::#name)
+}
+
+/// The builder call adding `field`.
+fn field_call(field: &Field, label: Label) -> TokenStream {
+    let number = Literal::i32_unsuffixed(field.number as i32);
+    let name = &field.name;
+    let cardinality = cardinality(label);
+    match &field.kind {
+        Kind::Message { path: p } | Kind::Group { path: p } => {
+            let ty = path(p);
+            quote!(.message::<#ty>(#number, #name, #cardinality))
+        }
+        Kind::Enum(e) => {
+            let ty = path(&e.path);
+            quote!(.enumeration::<#ty>(#number, #name, #cardinality))
+        }
+        Kind::Map { key, value, .. } => {
+            let key_type = proto_type(key);
+            let value_type = proto_type(value);
+            let (value_name, uses) = match &**value {
+                Kind::Message { path: p } | Kind::Group { path: p } => {
+                    let ty = path(p);
+                    (
+                        quote!(::core::option::Option::Some(<#ty as ::protocall::Message>::FULL_NAME)),
+                        quote!(.uses::<#ty>()),
+                    )
+                }
+                Kind::Enum(e) => {
+                    let ty = path(&e.path);
+                    (
+                        quote!(::core::option::Option::Some(<#ty as ::protocall::Enumeration>::FULL_NAME)),
+                        quote!(.uses::<#ty>()),
+                    )
+                }
+                _ => (quote!(::core::option::Option::None), TokenStream::new()),
+            };
+            quote!(#uses .map(#number, #name, #key_type, #value_type, #value_name))
+        }
+        scalar => {
+            let ty = proto_type(scalar);
+            quote!(.scalar(#number, #name, #ty, #cardinality))
+        }
+    }
+}
+
+fn doc_text(lines: &[String]) -> Option<String> {
+    (!lines.is_empty()).then(|| lines.iter().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect::<Vec<_>>().join("\n"))
+}
+
+/// `impl Describe` for an inline message.
+pub(crate) fn message(message: &Message) -> TokenStream {
+    let name = ident(&message.rust_name);
+    let fields = message.fields.iter().map(|f| field_call(f, f.label));
+    let field_docs = message.fields.iter().chain(message.oneofs.iter().flat_map(|o| &o.fields)).filter_map(|f| {
+        let text = doc_text(&f.doc)?;
+        let field_name = &f.name;
+        Some(quote!(.field_doc(#field_name, #text)))
+    });
+    // Inline messages learn their oneof members from the oneof type.
+    let oneofs = message.oneofs.iter().map(|oneof| {
+        let oneof_name = &oneof.name;
+        let ty = path(&oneof.path);
+        quote! {
+            let message = <#ty as ::protocall::reflect::DescribeOneof>::describe_members(
+                message.oneof(#oneof_name),
+            );
+        }
+    });
+    let doc = doc_text(&message.doc).map(|text| quote!(.doc(#text)));
+    quote! {
+        impl ::protocall::reflect::Describe for #name {
+            fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+                let ::core::option::Option::Some(message) =
+                    descriptors.message(<Self as ::protocall::Message>::FULL_NAME)
+                else {
+                    return;
+                };
+                let message = message #(#fields)*;
+                #(#oneofs)*
+                message #doc #(#field_docs)* .finish();
+            }
+        }
+    }
+}
+
+/// `impl DescribeOneof` for an inline oneof enum.
+pub(crate) fn oneof(oneof: &crate::model::Oneof) -> TokenStream {
+    let name = ident(&oneof.enum_name);
+    let members = oneof.fields.iter().map(|f| {
+        let call = field_call(f, Label::Implicit);
+        quote!(#call .in_oneof())
+    });
+    quote! {
+        impl ::protocall::reflect::DescribeOneof for #name {
+            fn describe_members(
+                message: ::protocall::reflect::MessageDescriptor<'_>,
+            ) -> ::protocall::reflect::MessageDescriptor<'_> {
+                message #(#members)*
+            }
+        }
+    }
+}
+
+/// `impl Describe` for an inline enum.
+pub(crate) fn enumeration(e: &Enum) -> TokenStream {
+    let name = ident(&e.rust_name);
+    let values = e.values.iter().map(|v| {
+        let proto_name = &v.proto_name;
+        let number = Literal::i32_unsuffixed(v.number);
+        quote!((#proto_name, #number))
+    });
+    let doc = doc_text(&e.doc).map(|text| {
+        quote!(descriptors.doc(<Self as ::protocall::Enumeration>::FULL_NAME, #text);)
+    });
+    quote! {
+        impl ::protocall::reflect::Describe for #name {
+            fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+                descriptors.enumeration(<Self as ::protocall::Enumeration>::FULL_NAME, &[#(#values),*]);
+                #doc
+            }
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! Descriptors of Rust-defined messages and services, and their `.proto`
+//! source: what lets an inline (`#[protocall::service]`) service be called
+//! from Python, Go or JS.
+//!
+//! `#[derive(protocall::Message)]` implements [`Describe`]; a service's
+//! server type gathers the descriptors of every type it uses:
+//!
+//! ```
+//! use protocall::reflect::Descriptors;
+//! use protocall::types::field_descriptor_proto::Type;
+//! let mut set = Descriptors::new();
+//! if let Some(message) = set.message("demo.Ping") {
+//!     message.scalar(1, "id", Type::Int64, protocall::reflect::Cardinality::Implicit).finish();
+//! }
+//! let source = set.proto_source("demo");
+//! assert!(source.contains("message Ping {\n  int64 id = 1;\n}"), "{source}");
+//! ```
+
+mod source;
+
+use std::collections::BTreeMap;
+
+use crate::types::field_descriptor_proto::{Label, Type};
+use crate::types::{
+    DescriptorProto, EnumDescriptorProto, EnumValueDescriptorProto, FieldDescriptorProto,
+    FileDescriptorProto, FileDescriptorSet, MessageOptions, MethodDescriptorProto,
+    OneofDescriptorProto, ServiceDescriptorProto,
+};
+
+/// A Rust type that can describe itself as a protobuf descriptor.
+pub trait Describe {
+    /// Adds this type's descriptor, and those of the types it refers to, to
+    /// `descriptors`.
+    fn describe(descriptors: &mut Descriptors);
+}
+
+/// A oneof enum that can describe its members (for inline messages).
+pub trait DescribeOneof {
+    /// Adds the members to `message`, whose last started oneof is this one.
+    fn describe_members(message: MessageDescriptor<'_>) -> MessageDescriptor<'_>;
+}
+
+/// How a field repeats or signals presence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cardinality {
+    /// A proto3 singular field: the default value is not written.
+    Implicit,
+    /// `optional`: presence is tracked.
+    Optional,
+    /// `repeated`.
+    Repeated,
+}
+
+/// Descriptors being collected, by full name, grouped by package on output.
+#[derive(Clone, Debug, Default)]
+pub struct Descriptors {
+    messages: BTreeMap<String, DescriptorProto>,
+    enums: BTreeMap<String, EnumDescriptorProto>,
+    services: BTreeMap<String, ServiceDescriptorProto>,
+    docs: BTreeMap<String, String>,
+    /// Package given to types declared without one.
+    default_package: Option<String>,
+}
+
+/// One message being described; see [`Descriptors::message`].
+#[derive(Debug)]
+pub struct MessageDescriptor<'a> {
+    set: &'a mut Descriptors,
+    full_name: String,
+    proto: DescriptorProto,
+}
+
+fn split_name(full_name: &str) -> (&str, &str) {
+    full_name.rsplit_once('.').unwrap_or(("", full_name))
+}
+
+impl Descriptors {
+    /// An empty collection.
+    pub fn new() -> Descriptors {
+        Descriptors::default()
+    }
+
+    /// Places types whose full name has no package into `package` on output.
+    pub fn with_default_package(mut self, package: &str) -> Descriptors {
+        self.default_package = Some(package.to_string());
+        self
+    }
+
+    /// True when `full_name` was described (or is being described).
+    pub fn contains(&self, full_name: &str) -> bool {
+        self.messages.contains_key(full_name) || self.enums.contains_key(full_name)
+    }
+
+    /// Starts describing message `full_name`; `None` when it is already
+    /// known (which also ends recursion through self-referential types).
+    pub fn message(&mut self, full_name: &str) -> Option<MessageDescriptor<'_>> {
+        if self.contains(full_name) {
+            return None;
+        }
+        // Reserve the name before fields recurse into other types.
+        self.messages.insert(full_name.to_string(), DescriptorProto::default());
+        let proto = DescriptorProto { name: Some(split_name(full_name).1.to_string()), ..Default::default() };
+        Some(MessageDescriptor { set: self, full_name: full_name.to_string(), proto })
+    }
+
+    /// Describes enum `full_name` with its `(name, number)` values, first
+    /// one the default.
+    pub fn enumeration(&mut self, full_name: &str, values: &[(&str, i32)]) {
+        if self.contains(full_name) {
+            return;
+        }
+        let proto = EnumDescriptorProto {
+            name: Some(split_name(full_name).1.to_string()),
+            value: values
+                .iter()
+                .map(|(name, number)| EnumValueDescriptorProto {
+                    name: Some(name.to_string()),
+                    number: Some(*number),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        self.enums.insert(full_name.to_string(), proto);
+    }
+
+    /// Adds service `full_name` with its methods:
+    /// `(name, input full name, output full name, client streaming, server streaming)`.
+    pub fn service(&mut self, full_name: &str, methods: &[(&str, &str, &str, bool, bool)]) {
+        let proto = ServiceDescriptorProto {
+            name: Some(split_name(full_name).1.to_string()),
+            method: methods
+                .iter()
+                .map(|&(name, input, output, client_streaming, server_streaming)| MethodDescriptorProto {
+                    name: Some(name.to_string()),
+                    input_type: Some(format!(".{input}")),
+                    output_type: Some(format!(".{output}")),
+                    client_streaming: client_streaming.then_some(true),
+                    server_streaming: server_streaming.then_some(true),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        self.services.insert(full_name.to_string(), proto);
+    }
+
+    /// Attaches documentation (becomes a comment in `.proto` source) to a
+    /// message, enum, service, or `Service.Method` / `Message.field`.
+    pub fn doc(&mut self, full_name: &str, text: &str) {
+        if !text.trim().is_empty() {
+            self.docs.insert(full_name.to_string(), text.trim_end().to_string());
+        }
+    }
+
+    /// The full name a type ends up with on output.
+    fn resolved(&self, full_name: &str) -> String {
+        match (&self.default_package, full_name.contains('.')) {
+            (Some(package), false) if !package.is_empty() => format!("{package}.{full_name}"),
+            _ => full_name.to_string(),
+        }
+    }
+
+    /// Rewrites a `.type_name` reference to its output name.
+    fn resolve_reference(&self, reference: &str) -> String {
+        format!(".{}", self.resolved(reference.trim_start_matches('.')))
+    }
+
+    /// One `FileDescriptorProto` per package (proto3 syntax), each importing
+    /// the files of the packages it refers to.
+    pub fn file_descriptor_set(&self) -> FileDescriptorSet {
+        let mut files: BTreeMap<String, FileDescriptorProto> = BTreeMap::new();
+        let file_for = |files: &mut BTreeMap<String, FileDescriptorProto>, package: &str| {
+            files.entry(package.to_string()).or_insert_with(|| FileDescriptorProto {
+                name: Some(file_name(package)),
+                package: (!package.is_empty()).then(|| package.to_string()),
+                syntax: Some("proto3".into()),
+                ..Default::default()
+            });
+        };
+        for (name, message) in &self.messages {
+            let full = self.resolved(name);
+            let (package, _) = split_name(&full);
+            file_for(&mut files, package);
+            let mut message = message.clone();
+            self.resolve_message(&mut message);
+            files.get_mut(package).expect("inserted").message_type.push(message);
+        }
+        for (name, enumeration) in &self.enums {
+            let full = self.resolved(name);
+            let (package, _) = split_name(&full);
+            file_for(&mut files, package);
+            files.get_mut(package).expect("inserted").enum_type.push(enumeration.clone());
+        }
+        for (name, service) in &self.services {
+            let full = self.resolved(name);
+            let (package, _) = split_name(&full);
+            file_for(&mut files, package);
+            let mut service = service.clone();
+            for method in &mut service.method {
+                method.input_type = Some(self.resolve_reference(method.input_type()));
+                method.output_type = Some(self.resolve_reference(method.output_type()));
+            }
+            files.get_mut(package).expect("inserted").service.push(service);
+        }
+        // Imports: the packages each file's references live in.
+        let packages: Vec<String> = files.keys().cloned().collect();
+        for package in &packages {
+            let file = &files[package];
+            let mut deps: Vec<String> = references(file)
+                .iter()
+                .filter_map(|r| {
+                    let (pkg, _) = split_name(r.trim_start_matches('.'));
+                    (pkg != package && files.contains_key(pkg)).then(|| file_name(pkg))
+                })
+                .collect();
+            deps.sort();
+            deps.dedup();
+            files.get_mut(package).expect("exists").dependency = deps;
+        }
+        FileDescriptorSet { file: files.into_values().collect(), ..Default::default() }
+    }
+
+    fn resolve_message(&self, message: &mut DescriptorProto) {
+        for field in &mut message.field {
+            if let Some(type_name) = &field.type_name {
+                field.type_name = Some(self.resolve_reference(type_name));
+            }
+        }
+        for nested in &mut message.nested_type {
+            self.resolve_message(nested);
+        }
+    }
+
+    /// The `.proto` source of `package`'s file (see
+    /// [`Descriptors::file_descriptor_set`]), with docs as comments.
+    pub fn proto_source(&self, package: &str) -> String {
+        let set = self.file_descriptor_set();
+        match set.file.iter().find(|f| f.package() == package) {
+            Some(file) => source::render(file, &self.resolved_docs()),
+            None => String::new(),
+        }
+    }
+
+    /// The `.proto` source of every package, by file name.
+    pub fn proto_sources(&self) -> Vec<(String, String)> {
+        let docs = self.resolved_docs();
+        self.file_descriptor_set()
+            .file
+            .iter()
+            .map(|file| (file.name().to_string(), source::render(file, &docs)))
+            .collect()
+    }
+
+    fn resolved_docs(&self) -> BTreeMap<String, String> {
+        self.docs
+            .iter()
+            .map(|(name, doc)| {
+                // `Type.member`: resolve the type part only.
+                let resolved = if self.messages.contains_key(name) || self.enums.contains_key(name) || self.services.contains_key(name) {
+                    self.resolved(name)
+                } else {
+                    match name.rsplit_once('.') {
+                        Some((owner, member)) => format!("{}.{member}", self.resolved(owner)),
+                        None => self.resolved(name),
+                    }
+                };
+                (resolved, doc.clone())
+            })
+            .collect()
+    }
+}
+
+/// `a.b` → `a/b.proto`.
+fn file_name(package: &str) -> String {
+    if package.is_empty() { "protocall_inline.proto".into() } else { format!("{}.proto", package.replace('.', "/")) }
+}
+
+fn references(file: &FileDescriptorProto) -> Vec<String> {
+    fn walk(message: &DescriptorProto, out: &mut Vec<String>) {
+        out.extend(message.field.iter().filter_map(|f| f.type_name.clone()));
+        message.nested_type.iter().for_each(|n| walk(n, out));
+    }
+    let mut out = Vec::new();
+    file.message_type.iter().for_each(|m| walk(m, &mut out));
+    for service in &file.service {
+        for method in &service.method {
+            out.push(method.input_type().to_string());
+            out.push(method.output_type().to_string());
+        }
+    }
+    out
+}
+
+fn field(number: i32, name: &str, ty: Type, cardinality: Cardinality) -> FieldDescriptorProto {
+    FieldDescriptorProto {
+        name: Some(name.to_string()),
+        number: Some(number),
+        label: Some(if cardinality == Cardinality::Repeated { Label::Repeated } else { Label::Optional }),
+        r#type: Some(ty),
+        json_name: Some(json_name(name)),
+        ..Default::default()
+    }
+}
+
+/// protoc's default JSON name: lowerCamelCase of the field name.
+fn json_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl MessageDescriptor<'_> {
+    fn push(mut self, mut field: FieldDescriptorProto, cardinality: Cardinality) -> Self {
+        if cardinality == Cardinality::Optional {
+            // proto3 `optional`: a synthetic oneof named `_field`.
+            field.proto3_optional = Some(true);
+            field.oneof_index = Some(self.proto.oneof_decl.len() as i32);
+            self.proto.oneof_decl.push(OneofDescriptorProto {
+                name: Some(format!("_{}", field.name())),
+                ..Default::default()
+            });
+        }
+        self.proto.field.push(field);
+        self
+    }
+
+    /// A scalar field (`Type::Int32`, `Type::String`, …).
+    pub fn scalar(self, number: i32, name: &str, ty: Type, cardinality: Cardinality) -> Self {
+        self.push(field(number, name, ty, cardinality), cardinality)
+    }
+
+    /// A field of message type `M`.
+    pub fn message<M: crate::Message + Describe>(self, number: i32, name: &str, cardinality: Cardinality) -> Self {
+        M::describe(self.set);
+        let mut f = field(number, name, Type::Message, cardinality);
+        f.type_name = Some(format!(".{}", M::FULL_NAME));
+        // Message fields track presence without `optional`.
+        let cardinality = if cardinality == Cardinality::Optional { Cardinality::Implicit } else { cardinality };
+        self.push(f, cardinality)
+    }
+
+    /// A field of enum type `E`.
+    pub fn enumeration<E: crate::Enumeration + Describe>(self, number: i32, name: &str, cardinality: Cardinality) -> Self {
+        E::describe(self.set);
+        let mut f = field(number, name, Type::Enum, cardinality);
+        f.type_name = Some(format!(".{}", E::FULL_NAME));
+        self.push(f, cardinality)
+    }
+
+    /// A map field; `value_type` names the message or enum for those kinds.
+    pub fn map(mut self, number: i32, name: &str, key: Type, value: Type, value_type: Option<&str>) -> Self {
+        let entry_name = format!("{}Entry", upper_camel(name));
+        let mut value_field = field(2, "value", value, Cardinality::Implicit);
+        value_field.type_name = value_type.map(|t| format!(".{t}"));
+        let entry = DescriptorProto {
+            name: Some(entry_name.clone()),
+            field: vec![field(1, "key", key, Cardinality::Implicit), value_field],
+            options: Some(MessageOptions { map_entry: Some(true), ..Default::default() }),
+            ..Default::default()
+        };
+        self.proto.nested_type.push(entry);
+        let mut f = field(number, name, Type::Message, Cardinality::Repeated);
+        f.type_name = Some(format!(".{}.{entry_name}", self.full_name));
+        self.push(f, Cardinality::Repeated)
+    }
+
+    /// Describes the types a map's message or enum values use.
+    pub fn uses<T: Describe>(self) -> Self {
+        T::describe(self.set);
+        self
+    }
+
+    /// Starts oneof `name`; the fields added until the next `oneof` or
+    /// `end_oneof` belong to it.
+    pub fn oneof(mut self, name: &str) -> Self {
+        self.proto.oneof_decl.push(OneofDescriptorProto { name: Some(name.to_string()), ..Default::default() });
+        self
+    }
+
+    /// Marks the last field added as a member of the last oneof started.
+    pub fn in_oneof(mut self) -> Self {
+        let index = self.proto.oneof_decl.len() as i32 - 1;
+        if let Some(last) = self.proto.field.last_mut() {
+            last.oneof_index = Some(index);
+        }
+        self
+    }
+
+    /// Documents the message.
+    pub fn doc(self, text: &str) -> Self {
+        let name = self.full_name.clone();
+        self.set.doc(&name, text);
+        self
+    }
+
+    /// Documents field `name`.
+    pub fn field_doc(self, name: &str, text: &str) -> Self {
+        let key = format!("{}.{name}", self.full_name);
+        self.set.doc(&key, text);
+        self
+    }
+
+    /// Records the descriptor.
+    pub fn finish(self) {
+        // Synthetic oneofs must come after real ones: protoc's rule.
+        let mut proto = self.proto;
+        reorder_synthetic_oneofs(&mut proto);
+        self.set.messages.insert(self.full_name, proto);
+    }
+}
+
+fn reorder_synthetic_oneofs(proto: &mut DescriptorProto) {
+    let synthetic: Vec<bool> = (0..proto.oneof_decl.len())
+        .map(|i| proto.field.iter().any(|f| f.oneof_index == Some(i as i32) && f.proto3_optional()))
+        .collect();
+    let mut order: Vec<usize> = (0..proto.oneof_decl.len()).filter(|&i| !synthetic[i]).collect();
+    order.extend((0..proto.oneof_decl.len()).filter(|&i| synthetic[i]));
+    let new_index: BTreeMap<usize, i32> = order.iter().enumerate().map(|(new, &old)| (old, new as i32)).collect();
+    let decls = std::mem::take(&mut proto.oneof_decl);
+    proto.oneof_decl = order.iter().map(|&i| decls[i].clone()).collect();
+    for field in &mut proto.field {
+        if let Some(i) = field.oneof_index {
+            field.oneof_index = Some(new_index[&(i as usize)]);
+        }
+    }
+}
+
+fn upper_camel(name: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
