@@ -17,3 +17,4 @@ cargo test --workspace
 echo "== demos"
 cargo run -q -p protocall-examples --bin user
 cargo run -q -p protocall-examples --bin streaming
+cargo run -q -p protocall-examples --bin inline

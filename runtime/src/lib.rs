@@ -38,6 +38,13 @@ pub use message::{DecodeOptions, Message};
 pub use unknown::{UnknownField, UnknownFields, UnknownValue};
 pub use wire::WireType;
 
+/// `#[protocall::service]` on a trait: a gRPC service without a `.proto`.
+#[cfg(feature = "macros")]
+pub use protocall_macros::service;
+/// Derive macros: `#[derive(protocall::Message)]` and friends.
+#[cfg(feature = "macros")]
+pub use protocall_macros::{Enumeration, Message, Oneof};
+
 /// The `bytes` crate, which generated code and `bytes` fields use.
 pub use bytes;
 

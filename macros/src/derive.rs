@@ -1,0 +1,257 @@
+//! `#[derive(Message)]`, `#[derive(Enumeration)]`, `#[derive(Oneof)]`: the
+//! model built from a Rust type, then the shared emitter's impls.
+
+use std::collections::HashMap;
+
+use heck::{ToShoutySnakeCase, ToSnakeCase};
+use proc_macro2::{Span, TokenStream};
+use protocall_codegen_core::inline;
+use protocall_codegen_core::model::{Enum, EnumValue, Field, Kind, Message, Oneof};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields};
+
+use crate::attrs::{self, check_tag, docs, no_generics};
+use crate::types;
+
+/// `package.Name`, or `Name` without a package.
+fn full_name(input: &DeriveInput, proto: &attrs::ProtoAttrs) -> String {
+    let name = proto.name.clone().unwrap_or_else(|| input.ident.to_string());
+    match &proto.package {
+        Some(package) if !package.is_empty() => format!("{package}.{name}"),
+        _ => name,
+    }
+}
+
+/// Remembers field numbers, failing on the second use of one.
+#[derive(Default)]
+struct Tags(HashMap<u32, ()>);
+
+impl Tags {
+    fn claim(&mut self, tag: u32, span: Span) -> syn::Result<()> {
+        check_tag(tag, span)?;
+        if self.0.insert(tag, ()).is_some() {
+            return Err(syn::Error::new(span, format!("field number {tag} is used twice")));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
+    no_generics(&input.generics, "a protobuf message")?;
+    let proto = attrs::proto(&input.attrs)?;
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new(input.ident.span(), "#[derive(Message)] works on structs with named fields"));
+    };
+    let Fields::Named(named) = &data.fields else {
+        return Err(syn::Error::new(data.fields.span(), "#[derive(Message)] needs named fields"));
+    };
+    let mut tags = Tags::default();
+    let mut fields = Vec::new();
+    let mut oneofs = Vec::new();
+    let mut keep_unknown = false;
+    for field in &named.named {
+        let ident = field.ident.as_ref().expect("named field");
+        let rust_name = ident.to_string();
+        if rust_name == "_unknown_fields" {
+            keep_unknown = true;
+            continue;
+        }
+        let attrs = attrs::proto(&field.attrs)?;
+        let name = attrs.name.clone().unwrap_or_else(|| rust_name.trim_start_matches("r#").to_string());
+        if attrs.oneof {
+            if attrs.tags.is_empty() {
+                return Err(syn::Error::new(ident.span(), "a oneof field needs `tags = \"…\"` listing its members' numbers"));
+            }
+            let members = attrs
+                .tags
+                .iter()
+                .map(|&(tag, span)| {
+                    tags.claim(tag, span)?;
+                    Ok(Field {
+                        name: format!("{name}_{tag}"),
+                        rust_name: String::new(),
+                        number: tag,
+                        kind: Kind::String,
+                        label: protocall_codegen_core::model::Label::Optional,
+                        boxed: false,
+                        default: None,
+                        doc: Vec::new(),
+                        deprecated: false,
+                        attributes: Vec::new(),
+                    })
+                })
+                .collect::<syn::Result<Vec<_>>>()?;
+            let enum_type = option_inner(&field.ty).ok_or_else(|| {
+                syn::Error::new(field.ty.span(), "a oneof field must be `Option<YourOneofEnum>`")
+            })?;
+            let enum_name = enum_type.to_token_stream().to_string();
+            oneofs.push(Oneof {
+                name,
+                path: enum_name.clone(),
+                rust_name,
+                enum_name,
+                fields: members,
+                doc: docs(&field.attrs),
+            });
+            continue;
+        }
+        let (tag, span) = attrs
+            .tag
+            .ok_or_else(|| syn::Error::new(ident.span(), "missing `#[proto(tag = N)]` on this field"))?;
+        tags.claim(tag, span)?;
+        let over = attrs.scalar.as_ref().map(|(w, s)| (w.as_str(), *s));
+        let mapped = types::field(&field.ty, over)?;
+        fields.push(Field {
+            name,
+            rust_name,
+            number: tag,
+            kind: mapped.kind,
+            label: mapped.label,
+            boxed: mapped.boxed,
+            default: None,
+            doc: docs(&field.attrs),
+            deprecated: false,
+            attributes: Vec::new(),
+        });
+    }
+    let model = Message {
+        full_name: full_name(&input, &proto),
+        rust_name: input.ident.to_string(),
+        module: String::new(),
+        fields,
+        oneofs,
+        messages: Vec::new(),
+        enums: Vec::new(),
+        doc: docs(&input.attrs),
+        deprecated: false,
+        keep_unknown,
+        attributes: Vec::new(),
+        describe: true,
+    };
+    Ok(inline::message(&model))
+}
+
+fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+pub(crate) fn enumeration(input: DeriveInput) -> syn::Result<TokenStream> {
+    no_generics(&input.generics, "a protobuf enum")?;
+    let proto = attrs::proto(&input.attrs)?;
+    let Data::Enum(data) = &input.data else {
+        return Err(syn::Error::new(input.ident.span(), "#[derive(Enumeration)] works on enums"));
+    };
+    let prefix = proto.name.clone().unwrap_or_else(|| input.ident.to_string()).to_shouty_snake_case();
+    let mut next = 0i32;
+    let mut values = Vec::new();
+    let mut seen = HashMap::new();
+    for variant in &data.variants {
+        if !matches!(variant.fields, Fields::Unit) {
+            return Err(syn::Error::new(variant.span(), "protobuf enum variants carry no data"));
+        }
+        let number = match &variant.discriminant {
+            Some((_, expr)) => discriminant(expr)?,
+            None => next,
+        };
+        next = number.wrapping_add(1);
+        if values.is_empty() && number != 0 {
+            return Err(syn::Error::new(variant.span(), "the first variant must be 0: it is the default"));
+        }
+        if seen.insert(number, ()).is_some() {
+            return Err(syn::Error::new(variant.span(), format!("value {number} is used twice")));
+        }
+        let attrs = attrs::proto(&variant.attrs)?;
+        let proto_name = attrs
+            .name
+            .unwrap_or_else(|| format!("{prefix}_{}", variant.ident.to_string().to_shouty_snake_case()));
+        values.push(EnumValue {
+            proto_name,
+            rust_name: variant.ident.to_string(),
+            number,
+            doc: docs(&variant.attrs),
+            deprecated: false,
+        });
+    }
+    let model = Enum {
+        full_name: full_name(&input, &proto),
+        rust_name: input.ident.to_string(),
+        values,
+        aliases: Vec::new(),
+        doc: docs(&input.attrs),
+        deprecated: false,
+        attributes: Vec::new(),
+    };
+    Ok(inline::enumeration(&model))
+}
+
+fn discriminant(expr: &syn::Expr) -> syn::Result<i32> {
+    let (negative, inner) = match expr {
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => (true, &*u.expr),
+        other => (false, other),
+    };
+    match inner {
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) => {
+            let value: i64 = i.base10_parse()?;
+            let value = if negative { -value } else { value };
+            i32::try_from(value).map_err(|_| syn::Error::new(expr.span(), "enum values must fit in i32"))
+        }
+        _ => Err(syn::Error::new(expr.span(), "enum values must be integer literals")),
+    }
+}
+
+pub(crate) fn oneof(input: DeriveInput) -> syn::Result<TokenStream> {
+    no_generics(&input.generics, "a oneof")?;
+    let Data::Enum(data) = &input.data else {
+        return Err(syn::Error::new(input.ident.span(), "#[derive(Oneof)] works on enums"));
+    };
+    let mut tags = Tags::default();
+    let mut fields = Vec::new();
+    for variant in &data.variants {
+        let Fields::Unnamed(unnamed) = &variant.fields else {
+            return Err(syn::Error::new(variant.span(), "a oneof variant holds exactly one value: `Name(Type)`"));
+        };
+        if unnamed.unnamed.len() != 1 {
+            return Err(syn::Error::new(variant.span(), "a oneof variant holds exactly one value: `Name(Type)`"));
+        }
+        let attrs = attrs::proto(&variant.attrs)?;
+        let (tag, span) = attrs
+            .tag
+            .ok_or_else(|| syn::Error::new(variant.ident.span(), "missing `#[proto(tag = N)]` on this variant"))?;
+        tags.claim(tag, span)?;
+        let over = attrs.scalar.as_ref().map(|(w, s)| (w.as_str(), *s));
+        let mapped = types::oneof_member(&unnamed.unnamed[0].ty, over)?;
+        fields.push(Field {
+            name: attrs.name.unwrap_or_else(|| variant.ident.to_string().to_snake_case()),
+            rust_name: variant.ident.to_string(),
+            number: tag,
+            kind: mapped.kind,
+            label: mapped.label,
+            boxed: mapped.boxed,
+            default: None,
+            doc: docs(&variant.attrs),
+            deprecated: false,
+            attributes: Vec::new(),
+        });
+    }
+    let model = Oneof {
+        name: input.ident.to_string().to_snake_case(),
+        path: input.ident.to_string(),
+        rust_name: String::new(),
+        enum_name: input.ident.to_string(),
+        fields,
+        doc: docs(&input.attrs),
+    };
+    Ok(inline::oneof(&model))
+}
