@@ -16,7 +16,10 @@ use crate::types;
 
 /// `package.Name`, or `Name` without a package.
 fn full_name(input: &DeriveInput, proto: &attrs::ProtoAttrs) -> String {
-    let name = proto.name.clone().unwrap_or_else(|| input.ident.to_string());
+    let name = proto
+        .name
+        .clone()
+        .unwrap_or_else(|| input.ident.to_string());
     match &proto.package {
         Some(package) if !package.is_empty() => format!("{package}.{name}"),
         _ => name,
@@ -31,7 +34,10 @@ impl Tags {
     fn claim(&mut self, tag: u32, span: Span) -> syn::Result<()> {
         check_tag(tag, span)?;
         if self.0.insert(tag, ()).is_some() {
-            return Err(syn::Error::new(span, format!("field number {tag} is used twice")));
+            return Err(syn::Error::new(
+                span,
+                format!("field number {tag} is used twice"),
+            ));
         }
         Ok(())
     }
@@ -41,10 +47,16 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
     no_generics(&input.generics, "a protobuf message")?;
     let proto = attrs::proto(&input.attrs)?;
     let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new(input.ident.span(), "#[derive(Message)] works on structs with named fields"));
+        return Err(syn::Error::new(
+            input.ident.span(),
+            "#[derive(Message)] works on structs with named fields",
+        ));
     };
     let Fields::Named(named) = &data.fields else {
-        return Err(syn::Error::new(data.fields.span(), "#[derive(Message)] needs named fields"));
+        return Err(syn::Error::new(
+            data.fields.span(),
+            "#[derive(Message)] needs named fields",
+        ));
     };
     let mut tags = Tags::default();
     let mut fields = Vec::new();
@@ -58,10 +70,16 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
             continue;
         }
         let attrs = attrs::proto(&field.attrs)?;
-        let name = attrs.name.clone().unwrap_or_else(|| rust_name.trim_start_matches("r#").to_string());
+        let name = attrs
+            .name
+            .clone()
+            .unwrap_or_else(|| rust_name.trim_start_matches("r#").to_string());
         if attrs.oneof {
             if attrs.tags.is_empty() {
-                return Err(syn::Error::new(ident.span(), "a oneof field needs `tags = \"…\"` listing its members' numbers"));
+                return Err(syn::Error::new(
+                    ident.span(),
+                    "a oneof field needs `tags = \"…\"` listing its members' numbers",
+                ));
             }
             let members = attrs
                 .tags
@@ -83,7 +101,10 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
                 })
                 .collect::<syn::Result<Vec<_>>>()?;
             let enum_type = option_inner(&field.ty).ok_or_else(|| {
-                syn::Error::new(field.ty.span(), "a oneof field must be `Option<YourOneofEnum>`")
+                syn::Error::new(
+                    field.ty.span(),
+                    "a oneof field must be `Option<YourOneofEnum>`",
+                )
             })?;
             let enum_name = enum_type.to_token_stream().to_string();
             oneofs.push(Oneof {
@@ -96,9 +117,9 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
             });
             continue;
         }
-        let (tag, span) = attrs
-            .tag
-            .ok_or_else(|| syn::Error::new(ident.span(), "missing `#[proto(tag = N)]` on this field"))?;
+        let (tag, span) = attrs.tag.ok_or_else(|| {
+            syn::Error::new(ident.span(), "missing `#[proto(tag = N)]` on this field")
+        })?;
         tags.claim(tag, span)?;
         let over = attrs.scalar.as_ref().map(|(w, s)| (w.as_str(), *s));
         let mapped = types::field(&field.ty, over)?;
@@ -133,7 +154,9 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
 }
 
 fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
-    let syn::Type::Path(path) = ty else { return None };
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
     let last = path.path.segments.last()?;
     if last.ident != "Option" {
         return None;
@@ -151,15 +174,25 @@ pub(crate) fn enumeration(input: DeriveInput) -> syn::Result<TokenStream> {
     no_generics(&input.generics, "a protobuf enum")?;
     let proto = attrs::proto(&input.attrs)?;
     let Data::Enum(data) = &input.data else {
-        return Err(syn::Error::new(input.ident.span(), "#[derive(Enumeration)] works on enums"));
+        return Err(syn::Error::new(
+            input.ident.span(),
+            "#[derive(Enumeration)] works on enums",
+        ));
     };
-    let prefix = proto.name.clone().unwrap_or_else(|| input.ident.to_string()).to_shouty_snake_case();
+    let prefix = proto
+        .name
+        .clone()
+        .unwrap_or_else(|| input.ident.to_string())
+        .to_shouty_snake_case();
     let mut next = 0i32;
     let mut values = Vec::new();
     let mut seen = HashMap::new();
     for variant in &data.variants {
         if !matches!(variant.fields, Fields::Unit) {
-            return Err(syn::Error::new(variant.span(), "protobuf enum variants carry no data"));
+            return Err(syn::Error::new(
+                variant.span(),
+                "protobuf enum variants carry no data",
+            ));
         }
         let number = match &variant.discriminant {
             Some((_, expr)) => discriminant(expr)?,
@@ -167,15 +200,24 @@ pub(crate) fn enumeration(input: DeriveInput) -> syn::Result<TokenStream> {
         };
         next = number.wrapping_add(1);
         if values.is_empty() && number != 0 {
-            return Err(syn::Error::new(variant.span(), "the first variant must be 0: it is the default"));
+            return Err(syn::Error::new(
+                variant.span(),
+                "the first variant must be 0: it is the default",
+            ));
         }
         if seen.insert(number, ()).is_some() {
-            return Err(syn::Error::new(variant.span(), format!("value {number} is used twice")));
+            return Err(syn::Error::new(
+                variant.span(),
+                format!("value {number} is used twice"),
+            ));
         }
         let attrs = attrs::proto(&variant.attrs)?;
-        let proto_name = attrs
-            .name
-            .unwrap_or_else(|| format!("{prefix}_{}", variant.ident.to_string().to_shouty_snake_case()));
+        let proto_name = attrs.name.unwrap_or_else(|| {
+            format!(
+                "{prefix}_{}",
+                variant.ident.to_string().to_shouty_snake_case()
+            )
+        });
         values.push(EnumValue {
             proto_name,
             rust_name: variant.ident.to_string(),
@@ -202,38 +244,59 @@ fn discriminant(expr: &syn::Expr) -> syn::Result<i32> {
         other => (false, other),
     };
     match inner {
-        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) => {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => {
             let value: i64 = i.base10_parse()?;
             let value = if negative { -value } else { value };
-            i32::try_from(value).map_err(|_| syn::Error::new(expr.span(), "enum values must fit in i32"))
+            i32::try_from(value)
+                .map_err(|_| syn::Error::new(expr.span(), "enum values must fit in i32"))
         }
-        _ => Err(syn::Error::new(expr.span(), "enum values must be integer literals")),
+        _ => Err(syn::Error::new(
+            expr.span(),
+            "enum values must be integer literals",
+        )),
     }
 }
 
 pub(crate) fn oneof(input: DeriveInput) -> syn::Result<TokenStream> {
     no_generics(&input.generics, "a oneof")?;
     let Data::Enum(data) = &input.data else {
-        return Err(syn::Error::new(input.ident.span(), "#[derive(Oneof)] works on enums"));
+        return Err(syn::Error::new(
+            input.ident.span(),
+            "#[derive(Oneof)] works on enums",
+        ));
     };
     let mut tags = Tags::default();
     let mut fields = Vec::new();
     for variant in &data.variants {
         let Fields::Unnamed(unnamed) = &variant.fields else {
-            return Err(syn::Error::new(variant.span(), "a oneof variant holds exactly one value: `Name(Type)`"));
+            return Err(syn::Error::new(
+                variant.span(),
+                "a oneof variant holds exactly one value: `Name(Type)`",
+            ));
         };
         if unnamed.unnamed.len() != 1 {
-            return Err(syn::Error::new(variant.span(), "a oneof variant holds exactly one value: `Name(Type)`"));
+            return Err(syn::Error::new(
+                variant.span(),
+                "a oneof variant holds exactly one value: `Name(Type)`",
+            ));
         }
         let attrs = attrs::proto(&variant.attrs)?;
-        let (tag, span) = attrs
-            .tag
-            .ok_or_else(|| syn::Error::new(variant.ident.span(), "missing `#[proto(tag = N)]` on this variant"))?;
+        let (tag, span) = attrs.tag.ok_or_else(|| {
+            syn::Error::new(
+                variant.ident.span(),
+                "missing `#[proto(tag = N)]` on this variant",
+            )
+        })?;
         tags.claim(tag, span)?;
         let over = attrs.scalar.as_ref().map(|(w, s)| (w.as_str(), *s));
         let mapped = types::oneof_member(&unnamed.unnamed[0].ty, over)?;
         fields.push(Field {
-            name: attrs.name.unwrap_or_else(|| variant.ident.to_string().to_snake_case()),
+            name: attrs
+                .name
+                .unwrap_or_else(|| variant.ident.to_string().to_snake_case()),
             rust_name: variant.ident.to_string(),
             number: tag,
             kind: mapped.kind,

@@ -33,7 +33,10 @@ impl Parse for ServiceArgs {
                 "package" => args.package = Some(value.value()),
                 "name" => args.name = Some(value.value()),
                 other => {
-                    return Err(syn::Error::new(key.span(), format!("unknown service option `{other}` (expected `package` or `name`)")));
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("unknown service option `{other}` (expected `package` or `name`)"),
+                    ));
                 }
             }
             if !input.is_empty() {
@@ -82,22 +85,55 @@ fn method(item: &TraitItemFn, streams: &[(syn::Ident, Type)]) -> syn::Result<Par
     let sig = &item.sig;
     no_generics(&sig.generics, "a service method")?;
     if sig.asyncness.is_none() {
-        return Err(syn::Error::new(sig.fn_token.span(), "service methods must be `async fn`"));
+        return Err(syn::Error::new(
+            sig.fn_token.span(),
+            "service methods must be `async fn`",
+        ));
     }
     let mut inputs = sig.inputs.iter();
     match inputs.next() {
-        Some(FnArg::Receiver(receiver)) if receiver.reference.is_some() && receiver.mutability.is_none() => {}
-        Some(other) => return Err(syn::Error::new(other.span(), "the first parameter must be `&self`")),
-        None => return Err(syn::Error::new(sig.paren_token.span.join(), "missing `&self` parameter")),
+        Some(FnArg::Receiver(receiver))
+            if receiver.reference.is_some() && receiver.mutability.is_none() => {}
+        Some(other) => {
+            return Err(syn::Error::new(
+                other.span(),
+                "the first parameter must be `&self`",
+            ));
+        }
+        None => {
+            return Err(syn::Error::new(
+                sig.paren_token.span.join(),
+                "missing `&self` parameter",
+            ));
+        }
     }
     let request_ty = match (inputs.next(), inputs.next()) {
         (Some(FnArg::Typed(arg)), None) => &*arg.ty,
-        (Some(other), None) => return Err(syn::Error::new(other.span(), "expected `request: Request<…>`")),
-        (None, _) => return Err(syn::Error::new(sig.paren_token.span.join(), "missing the `request: Request<…>` parameter")),
-        (Some(_), Some(extra)) => return Err(syn::Error::new(extra.span(), "a service method takes exactly one `Request<…>` parameter")),
+        (Some(other), None) => {
+            return Err(syn::Error::new(
+                other.span(),
+                "expected `request: Request<…>`",
+            ));
+        }
+        (None, _) => {
+            return Err(syn::Error::new(
+                sig.paren_token.span.join(),
+                "missing the `request: Request<…>` parameter",
+            ));
+        }
+        (Some(_), Some(extra)) => {
+            return Err(syn::Error::new(
+                extra.span(),
+                "a service method takes exactly one `Request<…>` parameter",
+            ));
+        }
     };
-    let inner = generic_of(request_ty, "Request")
-        .ok_or_else(|| syn::Error::new(request_ty.span(), "the parameter must be `Request<Message>` or `Request<Streaming<Message>>`"))?;
+    let inner = generic_of(request_ty, "Request").ok_or_else(|| {
+        syn::Error::new(
+            request_ty.span(),
+            "the parameter must be `Request<Message>` or `Request<Streaming<Message>>`",
+        )
+    })?;
     let (input, client_streaming) = match generic_of(inner, "Streaming") {
         Some(message) => (message.clone(), true),
         None => (inner.clone(), false),
@@ -108,13 +144,19 @@ fn method(item: &TraitItemFn, streams: &[(syn::Ident, Type)]) -> syn::Result<Par
             "the return type must be `Result<Response<Message>, Status>` (or `Result<Response<Self::NameStream>, Status>` for a stream)",
         )
     };
-    let ReturnType::Type(_, ret) = &sig.output else { return Err(output_err()) };
+    let ReturnType::Type(_, ret) = &sig.output else {
+        return Err(output_err());
+    };
     let response = generic_of(ret, "Result").ok_or_else(output_err)?;
     let body = generic_of(response, "Response").ok_or_else(output_err)?;
     let rpc_name = rpc_name(item)?.unwrap_or_else(|| sig.ident.to_string().to_upper_camel_case());
     let stream_name = format_ident!("{}Stream", rpc_name.to_upper_camel_case());
     let self_stream = match body {
-        Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 2 && p.path.segments[0].ident == "Self" => {
+        Type::Path(p)
+            if p.qself.is_none()
+                && p.path.segments.len() == 2
+                && p.path.segments[0].ident == "Self" =>
+        {
             Some(p.path.segments[1].ident.clone())
         }
         _ => None,
@@ -124,7 +166,10 @@ fn method(item: &TraitItemFn, streams: &[(syn::Ident, Type)]) -> syn::Result<Par
             if ident != stream_name {
                 return Err(syn::Error::new(
                     ident.span(),
-                    format!("the response stream of `{}` must be named `Self::{stream_name}`", sig.ident),
+                    format!(
+                        "the response stream of `{}` must be named `Self::{stream_name}`",
+                        sig.ident
+                    ),
                 ));
             }
             let item = streams
@@ -176,15 +221,24 @@ fn rpc_name(item: &TraitItemFn) -> syn::Result<Option<String>> {
 /// `type XStream: Stream<Item = Result<T, Status>> …;` → `(XStream, T)`.
 fn stream_item(item: &syn::TraitItemType) -> syn::Result<(syn::Ident, Type)> {
     let err = || {
-        syn::Error::new(item.span(), "a stream type must be declared `type NameStream: Stream<Item = Result<Message, Status>> + Send + 'static;`")
+        syn::Error::new(
+            item.span(),
+            "a stream type must be declared `type NameStream: Stream<Item = Result<Message, Status>> + Send + 'static;`",
+        )
     };
     for bound in &item.bounds {
-        let TypeParamBound::Trait(bound) = bound else { continue };
-        let Some(last) = bound.path.segments.last() else { continue };
+        let TypeParamBound::Trait(bound) = bound else {
+            continue;
+        };
+        let Some(last) = bound.path.segments.last() else {
+            continue;
+        };
         if last.ident != "Stream" {
             continue;
         }
-        let PathArguments::AngleBracketed(args) = &last.arguments else { return Err(err()) };
+        let PathArguments::AngleBracketed(args) = &last.arguments else {
+            return Err(err());
+        };
         for arg in &args.args {
             if let GenericArgument::AssocType(assoc) = arg {
                 if assoc.ident == "Item" {
@@ -201,7 +255,11 @@ pub(crate) fn service(args: ServiceArgs, item: ItemTrait) -> syn::Result<TokenSt
     no_generics(&item.generics, "a service trait")?;
     let package = args.package.unwrap_or_default();
     let name = args.name.unwrap_or_else(|| item.ident.to_string());
-    let full_name = if package.is_empty() { name.clone() } else { format!("{package}.{name}") };
+    let full_name = if package.is_empty() {
+        name.clone()
+    } else {
+        format!("{package}.{name}")
+    };
     let mut streams = Vec::new();
     for entry in &item.items {
         if let TraitItem::Type(ty) = entry {
@@ -213,7 +271,12 @@ pub(crate) fn service(args: ServiceArgs, item: ItemTrait) -> syn::Result<TokenSt
         match entry {
             TraitItem::Fn(f) => methods.push(method(f, &streams)?),
             TraitItem::Type(_) => {}
-            other => return Err(syn::Error::new(other.span(), "a service trait holds only `async fn` methods and stream types")),
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "a service trait holds only `async fn` methods and stream types",
+                ));
+            }
         }
     }
     let model = Service {
@@ -242,12 +305,21 @@ pub(crate) fn service(args: ServiceArgs, item: ItemTrait) -> syn::Result<TokenSt
     });
     let method_docs = methods.iter().filter(|m| !m.model.doc.is_empty()).map(|m| {
         let key = format!("{full_name}.{}", m.model.name);
-        let text: Vec<&str> = m.model.doc.iter().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect();
+        let text: Vec<&str> = m
+            .model
+            .doc
+            .iter()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect();
         let text = text.join("\n");
         quote!(descriptors.doc(#key, #text);)
     });
     let service_doc = (!model.doc.is_empty()).then(|| {
-        let text: Vec<&str> = model.doc.iter().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect();
+        let text: Vec<&str> = model
+            .doc
+            .iter()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect();
         let text = text.join("\n");
         quote!(descriptors.doc(#full_name, #text);)
     });

@@ -50,12 +50,17 @@ fn scalar(name: &str, over: Option<(&str, Span)>, ty: &Type) -> syn::Result<Opti
         "bool" => Scalar::Bool,
         _ => {
             return match over {
-                Some((word, span)) => Err(syn::Error::new(span, format!("`{word}` applies only to integer fields"))),
+                Some((word, span)) => Err(syn::Error::new(
+                    span,
+                    format!("`{word}` applies only to integer fields"),
+                )),
                 None => Ok(None),
             };
         }
     };
-    let Some((word, span)) = over else { return Ok(Some(default)) };
+    let Some((word, span)) = over else {
+        return Ok(Some(default));
+    };
     let chosen = match (name, word) {
         ("i32", "int32") => Scalar::Int32,
         ("i32", "sint32") => Scalar::Sint32,
@@ -78,7 +83,12 @@ fn scalar(name: &str, over: Option<(&str, Span)>, ty: &Type) -> syn::Result<Opti
 }
 
 fn enum_ref(ty: &Type) -> Kind {
-    Kind::Enum(EnumRef { path: path_text(ty), closed: false, variants: Default::default(), first: String::new() })
+    Kind::Enum(EnumRef {
+        path: path_text(ty),
+        closed: false,
+        variants: Default::default(),
+        first: String::new(),
+    })
 }
 
 /// A singular value's kind, if `ty` is a scalar, string, bytes or enum.
@@ -92,23 +102,32 @@ fn value_kind(ty: &Type, over: Option<(&str, Span)>) -> syn::Result<Option<Kind>
     Ok(match (name.as_str(), args.as_slice()) {
         ("String", []) => Some(Kind::String),
         ("Bytes", []) => Some(Kind::Bytes { shared: true }),
-        ("Vec", [inner]) if segment(inner).is_some_and(|(n, _)| n == "u8") => Some(Kind::Bytes { shared: false }),
+        ("Vec", [inner]) if segment(inner).is_some_and(|(n, _)| n == "u8") => {
+            Some(Kind::Bytes { shared: false })
+        }
         ("EnumValue", [inner]) => Some(enum_ref(inner)),
         _ => None,
     })
 }
 
 fn unsupported(ty: &Type) -> syn::Error {
-    syn::Error::new(ty.span(), format!("type `{}` has no protobuf mapping", path_text(ty)))
+    syn::Error::new(
+        ty.span(),
+        format!("type `{}` has no protobuf mapping", path_text(ty)),
+    )
 }
 
 /// A message type: a plain path (maybe boxed).
 fn message_kind(ty: &Type) -> syn::Result<(Kind, bool)> {
     match segment(ty) {
-        Some((name, args)) if name == "Box" && args.len() == 1 => Ok((message_path(args[0])?, true)),
+        Some((name, args)) if name == "Box" && args.len() == 1 => {
+            Ok((message_path(args[0])?, true))
+        }
         Some((name, _))
-            if matches!(name.as_str(), "Option" | "Vec" | "HashMap" | "BTreeMap" | "Result" | "Box")
-                || name.starts_with(|c: char| c.is_lowercase()) =>
+            if matches!(
+                name.as_str(),
+                "Option" | "Vec" | "HashMap" | "BTreeMap" | "Result" | "Box"
+            ) || name.starts_with(|c: char| c.is_lowercase()) =>
         {
             Err(unsupported(ty))
         }
@@ -119,33 +138,57 @@ fn message_kind(ty: &Type) -> syn::Result<(Kind, bool)> {
 
 fn message_path(ty: &Type) -> syn::Result<Kind> {
     match ty {
-        Type::Path(_) => Ok(Kind::Message { path: path_text(ty) }),
+        Type::Path(_) => Ok(Kind::Message {
+            path: path_text(ty),
+        }),
         _ => Err(unsupported(ty)),
     }
 }
 
 /// Maps a struct field's type.
 pub(crate) fn field(ty: &Type, over: Option<(&str, Span)>) -> syn::Result<Mapped> {
-    let Some((name, args)) = segment(ty) else { return Err(unsupported(ty)) };
+    let Some((name, args)) = segment(ty) else {
+        return Err(unsupported(ty));
+    };
     match (name.as_str(), args.as_slice()) {
         ("Option", [inner]) => {
             if let Some(kind) = value_kind(inner, over)? {
-                return Ok(Mapped { kind, label: Label::Optional, boxed: false });
+                return Ok(Mapped {
+                    kind,
+                    label: Label::Optional,
+                    boxed: false,
+                });
             }
             let (kind, boxed) = message_kind(inner)?;
-            Ok(Mapped { kind, label: Label::Optional, boxed })
+            Ok(Mapped {
+                kind,
+                label: Label::Optional,
+                boxed,
+            })
         }
-        ("Vec", [inner]) if !segment(inner).is_some_and(|(n, _)| n == "u8") => {
+        ("Vec", [inner]) if segment(inner).is_none_or(|(n, _)| n != "u8") => {
             if let Some(kind) = value_kind(inner, over)? {
                 let packed = matches!(kind, Kind::Scalar(_) | Kind::Enum(_));
-                return Ok(Mapped { kind, label: Label::Repeated { packed }, boxed: false });
+                return Ok(Mapped {
+                    kind,
+                    label: Label::Repeated { packed },
+                    boxed: false,
+                });
             }
             let (kind, _) = message_kind(inner)?;
-            Ok(Mapped { kind, label: Label::Repeated { packed: false }, boxed: false })
+            Ok(Mapped {
+                kind,
+                label: Label::Repeated { packed: false },
+                boxed: false,
+            })
         }
         ("HashMap" | "BTreeMap", [key, value]) => {
             let key_kind = match value_kind(key, over)? {
-                Some(k @ (Kind::Scalar(_) | Kind::String)) if !matches!(k, Kind::Scalar(Scalar::Float | Scalar::Double)) => k,
+                Some(k @ (Kind::Scalar(_) | Kind::String))
+                    if !matches!(k, Kind::Scalar(Scalar::Float | Scalar::Double)) =>
+                {
+                    k
+                }
                 _ => {
                     return Err(syn::Error::new(
                         key.span(),
@@ -158,13 +201,21 @@ pub(crate) fn field(ty: &Type, over: Option<(&str, Span)>) -> syn::Result<Mapped
                 None => message_kind(value)?.0,
             };
             Ok(Mapped {
-                kind: Kind::Map { key: Box::new(key_kind), value: Box::new(value_kind), btree: name == "BTreeMap" },
+                kind: Kind::Map {
+                    key: Box::new(key_kind),
+                    value: Box::new(value_kind),
+                    btree: name == "BTreeMap",
+                },
                 label: Label::Repeated { packed: false },
                 boxed: false,
             })
         }
         _ => match value_kind(ty, over)? {
-            Some(kind) => Ok(Mapped { kind, label: Label::Implicit, boxed: false }),
+            Some(kind) => Ok(Mapped {
+                kind,
+                label: Label::Implicit,
+                boxed: false,
+            }),
             None => Err(syn::Error::new(
                 ty.span(),
                 format!(
@@ -180,8 +231,16 @@ pub(crate) fn field(ty: &Type, over: Option<(&str, Span)>) -> syn::Result<Mapped
 /// Maps a oneof variant's type.
 pub(crate) fn oneof_member(ty: &Type, over: Option<(&str, Span)>) -> syn::Result<Mapped> {
     if let Some(kind) = value_kind(ty, over)? {
-        return Ok(Mapped { kind, label: Label::Optional, boxed: false });
+        return Ok(Mapped {
+            kind,
+            label: Label::Optional,
+            boxed: false,
+        });
     }
     let (kind, boxed) = message_kind(ty)?;
-    Ok(Mapped { kind, label: Label::Optional, boxed })
+    Ok(Mapped {
+        kind,
+        label: Label::Optional,
+        boxed,
+    })
 }

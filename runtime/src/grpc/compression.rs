@@ -65,7 +65,9 @@ impl Encoding {
         let mut out = Vec::with_capacity(input.len().saturating_mul(2).min(limit));
         let read_limit = limit as u64 + 1;
         let result = match self {
-            Encoding::Gzip => flate2::read::GzDecoder::new(input)
+            // Every member (RFC 1952), not just the first: a message may be
+            // compressed as several.
+            Encoding::Gzip => flate2::read::MultiGzDecoder::new(input)
                 .take(read_limit)
                 .read_to_end(&mut out),
             Encoding::Zstd => zstd::stream::read::Decoder::new(input)

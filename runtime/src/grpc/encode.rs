@@ -96,12 +96,25 @@ pin_project_lite::pin_project! {
         #[pin]
         messages: S,
         codec: Codec,
+        // Fires when the call's response side is dropped: the call is
+        // cancelled, even if `messages` is still open.
+        cancel: Option<tokio::sync::oneshot::Receiver<()>>,
     }
 }
 
 impl<S> RequestFrames<S> {
-    pub(crate) fn new(messages: S, codec: Codec) -> RequestFrames<S> {
-        RequestFrames { messages, codec }
+    /// The frames of `messages`, and the guard whose drop cancels them.
+    pub(crate) fn new(
+        messages: S,
+        codec: Codec,
+    ) -> (RequestFrames<S>, tokio::sync::oneshot::Sender<()>) {
+        let (guard, cancel) = tokio::sync::oneshot::channel();
+        let frames = RequestFrames {
+            messages,
+            codec,
+            cancel: Some(cancel),
+        };
+        (frames, guard)
     }
 }
 
@@ -114,6 +127,17 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.project();
+        if let Some(cancel) = this.cancel {
+            if Pin::new(cancel).poll(cx).is_ready() {
+                *this.cancel = None;
+                // An error carrying CANCEL makes hyper reset the stream with
+                // RST_STREAM(CANCEL): client cancellation (PROTOCOL-HTTP2.md).
+                let reset = h2::Error::from(h2::Reason::CANCEL);
+                let status =
+                    Status::from_error(super::Code::Cancelled, "the call was dropped", reset);
+                return Poll::Ready(Some(Err(status)));
+            }
+        }
         match ready!(this.messages.poll_next(cx)) {
             Some(message) => Poll::Ready(Some(encode(&message, this.codec).map(Frame::data))),
             None => Poll::Ready(None),

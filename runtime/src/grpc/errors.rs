@@ -54,7 +54,15 @@ pub(crate) fn from_hyper(error: hyper::Error) -> Status {
         source = inner.source();
     }
     if error.is_canceled() {
-        return Status::from_error(Code::Cancelled, "request cancelled", error);
+        // hyper gave the request up before sending it, because the
+        // connection closed or went away (GOAWAY): nothing reached the
+        // server, the call can be retried — UNAVAILABLE, not CANCELLED
+        // (the application cancelling never yields an error here).
+        return Status::from_error(
+            Code::Unavailable,
+            format!("request not sent: {error}"),
+            error,
+        );
     }
     if error.is_closed() || error.is_incomplete_message() || error.is_timeout() {
         return Status::from_error(

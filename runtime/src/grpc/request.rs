@@ -34,8 +34,9 @@ pub struct RemoteAddr(pub SocketAddr);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Deadline(pub tokio::time::Instant);
 
-/// Whether a unary or client-streaming request message arrived compressed,
-/// in a server request's extensions.
+/// Whether the request message of a unary or server-streaming call arrived
+/// compressed, in a server request's extensions (for request streams, see
+/// [`Streaming::last_message_compressed`](super::Streaming::last_message_compressed)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestCompressed(pub bool);
 

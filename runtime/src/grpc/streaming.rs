@@ -45,6 +45,8 @@ pub struct Streaming<T> {
     trailers: Option<Metadata>,
     last_compressed: bool,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Client side: dropped with the stream, it cancels the request body.
+    _cancel_guard: Option<tokio::sync::oneshot::Sender<()>>,
     _message: PhantomData<fn() -> T>,
 }
 
@@ -59,6 +61,7 @@ impl<T> Streaming<T> {
             trailers: None,
             last_compressed: false,
             deadline: None,
+            _cancel_guard: None,
             _message: PhantomData,
         }
     }
@@ -76,6 +79,11 @@ impl<T> Streaming<T> {
     /// Ends the stream with `DEADLINE_EXCEEDED` at `deadline`.
     pub(crate) fn set_deadline(&mut self, deadline: tokio::time::Instant) {
         self.deadline = Some(Box::pin(tokio::time::sleep_until(deadline)));
+    }
+
+    /// Cancels the call's request stream when this stream is dropped.
+    pub(crate) fn cancel_on_drop(&mut self, guard: tokio::sync::oneshot::Sender<()>) {
+        self._cancel_guard = Some(guard);
     }
 
     /// Whether the last message returned arrived compressed.

@@ -126,10 +126,13 @@ impl Grpc {
         Out: Message,
     {
         let (head, timeout, messages) = split(request);
-        let body = Body::from_stream(Box::pin(RequestFrames::new(messages, self.codec)));
+        let (frames, guard) = RequestFrames::new(messages, self.codec);
+        let body = Body::from_stream(Box::pin(frames));
         let deadline = self.deadline(timeout);
         with_deadline(deadline, async {
             let (metadata, mut stream) = self.start::<Out>(head, path, body, deadline).await?;
+            // Dropping the call (or its end) cancels an open request stream.
+            stream.cancel_on_drop(guard);
             single_response(metadata, &mut stream).await
         })
         .await
@@ -148,10 +151,14 @@ impl Grpc {
         Out: Message,
     {
         let (head, timeout, messages) = split(request);
-        let body = Body::from_stream(Box::pin(RequestFrames::new(messages, self.codec)));
+        let (frames, guard) = RequestFrames::new(messages, self.codec);
+        let body = Body::from_stream(Box::pin(frames));
         let deadline = self.deadline(timeout);
-        let (metadata, stream) =
+        let (metadata, mut stream) =
             with_deadline(deadline, self.start::<Out>(head, path, body, deadline)).await?;
+        // Dropping the response stream cancels the call, even while the
+        // request stream is still open.
+        stream.cancel_on_drop(guard);
         Ok(Response::from_parts(metadata, stream, Metadata::new()))
     }
 
@@ -264,14 +271,20 @@ async fn with_deadline<T>(
 }
 
 /// Reads the one message of a unary or client-streaming response, then the
-/// status.
+/// status. Another count of messages with an OK status is a cardinality
+/// violation, `UNIMPLEMENTED` (statuscodes.md).
 async fn single_response<Out: Message>(
     metadata: Metadata,
     stream: &mut Streaming<Out>,
 ) -> Result<Response<Out>, Status> {
     let message = stream.message().await?;
+    if message.is_some() && stream.message().await?.is_some() {
+        return Err(Status::unimplemented(
+            "unary response has more than one message",
+        ));
+    }
     let trailers = stream.trailers().await?.unwrap_or_default();
-    let message = message.ok_or_else(|| Status::internal("response has no message"))?;
+    let message = message.ok_or_else(|| Status::unimplemented("response has no message"))?;
     Ok(Response::from_parts(metadata, message, trailers))
 }
 

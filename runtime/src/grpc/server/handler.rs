@@ -153,7 +153,9 @@ async fn guarded<T>(
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_default();
         tracing::error!(panic = %what, "gRPC handler panicked");
-        Err(Status::internal("the handler panicked"))
+        // statuscodes.md: an application that fails without returning a
+        // status is UNKNOWN.
+        Err(Status::unknown("the handler panicked"))
     })
 }
 
@@ -172,14 +174,17 @@ fn open<In>(call: Call, context: &Context) -> (Metadata, http::Extensions, Strea
     )
 }
 
-/// Reads the one message of a unary or server-streaming request.
+/// Reads the one message of a unary or server-streaming request; another
+/// count is a cardinality violation, `UNIMPLEMENTED` (statuscodes.md).
 async fn single<In: Message>(stream: &mut Streaming<In>) -> Result<In, Status> {
     let message = stream
         .message()
         .await?
-        .ok_or_else(|| Status::internal("request has no message"))?;
+        .ok_or_else(|| Status::unimplemented("request has no message"))?;
     if stream.message().await?.is_some() {
-        return Err(Status::internal("unary request has more than one message"));
+        return Err(Status::unimplemented(
+            "unary request has more than one message",
+        ));
     }
     Ok(message)
 }
