@@ -254,7 +254,11 @@ fn invalid_key(key: u64) -> DecodeError {
         return DecodeError::new(DecodeErrorKind::FieldNumberZero);
     }
     DecodeError::new(DecodeErrorKind::Other(
-        format!("field number {} exceeds the maximum {MAX_FIELD_NUMBER}", key >> 3).into(),
+        format!(
+            "field number {} exceeds the maximum {MAX_FIELD_NUMBER}",
+            key >> 3
+        )
+        .into(),
     ))
 }
 

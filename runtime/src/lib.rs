@@ -54,8 +54,9 @@ pub use grpc::client::{Channel, Endpoint};
 pub use grpc::server::{Router, Server};
 #[cfg(feature = "transport")]
 pub use grpc::{
-    Body, Code, Deadline, Encoding, IntoRequest, IntoStreamingRequest, InvalidMetadata, Metadata,
-    MetadataValue, RemoteAddr, Request, RequestCompressed, Response, Status, Streaming,
+    Body, Code, Deadline, Encoding, IntoRequest, IntoStreamingRequest, InvalidMetadata,
+    MessageCompression, Metadata, MetadataValue, RemoteAddr, Request, RequestCompressed, Response,
+    ResponseCompressed, Status, Streaming,
 };
 
 /// The server side: routing, interceptors and the call-kind handlers that

@@ -54,12 +54,7 @@ enum ServerSide {
 }
 
 /// Known failures: server, case, why.
-const EXPECTED_FAILURES: &[(ServerSide, &str, &str)] = &[(
-    ServerSide::Protocall,
-    "server_compressed_streaming",
-    "the runtime compresses a response stream as a whole (Response::set_compression); \
-     it cannot leave one message of a stream uncompressed",
-)];
+const EXPECTED_FAILURES: &[(ServerSide, &str, &str)] = &[];
 
 /// How long a server may take to print its port.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);

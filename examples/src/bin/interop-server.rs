@@ -14,9 +14,6 @@
 //! HalfDuplexCall, CompressedRequest, CompressedResponse, Echo Status, Echo
 //! Metadata and `interval_us`. UnimplementedCall answers `UNIMPLEMENTED`.
 //!
-//! One limit of the runtime shows: compression is chosen per response, not
-//! per message, so a streaming response is compressed as a whole when any of
-//! its `ResponseParameters` asks for compression.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -107,8 +104,8 @@ async fn respond(
     })
 }
 
-/// Compresses the whole response stream when any message asks for it: the
-/// runtime decides compression per response, not per message.
+/// Gzip for the stream when any message asks for compression; which
+/// messages are compressed is set per message.
 fn stream_compression(params: &[ResponseParameters]) -> Option<Encoding> {
     params
         .iter()
@@ -268,6 +265,11 @@ impl TestService for Interop {
             return Err(status.with_metadata(trailing));
         }
         let compression = stream_compression(&message.response_parameters);
+        let compressed: Vec<bool> = message
+            .response_parameters
+            .iter()
+            .map(|p| wants(p.compressed.as_ref()))
+            .collect();
         let kind = message.response_type;
         let params: VecDeque<ResponseParameters> = message.response_parameters.into();
         let stream = futures_util::stream::unfold(params, move |mut params| async move {
@@ -276,6 +278,8 @@ impl TestService for Interop {
         });
         let mut response = Response::new(Box::pin(stream) as ResponseStream);
         response.set_compression(compression);
+        response
+            .set_message_compression(move |index| compressed.get(index).copied().unwrap_or(false));
         *response.metadata_mut() = leading;
         *response.trailers_mut() = trailing;
         Ok(response)

@@ -10,6 +10,7 @@ use http_body::Frame;
 
 use super::frame::{Codec, encode};
 use super::metadata::Metadata;
+use super::request::MessageCompression;
 use super::status::Status;
 use crate::Message;
 
@@ -22,6 +23,8 @@ pin_project_lite::pin_project! {
         trailers: Option<Metadata>,
         deadline: Option<Pin<Box<tokio::time::Sleep>>>,
         finished: bool,
+        per_message: Option<MessageCompression>,
+        sent: usize,
     }
 }
 
@@ -38,7 +41,27 @@ impl<S> ResponseFrames<S> {
             trailers: Some(trailers),
             deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
             finished: false,
+            per_message: None,
+            sent: 0,
         }
+    }
+
+    /// Compresses only the messages `policy` selects.
+    pub(crate) fn with_message_compression(mut self, policy: Option<MessageCompression>) -> Self {
+        self.per_message = policy;
+        self
+    }
+}
+
+/// The codec for message `index`: the call's, minus compression where the
+/// per-message policy says no.
+fn codec_for(codec: &Codec, policy: Option<&MessageCompression>, index: usize) -> Codec {
+    match policy {
+        Some(policy) if !policy.compress(index) => Codec {
+            send: None,
+            ..*codec
+        },
+        _ => *codec,
     }
 }
 
@@ -76,10 +99,14 @@ where
             Poll::Ready(Some(Ok(status_trailers(&status, trailers.take()))))
         };
         match ready!(this.messages.poll_next(cx)) {
-            Some(Ok(message)) => match encode(&message, this.codec) {
-                Ok(frame) => Poll::Ready(Some(Ok(Frame::data(frame)))),
-                Err(status) => end(this.finished, this.trailers, status),
-            },
+            Some(Ok(message)) => {
+                let codec = codec_for(this.codec, this.per_message.as_ref(), *this.sent);
+                *this.sent += 1;
+                match encode(&message, &codec) {
+                    Ok(frame) => Poll::Ready(Some(Ok(Frame::data(frame)))),
+                    Err(status) => end(this.finished, this.trailers, status),
+                }
+            }
             Some(Err(status)) => end(this.finished, this.trailers, status),
             None => end(
                 this.finished,
@@ -99,6 +126,8 @@ pin_project_lite::pin_project! {
         // Fires when the call's response side is dropped: the call is
         // cancelled, even if `messages` is still open.
         cancel: Option<tokio::sync::oneshot::Receiver<()>>,
+        per_message: Option<MessageCompression>,
+        sent: usize,
     }
 }
 
@@ -113,8 +142,16 @@ impl<S> RequestFrames<S> {
             messages,
             codec,
             cancel: Some(cancel),
+            per_message: None,
+            sent: 0,
         };
         (frames, guard)
+    }
+
+    /// Compresses only the messages `policy` selects.
+    pub(crate) fn with_message_compression(mut self, policy: Option<MessageCompression>) -> Self {
+        self.per_message = policy;
+        self
     }
 }
 
@@ -139,7 +176,11 @@ where
             }
         }
         match ready!(this.messages.poll_next(cx)) {
-            Some(message) => Poll::Ready(Some(encode(&message, this.codec).map(Frame::data))),
+            Some(message) => {
+                let codec = codec_for(this.codec, this.per_message.as_ref(), *this.sent);
+                *this.sent += 1;
+                Poll::Ready(Some(encode(&message, &codec).map(Frame::data)))
+            }
             None => Poll::Ready(None),
         }
     }

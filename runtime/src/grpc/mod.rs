@@ -17,7 +17,8 @@ pub use body::Body;
 pub use compression::Encoding;
 pub use metadata::{InvalidMetadata, Metadata, MetadataValue};
 pub use request::{
-    Deadline, IntoRequest, IntoStreamingRequest, RemoteAddr, Request, RequestCompressed, Response,
+    Deadline, IntoRequest, IntoStreamingRequest, MessageCompression, RemoteAddr, Request,
+    RequestCompressed, Response, ResponseCompressed,
 };
 pub use status::{Code, Status};
 pub use streaming::Streaming;

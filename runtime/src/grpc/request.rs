@@ -34,6 +34,29 @@ pub struct RemoteAddr(pub SocketAddr);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Deadline(pub tokio::time::Instant);
 
+/// Which messages of a stream to compress, by index (0 = first): see
+/// [`Request::set_message_compression`] and
+/// [`Response::set_message_compression`].
+#[derive(Clone)]
+pub struct MessageCompression(pub(crate) std::sync::Arc<dyn Fn(usize) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for MessageCompression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MessageCompression")
+    }
+}
+
+impl MessageCompression {
+    pub(crate) fn compress(&self, index: usize) -> bool {
+        (self.0)(index)
+    }
+}
+
+/// Whether the message of a unary or client-streaming response arrived
+/// compressed, in a client response's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseCompressed(pub bool);
+
 /// Whether the request message of a unary or server-streaming call arrived
 /// compressed, in a server request's extensions (for request streams, see
 /// [`Streaming::last_message_compressed`](super::Streaming::last_message_compressed)).
@@ -116,6 +139,18 @@ impl<T> Request<T> {
     /// enforced locally as well.
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = Some(timeout);
+    }
+
+    /// Client side, streaming requests: compresses only the messages for
+    /// which `compress(index)` is true (index 0 is the first message). The
+    /// algorithm is the client's (`send_compressed`); without one, nothing
+    /// is compressed.
+    pub fn set_message_compression(
+        &mut self,
+        compress: impl Fn(usize) -> bool + Send + Sync + 'static,
+    ) {
+        self.extensions
+            .insert(MessageCompression(std::sync::Arc::new(compress)));
     }
 
     /// The timeout set with [`Request::set_timeout`].
@@ -283,6 +318,33 @@ impl<T> Response<T> {
     /// the client did not list the encoding in `grpc-accept-encoding`.
     pub fn set_compression(&mut self, encoding: Option<Encoding>) {
         self.compression = Some(encoding);
+    }
+
+    /// Server side, streaming responses: compresses only the messages for
+    /// which `compress(index)` is true (index 0 is the first message), with
+    /// the response's encoding ([`Response::set_compression`] or the
+    /// server's default).
+    ///
+    /// ```
+    /// use protocall::{Encoding, Response};
+    /// let mut response = Response::new(());
+    /// response.set_compression(Some(Encoding::Gzip));
+    /// response.set_message_compression(|index| index == 0); // only the first
+    /// ```
+    pub fn set_message_compression(
+        &mut self,
+        compress: impl Fn(usize) -> bool + Send + Sync + 'static,
+    ) {
+        self.extensions
+            .insert(MessageCompression(std::sync::Arc::new(compress)));
+    }
+
+    /// Client side, unary and client-streaming calls: whether the response
+    /// message arrived compressed.
+    pub fn message_compressed(&self) -> bool {
+        self.extensions
+            .get::<ResponseCompressed>()
+            .is_some_and(|c| c.0)
     }
 
     pub(crate) fn compression(&self) -> Option<Option<Encoding>> {

@@ -98,9 +98,17 @@ impl Descriptors {
             return None;
         }
         // Reserve the name before fields recurse into other types.
-        self.messages.insert(full_name.to_string(), DescriptorProto::default());
-        let proto = DescriptorProto { name: Some(split_name(full_name).1.to_string()), ..Default::default() };
-        Some(MessageDescriptor { set: self, full_name: full_name.to_string(), proto })
+        self.messages
+            .insert(full_name.to_string(), DescriptorProto::default());
+        let proto = DescriptorProto {
+            name: Some(split_name(full_name).1.to_string()),
+            ..Default::default()
+        };
+        Some(MessageDescriptor {
+            set: self,
+            full_name: full_name.to_string(),
+            proto,
+        })
     }
 
     /// Describes enum `full_name` with its `(name, number)` values, first
@@ -131,14 +139,18 @@ impl Descriptors {
             name: Some(split_name(full_name).1.to_string()),
             method: methods
                 .iter()
-                .map(|&(name, input, output, client_streaming, server_streaming)| MethodDescriptorProto {
-                    name: Some(name.to_string()),
-                    input_type: Some(format!(".{input}")),
-                    output_type: Some(format!(".{output}")),
-                    client_streaming: client_streaming.then_some(true),
-                    server_streaming: server_streaming.then_some(true),
-                    ..Default::default()
-                })
+                .map(
+                    |&(name, input, output, client_streaming, server_streaming)| {
+                        MethodDescriptorProto {
+                            name: Some(name.to_string()),
+                            input_type: Some(format!(".{input}")),
+                            output_type: Some(format!(".{output}")),
+                            client_streaming: client_streaming.then_some(true),
+                            server_streaming: server_streaming.then_some(true),
+                            ..Default::default()
+                        }
+                    },
+                )
                 .collect(),
             ..Default::default()
         };
@@ -149,7 +161,8 @@ impl Descriptors {
     /// message, enum, service, or `Service.Method` / `Message.field`.
     pub fn doc(&mut self, full_name: &str, text: &str) {
         if !text.trim().is_empty() {
-            self.docs.insert(full_name.to_string(), text.trim_end().to_string());
+            self.docs
+                .insert(full_name.to_string(), text.trim_end().to_string());
         }
     }
 
@@ -171,12 +184,14 @@ impl Descriptors {
     pub fn file_descriptor_set(&self) -> FileDescriptorSet {
         let mut files: BTreeMap<String, FileDescriptorProto> = BTreeMap::new();
         let file_for = |files: &mut BTreeMap<String, FileDescriptorProto>, package: &str| {
-            files.entry(package.to_string()).or_insert_with(|| FileDescriptorProto {
-                name: Some(file_name(package)),
-                package: (!package.is_empty()).then(|| package.to_string()),
-                syntax: Some("proto3".into()),
-                ..Default::default()
-            });
+            files
+                .entry(package.to_string())
+                .or_insert_with(|| FileDescriptorProto {
+                    name: Some(file_name(package)),
+                    package: (!package.is_empty()).then(|| package.to_string()),
+                    syntax: Some("proto3".into()),
+                    ..Default::default()
+                });
         };
         for (name, message) in &self.messages {
             let full = self.resolved(name);
@@ -184,13 +199,21 @@ impl Descriptors {
             file_for(&mut files, package);
             let mut message = message.clone();
             self.resolve_message(&mut message);
-            files.get_mut(package).expect("inserted").message_type.push(message);
+            files
+                .get_mut(package)
+                .expect("inserted")
+                .message_type
+                .push(message);
         }
         for (name, enumeration) in &self.enums {
             let full = self.resolved(name);
             let (package, _) = split_name(&full);
             file_for(&mut files, package);
-            files.get_mut(package).expect("inserted").enum_type.push(enumeration.clone());
+            files
+                .get_mut(package)
+                .expect("inserted")
+                .enum_type
+                .push(enumeration.clone());
         }
         for (name, service) in &self.services {
             let full = self.resolved(name);
@@ -201,7 +224,11 @@ impl Descriptors {
                 method.input_type = Some(self.resolve_reference(method.input_type()));
                 method.output_type = Some(self.resolve_reference(method.output_type()));
             }
-            files.get_mut(package).expect("inserted").service.push(service);
+            files
+                .get_mut(package)
+                .expect("inserted")
+                .service
+                .push(service);
         }
         // Imports: the packages each file's references live in.
         let packages: Vec<String> = files.keys().cloned().collect();
@@ -218,7 +245,10 @@ impl Descriptors {
             deps.dedup();
             files.get_mut(package).expect("exists").dependency = deps;
         }
-        FileDescriptorSet { file: files.into_values().collect(), ..Default::default() }
+        FileDescriptorSet {
+            file: files.into_values().collect(),
+            ..Default::default()
+        }
     }
 
     fn resolve_message(&self, message: &mut DescriptorProto) {
@@ -257,7 +287,10 @@ impl Descriptors {
             .iter()
             .map(|(name, doc)| {
                 // `Type.member`: resolve the type part only.
-                let resolved = if self.messages.contains_key(name) || self.enums.contains_key(name) || self.services.contains_key(name) {
+                let resolved = if self.messages.contains_key(name)
+                    || self.enums.contains_key(name)
+                    || self.services.contains_key(name)
+                {
                     self.resolved(name)
                 } else {
                     match name.rsplit_once('.') {
@@ -273,7 +306,11 @@ impl Descriptors {
 
 /// `a.b` → `a/b.proto`.
 fn file_name(package: &str) -> String {
-    if package.is_empty() { "protocall_inline.proto".into() } else { format!("{}.proto", package.replace('.', "/")) }
+    if package.is_empty() {
+        "protocall_inline.proto".into()
+    } else {
+        format!("{}.proto", package.replace('.', "/"))
+    }
 }
 
 fn references(file: &FileDescriptorProto) -> Vec<String> {
@@ -296,7 +333,11 @@ fn field(number: i32, name: &str, ty: Type, cardinality: Cardinality) -> FieldDe
     FieldDescriptorProto {
         name: Some(name.to_string()),
         number: Some(number),
-        label: Some(if cardinality == Cardinality::Repeated { Label::Repeated } else { Label::Optional }),
+        label: Some(if cardinality == Cardinality::Repeated {
+            Label::Repeated
+        } else {
+            Label::Optional
+        }),
         r#type: Some(ty),
         json_name: Some(json_name(name)),
         ..Default::default()
@@ -341,17 +382,31 @@ impl MessageDescriptor<'_> {
     }
 
     /// A field of message type `M`.
-    pub fn message<M: crate::Message + Describe>(self, number: i32, name: &str, cardinality: Cardinality) -> Self {
+    pub fn message<M: crate::Message + Describe>(
+        self,
+        number: i32,
+        name: &str,
+        cardinality: Cardinality,
+    ) -> Self {
         M::describe(self.set);
         let mut f = field(number, name, Type::Message, cardinality);
         f.type_name = Some(format!(".{}", M::FULL_NAME));
         // Message fields track presence without `optional`.
-        let cardinality = if cardinality == Cardinality::Optional { Cardinality::Implicit } else { cardinality };
+        let cardinality = if cardinality == Cardinality::Optional {
+            Cardinality::Implicit
+        } else {
+            cardinality
+        };
         self.push(f, cardinality)
     }
 
     /// A field of enum type `E`.
-    pub fn enumeration<E: crate::Enumeration + Describe>(self, number: i32, name: &str, cardinality: Cardinality) -> Self {
+    pub fn enumeration<E: crate::Enumeration + Describe>(
+        self,
+        number: i32,
+        name: &str,
+        cardinality: Cardinality,
+    ) -> Self {
         E::describe(self.set);
         let mut f = field(number, name, Type::Enum, cardinality);
         f.type_name = Some(format!(".{}", E::FULL_NAME));
@@ -359,14 +414,24 @@ impl MessageDescriptor<'_> {
     }
 
     /// A map field; `value_type` names the message or enum for those kinds.
-    pub fn map(mut self, number: i32, name: &str, key: Type, value: Type, value_type: Option<&str>) -> Self {
+    pub fn map(
+        mut self,
+        number: i32,
+        name: &str,
+        key: Type,
+        value: Type,
+        value_type: Option<&str>,
+    ) -> Self {
         let entry_name = format!("{}Entry", upper_camel(name));
         let mut value_field = field(2, "value", value, Cardinality::Implicit);
         value_field.type_name = value_type.map(|t| format!(".{t}"));
         let entry = DescriptorProto {
             name: Some(entry_name.clone()),
             field: vec![field(1, "key", key, Cardinality::Implicit), value_field],
-            options: Some(MessageOptions { map_entry: Some(true), ..Default::default() }),
+            options: Some(MessageOptions {
+                map_entry: Some(true),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         self.proto.nested_type.push(entry);
@@ -384,7 +449,10 @@ impl MessageDescriptor<'_> {
     /// Starts oneof `name`; the fields added until the next `oneof` or
     /// `end_oneof` belong to it.
     pub fn oneof(mut self, name: &str) -> Self {
-        self.proto.oneof_decl.push(OneofDescriptorProto { name: Some(name.to_string()), ..Default::default() });
+        self.proto.oneof_decl.push(OneofDescriptorProto {
+            name: Some(name.to_string()),
+            ..Default::default()
+        });
         self
     }
 
@@ -422,11 +490,22 @@ impl MessageDescriptor<'_> {
 
 fn reorder_synthetic_oneofs(proto: &mut DescriptorProto) {
     let synthetic: Vec<bool> = (0..proto.oneof_decl.len())
-        .map(|i| proto.field.iter().any(|f| f.oneof_index == Some(i as i32) && f.proto3_optional()))
+        .map(|i| {
+            proto
+                .field
+                .iter()
+                .any(|f| f.oneof_index == Some(i as i32) && f.proto3_optional())
+        })
         .collect();
-    let mut order: Vec<usize> = (0..proto.oneof_decl.len()).filter(|&i| !synthetic[i]).collect();
+    let mut order: Vec<usize> = (0..proto.oneof_decl.len())
+        .filter(|&i| !synthetic[i])
+        .collect();
     order.extend((0..proto.oneof_decl.len()).filter(|&i| synthetic[i]));
-    let new_index: BTreeMap<usize, i32> = order.iter().enumerate().map(|(new, &old)| (old, new as i32)).collect();
+    let new_index: BTreeMap<usize, i32> = order
+        .iter()
+        .enumerate()
+        .map(|(new, &old)| (old, new as i32))
+        .collect();
     let decls = std::mem::take(&mut proto.oneof_decl);
     proto.oneof_decl = order.iter().map(|&i| decls[i].clone()).collect();
     for field in &mut proto.field {

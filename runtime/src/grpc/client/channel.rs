@@ -316,10 +316,28 @@ impl Channel {
             sender = self.sender().await?;
             sender.ready().await.map_err(errors::from_hyper)?;
         }
-        let result = sender.send_request(request).await;
-        if result.is_err() && sender.is_closed() {
-            self.forget();
+        match sender.try_send_request(request).await {
+            Ok(response) => Ok(response),
+            Err(mut error) => {
+                if sender.is_closed() {
+                    self.forget();
+                }
+                // A request hyper handed back never reached the server (the
+                // connection closed or went away first): retry it once on a
+                // fresh connection rather than fail a call nobody saw.
+                match error.take_message() {
+                    Some(request) => {
+                        tracing::debug!(error = %error.error(), "request not sent; retrying on a new connection");
+                        let mut sender = self.sender().await?;
+                        sender.ready().await.map_err(errors::from_hyper)?;
+                        sender
+                            .send_request(request)
+                            .await
+                            .map_err(errors::from_hyper)
+                    }
+                    None => Err(errors::from_hyper(error.into_error())),
+                }
+            }
         }
-        result.map_err(errors::from_hyper)
     }
 }

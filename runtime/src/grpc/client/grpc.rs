@@ -10,7 +10,7 @@ use crate::grpc::compression::{self, Encoding, SUPPORTED};
 use crate::grpc::encode::RequestFrames;
 use crate::grpc::frame::{Codec, FrameDecoder, encode};
 use crate::grpc::metadata::Metadata;
-use crate::grpc::request::{Request, Response};
+use crate::grpc::request::{MessageCompression, Request, Response, ResponseCompressed};
 use crate::grpc::status::{Code, Status};
 use crate::grpc::streaming::{Side, Streaming};
 use crate::grpc::timeout;
@@ -126,7 +126,9 @@ impl Grpc {
         Out: Message,
     {
         let (head, timeout, messages) = split(request);
+        let per_message = head.extensions().get::<MessageCompression>().cloned();
         let (frames, guard) = RequestFrames::new(messages, self.codec);
+        let frames = frames.with_message_compression(per_message);
         let body = Body::from_stream(Box::pin(frames));
         let deadline = self.deadline(timeout);
         with_deadline(deadline, async {
@@ -151,7 +153,9 @@ impl Grpc {
         Out: Message,
     {
         let (head, timeout, messages) = split(request);
+        let per_message = head.extensions().get::<MessageCompression>().cloned();
         let (frames, guard) = RequestFrames::new(messages, self.codec);
+        let frames = frames.with_message_compression(per_message);
         let body = Body::from_stream(Box::pin(frames));
         let deadline = self.deadline(timeout);
         let (metadata, mut stream) =
@@ -278,6 +282,7 @@ async fn single_response<Out: Message>(
     stream: &mut Streaming<Out>,
 ) -> Result<Response<Out>, Status> {
     let message = stream.message().await?;
+    let compressed = stream.last_message_compressed();
     if message.is_some() && stream.message().await?.is_some() {
         return Err(Status::unimplemented(
             "unary response has more than one message",
@@ -285,7 +290,11 @@ async fn single_response<Out: Message>(
     }
     let trailers = stream.trailers().await?.unwrap_or_default();
     let message = message.ok_or_else(|| Status::unimplemented("response has no message"))?;
-    Ok(Response::from_parts(metadata, message, trailers))
+    let mut response = Response::from_parts(metadata, message, trailers);
+    response
+        .extensions_mut()
+        .insert(ResponseCompressed(compressed));
+    Ok(response)
 }
 
 /// The HTTP status and content type of a gRPC response.

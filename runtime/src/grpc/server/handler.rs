@@ -15,7 +15,7 @@ use crate::grpc::compression::{self, Encoding};
 use crate::grpc::encode::ResponseFrames;
 use crate::grpc::frame::{Codec, FrameDecoder, encode};
 use crate::grpc::metadata::Metadata;
-use crate::grpc::request::{Deadline, Request, RequestCompressed, Response};
+use crate::grpc::request::{Deadline, MessageCompression, Request, RequestCompressed, Response};
 use crate::grpc::status::{Code, Status};
 use crate::grpc::streaming::{Side, Streaming};
 use crate::grpc::timeout;
@@ -214,8 +214,10 @@ where
     Out: Message + 'static,
 {
     let codec = context.codec_for(response.compression());
+    let per_message = response.extensions().get::<MessageCompression>().cloned();
     let (metadata, messages, trailers) = response.into_parts();
-    let frames = ResponseFrames::new(messages, codec, trailers, context.deadline);
+    let frames = ResponseFrames::new(messages, codec, trailers, context.deadline)
+        .with_message_compression(per_message);
     context
         .response_head(&metadata, &codec)
         .body(Body::from_stream(Box::pin(frames)))

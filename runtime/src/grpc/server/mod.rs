@@ -177,8 +177,10 @@ impl<L> Router<L> {
         self
     }
 
-    /// Wraps every call in a tower layer (outermost last), e.g. a
-    /// concurrency limit or tracing. The layered service sees
+    /// Wraps every call in a tower layer, e.g. a
+    /// concurrency limit or tracing. The first layer added is the
+    /// outermost (it sees requests first), as with tower's
+    /// `ServiceBuilder`. The layered service sees
     /// `http::Request<protocall::Body>` and returns `http::Response<protocall::Body>`.
     pub fn layer<N>(self, layer: N) -> Router<Stack<N, L>> {
         Router {
