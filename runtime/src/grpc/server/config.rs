@@ -19,6 +19,8 @@ pub(crate) struct ServerConfig {
     pub(crate) interceptors: Vec<Arc<dyn Interceptor>>,
     /// Upper bound on any call's duration, client deadline or not.
     pub(crate) timeout: Option<Duration>,
+    /// `grpc-accept-encoding` for `accept`, computed once.
+    pub(crate) accept_header: http::HeaderValue,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -43,6 +45,7 @@ impl Default for ServerConfig {
             send: None,
             interceptors: Vec::new(),
             timeout: None,
+            accept_header: crate::grpc::compression::accept_value(&SUPPORTED),
         }
     }
 }

@@ -38,7 +38,7 @@ impl Context {
     fn new(call: &Call) -> Result<Context, Box<Status>> {
         let headers = call.request.headers();
         let config = &call.config;
-        let accept_header = compression::accept_value(&config.accept);
+        let accept_header = config.accept_header.clone();
         let mut deadline = None;
         if let Some(value) = headers.get("grpc-timeout") {
             let timeout =

@@ -79,6 +79,7 @@ impl Server {
     /// are answered with `UNIMPLEMENTED`.
     pub fn accept_compressed(mut self, encodings: &[Encoding]) -> Server {
         self.config.accept = encodings.to_vec();
+        self.config.accept_header = crate::grpc::compression::accept_value(encodings);
         self
     }
 
