@@ -321,7 +321,12 @@ impl Builder {
         set: &FileDescriptorSet,
         files_to_generate: &[String],
     ) -> Result<Vec<GeneratedFile>, Error> {
-        let packages = crate::lower::build(&set.file, files_to_generate, &self.config)?;
+        // Input order must not matter: protoc passes files in command-line
+        // order, protox in its own.
+        let mut names = files_to_generate.to_vec();
+        names.sort();
+        names.dedup();
+        let packages = crate::lower::build(&set.file, &names, &self.config)?;
         self.config.check_unmatched()?;
         let mut files: Vec<GeneratedFile> = packages
             .iter()

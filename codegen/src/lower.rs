@@ -476,7 +476,11 @@ impl<'a> Builder<'a> {
                             btree,
                         }
                     }
-                    None => kind,
+                    // A repeated delimited field is a repeated group.
+                    None => match kind {
+                        Kind::Message { path } if features.delimited => Kind::Group { path },
+                        other => other,
+                    },
                 }
             }
             // Editions spell groups as delimited message fields.

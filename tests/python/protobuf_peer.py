@@ -13,14 +13,17 @@ Driven by tests/tests/python_protobuf.rs. Usage:
 
 Every command first generates, once per GEN_DIR, Python modules with
 grpc_tools.protoc from the repository's schemas (proto/test/everything.proto,
-and a copy of proto/test/proto2.proto: protoc rejects its `map<string, Size>`,
-see write_variants) and from three variants of them written into GEN_DIR
+proto/test/proto2.proto) and from three variants of them written into GEN_DIR
 (same messages, other packages):
 
   * everything_flipped / proto2_flipped: packed and unpacked swapped on every
     repeated scalar field, so Python writes the other encoding;
-  * proto2_newer: the closed enum `Size` gains SIZE_HUGE = 4, so Python can
-    write a value the repository's schema does not know.
+  * proto2_newer: the closed enums `Size` and `Level` gain SIZE_HUGE = 4 and
+    LEVEL_THREE = 3, so Python can write values the repository's schema does
+    not know.
+
+The editions schemas (proto/test/editions/*.proto) are generated too, for
+tests/tests/protoc_plugin.rs (cases ed2023_* and ed2024_*).
 
 A case is a message built in Python by a fixed recipe. `check` compares
 with `==` and with deterministic serializations (which also catches -0.0
@@ -76,20 +79,6 @@ def write_variants(src):
     )
     (out / "everything_flipped.proto").write_text(flipped)
 
-    # protoc rejects `map<string, Size>` ("Enum value in map must define 0 as
-    # the first value": Size is closed and starts at 1), so the peer compiles
-    # a copy whose map is spelled as what it is on the wire: a repeated entry
-    # message. Same bytes; `normalize` sorts the entries before comparing.
-    # (Nothing to do once the schema is valid for protoc.)
-    proto2 = substitute(
-        proto2,
-        r"^(\s*)map<string, Size> size_map = 18;",
-        r"\1message SizeMapEntry {\n\1  optional string key = 1;\n\1  optional Size value = 2;\n\1}\n"
-        r"\1repeated SizeMapEntry size_map = 18;",
-        (0, 1),
-    )
-    (out / "proto2.proto").write_text(proto2)
-
     flipped2 = substitute(proto2, r"^package protocall\.test2;", "package protocall.test2.flipped;", 1)
     flipped2 = substitute(flipped2, r"^(\s*repeated (?:Size|int32) \w+ = \d+) \[packed = true\];", r"\1 [packed = false];", 2)
     flipped2 = substitute(flipped2, r"^(\s*repeated (?:Size|int32) \w+ = \d+);", r"\1 [packed = true];", 2)
@@ -97,6 +86,7 @@ def write_variants(src):
 
     newer = substitute(proto2, r"^package protocall\.test2;", "package protocall.test2.newer;", 1)
     newer = substitute(newer, r"^(\s*)SIZE_LARGE = 3;", r"\1SIZE_LARGE = 3;\n\1SIZE_HUGE = 4;", 1)
+    newer = substitute(newer, r"^(\s*)LEVEL_TWO = 2;", r"\1LEVEL_TWO = 2;\n\1LEVEL_THREE = 3;", 1)
     (out / "proto2_newer.proto").write_text(newer)
 
 
@@ -120,7 +110,9 @@ def generate(gen_dir):
             f"-I{bundled}",
             f"--python_out={py}",
             "test/everything.proto",
-            f"{VARIANTS}/proto2.proto",
+            "test/proto2.proto",
+            "test/editions/editions2023.proto",
+            "test/editions/editions2024.proto",
             f"{VARIANTS}/everything_flipped.proto",
             f"{VARIANTS}/proto2_flipped.proto",
             f"{VARIANTS}/proto2_newer.proto",
@@ -128,7 +120,7 @@ def generate(gen_dir):
         if protoc.main(args) != 0:
             fail("grpc_tools.protoc failed: " + " ".join(args))
         # Regular packages, so that `test` wins over the standard library's.
-        for package in ("test", VARIANTS):
+        for package in ("test", "test/editions", VARIANTS):
             (py / package / "__init__.py").write_text("")
         done.write_text("ok\n")
     sys.path.insert(0, str(py))
@@ -142,9 +134,11 @@ def module(key):
         name = {
             "everything": "test.everything_pb2",
             "everything_flipped": f"{VARIANTS}.everything_flipped_pb2",
-            "proto2": f"{VARIANTS}.proto2_pb2",
+            "proto2": "test.proto2_pb2",
             "proto2_flipped": f"{VARIANTS}.proto2_flipped_pb2",
             "proto2_newer": f"{VARIANTS}.proto2_newer_pb2",
+            "editions2023": "test.editions.editions2023_pb2",
+            "editions2024": "test.editions.editions2024_pb2",
         }[key]
         MODULES[key] = importlib.import_module(name)
     return MODULES[key]
@@ -323,43 +317,6 @@ def oneof(field, value):
 # ---------------------------------------------------------------- proto2 cases
 
 
-def size_map_is_repeated(descriptor):
-    return not descriptor.fields_by_name["size_map"].message_type.GetOptions().map_entry
-
-
-def set_size_map(l, entries):
-    for key, value in entries.items():
-        if size_map_is_repeated(l.DESCRIPTOR):
-            l.size_map.add(key=key, value=value)
-        else:
-            l.size_map[key] = value
-
-
-def normalize(msg):
-    """A copy in which every emulated `size_map` behaves as the map it stands
-    for: one entry per key (the last), sorted by key."""
-    copy = msg.__class__()
-    copy.CopyFrom(msg)
-    sort_size_maps(copy)
-    return copy
-
-
-def sort_size_maps(msg):
-    if msg.DESCRIPTOR.name != "Legacy":
-        return
-    if size_map_is_repeated(msg.DESCRIPTOR):
-        # As a map: a later entry replaces an earlier one with the same key.
-        entries = sorted({e.key: e.SerializeToString() for e in msg.size_map}.items())
-        del msg.size_map[:]
-        for _, data in entries:
-            msg.size_map.add().MergeFromString(data)
-    if msg.HasField("child"):
-        sort_size_maps(msg.child)
-    for entry in msg.entry:
-        if entry.HasField("nested"):
-            sort_size_maps(entry.nested)
-
-
 def legacy(m, id, code, required_size):
     msg = m.Legacy(id=id, code=code)
     msg.required_size = required_size
@@ -384,7 +341,7 @@ def fill_legacy_full(m, l):
     l.big = 0
     l.neg = I32_MIN
     l.aliased = m.ALIASED_TWO
-    set_size_map(l, {"a": m.SIZE_SMALL, "": m.SIZE_LARGE, "\u00fc": m.SIZE_MEDIUM})
+    l.level_map.update({"a": m.LEVEL_ONE, "": m.LEVEL_TWO, "\u00fc": m.LEVEL_ZERO})
     l.settings.level = -3
     l.settings.name = "cfg"
     first = l.entry.add()
@@ -432,6 +389,7 @@ def fill_legacy_minimal(m, l):
 
 
 HUGE = 4  # SIZE_HUGE, known only to proto2_newer
+THREE = 3  # LEVEL_THREE, known only to proto2_newer
 
 
 def fill_legacy_newer_enum(m, l):
@@ -441,7 +399,7 @@ def fill_legacy_newer_enum(m, l):
     l.plain_size = m.SIZE_SMALL
     l.sizes.extend([m.SIZE_SMALL, HUGE, m.SIZE_MEDIUM])
     l.packed_sizes.extend([HUGE, m.SIZE_LARGE])
-    set_size_map(l, {"x": HUGE, "y": m.SIZE_SMALL})
+    l.level_map.update({"x": THREE, "y": m.LEVEL_ONE})
     l.pick_size = HUGE
     l.required_size = m.SIZE_MEDIUM
 
@@ -471,6 +429,81 @@ def concatenated(first, second):
         e.MergeFromString(build(first).SerializeToString() + build(second).SerializeToString())
 
     return fill
+
+
+# -------------------------------------------------------------- editions
+
+
+def fill_ed2023_zeros(m, s):
+    """Every singular field set to its zero value: the implicit-presence ones
+    are not written, the explicit and required ones are."""
+    s.i_int32 = 0
+    s.i_string = ""
+    s.i_bytes = b""
+    s.i_color = m.COLOR_UNSPECIFIED
+    s.i_double = 0.0
+    s.i_bool = False
+    s.e_int32 = 0
+    s.e_string = ""
+    s.e_color = m.COLOR_UNSPECIFIED
+    s.e_size = m.SIZE_SMALL
+    s.e_default = 0
+    s.e_inner.SetInParent()
+    s.r_id = 0
+
+
+def fill_ed2023_full(m, s):
+    s.i_int32 = -5
+    s.i_string = "implicit \u2713"
+    s.i_bytes = b"\x00\xff"
+    s.i_color = 99  # open: an unknown value stays in the field
+    s.i_double = -0.0  # written: implicit presence tests the bits, not == 0
+    s.i_bool = True
+    s.e_int32 = 7
+    s.e_string = "explicit"
+    s.e_color = m.COLOR_GREEN
+    s.e_size = m.SIZE_LARGE
+    s.e_default = 42
+    s.e_inner.a = 1
+    s.r_id = I32_MIN
+    s.packed_int32.extend([1, -1, 300])
+    s.expanded_int32.extend([2, -2, 400])
+    s.packed_size.extend([m.SIZE_SMALL, m.SIZE_LARGE])
+    s.expanded_size.extend([m.SIZE_MEDIUM, m.SIZE_SMALL])
+    s.packed_color.extend([m.COLOR_RED, 99, m.COLOR_UNSPECIFIED])
+    s.expanded_double.extend([1.5, -0.0])
+    s.delimited.a = 3
+    s.delimited.b = "group"
+    s.delimited_list.add(a=4)
+    s.delimited_list.add(b="five")
+    s.prefixed_list.add(a=6)
+    s.prefixed_list.add()
+    s.inner_map["k"].a = 8
+    s.c_delimited.b = "oneof group"
+
+
+def fill_ed2024_full(m, n):
+    n.id = 0  # explicit presence (the edition default): written
+    n.level = m.LEVEL_ZERO
+    n.mood = m.MOOD_HAPPY
+    n.values.extend([1, 2])
+    n.packed_values.extend([3, 4])
+    n.levels.extend([m.LEVEL_TWO, m.LEVEL_ZERO])
+    n.moods.extend([m.MOOD_HAPPY, 7])
+    n.child.label = "child"
+    n.child.child.label = "grandchild"
+    n.child.child.values.append(5)
+    n.children.add(label="first", id=1)
+    n.children.add(label="")
+    n.leaf.name = "leaf"
+    n.leaves["a"].name = "leaf a"
+    n.levels_by_id[9] = m.LEVEL_ONE
+    n.label = "root"
+
+
+def fill_ed2024_implicit_zero(m, n):
+    n.mood = m.MOOD_UNSPECIFIED  # implicit presence: not written
+    n.label = ""  # required: written, even empty
 
 
 # ------------------------------------------------------ hand-written bytes
@@ -552,16 +585,39 @@ RAW_LEGACY_GROUPS = b"".join(
     ]
 )
 
-# Closed-enum map entries with a part missing. Not parsed by Python (whose
-# copy of the schema spells the map as repeated entries): the expectation is
-# written out in fill_legacy_map_completed.
+# Closed-enum map entries with a part missing. The expectation is written
+# out in fill_legacy_map_completed, and checked against Python's own parse.
 RAW_LEGACY_MAP = b"".join(
     [
         key(1, VARINT) + varint(1),
         ld(2, b"c"),
-        ld(18, ld(1, b"k")),  # no value: the first value, SIZE_SMALL
-        ld(18, key(2, VARINT) + varint(3)),  # no key: ""
+        ld(18, ld(1, b"k")),  # no value: the first value, LEVEL_ZERO
+        ld(18, key(2, VARINT) + varint(2)),  # no key: ""
         key(60, VARINT) + varint(2),
+    ]
+)
+
+
+# Values the editions schemas' closed enums do not know, in each spelling:
+# Python keeps them, like Rust, in the unknown fields.
+RAW_ED2023_CLOSED = b"".join(
+    [
+        key(4, VARINT) + varint(99),  # i_color: open, stays in the field
+        key(13, VARINT) + varint(9),  # e_size
+        key(20, VARINT) + varint(1),  # r_id
+        ld(32, varint(1) + varint(9) + varint(2)),  # packed_size: the 9 is kept as a lone varint
+        key(33, VARINT) + varint(9),  # expanded_size
+        ld(34, varint(1) + varint(99)),  # packed_color: open
+        key(51, VARINT) + varint(9),  # c_size: the oneof stays unset
+    ]
+)
+
+RAW_ED2024_CLOSED = b"".join(
+    [
+        key(2, VARINT) + varint(7),  # level
+        key(6, VARINT) + varint(1) + key(6, VARINT) + varint(7),  # levels
+        ld(12, key(1, VARINT) + varint(5) + key(2, VARINT) + varint(7)),  # levels_by_id: kept whole
+        ld(13, b"x"),  # label
     ]
 )
 
@@ -576,7 +632,7 @@ def from_raw(data):
 def fill_legacy_map_completed(m, l):
     l.id = 1
     l.code = "c"
-    set_size_map(l, {"k": m.SIZE_SMALL, "": m.SIZE_LARGE})
+    l.level_map.update({"k": m.LEVEL_ZERO, "": m.LEVEL_TWO})
     l.required_size = m.SIZE_MEDIUM
 
 
@@ -621,7 +677,9 @@ CASES = {
     "raw_scalars": Case("everything", "Everything", from_raw(RAW_SCALARS), raw=RAW_SCALARS),
     "raw_maps": Case("everything", "Everything", from_raw(RAW_MAPS), raw=RAW_MAPS),
     "raw_legacy_groups": Case("proto2", "Legacy", from_raw(RAW_LEGACY_GROUPS), raw=RAW_LEGACY_GROUPS),
-    "raw_legacy_map": Case("proto2", "Legacy", fill_legacy_map_completed, raw=RAW_LEGACY_MAP),
+    "raw_legacy_map": Case(
+        "proto2", "Legacy", fill_legacy_map_completed, lambda: module("proto2").Legacy.FromString(RAW_LEGACY_MAP), RAW_LEGACY_MAP
+    ),
     "legacy_full": Case("proto2", "Legacy", fill_legacy_full),
     "merge_legacy_full_full": Case("proto2", "Legacy", concatenated("legacy_full", "legacy_full")),
     "merge_legacy_full_minimal": Case("proto2", "Legacy", concatenated("legacy_full", "legacy_minimal")),
@@ -632,6 +690,12 @@ CASES = {
     "legacy_newer_enum_roundtripped": Case(
         "proto2_newer", "Legacy", fill_legacy_newer_enum_roundtripped, python_roundtrip_through_old_schema
     ),
+    "ed2023_zeros": Case("editions2023", "Sample", fill_ed2023_zeros),
+    "ed2023_full": Case("editions2023", "Sample", fill_ed2023_full),
+    "ed2023_closed_unknown": Case("editions2023", "Sample", from_raw(RAW_ED2023_CLOSED), raw=RAW_ED2023_CLOSED),
+    "ed2024_full": Case("editions2024", "Node", fill_ed2024_full),
+    "ed2024_implicit_zero": Case("editions2024", "Node", fill_ed2024_implicit_zero),
+    "ed2024_closed_unknown": Case("editions2024", "Node", from_raw(RAW_ED2024_CLOSED), raw=RAW_ED2024_CLOSED),
 }
 
 
@@ -655,7 +719,6 @@ def text(msg):
 
 def differences(label_a, a, label_b, b):
     """None when equal, else a human-readable description."""
-    a, b = normalize(a), normalize(b)
     bytes_a = a.SerializeToString(deterministic=True)
     bytes_b = b.SerializeToString(deterministic=True)
     if a == b and bytes_a == bytes_b:

@@ -19,7 +19,7 @@ use protocall::{EnumValue, Enumeration, Message, UnknownField, UnknownValue};
 use protocall_tests::protocall::test::everything::{Choice, Nested};
 use protocall_tests::protocall::test::{Color, Everything, EverythingSubset};
 use protocall_tests::protocall::test2::legacy::{Entry, Pick, Settings};
-use protocall_tests::protocall::test2::{Aliased, Legacy, Size};
+use protocall_tests::protocall::test2::{Aliased, Legacy, Level, Size};
 
 // ------------------------------------------------------------------ the peer
 
@@ -288,7 +288,7 @@ fn assert_everything_eq(got: &Everything, want: &Everything, context: &str) {
 fn assert_legacy_eq(got: &Legacy, want: &Legacy, context: &str) {
     let diffs = field_diffs!(got, want;
         id, code, count, label, blob, ratio, scale, flag, size, plain_size, sizes, packed_sizes,
-        numbers, packed_numbers, big, neg, aliased, size_map, settings, entry, child, pick,
+        numbers, packed_numbers, big, neg, aliased, level_map, settings, entry, child, pick,
         required_size, old, _unknown_fields,
     );
     assert!(
@@ -638,10 +638,10 @@ fn legacy_full() -> Legacy {
         big: Some(0),
         neg: Some(i32::MIN),
         aliased: Some(Aliased::Two),
-        size_map: HashMap::from([
-            (s("a"), Size::Small),
-            (s(""), Size::Large),
-            (s("\u{fc}"), Size::Medium),
+        level_map: HashMap::from([
+            (s("a"), Level::One),
+            (s(""), Level::Two),
+            (s("\u{fc}"), Level::Zero),
         ]),
         settings: Some(Settings {
             level: Some(-3),
@@ -1088,7 +1088,8 @@ fn proto2_unset_fields_read_as_declared_defaults() {
 #[test]
 fn proto2_closed_enum_unknown_values_go_to_unknown_fields() {
     let peer = peer!();
-    // Written with a newer schema in which Size has SIZE_HUGE = 4.
+    // Written with a newer schema in which Size has SIZE_HUGE = 4 and Level
+    // has LEVEL_THREE = 3.
     let python = peer.build("legacy_newer_enum");
     let got: Legacy = decode(&python, "legacy_newer_enum");
     assert_eq!(got.size, None, "size = 4 is not a Size");
@@ -1096,7 +1097,7 @@ fn proto2_closed_enum_unknown_values_go_to_unknown_fields() {
     assert_eq!(got.plain_size, Some(Size::Small));
     assert_eq!(got.sizes, [Size::Small, Size::Medium]);
     assert_eq!(got.packed_sizes, [Size::Large]);
-    assert_eq!(got.size_map, HashMap::from([(s("y"), Size::Small)]));
+    assert_eq!(got.level_map, HashMap::from([(s("y"), Level::One)]));
     assert_eq!(got.pick, None);
     assert_eq!(got.required_size, Size::Medium);
     let unknown: Vec<UnknownField<'_>> = got._unknown_fields.iter().collect();
@@ -1109,7 +1110,7 @@ fn proto2_closed_enum_unknown_values_go_to_unknown_fields() {
             // An unknown value inside a packed run is kept as a lone varint.
             field(12, UnknownValue::Varint(4)),
             // A map entry with an unknown value is kept whole.
-            field(18, UnknownValue::LengthDelimited(b"\x0a\x01x\x10\x04")),
+            field(18, UnknownValue::LengthDelimited(b"\x0a\x01x\x10\x03")),
             field(51, UnknownValue::Varint(4)),
         ],
         "unknown fields of {got:?}"
@@ -1322,8 +1323,8 @@ fn proto2_map_entries_with_a_missing_part() {
     let raw = peer.build("raw_legacy_map");
     let got: Legacy = decode(&raw, "raw_legacy_map");
     assert_eq!(
-        got.size_map,
-        HashMap::from([(s("k"), Size::Small), (s(""), Size::Large)])
+        got.level_map,
+        HashMap::from([(s("k"), Level::Zero), (s(""), Level::Two)])
     );
     assert!(got._unknown_fields.is_empty(), "{:?}", got._unknown_fields);
     peer.check("raw_legacy_map", &encode(&got));

@@ -120,795 +120,6 @@ impl Any {
         INSTANCE.get_or_init(<Any as ::core::default::Default>::default)
     }
 }
-/// `SourceContext` represents information about the source of a
-/// protobuf element, like the file in which it is defined.
-#[derive(Clone, PartialEq, Debug, Default)]
-pub struct SourceContext {
-    /// The path-qualified name of the .proto file that contained the associated
-    /// protobuf element.  For example: `"google/protobuf/source_context.proto"`.
-    pub file_name: ::std::string::String,
-    /// Fields not declared in the schema, kept so they survive a round trip.
-    pub _unknown_fields: ::protocall::UnknownFields,
-}
-impl ::protocall::Message for SourceContext {
-    const FULL_NAME: &'static str = "google.protobuf.SourceContext";
-    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.SourceContext";
-    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::codec::Str::encode_implicit(1, &self.file_name, buf);
-        self._unknown_fields.encode(buf);
-    }
-    fn encoded_len(&self) -> usize {
-        ::protocall::codec::Str::encoded_len_implicit(1, &self.file_name)
-            + self._unknown_fields.encoded_len()
-    }
-    fn merge_field(
-        &mut self,
-        number: u32,
-        wire_type: ::protocall::WireType,
-        decoder: &mut ::protocall::Decoder<'_>,
-    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
-        match number {
-            1 => ::protocall::codec::Str::merge(wire_type, &mut self.file_name, decoder),
-            _ => {
-                decoder
-                    .skip_field(
-                        number,
-                        wire_type,
-                        ::core::option::Option::Some(&mut self._unknown_fields),
-                    )
-            }
-        }
-    }
-    fn unknown_fields_mut(
-        &mut self,
-    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
-        ::core::option::Option::Some(&mut self._unknown_fields)
-    }
-    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "file_name",
-                _ => return ::core::option::Option::None,
-            },
-        )
-    }
-}
-impl SourceContext {
-    /// A shared instance with every field unset.
-    pub fn default_instance() -> &'static SourceContext {
-        static INSTANCE: ::std::sync::OnceLock<SourceContext> = ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<SourceContext as ::core::default::Default>::default)
-    }
-}
-/// A protocol buffer message type.
-///
-/// New usages of this message as an alternative to DescriptorProto are strongly
-/// discouraged. This message does not reliability preserve all information
-/// necessary to model the schema and preserve semantics. Instead make use of
-/// FileDescriptorSet which preserves the necessary information.
-#[derive(Clone, PartialEq, Debug, Default)]
-pub struct Type {
-    /// The fully qualified message name.
-    pub name: ::std::string::String,
-    /// The list of fields.
-    pub fields: ::std::vec::Vec<Field>,
-    /// The list of types appearing in `oneof` definitions in this type.
-    pub oneofs: ::std::vec::Vec<::std::string::String>,
-    /// The protocol buffer options.
-    pub options: ::std::vec::Vec<Option>,
-    /// The source context.
-    pub source_context: ::core::option::Option<SourceContext>,
-    /// The source syntax.
-    pub syntax: ::protocall::EnumValue<Syntax>,
-    /// The source edition string, only valid when syntax is SYNTAX_EDITIONS.
-    pub edition: ::std::string::String,
-    /// Fields not declared in the schema, kept so they survive a round trip.
-    pub _unknown_fields: ::protocall::UnknownFields,
-}
-impl ::protocall::Message for Type {
-    const FULL_NAME: &'static str = "google.protobuf.Type";
-    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.Type";
-    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::codec::Str::encode_implicit(1, &self.name, buf);
-        ::protocall::codec::Msg::encode_repeated(2, &self.fields, buf);
-        ::protocall::codec::Str::encode_repeated(3, &self.oneofs, buf);
-        ::protocall::codec::Msg::encode_repeated(4, &self.options, buf);
-        ::protocall::codec::Msg::encode_optional(5, &self.source_context, buf);
-        ::protocall::codec::Enum::encode_implicit(6, &self.syntax, buf);
-        ::protocall::codec::Str::encode_implicit(7, &self.edition, buf);
-        self._unknown_fields.encode(buf);
-    }
-    fn encoded_len(&self) -> usize {
-        ::protocall::codec::Str::encoded_len_implicit(1, &self.name)
-            + ::protocall::codec::Msg::encoded_len_repeated(2, &self.fields)
-            + ::protocall::codec::Str::encoded_len_repeated(3, &self.oneofs)
-            + ::protocall::codec::Msg::encoded_len_repeated(4, &self.options)
-            + ::protocall::codec::Msg::encoded_len_optional(5, &self.source_context)
-            + ::protocall::codec::Enum::encoded_len_implicit(6, &self.syntax)
-            + ::protocall::codec::Str::encoded_len_implicit(7, &self.edition)
-            + self._unknown_fields.encoded_len()
-    }
-    fn merge_field(
-        &mut self,
-        number: u32,
-        wire_type: ::protocall::WireType,
-        decoder: &mut ::protocall::Decoder<'_>,
-    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
-        match number {
-            1 => ::protocall::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => {
-                ::protocall::codec::Msg::merge_repeated(
-                    wire_type,
-                    &mut self.fields,
-                    decoder,
-                )
-            }
-            3 => {
-                ::protocall::codec::Str::merge_repeated(
-                    wire_type,
-                    &mut self.oneofs,
-                    decoder,
-                )
-            }
-            4 => {
-                ::protocall::codec::Msg::merge_repeated(
-                    wire_type,
-                    &mut self.options,
-                    decoder,
-                )
-            }
-            5 => {
-                ::protocall::codec::Msg::merge_optional(
-                    wire_type,
-                    &mut self.source_context,
-                    decoder,
-                )
-            }
-            6 => ::protocall::codec::Enum::merge(wire_type, &mut self.syntax, decoder),
-            7 => ::protocall::codec::Str::merge(wire_type, &mut self.edition, decoder),
-            _ => {
-                decoder
-                    .skip_field(
-                        number,
-                        wire_type,
-                        ::core::option::Option::Some(&mut self._unknown_fields),
-                    )
-            }
-        }
-    }
-    fn unknown_fields_mut(
-        &mut self,
-    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
-        ::core::option::Option::Some(&mut self._unknown_fields)
-    }
-    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "fields",
-                3 => "oneofs",
-                4 => "options",
-                5 => "source_context",
-                6 => "syntax",
-                7 => "edition",
-                _ => return ::core::option::Option::None,
-            },
-        )
-    }
-}
-impl Type {
-    /// A shared instance with every field unset.
-    pub fn default_instance() -> &'static Type {
-        static INSTANCE: ::std::sync::OnceLock<Type> = ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<Type as ::core::default::Default>::default)
-    }
-    /// The value of `source_context`, or its default when unset.
-    pub fn source_context(&self) -> &SourceContext {
-        self.source_context.as_ref().unwrap_or_else(|| SourceContext::default_instance())
-    }
-}
-/// A single field of a message type.
-///
-/// New usages of this message as an alternative to FieldDescriptorProto are
-/// strongly discouraged. This message does not reliability preserve all
-/// information necessary to model the schema and preserve semantics. Instead
-/// make use of FileDescriptorSet which preserves the necessary information.
-#[derive(Clone, PartialEq, Debug, Default)]
-pub struct Field {
-    /// The field type.
-    pub kind: ::protocall::EnumValue<field::Kind>,
-    /// The field cardinality.
-    pub cardinality: ::protocall::EnumValue<field::Cardinality>,
-    /// The field number.
-    pub number: i32,
-    /// The field name.
-    pub name: ::std::string::String,
-    /// The field type URL, without the scheme, for message or enumeration
-    /// types. Example: `"type.googleapis.com/google.protobuf.Timestamp"`.
-    pub type_url: ::std::string::String,
-    /// The index of the field type in `Type.oneofs`, for message or enumeration
-    /// types. The first type has index 1; zero means the type is not in the list.
-    pub oneof_index: i32,
-    /// Whether to use alternative packed wire representation.
-    pub packed: bool,
-    /// The protocol buffer options.
-    pub options: ::std::vec::Vec<Option>,
-    /// The field JSON name.
-    pub json_name: ::std::string::String,
-    /// The string value of the default value of this field. Proto2 syntax only.
-    pub default_value: ::std::string::String,
-    /// Fields not declared in the schema, kept so they survive a round trip.
-    pub _unknown_fields: ::protocall::UnknownFields,
-}
-impl ::protocall::Message for Field {
-    const FULL_NAME: &'static str = "google.protobuf.Field";
-    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.Field";
-    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::codec::Enum::encode_implicit(1, &self.kind, buf);
-        ::protocall::codec::Enum::encode_implicit(2, &self.cardinality, buf);
-        ::protocall::codec::Int32::encode_implicit(3, &self.number, buf);
-        ::protocall::codec::Str::encode_implicit(4, &self.name, buf);
-        ::protocall::codec::Str::encode_implicit(6, &self.type_url, buf);
-        ::protocall::codec::Int32::encode_implicit(7, &self.oneof_index, buf);
-        ::protocall::codec::Bool::encode_implicit(8, &self.packed, buf);
-        ::protocall::codec::Msg::encode_repeated(9, &self.options, buf);
-        ::protocall::codec::Str::encode_implicit(10, &self.json_name, buf);
-        ::protocall::codec::Str::encode_implicit(11, &self.default_value, buf);
-        self._unknown_fields.encode(buf);
-    }
-    fn encoded_len(&self) -> usize {
-        ::protocall::codec::Enum::encoded_len_implicit(1, &self.kind)
-            + ::protocall::codec::Enum::encoded_len_implicit(2, &self.cardinality)
-            + ::protocall::codec::Int32::encoded_len_implicit(3, &self.number)
-            + ::protocall::codec::Str::encoded_len_implicit(4, &self.name)
-            + ::protocall::codec::Str::encoded_len_implicit(6, &self.type_url)
-            + ::protocall::codec::Int32::encoded_len_implicit(7, &self.oneof_index)
-            + ::protocall::codec::Bool::encoded_len_implicit(8, &self.packed)
-            + ::protocall::codec::Msg::encoded_len_repeated(9, &self.options)
-            + ::protocall::codec::Str::encoded_len_implicit(10, &self.json_name)
-            + ::protocall::codec::Str::encoded_len_implicit(11, &self.default_value)
-            + self._unknown_fields.encoded_len()
-    }
-    fn merge_field(
-        &mut self,
-        number: u32,
-        wire_type: ::protocall::WireType,
-        decoder: &mut ::protocall::Decoder<'_>,
-    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
-        match number {
-            1 => ::protocall::codec::Enum::merge(wire_type, &mut self.kind, decoder),
-            2 => {
-                ::protocall::codec::Enum::merge(
-                    wire_type,
-                    &mut self.cardinality,
-                    decoder,
-                )
-            }
-            3 => ::protocall::codec::Int32::merge(wire_type, &mut self.number, decoder),
-            4 => ::protocall::codec::Str::merge(wire_type, &mut self.name, decoder),
-            6 => ::protocall::codec::Str::merge(wire_type, &mut self.type_url, decoder),
-            7 => {
-                ::protocall::codec::Int32::merge(
-                    wire_type,
-                    &mut self.oneof_index,
-                    decoder,
-                )
-            }
-            8 => ::protocall::codec::Bool::merge(wire_type, &mut self.packed, decoder),
-            9 => {
-                ::protocall::codec::Msg::merge_repeated(
-                    wire_type,
-                    &mut self.options,
-                    decoder,
-                )
-            }
-            10 => ::protocall::codec::Str::merge(wire_type, &mut self.json_name, decoder),
-            11 => {
-                ::protocall::codec::Str::merge(
-                    wire_type,
-                    &mut self.default_value,
-                    decoder,
-                )
-            }
-            _ => {
-                decoder
-                    .skip_field(
-                        number,
-                        wire_type,
-                        ::core::option::Option::Some(&mut self._unknown_fields),
-                    )
-            }
-        }
-    }
-    fn unknown_fields_mut(
-        &mut self,
-    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
-        ::core::option::Option::Some(&mut self._unknown_fields)
-    }
-    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "kind",
-                2 => "cardinality",
-                3 => "number",
-                4 => "name",
-                6 => "type_url",
-                7 => "oneof_index",
-                8 => "packed",
-                9 => "options",
-                10 => "json_name",
-                11 => "default_value",
-                _ => return ::core::option::Option::None,
-            },
-        )
-    }
-}
-impl Field {
-    /// A shared instance with every field unset.
-    pub fn default_instance() -> &'static Field {
-        static INSTANCE: ::std::sync::OnceLock<Field> = ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<Field as ::core::default::Default>::default)
-    }
-}
-/// Nested types and oneofs of [`Field`].
-pub mod field {
-    /// Basic field types.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-    #[repr(i32)]
-    pub enum Kind {
-        /// Field type unknown.
-        #[default]
-        TypeUnknown = 0,
-        /// Field type double.
-        TypeDouble = 1,
-        /// Field type float.
-        TypeFloat = 2,
-        /// Field type int64.
-        TypeInt64 = 3,
-        /// Field type uint64.
-        TypeUint64 = 4,
-        /// Field type int32.
-        TypeInt32 = 5,
-        /// Field type fixed64.
-        TypeFixed64 = 6,
-        /// Field type fixed32.
-        TypeFixed32 = 7,
-        /// Field type bool.
-        TypeBool = 8,
-        /// Field type string.
-        TypeString = 9,
-        /// Field type group. Proto2 syntax only, and deprecated.
-        TypeGroup = 10,
-        /// Field type message.
-        TypeMessage = 11,
-        /// Field type bytes.
-        TypeBytes = 12,
-        /// Field type uint32.
-        TypeUint32 = 13,
-        /// Field type enum.
-        TypeEnum = 14,
-        /// Field type sfixed32.
-        TypeSfixed32 = 15,
-        /// Field type sfixed64.
-        TypeSfixed64 = 16,
-        /// Field type sint32.
-        TypeSint32 = 17,
-        /// Field type sint64.
-        TypeSint64 = 18,
-    }
-    impl ::protocall::Enumeration for Kind {
-        const FULL_NAME: &'static str = "google.protobuf.Field.Kind";
-        fn from_i32(value: i32) -> ::core::option::Option<Kind> {
-            ::core::option::Option::Some(
-                match value {
-                    0 => Kind::TypeUnknown,
-                    1 => Kind::TypeDouble,
-                    2 => Kind::TypeFloat,
-                    3 => Kind::TypeInt64,
-                    4 => Kind::TypeUint64,
-                    5 => Kind::TypeInt32,
-                    6 => Kind::TypeFixed64,
-                    7 => Kind::TypeFixed32,
-                    8 => Kind::TypeBool,
-                    9 => Kind::TypeString,
-                    10 => Kind::TypeGroup,
-                    11 => Kind::TypeMessage,
-                    12 => Kind::TypeBytes,
-                    13 => Kind::TypeUint32,
-                    14 => Kind::TypeEnum,
-                    15 => Kind::TypeSfixed32,
-                    16 => Kind::TypeSfixed64,
-                    17 => Kind::TypeSint32,
-                    18 => Kind::TypeSint64,
-                    _ => return ::core::option::Option::None,
-                },
-            )
-        }
-        fn to_i32(self) -> i32 {
-            self as i32
-        }
-        fn as_str_name(self) -> &'static str {
-            match self {
-                Kind::TypeUnknown => "TYPE_UNKNOWN",
-                Kind::TypeDouble => "TYPE_DOUBLE",
-                Kind::TypeFloat => "TYPE_FLOAT",
-                Kind::TypeInt64 => "TYPE_INT64",
-                Kind::TypeUint64 => "TYPE_UINT64",
-                Kind::TypeInt32 => "TYPE_INT32",
-                Kind::TypeFixed64 => "TYPE_FIXED64",
-                Kind::TypeFixed32 => "TYPE_FIXED32",
-                Kind::TypeBool => "TYPE_BOOL",
-                Kind::TypeString => "TYPE_STRING",
-                Kind::TypeGroup => "TYPE_GROUP",
-                Kind::TypeMessage => "TYPE_MESSAGE",
-                Kind::TypeBytes => "TYPE_BYTES",
-                Kind::TypeUint32 => "TYPE_UINT32",
-                Kind::TypeEnum => "TYPE_ENUM",
-                Kind::TypeSfixed32 => "TYPE_SFIXED32",
-                Kind::TypeSfixed64 => "TYPE_SFIXED64",
-                Kind::TypeSint32 => "TYPE_SINT32",
-                Kind::TypeSint64 => "TYPE_SINT64",
-            }
-        }
-        fn from_str_name(name: &str) -> ::core::option::Option<Kind> {
-            ::core::option::Option::Some(
-                match name {
-                    "TYPE_UNKNOWN" => Kind::TypeUnknown,
-                    "TYPE_DOUBLE" => Kind::TypeDouble,
-                    "TYPE_FLOAT" => Kind::TypeFloat,
-                    "TYPE_INT64" => Kind::TypeInt64,
-                    "TYPE_UINT64" => Kind::TypeUint64,
-                    "TYPE_INT32" => Kind::TypeInt32,
-                    "TYPE_FIXED64" => Kind::TypeFixed64,
-                    "TYPE_FIXED32" => Kind::TypeFixed32,
-                    "TYPE_BOOL" => Kind::TypeBool,
-                    "TYPE_STRING" => Kind::TypeString,
-                    "TYPE_GROUP" => Kind::TypeGroup,
-                    "TYPE_MESSAGE" => Kind::TypeMessage,
-                    "TYPE_BYTES" => Kind::TypeBytes,
-                    "TYPE_UINT32" => Kind::TypeUint32,
-                    "TYPE_ENUM" => Kind::TypeEnum,
-                    "TYPE_SFIXED32" => Kind::TypeSfixed32,
-                    "TYPE_SFIXED64" => Kind::TypeSfixed64,
-                    "TYPE_SINT32" => Kind::TypeSint32,
-                    "TYPE_SINT64" => Kind::TypeSint64,
-                    _ => return ::core::option::Option::None,
-                },
-            )
-        }
-    }
-    /// Whether a field is optional, required, or repeated.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-    #[repr(i32)]
-    pub enum Cardinality {
-        /// For fields with unknown cardinality.
-        #[default]
-        Unknown = 0,
-        /// For optional fields.
-        Optional = 1,
-        /// For required fields. Proto2 syntax only.
-        Required = 2,
-        /// For repeated fields.
-        Repeated = 3,
-    }
-    impl ::protocall::Enumeration for Cardinality {
-        const FULL_NAME: &'static str = "google.protobuf.Field.Cardinality";
-        fn from_i32(value: i32) -> ::core::option::Option<Cardinality> {
-            ::core::option::Option::Some(
-                match value {
-                    0 => Cardinality::Unknown,
-                    1 => Cardinality::Optional,
-                    2 => Cardinality::Required,
-                    3 => Cardinality::Repeated,
-                    _ => return ::core::option::Option::None,
-                },
-            )
-        }
-        fn to_i32(self) -> i32 {
-            self as i32
-        }
-        fn as_str_name(self) -> &'static str {
-            match self {
-                Cardinality::Unknown => "CARDINALITY_UNKNOWN",
-                Cardinality::Optional => "CARDINALITY_OPTIONAL",
-                Cardinality::Required => "CARDINALITY_REQUIRED",
-                Cardinality::Repeated => "CARDINALITY_REPEATED",
-            }
-        }
-        fn from_str_name(name: &str) -> ::core::option::Option<Cardinality> {
-            ::core::option::Option::Some(
-                match name {
-                    "CARDINALITY_UNKNOWN" => Cardinality::Unknown,
-                    "CARDINALITY_OPTIONAL" => Cardinality::Optional,
-                    "CARDINALITY_REQUIRED" => Cardinality::Required,
-                    "CARDINALITY_REPEATED" => Cardinality::Repeated,
-                    _ => return ::core::option::Option::None,
-                },
-            )
-        }
-    }
-}
-/// Enum type definition.
-///
-/// New usages of this message as an alternative to EnumDescriptorProto are
-/// strongly discouraged. This message does not reliability preserve all
-/// information necessary to model the schema and preserve semantics. Instead
-/// make use of FileDescriptorSet which preserves the necessary information.
-#[derive(Clone, PartialEq, Debug, Default)]
-pub struct Enum {
-    /// Enum type name.
-    pub name: ::std::string::String,
-    /// Enum value definitions.
-    pub enumvalue: ::std::vec::Vec<EnumValue>,
-    /// Protocol buffer options.
-    pub options: ::std::vec::Vec<Option>,
-    /// The source context.
-    pub source_context: ::core::option::Option<SourceContext>,
-    /// The source syntax.
-    pub syntax: ::protocall::EnumValue<Syntax>,
-    /// The source edition string, only valid when syntax is SYNTAX_EDITIONS.
-    pub edition: ::std::string::String,
-    /// Fields not declared in the schema, kept so they survive a round trip.
-    pub _unknown_fields: ::protocall::UnknownFields,
-}
-impl ::protocall::Message for Enum {
-    const FULL_NAME: &'static str = "google.protobuf.Enum";
-    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.Enum";
-    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::codec::Str::encode_implicit(1, &self.name, buf);
-        ::protocall::codec::Msg::encode_repeated(2, &self.enumvalue, buf);
-        ::protocall::codec::Msg::encode_repeated(3, &self.options, buf);
-        ::protocall::codec::Msg::encode_optional(4, &self.source_context, buf);
-        ::protocall::codec::Enum::encode_implicit(5, &self.syntax, buf);
-        ::protocall::codec::Str::encode_implicit(6, &self.edition, buf);
-        self._unknown_fields.encode(buf);
-    }
-    fn encoded_len(&self) -> usize {
-        ::protocall::codec::Str::encoded_len_implicit(1, &self.name)
-            + ::protocall::codec::Msg::encoded_len_repeated(2, &self.enumvalue)
-            + ::protocall::codec::Msg::encoded_len_repeated(3, &self.options)
-            + ::protocall::codec::Msg::encoded_len_optional(4, &self.source_context)
-            + ::protocall::codec::Enum::encoded_len_implicit(5, &self.syntax)
-            + ::protocall::codec::Str::encoded_len_implicit(6, &self.edition)
-            + self._unknown_fields.encoded_len()
-    }
-    fn merge_field(
-        &mut self,
-        number: u32,
-        wire_type: ::protocall::WireType,
-        decoder: &mut ::protocall::Decoder<'_>,
-    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
-        match number {
-            1 => ::protocall::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => {
-                ::protocall::codec::Msg::merge_repeated(
-                    wire_type,
-                    &mut self.enumvalue,
-                    decoder,
-                )
-            }
-            3 => {
-                ::protocall::codec::Msg::merge_repeated(
-                    wire_type,
-                    &mut self.options,
-                    decoder,
-                )
-            }
-            4 => {
-                ::protocall::codec::Msg::merge_optional(
-                    wire_type,
-                    &mut self.source_context,
-                    decoder,
-                )
-            }
-            5 => ::protocall::codec::Enum::merge(wire_type, &mut self.syntax, decoder),
-            6 => ::protocall::codec::Str::merge(wire_type, &mut self.edition, decoder),
-            _ => {
-                decoder
-                    .skip_field(
-                        number,
-                        wire_type,
-                        ::core::option::Option::Some(&mut self._unknown_fields),
-                    )
-            }
-        }
-    }
-    fn unknown_fields_mut(
-        &mut self,
-    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
-        ::core::option::Option::Some(&mut self._unknown_fields)
-    }
-    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "enumvalue",
-                3 => "options",
-                4 => "source_context",
-                5 => "syntax",
-                6 => "edition",
-                _ => return ::core::option::Option::None,
-            },
-        )
-    }
-}
-impl Enum {
-    /// A shared instance with every field unset.
-    pub fn default_instance() -> &'static Enum {
-        static INSTANCE: ::std::sync::OnceLock<Enum> = ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<Enum as ::core::default::Default>::default)
-    }
-    /// The value of `source_context`, or its default when unset.
-    pub fn source_context(&self) -> &SourceContext {
-        self.source_context.as_ref().unwrap_or_else(|| SourceContext::default_instance())
-    }
-}
-/// Enum value definition.
-///
-/// New usages of this message as an alternative to EnumValueDescriptorProto are
-/// strongly discouraged. This message does not reliability preserve all
-/// information necessary to model the schema and preserve semantics. Instead
-/// make use of FileDescriptorSet which preserves the necessary information.
-#[derive(Clone, PartialEq, Debug, Default)]
-pub struct EnumValue {
-    /// Enum value name.
-    pub name: ::std::string::String,
-    /// Enum value number.
-    pub number: i32,
-    /// Protocol buffer options.
-    pub options: ::std::vec::Vec<Option>,
-    /// Fields not declared in the schema, kept so they survive a round trip.
-    pub _unknown_fields: ::protocall::UnknownFields,
-}
-impl ::protocall::Message for EnumValue {
-    const FULL_NAME: &'static str = "google.protobuf.EnumValue";
-    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.EnumValue";
-    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::codec::Str::encode_implicit(1, &self.name, buf);
-        ::protocall::codec::Int32::encode_implicit(2, &self.number, buf);
-        ::protocall::codec::Msg::encode_repeated(3, &self.options, buf);
-        self._unknown_fields.encode(buf);
-    }
-    fn encoded_len(&self) -> usize {
-        ::protocall::codec::Str::encoded_len_implicit(1, &self.name)
-            + ::protocall::codec::Int32::encoded_len_implicit(2, &self.number)
-            + ::protocall::codec::Msg::encoded_len_repeated(3, &self.options)
-            + self._unknown_fields.encoded_len()
-    }
-    fn merge_field(
-        &mut self,
-        number: u32,
-        wire_type: ::protocall::WireType,
-        decoder: &mut ::protocall::Decoder<'_>,
-    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
-        match number {
-            1 => ::protocall::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => ::protocall::codec::Int32::merge(wire_type, &mut self.number, decoder),
-            3 => {
-                ::protocall::codec::Msg::merge_repeated(
-                    wire_type,
-                    &mut self.options,
-                    decoder,
-                )
-            }
-            _ => {
-                decoder
-                    .skip_field(
-                        number,
-                        wire_type,
-                        ::core::option::Option::Some(&mut self._unknown_fields),
-                    )
-            }
-        }
-    }
-    fn unknown_fields_mut(
-        &mut self,
-    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
-        ::core::option::Option::Some(&mut self._unknown_fields)
-    }
-    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "number",
-                3 => "options",
-                _ => return ::core::option::Option::None,
-            },
-        )
-    }
-}
-impl EnumValue {
-    /// A shared instance with every field unset.
-    pub fn default_instance() -> &'static EnumValue {
-        static INSTANCE: ::std::sync::OnceLock<EnumValue> = ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<EnumValue as ::core::default::Default>::default)
-    }
-}
-/// A protocol buffer option, which can be attached to a message, field,
-/// enumeration, etc.
-///
-/// New usages of this message as an alternative to FileOptions, MessageOptions,
-/// FieldOptions, EnumOptions, EnumValueOptions, ServiceOptions, or MethodOptions
-/// are strongly discouraged.
-#[derive(Clone, PartialEq, Debug, Default)]
-pub struct Option {
-    /// The option's name. For protobuf built-in options (options defined in
-    /// descriptor.proto), this is the short name. For example, `"map_entry"`.
-    /// For custom options, it should be the fully-qualified name. For example,
-    /// `"google.api.http"`.
-    pub name: ::std::string::String,
-    /// The option's value packed in an Any message. If the value is a primitive,
-    /// the corresponding wrapper type defined in google/protobuf/wrappers.proto
-    /// should be used. If the value is an enum, it should be stored as an int32
-    /// value using the google.protobuf.Int32Value type.
-    pub value: ::core::option::Option<Any>,
-    /// Fields not declared in the schema, kept so they survive a round trip.
-    pub _unknown_fields: ::protocall::UnknownFields,
-}
-impl ::protocall::Message for Option {
-    const FULL_NAME: &'static str = "google.protobuf.Option";
-    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.Option";
-    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::codec::Str::encode_implicit(1, &self.name, buf);
-        ::protocall::codec::Msg::encode_optional(2, &self.value, buf);
-        self._unknown_fields.encode(buf);
-    }
-    fn encoded_len(&self) -> usize {
-        ::protocall::codec::Str::encoded_len_implicit(1, &self.name)
-            + ::protocall::codec::Msg::encoded_len_optional(2, &self.value)
-            + self._unknown_fields.encoded_len()
-    }
-    fn merge_field(
-        &mut self,
-        number: u32,
-        wire_type: ::protocall::WireType,
-        decoder: &mut ::protocall::Decoder<'_>,
-    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
-        match number {
-            1 => ::protocall::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => {
-                ::protocall::codec::Msg::merge_optional(
-                    wire_type,
-                    &mut self.value,
-                    decoder,
-                )
-            }
-            _ => {
-                decoder
-                    .skip_field(
-                        number,
-                        wire_type,
-                        ::core::option::Option::Some(&mut self._unknown_fields),
-                    )
-            }
-        }
-    }
-    fn unknown_fields_mut(
-        &mut self,
-    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
-        ::core::option::Option::Some(&mut self._unknown_fields)
-    }
-    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
-    }
-}
-impl Option {
-    /// A shared instance with every field unset.
-    pub fn default_instance() -> &'static Option {
-        static INSTANCE: ::std::sync::OnceLock<Option> = ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<Option as ::core::default::Default>::default)
-    }
-    /// The value of `value`, or its default when unset.
-    pub fn value(&self) -> &Any {
-        self.value.as_ref().unwrap_or_else(|| Any::default_instance())
-    }
-}
 /// Api is a light-weight descriptor for an API Interface.
 ///
 /// Interfaces are also described as "protocol buffer services" in some contexts,
@@ -7919,6 +7130,66 @@ impl FieldMask {
         INSTANCE.get_or_init(<FieldMask as ::core::default::Default>::default)
     }
 }
+/// `SourceContext` represents information about the source of a
+/// protobuf element, like the file in which it is defined.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct SourceContext {
+    /// The path-qualified name of the .proto file that contained the associated
+    /// protobuf element.  For example: `"google/protobuf/source_context.proto"`.
+    pub file_name: ::std::string::String,
+    /// Fields not declared in the schema, kept so they survive a round trip.
+    pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::protocall::Message for SourceContext {
+    const FULL_NAME: &'static str = "google.protobuf.SourceContext";
+    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.SourceContext";
+    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+        ::protocall::codec::Str::encode_implicit(1, &self.file_name, buf);
+        self._unknown_fields.encode(buf);
+    }
+    fn encoded_len(&self) -> usize {
+        ::protocall::codec::Str::encoded_len_implicit(1, &self.file_name)
+            + self._unknown_fields.encoded_len()
+    }
+    fn merge_field(
+        &mut self,
+        number: u32,
+        wire_type: ::protocall::WireType,
+        decoder: &mut ::protocall::Decoder<'_>,
+    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
+        match number {
+            1 => ::protocall::codec::Str::merge(wire_type, &mut self.file_name, decoder),
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
+        }
+    }
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+        ::core::option::Option::Some(&mut self._unknown_fields)
+    }
+    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
+        ::core::option::Option::Some(
+            match number {
+                1 => "file_name",
+                _ => return ::core::option::Option::None,
+            },
+        )
+    }
+}
+impl SourceContext {
+    /// A shared instance with every field unset.
+    pub fn default_instance() -> &'static SourceContext {
+        static INSTANCE: ::std::sync::OnceLock<SourceContext> = ::std::sync::OnceLock::new();
+        INSTANCE.get_or_init(<SourceContext as ::core::default::Default>::default)
+    }
+}
 /// Represents a JSON object.
 ///
 /// An unordered key-value map, intending to perfectly capture the semantics of a
@@ -8434,6 +7705,735 @@ impl Timestamp {
     pub fn default_instance() -> &'static Timestamp {
         static INSTANCE: ::std::sync::OnceLock<Timestamp> = ::std::sync::OnceLock::new();
         INSTANCE.get_or_init(<Timestamp as ::core::default::Default>::default)
+    }
+}
+/// A protocol buffer message type.
+///
+/// New usages of this message as an alternative to DescriptorProto are strongly
+/// discouraged. This message does not reliability preserve all information
+/// necessary to model the schema and preserve semantics. Instead make use of
+/// FileDescriptorSet which preserves the necessary information.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Type {
+    /// The fully qualified message name.
+    pub name: ::std::string::String,
+    /// The list of fields.
+    pub fields: ::std::vec::Vec<Field>,
+    /// The list of types appearing in `oneof` definitions in this type.
+    pub oneofs: ::std::vec::Vec<::std::string::String>,
+    /// The protocol buffer options.
+    pub options: ::std::vec::Vec<Option>,
+    /// The source context.
+    pub source_context: ::core::option::Option<SourceContext>,
+    /// The source syntax.
+    pub syntax: ::protocall::EnumValue<Syntax>,
+    /// The source edition string, only valid when syntax is SYNTAX_EDITIONS.
+    pub edition: ::std::string::String,
+    /// Fields not declared in the schema, kept so they survive a round trip.
+    pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::protocall::Message for Type {
+    const FULL_NAME: &'static str = "google.protobuf.Type";
+    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.Type";
+    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+        ::protocall::codec::Str::encode_implicit(1, &self.name, buf);
+        ::protocall::codec::Msg::encode_repeated(2, &self.fields, buf);
+        ::protocall::codec::Str::encode_repeated(3, &self.oneofs, buf);
+        ::protocall::codec::Msg::encode_repeated(4, &self.options, buf);
+        ::protocall::codec::Msg::encode_optional(5, &self.source_context, buf);
+        ::protocall::codec::Enum::encode_implicit(6, &self.syntax, buf);
+        ::protocall::codec::Str::encode_implicit(7, &self.edition, buf);
+        self._unknown_fields.encode(buf);
+    }
+    fn encoded_len(&self) -> usize {
+        ::protocall::codec::Str::encoded_len_implicit(1, &self.name)
+            + ::protocall::codec::Msg::encoded_len_repeated(2, &self.fields)
+            + ::protocall::codec::Str::encoded_len_repeated(3, &self.oneofs)
+            + ::protocall::codec::Msg::encoded_len_repeated(4, &self.options)
+            + ::protocall::codec::Msg::encoded_len_optional(5, &self.source_context)
+            + ::protocall::codec::Enum::encoded_len_implicit(6, &self.syntax)
+            + ::protocall::codec::Str::encoded_len_implicit(7, &self.edition)
+            + self._unknown_fields.encoded_len()
+    }
+    fn merge_field(
+        &mut self,
+        number: u32,
+        wire_type: ::protocall::WireType,
+        decoder: &mut ::protocall::Decoder<'_>,
+    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
+        match number {
+            1 => ::protocall::codec::Str::merge(wire_type, &mut self.name, decoder),
+            2 => {
+                ::protocall::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.fields,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::codec::Str::merge_repeated(
+                    wire_type,
+                    &mut self.oneofs,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.source_context,
+                    decoder,
+                )
+            }
+            6 => ::protocall::codec::Enum::merge(wire_type, &mut self.syntax, decoder),
+            7 => ::protocall::codec::Str::merge(wire_type, &mut self.edition, decoder),
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
+        }
+    }
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+        ::core::option::Option::Some(&mut self._unknown_fields)
+    }
+    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
+        ::core::option::Option::Some(
+            match number {
+                1 => "name",
+                2 => "fields",
+                3 => "oneofs",
+                4 => "options",
+                5 => "source_context",
+                6 => "syntax",
+                7 => "edition",
+                _ => return ::core::option::Option::None,
+            },
+        )
+    }
+}
+impl Type {
+    /// A shared instance with every field unset.
+    pub fn default_instance() -> &'static Type {
+        static INSTANCE: ::std::sync::OnceLock<Type> = ::std::sync::OnceLock::new();
+        INSTANCE.get_or_init(<Type as ::core::default::Default>::default)
+    }
+    /// The value of `source_context`, or its default when unset.
+    pub fn source_context(&self) -> &SourceContext {
+        self.source_context.as_ref().unwrap_or_else(|| SourceContext::default_instance())
+    }
+}
+/// A single field of a message type.
+///
+/// New usages of this message as an alternative to FieldDescriptorProto are
+/// strongly discouraged. This message does not reliability preserve all
+/// information necessary to model the schema and preserve semantics. Instead
+/// make use of FileDescriptorSet which preserves the necessary information.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Field {
+    /// The field type.
+    pub kind: ::protocall::EnumValue<field::Kind>,
+    /// The field cardinality.
+    pub cardinality: ::protocall::EnumValue<field::Cardinality>,
+    /// The field number.
+    pub number: i32,
+    /// The field name.
+    pub name: ::std::string::String,
+    /// The field type URL, without the scheme, for message or enumeration
+    /// types. Example: `"type.googleapis.com/google.protobuf.Timestamp"`.
+    pub type_url: ::std::string::String,
+    /// The index of the field type in `Type.oneofs`, for message or enumeration
+    /// types. The first type has index 1; zero means the type is not in the list.
+    pub oneof_index: i32,
+    /// Whether to use alternative packed wire representation.
+    pub packed: bool,
+    /// The protocol buffer options.
+    pub options: ::std::vec::Vec<Option>,
+    /// The field JSON name.
+    pub json_name: ::std::string::String,
+    /// The string value of the default value of this field. Proto2 syntax only.
+    pub default_value: ::std::string::String,
+    /// Fields not declared in the schema, kept so they survive a round trip.
+    pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::protocall::Message for Field {
+    const FULL_NAME: &'static str = "google.protobuf.Field";
+    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.Field";
+    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+        ::protocall::codec::Enum::encode_implicit(1, &self.kind, buf);
+        ::protocall::codec::Enum::encode_implicit(2, &self.cardinality, buf);
+        ::protocall::codec::Int32::encode_implicit(3, &self.number, buf);
+        ::protocall::codec::Str::encode_implicit(4, &self.name, buf);
+        ::protocall::codec::Str::encode_implicit(6, &self.type_url, buf);
+        ::protocall::codec::Int32::encode_implicit(7, &self.oneof_index, buf);
+        ::protocall::codec::Bool::encode_implicit(8, &self.packed, buf);
+        ::protocall::codec::Msg::encode_repeated(9, &self.options, buf);
+        ::protocall::codec::Str::encode_implicit(10, &self.json_name, buf);
+        ::protocall::codec::Str::encode_implicit(11, &self.default_value, buf);
+        self._unknown_fields.encode(buf);
+    }
+    fn encoded_len(&self) -> usize {
+        ::protocall::codec::Enum::encoded_len_implicit(1, &self.kind)
+            + ::protocall::codec::Enum::encoded_len_implicit(2, &self.cardinality)
+            + ::protocall::codec::Int32::encoded_len_implicit(3, &self.number)
+            + ::protocall::codec::Str::encoded_len_implicit(4, &self.name)
+            + ::protocall::codec::Str::encoded_len_implicit(6, &self.type_url)
+            + ::protocall::codec::Int32::encoded_len_implicit(7, &self.oneof_index)
+            + ::protocall::codec::Bool::encoded_len_implicit(8, &self.packed)
+            + ::protocall::codec::Msg::encoded_len_repeated(9, &self.options)
+            + ::protocall::codec::Str::encoded_len_implicit(10, &self.json_name)
+            + ::protocall::codec::Str::encoded_len_implicit(11, &self.default_value)
+            + self._unknown_fields.encoded_len()
+    }
+    fn merge_field(
+        &mut self,
+        number: u32,
+        wire_type: ::protocall::WireType,
+        decoder: &mut ::protocall::Decoder<'_>,
+    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
+        match number {
+            1 => ::protocall::codec::Enum::merge(wire_type, &mut self.kind, decoder),
+            2 => {
+                ::protocall::codec::Enum::merge(
+                    wire_type,
+                    &mut self.cardinality,
+                    decoder,
+                )
+            }
+            3 => ::protocall::codec::Int32::merge(wire_type, &mut self.number, decoder),
+            4 => ::protocall::codec::Str::merge(wire_type, &mut self.name, decoder),
+            6 => ::protocall::codec::Str::merge(wire_type, &mut self.type_url, decoder),
+            7 => {
+                ::protocall::codec::Int32::merge(
+                    wire_type,
+                    &mut self.oneof_index,
+                    decoder,
+                )
+            }
+            8 => ::protocall::codec::Bool::merge(wire_type, &mut self.packed, decoder),
+            9 => {
+                ::protocall::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            10 => ::protocall::codec::Str::merge(wire_type, &mut self.json_name, decoder),
+            11 => {
+                ::protocall::codec::Str::merge(
+                    wire_type,
+                    &mut self.default_value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
+        }
+    }
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+        ::core::option::Option::Some(&mut self._unknown_fields)
+    }
+    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
+        ::core::option::Option::Some(
+            match number {
+                1 => "kind",
+                2 => "cardinality",
+                3 => "number",
+                4 => "name",
+                6 => "type_url",
+                7 => "oneof_index",
+                8 => "packed",
+                9 => "options",
+                10 => "json_name",
+                11 => "default_value",
+                _ => return ::core::option::Option::None,
+            },
+        )
+    }
+}
+impl Field {
+    /// A shared instance with every field unset.
+    pub fn default_instance() -> &'static Field {
+        static INSTANCE: ::std::sync::OnceLock<Field> = ::std::sync::OnceLock::new();
+        INSTANCE.get_or_init(<Field as ::core::default::Default>::default)
+    }
+}
+/// Nested types and oneofs of [`Field`].
+pub mod field {
+    /// Basic field types.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+    #[repr(i32)]
+    pub enum Kind {
+        /// Field type unknown.
+        #[default]
+        TypeUnknown = 0,
+        /// Field type double.
+        TypeDouble = 1,
+        /// Field type float.
+        TypeFloat = 2,
+        /// Field type int64.
+        TypeInt64 = 3,
+        /// Field type uint64.
+        TypeUint64 = 4,
+        /// Field type int32.
+        TypeInt32 = 5,
+        /// Field type fixed64.
+        TypeFixed64 = 6,
+        /// Field type fixed32.
+        TypeFixed32 = 7,
+        /// Field type bool.
+        TypeBool = 8,
+        /// Field type string.
+        TypeString = 9,
+        /// Field type group. Proto2 syntax only, and deprecated.
+        TypeGroup = 10,
+        /// Field type message.
+        TypeMessage = 11,
+        /// Field type bytes.
+        TypeBytes = 12,
+        /// Field type uint32.
+        TypeUint32 = 13,
+        /// Field type enum.
+        TypeEnum = 14,
+        /// Field type sfixed32.
+        TypeSfixed32 = 15,
+        /// Field type sfixed64.
+        TypeSfixed64 = 16,
+        /// Field type sint32.
+        TypeSint32 = 17,
+        /// Field type sint64.
+        TypeSint64 = 18,
+    }
+    impl ::protocall::Enumeration for Kind {
+        const FULL_NAME: &'static str = "google.protobuf.Field.Kind";
+        fn from_i32(value: i32) -> ::core::option::Option<Kind> {
+            ::core::option::Option::Some(
+                match value {
+                    0 => Kind::TypeUnknown,
+                    1 => Kind::TypeDouble,
+                    2 => Kind::TypeFloat,
+                    3 => Kind::TypeInt64,
+                    4 => Kind::TypeUint64,
+                    5 => Kind::TypeInt32,
+                    6 => Kind::TypeFixed64,
+                    7 => Kind::TypeFixed32,
+                    8 => Kind::TypeBool,
+                    9 => Kind::TypeString,
+                    10 => Kind::TypeGroup,
+                    11 => Kind::TypeMessage,
+                    12 => Kind::TypeBytes,
+                    13 => Kind::TypeUint32,
+                    14 => Kind::TypeEnum,
+                    15 => Kind::TypeSfixed32,
+                    16 => Kind::TypeSfixed64,
+                    17 => Kind::TypeSint32,
+                    18 => Kind::TypeSint64,
+                    _ => return ::core::option::Option::None,
+                },
+            )
+        }
+        fn to_i32(self) -> i32 {
+            self as i32
+        }
+        fn as_str_name(self) -> &'static str {
+            match self {
+                Kind::TypeUnknown => "TYPE_UNKNOWN",
+                Kind::TypeDouble => "TYPE_DOUBLE",
+                Kind::TypeFloat => "TYPE_FLOAT",
+                Kind::TypeInt64 => "TYPE_INT64",
+                Kind::TypeUint64 => "TYPE_UINT64",
+                Kind::TypeInt32 => "TYPE_INT32",
+                Kind::TypeFixed64 => "TYPE_FIXED64",
+                Kind::TypeFixed32 => "TYPE_FIXED32",
+                Kind::TypeBool => "TYPE_BOOL",
+                Kind::TypeString => "TYPE_STRING",
+                Kind::TypeGroup => "TYPE_GROUP",
+                Kind::TypeMessage => "TYPE_MESSAGE",
+                Kind::TypeBytes => "TYPE_BYTES",
+                Kind::TypeUint32 => "TYPE_UINT32",
+                Kind::TypeEnum => "TYPE_ENUM",
+                Kind::TypeSfixed32 => "TYPE_SFIXED32",
+                Kind::TypeSfixed64 => "TYPE_SFIXED64",
+                Kind::TypeSint32 => "TYPE_SINT32",
+                Kind::TypeSint64 => "TYPE_SINT64",
+            }
+        }
+        fn from_str_name(name: &str) -> ::core::option::Option<Kind> {
+            ::core::option::Option::Some(
+                match name {
+                    "TYPE_UNKNOWN" => Kind::TypeUnknown,
+                    "TYPE_DOUBLE" => Kind::TypeDouble,
+                    "TYPE_FLOAT" => Kind::TypeFloat,
+                    "TYPE_INT64" => Kind::TypeInt64,
+                    "TYPE_UINT64" => Kind::TypeUint64,
+                    "TYPE_INT32" => Kind::TypeInt32,
+                    "TYPE_FIXED64" => Kind::TypeFixed64,
+                    "TYPE_FIXED32" => Kind::TypeFixed32,
+                    "TYPE_BOOL" => Kind::TypeBool,
+                    "TYPE_STRING" => Kind::TypeString,
+                    "TYPE_GROUP" => Kind::TypeGroup,
+                    "TYPE_MESSAGE" => Kind::TypeMessage,
+                    "TYPE_BYTES" => Kind::TypeBytes,
+                    "TYPE_UINT32" => Kind::TypeUint32,
+                    "TYPE_ENUM" => Kind::TypeEnum,
+                    "TYPE_SFIXED32" => Kind::TypeSfixed32,
+                    "TYPE_SFIXED64" => Kind::TypeSfixed64,
+                    "TYPE_SINT32" => Kind::TypeSint32,
+                    "TYPE_SINT64" => Kind::TypeSint64,
+                    _ => return ::core::option::Option::None,
+                },
+            )
+        }
+    }
+    /// Whether a field is optional, required, or repeated.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+    #[repr(i32)]
+    pub enum Cardinality {
+        /// For fields with unknown cardinality.
+        #[default]
+        Unknown = 0,
+        /// For optional fields.
+        Optional = 1,
+        /// For required fields. Proto2 syntax only.
+        Required = 2,
+        /// For repeated fields.
+        Repeated = 3,
+    }
+    impl ::protocall::Enumeration for Cardinality {
+        const FULL_NAME: &'static str = "google.protobuf.Field.Cardinality";
+        fn from_i32(value: i32) -> ::core::option::Option<Cardinality> {
+            ::core::option::Option::Some(
+                match value {
+                    0 => Cardinality::Unknown,
+                    1 => Cardinality::Optional,
+                    2 => Cardinality::Required,
+                    3 => Cardinality::Repeated,
+                    _ => return ::core::option::Option::None,
+                },
+            )
+        }
+        fn to_i32(self) -> i32 {
+            self as i32
+        }
+        fn as_str_name(self) -> &'static str {
+            match self {
+                Cardinality::Unknown => "CARDINALITY_UNKNOWN",
+                Cardinality::Optional => "CARDINALITY_OPTIONAL",
+                Cardinality::Required => "CARDINALITY_REQUIRED",
+                Cardinality::Repeated => "CARDINALITY_REPEATED",
+            }
+        }
+        fn from_str_name(name: &str) -> ::core::option::Option<Cardinality> {
+            ::core::option::Option::Some(
+                match name {
+                    "CARDINALITY_UNKNOWN" => Cardinality::Unknown,
+                    "CARDINALITY_OPTIONAL" => Cardinality::Optional,
+                    "CARDINALITY_REQUIRED" => Cardinality::Required,
+                    "CARDINALITY_REPEATED" => Cardinality::Repeated,
+                    _ => return ::core::option::Option::None,
+                },
+            )
+        }
+    }
+}
+/// Enum type definition.
+///
+/// New usages of this message as an alternative to EnumDescriptorProto are
+/// strongly discouraged. This message does not reliability preserve all
+/// information necessary to model the schema and preserve semantics. Instead
+/// make use of FileDescriptorSet which preserves the necessary information.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Enum {
+    /// Enum type name.
+    pub name: ::std::string::String,
+    /// Enum value definitions.
+    pub enumvalue: ::std::vec::Vec<EnumValue>,
+    /// Protocol buffer options.
+    pub options: ::std::vec::Vec<Option>,
+    /// The source context.
+    pub source_context: ::core::option::Option<SourceContext>,
+    /// The source syntax.
+    pub syntax: ::protocall::EnumValue<Syntax>,
+    /// The source edition string, only valid when syntax is SYNTAX_EDITIONS.
+    pub edition: ::std::string::String,
+    /// Fields not declared in the schema, kept so they survive a round trip.
+    pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::protocall::Message for Enum {
+    const FULL_NAME: &'static str = "google.protobuf.Enum";
+    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.Enum";
+    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+        ::protocall::codec::Str::encode_implicit(1, &self.name, buf);
+        ::protocall::codec::Msg::encode_repeated(2, &self.enumvalue, buf);
+        ::protocall::codec::Msg::encode_repeated(3, &self.options, buf);
+        ::protocall::codec::Msg::encode_optional(4, &self.source_context, buf);
+        ::protocall::codec::Enum::encode_implicit(5, &self.syntax, buf);
+        ::protocall::codec::Str::encode_implicit(6, &self.edition, buf);
+        self._unknown_fields.encode(buf);
+    }
+    fn encoded_len(&self) -> usize {
+        ::protocall::codec::Str::encoded_len_implicit(1, &self.name)
+            + ::protocall::codec::Msg::encoded_len_repeated(2, &self.enumvalue)
+            + ::protocall::codec::Msg::encoded_len_repeated(3, &self.options)
+            + ::protocall::codec::Msg::encoded_len_optional(4, &self.source_context)
+            + ::protocall::codec::Enum::encoded_len_implicit(5, &self.syntax)
+            + ::protocall::codec::Str::encoded_len_implicit(6, &self.edition)
+            + self._unknown_fields.encoded_len()
+    }
+    fn merge_field(
+        &mut self,
+        number: u32,
+        wire_type: ::protocall::WireType,
+        decoder: &mut ::protocall::Decoder<'_>,
+    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
+        match number {
+            1 => ::protocall::codec::Str::merge(wire_type, &mut self.name, decoder),
+            2 => {
+                ::protocall::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.enumvalue,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.source_context,
+                    decoder,
+                )
+            }
+            5 => ::protocall::codec::Enum::merge(wire_type, &mut self.syntax, decoder),
+            6 => ::protocall::codec::Str::merge(wire_type, &mut self.edition, decoder),
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
+        }
+    }
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+        ::core::option::Option::Some(&mut self._unknown_fields)
+    }
+    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
+        ::core::option::Option::Some(
+            match number {
+                1 => "name",
+                2 => "enumvalue",
+                3 => "options",
+                4 => "source_context",
+                5 => "syntax",
+                6 => "edition",
+                _ => return ::core::option::Option::None,
+            },
+        )
+    }
+}
+impl Enum {
+    /// A shared instance with every field unset.
+    pub fn default_instance() -> &'static Enum {
+        static INSTANCE: ::std::sync::OnceLock<Enum> = ::std::sync::OnceLock::new();
+        INSTANCE.get_or_init(<Enum as ::core::default::Default>::default)
+    }
+    /// The value of `source_context`, or its default when unset.
+    pub fn source_context(&self) -> &SourceContext {
+        self.source_context.as_ref().unwrap_or_else(|| SourceContext::default_instance())
+    }
+}
+/// Enum value definition.
+///
+/// New usages of this message as an alternative to EnumValueDescriptorProto are
+/// strongly discouraged. This message does not reliability preserve all
+/// information necessary to model the schema and preserve semantics. Instead
+/// make use of FileDescriptorSet which preserves the necessary information.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct EnumValue {
+    /// Enum value name.
+    pub name: ::std::string::String,
+    /// Enum value number.
+    pub number: i32,
+    /// Protocol buffer options.
+    pub options: ::std::vec::Vec<Option>,
+    /// Fields not declared in the schema, kept so they survive a round trip.
+    pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::protocall::Message for EnumValue {
+    const FULL_NAME: &'static str = "google.protobuf.EnumValue";
+    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.EnumValue";
+    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+        ::protocall::codec::Str::encode_implicit(1, &self.name, buf);
+        ::protocall::codec::Int32::encode_implicit(2, &self.number, buf);
+        ::protocall::codec::Msg::encode_repeated(3, &self.options, buf);
+        self._unknown_fields.encode(buf);
+    }
+    fn encoded_len(&self) -> usize {
+        ::protocall::codec::Str::encoded_len_implicit(1, &self.name)
+            + ::protocall::codec::Int32::encoded_len_implicit(2, &self.number)
+            + ::protocall::codec::Msg::encoded_len_repeated(3, &self.options)
+            + self._unknown_fields.encoded_len()
+    }
+    fn merge_field(
+        &mut self,
+        number: u32,
+        wire_type: ::protocall::WireType,
+        decoder: &mut ::protocall::Decoder<'_>,
+    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
+        match number {
+            1 => ::protocall::codec::Str::merge(wire_type, &mut self.name, decoder),
+            2 => ::protocall::codec::Int32::merge(wire_type, &mut self.number, decoder),
+            3 => {
+                ::protocall::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
+        }
+    }
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+        ::core::option::Option::Some(&mut self._unknown_fields)
+    }
+    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
+        ::core::option::Option::Some(
+            match number {
+                1 => "name",
+                2 => "number",
+                3 => "options",
+                _ => return ::core::option::Option::None,
+            },
+        )
+    }
+}
+impl EnumValue {
+    /// A shared instance with every field unset.
+    pub fn default_instance() -> &'static EnumValue {
+        static INSTANCE: ::std::sync::OnceLock<EnumValue> = ::std::sync::OnceLock::new();
+        INSTANCE.get_or_init(<EnumValue as ::core::default::Default>::default)
+    }
+}
+/// A protocol buffer option, which can be attached to a message, field,
+/// enumeration, etc.
+///
+/// New usages of this message as an alternative to FileOptions, MessageOptions,
+/// FieldOptions, EnumOptions, EnumValueOptions, ServiceOptions, or MethodOptions
+/// are strongly discouraged.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct Option {
+    /// The option's name. For protobuf built-in options (options defined in
+    /// descriptor.proto), this is the short name. For example, `"map_entry"`.
+    /// For custom options, it should be the fully-qualified name. For example,
+    /// `"google.api.http"`.
+    pub name: ::std::string::String,
+    /// The option's value packed in an Any message. If the value is a primitive,
+    /// the corresponding wrapper type defined in google/protobuf/wrappers.proto
+    /// should be used. If the value is an enum, it should be stored as an int32
+    /// value using the google.protobuf.Int32Value type.
+    pub value: ::core::option::Option<Any>,
+    /// Fields not declared in the schema, kept so they survive a round trip.
+    pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::protocall::Message for Option {
+    const FULL_NAME: &'static str = "google.protobuf.Option";
+    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.Option";
+    fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+        ::protocall::codec::Str::encode_implicit(1, &self.name, buf);
+        ::protocall::codec::Msg::encode_optional(2, &self.value, buf);
+        self._unknown_fields.encode(buf);
+    }
+    fn encoded_len(&self) -> usize {
+        ::protocall::codec::Str::encoded_len_implicit(1, &self.name)
+            + ::protocall::codec::Msg::encoded_len_optional(2, &self.value)
+            + self._unknown_fields.encoded_len()
+    }
+    fn merge_field(
+        &mut self,
+        number: u32,
+        wire_type: ::protocall::WireType,
+        decoder: &mut ::protocall::Decoder<'_>,
+    ) -> ::core::result::Result<(), ::protocall::DecodeError> {
+        match number {
+            1 => ::protocall::codec::Str::merge(wire_type, &mut self.name, decoder),
+            2 => {
+                ::protocall::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
+        }
+    }
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+        ::core::option::Option::Some(&mut self._unknown_fields)
+    }
+    fn field_name(number: u32) -> ::core::option::Option<&'static str> {
+        ::core::option::Option::Some(
+            match number {
+                1 => "name",
+                2 => "value",
+                _ => return ::core::option::Option::None,
+            },
+        )
+    }
+}
+impl Option {
+    /// A shared instance with every field unset.
+    pub fn default_instance() -> &'static Option {
+        static INSTANCE: ::std::sync::OnceLock<Option> = ::std::sync::OnceLock::new();
+        INSTANCE.get_or_init(<Option as ::core::default::Default>::default)
+    }
+    /// The value of `value`, or its default when unset.
+    pub fn value(&self) -> &Any {
+        self.value.as_ref().unwrap_or_else(|| Any::default_instance())
     }
 }
 /// Wrapper message for `double`.
@@ -9003,51 +9003,6 @@ impl BytesValue {
         INSTANCE.get_or_init(<BytesValue as ::core::default::Default>::default)
     }
 }
-/// The syntax in which a protocol buffer element is defined.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-#[repr(i32)]
-pub enum Syntax {
-    /// Syntax `proto2`.
-    #[default]
-    Proto2 = 0,
-    /// Syntax `proto3`.
-    Proto3 = 1,
-    /// Syntax `editions`.
-    Editions = 2,
-}
-impl ::protocall::Enumeration for Syntax {
-    const FULL_NAME: &'static str = "google.protobuf.Syntax";
-    fn from_i32(value: i32) -> ::core::option::Option<Syntax> {
-        ::core::option::Option::Some(
-            match value {
-                0 => Syntax::Proto2,
-                1 => Syntax::Proto3,
-                2 => Syntax::Editions,
-                _ => return ::core::option::Option::None,
-            },
-        )
-    }
-    fn to_i32(self) -> i32 {
-        self as i32
-    }
-    fn as_str_name(self) -> &'static str {
-        match self {
-            Syntax::Proto2 => "SYNTAX_PROTO2",
-            Syntax::Proto3 => "SYNTAX_PROTO3",
-            Syntax::Editions => "SYNTAX_EDITIONS",
-        }
-    }
-    fn from_str_name(name: &str) -> ::core::option::Option<Syntax> {
-        ::core::option::Option::Some(
-            match name {
-                "SYNTAX_PROTO2" => Syntax::Proto2,
-                "SYNTAX_PROTO3" => Syntax::Proto3,
-                "SYNTAX_EDITIONS" => Syntax::Editions,
-                _ => return ::core::option::Option::None,
-            },
-        )
-    }
-}
 /// The full set of known editions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -9244,6 +9199,51 @@ impl ::protocall::Enumeration for NullValue {
         ::core::option::Option::Some(
             match name {
                 "NULL_VALUE" => NullValue::NullValue,
+                _ => return ::core::option::Option::None,
+            },
+        )
+    }
+}
+/// The syntax in which a protocol buffer element is defined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[repr(i32)]
+pub enum Syntax {
+    /// Syntax `proto2`.
+    #[default]
+    Proto2 = 0,
+    /// Syntax `proto3`.
+    Proto3 = 1,
+    /// Syntax `editions`.
+    Editions = 2,
+}
+impl ::protocall::Enumeration for Syntax {
+    const FULL_NAME: &'static str = "google.protobuf.Syntax";
+    fn from_i32(value: i32) -> ::core::option::Option<Syntax> {
+        ::core::option::Option::Some(
+            match value {
+                0 => Syntax::Proto2,
+                1 => Syntax::Proto3,
+                2 => Syntax::Editions,
+                _ => return ::core::option::Option::None,
+            },
+        )
+    }
+    fn to_i32(self) -> i32 {
+        self as i32
+    }
+    fn as_str_name(self) -> &'static str {
+        match self {
+            Syntax::Proto2 => "SYNTAX_PROTO2",
+            Syntax::Proto3 => "SYNTAX_PROTO3",
+            Syntax::Editions => "SYNTAX_EDITIONS",
+        }
+    }
+    fn from_str_name(name: &str) -> ::core::option::Option<Syntax> {
+        ::core::option::Option::Some(
+            match name {
+                "SYNTAX_PROTO2" => Syntax::Proto2,
+                "SYNTAX_PROTO3" => Syntax::Proto3,
+                "SYNTAX_EDITIONS" => Syntax::Editions,
                 _ => return ::core::option::Option::None,
             },
         )
