@@ -122,8 +122,12 @@ impl http_body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match &self.inner {
             Inner::Empty => SizeHint::with_exact(0),
+            // Not exact: an exact size makes hyper add `content-length`,
+            // which gRPC does not use.
             Inner::Once { data, .. } => {
-                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+                let mut hint = SizeHint::new();
+                hint.set_lower(data.as_ref().map_or(0, |d| d.len() as u64));
+                hint
             }
             Inner::Stream(_) => SizeHint::default(),
             Inner::Incoming(body) => body.size_hint(),

@@ -36,6 +36,14 @@ impl Default for Codec {
 
 /// Encodes `message` as one frame.
 pub(crate) fn encode<M: Message>(message: &M, codec: &Codec) -> Result<Bytes, Status> {
+    let mut buf = BytesMut::new();
+    encode_into(message, codec, &mut buf)?;
+    Ok(buf.freeze())
+}
+
+/// Appends `message` as one frame to `buf` (streams batch several frames
+/// into one HTTP/2 DATA frame this way).
+pub(crate) fn encode_into<M: Message>(message: &M, codec: &Codec, buf: &mut BytesMut) -> Result<(), Status> {
     let len = message.encoded_len();
     if len > codec.max_encode || len > u32::MAX as usize {
         return Err(Status::resource_exhausted(format!(
@@ -45,23 +53,23 @@ pub(crate) fn encode<M: Message>(message: &M, codec: &Codec) -> Result<Bytes, St
     }
     match codec.send {
         None => {
-            let mut buf = BytesMut::with_capacity(HEADER_LEN + len);
+            buf.reserve(HEADER_LEN + len);
             buf.put_u8(0);
             buf.put_u32(len as u32);
-            message.encode_raw(&mut buf);
-            Ok(buf.freeze())
+            message.encode_raw(buf);
         }
         Some(encoding) => {
             let plain = message.encode_to_vec();
-            let mut buf = BytesMut::with_capacity(HEADER_LEN + len / 2);
+            let start = buf.len();
+            buf.reserve(HEADER_LEN + len / 2);
             buf.put_bytes(0, HEADER_LEN);
-            encoding.compress(&plain, &mut buf)?;
-            let compressed_len = (buf.len() - HEADER_LEN) as u32;
-            buf[0] = 1;
-            buf[1..HEADER_LEN].copy_from_slice(&compressed_len.to_be_bytes());
-            Ok(buf.freeze())
+            encoding.compress(&plain, buf)?;
+            let compressed_len = (buf.len() - start - HEADER_LEN) as u32;
+            buf[start] = 1;
+            buf[start + 1..start + HEADER_LEN].copy_from_slice(&compressed_len.to_be_bytes());
         }
     }
+    Ok(())
 }
 
 /// Reassembles frames from HTTP/2 data chunks.

@@ -69,6 +69,14 @@ pub(crate) fn is_reserved(name: &str) -> bool {
         )
 }
 
+fn is_reserved_ignoring_case(name: &str) -> bool {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        is_reserved(&name.to_ascii_lowercase())
+    } else {
+        is_reserved(name)
+    }
+}
+
 pub(crate) fn decode_base64(value: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
     let trimmed: &[u8] = {
         let mut end = value.len();
@@ -88,12 +96,12 @@ impl Metadata {
 
     /// Number of values.
     pub fn len(&self) -> usize {
-        self.headers.len()
+        self.entries().count()
     }
 
     /// True when there are no entries.
     pub fn is_empty(&self) -> bool {
-        self.headers.is_empty()
+        self.entries().next().is_none()
     }
 
     fn key(key: &str, binary: bool) -> Result<HeaderName, InvalidMetadata> {
@@ -161,36 +169,38 @@ impl Metadata {
 
     /// The first ASCII value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.headers.get(key).and_then(|v| v.to_str().ok())
+        self.visible(key)?.get(key).and_then(|v| v.to_str().ok())
     }
 
     /// Every ASCII value of `key`.
     pub fn get_all<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .get_all(key)
-            .iter()
+        self.visible(key)
+            .map(|headers| headers.get_all(key))
+            .into_iter()
+            .flatten()
             .filter_map(|v| v.to_str().ok())
     }
 
     /// The first binary value of `key`, decoded; `None` when absent or not
     /// valid base64.
     pub fn get_bin(&self, key: &str) -> Option<Vec<u8>> {
-        self.headers
+        self.visible(key)?
             .get(key)
             .and_then(|v| decode_base64(v.as_bytes()).ok())
     }
 
     /// Every binary value of `key`, decoded (invalid ones skipped).
     pub fn get_all_bin<'a>(&'a self, key: &str) -> impl Iterator<Item = Vec<u8>> + 'a {
-        self.headers
-            .get_all(key)
-            .iter()
+        self.visible(key)
+            .map(|headers| headers.get_all(key))
+            .into_iter()
+            .flatten()
             .filter_map(|v| decode_base64(v.as_bytes()).ok())
     }
 
     /// True if `key` has a value.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.headers.contains_key(key)
+        self.visible(key).is_some_and(|headers| headers.contains_key(key))
     }
 
     /// Removes every value of `key`.
@@ -200,7 +210,7 @@ impl Metadata {
 
     /// Every entry, binary values decoded.
     pub fn iter(&self) -> impl Iterator<Item = (&str, MetadataValue<'_>)> {
-        self.headers.iter().map(|(name, value)| {
+        self.entries().map(|(name, value)| {
             let key = name.as_str();
             let value = if key.ends_with("-bin") {
                 MetadataValue::Binary(decode_base64(value.as_bytes()).unwrap_or_default())
@@ -213,31 +223,29 @@ impl Metadata {
 
     /// The entries of `headers` that are metadata (protocol headers dropped).
     pub(crate) fn from_headers(headers: &HeaderMap) -> Metadata {
-        let mut metadata = Metadata::new();
-        for (name, value) in headers {
-            if !is_reserved(name.as_str()) {
-                metadata.headers.append(name.clone(), value.clone());
-            }
-        }
-        metadata
+        Metadata::from_header_map(headers.clone())
     }
 
-    /// Like [`Metadata::from_headers`], taking the headers by value.
-    pub(crate) fn from_header_map(mut headers: HeaderMap) -> Metadata {
-        let reserved: Vec<HeaderName> = headers
-            .keys()
-            .filter(|name| is_reserved(name.as_str()))
-            .cloned()
-            .collect();
-        for name in reserved {
-            headers.remove(name);
-        }
+    /// The metadata in `headers`. Protocol headers stay in the map but are
+    /// never visible (filtering on read is cheaper than removing them from
+    /// every request).
+    pub(crate) fn from_header_map(headers: HeaderMap) -> Metadata {
         Metadata { headers }
+    }
+
+    /// The headers of `key` unless it names a protocol header.
+    fn visible(&self, key: &str) -> Option<&HeaderMap> {
+        (!is_reserved_ignoring_case(key)).then_some(&self.headers)
+    }
+
+    /// The entries that are metadata.
+    fn entries(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.headers.iter().filter(|(name, _)| !is_reserved(name.as_str()))
     }
 
     /// Appends every entry to `headers`.
     pub(crate) fn write_to(&self, headers: &mut HeaderMap) {
-        for (name, value) in &self.headers {
+        for (name, value) in self.entries() {
             headers.append(name.clone(), value.clone());
         }
     }

@@ -31,14 +31,12 @@ struct Context {
     deadline: Option<tokio::time::Instant>,
     /// Encodings the client accepts for responses.
     client_accepts: Option<HeaderValue>,
-    accept_header: HeaderValue,
 }
 
 impl Context {
     fn new(call: &Call) -> Result<Context, Box<Status>> {
         let headers = call.request.headers();
         let config = &call.config;
-        let accept_header = config.accept_header.clone();
         let mut deadline = None;
         if let Some(value) = headers.get("grpc-timeout") {
             let timeout =
@@ -76,7 +74,6 @@ impl Context {
             },
             deadline,
             client_accepts,
-            accept_header,
         })
     }
 
@@ -98,7 +95,6 @@ impl Context {
         if let Some(encoding) = codec.send {
             headers.insert("grpc-encoding", HeaderValue::from_static(encoding.as_str()));
         }
-        headers.insert("grpc-accept-encoding", self.accept_header.clone());
         metadata.write_to(headers);
         response
     }

@@ -327,25 +327,59 @@ where
 {
     type Response = http::Response<Body>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
+    type Future = HyperFuture<S::Future>;
 
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(RemoteAddr(self.peer));
         let request = http::Request::from_parts(parts, Body::incoming(body));
         let mut service = self.service.clone();
-        Box::pin(async move {
-            let ready = std::future::poll_fn(|cx| service.poll_ready(cx))
-                .await
-                .map_err(Into::into);
-            let result: Result<_, BoxError> = match ready {
-                Ok(()) => service.call(request).await.map_err(Into::into),
-                Err(error) => Err(error),
-            };
-            Ok(result.unwrap_or_else(|error| {
-                let status = Status::unavailable(format!("service unavailable: {error}"));
-                handler::status_response(&status, None)
-            }))
-        })
+        // Most stacks are always ready: call at once, without boxing.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if let std::task::Poll::Ready(Ok(())) = service.poll_ready(&mut cx) {
+            return HyperFuture::Direct { future: service.call(request) };
+        }
+        HyperFuture::Deferred {
+            future: Box::pin(async move {
+                let ready = std::future::poll_fn(|cx| service.poll_ready(cx)).await.map_err(Into::into);
+                let result: Result<_, BoxError> = match ready {
+                    Ok(()) => service.call(request).await.map_err(Into::into),
+                    Err(error) => Err(error),
+                };
+                Ok(result.unwrap_or_else(layer_error))
+            }),
+        }
+    }
+}
+
+/// The response for an error from a tower layer.
+fn layer_error(error: BoxError) -> http::Response<Body> {
+    let status = Status::unavailable(format!("service unavailable: {error}"));
+    handler::status_response(&status, None)
+}
+
+pin_project_lite::pin_project! {
+    /// The response future [`HyperService`] gives hyper.
+    #[project = HyperFutureProjection]
+    enum HyperFuture<F> {
+        Direct { #[pin] future: F },
+        Deferred { future: Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>> },
+    }
+}
+
+impl<F, E> Future for HyperFuture<F>
+where
+    F: Future<Output = Result<http::Response<Body>, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<http::Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match self.project() {
+            HyperFutureProjection::Direct { future } => {
+                future.poll(cx).map(|result| Ok(result.unwrap_or_else(|e| layer_error(e.into()))))
+            }
+            HyperFutureProjection::Deferred { future } => future.as_mut().poll(cx),
+        }
     }
 }
