@@ -26,19 +26,20 @@ fn full_name(input: &DeriveInput, proto: &attrs::ProtoAttrs) -> String {
     }
 }
 
-/// Remembers field numbers, failing on the second use of one.
+/// Remembers field numbers and who took them, failing on the second use.
 #[derive(Default)]
-struct Tags(HashMap<u32, ()>);
+struct Tags(HashMap<u32, String>);
 
 impl Tags {
-    fn claim(&mut self, tag: u32, span: Span) -> syn::Result<()> {
+    fn claim(&mut self, tag: u32, span: Span, by: &str) -> syn::Result<()> {
         check_tag(tag, span)?;
-        if self.0.insert(tag, ()).is_some() {
+        if let Some(first) = self.0.get(&tag) {
             return Err(syn::Error::new(
                 span,
-                format!("field number {tag} is used twice"),
+                format!("field number {tag} is already used by `{first}`"),
             ));
         }
+        self.0.insert(tag, by.to_string());
         Ok(())
     }
 }
@@ -85,7 +86,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
                 .tags
                 .iter()
                 .map(|&(tag, span)| {
-                    tags.claim(tag, span)?;
+                    tags.claim(tag, span, &rust_name)?;
                     Ok(Field {
                         name: format!("{name}_{tag}"),
                         rust_name: String::new(),
@@ -120,7 +121,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
         let (tag, span) = attrs.tag.ok_or_else(|| {
             syn::Error::new(ident.span(), "missing `#[proto(tag = N)]` on this field")
         })?;
-        tags.claim(tag, span)?;
+        tags.claim(tag, span, &rust_name)?;
         let over = attrs.scalar.as_ref().map(|(w, s)| (w.as_str(), *s));
         let mapped = types::field(&field.ty, over)?;
         fields.push(Field {
@@ -199,16 +200,21 @@ pub(crate) fn enumeration(input: DeriveInput) -> syn::Result<TokenStream> {
             None => next,
         };
         next = number.wrapping_add(1);
+        // Point at `= N` when there is one, else at the variant.
+        let span = match &variant.discriminant {
+            Some((_, expr)) => expr.span(),
+            None => variant.ident.span(),
+        };
         if values.is_empty() && number != 0 {
             return Err(syn::Error::new(
-                variant.span(),
-                "the first variant must be 0: it is the default",
+                span,
+                "the first variant must be 0: a protobuf enum's first value is its default",
             ));
         }
-        if seen.insert(number, ()).is_some() {
+        if let Some(first) = seen.insert(number, variant.ident.to_string()) {
             return Err(syn::Error::new(
-                variant.span(),
-                format!("value {number} is used twice"),
+                span,
+                format!("value {number} is already used by `{first}`"),
             ));
         }
         let attrs = attrs::proto(&variant.attrs)?;
@@ -290,7 +296,7 @@ pub(crate) fn oneof(input: DeriveInput) -> syn::Result<TokenStream> {
                 "missing `#[proto(tag = N)]` on this variant",
             )
         })?;
-        tags.claim(tag, span)?;
+        tags.claim(tag, span, &variant.ident.to_string())?;
         let over = attrs.scalar.as_ref().map(|(w, s)| (w.as_str(), *s));
         let mapped = types::oneof_member(&unnamed.unnamed[0].ty, over)?;
         fields.push(Field {

@@ -110,10 +110,22 @@ fn value_kind(ty: &Type, over: Option<(&str, Span)>) -> syn::Result<Option<Kind>
     })
 }
 
+/// Rust primitives protobuf has no scalar for.
+const UNMAPPED_PRIMITIVES: &[&str] = &[
+    "i8", "i16", "i128", "isize", "u8", "u16", "u128", "usize", "char", "str",
+];
+
 fn unsupported(ty: &Type) -> syn::Error {
+    let hint = match segment(ty) {
+        Some((name, _)) if UNMAPPED_PRIMITIVES.contains(&name.as_str()) => {
+            ": protobuf's scalars are `i32`, `i64`, `u32`, `u64`, `f32`, `f64`, `bool`, \
+             `String`, `Vec<u8>` and `Bytes`"
+        }
+        _ => "",
+    };
     syn::Error::new(
         ty.span(),
-        format!("type `{}` has no protobuf mapping", path_text(ty)),
+        format!("type `{}` has no protobuf mapping{hint}", path_text(ty)),
     )
 }
 
@@ -216,6 +228,7 @@ pub(crate) fn field(ty: &Type, over: Option<(&str, Span)>) -> syn::Result<Mapped
                 label: Label::Implicit,
                 boxed: false,
             }),
+            None if UNMAPPED_PRIMITIVES.contains(&name.as_str()) => Err(unsupported(ty)),
             None => Err(syn::Error::new(
                 ty.span(),
                 format!(

@@ -1,0 +1,8 @@
+#[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+pub struct Point {
+    #[proto(tag = 1)]
+    pub x: i32,
+    pub y: i32,
+}
+
+fn main() {}
