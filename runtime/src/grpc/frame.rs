@@ -75,6 +75,10 @@ pub(crate) fn encode_into<M: Message>(message: &M, codec: &Codec, buf: &mut Byte
 /// Reassembles frames from HTTP/2 data chunks.
 #[derive(Debug)]
 pub(crate) struct FrameDecoder {
+    /// The latest chunk, unconsumed, while nothing is being accumulated:
+    /// frames inside it are split off without copying.
+    head: Bytes,
+    /// Bytes of a frame that spans chunks.
     buf: BytesMut,
     /// The peer's `grpc-encoding`, applied to frames flagged compressed.
     encoding: Option<Encoding>,
@@ -86,6 +90,7 @@ pub(crate) struct FrameDecoder {
 impl FrameDecoder {
     pub(crate) fn new(encoding: Option<Encoding>, max_decode: usize) -> FrameDecoder {
         FrameDecoder {
+            head: Bytes::new(),
             buf: BytesMut::new(),
             encoding,
             max_decode,
@@ -95,17 +100,35 @@ impl FrameDecoder {
 
     /// Adds a data chunk.
     pub(crate) fn push(&mut self, chunk: Bytes) {
-        if self.buf.is_empty() {
-            // Usually the chunk is a whole frame: avoid a copy when we can.
-            self.buf = BytesMut::from(chunk);
+        if self.buf.is_empty() && self.head.is_empty() {
+            self.head = chunk;
         } else {
+            self.accumulate(0);
             self.buf.extend_from_slice(&chunk);
         }
     }
 
+    /// Moves `head` into `buf`, with room for `total` bytes.
+    fn accumulate(&mut self, total: usize) {
+        self.buf.reserve(total.saturating_sub(self.buf.len()).max(self.head.len()));
+        if !self.head.is_empty() {
+            self.buf.extend_from_slice(&self.head);
+            self.head = Bytes::new();
+        }
+    }
+
+    fn available(&self) -> usize {
+        self.head.len() + self.buf.len()
+    }
+
+    /// The next `n` bytes (at most [`FrameDecoder::available`]).
+    fn take(&mut self, n: usize) -> Bytes {
+        if self.head.is_empty() { self.buf.split_to(n).freeze() } else { self.head.split_to(n) }
+    }
+
     /// True when bytes of an incomplete frame are buffered.
     pub(crate) fn has_partial(&self) -> bool {
-        self.pending.is_some() || !self.buf.is_empty()
+        self.pending.is_some() || self.available() > 0
     }
 
     /// The next complete message (decompressed), and whether it arrived
@@ -114,11 +137,12 @@ impl FrameDecoder {
         let (compressed, len) = match self.pending {
             Some(header) => header,
             None => {
-                if self.buf.len() < HEADER_LEN {
+                if self.available() < HEADER_LEN {
                     return Ok(None);
                 }
-                let flag = self.buf.get_u8();
-                let len = self.buf.get_u32() as usize;
+                let mut prefix = self.take(HEADER_LEN);
+                let flag = prefix.get_u8();
+                let len = prefix.get_u32() as usize;
                 let compressed = match flag {
                     0 => false,
                     1 => true,
@@ -150,12 +174,12 @@ impl FrameDecoder {
                 (compressed, len)
             }
         };
-        if self.buf.len() < len {
-            self.buf.reserve(len - self.buf.len());
+        if self.available() < len {
+            self.accumulate(len);
             return Ok(None);
         }
         self.pending = None;
-        let payload = self.buf.split_to(len).freeze();
+        let payload = self.take(len);
         if !compressed {
             return Ok(Some((payload, false)));
         }

@@ -233,6 +233,19 @@ impl Metadata {
         Metadata { headers }
     }
 
+    /// The map, to become a response's headers or trailers, without any
+    /// protocol header it may carry (metadata copied from a request does).
+    pub(crate) fn into_headers(mut self) -> HeaderMap {
+        if self.headers.keys().any(|name| is_reserved(name.as_str())) {
+            let reserved: Vec<HeaderName> =
+                self.headers.keys().filter(|name| is_reserved(name.as_str())).cloned().collect();
+            for name in reserved {
+                self.headers.remove(name);
+            }
+        }
+        self.headers
+    }
+
     /// The headers of `key` unless it names a protocol header.
     fn visible(&self, key: &str) -> Option<&HeaderMap> {
         (!is_reserved_ignoring_case(key)).then_some(&self.headers)

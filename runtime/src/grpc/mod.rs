@@ -6,6 +6,7 @@ mod compression;
 mod encode;
 mod errors;
 mod frame;
+mod headers;
 mod metadata;
 mod request;
 pub(crate) mod server;

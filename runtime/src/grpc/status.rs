@@ -1,5 +1,6 @@
 //! [`Status`] and [`Code`]: the outcome of a gRPC call.
 
+use super::headers::{GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS};
 use std::fmt;
 use std::sync::Arc;
 
@@ -273,17 +274,17 @@ impl Status {
     pub(crate) fn write_to(&self, headers: &mut HeaderMap) {
         let inner = &self.inner;
         inner.metadata.write_to(headers);
-        headers.insert("grpc-status", http::HeaderValue::from(inner.code as i32));
+        headers.insert(GRPC_STATUS, http::HeaderValue::from(inner.code as i32));
         if !inner.message.is_empty() {
             if let Ok(value) = http::HeaderValue::from_str(&percent_encode(&inner.message)) {
-                headers.insert("grpc-message", value);
+                headers.insert(GRPC_MESSAGE, value);
             }
         }
         if !inner.details.is_empty() {
             use base64::Engine as _;
             let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&inner.details);
             if let Ok(value) = http::HeaderValue::from_str(&encoded) {
-                headers.insert("grpc-status-details-bin", value);
+                headers.insert(GRPC_STATUS_DETAILS, value);
             }
         }
     }
@@ -291,7 +292,7 @@ impl Status {
     /// Reads a status from trailers (or trailers-only headers), if
     /// `grpc-status` is present.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Option<Status> {
-        let value = headers.get("grpc-status")?;
+        let value = headers.get(GRPC_STATUS)?;
         let code = match value
             .to_str()
             .ok()
@@ -305,11 +306,11 @@ impl Status {
             }
         };
         let message = headers
-            .get("grpc-message")
+            .get(GRPC_MESSAGE)
             .map(|v| percent_decode(v.as_bytes()))
             .unwrap_or_default();
         let details = headers
-            .get("grpc-status-details-bin")
+            .get(GRPC_STATUS_DETAILS)
             .and_then(|v| super::metadata::decode_base64(v.as_bytes()).ok())
             .map(Bytes::from)
             .unwrap_or_default();

@@ -1,5 +1,6 @@
 //! [`Grpc`]: the four call kinds on a [`Channel`], used by generated clients.
 
+use crate::grpc::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_TIMEOUT};
 use futures_core::Stream;
 use http::{HeaderMap, HeaderValue, header};
 
@@ -202,18 +203,17 @@ impl Grpc {
             self.channel.endpoint().user_agent.clone(),
         );
         if !self.accept.is_empty() {
-            headers.insert(
-                "grpc-accept-encoding",
+            headers.insert(GRPC_ACCEPT_ENCODING,
                 compression::accept_value(&self.accept),
             );
         }
         if let Some(encoding) = self.codec.send {
-            headers.insert("grpc-encoding", HeaderValue::from_static(encoding.as_str()));
+            headers.insert(GRPC_ENCODING, HeaderValue::from_static(encoding.as_str()));
         }
         if let Some(deadline) = deadline {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let value = HeaderValue::from_str(&timeout::format(left)).expect("digits and a unit");
-            headers.insert("grpc-timeout", value);
+            headers.insert(GRPC_TIMEOUT, value);
         }
 
         let response = self.channel.send(request).await?;
@@ -231,7 +231,7 @@ impl Grpc {
         }
         let encoding = match parts
             .headers
-            .get("grpc-encoding")
+            .get(GRPC_ENCODING)
             .map(|v| v.to_str().unwrap_or(""))
         {
             None | Some("identity") => None,

@@ -1,6 +1,7 @@
 //! The four call kinds: one generic handler each. Generated dispatch code
 //! calls these with a closure that invokes the user's trait method.
 
+use crate::grpc::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_STATUS, GRPC_TIMEOUT};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
@@ -38,7 +39,7 @@ impl Context {
         let headers = call.request.headers();
         let config = &call.config;
         let mut deadline = None;
-        if let Some(value) = headers.get("grpc-timeout") {
+        if let Some(value) = headers.get(GRPC_TIMEOUT) {
             let timeout =
                 timeout::parse(value.as_bytes()).map_err(|e| Box::new(Status::internal(e)))?;
             deadline = Some(tokio::time::Instant::now() + timeout);
@@ -48,7 +49,7 @@ impl Context {
             deadline = Some(deadline.map_or(server_deadline, |d| d.min(server_deadline)));
         }
         let request_encoding = match headers
-            .get("grpc-encoding")
+            .get(GRPC_ENCODING)
             .map(|v| v.to_str().unwrap_or(""))
         {
             None | Some("identity") => None,
@@ -61,7 +62,7 @@ impl Context {
                 }
             },
         };
-        let client_accepts = headers.get("grpc-accept-encoding").cloned();
+        let client_accepts = headers.get(GRPC_ACCEPT_ENCODING).cloned();
         let send = config
             .send
             .filter(|e| compression::accepts(client_accepts.as_ref(), *e));
@@ -88,14 +89,16 @@ impl Context {
         }
     }
 
-    fn response_head(&self, metadata: &Metadata, codec: &Codec) -> http::response::Builder {
-        let mut response = http::Response::builder().status(200);
-        let headers = response.headers_mut().expect("fresh builder");
+    /// A 200 response with the gRPC headers and `metadata`.
+    fn response(&self, metadata: Metadata, codec: &Codec, body: Body) -> http::Response<Body> {
+        // The metadata's own map becomes the headers: no copy.
+        let mut headers = metadata.into_headers();
         headers.insert(header::CONTENT_TYPE, GRPC_CONTENT_TYPE);
         if let Some(encoding) = codec.send {
-            headers.insert("grpc-encoding", HeaderValue::from_static(encoding.as_str()));
+            headers.insert(GRPC_ENCODING, HeaderValue::from_static(encoding.as_str()));
         }
-        metadata.write_to(headers);
+        let mut response = http::Response::new(body);
+        *response.headers_mut() = headers;
         response
     }
 }
@@ -108,7 +111,7 @@ pub(crate) fn status_response(
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, GRPC_CONTENT_TYPE);
     if let Some(accept) = accept {
-        headers.insert("grpc-accept-encoding", compression::accept_value(accept));
+        headers.insert(GRPC_ACCEPT_ENCODING, compression::accept_value(accept));
     }
     status.write_to(&mut headers);
     let mut response = http::Response::new(Body::empty());
@@ -195,13 +198,9 @@ fn unary_response<Out: Message>(
         Ok(frame) => frame,
         Err(status) => return status_response(&status, None),
     };
-    let mut trailer_headers = HeaderMap::new();
-    trailers.write_to(&mut trailer_headers);
-    trailer_headers.insert("grpc-status", HeaderValue::from_static("0"));
-    context
-        .response_head(&metadata, &codec)
-        .body(Body::once(frame, Some(trailer_headers)))
-        .unwrap_or_else(|_| status_response(&Status::internal("invalid response metadata"), None))
+    let mut trailer_headers = trailers.into_headers();
+    trailer_headers.insert(GRPC_STATUS, HeaderValue::from_static("0"));
+    context.response(metadata, &codec, Body::once(frame, Some(trailer_headers)))
 }
 
 fn streaming_response<S, Out>(response: Response<S>, context: &Context) -> http::Response<Body>
@@ -214,10 +213,7 @@ where
     let (metadata, messages, trailers) = response.into_parts();
     let frames = ResponseFrames::new(messages, codec, trailers, context.deadline)
         .with_message_compression(per_message);
-    context
-        .response_head(&metadata, &codec)
-        .body(Body::from_stream(Box::pin(frames)))
-        .unwrap_or_else(|_| status_response(&Status::internal("invalid response metadata"), None))
+    context.response(metadata, &codec, Body::from_stream(Box::pin(frames)))
 }
 
 /// The response rejecting a call whose headers are unacceptable.
