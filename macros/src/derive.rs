@@ -63,6 +63,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
     let mut fields = Vec::new();
     let mut oneofs = Vec::new();
     let mut keep_unknown = false;
+    let mut oneof_spans = HashMap::new();
     for field in &named.named {
         let ident = field.ident.as_ref().expect("named field");
         let rust_name = ident.to_string();
@@ -108,6 +109,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
                 )
             })?;
             let enum_name = enum_type.to_token_stream().to_string();
+            oneof_spans.insert(rust_name.clone(), field.ty.span());
             oneofs.push(Oneof {
                 name,
                 path: enum_name.clone(),
@@ -137,6 +139,20 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
             attributes: Vec::new(),
         });
     }
+    // The oneof enums must declare exactly the tags listed here.
+    let checks = oneofs.iter().map(|oneof| {
+        let mut tags: Vec<u32> = oneof.fields.iter().map(|f| f.number).collect();
+        tags.sort_unstable();
+        let ty: syn::Type = syn::parse_str(&oneof.path).expect("a type written by the user");
+        let message = format!(
+            "the `tags` of oneof field `{}` differ from the `#[proto(tag = …)]`s of `{}`",
+            oneof.rust_name, oneof.enum_name
+        );
+        let span = oneof_spans[&oneof.rust_name];
+        quote::quote_spanned! {span=>
+            const _: () = ::core::assert!(::protocall::reflect::same_tags(#ty::TAGS, &[#(#tags),*]), #message);
+        }
+    }).collect::<Vec<_>>();
     let model = Message {
         full_name: full_name(&input, &proto),
         rust_name: input.ident.to_string(),
@@ -151,7 +167,8 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
         attributes: Vec::new(),
         describe: true,
     };
-    Ok(inline::message(&model))
+    let impls = inline::message(&model);
+    Ok(quote::quote!(#impls #(#checks)*))
 }
 
 fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
@@ -314,6 +331,16 @@ pub(crate) fn oneof(input: DeriveInput) -> syn::Result<TokenStream> {
             attributes: Vec::new(),
         });
     }
+    let mut tags: Vec<u32> = fields.iter().map(|f| f.number).collect();
+    tags.sort_unstable();
+    let ident = &input.ident;
+    let tags_const = quote::quote! {
+        impl #ident {
+            /// The field numbers of the members, sorted.
+            #[doc(hidden)]
+            pub const TAGS: &'static [u32] = &[#(#tags),*];
+        }
+    };
     let model = Oneof {
         name: input.ident.to_string().to_snake_case(),
         path: input.ident.to_string(),
@@ -322,5 +349,6 @@ pub(crate) fn oneof(input: DeriveInput) -> syn::Result<TokenStream> {
         fields,
         doc: docs(&input.attrs),
     };
-    Ok(inline::oneof(&model))
+    let impls = inline::oneof(&model);
+    Ok(quote::quote!(#impls #tags_const))
 }

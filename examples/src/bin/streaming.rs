@@ -17,10 +17,12 @@ use tokio_stream::{Stream, StreamExt};
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
+/// Notes left at each point, for `RouteChat`.
+type Notes = std::sync::Arc<Mutex<HashMap<(i32, i32), Vec<RouteNote>>>>;
+
 #[derive(Default)]
 struct Routes {
-    /// Notes left at each point, for `RouteChat`.
-    notes: std::sync::Arc<Mutex<HashMap<(i32, i32), Vec<RouteNote>>>>,
+    notes: Notes,
 }
 
 fn point(latitude: i32, longitude: i32) -> Point {

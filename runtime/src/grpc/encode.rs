@@ -120,7 +120,10 @@ where
         if !this.batch.is_empty() {
             return Poll::Ready(Some(Ok(Frame::data(this.batch.split().freeze()))));
         }
-        let status = this.end.take().expect("the loop ends with a batch or an end");
+        let status = this
+            .end
+            .take()
+            .expect("the loop ends with a batch or an end");
         *this.finished = true;
         Poll::Ready(Some(Ok(status_trailers(&status, this.trailers.take()))))
     }

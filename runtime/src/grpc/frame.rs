@@ -43,7 +43,11 @@ pub(crate) fn encode<M: Message>(message: &M, codec: &Codec) -> Result<Bytes, St
 
 /// Appends `message` as one frame to `buf` (streams batch several frames
 /// into one HTTP/2 DATA frame this way).
-pub(crate) fn encode_into<M: Message>(message: &M, codec: &Codec, buf: &mut BytesMut) -> Result<(), Status> {
+pub(crate) fn encode_into<M: Message>(
+    message: &M,
+    codec: &Codec,
+    buf: &mut BytesMut,
+) -> Result<(), Status> {
     let len = message.encoded_len();
     if len > codec.max_encode || len > u32::MAX as usize {
         return Err(Status::resource_exhausted(format!(
@@ -110,7 +114,8 @@ impl FrameDecoder {
 
     /// Moves `head` into `buf`, with room for `total` bytes.
     fn accumulate(&mut self, total: usize) {
-        self.buf.reserve(total.saturating_sub(self.buf.len()).max(self.head.len()));
+        self.buf
+            .reserve(total.saturating_sub(self.buf.len()).max(self.head.len()));
         if !self.head.is_empty() {
             self.buf.extend_from_slice(&self.head);
             self.head = Bytes::new();
@@ -123,7 +128,11 @@ impl FrameDecoder {
 
     /// The next `n` bytes (at most [`FrameDecoder::available`]).
     fn take(&mut self, n: usize) -> Bytes {
-        if self.head.is_empty() { self.buf.split_to(n).freeze() } else { self.head.split_to(n) }
+        if self.head.is_empty() {
+            self.buf.split_to(n).freeze()
+        } else {
+            self.head.split_to(n)
+        }
     }
 
     /// True when bytes of an incomplete frame are buffered.

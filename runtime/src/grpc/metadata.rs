@@ -200,7 +200,8 @@ impl Metadata {
 
     /// True if `key` has a value.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.visible(key).is_some_and(|headers| headers.contains_key(key))
+        self.visible(key)
+            .is_some_and(|headers| headers.contains_key(key))
     }
 
     /// Removes every value of `key`.
@@ -237,8 +238,12 @@ impl Metadata {
     /// protocol header it may carry (metadata copied from a request does).
     pub(crate) fn into_headers(mut self) -> HeaderMap {
         if self.headers.keys().any(|name| is_reserved(name.as_str())) {
-            let reserved: Vec<HeaderName> =
-                self.headers.keys().filter(|name| is_reserved(name.as_str())).cloned().collect();
+            let reserved: Vec<HeaderName> = self
+                .headers
+                .keys()
+                .filter(|name| is_reserved(name.as_str()))
+                .cloned()
+                .collect();
             for name in reserved {
                 self.headers.remove(name);
             }
@@ -253,7 +258,9 @@ impl Metadata {
 
     /// The entries that are metadata.
     fn entries(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
-        self.headers.iter().filter(|(name, _)| !is_reserved(name.as_str()))
+        self.headers
+            .iter()
+            .filter(|(name, _)| !is_reserved(name.as_str()))
     }
 
     /// Appends every entry to `headers`.

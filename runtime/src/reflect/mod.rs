@@ -40,6 +40,23 @@ pub trait DescribeOneof {
     fn describe_members(message: MessageDescriptor<'_>) -> MessageDescriptor<'_>;
 }
 
+/// True when two sorted tag lists are equal: the compile-time check that a
+/// message's `#[proto(oneof, tags = "…")]` matches its oneof enum.
+#[doc(hidden)]
+pub const fn same_tags(a: &[u32], b: &[u32]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// How a field repeats or signals presence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cardinality {

@@ -177,6 +177,7 @@ fn message_source(
             Some(index) if !printed_oneofs.contains(&index) => {
                 printed_oneofs.push(index);
                 let decl = &message.oneof_decl[index as usize];
+                comment(out, docs.get(&format!("{full}.{}", decl.name())), depth + 1);
                 let _ = writeln!(out, "{inner}oneof {} {{", decl.name());
                 let members = message
                     .field

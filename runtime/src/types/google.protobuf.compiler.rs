@@ -82,15 +82,13 @@ impl ::protocall::Message for Version {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "major",
-                2 => "minor",
-                3 => "patch",
-                4 => "suffix",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("major"),
+            2 => ::core::option::Option::Some("minor"),
+            3 => ::core::option::Option::Some("patch"),
+            4 => ::core::option::Option::Some("suffix"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Version {
@@ -233,16 +231,14 @@ impl ::protocall::Message for CodeGeneratorRequest {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "file_to_generate",
-                2 => "parameter",
-                15 => "proto_file",
-                17 => "source_file_descriptors",
-                3 => "compiler_version",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("file_to_generate"),
+            2 => ::core::option::Option::Some("parameter"),
+            15 => ::core::option::Option::Some("proto_file"),
+            17 => ::core::option::Option::Some("source_file_descriptors"),
+            3 => ::core::option::Option::Some("compiler_version"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl CodeGeneratorRequest {
@@ -369,16 +365,14 @@ impl ::protocall::Message for CodeGeneratorResponse {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "error",
-                2 => "supported_features",
-                3 => "minimum_edition",
-                4 => "maximum_edition",
-                15 => "file",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("error"),
+            2 => ::core::option::Option::Some("supported_features"),
+            3 => ::core::option::Option::Some("minimum_edition"),
+            4 => ::core::option::Option::Some("maximum_edition"),
+            15 => ::core::option::Option::Some("file"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl CodeGeneratorResponse {
@@ -539,15 +533,13 @@ pub mod code_generator_response {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
         fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(
-                match number {
-                    1 => "name",
-                    2 => "insertion_point",
-                    15 => "content",
-                    16 => "generated_code_info",
-                    _ => return ::core::option::Option::None,
-                },
-            )
+            match number {
+                1 => ::core::option::Option::Some("name"),
+                2 => ::core::option::Option::Some("insertion_point"),
+                15 => ::core::option::Option::Some("content"),
+                16 => ::core::option::Option::Some("generated_code_info"),
+                _ => ::core::option::Option::None,
+            }
         }
     }
     impl File {

@@ -104,13 +104,11 @@ impl ::protocall::Message for Any {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "type_url",
-                2 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("type_url"),
+            2 => ::core::option::Option::Some("value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Any {
@@ -255,19 +253,17 @@ impl ::protocall::Message for Api {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "methods",
-                3 => "options",
-                4 => "version",
-                5 => "source_context",
-                6 => "mixins",
-                7 => "syntax",
-                8 => "edition",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("methods"),
+            3 => ::core::option::Option::Some("options"),
+            4 => ::core::option::Option::Some("version"),
+            5 => ::core::option::Option::Some("source_context"),
+            6 => ::core::option::Option::Some("mixins"),
+            7 => ::core::option::Option::Some("syntax"),
+            8 => ::core::option::Option::Some("edition"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Api {
@@ -403,19 +399,17 @@ impl ::protocall::Message for Method {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "request_type_url",
-                3 => "request_streaming",
-                4 => "response_type_url",
-                5 => "response_streaming",
-                6 => "options",
-                7 => "syntax",
-                8 => "edition",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("request_type_url"),
+            3 => ::core::option::Option::Some("request_streaming"),
+            4 => ::core::option::Option::Some("response_type_url"),
+            5 => ::core::option::Option::Some("response_streaming"),
+            6 => ::core::option::Option::Some("options"),
+            7 => ::core::option::Option::Some("syntax"),
+            8 => ::core::option::Option::Some("edition"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 #[allow(deprecated)]
@@ -562,13 +556,11 @@ impl ::protocall::Message for Mixin {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "root",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("root"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Mixin {
@@ -628,12 +620,10 @@ impl ::protocall::Message for FileDescriptorSet {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "file",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("file"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl FileDescriptorSet {
@@ -854,25 +844,23 @@ impl ::protocall::Message for FileDescriptorProto {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "package",
-                3 => "dependency",
-                10 => "public_dependency",
-                11 => "weak_dependency",
-                15 => "option_dependency",
-                4 => "message_type",
-                5 => "enum_type",
-                6 => "service",
-                7 => "extension",
-                8 => "options",
-                9 => "source_code_info",
-                12 => "syntax",
-                14 => "edition",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("package"),
+            3 => ::core::option::Option::Some("dependency"),
+            10 => ::core::option::Option::Some("public_dependency"),
+            11 => ::core::option::Option::Some("weak_dependency"),
+            15 => ::core::option::Option::Some("option_dependency"),
+            4 => ::core::option::Option::Some("message_type"),
+            5 => ::core::option::Option::Some("enum_type"),
+            6 => ::core::option::Option::Some("service"),
+            7 => ::core::option::Option::Some("extension"),
+            8 => ::core::option::Option::Some("options"),
+            9 => ::core::option::Option::Some("source_code_info"),
+            12 => ::core::option::Option::Some("syntax"),
+            14 => ::core::option::Option::Some("edition"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl FileDescriptorProto {
@@ -1070,22 +1058,20 @@ impl ::protocall::Message for DescriptorProto {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "field",
-                6 => "extension",
-                3 => "nested_type",
-                4 => "enum_type",
-                5 => "extension_range",
-                8 => "oneof_decl",
-                7 => "options",
-                9 => "reserved_range",
-                10 => "reserved_name",
-                11 => "visibility",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("field"),
+            6 => ::core::option::Option::Some("extension"),
+            3 => ::core::option::Option::Some("nested_type"),
+            4 => ::core::option::Option::Some("enum_type"),
+            5 => ::core::option::Option::Some("extension_range"),
+            8 => ::core::option::Option::Some("oneof_decl"),
+            7 => ::core::option::Option::Some("options"),
+            9 => ::core::option::Option::Some("reserved_range"),
+            10 => ::core::option::Option::Some("reserved_name"),
+            11 => ::core::option::Option::Some("visibility"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl DescriptorProto {
@@ -1180,14 +1166,12 @@ pub mod descriptor_proto {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
         fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(
-                match number {
-                    1 => "start",
-                    2 => "end",
-                    3 => "options",
-                    _ => return ::core::option::Option::None,
-                },
-            )
+            match number {
+                1 => ::core::option::Option::Some("start"),
+                2 => ::core::option::Option::Some("end"),
+                3 => ::core::option::Option::Some("options"),
+                _ => ::core::option::Option::None,
+            }
         }
     }
     impl ExtensionRange {
@@ -1273,13 +1257,11 @@ pub mod descriptor_proto {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
         fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(
-                match number {
-                    1 => "start",
-                    2 => "end",
-                    _ => return ::core::option::Option::None,
-                },
-            )
+            match number {
+                1 => ::core::option::Option::Some("start"),
+                2 => ::core::option::Option::Some("end"),
+                _ => ::core::option::Option::None,
+            }
         }
     }
     impl ReservedRange {
@@ -1388,15 +1370,13 @@ impl ::protocall::Message for ExtensionRangeOptions {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                999 => "uninterpreted_option",
-                2 => "declaration",
-                50 => "features",
-                3 => "verification",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            999 => ::core::option::Option::Some("uninterpreted_option"),
+            2 => ::core::option::Option::Some("declaration"),
+            50 => ::core::option::Option::Some("features"),
+            3 => ::core::option::Option::Some("verification"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl ExtensionRangeOptions {
@@ -1517,16 +1497,14 @@ pub mod extension_range_options {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
         fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(
-                match number {
-                    1 => "number",
-                    2 => "full_name",
-                    3 => "type",
-                    5 => "reserved",
-                    6 => "repeated",
-                    _ => return ::core::option::Option::None,
-                },
-            )
+            match number {
+                1 => ::core::option::Option::Some("number"),
+                2 => ::core::option::Option::Some("full_name"),
+                3 => ::core::option::Option::Some("type"),
+                5 => ::core::option::Option::Some("reserved"),
+                6 => ::core::option::Option::Some("repeated"),
+                _ => ::core::option::Option::None,
+            }
         }
     }
     impl Declaration {
@@ -1793,22 +1771,20 @@ impl ::protocall::Message for FieldDescriptorProto {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                3 => "number",
-                4 => "label",
-                5 => "type",
-                6 => "type_name",
-                2 => "extendee",
-                7 => "default_value",
-                9 => "oneof_index",
-                10 => "json_name",
-                8 => "options",
-                17 => "proto3_optional",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            3 => ::core::option::Option::Some("number"),
+            4 => ::core::option::Option::Some("label"),
+            5 => ::core::option::Option::Some("type"),
+            6 => ::core::option::Option::Some("type_name"),
+            2 => ::core::option::Option::Some("extendee"),
+            7 => ::core::option::Option::Some("default_value"),
+            9 => ::core::option::Option::Some("oneof_index"),
+            10 => ::core::option::Option::Some("json_name"),
+            8 => ::core::option::Option::Some("options"),
+            17 => ::core::option::Option::Some("proto3_optional"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl FieldDescriptorProto {
@@ -2099,13 +2075,11 @@ impl ::protocall::Message for OneofDescriptorProto {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "options",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("options"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl OneofDescriptorProto {
@@ -2232,17 +2206,15 @@ impl ::protocall::Message for EnumDescriptorProto {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "value",
-                3 => "options",
-                4 => "reserved_range",
-                5 => "reserved_name",
-                6 => "visibility",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("value"),
+            3 => ::core::option::Option::Some("options"),
+            4 => ::core::option::Option::Some("reserved_range"),
+            5 => ::core::option::Option::Some("reserved_name"),
+            6 => ::core::option::Option::Some("visibility"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl EnumDescriptorProto {
@@ -2331,13 +2303,11 @@ pub mod enum_descriptor_proto {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
         fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(
-                match number {
-                    1 => "start",
-                    2 => "end",
-                    _ => return ::core::option::Option::None,
-                },
-            )
+            match number {
+                1 => ::core::option::Option::Some("start"),
+                2 => ::core::option::Option::Some("end"),
+                _ => ::core::option::Option::None,
+            }
         }
     }
     impl EnumReservedRange {
@@ -2428,14 +2398,12 @@ impl ::protocall::Message for EnumValueDescriptorProto {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "number",
-                3 => "options",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("number"),
+            3 => ::core::option::Option::Some("options"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl EnumValueDescriptorProto {
@@ -2529,14 +2497,12 @@ impl ::protocall::Message for ServiceDescriptorProto {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "method",
-                3 => "options",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("method"),
+            3 => ::core::option::Option::Some("options"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl ServiceDescriptorProto {
@@ -2660,17 +2626,15 @@ impl ::protocall::Message for MethodDescriptorProto {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "input_type",
-                3 => "output_type",
-                4 => "options",
-                5 => "client_streaming",
-                6 => "server_streaming",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("input_type"),
+            3 => ::core::option::Option::Some("output_type"),
+            4 => ::core::option::Option::Some("options"),
+            5 => ::core::option::Option::Some("client_streaming"),
+            6 => ::core::option::Option::Some("server_streaming"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl MethodDescriptorProto {
@@ -3058,32 +3022,30 @@ impl ::protocall::Message for FileOptions {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "java_package",
-                8 => "java_outer_classname",
-                10 => "java_multiple_files",
-                20 => "java_generate_equals_and_hash",
-                27 => "java_string_check_utf8",
-                9 => "optimize_for",
-                11 => "go_package",
-                16 => "cc_generic_services",
-                17 => "java_generic_services",
-                18 => "py_generic_services",
-                23 => "deprecated",
-                31 => "cc_enable_arenas",
-                36 => "objc_class_prefix",
-                37 => "csharp_namespace",
-                39 => "swift_prefix",
-                40 => "php_class_prefix",
-                41 => "php_namespace",
-                44 => "php_metadata_namespace",
-                45 => "ruby_package",
-                50 => "features",
-                999 => "uninterpreted_option",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("java_package"),
+            8 => ::core::option::Option::Some("java_outer_classname"),
+            10 => ::core::option::Option::Some("java_multiple_files"),
+            20 => ::core::option::Option::Some("java_generate_equals_and_hash"),
+            27 => ::core::option::Option::Some("java_string_check_utf8"),
+            9 => ::core::option::Option::Some("optimize_for"),
+            11 => ::core::option::Option::Some("go_package"),
+            16 => ::core::option::Option::Some("cc_generic_services"),
+            17 => ::core::option::Option::Some("java_generic_services"),
+            18 => ::core::option::Option::Some("py_generic_services"),
+            23 => ::core::option::Option::Some("deprecated"),
+            31 => ::core::option::Option::Some("cc_enable_arenas"),
+            36 => ::core::option::Option::Some("objc_class_prefix"),
+            37 => ::core::option::Option::Some("csharp_namespace"),
+            39 => ::core::option::Option::Some("swift_prefix"),
+            40 => ::core::option::Option::Some("php_class_prefix"),
+            41 => ::core::option::Option::Some("php_namespace"),
+            44 => ::core::option::Option::Some("php_metadata_namespace"),
+            45 => ::core::option::Option::Some("ruby_package"),
+            50 => ::core::option::Option::Some("features"),
+            999 => ::core::option::Option::Some("uninterpreted_option"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 #[allow(deprecated)]
@@ -3416,18 +3378,16 @@ impl ::protocall::Message for MessageOptions {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "message_set_wire_format",
-                2 => "no_standard_descriptor_accessor",
-                3 => "deprecated",
-                7 => "map_entry",
-                11 => "deprecated_legacy_json_field_conflicts",
-                12 => "features",
-                999 => "uninterpreted_option",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("message_set_wire_format"),
+            2 => ::core::option::Option::Some("no_standard_descriptor_accessor"),
+            3 => ::core::option::Option::Some("deprecated"),
+            7 => ::core::option::Option::Some("map_entry"),
+            11 => ::core::option::Option::Some("deprecated_legacy_json_field_conflicts"),
+            12 => ::core::option::Option::Some("features"),
+            999 => ::core::option::Option::Some("uninterpreted_option"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 #[allow(deprecated)]
@@ -3720,25 +3680,23 @@ impl ::protocall::Message for FieldOptions {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "ctype",
-                2 => "packed",
-                6 => "jstype",
-                5 => "lazy",
-                15 => "unverified_lazy",
-                3 => "deprecated",
-                10 => "weak",
-                16 => "debug_redact",
-                17 => "retention",
-                19 => "targets",
-                20 => "edition_defaults",
-                21 => "features",
-                22 => "feature_support",
-                999 => "uninterpreted_option",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("ctype"),
+            2 => ::core::option::Option::Some("packed"),
+            6 => ::core::option::Option::Some("jstype"),
+            5 => ::core::option::Option::Some("lazy"),
+            15 => ::core::option::Option::Some("unverified_lazy"),
+            3 => ::core::option::Option::Some("deprecated"),
+            10 => ::core::option::Option::Some("weak"),
+            16 => ::core::option::Option::Some("debug_redact"),
+            17 => ::core::option::Option::Some("retention"),
+            19 => ::core::option::Option::Some("targets"),
+            20 => ::core::option::Option::Some("edition_defaults"),
+            21 => ::core::option::Option::Some("features"),
+            22 => ::core::option::Option::Some("feature_support"),
+            999 => ::core::option::Option::Some("uninterpreted_option"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 #[allow(deprecated)]
@@ -3860,13 +3818,11 @@ pub mod field_options {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
         fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(
-                match number {
-                    3 => "edition",
-                    2 => "value",
-                    _ => return ::core::option::Option::None,
-                },
-            )
+            match number {
+                3 => ::core::option::Option::Some("edition"),
+                2 => ::core::option::Option::Some("value"),
+                _ => ::core::option::Option::None,
+            }
         }
     }
     impl EditionDefault {
@@ -4013,16 +3969,14 @@ pub mod field_options {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
         fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(
-                match number {
-                    1 => "edition_introduced",
-                    2 => "edition_deprecated",
-                    3 => "deprecation_warning",
-                    4 => "edition_removed",
-                    5 => "removal_error",
-                    _ => return ::core::option::Option::None,
-                },
-            )
+            match number {
+                1 => ::core::option::Option::Some("edition_introduced"),
+                2 => ::core::option::Option::Some("edition_deprecated"),
+                3 => ::core::option::Option::Some("deprecation_warning"),
+                4 => ::core::option::Option::Some("edition_removed"),
+                5 => ::core::option::Option::Some("removal_error"),
+                _ => ::core::option::Option::None,
+            }
         }
     }
     impl FeatureSupport {
@@ -4344,13 +4298,11 @@ impl ::protocall::Message for OneofOptions {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "features",
-                999 => "uninterpreted_option",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("features"),
+            999 => ::core::option::Option::Some("uninterpreted_option"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl OneofOptions {
@@ -4479,16 +4431,14 @@ impl ::protocall::Message for EnumOptions {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                2 => "allow_alias",
-                3 => "deprecated",
-                6 => "deprecated_legacy_json_field_conflicts",
-                7 => "features",
-                999 => "uninterpreted_option",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            2 => ::core::option::Option::Some("allow_alias"),
+            3 => ::core::option::Option::Some("deprecated"),
+            6 => ::core::option::Option::Some("deprecated_legacy_json_field_conflicts"),
+            7 => ::core::option::Option::Some("features"),
+            999 => ::core::option::Option::Some("uninterpreted_option"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 #[allow(deprecated)]
@@ -4619,16 +4569,14 @@ impl ::protocall::Message for EnumValueOptions {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "deprecated",
-                2 => "features",
-                3 => "debug_redact",
-                4 => "feature_support",
-                999 => "uninterpreted_option",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("deprecated"),
+            2 => ::core::option::Option::Some("features"),
+            3 => ::core::option::Option::Some("debug_redact"),
+            4 => ::core::option::Option::Some("feature_support"),
+            999 => ::core::option::Option::Some("uninterpreted_option"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl EnumValueOptions {
@@ -4735,14 +4683,12 @@ impl ::protocall::Message for ServiceOptions {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                34 => "features",
-                33 => "deprecated",
-                999 => "uninterpreted_option",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            34 => ::core::option::Option::Some("features"),
+            33 => ::core::option::Option::Some("deprecated"),
+            999 => ::core::option::Option::Some("uninterpreted_option"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl ServiceOptions {
@@ -4858,15 +4804,13 @@ impl ::protocall::Message for MethodOptions {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                33 => "deprecated",
-                34 => "idempotency_level",
-                35 => "features",
-                999 => "uninterpreted_option",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            33 => ::core::option::Option::Some("deprecated"),
+            34 => ::core::option::Option::Some("idempotency_level"),
+            35 => ::core::option::Option::Some("features"),
+            999 => ::core::option::Option::Some("uninterpreted_option"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl MethodOptions {
@@ -5065,18 +5009,16 @@ impl ::protocall::Message for UninterpretedOption {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                2 => "name",
-                3 => "identifier_value",
-                4 => "positive_int_value",
-                5 => "negative_int_value",
-                6 => "double_value",
-                7 => "string_value",
-                8 => "aggregate_value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            2 => ::core::option::Option::Some("name"),
+            3 => ::core::option::Option::Some("identifier_value"),
+            4 => ::core::option::Option::Some("positive_int_value"),
+            5 => ::core::option::Option::Some("negative_int_value"),
+            6 => ::core::option::Option::Some("double_value"),
+            7 => ::core::option::Option::Some("string_value"),
+            8 => ::core::option::Option::Some("aggregate_value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl UninterpretedOption {
@@ -5176,13 +5118,11 @@ pub mod uninterpreted_option {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
         fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(
-                match number {
-                    1 => "name_part",
-                    2 => "is_extension",
-                    _ => return ::core::option::Option::None,
-                },
-            )
+            match number {
+                1 => ::core::option::Option::Some("name_part"),
+                2 => ::core::option::Option::Some("is_extension"),
+                _ => ::core::option::Option::None,
+            }
         }
     }
     impl NamePart {
@@ -5370,19 +5310,17 @@ impl ::protocall::Message for FeatureSet {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "field_presence",
-                2 => "enum_type",
-                3 => "repeated_field_encoding",
-                4 => "utf8_validation",
-                5 => "message_encoding",
-                6 => "json_format",
-                7 => "enforce_naming_style",
-                8 => "default_symbol_visibility",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("field_presence"),
+            2 => ::core::option::Option::Some("enum_type"),
+            3 => ::core::option::Option::Some("repeated_field_encoding"),
+            4 => ::core::option::Option::Some("utf8_validation"),
+            5 => ::core::option::Option::Some("message_encoding"),
+            6 => ::core::option::Option::Some("json_format"),
+            7 => ::core::option::Option::Some("enforce_naming_style"),
+            8 => ::core::option::Option::Some("default_symbol_visibility"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl FeatureSet {
@@ -5949,14 +5887,12 @@ impl ::protocall::Message for FeatureSetDefaults {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "defaults",
-                4 => "minimum_edition",
-                5 => "maximum_edition",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("defaults"),
+            4 => ::core::option::Option::Some("minimum_edition"),
+            5 => ::core::option::Option::Some("maximum_edition"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl FeatureSetDefaults {
@@ -6055,14 +5991,12 @@ pub mod feature_set_defaults {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
         fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(
-                match number {
-                    3 => "edition",
-                    4 => "overridable_features",
-                    5 => "fixed_features",
-                    _ => return ::core::option::Option::None,
-                },
-            )
+            match number {
+                3 => ::core::option::Option::Some("edition"),
+                4 => ::core::option::Option::Some("overridable_features"),
+                5 => ::core::option::Option::Some("fixed_features"),
+                _ => ::core::option::Option::None,
+            }
         }
     }
     impl FeatureSetEditionDefault {
@@ -6186,12 +6120,10 @@ impl ::protocall::Message for SourceCodeInfo {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "location",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("location"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl SourceCodeInfo {
@@ -6382,16 +6314,14 @@ pub mod source_code_info {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
         fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(
-                match number {
-                    1 => "path",
-                    2 => "span",
-                    3 => "leading_comments",
-                    4 => "trailing_comments",
-                    6 => "leading_detached_comments",
-                    _ => return ::core::option::Option::None,
-                },
-            )
+            match number {
+                1 => ::core::option::Option::Some("path"),
+                2 => ::core::option::Option::Some("span"),
+                3 => ::core::option::Option::Some("leading_comments"),
+                4 => ::core::option::Option::Some("trailing_comments"),
+                6 => ::core::option::Option::Some("leading_detached_comments"),
+                _ => ::core::option::Option::None,
+            }
         }
     }
     impl Location {
@@ -6462,12 +6392,10 @@ impl ::protocall::Message for GeneratedCodeInfo {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "annotation",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("annotation"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl GeneratedCodeInfo {
@@ -6578,16 +6506,14 @@ pub mod generated_code_info {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
         fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(
-                match number {
-                    1 => "path",
-                    2 => "source_file",
-                    3 => "begin",
-                    4 => "end",
-                    5 => "semantic",
-                    _ => return ::core::option::Option::None,
-                },
-            )
+            match number {
+                1 => ::core::option::Option::Some("path"),
+                2 => ::core::option::Option::Some("source_file"),
+                3 => ::core::option::Option::Some("begin"),
+                4 => ::core::option::Option::Some("end"),
+                5 => ::core::option::Option::Some("semantic"),
+                _ => ::core::option::Option::None,
+            }
         }
     }
     impl Annotation {
@@ -6781,13 +6707,11 @@ impl ::protocall::Message for Duration {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "seconds",
-                2 => "nanos",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("seconds"),
+            2 => ::core::option::Option::Some("nanos"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Duration {
@@ -7115,12 +7039,10 @@ impl ::protocall::Message for FieldMask {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "paths",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("paths"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl FieldMask {
@@ -7175,12 +7097,10 @@ impl ::protocall::Message for SourceContext {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "file_name",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("file_name"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl SourceContext {
@@ -7263,12 +7183,10 @@ impl ::protocall::Message for Struct {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "fields",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("fields"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Struct {
@@ -7328,17 +7246,10 @@ impl ::protocall::Message for Value {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "null_value",
-                2 => "number_value",
-                3 => "string_value",
-                4 => "bool_value",
-                5 => "struct_value",
-                6 => "list_value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1..=6 => value::Kind::field_name(number),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Value {
@@ -7404,6 +7315,20 @@ pub mod value {
                 }
                 Kind::ListValue(value) => ::protocall::codec::Msg::encoded_len(6, value),
             }
+        }
+        /// The proto name of member `number`.
+        pub fn field_name(number: u32) -> ::core::option::Option<&'static str> {
+            ::core::option::Option::Some(
+                match number {
+                    1 => "null_value",
+                    2 => "number_value",
+                    3 => "string_value",
+                    4 => "bool_value",
+                    5 => "struct_value",
+                    6 => "list_value",
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         /// Reads member `number` into `field`: a message member merges
         /// into the value already set, any other member replaces it.
@@ -7522,12 +7447,10 @@ impl ::protocall::Message for ListValue {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "values",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("values"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl ListValue {
@@ -7691,13 +7614,11 @@ impl ::protocall::Message for Timestamp {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "seconds",
-                2 => "nanos",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("seconds"),
+            2 => ::core::option::Option::Some("nanos"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Timestamp {
@@ -7809,18 +7730,16 @@ impl ::protocall::Message for Type {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "fields",
-                3 => "oneofs",
-                4 => "options",
-                5 => "source_context",
-                6 => "syntax",
-                7 => "edition",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("fields"),
+            3 => ::core::option::Option::Some("oneofs"),
+            4 => ::core::option::Option::Some("options"),
+            5 => ::core::option::Option::Some("source_context"),
+            6 => ::core::option::Option::Some("syntax"),
+            7 => ::core::option::Option::Some("edition"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Type {
@@ -7953,21 +7872,19 @@ impl ::protocall::Message for Field {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "kind",
-                2 => "cardinality",
-                3 => "number",
-                4 => "name",
-                6 => "type_url",
-                7 => "oneof_index",
-                8 => "packed",
-                9 => "options",
-                10 => "json_name",
-                11 => "default_value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("kind"),
+            2 => ::core::option::Option::Some("cardinality"),
+            3 => ::core::option::Option::Some("number"),
+            4 => ::core::option::Option::Some("name"),
+            6 => ::core::option::Option::Some("type_url"),
+            7 => ::core::option::Option::Some("oneof_index"),
+            8 => ::core::option::Option::Some("packed"),
+            9 => ::core::option::Option::Some("options"),
+            10 => ::core::option::Option::Some("json_name"),
+            11 => ::core::option::Option::Some("default_value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Field {
@@ -8246,17 +8163,15 @@ impl ::protocall::Message for Enum {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "enumvalue",
-                3 => "options",
-                4 => "source_context",
-                5 => "syntax",
-                6 => "edition",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("enumvalue"),
+            3 => ::core::option::Option::Some("options"),
+            4 => ::core::option::Option::Some("source_context"),
+            5 => ::core::option::Option::Some("syntax"),
+            6 => ::core::option::Option::Some("edition"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Enum {
@@ -8334,14 +8249,12 @@ impl ::protocall::Message for EnumValue {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "number",
-                3 => "options",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("number"),
+            3 => ::core::option::Option::Some("options"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl EnumValue {
@@ -8416,13 +8329,11 @@ impl ::protocall::Message for Option {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                2 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            2 => ::core::option::Option::Some("value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Option {
@@ -8484,12 +8395,10 @@ impl ::protocall::Message for DoubleValue {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl DoubleValue {
@@ -8547,12 +8456,10 @@ impl ::protocall::Message for FloatValue {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl FloatValue {
@@ -8610,12 +8517,10 @@ impl ::protocall::Message for Int64Value {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Int64Value {
@@ -8673,12 +8578,10 @@ impl ::protocall::Message for UInt64Value {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl UInt64Value {
@@ -8736,12 +8639,10 @@ impl ::protocall::Message for Int32Value {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl Int32Value {
@@ -8799,12 +8700,10 @@ impl ::protocall::Message for UInt32Value {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl UInt32Value {
@@ -8862,12 +8761,10 @@ impl ::protocall::Message for BoolValue {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl BoolValue {
@@ -8925,12 +8822,10 @@ impl ::protocall::Message for StringValue {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl StringValue {
@@ -8988,12 +8883,10 @@ impl ::protocall::Message for BytesValue {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "value",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("value"),
+            _ => ::core::option::Option::None,
+        }
     }
 }
 impl BytesValue {

@@ -87,18 +87,28 @@ fn field_call(field: &Field, label: Label) -> TokenStream {
 }
 
 fn doc_text(lines: &[String]) -> Option<String> {
-    (!lines.is_empty()).then(|| lines.iter().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect::<Vec<_>>().join("\n"))
+    (!lines.is_empty()).then(|| {
+        lines
+            .iter()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
 }
 
 /// `impl Describe` for an inline message.
 pub(crate) fn message(message: &Message) -> TokenStream {
     let name = ident(&message.rust_name);
     let fields = message.fields.iter().map(|f| field_call(f, f.label));
-    let field_docs = message.fields.iter().chain(message.oneofs.iter().flat_map(|o| &o.fields)).filter_map(|f| {
-        let text = doc_text(&f.doc)?;
-        let field_name = &f.name;
-        Some(quote!(.field_doc(#field_name, #text)))
-    });
+    let field_docs = message
+        .fields
+        .iter()
+        .map(|f| (&f.name, &f.doc))
+        .chain(message.oneofs.iter().map(|o| (&o.name, &o.doc)))
+        .filter_map(|(name, doc)| {
+            let text = doc_text(doc)?;
+            Some(quote!(.field_doc(#name, #text)))
+        });
     // Inline messages learn their oneof members from the oneof type.
     let oneofs = message.oneofs.iter().map(|oneof| {
         let oneof_name = &oneof.name;
@@ -131,7 +141,11 @@ pub(crate) fn oneof(oneof: &crate::model::Oneof) -> TokenStream {
     let name = ident(&oneof.enum_name);
     let members = oneof.fields.iter().map(|f| {
         let call = field_call(f, Label::Implicit);
-        quote!(#call .in_oneof())
+        let doc = doc_text(&f.doc).map(|text| {
+            let name = &f.name;
+            quote!(.field_doc(#name, #text))
+        });
+        quote!(#call .in_oneof() #doc)
     });
     quote! {
         impl ::protocall::reflect::DescribeOneof for #name {
@@ -152,14 +166,24 @@ pub(crate) fn enumeration(e: &Enum) -> TokenStream {
         let number = Literal::i32_unsuffixed(v.number);
         quote!((#proto_name, #number))
     });
-    let doc = doc_text(&e.doc).map(|text| {
-        quote!(descriptors.doc(<Self as ::protocall::Enumeration>::FULL_NAME, #text);)
+    let value_docs = e.values.iter().filter_map(|v| {
+        let text = doc_text(&v.doc)?;
+        let proto_name = &v.proto_name;
+        Some(quote! {
+            descriptors.doc(
+                &::std::format!("{}.{}", <Self as ::protocall::Enumeration>::FULL_NAME, #proto_name),
+                #text,
+            );
+        })
     });
+    let doc = doc_text(&e.doc)
+        .map(|text| quote!(descriptors.doc(<Self as ::protocall::Enumeration>::FULL_NAME, #text);));
     quote! {
         impl ::protocall::reflect::Describe for #name {
             fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
                 descriptors.enumeration(<Self as ::protocall::Enumeration>::FULL_NAME, &[#(#values),*]);
                 #doc
+                #(#value_docs)*
             }
         }
     }

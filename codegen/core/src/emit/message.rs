@@ -382,21 +382,24 @@ pub(crate) fn message_impl(message: &Message) -> TokenStream {
         }
     });
     let field_name = has_fields.then(|| {
-        let all = message
-            .fields
-            .iter()
-            .chain(message.oneofs.iter().flat_map(|o| &o.fields));
-        let arms = all.map(|field| {
+        let arms = message.fields.iter().map(|field| {
             let number = number(field);
             let proto_name = &field.name;
-            quote!(#number => #proto_name,)
+            quote!(#number => ::core::option::Option::Some(#proto_name),)
+        });
+        // Oneof members are named by their oneof type.
+        let oneof_arms = message.oneofs.iter().map(|oneof| {
+            let numbers = number_patterns(oneof.fields.iter().map(|f| f.number));
+            let ty = path(&oneof.path);
+            quote!(#(#numbers)|* => #ty::field_name(number),)
         });
         quote! {
             fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-                ::core::option::Option::Some(match number {
+                match number {
                     #(#arms)*
-                    _ => return ::core::option::Option::None,
-                })
+                    #(#oneof_arms)*
+                    _ => ::core::option::Option::None,
+                }
             }
         }
     });

@@ -26,13 +26,20 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { build_server: true, build_client: true }
+        Options {
+            build_server: true,
+            build_client: true,
+        }
     }
 }
 
 /// `user` → `user.rs`; the empty package → `_.rs`.
 pub fn package_file_name(package: &str) -> String {
-    if package.is_empty() { "_.rs".to_string() } else { format!("{package}.rs") }
+    if package.is_empty() {
+        "_.rs".to_string()
+    } else {
+        format!("{package}.rs")
+    }
 }
 
 /// The formatted source of one package file.
@@ -45,7 +52,10 @@ pub fn file(package: &Package, options: &Options) -> String {
 pub fn package_tokens(package: &Package, options: &Options) -> TokenStream {
     let messages = package.messages.iter().map(message::message);
     let enums = package.enums.iter().map(enumeration::enumeration);
-    let services = package.services.iter().map(|s| service::service(s, options));
+    let services = package
+        .services
+        .iter()
+        .map(|s| service::service(s, options));
     quote! {
         #(#messages)*
         #(#enums)*

@@ -64,6 +64,11 @@ pub(crate) fn impls(oneof: &Oneof) -> TokenStream {
     let unknown_param =
         unknown.then(|| quote!(, unknown: ::core::option::Option<&mut ::protocall::UnknownFields>));
     let arms = oneof.fields.iter().map(|field| merge_arm(&name, field));
+    let names = oneof.fields.iter().map(|field| {
+        let number = number(field);
+        let proto_name = &field.name;
+        quote!(#number => #proto_name,)
+    });
     let allow = oneof
         .fields
         .iter()
@@ -85,6 +90,14 @@ pub(crate) fn impls(oneof: &Oneof) -> TokenStream {
                 match self {
                     #(#lens)*
                 }
+            }
+
+            /// The proto name of member `number`.
+            pub fn field_name(number: u32) -> ::core::option::Option<&'static str> {
+                ::core::option::Option::Some(match number {
+                    #(#names)*
+                    _ => return ::core::option::Option::None,
+                })
             }
 
             /// Reads member `number` into `field`: a message member merges

@@ -7,8 +7,8 @@ use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{deprecated, doc, doc_or, ident, path};
 use super::Options;
+use super::{deprecated, doc, doc_or, ident, path};
 use crate::model::{Method, Service};
 
 pub(crate) fn service(service: &Service, options: &Options) -> TokenStream {

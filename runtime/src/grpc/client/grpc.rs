@@ -203,7 +203,8 @@ impl Grpc {
             self.channel.endpoint().user_agent.clone(),
         );
         if !self.accept.is_empty() {
-            headers.insert(GRPC_ACCEPT_ENCODING,
+            headers.insert(
+                GRPC_ACCEPT_ENCODING,
                 compression::accept_value(&self.accept),
             );
         }

@@ -48,10 +48,7 @@ impl Context {
             let server_deadline = tokio::time::Instant::now() + limit;
             deadline = Some(deadline.map_or(server_deadline, |d| d.min(server_deadline)));
         }
-        let request_encoding = match headers
-            .get(GRPC_ENCODING)
-            .map(|v| v.to_str().unwrap_or(""))
-        {
+        let request_encoding = match headers.get(GRPC_ENCODING).map(|v| v.to_str().unwrap_or("")) {
             None | Some("identity") => None,
             Some(name) => match Encoding::from_name(name).filter(|e| config.accept.contains(e)) {
                 Some(encoding) => Some(encoding),

@@ -337,11 +337,15 @@ where
         // Most stacks are always ready: call at once, without boxing.
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         if let std::task::Poll::Ready(Ok(())) = service.poll_ready(&mut cx) {
-            return HyperFuture::Direct { future: service.call(request) };
+            return HyperFuture::Direct {
+                future: service.call(request),
+            };
         }
         HyperFuture::Deferred {
             future: Box::pin(async move {
-                let ready = std::future::poll_fn(|cx| service.poll_ready(cx)).await.map_err(Into::into);
+                let ready = std::future::poll_fn(|cx| service.poll_ready(cx))
+                    .await
+                    .map_err(Into::into);
                 let result: Result<_, BoxError> = match ready {
                     Ok(()) => service.call(request).await.map_err(Into::into),
                     Err(error) => Err(error),
@@ -374,11 +378,14 @@ where
 {
     type Output = Result<http::Response<Body>, Infallible>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
         match self.project() {
-            HyperFutureProjection::Direct { future } => {
-                future.poll(cx).map(|result| Ok(result.unwrap_or_else(|e| layer_error(e.into()))))
-            }
+            HyperFutureProjection::Direct { future } => future
+                .poll(cx)
+                .map(|result| Ok(result.unwrap_or_else(|e| layer_error(e.into())))),
             HyperFutureProjection::Deferred { future } => future.as_mut().poll(cx),
         }
     }
