@@ -2,9 +2,10 @@
 //! (into `$OUT_DIR/protocall/`) and once with prost-build (into
 //! `$OUT_DIR/prost/`), both from protox, so no `protoc` is needed.
 //!
-//! The schemas and datasets are read in place from `shared/bench-data`
-//! (beside the workspace), or from `$BENCH_DATA_DIR` when set. None of the
-//! three schemas needs editing: they have no `extensions` ranges.
+//! The schemas and datasets are the copies in `benches/data` (protobuf's
+//! benchmark data, byte for byte, see its README), or `$BENCH_DATA_DIR` when
+//! set. None of the three schemas needs editing: they have no `extensions`
+//! ranges.
 //!
 //! The gRPC server benchmark's schema, `proto/bench.proto`, is generated
 //! twice as well: by protocall (server and client, into `$OUT_DIR/grpc/protocall/`)
@@ -68,7 +69,7 @@ fn grpc_schema(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// `$BENCH_DATA_DIR`, else `<workspace>/../shared/bench-data`.
+/// `$BENCH_DATA_DIR`, else the vendored `benches/data`.
 fn bench_data_dir() -> Result<PathBuf, Box<dyn std::error::Error>> {
     let dir = match std::env::var_os("BENCH_DATA_DIR") {
         Some(dir) => PathBuf::from(dir),
@@ -76,7 +77,7 @@ fn bench_data_dir() -> Result<PathBuf, Box<dyn std::error::Error>> {
             let manifest = PathBuf::from(
                 std::env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR")?,
             );
-            manifest.join("../../shared/bench-data")
+            manifest.join("data")
         }
     };
     if !dir.join(SCHEMAS[0]).is_file() {
