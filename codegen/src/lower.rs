@@ -70,18 +70,20 @@ struct Builder<'a> {
     edges: HashMap<String, Vec<String>>,
 }
 
-/// Source locations by path, for comments.
+/// Source locations by path, for comments, and the file they are in.
 struct Comments<'a> {
+    file: &'a str,
     locations: HashMap<Vec<i32>, &'a protocall::types::source_code_info::Location>,
     enabled: bool,
 }
 
 impl<'a> Comments<'a> {
-    fn new(info: Option<&'a SourceCodeInfo>, enabled: bool) -> Comments<'a> {
+    fn new(file: &'a str, info: Option<&'a SourceCodeInfo>, enabled: bool) -> Comments<'a> {
         let locations = info
             .map(|info| info.location.iter().map(|l| (l.path.clone(), l)).collect())
             .unwrap_or_default();
-        Comments { locations, enabled }
+        Comments {
+            file, locations, enabled }
     }
 
     fn doc(&self, path: &[i32]) -> Vec<String> {
@@ -277,7 +279,7 @@ impl<'a> Builder<'a> {
     }
 
     fn add_file(&self, file: &'a FileDescriptorProto, package: &mut Package) -> Result<(), Error> {
-        let comments = Comments::new(file.source_code_info.as_ref(), true);
+        let comments = Comments::new(file.name(), file.source_code_info.as_ref(), true);
         let features = Features::of_file(file);
         let prefix = if file.package().is_empty() {
             String::new()
@@ -448,6 +450,7 @@ impl<'a> Builder<'a> {
             keep_unknown: !self.config.discard_unknown_fields.any(&full_name),
             attributes,
             describe: false,
+            file: comments.file.to_string(),
         })
     }
 
@@ -612,6 +615,7 @@ impl<'a> Builder<'a> {
         attributes.extend(self.config.enum_attributes.matches(&full_name).cloned());
         Enum {
             full_name: full_name.trim_start_matches('.').to_string(),
+            file: comments.file.to_string(),
             rust_name: names::camel(enumeration.name()),
             values,
             aliases,

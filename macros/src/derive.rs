@@ -166,6 +166,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
         keep_unknown,
         attributes: Vec::new(),
         describe: true,
+        file: String::new(),
     };
     let impls = inline::message(&model);
     Ok(quote::quote!(#impls #(#checks)*))
@@ -251,6 +252,7 @@ pub(crate) fn enumeration(input: DeriveInput) -> syn::Result<TokenStream> {
     }
     let model = Enum {
         full_name: full_name(&input, &proto),
+        file: String::new(),
         rust_name: input.ident.to_string(),
         values,
         aliases: Vec::new(),

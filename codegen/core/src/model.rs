@@ -33,6 +33,8 @@ pub struct Message {
     pub attributes: Vec<String>,
     /// Also implement `protocall::reflect::Describe` (inline messages).
     pub describe: bool,
+    /// The `.proto` file defining the message (empty for inline messages).
+    pub file: String,
 }
 
 #[derive(Debug)]
@@ -133,6 +135,8 @@ pub struct Oneof {
 #[derive(Debug)]
 pub struct Enum {
     pub full_name: String,
+    /// The `.proto` file defining the enum (empty for inline enums).
+    pub file: String,
     pub rust_name: String,
     pub values: Vec<EnumValue>,
     /// `(alias name, proto name, number)`: values sharing a number with an

@@ -73,6 +73,8 @@ pub enum Cardinality {
 pub struct Descriptors {
     messages: BTreeMap<String, DescriptorProto>,
     enums: BTreeMap<String, EnumDescriptorProto>,
+    /// Types defined in `.proto` files (generated code): full name → file.
+    imported: BTreeMap<String, String>,
     services: BTreeMap<String, ServiceDescriptorProto>,
     docs: BTreeMap<String, String>,
     /// Package given to types declared without one.
@@ -105,7 +107,16 @@ impl Descriptors {
 
     /// True when `full_name` was described (or is being described).
     pub fn contains(&self, full_name: &str) -> bool {
-        self.messages.contains_key(full_name) || self.enums.contains_key(full_name)
+        self.messages.contains_key(full_name)
+            || self.enums.contains_key(full_name)
+            || self.imported.contains_key(full_name)
+    }
+
+    /// Records that type `full_name` is defined in the `.proto` file `file`
+    /// (code generated from a schema): output imports the file instead of
+    /// redefining the type.
+    pub fn imported(&mut self, full_name: &str, file: &str) {
+        self.imported.insert(full_name.to_string(), file.to_string());
     }
 
     /// Starts describing message `full_name`; `None` when it is already
@@ -185,6 +196,9 @@ impl Descriptors {
 
     /// The full name a type ends up with on output.
     fn resolved(&self, full_name: &str) -> String {
+        if self.imported.contains_key(full_name) {
+            return full_name.to_string();
+        }
         match (&self.default_package, full_name.contains('.')) {
             (Some(package), false) if !package.is_empty() => format!("{package}.{full_name}"),
             _ => full_name.to_string(),
@@ -254,7 +268,11 @@ impl Descriptors {
             let mut deps: Vec<String> = references(file)
                 .iter()
                 .filter_map(|r| {
-                    let (pkg, _) = split_name(r.trim_start_matches('.'));
+                    let name = r.trim_start_matches('.');
+                    if let Some(file) = self.imported.get(name) {
+                        return Some(file.clone());
+                    }
+                    let (pkg, _) = split_name(name);
                     (pkg != package && files.contains_key(pkg)).then(|| file_name(pkg))
                 })
                 .collect();

@@ -91,6 +91,15 @@ impl ::protocall::Message for Version {
         }
     }
 }
+impl ::protocall::reflect::Describe for Version {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.compiler.Version",
+                "google/protobuf/compiler/plugin.proto",
+            );
+    }
+}
 impl Version {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Version {
@@ -241,6 +250,15 @@ impl ::protocall::Message for CodeGeneratorRequest {
         }
     }
 }
+impl ::protocall::reflect::Describe for CodeGeneratorRequest {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.compiler.CodeGeneratorRequest",
+                "google/protobuf/compiler/plugin.proto",
+            );
+    }
+}
 impl CodeGeneratorRequest {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static CodeGeneratorRequest {
@@ -373,6 +391,15 @@ impl ::protocall::Message for CodeGeneratorResponse {
             15 => ::core::option::Option::Some("file"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for CodeGeneratorResponse {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.compiler.CodeGeneratorResponse",
+                "google/protobuf/compiler/plugin.proto",
+            );
     }
 }
 impl CodeGeneratorResponse {
@@ -542,6 +569,15 @@ pub mod code_generator_response {
             }
         }
     }
+    impl ::protocall::reflect::Describe for File {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.compiler.CodeGeneratorResponse.File",
+                    "google/protobuf/compiler/plugin.proto",
+                );
+        }
+    }
     impl File {
         /// A shared instance with every field unset.
         pub fn default_instance() -> &'static File {
@@ -610,6 +646,15 @@ pub mod code_generator_response {
                     _ => return ::core::option::Option::None,
                 },
             )
+        }
+    }
+    impl ::protocall::reflect::Describe for Feature {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.compiler.CodeGeneratorResponse.Feature",
+                    "google/protobuf/compiler/plugin.proto",
+                );
         }
     }
 }

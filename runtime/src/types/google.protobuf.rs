@@ -111,6 +111,11 @@ impl ::protocall::Message for Any {
         }
     }
 }
+impl ::protocall::reflect::Describe for Any {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Any", "google/protobuf/any.proto");
+    }
+}
 impl Any {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Any {
@@ -266,6 +271,11 @@ impl ::protocall::Message for Api {
         }
     }
 }
+impl ::protocall::reflect::Describe for Api {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Api", "google/protobuf/api.proto");
+    }
+}
 impl Api {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Api {
@@ -410,6 +420,11 @@ impl ::protocall::Message for Method {
             8 => ::core::option::Option::Some("edition"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for Method {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Method", "google/protobuf/api.proto");
     }
 }
 #[allow(deprecated)]
@@ -563,6 +578,11 @@ impl ::protocall::Message for Mixin {
         }
     }
 }
+impl ::protocall::reflect::Describe for Mixin {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Mixin", "google/protobuf/api.proto");
+    }
+}
 impl Mixin {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Mixin {
@@ -624,6 +644,15 @@ impl ::protocall::Message for FileDescriptorSet {
             1 => ::core::option::Option::Some("file"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for FileDescriptorSet {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.FileDescriptorSet",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 impl FileDescriptorSet {
@@ -863,6 +892,15 @@ impl ::protocall::Message for FileDescriptorProto {
         }
     }
 }
+impl ::protocall::reflect::Describe for FileDescriptorProto {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.FileDescriptorProto",
+                "google/protobuf/descriptor.proto",
+            );
+    }
+}
 impl FileDescriptorProto {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static FileDescriptorProto {
@@ -1074,6 +1112,15 @@ impl ::protocall::Message for DescriptorProto {
         }
     }
 }
+impl ::protocall::reflect::Describe for DescriptorProto {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.DescriptorProto",
+                "google/protobuf/descriptor.proto",
+            );
+    }
+}
 impl DescriptorProto {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static DescriptorProto {
@@ -1174,6 +1221,15 @@ pub mod descriptor_proto {
             }
         }
     }
+    impl ::protocall::reflect::Describe for ExtensionRange {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.DescriptorProto.ExtensionRange",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     impl ExtensionRange {
         /// A shared instance with every field unset.
         pub fn default_instance() -> &'static ExtensionRange {
@@ -1262,6 +1318,15 @@ pub mod descriptor_proto {
                 2 => ::core::option::Option::Some("end"),
                 _ => ::core::option::Option::None,
             }
+        }
+    }
+    impl ::protocall::reflect::Describe for ReservedRange {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.DescriptorProto.ReservedRange",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
     impl ReservedRange {
@@ -1377,6 +1442,15 @@ impl ::protocall::Message for ExtensionRangeOptions {
             3 => ::core::option::Option::Some("verification"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for ExtensionRangeOptions {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.ExtensionRangeOptions",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 impl ExtensionRangeOptions {
@@ -1507,6 +1581,15 @@ pub mod extension_range_options {
             }
         }
     }
+    impl ::protocall::reflect::Describe for Declaration {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.ExtensionRangeOptions.Declaration",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     impl Declaration {
         /// A shared instance with every field unset.
         pub fn default_instance() -> &'static Declaration {
@@ -1572,6 +1655,15 @@ pub mod extension_range_options {
                     _ => return ::core::option::Option::None,
                 },
             )
+        }
+    }
+    impl ::protocall::reflect::Describe for VerificationState {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.ExtensionRangeOptions.VerificationState",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
 }
@@ -1787,6 +1879,15 @@ impl ::protocall::Message for FieldDescriptorProto {
         }
     }
 }
+impl ::protocall::reflect::Describe for FieldDescriptorProto {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.FieldDescriptorProto",
+                "google/protobuf/descriptor.proto",
+            );
+    }
+}
 impl FieldDescriptorProto {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static FieldDescriptorProto {
@@ -1967,6 +2068,15 @@ pub mod field_descriptor_proto {
             )
         }
     }
+    impl ::protocall::reflect::Describe for Type {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FieldDescriptorProto.Type",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     /// The `google.protobuf.FieldDescriptorProto.Label` enum.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
@@ -2012,6 +2122,15 @@ pub mod field_descriptor_proto {
                     _ => return ::core::option::Option::None,
                 },
             )
+        }
+    }
+    impl ::protocall::reflect::Describe for Label {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FieldDescriptorProto.Label",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
 }
@@ -2080,6 +2199,15 @@ impl ::protocall::Message for OneofDescriptorProto {
             2 => ::core::option::Option::Some("options"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for OneofDescriptorProto {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.OneofDescriptorProto",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 impl OneofDescriptorProto {
@@ -2217,6 +2345,15 @@ impl ::protocall::Message for EnumDescriptorProto {
         }
     }
 }
+impl ::protocall::reflect::Describe for EnumDescriptorProto {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.EnumDescriptorProto",
+                "google/protobuf/descriptor.proto",
+            );
+    }
+}
 impl EnumDescriptorProto {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static EnumDescriptorProto {
@@ -2308,6 +2445,15 @@ pub mod enum_descriptor_proto {
                 2 => ::core::option::Option::Some("end"),
                 _ => ::core::option::Option::None,
             }
+        }
+    }
+    impl ::protocall::reflect::Describe for EnumReservedRange {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.EnumDescriptorProto.EnumReservedRange",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
     impl EnumReservedRange {
@@ -2404,6 +2550,15 @@ impl ::protocall::Message for EnumValueDescriptorProto {
             3 => ::core::option::Option::Some("options"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for EnumValueDescriptorProto {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.EnumValueDescriptorProto",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 impl EnumValueDescriptorProto {
@@ -2503,6 +2658,15 @@ impl ::protocall::Message for ServiceDescriptorProto {
             3 => ::core::option::Option::Some("options"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for ServiceDescriptorProto {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.ServiceDescriptorProto",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 impl ServiceDescriptorProto {
@@ -2635,6 +2799,15 @@ impl ::protocall::Message for MethodDescriptorProto {
             6 => ::core::option::Option::Some("server_streaming"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for MethodDescriptorProto {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.MethodDescriptorProto",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 impl MethodDescriptorProto {
@@ -3048,6 +3221,12 @@ impl ::protocall::Message for FileOptions {
         }
     }
 }
+impl ::protocall::reflect::Describe for FileOptions {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.FileOptions", "google/protobuf/descriptor.proto");
+    }
+}
 #[allow(deprecated)]
 impl FileOptions {
     /// A shared instance with every field unset.
@@ -3184,6 +3363,15 @@ pub mod file_options {
                     _ => return ::core::option::Option::None,
                 },
             )
+        }
+    }
+    impl ::protocall::reflect::Describe for OptimizeMode {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FileOptions.OptimizeMode",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
 }
@@ -3388,6 +3576,15 @@ impl ::protocall::Message for MessageOptions {
             999 => ::core::option::Option::Some("uninterpreted_option"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for MessageOptions {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.MessageOptions",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 #[allow(deprecated)]
@@ -3699,6 +3896,15 @@ impl ::protocall::Message for FieldOptions {
         }
     }
 }
+impl ::protocall::reflect::Describe for FieldOptions {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.FieldOptions",
+                "google/protobuf/descriptor.proto",
+            );
+    }
+}
 #[allow(deprecated)]
 impl FieldOptions {
     /// A shared instance with every field unset.
@@ -3823,6 +4029,15 @@ pub mod field_options {
                 2 => ::core::option::Option::Some("value"),
                 _ => ::core::option::Option::None,
             }
+        }
+    }
+    impl ::protocall::reflect::Describe for EditionDefault {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FieldOptions.EditionDefault",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
     impl EditionDefault {
@@ -3979,6 +4194,15 @@ pub mod field_options {
             }
         }
     }
+    impl ::protocall::reflect::Describe for FeatureSupport {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FieldOptions.FeatureSupport",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     impl FeatureSupport {
         /// A shared instance with every field unset.
         pub fn default_instance() -> &'static FeatureSupport {
@@ -4056,6 +4280,15 @@ pub mod field_options {
             )
         }
     }
+    impl ::protocall::reflect::Describe for CType {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FieldOptions.CType",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     /// The `google.protobuf.FieldOptions.JSType` enum.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
@@ -4101,6 +4334,15 @@ pub mod field_options {
             )
         }
     }
+    impl ::protocall::reflect::Describe for JsType {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FieldOptions.JSType",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     /// If set to RETENTION_SOURCE, the option will be omitted from the binary.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
@@ -4144,6 +4386,15 @@ pub mod field_options {
                     _ => return ::core::option::Option::None,
                 },
             )
+        }
+    }
+    impl ::protocall::reflect::Describe for OptionRetention {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FieldOptions.OptionRetention",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
     /// This indicates the types of entities that the field may apply to when used
@@ -4232,6 +4483,15 @@ pub mod field_options {
             )
         }
     }
+    impl ::protocall::reflect::Describe for OptionTargetType {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FieldOptions.OptionTargetType",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
 }
 /// The `google.protobuf.OneofOptions` message.
 #[derive(Clone, PartialEq, Debug, Default)]
@@ -4303,6 +4563,15 @@ impl ::protocall::Message for OneofOptions {
             999 => ::core::option::Option::Some("uninterpreted_option"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for OneofOptions {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.OneofOptions",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 impl OneofOptions {
@@ -4439,6 +4708,12 @@ impl ::protocall::Message for EnumOptions {
             999 => ::core::option::Option::Some("uninterpreted_option"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for EnumOptions {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.EnumOptions", "google/protobuf/descriptor.proto");
     }
 }
 #[allow(deprecated)]
@@ -4579,6 +4854,15 @@ impl ::protocall::Message for EnumValueOptions {
         }
     }
 }
+impl ::protocall::reflect::Describe for EnumValueOptions {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.EnumValueOptions",
+                "google/protobuf/descriptor.proto",
+            );
+    }
+}
 impl EnumValueOptions {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static EnumValueOptions {
@@ -4689,6 +4973,15 @@ impl ::protocall::Message for ServiceOptions {
             999 => ::core::option::Option::Some("uninterpreted_option"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for ServiceOptions {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.ServiceOptions",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 impl ServiceOptions {
@@ -4813,6 +5106,15 @@ impl ::protocall::Message for MethodOptions {
         }
     }
 }
+impl ::protocall::reflect::Describe for MethodOptions {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.MethodOptions",
+                "google/protobuf/descriptor.proto",
+            );
+    }
+}
 impl MethodOptions {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static MethodOptions {
@@ -4880,6 +5182,15 @@ pub mod method_options {
                     _ => return ::core::option::Option::None,
                 },
             )
+        }
+    }
+    impl ::protocall::reflect::Describe for IdempotencyLevel {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.MethodOptions.IdempotencyLevel",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
 }
@@ -5021,6 +5332,15 @@ impl ::protocall::Message for UninterpretedOption {
         }
     }
 }
+impl ::protocall::reflect::Describe for UninterpretedOption {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.UninterpretedOption",
+                "google/protobuf/descriptor.proto",
+            );
+    }
+}
 impl UninterpretedOption {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static UninterpretedOption {
@@ -5123,6 +5443,15 @@ pub mod uninterpreted_option {
                 2 => ::core::option::Option::Some("is_extension"),
                 _ => ::core::option::Option::None,
             }
+        }
+    }
+    impl ::protocall::reflect::Describe for NamePart {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.UninterpretedOption.NamePart",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
     impl NamePart {
@@ -5323,6 +5652,12 @@ impl ::protocall::Message for FeatureSet {
         }
     }
 }
+impl ::protocall::reflect::Describe for FeatureSet {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.FeatureSet", "google/protobuf/descriptor.proto");
+    }
+}
 impl FeatureSet {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static FeatureSet {
@@ -5402,6 +5737,15 @@ pub mod feature_set {
             ::core::option::Option::Some(&mut self._unknown_fields)
         }
     }
+    impl ::protocall::reflect::Describe for VisibilityFeature {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FeatureSet.VisibilityFeature",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     impl VisibilityFeature {
         /// A shared instance with every field unset.
         pub fn default_instance() -> &'static VisibilityFeature {
@@ -5475,6 +5819,15 @@ pub mod feature_set {
                 )
             }
         }
+        impl ::protocall::reflect::Describe for DefaultSymbolVisibility {
+            fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+                descriptors
+                    .imported(
+                        "google.protobuf.FeatureSet.VisibilityFeature.DefaultSymbolVisibility",
+                        "google/protobuf/descriptor.proto",
+                    );
+            }
+        }
     }
     /// The `google.protobuf.FeatureSet.FieldPresence` enum.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -5526,6 +5879,15 @@ pub mod feature_set {
             )
         }
     }
+    impl ::protocall::reflect::Describe for FieldPresence {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FeatureSet.FieldPresence",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     /// The `google.protobuf.FeatureSet.EnumType` enum.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
@@ -5569,6 +5931,15 @@ pub mod feature_set {
                     _ => return ::core::option::Option::None,
                 },
             )
+        }
+    }
+    impl ::protocall::reflect::Describe for EnumType {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FeatureSet.EnumType",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
     /// The `google.protobuf.FeatureSet.RepeatedFieldEncoding` enum.
@@ -5616,6 +5987,15 @@ pub mod feature_set {
             )
         }
     }
+    impl ::protocall::reflect::Describe for RepeatedFieldEncoding {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FeatureSet.RepeatedFieldEncoding",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     /// The `google.protobuf.FeatureSet.Utf8Validation` enum.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
@@ -5659,6 +6039,15 @@ pub mod feature_set {
                     _ => return ::core::option::Option::None,
                 },
             )
+        }
+    }
+    impl ::protocall::reflect::Describe for Utf8Validation {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FeatureSet.Utf8Validation",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
     /// The `google.protobuf.FeatureSet.MessageEncoding` enum.
@@ -5706,6 +6095,15 @@ pub mod feature_set {
             )
         }
     }
+    impl ::protocall::reflect::Describe for MessageEncoding {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FeatureSet.MessageEncoding",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     /// The `google.protobuf.FeatureSet.JsonFormat` enum.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
@@ -5749,6 +6147,15 @@ pub mod feature_set {
                     _ => return ::core::option::Option::None,
                 },
             )
+        }
+    }
+    impl ::protocall::reflect::Describe for JsonFormat {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FeatureSet.JsonFormat",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
     /// The `google.protobuf.FeatureSet.EnforceNamingStyle` enum.
@@ -5799,6 +6206,15 @@ pub mod feature_set {
                     _ => return ::core::option::Option::None,
                 },
             )
+        }
+    }
+    impl ::protocall::reflect::Describe for EnforceNamingStyle {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FeatureSet.EnforceNamingStyle",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
 }
@@ -5893,6 +6309,15 @@ impl ::protocall::Message for FeatureSetDefaults {
             5 => ::core::option::Option::Some("maximum_edition"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for FeatureSetDefaults {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.FeatureSetDefaults",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 impl FeatureSetDefaults {
@@ -5997,6 +6422,15 @@ pub mod feature_set_defaults {
                 5 => ::core::option::Option::Some("fixed_features"),
                 _ => ::core::option::Option::None,
             }
+        }
+    }
+    impl ::protocall::reflect::Describe for FeatureSetEditionDefault {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.FeatureSetDefaults.FeatureSetEditionDefault",
+                    "google/protobuf/descriptor.proto",
+                );
         }
     }
     impl FeatureSetEditionDefault {
@@ -6124,6 +6558,15 @@ impl ::protocall::Message for SourceCodeInfo {
             1 => ::core::option::Option::Some("location"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for SourceCodeInfo {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.SourceCodeInfo",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 impl SourceCodeInfo {
@@ -6324,6 +6767,15 @@ pub mod source_code_info {
             }
         }
     }
+    impl ::protocall::reflect::Describe for Location {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.SourceCodeInfo.Location",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     impl Location {
         /// A shared instance with every field unset.
         pub fn default_instance() -> &'static Location {
@@ -6396,6 +6848,15 @@ impl ::protocall::Message for GeneratedCodeInfo {
             1 => ::core::option::Option::Some("annotation"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for GeneratedCodeInfo {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.GeneratedCodeInfo",
+                "google/protobuf/descriptor.proto",
+            );
     }
 }
 impl GeneratedCodeInfo {
@@ -6516,6 +6977,15 @@ pub mod generated_code_info {
             }
         }
     }
+    impl ::protocall::reflect::Describe for Annotation {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.GeneratedCodeInfo.Annotation",
+                    "google/protobuf/descriptor.proto",
+                );
+        }
+    }
     impl Annotation {
         /// A shared instance with every field unset.
         pub fn default_instance() -> &'static Annotation {
@@ -6585,6 +7055,15 @@ pub mod generated_code_info {
                         _ => return ::core::option::Option::None,
                     },
                 )
+            }
+        }
+        impl ::protocall::reflect::Describe for Semantic {
+            fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+                descriptors
+                    .imported(
+                        "google.protobuf.GeneratedCodeInfo.Annotation.Semantic",
+                        "google/protobuf/descriptor.proto",
+                    );
             }
         }
     }
@@ -6714,6 +7193,12 @@ impl ::protocall::Message for Duration {
         }
     }
 }
+impl ::protocall::reflect::Describe for Duration {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.Duration", "google/protobuf/duration.proto");
+    }
+}
 impl Duration {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Duration {
@@ -6761,6 +7246,11 @@ impl ::protocall::Message for Empty {
         &mut self,
     ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
+    }
+}
+impl ::protocall::reflect::Describe for Empty {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Empty", "google/protobuf/empty.proto");
     }
 }
 impl Empty {
@@ -7045,6 +7535,12 @@ impl ::protocall::Message for FieldMask {
         }
     }
 }
+impl ::protocall::reflect::Describe for FieldMask {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.FieldMask", "google/protobuf/field_mask.proto");
+    }
+}
 impl FieldMask {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static FieldMask {
@@ -7101,6 +7597,15 @@ impl ::protocall::Message for SourceContext {
             1 => ::core::option::Option::Some("file_name"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for SourceContext {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.SourceContext",
+                "google/protobuf/source_context.proto",
+            );
     }
 }
 impl SourceContext {
@@ -7189,6 +7694,11 @@ impl ::protocall::Message for Struct {
         }
     }
 }
+impl ::protocall::reflect::Describe for Struct {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Struct", "google/protobuf/struct.proto");
+    }
+}
 impl Struct {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Struct {
@@ -7250,6 +7760,11 @@ impl ::protocall::Message for Value {
             1..=6 => value::Kind::field_name(number),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for Value {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Value", "google/protobuf/struct.proto");
     }
 }
 impl Value {
@@ -7453,6 +7968,12 @@ impl ::protocall::Message for ListValue {
         }
     }
 }
+impl ::protocall::reflect::Describe for ListValue {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.ListValue", "google/protobuf/struct.proto");
+    }
+}
 impl ListValue {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static ListValue {
@@ -7621,6 +8142,12 @@ impl ::protocall::Message for Timestamp {
         }
     }
 }
+impl ::protocall::reflect::Describe for Timestamp {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.Timestamp", "google/protobuf/timestamp.proto");
+    }
+}
 impl Timestamp {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Timestamp {
@@ -7740,6 +8267,11 @@ impl ::protocall::Message for Type {
             7 => ::core::option::Option::Some("edition"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for Type {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Type", "google/protobuf/type.proto");
     }
 }
 impl Type {
@@ -7887,6 +8419,11 @@ impl ::protocall::Message for Field {
         }
     }
 }
+impl ::protocall::reflect::Describe for Field {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Field", "google/protobuf/type.proto");
+    }
+}
 impl Field {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Field {
@@ -8021,6 +8558,12 @@ pub mod field {
             )
         }
     }
+    impl ::protocall::reflect::Describe for Kind {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported("google.protobuf.Field.Kind", "google/protobuf/type.proto");
+        }
+    }
     /// Whether a field is optional, required, or repeated.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
     #[repr(i32)]
@@ -8069,6 +8612,15 @@ pub mod field {
                     _ => return ::core::option::Option::None,
                 },
             )
+        }
+    }
+    impl ::protocall::reflect::Describe for Cardinality {
+        fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+            descriptors
+                .imported(
+                    "google.protobuf.Field.Cardinality",
+                    "google/protobuf/type.proto",
+                );
         }
     }
 }
@@ -8174,6 +8726,11 @@ impl ::protocall::Message for Enum {
         }
     }
 }
+impl ::protocall::reflect::Describe for Enum {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Enum", "google/protobuf/type.proto");
+    }
+}
 impl Enum {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Enum {
@@ -8257,6 +8814,11 @@ impl ::protocall::Message for EnumValue {
         }
     }
 }
+impl ::protocall::reflect::Describe for EnumValue {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.EnumValue", "google/protobuf/type.proto");
+    }
+}
 impl EnumValue {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static EnumValue {
@@ -8336,6 +8898,11 @@ impl ::protocall::Message for Option {
         }
     }
 }
+impl ::protocall::reflect::Describe for Option {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Option", "google/protobuf/type.proto");
+    }
+}
 impl Option {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Option {
@@ -8401,6 +8968,12 @@ impl ::protocall::Message for DoubleValue {
         }
     }
 }
+impl ::protocall::reflect::Describe for DoubleValue {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.DoubleValue", "google/protobuf/wrappers.proto");
+    }
+}
 impl DoubleValue {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static DoubleValue {
@@ -8460,6 +9033,12 @@ impl ::protocall::Message for FloatValue {
             1 => ::core::option::Option::Some("value"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for FloatValue {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.FloatValue", "google/protobuf/wrappers.proto");
     }
 }
 impl FloatValue {
@@ -8523,6 +9102,12 @@ impl ::protocall::Message for Int64Value {
         }
     }
 }
+impl ::protocall::reflect::Describe for Int64Value {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.Int64Value", "google/protobuf/wrappers.proto");
+    }
+}
 impl Int64Value {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Int64Value {
@@ -8582,6 +9167,12 @@ impl ::protocall::Message for UInt64Value {
             1 => ::core::option::Option::Some("value"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for UInt64Value {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.UInt64Value", "google/protobuf/wrappers.proto");
     }
 }
 impl UInt64Value {
@@ -8645,6 +9236,12 @@ impl ::protocall::Message for Int32Value {
         }
     }
 }
+impl ::protocall::reflect::Describe for Int32Value {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.Int32Value", "google/protobuf/wrappers.proto");
+    }
+}
 impl Int32Value {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static Int32Value {
@@ -8704,6 +9301,12 @@ impl ::protocall::Message for UInt32Value {
             1 => ::core::option::Option::Some("value"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for UInt32Value {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.UInt32Value", "google/protobuf/wrappers.proto");
     }
 }
 impl UInt32Value {
@@ -8767,6 +9370,12 @@ impl ::protocall::Message for BoolValue {
         }
     }
 }
+impl ::protocall::reflect::Describe for BoolValue {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.BoolValue", "google/protobuf/wrappers.proto");
+    }
+}
 impl BoolValue {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static BoolValue {
@@ -8828,6 +9437,12 @@ impl ::protocall::Message for StringValue {
         }
     }
 }
+impl ::protocall::reflect::Describe for StringValue {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.StringValue", "google/protobuf/wrappers.proto");
+    }
+}
 impl StringValue {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static StringValue {
@@ -8887,6 +9502,12 @@ impl ::protocall::Message for BytesValue {
             1 => ::core::option::Option::Some("value"),
             _ => ::core::option::Option::None,
         }
+    }
+}
+impl ::protocall::reflect::Describe for BytesValue {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.BytesValue", "google/protobuf/wrappers.proto");
     }
 }
 impl BytesValue {
@@ -9005,6 +9626,12 @@ impl ::protocall::Enumeration for Edition {
         )
     }
 }
+impl ::protocall::reflect::Describe for Edition {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.Edition", "google/protobuf/descriptor.proto");
+    }
+}
 /// Describes the 'visibility' of a symbol with respect to the proto import
 /// system. Symbols can only be imported when the visibility rules do not prevent
 /// it (ex: local symbols cannot be imported).  Visibility modifiers can only set
@@ -9054,6 +9681,15 @@ impl ::protocall::Enumeration for SymbolVisibility {
         )
     }
 }
+impl ::protocall::reflect::Describe for SymbolVisibility {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "google.protobuf.SymbolVisibility",
+                "google/protobuf/descriptor.proto",
+            );
+    }
+}
 /// Represents a JSON `null`.
 ///
 /// `NullValue` is a sentinel, using an enum with only one value to represent
@@ -9095,6 +9731,12 @@ impl ::protocall::Enumeration for NullValue {
                 _ => return ::core::option::Option::None,
             },
         )
+    }
+}
+impl ::protocall::reflect::Describe for NullValue {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported("google.protobuf.NullValue", "google/protobuf/struct.proto");
     }
 }
 /// The syntax in which a protocol buffer element is defined.
@@ -9140,5 +9782,10 @@ impl ::protocall::Enumeration for Syntax {
                 _ => return ::core::option::Option::None,
             },
         )
+    }
+}
+impl ::protocall::reflect::Describe for Syntax {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors.imported("google.protobuf.Syntax", "google/protobuf/type.proto");
     }
 }

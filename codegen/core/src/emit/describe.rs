@@ -96,6 +96,19 @@ fn doc_text(lines: &[String]) -> Option<String> {
     })
 }
 
+/// `impl Describe` for a message or enum generated from `file`: an inline
+/// service's export imports that file instead of redefining the type.
+pub(crate) fn imported(rust_name: &str, full_name: &str, file: &str) -> TokenStream {
+    let name = ident(rust_name);
+    quote! {
+        impl ::protocall::reflect::Describe for #name {
+            fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+                descriptors.imported(#full_name, #file);
+            }
+        }
+    }
+}
+
 /// `impl Describe` for an inline message.
 pub(crate) fn message(message: &Message) -> TokenStream {
     let name = ident(&message.rust_name);

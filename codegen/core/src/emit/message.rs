@@ -59,6 +59,8 @@ pub(crate) fn message(message: &Message) -> TokenStream {
     let manual_default = needs_manual_default.then(|| default_impl(message));
 
     let message_impl = message_impl(message);
+    let describe = (!message.file.is_empty())
+        .then(|| super::describe::imported(&message.rust_name, &message.full_name, &message.file));
     let inherent = inherent_impl(message);
     let nested = nested_module(message);
 
@@ -74,6 +76,7 @@ pub(crate) fn message(message: &Message) -> TokenStream {
         }
         #manual_default
         #message_impl
+        #describe
         #inherent
         #nested
     }
