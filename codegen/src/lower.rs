@@ -83,7 +83,10 @@ impl<'a> Comments<'a> {
             .map(|info| info.location.iter().map(|l| (l.path.clone(), l)).collect())
             .unwrap_or_default();
         Comments {
-            file, locations, enabled }
+            file,
+            locations,
+            enabled,
+        }
     }
 
     fn doc(&self, path: &[i32]) -> Vec<String> {

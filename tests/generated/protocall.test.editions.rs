@@ -47,13 +47,20 @@ impl ::protocall::Message for Inner {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "a",
-                2 => "b",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("a"),
+            2 => ::core::option::Option::Some("b"),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl ::protocall::reflect::Describe for Inner {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "protocall.test.editions.Inner",
+                "test/editions/editions2023.proto",
+            );
     }
 }
 impl Inner {
@@ -351,37 +358,42 @@ impl ::protocall::Message for Sample {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "i_int32",
-                2 => "i_string",
-                3 => "i_bytes",
-                4 => "i_color",
-                5 => "i_double",
-                6 => "i_bool",
-                10 => "e_int32",
-                11 => "e_string",
-                12 => "e_color",
-                13 => "e_size",
-                14 => "e_default",
-                15 => "e_inner",
-                20 => "r_id",
-                30 => "packed_int32",
-                31 => "expanded_int32",
-                32 => "packed_size",
-                33 => "expanded_size",
-                34 => "packed_color",
-                35 => "expanded_double",
-                40 => "delimited",
-                41 => "delimited_list",
-                42 => "prefixed_list",
-                43 => "inner_map",
-                50 => "c_int32",
-                51 => "c_size",
-                52 => "c_delimited",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("i_int32"),
+            2 => ::core::option::Option::Some("i_string"),
+            3 => ::core::option::Option::Some("i_bytes"),
+            4 => ::core::option::Option::Some("i_color"),
+            5 => ::core::option::Option::Some("i_double"),
+            6 => ::core::option::Option::Some("i_bool"),
+            10 => ::core::option::Option::Some("e_int32"),
+            11 => ::core::option::Option::Some("e_string"),
+            12 => ::core::option::Option::Some("e_color"),
+            13 => ::core::option::Option::Some("e_size"),
+            14 => ::core::option::Option::Some("e_default"),
+            15 => ::core::option::Option::Some("e_inner"),
+            20 => ::core::option::Option::Some("r_id"),
+            30 => ::core::option::Option::Some("packed_int32"),
+            31 => ::core::option::Option::Some("expanded_int32"),
+            32 => ::core::option::Option::Some("packed_size"),
+            33 => ::core::option::Option::Some("expanded_size"),
+            34 => ::core::option::Option::Some("packed_color"),
+            35 => ::core::option::Option::Some("expanded_double"),
+            40 => ::core::option::Option::Some("delimited"),
+            41 => ::core::option::Option::Some("delimited_list"),
+            42 => ::core::option::Option::Some("prefixed_list"),
+            43 => ::core::option::Option::Some("inner_map"),
+            50..=52 => sample::Choice::field_name(number),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl ::protocall::reflect::Describe for Sample {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "protocall.test.editions.Sample",
+                "test/editions/editions2023.proto",
+            );
     }
 }
 impl Sample {
@@ -460,6 +472,17 @@ pub mod sample {
                     ::protocall::codec::Group::encoded_len(52, value)
                 }
             }
+        }
+        /// The proto name of member `number`.
+        pub fn field_name(number: u32) -> ::core::option::Option<&'static str> {
+            ::core::option::Option::Some(
+                match number {
+                    50 => "c_int32",
+                    51 => "c_size",
+                    52 => "c_delimited",
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         /// Reads member `number` into `field`: a message member merges
         /// into the value already set, any other member replaces it.
@@ -559,6 +582,15 @@ impl ::protocall::Enumeration for Color {
         )
     }
 }
+impl ::protocall::reflect::Describe for Color {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "protocall.test.editions.Color",
+                "test/editions/editions2023.proto",
+            );
+    }
+}
 /// Closed, as in proto2: unknown values go to the unknown fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -604,36 +636,34 @@ impl ::protocall::Enumeration for Size {
         )
     }
 }
+impl ::protocall::reflect::Describe for Size {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "protocall.test.editions.Size",
+                "test/editions/editions2023.proto",
+            );
+    }
+}
 /// Server side of `protocall.test.editions.SampleService`.
 pub mod sample_service_server {
+    use ::core::future::Future;
+    use ::protocall::server::{streaming, unary, unimplemented};
+    use ::protocall::{Request, Response, Status, Stream, Streaming};
     /// The `protocall.test.editions.SampleService` service: implement it to serve it.
     pub trait SampleService: ::core::marker::Send + ::core::marker::Sync + 'static {
         /// Echoes the request.
         fn echo(
             &self,
-            request: ::protocall::Request<super::Sample>,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<
-                ::protocall::Response<super::Sample>,
-                ::protocall::Status,
-            >,
-        > + ::core::marker::Send;
+            request: Request<super::Sample>,
+        ) -> impl Future<Output = Result<Response<super::Sample>, Status>> + Send;
         /// The stream of responses [`Self::chat`] returns.
-        type ChatStream: ::protocall::Stream<
-                Item = ::core::result::Result<super::Inner, ::protocall::Status>,
-            >
-            + ::core::marker::Send
-            + 'static;
+        type ChatStream: Stream<Item = Result<super::Inner, Status>> + Send + 'static;
         /// The `Chat` method.
         fn chat(
             &self,
-            request: ::protocall::Request<::protocall::Streaming<super::Inner>>,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<
-                ::protocall::Response<Self::ChatStream>,
-                ::protocall::Status,
-            >,
-        > + ::core::marker::Send;
+            request: Request<Streaming<super::Inner>>,
+        ) -> impl Future<Output = Result<Response<Self::ChatStream>, Status>> + Send;
     }
     /// Serves a [`SampleService`] implementation: add it to a `protocall::Server`.
     pub struct SampleServiceServer<T> {
@@ -673,25 +703,18 @@ pub mod sample_service_server {
         ) -> ::protocall::server::ResponseFuture {
             let service = ::std::sync::Arc::clone(&self.inner);
             match call.method() {
-                "Echo" => {
-                    ::protocall::server::unary(
-                        call,
-                        move |request| async move { service.echo(request).await },
-                    )
-                }
+                "Echo" => unary(call, move |req| async move { service.echo(req).await }),
                 "Chat" => {
-                    ::protocall::server::streaming(
-                        call,
-                        move |request| async move { service.chat(request).await },
-                    )
+                    streaming(call, move |req| async move { service.chat(req).await })
                 }
-                _ => ::protocall::server::unimplemented(call),
+                _ => unimplemented(call),
             }
         }
     }
 }
 /// Client side of `protocall.test.editions.SampleService`.
 pub mod sample_service_client {
+    use ::protocall::{IntoRequest, IntoStreamingRequest, Response, Status, Streaming};
     /// Calls the `protocall.test.editions.SampleService` service.
     #[derive(Clone, Debug)]
     pub struct SampleServiceClient {
@@ -725,11 +748,8 @@ pub mod sample_service_client {
         /// Echoes the request.
         pub async fn echo(
             &self,
-            request: impl ::protocall::IntoRequest<super::Sample>,
-        ) -> ::core::result::Result<
-            ::protocall::Response<super::Sample>,
-            ::protocall::Status,
-        > {
+            request: impl IntoRequest<super::Sample>,
+        ) -> Result<Response<super::Sample>, Status> {
             self.inner
                 .unary(
                     request.into_request(),
@@ -740,11 +760,8 @@ pub mod sample_service_client {
         /// Calls `Chat`.
         pub async fn chat(
             &self,
-            request: impl ::protocall::IntoStreamingRequest<Message = super::Inner>,
-        ) -> ::core::result::Result<
-            ::protocall::Response<::protocall::Streaming<super::Inner>>,
-            ::protocall::Status,
-        > {
+            request: impl IntoStreamingRequest<Message = super::Inner>,
+        ) -> Result<Response<Streaming<super::Inner>>, Status> {
             self.inner
                 .streaming(
                     request.into_streaming_request(),

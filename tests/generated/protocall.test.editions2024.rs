@@ -48,12 +48,19 @@ impl ::protocall::Message for Leaf {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "name",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("name"),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl ::protocall::reflect::Describe for Leaf {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "protocall.test.editions2024.Leaf",
+                "test/editions/editions2024.proto",
+            );
     }
 }
 impl Leaf {
@@ -268,24 +275,31 @@ impl ::protocall::Message for Node {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-        ::core::option::Option::Some(
-            match number {
-                1 => "id",
-                2 => "level",
-                3 => "mood",
-                4 => "values",
-                5 => "packed_values",
-                6 => "levels",
-                7 => "moods",
-                8 => "child",
-                9 => "children",
-                10 => "leaf",
-                11 => "leaves",
-                12 => "levels_by_id",
-                13 => "label",
-                _ => return ::core::option::Option::None,
-            },
-        )
+        match number {
+            1 => ::core::option::Option::Some("id"),
+            2 => ::core::option::Option::Some("level"),
+            3 => ::core::option::Option::Some("mood"),
+            4 => ::core::option::Option::Some("values"),
+            5 => ::core::option::Option::Some("packed_values"),
+            6 => ::core::option::Option::Some("levels"),
+            7 => ::core::option::Option::Some("moods"),
+            8 => ::core::option::Option::Some("child"),
+            9 => ::core::option::Option::Some("children"),
+            10 => ::core::option::Option::Some("leaf"),
+            11 => ::core::option::Option::Some("leaves"),
+            12 => ::core::option::Option::Some("levels_by_id"),
+            13 => ::core::option::Option::Some("label"),
+            _ => ::core::option::Option::None,
+        }
+    }
+}
+impl ::protocall::reflect::Describe for Node {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "protocall.test.editions2024.Node",
+                "test/editions/editions2024.proto",
+            );
     }
 }
 impl Node {
@@ -356,6 +370,15 @@ impl ::protocall::Enumeration for Level {
         )
     }
 }
+impl ::protocall::reflect::Describe for Level {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "protocall.test.editions2024.Level",
+                "test/editions/editions2024.proto",
+            );
+    }
+}
 /// The `protocall.test.editions2024.Mood` enum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(i32)]
@@ -396,20 +419,27 @@ impl ::protocall::Enumeration for Mood {
         )
     }
 }
+impl ::protocall::reflect::Describe for Mood {
+    fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        descriptors
+            .imported(
+                "protocall.test.editions2024.Mood",
+                "test/editions/editions2024.proto",
+            );
+    }
+}
 /// Server side of `protocall.test.editions2024.NodeService`.
 pub mod node_service_server {
+    use ::core::future::Future;
+    use ::protocall::server::{unary, unimplemented};
+    use ::protocall::{Request, Response, Status};
     /// The `protocall.test.editions2024.NodeService` service: implement it to serve it.
     pub trait NodeService: ::core::marker::Send + ::core::marker::Sync + 'static {
         /// The `Get` method.
         fn get(
             &self,
-            request: ::protocall::Request<super::Node>,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<
-                ::protocall::Response<super::Node>,
-                ::protocall::Status,
-            >,
-        > + ::core::marker::Send;
+            request: Request<super::Node>,
+        ) -> impl Future<Output = Result<Response<super::Node>, Status>> + Send;
     }
     /// Serves a [`NodeService`] implementation: add it to a `protocall::Server`.
     pub struct NodeServiceServer<T> {
@@ -449,19 +479,15 @@ pub mod node_service_server {
         ) -> ::protocall::server::ResponseFuture {
             let service = ::std::sync::Arc::clone(&self.inner);
             match call.method() {
-                "Get" => {
-                    ::protocall::server::unary(
-                        call,
-                        move |request| async move { service.get(request).await },
-                    )
-                }
-                _ => ::protocall::server::unimplemented(call),
+                "Get" => unary(call, move |req| async move { service.get(req).await }),
+                _ => unimplemented(call),
             }
         }
     }
 }
 /// Client side of `protocall.test.editions2024.NodeService`.
 pub mod node_service_client {
+    use ::protocall::{IntoRequest, Response, Status};
     /// Calls the `protocall.test.editions2024.NodeService` service.
     #[derive(Clone, Debug)]
     pub struct NodeServiceClient {
@@ -495,11 +521,8 @@ pub mod node_service_client {
         /// Calls `Get`.
         pub async fn get(
             &self,
-            request: impl ::protocall::IntoRequest<super::Node>,
-        ) -> ::core::result::Result<
-            ::protocall::Response<super::Node>,
-            ::protocall::Status,
-        > {
+            request: impl IntoRequest<super::Node>,
+        ) -> Result<Response<super::Node>, Status> {
             self.inner
                 .unary(
                     request.into_request(),

@@ -120,9 +120,19 @@ fn escape_prose(lines: Vec<(String, bool)>) -> Vec<String> {
 fn escape_brackets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = rest.find(['[', ']']) {
+    while let Some(i) = rest.find(['[', ']', '<']) {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
+        if tail.starts_with('<') {
+            // `<https://…>` is an autolink; any other `<word>` would be
+            // read as an HTML tag.
+            if !tail.starts_with("<http://") && !tail.starts_with("<https://") {
+                out.push('\\');
+            }
+            out.push('<');
+            rest = &tail[1..];
+            continue;
+        }
         if tail.starts_with('[') {
             if let Some(close) = tail.find(']') {
                 let inner = &tail[1..close];
@@ -233,6 +243,15 @@ mod tests {
                 " versioning](http://semver.org) and a\\[0\\]."
             ]
         );
+    }
+
+    #[test]
+    fn angle_brackets_are_not_html() {
+        assert_eq!(
+            sanitize(" The format is <package>.<type>"),
+            [" The format is \\<package>.\\<type>"]
+        );
+        assert_eq!(sanitize(" See https://a.b"), [" See <https://a.b>"]);
     }
 
     #[test]

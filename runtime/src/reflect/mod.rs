@@ -116,7 +116,8 @@ impl Descriptors {
     /// (code generated from a schema): output imports the file instead of
     /// redefining the type.
     pub fn imported(&mut self, full_name: &str, file: &str) {
-        self.imported.insert(full_name.to_string(), file.to_string());
+        self.imported
+            .insert(full_name.to_string(), file.to_string());
     }
 
     /// Starts describing message `full_name`; `None` when it is already

@@ -161,7 +161,7 @@ pub struct Api {
     /// chosen based on the product plan.
     ///
     /// The major version is also reflected in the package name of the
-    /// interface, which must end in `v<major-version>`, as in
+    /// interface, which must end in `v\<major-version>`, as in
     /// `google.feature.v1`. For major versions 0 and 1, the suffix can
     /// be omitted. Zero major versions must only be used for
     /// experimental, non-GA interfaces.

@@ -17,6 +17,128 @@ pub(crate) fn service(service: &Service, options: &Options) -> TokenStream {
     quote!(#server #client)
 }
 
+/// The runtime names service code uses: imported into the service modules
+/// when nothing there can shadow them (so signatures read like hand-written
+/// ones), full paths otherwise.
+struct Names {
+    imports: TokenStream,
+    request: TokenStream,
+    response: TokenStream,
+    status: TokenStream,
+    streaming: TokenStream,
+    stream: TokenStream,
+    future: TokenStream,
+    result: TokenStream,
+    send: TokenStream,
+    into_request: TokenStream,
+    into_streaming_request: TokenStream,
+}
+
+/// Names the generated modules import; a service trait with one of these
+/// names would shadow it.
+const IMPORTED: &[&str] = &[
+    "Request",
+    "Response",
+    "Status",
+    "Streaming",
+    "Stream",
+    "Future",
+    "Result",
+    "Send",
+    "Sync",
+    "IntoRequest",
+    "IntoStreamingRequest",
+];
+
+/// Which module the names are for.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Server,
+    Client,
+}
+
+/// The `use` lines of a service module: exactly the names it uses.
+fn imports(service: &Service, side: Side) -> TokenStream {
+    let client_streams = service.methods.iter().any(|m| m.client_streaming);
+    let server_streams = service.methods.iter().any(|m| m.server_streaming);
+    let unary_requests = service.methods.iter().any(|m| !m.client_streaming);
+    let mut names = Vec::new();
+    match side {
+        Side::Server => {
+            names.extend(["Request", "Response", "Status"]);
+            if server_streams {
+                names.push("Stream");
+            }
+            if client_streams {
+                names.push("Streaming");
+            }
+        }
+        Side::Client => {
+            if unary_requests {
+                names.push("IntoRequest");
+            }
+            if client_streams {
+                names.push("IntoStreamingRequest");
+            }
+            names.extend(["Response", "Status"]);
+            if server_streams {
+                names.push("Streaming");
+            }
+        }
+    }
+    names.sort_unstable();
+    let names = names.into_iter().map(ident);
+    // The server module also imports the call-kind handlers it dispatches to.
+    let handlers = (side == Side::Server).then(|| {
+        let mut kinds: Vec<&str> = service.methods.iter().map(|m| handler_name(m)).collect();
+        kinds.push("unimplemented");
+        kinds.sort_unstable();
+        kinds.dedup();
+        let kinds = kinds.into_iter().map(ident);
+        quote! {
+            use ::core::future::Future;
+            use ::protocall::server::{#(#kinds),*};
+        }
+    });
+    quote! {
+        #handlers
+        use ::protocall::{#(#names),*};
+    }
+}
+
+impl Names {
+    fn for_service(service: &Service, side: Side) -> Names {
+        if IMPORTED.contains(&crate::names::unraw(&service.rust_name)) {
+            return Names {
+                imports: TokenStream::new(),
+                request: quote!(::protocall::Request),
+                response: quote!(::protocall::Response),
+                status: quote!(::protocall::Status),
+                streaming: quote!(::protocall::Streaming),
+                stream: quote!(::protocall::Stream),
+                future: quote!(::core::future::Future),
+                result: quote!(::core::result::Result),
+                send: quote!(::core::marker::Send),
+                into_request: quote!(::protocall::IntoRequest),
+                into_streaming_request: quote!(::protocall::IntoStreamingRequest),
+            };
+        }
+        Names {
+            imports: imports(service, side),
+            request: quote!(Request),
+            response: quote!(Response),
+            status: quote!(Status),
+            streaming: quote!(Streaming),
+            stream: quote!(Stream),
+            future: quote!(Future),
+            result: quote!(Result),
+            send: quote!(Send),
+            into_request: quote!(IntoRequest),
+            into_streaming_request: quote!(IntoStreamingRequest),
+        }
+    }
+}
+
 fn module_name(service: &Service, suffix: &str) -> proc_macro2::Ident {
     let base = crate::names::snake(&service.name);
     ident(&format!(
@@ -25,11 +147,33 @@ fn module_name(service: &Service, suffix: &str) -> proc_macro2::Ident {
     ))
 }
 
+/// The runtime handler of a method's call kind.
+fn handler_name(method: &Method) -> &'static str {
+    match (method.client_streaming, method.server_streaming) {
+        (false, false) => "unary",
+        (false, true) => "server_streaming",
+        (true, false) => "client_streaming",
+        (true, true) => "streaming",
+    }
+}
+
 fn stream_type(method: &Method) -> proc_macro2::Ident {
     ident(&format!("{}Stream", method.name.to_upper_camel_case()))
 }
 
 fn server(service: &Service) -> TokenStream {
+    let Names {
+        imports,
+        request,
+        response,
+        status,
+        streaming,
+        stream,
+        future,
+        result,
+        send,
+        ..
+    } = Names::for_service(service, Side::Server);
     let module = module_name(service, "server");
     let trait_name = ident(&service.rust_name);
     let server_name = ident(&format!(
@@ -49,25 +193,26 @@ fn server(service: &Service) -> TokenStream {
         let output = path(&method.output);
         let docs = doc_or(&method.doc, format!(" The `{}` method.", method.name));
         let deprecated = deprecated(method.deprecated);
-        let request = if method.client_streaming {
-            quote!(::protocall::Request<::protocall::Streaming<#input>>)
+        let request_type = if method.client_streaming {
+            quote!(#request<#streaming<#input>>)
         } else {
-            quote!(::protocall::Request<#input>)
+            quote!(#request<#input>)
         };
-        let (stream_item, response) = if method.server_streaming {
-            let stream = stream_type(method);
-            let stream_doc = format!(" The stream of responses [`Self::{}`] returns.", crate::names::unraw(&method.rust_name));
+        let (stream_item, reply) = if method.server_streaming {
+            let stream_name = stream_type(method);
+            let stream_doc = format!(
+                " The stream of responses [`Self::{}`] returns.",
+                crate::names::unraw(&method.rust_name)
+            );
             (
                 Some(quote! {
                     #[doc = #stream_doc]
-                    type #stream: ::protocall::Stream<Item = ::core::result::Result<#output, ::protocall::Status>>
-                        + ::core::marker::Send
-                        + 'static;
+                    type #stream_name: #stream<Item = #result<#output, #status>> + #send + 'static;
                 }),
-                quote!(::protocall::Response<Self::#stream>),
+                quote!(#response<Self::#stream_name>),
             )
         } else {
-            (None, quote!(::protocall::Response<#output>))
+            (None, quote!(#response<#output>))
         };
         quote! {
             #stream_item
@@ -75,25 +220,17 @@ fn server(service: &Service) -> TokenStream {
             #deprecated
             fn #name(
                 &self,
-                request: #request,
-            ) -> impl ::core::future::Future<Output = ::core::result::Result<#response, ::protocall::Status>>
-                + ::core::marker::Send;
+                request: #request_type,
+            ) -> impl #future<Output = #result<#reply, #status>> + #send;
         }
     });
 
     let arms = service.methods.iter().map(|method| {
         let name = ident(&method.rust_name);
         let wire_name = &method.name;
-        let handler = ident(match (method.client_streaming, method.server_streaming) {
-            (false, false) => "unary",
-            (false, true) => "server_streaming",
-            (true, false) => "client_streaming",
-            (true, true) => "streaming",
-        });
+        let handler = ident(handler_name(method));
         quote! {
-            #wire_name => ::protocall::server::#handler(call, move |request| async move {
-                service.#name(request).await
-            }),
+            #wire_name => #handler(call, move |req| async move { service.#name(req).await }),
         }
     });
     let allow_deprecated = service
@@ -110,6 +247,8 @@ fn server(service: &Service) -> TokenStream {
     quote! {
         #[doc = #module_doc]
         pub mod #module {
+            #imports
+
             #trait_doc
             #deprecated_service
             pub trait #trait_name: ::core::marker::Send + ::core::marker::Sync + 'static {
@@ -155,7 +294,7 @@ fn server(service: &Service) -> TokenStream {
                     let service = ::std::sync::Arc::clone(&self.inner);
                     match call.method() {
                         #(#arms)*
-                        _ => ::protocall::server::unimplemented(call),
+                        _ => unimplemented(call),
                     }
                 }
             }
@@ -164,6 +303,16 @@ fn server(service: &Service) -> TokenStream {
 }
 
 fn client(service: &Service) -> TokenStream {
+    let Names {
+        imports,
+        response,
+        status,
+        streaming,
+        result,
+        into_request,
+        into_streaming_request,
+        ..
+    } = Names::for_service(service, Side::Client);
     let module = module_name(service, "client");
     let client_name = ident(&format!(
         "{}Client",
@@ -185,23 +334,31 @@ fn client(service: &Service) -> TokenStream {
         };
         let deprecated = deprecated(method.deprecated);
         let route = format!("/{full_name}/{}", method.name);
-        let response = if method.server_streaming {
-            quote!(::protocall::Response<::protocall::Streaming<#output>>)
+        let reply = if method.server_streaming {
+            quote!(#response<#streaming<#output>>)
         } else {
-            quote!(::protocall::Response<#output>)
+            quote!(#response<#output>)
         };
         let (param, call) = match (method.client_streaming, method.server_streaming) {
             (false, server_streaming) => {
-                let kind = ident(if server_streaming { "server_streaming" } else { "unary" });
+                let kind = ident(if server_streaming {
+                    "server_streaming"
+                } else {
+                    "unary"
+                });
                 (
-                    quote!(request: impl ::protocall::IntoRequest<#input>),
+                    quote!(request: impl #into_request<#input>),
                     quote!(self.inner.#kind(request.into_request(), #route)),
                 )
             }
             (true, server_streaming) => {
-                let kind = ident(if server_streaming { "streaming" } else { "client_streaming" });
+                let kind = ident(if server_streaming {
+                    "streaming"
+                } else {
+                    "client_streaming"
+                });
                 (
-                    quote!(request: impl ::protocall::IntoStreamingRequest<Message = #input>),
+                    quote!(request: impl #into_streaming_request<Message = #input>),
                     quote!(self.inner.#kind(request.into_streaming_request(), #route)),
                 )
             }
@@ -209,7 +366,7 @@ fn client(service: &Service) -> TokenStream {
         quote! {
             #docs
             #deprecated
-            pub async fn #name(&self, #param) -> ::core::result::Result<#response, ::protocall::Status> {
+            pub async fn #name(&self, #param) -> #result<#reply, #status> {
                 #call.await
             }
         }
@@ -219,6 +376,8 @@ fn client(service: &Service) -> TokenStream {
     quote! {
         #[doc = #module_doc]
         pub mod #module {
+            #imports
+
             #client_doc
             #deprecated_service
             #[derive(Clone, Debug)]
