@@ -123,14 +123,14 @@ fn escape_brackets(text: &str) -> String {
     while let Some(i) = rest.find(['[', ']', '<']) {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        if tail.starts_with('<') {
+        if let Some(after) = tail.strip_prefix('<') {
             // `<https://…>` is an autolink; any other `<word>` would be
             // read as an HTML tag.
-            if !tail.starts_with("<http://") && !tail.starts_with("<https://") {
+            if !after.starts_with("http://") && !after.starts_with("https://") {
                 out.push('\\');
             }
             out.push('<');
-            rest = &tail[1..];
+            rest = after;
             continue;
         }
         if tail.starts_with('[') {
