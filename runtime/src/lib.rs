@@ -59,6 +59,10 @@ pub use grpc::{
     ResponseCompressed, Status, Streaming,
 };
 
+/// TLS configuration (feature `tls`): identities, trusted roots, mutual TLS.
+#[cfg(feature = "tls")]
+pub use grpc::tls;
+
 /// The server side: routing, interceptors and the call-kind handlers that
 /// generated `…Server` types dispatch to.
 #[cfg(feature = "transport")]

@@ -13,6 +13,8 @@ pub(crate) mod server;
 mod status;
 mod streaming;
 mod timeout;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use body::Body;
 pub use compression::Encoding;

@@ -37,11 +37,14 @@ pub struct Endpoint {
     initial_stream_window_size: Option<u32>,
     initial_connection_window_size: Option<u32>,
     pub(crate) user_agent: http::HeaderValue,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::grpc::tls::TlsConnector>,
 }
 
 impl Endpoint {
-    /// An endpoint for `http://host:port` (h2c). `https` needs the `tls`
-    /// feature, which this build does not have.
+    /// An endpoint for `http://host:port` (h2c) or, with the `tls`
+    /// feature, `https://host:port` (trusting the Mozilla roots unless
+    /// [`Endpoint::tls_config`] says otherwise).
     pub fn new(uri: impl AsRef<str>) -> Result<Endpoint, Status> {
         let text = uri.as_ref();
         let uri: http::Uri = text.parse().map_err(|e| {
@@ -49,9 +52,12 @@ impl Endpoint {
         })?;
         match uri.scheme_str() {
             Some("http") => {}
+            #[cfg(feature = "tls")]
+            Some("https") => {}
+            #[cfg(not(feature = "tls"))]
             Some("https") => {
                 return Err(Status::unimplemented(
-                    "https endpoints need TLS support, not built in",
+                    "https endpoints need the `tls` feature of protocall",
                 ));
             }
             _ => {
@@ -68,7 +74,14 @@ impl Endpoint {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        let port = authority.port_u16().unwrap_or(80);
+        let https = uri.scheme_str() == Some("https");
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        #[cfg(feature = "tls")]
+        let tls = if https {
+            Some(crate::grpc::tls::ClientTlsConfig::new().connector(&host)?)
+        } else {
+            None
+        };
         Ok(Endpoint {
             uri,
             host,
@@ -84,7 +97,22 @@ impl Endpoint {
                 "protocall/",
                 env!("CARGO_PKG_VERSION")
             )),
+            #[cfg(feature = "tls")]
+            tls,
         })
+    }
+
+    /// Connects with TLS as `config` says (an `https://` URI is needed).
+    #[cfg(feature = "tls")]
+    pub fn tls_config(
+        mut self,
+        config: crate::grpc::tls::ClientTlsConfig,
+    ) -> Result<Endpoint, Status> {
+        if self.uri.scheme_str() != Some("https") {
+            return Err(Status::invalid_argument("TLS needs an https:// URI"));
+        }
+        self.tls = Some(config.connector(&self.host)?);
+        Ok(self)
     }
 
     /// Default timeout of every call on the channel (a request's own
@@ -176,6 +204,29 @@ impl Endpoint {
             )
         })?;
         let _ = stream.set_nodelay(true);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            let stream = tls
+                .connector
+                .connect(tls.server_name.clone(), stream)
+                .await
+                .map_err(|e| {
+                    Status::from_error(
+                        Code::Unavailable,
+                        format!("TLS handshake with {}:{} failed: {e}", self.host, self.port),
+                        e,
+                    )
+                })?;
+            return self.http2_handshake(stream).await;
+        }
+        self.http2_handshake(stream).await
+    }
+
+    /// HTTP/2 over an established stream; the connection runs in its own task.
+    async fn http2_handshake<I>(&self, stream: I) -> Result<SendRequest<Body>, Status>
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    {
         let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
         builder
             .timer(TokioTimer::new())

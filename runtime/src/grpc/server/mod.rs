@@ -46,7 +46,25 @@ use config::{Http2Config, ServerConfig};
 pub struct Server {
     config: ServerConfig,
     http2: Http2Config,
+    tls: Option<Tls>,
 }
+
+/// The TLS acceptor of a server (uninhabited without the `tls` feature).
+#[derive(Clone)]
+struct Tls(
+    #[cfg(feature = "tls")] tokio_rustls::TlsAcceptor,
+    #[cfg(not(feature = "tls"))] std::convert::Infallible,
+);
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls")
+    }
+}
+
+/// How long a client may take to finish the TLS handshake.
+#[cfg(feature = "tls")]
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Server {
     /// A server with the defaults: 4 MiB receive limit, gzip and zstd
@@ -137,6 +155,16 @@ impl Server {
     pub fn max_pending_accept_reset_streams(mut self, limit: usize) -> Server {
         self.http2.max_pending_accept_reset_streams = limit;
         self
+    }
+
+    /// Serves TLS (HTTP/2 over TLS, ALPN `h2`) instead of h2c.
+    #[cfg(feature = "tls")]
+    pub fn tls_config(
+        mut self,
+        config: crate::grpc::tls::ServerTlsConfig,
+    ) -> Result<Server, Status> {
+        self.tls = Some(Tls(config.acceptor()?));
+        Ok(self)
     }
 
     /// Adds a service; see [`Router::add_service`].
@@ -246,7 +274,14 @@ impl<L> Router<L> {
     {
         let routes = Routes::new(self.services, self.server.config);
         let service = self.layer.layer(routes);
-        accept_loop(listener, service, self.server.http2, signal).await
+        accept_loop(
+            listener,
+            service,
+            self.server.http2,
+            self.server.tls,
+            signal,
+        )
+        .await
     }
 }
 
@@ -254,6 +289,7 @@ async fn accept_loop<S>(
     listener: TcpListener,
     service: S,
     http2: Http2Config,
+    tls: Option<Tls>,
     signal: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()>
 where
@@ -292,14 +328,27 @@ where
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let adapter = HyperService { service: service.clone(), peer };
-                let connection = builder.serve_connection(TokioIo::new(stream), adapter);
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, %peer, "connection ended with an error");
+                let adapter = HyperService { service: service.clone(), peer, extensions: http::Extensions::new() };
+                match tls.clone() {
+                    None => {
+                        let connection = builder.serve_connection(TokioIo::new(stream), adapter);
+                        let connection = graceful.watch(connection);
+                        tokio::spawn(async move {
+                            if let Err(error) = connection.await {
+                                tracing::debug!(%error, %peer, "connection ended with an error");
+                            }
+                        });
                     }
-                });
+                    Some(tls) => {
+                        // The handshake runs in the connection's task: a slow
+                        // client must not hold up accepting others.
+                        let builder = builder.clone();
+                        let watcher = graceful.watcher();
+                        tokio::spawn(async move {
+                            serve_tls(tls, stream, builder, watcher, adapter).await;
+                        });
+                    }
+                }
             }
             () = &mut signal => break,
         }
@@ -309,11 +358,65 @@ where
     Ok(())
 }
 
+/// Completes the TLS handshake, then serves the connection.
+#[cfg(feature = "tls")]
+async fn serve_tls<S>(
+    tls: Tls,
+    stream: tokio::net::TcpStream,
+    builder: hyper::server::conn::http2::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    mut adapter: HyperService<S>,
+) where
+    S: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+{
+    let peer = adapter.peer;
+    let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.0.accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, %peer, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    if let Some(certs) = stream.get_ref().1.peer_certificates() {
+        let certs = certs.iter().map(|c| c.clone().into_owned()).collect();
+        adapter
+            .extensions
+            .insert(crate::grpc::tls::PeerCertificates(Arc::new(certs)));
+    }
+    let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), adapter));
+    if let Err(error) = connection.await {
+        tracing::debug!(%error, %peer, "connection ended with an error");
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+async fn serve_tls<S>(
+    tls: Tls,
+    _: tokio::net::TcpStream,
+    _: hyper::server::conn::http2::Builder<TokioExecutor>,
+    _: hyper_util::server::graceful::Watcher,
+    _: HyperService<S>,
+) {
+    match tls.0 {}
+}
+
 /// Bridges hyper's `Service` to the tower service stack.
 #[derive(Clone)]
 struct HyperService<S> {
     service: S,
     peer: SocketAddr,
+    /// Per-connection values every request gets (TLS peer certificates).
+    extensions: http::Extensions,
 }
 
 impl<S> hyper::service::Service<http::Request<Incoming>> for HyperService<S>
@@ -332,6 +435,9 @@ where
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(RemoteAddr(self.peer));
+        if !self.extensions.is_empty() {
+            parts.extensions.extend(self.extensions.clone());
+        }
         let request = http::Request::from_parts(parts, Body::incoming(body));
         let mut service = self.service.clone();
         // Most stacks are always ready: call at once, without boxing.

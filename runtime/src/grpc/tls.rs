@@ -1,0 +1,236 @@
+//! TLS with rustls: server identities, client trust, ALPN `h2`.
+
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+use super::status::{Code, Status};
+
+fn invalid(what: &str, error: impl std::error::Error + Send + Sync + 'static) -> Status {
+    Status::from_error(Code::InvalidArgument, format!("{what}: {error}"), error)
+}
+
+/// A certificate chain and its private key, from PEM.
+///
+/// ```no_run
+/// # fn f() -> Result<(), protocall::Status> {
+/// let identity = protocall::tls::Identity::from_pem(
+///     std::fs::read("server.pem").unwrap(),
+///     std::fs::read("server.key").unwrap(),
+/// )?;
+/// # let _ = identity; Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Identity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Clone for Identity {
+    fn clone(&self) -> Self {
+        Identity {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl Identity {
+    /// Parses a PEM certificate chain (leaf first) and a PEM private key
+    /// (PKCS#8, PKCS#1 or SEC1).
+    pub fn from_pem(chain: impl AsRef<[u8]>, key: impl AsRef<[u8]>) -> Result<Identity, Status> {
+        let chain = Certificate::from_pem(chain)?.0;
+        let key = PrivateKeyDer::from_pem_slice(key.as_ref())
+            .map_err(|e| invalid("invalid PEM private key", e))?;
+        Ok(Identity { chain, key })
+    }
+}
+
+/// One or more trusted certificates, from PEM.
+#[derive(Clone, Debug)]
+pub struct Certificate(Vec<CertificateDer<'static>>);
+
+impl Certificate {
+    /// Parses every `CERTIFICATE` block of `pem`; at least one is required.
+    pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<Certificate, Status> {
+        let certs = CertificateDer::pem_slice_iter(pem.as_ref())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid("invalid PEM certificate", e))?;
+        if certs.is_empty() {
+            return Err(Status::invalid_argument("no certificate in the PEM data"));
+        }
+        Ok(Certificate(certs))
+    }
+
+    fn roots(&self) -> Result<rustls::RootCertStore, Status> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in &self.0 {
+            roots
+                .add(cert.clone())
+                .map_err(|e| invalid("unusable CA certificate", e))?;
+        }
+        Ok(roots)
+    }
+}
+
+/// The client certificates a TLS peer presented, in a server request's
+/// extensions (mutual TLS).
+#[derive(Clone, Debug)]
+pub struct PeerCertificates(pub Arc<Vec<CertificateDer<'static>>>);
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Server TLS: the identity to present and, for mutual TLS, the CA that
+/// client certificates must chain to.
+///
+/// ```no_run
+/// # fn f(identity: protocall::tls::Identity) -> Result<(), protocall::Status> {
+/// let server = protocall::Server::builder()
+///     .tls_config(protocall::tls::ServerTlsConfig::new(identity))?;
+/// # let _ = server; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServerTlsConfig {
+    identity: Identity,
+    client_ca: Option<Certificate>,
+    client_auth_optional: bool,
+}
+
+impl ServerTlsConfig {
+    /// Presents `identity`; clients are not asked for certificates.
+    pub fn new(identity: Identity) -> ServerTlsConfig {
+        ServerTlsConfig {
+            identity,
+            client_ca: None,
+            client_auth_optional: false,
+        }
+    }
+
+    /// Requires client certificates chaining to `ca` (mutual TLS).
+    pub fn client_ca_root(mut self, ca: Certificate) -> ServerTlsConfig {
+        self.client_ca = Some(ca);
+        self
+    }
+
+    /// With a client CA: also accept clients that present no certificate.
+    pub fn client_auth_optional(mut self, optional: bool) -> ServerTlsConfig {
+        self.client_auth_optional = optional;
+        self
+    }
+
+    pub(crate) fn acceptor(&self) -> Result<tokio_rustls::TlsAcceptor, Status> {
+        let builder = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid("TLS setup", e))?;
+        let builder = match &self.client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(ca.roots()?),
+                    provider(),
+                );
+                let verifier = if self.client_auth_optional {
+                    verifier.allow_unauthenticated()
+                } else {
+                    verifier
+                };
+                builder.with_client_cert_verifier(
+                    verifier.build().map_err(|e| invalid("client CA", e))?,
+                )
+            }
+        };
+        let identity = self.identity.clone();
+        let mut config = builder
+            .with_single_cert(identity.chain, identity.key)
+            .map_err(|e| invalid("server certificate and key", e))?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+/// Client TLS: which roots to trust (the Mozilla set by default), the name
+/// to verify, and an identity for mutual TLS.
+///
+/// ```no_run
+/// # fn f(ca: protocall::tls::Certificate) -> Result<(), protocall::Status> {
+/// let endpoint = protocall::Endpoint::new("https://127.0.0.1:50051")?.tls_config(
+///     protocall::tls::ClientTlsConfig::new().ca_certificate(ca).domain_name("localhost"),
+/// )?;
+/// # let _ = endpoint; Ok(()) }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ClientTlsConfig {
+    ca: Option<Certificate>,
+    domain: Option<String>,
+    identity: Option<Identity>,
+}
+
+impl ClientTlsConfig {
+    /// Trusts the Mozilla root set (webpki-roots).
+    pub fn new() -> ClientTlsConfig {
+        ClientTlsConfig::default()
+    }
+
+    /// Trusts `ca` instead of the Mozilla roots.
+    pub fn ca_certificate(mut self, ca: Certificate) -> ClientTlsConfig {
+        self.ca = Some(ca);
+        self
+    }
+
+    /// Verifies the server certificate against `name` instead of the URI's host.
+    pub fn domain_name(mut self, name: impl Into<String>) -> ClientTlsConfig {
+        self.domain = Some(name.into());
+        self
+    }
+
+    /// Presents `identity` to servers that ask for a client certificate.
+    pub fn identity(mut self, identity: Identity) -> ClientTlsConfig {
+        self.identity = Some(identity);
+        self
+    }
+
+    pub(crate) fn connector(&self, host: &str) -> Result<TlsConnector, Status> {
+        let roots = match &self.ca {
+            Some(ca) => ca.roots()?,
+            None => rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            },
+        };
+        let builder = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid("TLS setup", e))?
+            .with_root_certificates(roots);
+        let mut config = match self.identity.clone() {
+            None => builder.with_no_client_auth(),
+            Some(identity) => builder
+                .with_client_auth_cert(identity.chain, identity.key)
+                .map_err(|e| invalid("client certificate and key", e))?,
+        };
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let name = self.domain.as_deref().unwrap_or(host);
+        let server_name = ServerName::try_from(name.to_string())
+            .map_err(|e| invalid("invalid TLS server name", e))?;
+        Ok(TlsConnector {
+            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            server_name,
+        })
+    }
+}
+
+/// A configured client side: rustls connector and the name to verify.
+#[derive(Clone)]
+pub(crate) struct TlsConnector {
+    pub(crate) connector: tokio_rustls::TlsConnector,
+    pub(crate) server_name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for TlsConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConnector")
+            .field("server_name", &self.server_name)
+            .finish()
+    }
+}

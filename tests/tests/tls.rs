@@ -1,0 +1,309 @@
+//! TLS (feature `tls`): h2 over rustls with ALPN `h2`, server and mutual
+//! authentication, failures as `UNAVAILABLE`, and a Python grpcio client on
+//! a secure channel.
+
+use std::time::Duration;
+
+use protocall::tls::{Certificate, ClientTlsConfig, Identity, PeerCertificates, ServerTlsConfig};
+use protocall::{Code, Endpoint, Message, Request, Response, Server, Status};
+use protocall_tests::protocall::test::Everything;
+use protocall_tests::protocall::test::echo_client::EchoClient;
+use protocall_tests::protocall::test::echo_server::{Echo, EchoServer};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+
+/// A CA, and PEM identities it signed.
+struct Pki {
+    ca_pem: String,
+    ca: rcgen::Certificate,
+    ca_key: KeyPair,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "protocall test CA");
+        let ca = params.self_signed(&ca_key).unwrap();
+        Pki {
+            ca_pem: ca.pem(),
+            ca,
+            ca_key,
+        }
+    }
+
+    /// (certificate PEM, key PEM) for `names`.
+    fn issue(&self, names: &[&str]) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        let cert = params.signed_by(&key, &self.ca, &self.ca_key).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// Echoes the request, reporting in `f_string` whether the peer presented
+/// a client certificate.
+struct Echoer;
+
+impl Echo for Echoer {
+    async fn echo(&self, request: Request<Everything>) -> Result<Response<Everything>, Status> {
+        let client_cert = request
+            .extensions()
+            .get::<PeerCertificates>()
+            .is_some_and(|c| !c.0.is_empty());
+        let mut message = request.into_inner();
+        message.f_string = format!("client cert: {client_cert}");
+        Ok(Response::new(message))
+    }
+}
+
+struct Running {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(10), &mut self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+}
+
+async fn serve(config: ServerTlsConfig) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = Server::builder()
+        .tls_config(config)
+        .unwrap()
+        .add_service(EchoServer::new(Echoer));
+    let task = tokio::spawn(server.serve_with_listener(listener, async {
+        let _ = stopped.await;
+    }));
+    Running {
+        addr,
+        stop: Some(stop),
+        task,
+    }
+}
+
+async fn call(addr: std::net::SocketAddr, config: ClientTlsConfig) -> Result<Everything, Status> {
+    let endpoint = Endpoint::new(format!("https://127.0.0.1:{}", addr.port()))?
+        .tls_config(config)?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(5));
+    let channel = endpoint.connect().await?;
+    let client = EchoClient::new(channel);
+    client
+        .echo(Everything {
+            f_int32: 7,
+            ..Default::default()
+        })
+        .await
+        .map(Response::into_inner)
+}
+
+#[tokio::test]
+async fn server_authenticated_call() {
+    let pki = Pki::new();
+    let (cert, key) = pki.issue(&["localhost", "127.0.0.1"]);
+    let server = serve(ServerTlsConfig::new(
+        Identity::from_pem(&cert, &key).unwrap(),
+    ))
+    .await;
+    let ca = Certificate::from_pem(&pki.ca_pem).unwrap();
+
+    // Verified against the IP in the URI, and against a name.
+    let reply = call(
+        server.addr,
+        ClientTlsConfig::new().ca_certificate(ca.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (reply.f_int32, reply.f_string.as_str()),
+        (7, "client cert: false")
+    );
+    let reply = call(
+        server.addr,
+        ClientTlsConfig::new()
+            .ca_certificate(ca)
+            .domain_name("localhost"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.f_int32, 7);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn untrusted_or_mismatched_servers_are_unavailable() {
+    let pki = Pki::new();
+    let (cert, key) = pki.issue(&["localhost"]);
+    let server = serve(ServerTlsConfig::new(
+        Identity::from_pem(&cert, &key).unwrap(),
+    ))
+    .await;
+
+    // Another CA.
+    let other = Certificate::from_pem(Pki::new().ca_pem).unwrap();
+    let err = call(
+        server.addr,
+        ClientTlsConfig::new()
+            .ca_certificate(other)
+            .domain_name("localhost"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+
+    // The right CA, the wrong name.
+    let ca = Certificate::from_pem(&pki.ca_pem).unwrap();
+    let err = call(
+        server.addr,
+        ClientTlsConfig::new()
+            .ca_certificate(ca)
+            .domain_name("elsewhere.test"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+
+    // Plain h2c against a TLS port.
+    let plain = protocall::Channel::connect(format!("http://{}", server.addr)).await;
+    let result = match plain {
+        Ok(channel) => EchoClient::new(channel)
+            .echo(Everything::default())
+            .await
+            .map(drop),
+        Err(status) => Err(status),
+    };
+    assert_eq!(result.unwrap_err().code(), Code::Unavailable);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn mutual_tls() {
+    let pki = Pki::new();
+    let (cert, key) = pki.issue(&["localhost"]);
+    let ca = Certificate::from_pem(&pki.ca_pem).unwrap();
+    let config =
+        ServerTlsConfig::new(Identity::from_pem(&cert, &key).unwrap()).client_ca_root(ca.clone());
+    let server = serve(config).await;
+    let client_config = ClientTlsConfig::new()
+        .ca_certificate(ca)
+        .domain_name("localhost");
+
+    // No client certificate: refused.
+    let err = call(server.addr, client_config.clone()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+
+    // A certificate from the CA: accepted, and visible to the handler.
+    let (client_cert, client_key) = pki.issue(&["client.test"]);
+    let identity = Identity::from_pem(client_cert, client_key).unwrap();
+    let reply = call(server.addr, client_config.identity(identity))
+        .await
+        .unwrap();
+    assert_eq!(reply.f_string, "client cert: true");
+    server.stop().await;
+}
+
+#[test]
+fn bad_pem_is_an_invalid_argument() {
+    assert_eq!(
+        Certificate::from_pem("not pem").unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        Identity::from_pem("x", "y").unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    let err = Endpoint::new("http://127.0.0.1:1")
+        .unwrap()
+        .tls_config(ClientTlsConfig::new())
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+}
+
+fn python() -> Option<std::path::PathBuf> {
+    let candidate = std::env::var_os("PROTOCALL_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/py/bin/python")
+        });
+    let ok = std::process::Command::new(&candidate)
+        .args(["-c", "import grpc"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(candidate);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "Python with grpcio is required in CI"
+    );
+    eprintln!("skipped: no Python with grpcio (run scripts/setup-peers.sh)");
+    None
+}
+
+/// A grpcio client on a secure channel: the raw method, no stubs needed.
+const PYTHON_CLIENT: &str = r#"
+import sys, grpc
+ca = open(sys.argv[1], 'rb').read()
+creds = grpc.ssl_channel_credentials(root_certificates=ca)
+with grpc.secure_channel(sys.argv[2], creds, options=[('grpc.ssl_target_name_override', 'localhost')]) as channel:
+    call = channel.unary_unary('/protocall.test.Echo/Echo')
+    reply = call(bytes.fromhex(sys.argv[3]), timeout=10)
+    print(reply.hex())
+"#;
+
+#[test]
+fn grpcio_client_over_tls() {
+    let Some(python) = python() else { return };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let pki = Pki::new();
+    let (cert, key) = pki.issue(&["localhost"]);
+    let server = runtime.block_on(serve(ServerTlsConfig::new(
+        Identity::from_pem(&cert, &key).unwrap(),
+    )));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &pki.ca_pem).unwrap();
+    let request = Everything {
+        f_int32: 99,
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let hex: String = request.iter().map(|b| format!("{b:02x}")).collect();
+    let output = std::process::Command::new(python)
+        .args(["-c", PYTHON_CLIENT])
+        .arg(dir.path().join("ca.pem"))
+        .arg(format!("127.0.0.1:{}", server.addr.port()))
+        .arg(hex)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let bytes: Vec<u8> = (0..text.trim().len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text.trim()[i..i + 2], 16).unwrap())
+        .collect();
+    let reply = Everything::decode(bytes.as_slice()).unwrap();
+    assert_eq!(
+        (reply.f_int32, reply.f_string.as_str()),
+        (99, "client cert: false")
+    );
+    runtime.block_on(server.stop());
+}
