@@ -46,3 +46,39 @@ fn well_known_types_are_up_to_date() {
         "stale generated files (rerun with PROTOCALL_BLESS=1): {stale:?}"
     );
 }
+
+/// The same for the gRPC services the runtime implements (health,
+/// reflection): their generated code is checked in under
+/// `runtime/src/services`.
+#[test]
+fn runtime_services_are_up_to_date() {
+    let out = tempfile::tempdir().unwrap();
+    protocall_codegen::configure()
+        .emit_rerun_if_changed(false)
+        .out_dir(out.path())
+        .compile(
+            &[
+                "grpc/health/v1/health.proto",
+                "grpc/reflection/v1/reflection.proto",
+                "grpc/reflection/v1alpha/reflection.proto",
+            ],
+            &[concat!(env!("CARGO_MANIFEST_DIR"), "/../proto")],
+        )
+        .unwrap();
+    let checked_in = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../runtime/src/services");
+    let bless = std::env::var_os("PROTOCALL_BLESS").is_some();
+    let mut stale = Vec::new();
+    for name in ["grpc.health.v1.rs", "grpc.reflection.v1.rs", "grpc.reflection.v1alpha.rs"] {
+        let fresh = std::fs::read_to_string(out.path().join(name)).unwrap();
+        let path = checked_in.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(fresh.as_str()) {
+            if bless {
+                std::fs::create_dir_all(&checked_in).unwrap();
+                std::fs::write(&path, fresh).unwrap();
+            } else {
+                stale.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(stale.is_empty(), "stale generated files (rerun with PROTOCALL_BLESS=1): {stale:?}");
+}

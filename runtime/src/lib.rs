@@ -25,8 +25,12 @@ mod enumeration;
 mod error;
 #[cfg(feature = "transport")]
 mod grpc;
+#[cfg(feature = "transport")]
+pub mod health;
 mod message;
 pub mod reflect;
+#[cfg(feature = "transport")]
+pub mod reflection;
 pub mod types;
 mod unknown;
 pub mod wire;
