@@ -44,7 +44,7 @@ pub struct Endpoint {
 impl Endpoint {
     /// An endpoint for `http://host:port` (h2c) or, with the `tls`
     /// feature, `https://host:port` (trusting the Mozilla roots unless
-    /// [`Endpoint::tls_config`] says otherwise).
+    /// `Endpoint::tls_config` says otherwise).
     pub fn new(uri: impl AsRef<str>) -> Result<Endpoint, Status> {
         let text = uri.as_ref();
         let uri: http::Uri = text.parse().map_err(|e| {
