@@ -1,14 +1,14 @@
 //! Turning a stream of messages into body frames.
 
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use http::HeaderMap;
 use http_body::Frame;
 
-use super::frame::{Codec, encode, encode_into};
+use super::frame::{Codec, encode_into};
 use super::metadata::Metadata;
 use super::request::MessageCompression;
 use super::status::Status;
@@ -143,6 +143,8 @@ pin_project_lite::pin_project! {
         cancel: Option<tokio::sync::oneshot::Receiver<()>>,
         per_message: Option<MessageCompression>,
         sent: usize,
+        batch: BytesMut,
+        ended: bool,
     }
 }
 
@@ -159,6 +161,8 @@ impl<S> RequestFrames<S> {
             cancel: Some(cancel),
             per_message: None,
             sent: 0,
+            batch: BytesMut::new(),
+            ended: false,
         };
         (frames, guard)
     }
@@ -190,13 +194,25 @@ where
                 return Poll::Ready(Some(Err(status)));
             }
         }
-        match ready!(this.messages.poll_next(cx)) {
-            Some(message) => {
-                let codec = codec_for(this.codec, this.per_message.as_ref(), *this.sent);
-                *this.sent += 1;
-                Poll::Ready(Some(encode(&message, &codec).map(Frame::data)))
+        // As on the server: every message ready now goes in one DATA frame.
+        let mut messages = this.messages;
+        while !*this.ended && this.batch.len() < BATCH_LIMIT {
+            match messages.as_mut().poll_next(cx) {
+                Poll::Ready(Some(message)) => {
+                    let codec = codec_for(this.codec, this.per_message.as_ref(), *this.sent);
+                    *this.sent += 1;
+                    if let Err(status) = encode_into(&message, &codec, this.batch) {
+                        return Poll::Ready(Some(Err(status)));
+                    }
+                }
+                Poll::Ready(None) => *this.ended = true,
+                Poll::Pending if this.batch.is_empty() => return Poll::Pending,
+                Poll::Pending => break,
             }
-            None => Poll::Ready(None),
         }
+        if this.batch.is_empty() {
+            return Poll::Ready(None);
+        }
+        Poll::Ready(Some(Ok(Frame::data(this.batch.split().freeze()))))
     }
 }
