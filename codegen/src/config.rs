@@ -95,6 +95,27 @@ impl Config {
             .chain(builtin)
     }
 
+    /// Attributes that are not valid Rust tokens, as an error (checked before
+    /// anything is emitted).
+    pub(crate) fn check_attributes(&self) -> Result<(), Error> {
+        let maps = [
+            ("type_attribute", &self.type_attributes),
+            ("message_attribute", &self.message_attributes),
+            ("enum_attribute", &self.enum_attributes),
+            ("field_attribute", &self.field_attributes),
+        ];
+        for (option, map) in maps {
+            for (path, attribute) in map.entries() {
+                if let Err(e) = attribute.parse::<proc_macro2::TokenStream>() {
+                    return Err(Error::new(format!(
+                        "`{option}(\"{path}\", {attribute:?})` is not valid Rust: {e}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Options whose paths matched nothing, as an error.
     pub(crate) fn check_unmatched(&self) -> Result<(), Error> {
         let maps: [(&str, Vec<&str>); 8] = [
@@ -326,6 +347,7 @@ impl Builder {
         let mut names = files_to_generate.to_vec();
         names.sort();
         names.dedup();
+        self.config.check_attributes()?;
         let packages = crate::lower::build(&set.file, &names, &self.config)?;
         self.config.check_unmatched()?;
         let mut files: Vec<GeneratedFile> = packages

@@ -31,6 +31,11 @@ impl<T> PathMap<T> {
         self.matches(name).next().is_some()
     }
 
+    /// Every `(path, value)`.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &T)> {
+        self.entries.iter().map(|(p, v, _)| (p.as_str(), v))
+    }
+
     /// Paths that matched nothing so far.
     pub(crate) fn unmatched(&self) -> impl Iterator<Item = &str> {
         self.entries

@@ -82,3 +82,39 @@ fn a_good_schema_writes_one_file_per_package() {
     let b = std::fs::read_to_string(out.join("b.rs")).unwrap();
     assert!(b.contains("super::a::v1::A"), "{b}");
 }
+
+#[test]
+fn attributes_that_are_not_rust_are_errors() {
+    let err = compile_with(
+        protocall_codegen::configure().type_attribute(".p.M", "#[derive(Eq"),
+        "syntax = \"proto3\";\npackage p;\nmessage M { int32 x = 1; }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("type_attribute(\".p.M\""), "{err}");
+}
+
+#[test]
+fn file_descriptor_set_path_writes_the_set() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.proto"),
+        "syntax = \"proto3\";\npackage a;\nmessage A { int32 x = 1; }\n",
+    )
+    .unwrap();
+    let set_path = dir.path().join("set.bin");
+    protocall_codegen::configure()
+        .emit_rerun_if_changed(false)
+        .out_dir(dir.path().join("out"))
+        .file_descriptor_set_path(&set_path)
+        .compile(&[dir.path().join("a.proto")], &[dir.path()])
+        .unwrap();
+    use protocall::Message as _;
+    let set =
+        protocall::types::FileDescriptorSet::decode(std::fs::read(&set_path).unwrap().as_slice())
+            .unwrap();
+    assert_eq!(set.file.len(), 1);
+    assert_eq!(set.file[0].message_type[0].name(), "A");
+    // Source info is kept (comments for reflection clients).
+    assert!(set.file[0].source_code_info.is_some());
+}
