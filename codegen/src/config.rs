@@ -104,6 +104,13 @@ impl Config {
             ("enum_attribute", &self.enum_attributes),
             ("field_attribute", &self.field_attributes),
         ];
+        for (proto, rust) in &self.extern_paths {
+            if !protocall_codegen_core::emit::is_type_path(rust) {
+                return Err(Error::new(format!(
+                    "`extern_path(\"{proto}\", \"{rust}\")`: `{rust}` is not a Rust path"
+                )));
+            }
+        }
         for (option, map) in maps {
             for (path, attribute) in map.entries() {
                 if let Err(e) = attribute.parse::<proc_macro2::TokenStream>() {

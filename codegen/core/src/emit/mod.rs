@@ -110,6 +110,12 @@ pub(crate) fn ident(name: &str) -> Ident {
     }
 }
 
+/// True when `text` parses as a Rust type path (for checking `extern_path`
+/// options before emitting).
+pub fn is_type_path(text: &str) -> bool {
+    syn::parse_str::<syn::Type>(text).is_ok()
+}
+
 /// A Rust path or type written as text (`super::Foo`, `::protocall::types::Any`).
 pub(crate) fn path(text: &str) -> TokenStream {
     let ty: syn::Type =
