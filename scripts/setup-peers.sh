@@ -2,7 +2,9 @@
 # Installs the third-party peers the tests talk to, idempotently:
 #  - Debian: grpc-proto (official schemas), protobuf-compiler (protoc),
 #    nghttp2-client (h2load) — with apt-get when root;
-#  - PyPI: grpcio, grpcio-tools, protobuf… into a venv under target/.
+#  - PyPI: grpcio, grpcio-tools, protobuf… into a venv under target/;
+#  - npm: @grpc/grpc-js, @grpc/proto-loader (tests/node) into target/node-grpc,
+#    with Debian's nodejs and npm when node or npm is missing.
 # Sourced by scripts/test.sh; exports PROTOCALL_PYTHON.
 set -euo pipefail
 
@@ -12,6 +14,7 @@ need_apt=()
 [ -d /usr/share/grpc-proto/grpc ] || need_apt+=(grpc-proto)
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 command -v h2load >/dev/null || need_apt+=(nghttp2-client)
+command -v node >/dev/null && command -v npm >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         echo "setup-peers: apt-get install ${need_apt[*]}"
@@ -32,3 +35,19 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s "$requirements" "$stamp"; then
     cp "$requirements" "$stamp"
 fi
 export PROTOCALL_PYTHON="$venv/bin/python"
+
+# npm: @grpc/grpc-js and @grpc/proto-loader, pinned in tests/node, into
+# target/node-grpc (tests/tests/interop_node.rs does the same when needed).
+node_dir="$root/target/node-grpc"
+if command -v npm >/dev/null; then
+    if ! cmp -s "$root/tests/node/package.json" "$node_dir/package.json" \
+        || ! cmp -s "$root/tests/node/package-lock.json" "$node_dir/package-lock.json" \
+        || [ ! -f "$node_dir/node_modules/@grpc/grpc-js/package.json" ]; then
+        echo "setup-peers: npm ci of tests/node into target/node-grpc"
+        mkdir -p "$node_dir"
+        cp "$root/tests/node/package.json" "$root/tests/node/package-lock.json" "$node_dir/"
+        npm ci --prefix "$node_dir" --no-audit --no-fund --loglevel=error
+    fi
+else
+    echo "setup-peers: npm not found; the grpc-js interop tests will skip (fail in CI)" >&2
+fi
