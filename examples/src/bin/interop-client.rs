@@ -8,19 +8,21 @@
 //! ```
 //!
 //! Exits 0 when the case passes, 1 with a message when it fails, 2 on a bad
-//! command line. `--test_case=all` runs every case in turn. TLS is not built
-//! into protocall: `--use_tls=true` is refused, and `--server_host_override`
-//! (which only matters for TLS and the `:authority`) is accepted and unused.
+//! command line. `--test_case=all` runs every case in turn. With
+//! `--use_tls=true` it connects over TLS, trusting `--ca_file` (PEM; the
+//! Mozilla roots without it) and verifying `--server_host_override` when
+//! given (protocall ships no copy of grpc's test CA, so `--use_test_ca` is
+//! accepted and unused).
 //!
-//! Where the runtime cannot do what a procedure asks, the case says so:
-//! request compression is per call, not per message, so
-//! `client_compressed_streaming` sends its second message compressed too
-//! (servers only check `expect_compressed: true`, so the assertions hold).
+//! `client_compressed_streaming` compresses the first request message and
+//! not the second (`Request::set_message_compression`), as the procedure
+//! says.
 
 use std::future::Future;
 use std::time::Duration;
 
 use protocall::client::Grpc;
+use protocall::tls::{Certificate, ClientTlsConfig};
 use protocall::{Channel, Code, Encoding, Endpoint, Request, Status, Streaming};
 use protocall_examples::grpc::testing::test_service_client::TestServiceClient;
 use protocall_examples::grpc::testing::unimplemented_service_client::UnimplementedServiceClient;
@@ -679,14 +681,15 @@ struct Args {
     host: String,
     port: u16,
     cases: Vec<String>,
+    /// With `--use_tls=true`: the CA file and the name to verify.
+    tls: Option<(Option<String>, Option<String>)>,
 }
 
 const USAGE: &str = "usage: interop-client --server_host=HOST --server_port=PORT \
---test_case=NAME|all [--server_host_override=HOST] [--use_tls=false]";
+--test_case=NAME|all [--use_tls=false | --use_tls=true [--ca_file=PEM] [--server_host_override=HOST]]";
 
 /// Flags of the spec that only matter for TLS or cloud credentials.
 const IGNORED: &[&str] = &[
-    "server_host_override",
     "use_test_ca",
     "default_service_account",
     "oauth_scope",
@@ -698,6 +701,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut host = "localhost".to_string();
     let mut port = None;
     let mut cases = None;
+    let mut use_tls = false;
+    let (mut ca_file, mut host_override) = (None, None);
     for arg in args {
         let (flag, value) = arg
             .strip_prefix("--")
@@ -723,15 +728,12 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
                 ));
             }
             "use_tls" => match value {
-                "false" | "0" => {}
-                "true" | "1" => {
-                    return Err(
-                        "--use_tls=true: TLS is not built into protocall; use --use_tls=false"
-                            .into(),
-                    );
-                }
+                "false" | "0" => use_tls = false,
+                "true" | "1" => use_tls = true,
                 _ => return Err(format!("--use_tls: expected true or false, got {value:?}")),
             },
+            "ca_file" => ca_file = Some(value.to_string()),
+            "server_host_override" => host_override = Some(value.to_string()),
             _ if IGNORED.contains(&flag) => {}
             _ => return Err(format!("unknown flag --{flag}\n{USAGE}")),
         }
@@ -740,6 +742,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
         host,
         port: port.ok_or_else(|| format!("--server_port is required\n{USAGE}"))?,
         cases: cases.ok_or_else(|| format!("--test_case is required\n{USAGE}"))?,
+        tls: use_tls.then_some((ca_file, host_override)),
     })
 }
 
@@ -757,7 +760,23 @@ async fn main() {
     } else {
         args.host.clone()
     };
-    let endpoint = match Endpoint::new(format!("http://{host}:{}", args.port)) {
+    let scheme = if args.tls.is_some() { "https" } else { "http" };
+    let endpoint = Endpoint::new(format!("{scheme}://{host}:{}", args.port)).and_then(|endpoint| {
+        let Some((ca_file, host_override)) = &args.tls else {
+            return Ok(endpoint);
+        };
+        let mut config = ClientTlsConfig::new();
+        if let Some(ca_file) = ca_file {
+            let pem = std::fs::read(ca_file)
+                .map_err(|e| Status::invalid_argument(format!("--ca_file {ca_file}: {e}")))?;
+            config = config.ca_certificate(Certificate::from_pem(pem)?);
+        }
+        if let Some(name) = host_override {
+            config = config.domain_name(name.clone());
+        }
+        endpoint.tls_config(config)
+    });
+    let endpoint = match endpoint {
         Ok(endpoint) => endpoint.connect_timeout(Duration::from_secs(5)),
         Err(status) => {
             eprintln!("interop-client: {status}");

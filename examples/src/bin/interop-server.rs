@@ -7,7 +7,8 @@
 //!
 //! It listens on 127.0.0.1 (loopback only; `--port=0` picks a free port)
 //! and prints `interop-server listening on 127.0.0.1:PORT` once it accepts
-//! calls. TLS is not built into protocall, so `--use_tls=true` is refused.
+//! calls. With `--use_tls=true` it serves TLS with the certificate and key
+//! named by `--tls_cert_file` and `--tls_key_file` (PEM).
 //!
 //! Server features: EmptyCall, UnaryCall, CacheableUnaryCall (without the
 //! caching proxy), StreamingOutputCall, StreamingInputCall, FullDuplexCall,
@@ -20,6 +21,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
+use protocall::tls::{Identity, ServerTlsConfig};
 use protocall::{
     Code, Encoding, Metadata, Request, RequestCompressed, Response, Server, Status, Stream,
     Streaming,
@@ -342,9 +344,12 @@ impl TestService for Interop {
 
 struct Args {
     port: u16,
+    /// PEM certificate chain and key, with `--use_tls=true`.
+    tls: Option<(String, String)>,
 }
 
-const USAGE: &str = "usage: interop-server --port=PORT [--use_tls=false]";
+const USAGE: &str = "usage: interop-server --port=PORT [--use_tls=false | --use_tls=true \
+--tls_cert_file=PEM --tls_key_file=PEM]";
 
 fn parse_bool(flag: &str, value: &str) -> Result<bool, String> {
     match value {
@@ -356,6 +361,8 @@ fn parse_bool(flag: &str, value: &str) -> Result<bool, String> {
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut port = None;
+    let mut use_tls = false;
+    let (mut cert, mut key) = (None, None);
     for arg in args {
         let (flag, value) = arg
             .strip_prefix("--")
@@ -369,19 +376,25 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
                         .map_err(|_| format!("--port: invalid port {value:?}"))?,
                 )
             }
-            "use_tls" => {
-                if parse_bool(flag, value)? {
-                    return Err(
-                        "--use_tls=true: TLS is not built into protocall; use --use_tls=false"
-                            .into(),
-                    );
-                }
-            }
+            "use_tls" => use_tls = parse_bool(flag, value)?,
+            "tls_cert_file" => cert = Some(value.to_string()),
+            "tls_key_file" => key = Some(value.to_string()),
             _ => return Err(format!("unknown flag --{flag}\n{USAGE}")),
         }
     }
     let port = port.ok_or_else(|| format!("--port is required\n{USAGE}"))?;
-    Ok(Args { port })
+    // grpc's own servers fall back to built-in test certificates; protocall
+    // ships none, so TLS needs them named.
+    let tls = match (use_tls, cert, key) {
+        (false, _, _) => None,
+        (true, Some(cert), Some(key)) => Some((cert, key)),
+        (true, _, _) => {
+            return Err(format!(
+                "--use_tls=true needs --tls_cert_file and --tls_key_file\n{USAGE}"
+            ));
+        }
+    };
+    Ok(Args { port, tls })
 }
 
 #[tokio::main]
@@ -404,7 +417,25 @@ async fn main() {
     let local = listener.local_addr().unwrap_or(addr);
     // Tests wait for this line; print it only once the socket accepts.
     println!("interop-server listening on {local}");
-    let serve = Server::builder()
+    let mut server = Server::builder();
+    if let Some((cert, key)) = &args.tls {
+        let identity = std::fs::read(cert)
+            .and_then(|cert| Ok((cert, std::fs::read(key)?)))
+            .map_err(|e| e.to_string())
+            .and_then(|(cert, key)| Identity::from_pem(cert, key).map_err(|e| e.to_string()));
+        server = match identity.and_then(|id| {
+            server
+                .tls_config(ServerTlsConfig::new(id))
+                .map_err(|e| e.to_string())
+        }) {
+            Ok(server) => server,
+            Err(message) => {
+                eprintln!("interop-server: TLS: {message}");
+                std::process::exit(2);
+            }
+        };
+    }
+    let serve = server
         .add_service(TestServiceServer::new(Interop))
         .serve_with_listener(listener, std::future::pending());
     if let Err(error) = serve.await {
