@@ -73,8 +73,8 @@ pub use grpc::tls;
 pub mod server {
     pub use crate::grpc::server::{
         Call, GrpcService, Intercepted, Interceptor, NamedService, ResponseFuture, Routes,
-        RoutesFuture, client_streaming, intercept, server_streaming, streaming, unary,
-        unimplemented,
+        RoutesFuture, ServiceStack, client_streaming, intercept, server_streaming, streaming,
+        unary, unimplemented,
     };
 }
 

@@ -142,8 +142,8 @@ fn merge_repeated<K: FieldCodec<T>, T: Default>(
     Ok(())
 }
 
-/// The same associated functions on every field kind; see the module docs.
-macro_rules! field_api {
+/// The encoding functions every field kind has; see the module docs.
+macro_rules! encode_api {
     ($($kind:ty),* $(,)?) => {$(
         impl $kind {
             /// Writes field `number` unconditionally.
@@ -249,7 +249,15 @@ macro_rules! field_api {
             {
                 encoded_len_packed::<Self, T>(number, values)
             }
+        }
+    )*};
+}
 
+/// The decoding functions of every kind but closed enums (whose unknown
+/// values need the message's unknown fields: see `enums.rs`).
+macro_rules! merge_api {
+    ($($kind:ty),* $(,)?) => {$(
+        impl $kind {
             /// Reads one value into `value` (last one wins; messages merge).
             #[inline]
             pub fn merge<T>(wire_type: WireType, value: &mut T, decoder: &mut Decoder<'_>) -> Result<(), DecodeError>
@@ -291,92 +299,11 @@ macro_rules! field_api {
     )*};
 }
 
-field_api!(
+encode_api!(
+    Int32, Int64, Uint32, Uint64, Sint32, Sint64, Fixed32, Fixed64, Sfixed32, Sfixed64, Float,
+    Double, Bool, Str, Bytes, Enum, ClosedEnum, Msg,
+);
+merge_api!(
     Int32, Int64, Uint32, Uint64, Sint32, Sint64, Fixed32, Fixed64, Sfixed32, Sfixed64, Float,
     Double, Bool, Str, Bytes, Enum, Msg,
 );
-
-// Closed enums share the encoding side; their decoding needs the message's
-// unknown fields and lives in `enums.rs`.
-impl ClosedEnum {
-    /// Writes field `number` unconditionally.
-    #[inline]
-    pub fn encode<T, B: BufMut + ?Sized>(number: u32, value: &T, buf: &mut B)
-    where
-        Self: FieldCodec<T>,
-    {
-        encode::<Self, T, B>(number, value, buf)
-    }
-
-    /// Writes field `number` when set.
-    #[inline]
-    pub fn encode_optional<T, B: BufMut + ?Sized>(number: u32, value: &Option<T>, buf: &mut B)
-    where
-        Self: FieldCodec<T>,
-    {
-        if let Some(value) = value {
-            encode::<Self, T, B>(number, value, buf)
-        }
-    }
-
-    /// Writes each value as its own record.
-    #[inline]
-    pub fn encode_repeated<T, B: BufMut + ?Sized>(number: u32, values: &[T], buf: &mut B)
-    where
-        Self: FieldCodec<T>,
-    {
-        for value in values {
-            encode::<Self, T, B>(number, value, buf)
-        }
-    }
-
-    /// Writes all values packed.
-    #[inline]
-    pub fn encode_packed<T, B: BufMut + ?Sized>(number: u32, values: &[T], buf: &mut B)
-    where
-        Self: FieldCodec<T>,
-    {
-        encode_packed::<Self, T, B>(number, values, buf)
-    }
-
-    /// Bytes [`Self::encode`] writes.
-    #[inline]
-    pub fn encoded_len<T>(number: u32, value: &T) -> usize
-    where
-        Self: FieldCodec<T>,
-    {
-        encoded_len::<Self, T>(number, value)
-    }
-
-    /// Bytes [`Self::encode_optional`] writes.
-    #[inline]
-    pub fn encoded_len_optional<T>(number: u32, value: &Option<T>) -> usize
-    where
-        Self: FieldCodec<T>,
-    {
-        value
-            .as_ref()
-            .map_or(0, |value| encoded_len::<Self, T>(number, value))
-    }
-
-    /// Bytes [`Self::encode_repeated`] writes.
-    #[inline]
-    pub fn encoded_len_repeated<T>(number: u32, values: &[T]) -> usize
-    where
-        Self: FieldCodec<T>,
-    {
-        values
-            .iter()
-            .map(|value| encoded_len::<Self, T>(number, value))
-            .sum()
-    }
-
-    /// Bytes [`Self::encode_packed`] writes.
-    #[inline]
-    pub fn encoded_len_packed<T>(number: u32, values: &[T]) -> usize
-    where
-        Self: FieldCodec<T>,
-    {
-        encoded_len_packed::<Self, T>(number, values)
-    }
-}

@@ -219,6 +219,60 @@ fn reject(call: &Call, status: &Status) -> http::Response<Body> {
     status_response(status, accept)
 }
 
+/// One call, whatever its kind: `read` turns the request stream into the
+/// handler's request, `respond` the handler's response into HTTP.
+fn handle<In, Req, Resp, Read, ReadFut, F, Fut>(
+    call: Call,
+    read: Read,
+    handler: F,
+    respond: fn(Response<Resp>, &Context) -> http::Response<Body>,
+) -> ResponseFuture
+where
+    In: Message + 'static,
+    Read: FnOnce(Metadata, http::Extensions, Streaming<In>) -> ReadFut + Send + 'static,
+    ReadFut: Future<Output = Result<Request<Req>, Status>> + Send,
+    F: FnOnce(Request<Req>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+    Req: Send,
+    Resp: Send + 'static,
+{
+    Box::pin(async move {
+        let context = match Context::new(&call) {
+            Ok(context) => context,
+            Err(status) => return reject(&call, &status),
+        };
+        let (metadata, extensions, stream) = open::<In>(call, &context);
+        let result = guarded(context.deadline, async move {
+            handler(read(metadata, extensions, stream).await?).await
+        })
+        .await;
+        match result {
+            Ok(response) => respond(response, &context),
+            Err(status) => status_response(&status, None),
+        }
+    })
+}
+
+/// The request of a unary or server-streaming call: its one message.
+async fn read_single<In: Message>(
+    metadata: Metadata,
+    mut extensions: http::Extensions,
+    mut stream: Streaming<In>,
+) -> Result<Request<In>, Status> {
+    let message = single(&mut stream).await?;
+    extensions.insert(RequestCompressed(stream.last_message_compressed()));
+    Ok(Request::from_parts(metadata, extensions, message))
+}
+
+/// The request of a client- or bidi-streaming call: the stream itself.
+async fn read_stream<In>(
+    metadata: Metadata,
+    extensions: http::Extensions,
+    stream: Streaming<In>,
+) -> Result<Request<Streaming<In>>, Status> {
+    Ok(Request::from_parts(metadata, extensions, stream))
+}
+
 /// Handles a unary call: one request message, one response message.
 pub fn unary<In, Out, F, Fut>(call: Call, handler: F) -> ResponseFuture
 where
@@ -227,23 +281,7 @@ where
     F: FnOnce(Request<In>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
 {
-    Box::pin(async move {
-        let context = match Context::new(&call) {
-            Ok(context) => context,
-            Err(status) => return reject(&call, &status),
-        };
-        let (metadata, mut extensions, mut stream) = open::<In>(call, &context);
-        let result = guarded(context.deadline, async move {
-            let message = single(&mut stream).await?;
-            extensions.insert(RequestCompressed(stream.last_message_compressed()));
-            handler(Request::from_parts(metadata, extensions, message)).await
-        })
-        .await;
-        match result {
-            Ok(response) => unary_response(response, &context),
-            Err(status) => status_response(&status, None),
-        }
-    })
+    handle(call, read_single::<In>, handler, unary_response::<Out>)
 }
 
 /// Handles a server-streaming call: one request message, a stream back.
@@ -255,23 +293,12 @@ where
     F: FnOnce(Request<In>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
 {
-    Box::pin(async move {
-        let context = match Context::new(&call) {
-            Ok(context) => context,
-            Err(status) => return reject(&call, &status),
-        };
-        let (metadata, mut extensions, mut stream) = open::<In>(call, &context);
-        let result = guarded(context.deadline, async move {
-            let message = single(&mut stream).await?;
-            extensions.insert(RequestCompressed(stream.last_message_compressed()));
-            handler(Request::from_parts(metadata, extensions, message)).await
-        })
-        .await;
-        match result {
-            Ok(response) => streaming_response(response, &context),
-            Err(status) => status_response(&status, None),
-        }
-    })
+    handle(
+        call,
+        read_single::<In>,
+        handler,
+        streaming_response::<S, Out>,
+    )
 }
 
 /// Handles a client-streaming call: a stream of requests, one response.
@@ -282,18 +309,7 @@ where
     F: FnOnce(Request<Streaming<In>>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
 {
-    Box::pin(async move {
-        let context = match Context::new(&call) {
-            Ok(context) => context,
-            Err(status) => return reject(&call, &status),
-        };
-        let (metadata, extensions, stream) = open::<In>(call, &context);
-        let request = Request::from_parts(metadata, extensions, stream);
-        match guarded(context.deadline, handler(request)).await {
-            Ok(response) => unary_response(response, &context),
-            Err(status) => status_response(&status, None),
-        }
-    })
+    handle(call, read_stream::<In>, handler, unary_response::<Out>)
 }
 
 /// Handles a bidirectional-streaming call: streams both ways, concurrently.
@@ -305,16 +321,10 @@ where
     F: FnOnce(Request<Streaming<In>>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Response<S>, Status>> + Send + 'static,
 {
-    Box::pin(async move {
-        let context = match Context::new(&call) {
-            Ok(context) => context,
-            Err(status) => return reject(&call, &status),
-        };
-        let (metadata, extensions, stream) = open::<In>(call, &context);
-        let request = Request::from_parts(metadata, extensions, stream);
-        match guarded(context.deadline, handler(request)).await {
-            Ok(response) => streaming_response(response, &context),
-            Err(status) => status_response(&status, None),
-        }
-    })
+    handle(
+        call,
+        read_stream::<In>,
+        handler,
+        streaming_response::<S, Out>,
+    )
 }

@@ -198,6 +198,35 @@ impl<L> std::fmt::Debug for Router<L> {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What a server runs: [`Routes`] wrapped in any tower layers, taking
+/// `http::Request<Body>` to `http::Response<Body>`. Implemented for every
+/// service that fits; it only names the bounds once.
+pub trait ServiceStack:
+    tower_service::Service<
+        http::Request<Body>,
+        Response = http::Response<Body>,
+        Error: Into<BoxError>,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> ServiceStack for S where
+    S: tower_service::Service<
+            http::Request<Body>,
+            Response = http::Response<Body>,
+            Error: Into<BoxError>,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 impl<L> Router<L> {
     /// Adds a service, routed by its full proto name. A second service of
     /// the same name replaces the first.
@@ -223,13 +252,7 @@ impl<L> Router<L> {
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<()>
     where
         L: Layer<Routes>,
-        L::Service: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower_service::Service<http::Request<Body>>>::Future: Send + 'static,
-        <L::Service as tower_service::Service<http::Request<Body>>>::Error: Into<BoxError>,
+        L::Service: ServiceStack,
     {
         self.serve_with_shutdown(addr, std::future::pending()).await
     }
@@ -243,13 +266,7 @@ impl<L> Router<L> {
     ) -> std::io::Result<()>
     where
         L: Layer<Routes>,
-        L::Service: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower_service::Service<http::Request<Body>>>::Future: Send + 'static,
-        <L::Service as tower_service::Service<http::Request<Body>>>::Error: Into<BoxError>,
+        L::Service: ServiceStack,
     {
         let listener = TcpListener::bind(addr).await?;
         self.serve_with_listener(listener, signal).await
@@ -264,13 +281,7 @@ impl<L> Router<L> {
     ) -> std::io::Result<()>
     where
         L: Layer<Routes>,
-        L::Service: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower_service::Service<http::Request<Body>>>::Future: Send + 'static,
-        <L::Service as tower_service::Service<http::Request<Body>>>::Error: Into<BoxError>,
+        L::Service: ServiceStack,
     {
         let routes = Routes::new(self.services, self.server.config);
         let service = self.layer.layer(routes);
@@ -293,13 +304,7 @@ async fn accept_loop<S>(
     signal: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()>
 where
-    S: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
+    S: ServiceStack,
 {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
@@ -367,13 +372,7 @@ async fn serve_tls<S>(
     watcher: hyper_util::server::graceful::Watcher,
     mut adapter: HyperService<S>,
 ) where
-    S: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
+    S: ServiceStack,
 {
     let peer = adapter.peer;
     let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.0.accept(stream)).await {
