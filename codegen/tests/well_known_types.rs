@@ -68,7 +68,11 @@ fn runtime_services_are_up_to_date() {
     let checked_in = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../runtime/src/services");
     let bless = std::env::var_os("PROTOCALL_BLESS").is_some();
     let mut stale = Vec::new();
-    for name in ["grpc.health.v1.rs", "grpc.reflection.v1.rs", "grpc.reflection.v1alpha.rs"] {
+    for name in [
+        "grpc.health.v1.rs",
+        "grpc.reflection.v1.rs",
+        "grpc.reflection.v1alpha.rs",
+    ] {
         let fresh = std::fs::read_to_string(out.path().join(name)).unwrap();
         let path = checked_in.join(name);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(fresh.as_str()) {
@@ -80,5 +84,8 @@ fn runtime_services_are_up_to_date() {
             }
         }
     }
-    assert!(stale.is_empty(), "stale generated files (rerun with PROTOCALL_BLESS=1): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "stale generated files (rerun with PROTOCALL_BLESS=1): {stale:?}"
+    );
 }
