@@ -42,7 +42,10 @@ pub struct HealthReporter {
 impl HealthReporter {
     fn sender(&self, service: &str) -> watch::Sender<Option<ServingStatus>> {
         let mut statuses = self.statuses.lock().unwrap_or_else(|e| e.into_inner());
-        statuses.entry(service.to_string()).or_insert_with(|| watch::channel(None).0).clone()
+        statuses
+            .entry(service.to_string())
+            .or_insert_with(|| watch::channel(None).0)
+            .clone()
     }
 
     /// Sets the status of `service` (`""` is the server as a whole).
@@ -92,7 +95,10 @@ pub struct HealthService {
 pub fn health_service() -> (HealthReporter, HealthServer<HealthService>) {
     let reporter = HealthReporter::default();
     reporter.set_status("", ServingStatus::Serving);
-    (reporter.clone(), HealthServer::new(HealthService { reporter }))
+    (
+        reporter.clone(),
+        HealthServer::new(HealthService { reporter }),
+    )
 }
 
 fn response(status: Option<ServingStatus>) -> HealthCheckResponse {
@@ -106,7 +112,10 @@ fn response(status: Option<ServingStatus>) -> HealthCheckResponse {
 pub type WatchStream = Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
 
 impl Health for HealthService {
-    async fn check(&self, request: Request<HealthCheckRequest>) -> Result<Response<HealthCheckResponse>, Status> {
+    async fn check(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<HealthCheckResponse>, Status> {
         let service = &request.get_ref().service;
         match self.reporter.current(service) {
             Some(status) => Ok(Response::new(response(Some(status)))),
@@ -116,16 +125,20 @@ impl Health for HealthService {
 
     type WatchStream = WatchStream;
 
-    async fn watch(&self, request: Request<HealthCheckRequest>) -> Result<Response<WatchStream>, Status> {
+    async fn watch(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<WatchStream>, Status> {
         let receiver = self.reporter.sender(&request.get_ref().service).subscribe();
         // The current status first, then every change.
-        let stream = futures_util::stream::unfold((receiver, true), |(mut receiver, first)| async move {
-            if !first && receiver.changed().await.is_err() {
-                return None;
-            }
-            let status = *receiver.borrow_and_update();
-            Some((Ok(response(status)), (receiver, false)))
-        });
+        let stream =
+            futures_util::stream::unfold((receiver, true), |(mut receiver, first)| async move {
+                if !first && receiver.changed().await.is_err() {
+                    return None;
+                }
+                let status = *receiver.borrow_and_update();
+                Some((Ok(response(status)), (receiver, false)))
+            });
         Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -43,6 +43,11 @@ use v1::{
 };
 
 /// Collects the descriptors a reflection service answers from.
+///
+/// `ListServices` answers the services of the registered files, and only
+/// those: register the schemas of the health and reflection services too
+/// (`grpc/health/v1/health.proto`, `grpc/reflection/v1/reflection.proto`)
+/// for clients to see them.
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
     files: Vec<FileDescriptorProto>,
@@ -56,7 +61,10 @@ impl Builder {
 
     /// Adds every file of an encoded `FileDescriptorSet` (as written by
     /// `file_descriptor_set_path`, `protoc --descriptor_set_out` or `buf build`).
-    pub fn register_encoded_file_descriptor_set(self, bytes: &[u8]) -> Result<Builder, DecodeError> {
+    pub fn register_encoded_file_descriptor_set(
+        self,
+        bytes: &[u8],
+    ) -> Result<Builder, DecodeError> {
         Ok(self.register_file_descriptor_set(FileDescriptorSet::decode(bytes)?))
     }
 
@@ -72,12 +80,18 @@ impl Builder {
     }
 
     /// The `grpc.reflection.v1` service.
-    pub fn build_v1(self) -> v1::server_reflection_server::ServerReflectionServer<ReflectionService> {
-        v1::server_reflection_server::ServerReflectionServer::new(ReflectionService { index: Arc::new(Index::new(self.files)) })
+    pub fn build_v1(
+        self,
+    ) -> v1::server_reflection_server::ServerReflectionServer<ReflectionService> {
+        v1::server_reflection_server::ServerReflectionServer::new(ReflectionService {
+            index: Arc::new(Index::new(self.files)),
+        })
     }
 
     /// The `grpc.reflection.v1alpha` service.
-    pub fn build_v1alpha(self) -> v1alpha::server_reflection_server::ServerReflectionServer<ReflectionService> {
+    pub fn build_v1alpha(
+        self,
+    ) -> v1alpha::server_reflection_server::ServerReflectionServer<ReflectionService> {
         v1alpha::server_reflection_server::ServerReflectionServer::new(ReflectionService {
             index: Arc::new(Index::new(self.files)),
         })
@@ -96,7 +110,11 @@ struct Index {
 }
 
 fn qualified(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
 }
 
 impl Index {
@@ -119,7 +137,9 @@ impl Index {
             for service in &file.service {
                 let full = qualified(&package, service.name());
                 for method in &service.method {
-                    index.symbols.insert(qualified(&full, method.name()), name.clone());
+                    index
+                        .symbols
+                        .insert(qualified(&full, method.name()), name.clone());
                 }
                 index.services.insert(full.clone());
                 index.symbols.insert(full, name.clone());
@@ -129,19 +149,22 @@ impl Index {
             }
             index.files.insert(name, file);
         }
-        // The reflection services themselves.
-        index.services.insert("grpc.reflection.v1.ServerReflection".into());
-        index.services.insert("grpc.reflection.v1alpha.ServerReflection".into());
+        // Only services whose schema is registered are listed (the
+        // reflection services themselves included): clients describe every
+        // listed service (`buf curl --list-methods`, `grpcurl describe`)
+        // and fail on one they cannot resolve.
         index
     }
 
     fn message(&mut self, file: &str, prefix: &str, message: &DescriptorProto) {
         let full = qualified(prefix, message.name());
         for field in &message.field {
-            self.symbols.insert(qualified(&full, field.name()), file.to_string());
+            self.symbols
+                .insert(qualified(&full, field.name()), file.to_string());
         }
         for oneof in &message.oneof_decl {
-            self.symbols.insert(qualified(&full, oneof.name()), file.to_string());
+            self.symbols
+                .insert(qualified(&full, oneof.name()), file.to_string());
         }
         for nested in &message.nested_type {
             self.message(file, &full, nested);
@@ -159,15 +182,23 @@ impl Index {
         let full = qualified(prefix, enumeration.name());
         // Enum values are scoped like siblings of their enum.
         for value in &enumeration.value {
-            self.symbols.insert(qualified(prefix, value.name()), file.to_string());
+            self.symbols
+                .insert(qualified(prefix, value.name()), file.to_string());
         }
         self.symbols.insert(full, file.to_string());
     }
 
-    fn extension(&mut self, file: &str, prefix: &str, extension: &crate::types::FieldDescriptorProto) {
-        self.symbols.insert(qualified(prefix, extension.name()), file.to_string());
+    fn extension(
+        &mut self,
+        file: &str,
+        prefix: &str,
+        extension: &crate::types::FieldDescriptorProto,
+    ) {
+        self.symbols
+            .insert(qualified(prefix, extension.name()), file.to_string());
         let extendee = extension.extendee().trim_start_matches('.').to_string();
-        self.extensions.insert((extendee, extension.number()), file.to_string());
+        self.extensions
+            .insert((extendee, extension.number()), file.to_string());
     }
 
     /// `name` and its transitive imports, each encoded once, `name` first.
@@ -184,8 +215,14 @@ impl Index {
                 order.push(next);
             }
         }
-        let file_descriptor_proto = order.iter().map(|n| self.files[n].encode_to_vec()).collect();
-        Some(FileDescriptorResponse { file_descriptor_proto, ..Default::default() })
+        let file_descriptor_proto = order
+            .iter()
+            .map(|n| self.files[n].encode_to_vec())
+            .collect();
+        Some(FileDescriptorResponse {
+            file_descriptor_proto,
+            ..Default::default()
+        })
     }
 
     fn answer(&self, request: &MessageRequest) -> MessageResponse {
@@ -203,14 +240,25 @@ impl Index {
             },
             MessageRequest::FileContainingSymbol(symbol) => {
                 let symbol = symbol.trim_start_matches('.');
-                match self.symbols.get(symbol).and_then(|file| self.file_with_imports(file)) {
+                match self
+                    .symbols
+                    .get(symbol)
+                    .and_then(|file| self.file_with_imports(file))
+                {
                     Some(files) => MessageResponse::FileDescriptorResponse(files),
                     None => not_found(format!("symbol not found: {symbol}")),
                 }
             }
             MessageRequest::FileContainingExtension(request) => {
-                let key = (request.containing_type.trim_start_matches('.').to_string(), request.extension_number);
-                match self.extensions.get(&key).and_then(|file| self.file_with_imports(file)) {
+                let key = (
+                    request.containing_type.trim_start_matches('.').to_string(),
+                    request.extension_number,
+                );
+                match self
+                    .extensions
+                    .get(&key)
+                    .and_then(|file| self.file_with_imports(file))
+                {
                     Some(files) => MessageResponse::FileDescriptorResponse(files),
                     None => not_found(format!("extension not found: {} {}", key.0, key.1)),
                 }
@@ -220,8 +268,12 @@ impl Index {
                 if !self.symbols.contains_key(name) {
                     return not_found(format!("type not found: {name}"));
                 }
-                let mut numbers: Vec<i32> =
-                    self.extensions.keys().filter(|(extendee, _)| extendee == name).map(|(_, n)| *n).collect();
+                let mut numbers: Vec<i32> = self
+                    .extensions
+                    .keys()
+                    .filter(|(extendee, _)| extendee == name)
+                    .map(|(_, n)| *n)
+                    .collect();
                 numbers.sort_unstable();
                 MessageResponse::AllExtensionNumbersResponse(ExtensionNumberResponse {
                     base_type_name: name.to_string(),
@@ -229,14 +281,19 @@ impl Index {
                     ..Default::default()
                 })
             }
-            MessageRequest::ListServices(_) => MessageResponse::ListServicesResponse(ListServiceResponse {
-                service: self
-                    .services
-                    .iter()
-                    .map(|name| ServiceResponse { name: name.clone(), ..Default::default() })
-                    .collect(),
-                ..Default::default()
-            }),
+            MessageRequest::ListServices(_) => {
+                MessageResponse::ListServicesResponse(ListServiceResponse {
+                    service: self
+                        .services
+                        .iter()
+                        .map(|name| ServiceResponse {
+                            name: name.clone(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+            }
         }
     }
 
@@ -272,19 +329,20 @@ where
     In: Message + 'static,
     Out: Message + 'static,
 {
-    let stream = futures_util::stream::unfold((index, requests), |(index, mut requests)| async move {
-        let request = match requests.message().await {
-            Ok(Some(request)) => request,
-            Ok(None) => return None,
-            Err(status) => return Some((Err(status), (index, requests))),
-        };
-        // v1 and v1alpha share one wire format: translate through it.
-        let reply = ServerReflectionRequest::decode(request.encode_to_vec().as_slice())
-            .map(|request| index.respond(request))
-            .and_then(|reply| Out::decode(reply.encode_to_vec().as_slice()))
-            .map_err(Status::from);
-        Some((reply, (index, requests)))
-    });
+    let stream =
+        futures_util::stream::unfold((index, requests), |(index, mut requests)| async move {
+            let request = match requests.message().await {
+                Ok(Some(request)) => request,
+                Ok(None) => return None,
+                Err(status) => return Some((Err(status), (index, requests))),
+            };
+            // v1 and v1alpha share one wire format: translate through it.
+            let reply = ServerReflectionRequest::decode(request.encode_to_vec().as_slice())
+                .map(|request| index.respond(request))
+                .and_then(|reply| Out::decode(reply.encode_to_vec().as_slice()))
+                .map_err(Status::from);
+            Some((reply, (index, requests)))
+        });
     Box::pin(stream)
 }
 
@@ -295,7 +353,10 @@ impl v1::server_reflection_server::ServerReflection for ReflectionService {
         &self,
         request: Request<Streaming<ServerReflectionRequest>>,
     ) -> Result<Response<Self::ServerReflectionInfoStream>, Status> {
-        Ok(Response::new(answer_stream(self.index.clone(), request.into_inner())))
+        Ok(Response::new(answer_stream(
+            self.index.clone(),
+            request.into_inner(),
+        )))
     }
 }
 
@@ -306,6 +367,9 @@ impl v1alpha::server_reflection_server::ServerReflection for ReflectionService {
         &self,
         request: Request<Streaming<v1alpha::ServerReflectionRequest>>,
     ) -> Result<Response<Self::ServerReflectionInfoStream>, Status> {
-        Ok(Response::new(answer_stream(self.index.clone(), request.into_inner())))
+        Ok(Response::new(answer_stream(
+            self.index.clone(),
+            request.into_inner(),
+        )))
     }
 }
