@@ -89,3 +89,45 @@ fn runtime_services_are_up_to_date() {
         "stale generated files (rerun with PROTOCALL_BLESS=1): {stale:?}"
     );
 }
+
+/// The encoded descriptors of the runtime's services (what server
+/// reflection answers about them), checked in as
+/// `runtime/src/services/{health,reflection}.binpb`.
+#[test]
+fn runtime_service_descriptors_are_up_to_date() {
+    use protocall::Message as _;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto");
+    let checked_in = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../runtime/src/services");
+    let bless = std::env::var_os("PROTOCALL_BLESS").is_some();
+    let mut stale = Vec::new();
+    let sets: [(&str, &[&str]); 2] = [
+        ("health.binpb", &["grpc/health/v1/health.proto"]),
+        (
+            "reflection.binpb",
+            &[
+                "grpc/reflection/v1/reflection.proto",
+                "grpc/reflection/v1alpha/reflection.proto",
+            ],
+        ),
+    ];
+    for (name, files) in sets {
+        let mut compiler = protox::Compiler::new([&root]).unwrap();
+        compiler.include_imports(true).include_source_info(true);
+        compiler.open_files(files).unwrap();
+        let encoded = compiler.encode_file_descriptor_set();
+        let set = protocall::types::FileDescriptorSet::decode(encoded.as_slice()).unwrap();
+        let fresh = set.encode_to_vec();
+        let path = checked_in.join(name);
+        if std::fs::read(&path).ok() != Some(fresh.clone()) {
+            if bless {
+                std::fs::write(&path, fresh).unwrap();
+            } else {
+                stale.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale descriptor sets (rerun with PROTOCALL_BLESS=1): {stale:?}"
+    );
+}

@@ -24,8 +24,13 @@ use tokio::sync::watch;
 
 include!("services/grpc.health.v1.rs");
 
+/// The encoded `FileDescriptorSet` of `grpc/health/v1/health.proto`, for
+/// server reflection ([`crate::reflection::Builder`]).
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("services/health.binpb");
+
 pub use health_check_response::ServingStatus;
-use health_server::{Health, HealthServer};
+use health_server::Health;
+pub use health_server::HealthServer;
 
 use crate::server::NamedService;
 use crate::{EnumValue, Request, Response, Status};
@@ -108,6 +113,26 @@ fn response(status: Option<ServingStatus>) -> HealthCheckResponse {
     }
 }
 
+/// One watcher. When the last watcher of a service nobody set goes, the
+/// entry goes too: watching made-up names must not grow the map forever.
+struct Watch {
+    receiver: watch::Receiver<Option<ServingStatus>>,
+    statuses: Statuses,
+    service: String,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let mut statuses = self.statuses.lock().unwrap_or_else(|e| e.into_inner());
+        let unused = statuses
+            .get(&self.service)
+            .is_some_and(|sender| sender.borrow().is_none() && sender.receiver_count() <= 1);
+        if unused {
+            statuses.remove(&self.service);
+        }
+    }
+}
+
 /// The stream `Watch` returns.
 pub type WatchStream = Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
 
@@ -129,16 +154,52 @@ impl Health for HealthService {
         &self,
         request: Request<HealthCheckRequest>,
     ) -> Result<Response<WatchStream>, Status> {
-        let receiver = self.reporter.sender(&request.get_ref().service).subscribe();
+        let service = request.into_inner().service;
+        let receiver = self.reporter.sender(&service).subscribe();
+        let watch = Watch {
+            receiver,
+            statuses: self.reporter.statuses.clone(),
+            service,
+        };
         // The current status first, then every change.
-        let stream =
-            futures_util::stream::unfold((receiver, true), |(mut receiver, first)| async move {
-                if !first && receiver.changed().await.is_err() {
-                    return None;
-                }
-                let status = *receiver.borrow_and_update();
-                Some((Ok(response(status)), (receiver, false)))
-            });
+        let stream = futures_util::stream::unfold((watch, true), |(mut watch, first)| async move {
+            if !first && watch.receiver.changed().await.is_err() {
+                return None;
+            }
+            let status = *watch.receiver.borrow_and_update();
+            Some((Ok(response(status)), (watch, false)))
+        });
         Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn watching_unknown_names_leaves_nothing_behind() {
+        let (reporter, _) = health_service();
+        let service = HealthService {
+            reporter: reporter.clone(),
+        };
+        for name in ["a", "b", "c"] {
+            let request = Request::new(HealthCheckRequest {
+                service: name.into(),
+                ..Default::default()
+            });
+            let mut stream = service.watch(request).await.unwrap().into_inner();
+            let first = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(first.status, ServingStatus::ServiceUnknown);
+        }
+        let statuses = reporter.statuses.lock().unwrap();
+        assert_eq!(
+            statuses.keys().collect::<Vec<_>>(),
+            [""],
+            "only the overall status remains"
+        );
     }
 }

@@ -42,21 +42,33 @@ use v1::{
     ServerReflectionRequest, ServerReflectionResponse, ServiceResponse,
 };
 
+/// The encoded `FileDescriptorSet` of the reflection schemas (v1 and
+/// v1alpha); [`Builder::new`] registers it.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("services/reflection.binpb");
+
 /// Collects the descriptors a reflection service answers from.
 ///
-/// `ListServices` answers the services of the registered files, and only
-/// those: register the schemas of the health and reflection services too
-/// (`grpc/health/v1/health.proto`, `grpc/reflection/v1/reflection.proto`)
-/// for clients to see them.
-#[derive(Clone, Debug, Default)]
+/// `ListServices` answers the services of the registered files: the
+/// reflection services themselves (registered from the start), and those
+/// of the sets added. Serving health too? Register
+/// [`crate::health::FILE_DESCRIPTOR_SET`].
+#[derive(Clone, Debug)]
 pub struct Builder {
     files: Vec<FileDescriptorProto>,
 }
 
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
 impl Builder {
-    /// No descriptors yet.
+    /// The reflection schemas only.
     pub fn new() -> Builder {
-        Builder::default()
+        Builder { files: Vec::new() }
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .expect("the checked-in reflection descriptors decode")
     }
 
     /// Adds every file of an encoded `FileDescriptorSet` (as written by

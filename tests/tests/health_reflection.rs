@@ -822,8 +822,8 @@ fn buf_curl_through_reflection() {
     assert!(tick.contains(r#""at":"1970-01-02T00:00:00Z""#), "{tick}");
 }
 
-/// Only v1alpha served, reflection schemas not registered: buf falls back
-/// to v1alpha by itself, and fails when told to use v1.
+/// Only v1alpha served: buf falls back to v1alpha by itself, and fails when
+/// told to use v1.
 #[test]
 fn buf_curl_through_v1alpha_only() {
     let Some(buf) = buf() else { return };
@@ -835,11 +835,13 @@ fn buf_curl_through_v1alpha_only() {
         &["--data", ECHO_REQUEST],
     );
     assert_echoed(&reply, "fallback to v1alpha");
-    // Unregistered, the reflection service is not listed (listed, it would
-    // have to resolve).
+    // The reflection schemas come registered: listed, and resolvable.
     let methods = buf_curl(&buf, &server, "", &["--list-methods"]);
     assert!(methods.contains("protocall.test.Echo/Echo"), "{methods}");
-    assert!(!methods.contains("ServerReflection"), "{methods}");
+    assert!(
+        methods.contains("grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"),
+        "{methods}"
+    );
 
     let mut command = Command::new(&buf);
     command
