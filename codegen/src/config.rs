@@ -29,6 +29,28 @@ pub fn configure() -> Builder {
 /// everything under it (`.pkg`, `.pkg.Msg`, `.pkg.Msg.field`), and any other
 /// path matches by suffix (`Msg.field`). A path that matches nothing is an
 /// error, so a typo cannot go unnoticed.
+///
+/// ```
+/// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+/// #     use protocall::Message;
+/// #     let dir = tempfile::tempdir().unwrap();
+/// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+/// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+/// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+/// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+/// # }
+/// let set = compile(r#"syntax = "proto3"; package demo; message Ping { int64 id = 1; bytes data = 2; map<string, int32> scores = 3; }"#);
+/// let files = protocall_codegen::configure()
+///     .type_attribute(".demo.Ping", "#[derive(Eq)]")
+///     .bytes(["Ping.data"])
+///     .generate(&set, &["demo.proto".to_string()])?;
+/// let code = &files[0].content;
+/// assert!(code.contains("#[derive(Eq)]"), "{code}");
+/// // a path that matches nothing is an error
+/// let typo = protocall_codegen::configure().bytes([".demo.Pong.data"]).generate(&set, &["demo.proto".to_string()]);
+/// assert!(typo.is_err());
+/// # Ok::<(), protocall_codegen::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Builder {
     pub(crate) config: Config,
@@ -190,12 +212,46 @@ where
 
 impl Builder {
     /// Where generated files go; defaults to `$OUT_DIR`.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let out = tempfile::tempdir()?;
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Ping {}"#);
+    /// protocall_codegen::configure().out_dir(out.path()).compile_fds(set)?;
+    /// assert!(out.path().join("demo.rs").exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.out_dir = Some(dir.into());
         self
     }
 
     /// Adds an attribute (e.g. `#[derive(Hash)]`) to matching messages and enums.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Ping { Kind kind = 1; } enum Kind { KIND_UNSPECIFIED = 0; }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .type_attribute(".demo", "#[doc(alias = \"demo\")]")
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// assert_eq!(code.matches("#[doc(alias = \"demo\")]").count(), 2, "{code}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn type_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
         self.config
             .type_attributes
@@ -204,6 +260,24 @@ impl Builder {
     }
 
     /// Adds an attribute to matching messages.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Ping { int64 id = 1; bytes data = 2; map<string, int32> scores = 3; }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .message_attribute("Ping", "#[must_use]")
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// assert!(code.contains("#[must_use]"), "{code}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn message_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
         self.config
             .message_attributes
@@ -212,6 +286,24 @@ impl Builder {
     }
 
     /// Adds an attribute to matching enums.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo; enum Kind { KIND_UNSPECIFIED = 0; }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .enum_attribute(".demo.Kind", "#[derive(PartialOrd, Ord)]")
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// assert!(code.contains("#[derive(PartialOrd, Ord)]"), "{code}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn enum_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
         self.config
             .enum_attributes
@@ -220,6 +312,24 @@ impl Builder {
     }
 
     /// Adds an attribute to matching fields (`.pkg.Msg.field`).
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Ping { int64 id = 1; bytes data = 2; map<string, int32> scores = 3; }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .field_attribute(".demo.Ping.id", "#[doc(alias = \"identifier\")]")
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// assert!(code.contains("#[doc(alias = \"identifier\")]"), "{code}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn field_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
         self.config
             .field_attributes
@@ -228,12 +338,49 @@ impl Builder {
     }
 
     /// Stores matching `bytes` fields as `bytes::Bytes` instead of `Vec<u8>`.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Ping { int64 id = 1; bytes data = 2; map<string, int32> scores = 3; }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .bytes([".demo.Ping.data"])
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// assert!(code.contains("pub data: ::protocall::bytes::Bytes"), "{code}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn bytes<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
         paths(&mut self.config.bytes, paths_);
         self
     }
 
     /// Stores matching map fields as `BTreeMap` instead of `HashMap`.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Ping { int64 id = 1; bytes data = 2; map<string, int32> scores = 3; }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .btree_map(["."])
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// assert!(code.contains("BTreeMap<"), "{code}");
+    /// assert!(!code.contains("HashMap<"), "{code}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn btree_map<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
         paths(&mut self.config.btree_map, paths_);
         self
@@ -242,6 +389,30 @@ impl Builder {
     /// Uses existing Rust types for a proto package or type instead of
     /// generating them: `extern_path(".common", "::common_protos")`.
     /// `.google.protobuf` maps to `::protocall::types` by default.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::write(dir.path().join("common.proto"), "syntax = \"proto3\"; package common; message Money { int64 cents = 1; }").unwrap();
+    /// # std::fs::write(dir.path().join("shop.proto"), "syntax = \"proto3\"; package shop; import \"common.proto\"; message Price { common.Money amount = 1; }").unwrap();
+    /// # let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// # compiler.include_imports(true).open_file("shop.proto").unwrap();
+    /// # let set = <protocall::types::FileDescriptorSet as protocall::Message>::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap();
+    /// // `set` holds shop.proto and the common.proto it imports; common comes from a crate
+    /// let files = protocall_codegen::configure()
+    ///     .extern_path(".common", "::common_protos")
+    ///     .generate(&set, &["shop.proto".to_string()])?;
+    /// assert_eq!(files.len(), 1); // shop.rs only
+    /// assert!(files[0].content.contains("::common_protos::Money"), "{}", files[0].content);
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn extern_path(mut self, proto_path: impl AsRef<str>, rust_path: impl AsRef<str>) -> Self {
         self.config.extern_paths.push((
             proto_path.as_ref().to_string(),
@@ -252,6 +423,25 @@ impl Builder {
 
     /// Also writes a file of that name nesting every generated package in
     /// `pub mod` blocks, so one `include!` brings in everything.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo.v1; message Ping {}"#);
+    /// let files = protocall_codegen::configure()
+    ///     .include_file("all.rs")
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// let all = files.iter().find(|file| file.name == "all.rs").unwrap();
+    /// assert!(all.content.contains("pub mod demo"), "{}", all.content);
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn include_file(mut self, name: impl Into<PathBuf>) -> Self {
         self.include_file = Some(name.into());
         self
@@ -259,12 +449,43 @@ impl Builder {
 
     /// Also writes the compiled `FileDescriptorSet` (with imports and source
     /// info) to this path.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("demo.proto"), "syntax = \"proto3\"; package demo; message Ping {}")?;
+    /// let descriptors = dir.path().join("descriptors.bin");
+    /// protocall_codegen::configure()
+    ///     .out_dir(dir.path())
+    ///     .file_descriptor_set_path(&descriptors) // e.g. for protocall::reflection
+    ///     .emit_rerun_if_changed(false)
+    ///     .compile(&[dir.path().join("demo.proto")], &[dir.path()])?;
+    /// assert!(std::fs::metadata(&descriptors)?.len() > 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn file_descriptor_set_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.file_descriptor_set_path = Some(path.into());
         self
     }
 
     /// Leaves proto comments out of the generated code for matching paths.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile("syntax = \"proto3\"; package demo;\n// A secret note.\nmessage Ping {}");
+    /// let files = protocall_codegen::configure()
+    ///     .disable_comments([".demo.Ping"])
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// assert!(!code.contains("A secret note."), "{code}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn disable_comments<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
         paths(&mut self.config.disable_comments, paths_);
         self
@@ -272,6 +493,24 @@ impl Builder {
 
     /// Generates matching messages without unknown-field preservation: no
     /// `_unknown_fields` member, unknown fields are dropped on decode.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Ping { int64 id = 1; bytes data = 2; map<string, int32> scores = 3; }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .discard_unknown_fields(["."])
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// assert!(!code.contains("_unknown_fields"), "{code}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn discard_unknown_fields<I: IntoIterator<Item = S>, S: AsRef<str>>(
         mut self,
         paths_: I,
@@ -282,18 +521,67 @@ impl Builder {
 
     /// Prints `cargo:rerun-if-changed` for every input file, imports
     /// included (on by default).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("demo.proto"), "syntax = \"proto3\"; package demo;")?;
+    /// protocall_codegen::configure()
+    ///     .out_dir(dir.path())
+    ///     .emit_rerun_if_changed(false) // build.rs prints its own, e.g. for a whole folder
+    ///     .compile(&[dir.path().join("demo.proto")], &[dir.path()])?;
+    /// println!("cargo:rerun-if-changed=proto");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn emit_rerun_if_changed(mut self, on: bool) -> Self {
         self.emit_rerun_if_changed = on;
         self
     }
 
     /// Generates service server code (on by default).
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Ping {} service Pinger { rpc Ping(Ping) returns (Ping); }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .build_server(false)
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// assert!(!code.contains("pub mod pinger_server"), "{code}");
+    /// assert!(code.contains("pub mod pinger_client"), "{code}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn build_server(mut self, on: bool) -> Self {
         self.config.build_server = on;
         self
     }
 
     /// Generates service client code (on by default).
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Ping {} service Pinger { rpc Ping(Ping) returns (Ping); }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .build_client(false)
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// assert!(code.contains("pub mod pinger_server"), "{code}");
+    /// assert!(!code.contains("pub mod pinger_client"), "{code}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn build_client(mut self, on: bool) -> Self {
         self.config.build_client = on;
         self
@@ -311,6 +599,24 @@ impl Builder {
     /// one `.rs` file per package. No `protoc` is needed.
     ///
     /// Schema errors name the file, line and column, and show the line.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("demo.proto"), "syntax = \"proto3\";\npackage demo;\nmessage Ping { int64 id = 1; }\n")?;
+    /// protocall_codegen::configure()
+    ///     .out_dir(dir.path()) // from build.rs, leave this out: `$OUT_DIR`
+    ///     .emit_rerun_if_changed(false)
+    ///     .compile(&[dir.path().join("demo.proto")], &[dir.path()])?;
+    /// assert!(dir.path().join("demo.rs").exists());
+    ///
+    /// std::fs::write(dir.path().join("bad.proto"), "syntax = \"proto3\";\nmessage Bad { Missing m = 1; }\n")?;
+    /// let err = protocall_codegen::configure()
+    ///     .out_dir(dir.path())
+    ///     .compile(&[dir.path().join("bad.proto")], &[dir.path()])
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("bad.proto:2:"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[cfg(feature = "protox")]
     pub fn compile(
         self,
@@ -329,6 +635,23 @@ impl Builder {
     /// Generates code for every file of a `FileDescriptorSet` built elsewhere
     /// (by `protoc --descriptor_set_out --include_imports`, `buf build`, …).
     /// Files are generated in full; imports must be in the set too.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let out = tempfile::tempdir()?;
+    /// // e.g. decoded from the output of `buf build -o set.bin`
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Ping {}"#);
+    /// protocall_codegen::configure().out_dir(out.path()).compile_fds(set)?;
+    /// assert!(std::fs::read_to_string(out.path().join("demo.rs"))?.contains("pub struct Ping"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn compile_fds(self, set: FileDescriptorSet) -> Result<(), Error> {
         let names: Vec<String> = set.file.iter().map(|f| f.name().to_string()).collect();
         self.write(&set, &names)
@@ -337,6 +660,25 @@ impl Builder {
     /// [`Builder::compile_fds`] for an encoded set, as written by
     /// `protoc --descriptor_set_out=set.bin --include_imports` or
     /// `buf build -o set.bin`; editions files keep their features.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// use protocall::Message;
+    /// let out = tempfile::tempdir()?;
+    /// let bytes = compile(r#"syntax = "proto3"; package demo; message Ping {}"#).encode_to_vec();
+    /// // in build.rs: std::fs::read("set.bin")?
+    /// protocall_codegen::configure().out_dir(out.path()).compile_fds_encoded(&bytes)?;
+    /// assert!(out.path().join("demo.rs").exists());
+    /// assert!(protocall_codegen::configure().compile_fds_encoded(b"\xff").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn compile_fds_encoded(self, bytes: &[u8]) -> Result<(), Error> {
         let set = FileDescriptorSet::decode(bytes)
             .map_err(|e| Error::with_source("cannot read the FileDescriptorSet", e))?;
@@ -344,6 +686,24 @@ impl Builder {
     }
 
     /// Generates the files for `files_to_generate` without writing them.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Ping { int64 id = 1; }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// let code = &files[0].content;
+    /// assert_eq!(files[0].name, "demo.rs");
+    /// assert!(code.contains("pub struct Ping"), "{code}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
     pub fn generate(
         &self,
         set: &FileDescriptorSet,

@@ -5,6 +5,11 @@
 //! `#[derive(protocall::Oneof)]` make Rust types protobuf messages. They
 //! build protocall's code model and call the same emitter as `.proto`
 //! generation, so both paths produce the same code.
+//!
+//! Their examples live on the re-exports in the `protocall` crate
+//! (`protocall::Message`, `protocall::Enumeration`, `protocall::Oneof`,
+//! `protocall::service`): a doctest here could not use them, since this
+//! crate's doctests cannot depend on `protocall`, which depends on it.
 
 mod attrs;
 mod derive;

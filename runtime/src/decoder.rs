@@ -6,6 +6,18 @@ use crate::unknown::UnknownFields;
 use crate::wire::{MAX_FIELD_NUMBER, WireType};
 
 /// The default limit on message nesting, as in protobuf's own runtimes.
+///
+/// ```
+/// use protocall::{DEFAULT_RECURSION_LIMIT, DecodeOptions, Message, types::Value};
+/// assert_eq!(DEFAULT_RECURSION_LIMIT, 100);
+/// let mut value = Value::default();
+/// for _ in 0..60 {
+///     value = Value::from(vec![value]); // two levels each: Value, then ListValue
+/// }
+/// let bytes = value.encode_to_vec();
+/// assert!(Value::decode(bytes.as_slice()).is_err());
+/// assert!(DecodeOptions::new().recursion_limit(200).decode::<Value, _>(bytes.as_slice()).is_ok());
+/// ```
 pub const DEFAULT_RECURSION_LIMIT: u32 = 100;
 
 /// A cursor over the encoded bytes of one message.
@@ -14,6 +26,32 @@ pub const DEFAULT_RECURSION_LIMIT: u32 = 100;
 /// against the bytes actually present before anything is allocated, so a
 /// lying prefix costs nothing. Generated `merge_field` code receives a
 /// `Decoder` and hands it to the functions in [`crate::codec`].
+///
+/// A hand-written [`Message`] reading its fields straight off the decoder:
+///
+/// ```
+/// # use protocall::{DecodeError, Decoder, Message, WireType};
+/// #[derive(Debug, Default)]
+/// struct Raw { values: Vec<u64> }
+/// impl Message for Raw {
+/// #   const FULL_NAME: &'static str = "demo.Raw";
+/// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Raw";
+/// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, _: &mut B) {}
+/// #   fn encoded_len(&self) -> usize { 0 }
+///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+///         -> Result<(), DecodeError> {
+///         match (number, wire_type) {
+///             (1, WireType::Varint) => self.values.push(decoder.read_varint()?),
+///             (2, WireType::Fixed64) => self.values.push(decoder.read_fixed64()?),
+///             _ => decoder.skip_field(number, wire_type, None)?,
+///         }
+///         Ok(())
+///     }
+/// }
+/// // field 1 = 150, field 2 = 7 (fixed64), field 3 = "x" (skipped)
+/// let bytes = [0x08, 0x96, 0x01, 0x11, 7, 0, 0, 0, 0, 0, 0, 0, 0x1a, 0x01, b'x'];
+/// assert_eq!(Raw::decode(&bytes[..]).unwrap().values, [150, 7]);
+/// ```
 pub struct Decoder<'a> {
     buf: &'a [u8],
     depth_left: u32,
@@ -30,18 +68,74 @@ impl<'a> Decoder<'a> {
     }
 
     /// True when every byte has been consumed.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// #[derive(Debug, Default)]
+    /// struct Raw { values: Vec<u64> }
+    /// impl Message for Raw {
+    /// #   const FULL_NAME: &'static str = "demo.Raw";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Raw";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, _: &mut B) {}
+    /// #   fn encoded_len(&self) -> usize { 0 }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         decoder.skip_field(number, wire_type, None)?;
+    ///         self.values.push(decoder.is_empty() as u64); // 1 after the last field
+    ///         Ok(())
+    ///     }
+    /// }
+    /// assert_eq!(Raw::decode(&[0x08, 0x01, 0x08, 0x02][..]).unwrap().values, [0, 1]);
+    /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
 
     /// Bytes not yet consumed.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// #[derive(Debug, Default)]
+    /// struct Raw { values: Vec<u64> }
+    /// impl Message for Raw {
+    /// #   const FULL_NAME: &'static str = "demo.Raw";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Raw";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, _: &mut B) {}
+    /// #   fn encoded_len(&self) -> usize { 0 }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         self.values.push(decoder.remaining() as u64);
+    ///         decoder.skip_field(number, wire_type, None)
+    ///     }
+    /// }
+    /// // each field sees the bytes after its own key
+    /// assert_eq!(Raw::decode(&[0x08, 0x01, 0x08, 0x02][..]).unwrap().values, [3, 1]);
+    /// ```
     #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len()
     }
 
     /// Reads a varint of up to ten bytes.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// #[derive(Debug, Default)]
+    /// struct Raw { values: Vec<u64> }
+    /// impl Message for Raw {
+    /// #   const FULL_NAME: &'static str = "demo.Raw";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Raw";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, _: &mut B) {}
+    /// #   fn encoded_len(&self) -> usize { 0 }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         self.values.push(decoder.read_varint()?);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// assert_eq!(Raw::decode(&[0x08, 0xac, 0x02][..]).unwrap().values, [300]);
+    /// ```
     #[inline]
     pub fn read_varint(&mut self) -> Result<u64, DecodeError> {
         // Fast paths: one and two bytes cover most keys, lengths and values.
@@ -87,6 +181,24 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads four little-endian bytes.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// #[derive(Debug, Default)]
+    /// struct Raw { values: Vec<u64> }
+    /// impl Message for Raw {
+    /// #   const FULL_NAME: &'static str = "demo.Raw";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Raw";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, _: &mut B) {}
+    /// #   fn encoded_len(&self) -> usize { 0 }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         self.values.push(decoder.read_fixed32()?.into());
+    ///         Ok(())
+    ///     }
+    /// }
+    /// assert_eq!(Raw::decode(&[0x0d, 1, 1, 0, 0][..]).unwrap().values, [257]);
+    /// ```
     #[inline]
     pub fn read_fixed32(&mut self) -> Result<u32, DecodeError> {
         match self.buf.split_first_chunk::<4>() {
@@ -99,6 +211,24 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads eight little-endian bytes.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// #[derive(Debug, Default)]
+    /// struct Raw { values: Vec<u64> }
+    /// impl Message for Raw {
+    /// #   const FULL_NAME: &'static str = "demo.Raw";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Raw";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, _: &mut B) {}
+    /// #   fn encoded_len(&self) -> usize { 0 }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         self.values.push(decoder.read_fixed64()?);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// assert_eq!(Raw::decode(&[0x09, 2, 0, 0, 0, 0, 0, 0, 0][..]).unwrap().values, [2]);
+    /// ```
     #[inline]
     pub fn read_fixed64(&mut self) -> Result<u64, DecodeError> {
         match self.buf.split_first_chunk::<8>() {
@@ -111,6 +241,26 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads a length prefix and returns that many bytes.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// #[derive(Debug, Default)]
+    /// struct Raw { values: Vec<u64> }
+    /// impl Message for Raw {
+    /// #   const FULL_NAME: &'static str = "demo.Raw";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Raw";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, _: &mut B) {}
+    /// #   fn encoded_len(&self) -> usize { 0 }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         self.values.push(decoder.read_bytes()?.len() as u64);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// assert_eq!(Raw::decode(&[0x0a, 0x02, b'h', b'i'][..]).unwrap().values, [2]);
+    /// // a length running past the end is an error, before anything is allocated
+    /// assert!(Raw::decode(&[0x0a, 0x7f, 0][..]).is_err());
+    /// ```
     #[inline]
     pub fn read_bytes(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = self.read_varint()?;
@@ -126,6 +276,31 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads a field key: its number and wire type.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// #[derive(Debug, Default)]
+    /// struct Raw { values: Vec<u64> }
+    /// impl Message for Raw {
+    /// #   const FULL_NAME: &'static str = "demo.Raw";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Raw";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, _: &mut B) {}
+    /// #   fn encoded_len(&self) -> usize { 0 }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         decoder.read_varint()?; // field 1's value
+    ///         // then read the next key by hand, here while still inside field 1
+    ///         if !decoder.is_empty() {
+    ///             let (next, next_type) = decoder.read_key()?;
+    ///             self.values.push(next.into());
+    ///             decoder.skip_field(next, next_type, None)?;
+    ///         }
+    ///         let _ = (number, wire_type);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// assert_eq!(Raw::decode(&[0x08, 0x01, 0x18, 0x02][..]).unwrap().values, [3]);
+    /// ```
     #[inline]
     pub fn read_key(&mut self) -> Result<(u32, WireType), DecodeError> {
         let key = self.read_varint()?;
@@ -196,6 +371,25 @@ impl<'a> Decoder<'a> {
 
     /// Skips the value of a field whose key was just read, keeping its bytes
     /// in `unknown` when given.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use protocall::UnknownFields;
+    /// #[derive(Debug, Default)]
+    /// struct Raw { unknown: UnknownFields }
+    /// impl Message for Raw {
+    /// #   const FULL_NAME: &'static str = "demo.Raw";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Raw";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, _: &mut B) {}
+    /// #   fn encoded_len(&self) -> usize { 0 }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         decoder.skip_field(number, wire_type, Some(&mut self.unknown))
+    ///     }
+    /// }
+    /// let raw = Raw::decode(&[0x0a, 0x01, b'x', 0x10, 0x05][..]).unwrap();
+    /// assert_eq!(raw.unknown.as_bytes(), [0x0a, 0x01, b'x', 0x10, 0x05]);
+    /// ```
     pub fn skip_field(
         &mut self,
         number: u32,

@@ -12,14 +12,41 @@ use std::hash::Hash;
 /// ```
 pub trait Enumeration: Copy + Eq + Hash + Default + fmt::Debug + Send + Sync + 'static {
     /// Full proto name, e.g. `google.protobuf.NullValue`.
+    ///
+    /// ```
+    /// use protocall::{Enumeration, types::Syntax};
+    /// assert_eq!(Syntax::FULL_NAME, "google.protobuf.Syntax");
+    /// ```
     const FULL_NAME: &'static str;
     /// The variant with number `value`, if the enum declares one.
+    ///
+    /// ```
+    /// use protocall::{Enumeration, types::Syntax};
+    /// assert_eq!(Syntax::from_i32(1), Some(Syntax::Proto3));
+    /// assert_eq!(Syntax::from_i32(9), None);
+    /// ```
     fn from_i32(value: i32) -> Option<Self>;
     /// The variant's number.
+    ///
+    /// ```
+    /// use protocall::{Enumeration, types::Syntax};
+    /// assert_eq!(Syntax::Editions.to_i32(), 2);
+    /// ```
     fn to_i32(self) -> i32;
     /// The variant's name as written in the `.proto` file.
+    ///
+    /// ```
+    /// use protocall::{Enumeration, types::Syntax};
+    /// assert_eq!(Syntax::Proto3.as_str_name(), "SYNTAX_PROTO3");
+    /// ```
     fn as_str_name(self) -> &'static str;
     /// The variant whose `.proto` name is `name`.
+    ///
+    /// ```
+    /// use protocall::{Enumeration, types::Syntax};
+    /// assert_eq!(Syntax::from_str_name("SYNTAX_PROTO3"), Some(Syntax::Proto3));
+    /// assert_eq!(Syntax::from_str_name("Proto3"), None);
+    /// ```
     fn from_str_name(name: &str) -> Option<Self>;
 }
 
@@ -45,6 +72,12 @@ pub enum EnumValue<E> {
 
 impl<E: Enumeration> EnumValue<E> {
     /// `Known` when `value` is declared by `E`, `Unknown` otherwise.
+    ///
+    /// ```
+    /// use protocall::{EnumValue, types::Syntax};
+    /// assert_eq!(EnumValue::<Syntax>::from_i32(1), EnumValue::Known(Syntax::Proto3));
+    /// assert_eq!(EnumValue::<Syntax>::from_i32(9), EnumValue::Unknown(9));
+    /// ```
     #[inline]
     pub fn from_i32(value: i32) -> EnumValue<E> {
         match E::from_i32(value) {
@@ -54,6 +87,12 @@ impl<E: Enumeration> EnumValue<E> {
     }
 
     /// The number on the wire.
+    ///
+    /// ```
+    /// use protocall::{EnumValue, types::Syntax};
+    /// assert_eq!(EnumValue::Known(Syntax::Editions).to_i32(), 2);
+    /// assert_eq!(EnumValue::<Syntax>::Unknown(9).to_i32(), 9);
+    /// ```
     #[inline]
     pub fn to_i32(self) -> i32 {
         match self {
@@ -63,6 +102,12 @@ impl<E: Enumeration> EnumValue<E> {
     }
 
     /// The known variant, if any.
+    ///
+    /// ```
+    /// use protocall::{EnumValue, types::Syntax};
+    /// assert_eq!(EnumValue::Known(Syntax::Proto3).known(), Some(Syntax::Proto3));
+    /// assert_eq!(EnumValue::<Syntax>::Unknown(9).known(), None);
+    /// ```
     #[inline]
     pub fn known(self) -> Option<E> {
         match self {
@@ -73,6 +118,12 @@ impl<E: Enumeration> EnumValue<E> {
 
     /// The known variant, or `E::default()` (the enum's first value) for an
     /// unknown number.
+    ///
+    /// ```
+    /// use protocall::{EnumValue, types::Syntax};
+    /// assert_eq!(EnumValue::Known(Syntax::Proto3).known_or_default(), Syntax::Proto3);
+    /// assert_eq!(EnumValue::<Syntax>::Unknown(9).known_or_default(), Syntax::Proto2);
+    /// ```
     #[inline]
     pub fn known_or_default(self) -> E {
         self.known().unwrap_or_default()

@@ -28,6 +28,13 @@ struct Inner {
 }
 
 /// The category of a [`DecodeError`].
+///
+/// ```
+/// use protocall::{DecodeErrorKind, Message, types::StringValue};
+/// let err = StringValue::decode(&[0x0a, 0x01, 0xff][..]).unwrap_err();
+/// assert_eq!(err.kind(), &DecodeErrorKind::InvalidUtf8);
+/// assert_eq!(err.kind().to_string(), "invalid UTF-8 in string field");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DecodeErrorKind {
@@ -65,6 +72,12 @@ pub enum DecodeErrorKind {
 
 impl DecodeError {
     /// An error of the given kind, not yet attached to a field.
+    ///
+    /// ```
+    /// use protocall::{DecodeError, DecodeErrorKind};
+    /// let err = DecodeError::new(DecodeErrorKind::Other("no such user".into()));
+    /// assert_eq!(err.to_string(), "failed to decode protobuf message: no such user");
+    /// ```
     #[cold]
     pub fn new(kind: DecodeErrorKind) -> DecodeError {
         DecodeError {
@@ -76,12 +89,26 @@ impl DecodeError {
     }
 
     /// The category of this error.
+    ///
+    /// ```
+    /// use protocall::{DecodeErrorKind, Message, types::Duration};
+    /// let err = Duration::decode(&[0x08][..]).unwrap_err();
+    /// assert_eq!(err.kind(), &DecodeErrorKind::Truncated);
+    /// ```
     pub fn kind(&self) -> &DecodeErrorKind {
         &self.inner.kind
     }
 
     /// The field path from the outermost message to the failing field, as
     /// `(message full name, field)` pairs, outermost first.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Any};
+    /// // Any.type_url (field 1) holding invalid UTF-8
+    /// let err = Any::decode(&[0x0a, 0x01, 0xff][..]).unwrap_err();
+    /// let path: Vec<_> = err.path().collect();
+    /// assert_eq!(path, [("google.protobuf.Any", "type_url")]);
+    /// ```
     pub fn path(&self) -> impl Iterator<Item = (&'static str, &str)> {
         self.inner.path.iter().rev().map(|(m, f)| (*m, f.as_ref()))
     }
@@ -190,11 +217,25 @@ impl EncodeError {
     }
 
     /// Bytes the message needed.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// let d = Duration { seconds: 1, ..Default::default() };
+    /// let err = d.encode(&mut &mut [0u8; 1][..]).unwrap_err();
+    /// assert_eq!(err.required(), 2);
+    /// ```
     pub fn required(&self) -> usize {
         self.required
     }
 
     /// Bytes the buffer had left.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// let d = Duration { seconds: 1, ..Default::default() };
+    /// let err = d.encode(&mut &mut [0u8; 1][..]).unwrap_err();
+    /// assert_eq!(err.remaining(), 1);
+    /// ```
     pub fn remaining(&self) -> usize {
         self.remaining
     }

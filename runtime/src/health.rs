@@ -26,6 +26,15 @@ include!("services/grpc.health.v1.rs");
 
 /// The encoded `FileDescriptorSet` of `grpc/health/v1/health.proto`, for
 /// server reflection ([`crate::reflection::Builder`]).
+///
+/// ```
+/// use protocall::{health, reflection};
+/// let reflection = reflection::Builder::new()
+///     .register_encoded_file_descriptor_set(health::FILE_DESCRIPTOR_SET)?
+///     .build_v1();
+/// # let _ = reflection;
+/// # Ok::<(), protocall::DecodeError>(())
+/// ```
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("services/health.binpb");
 
 pub use health_check_response::ServingStatus;
@@ -39,6 +48,14 @@ use crate::{EnumValue, Request, Response, Status};
 type Statuses = Arc<Mutex<HashMap<String, watch::Sender<Option<ServingStatus>>>>>;
 
 /// Sets the status each service reports; cheap to clone.
+///
+/// ```
+/// use protocall::health::{ServingStatus, health_service};
+/// let (reporter, _health) = health_service();
+/// let for_shutdown = reporter.clone();
+/// reporter.set_status("my.Service", ServingStatus::Serving);
+/// for_shutdown.set_status("", ServingStatus::NotServing); // the whole server
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct HealthReporter {
     statuses: Statuses,
@@ -54,6 +71,24 @@ impl HealthReporter {
     }
 
     /// Sets the status of `service` (`""` is the server as a whole).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::health::{HealthCheckRequest, ServingStatus, health_client::HealthClient, health_service};
+    /// let (reporter, health) = health_service();
+    /// reporter.set_status("demo.Echo", ServingStatus::NotServing);
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+    /// // the health service is served on `uri`
+    /// let client = HealthClient::connect(&uri).await?;
+    /// let request = HealthCheckRequest { service: "demo.Echo".into(), ..Default::default() };
+    /// let reply = client.check(request).await?.into_inner();
+    /// assert_eq!(reply.status, ServingStatus::NotServing);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_status(&self, service: &str, status: ServingStatus) {
         self.update(service, Some(status));
     }
@@ -68,17 +103,51 @@ impl HealthReporter {
     }
 
     /// Marks service `S` as serving.
+    ///
+    /// ```
+    /// use protocall::health::{HealthServer, HealthService, health_service};
+    /// let (reporter, health) = health_service();
+    /// // the health service reports on itself, by its full name
+    /// reporter.set_serving::<HealthServer<HealthService>>();
+    /// # let _ = health;
+    /// ```
     pub fn set_serving<S: NamedService>(&self) {
         self.set_status(S::NAME, ServingStatus::Serving);
     }
 
     /// Marks service `S` as not serving.
+    ///
+    /// ```
+    /// use protocall::health::{HealthServer, HealthService, health_service};
+    /// let (reporter, health) = health_service();
+    /// reporter.set_not_serving::<HealthServer<HealthService>>(); // e.g. while draining
+    /// # let _ = health;
+    /// ```
     pub fn set_not_serving<S: NamedService>(&self) {
         self.set_status(S::NAME, ServingStatus::NotServing);
     }
 
     /// Forgets `service`: `Check` answers `NOT_FOUND` again, watchers see
     /// `SERVICE_UNKNOWN`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::health::{HealthCheckRequest, ServingStatus, health_client::HealthClient, health_service};
+    /// let (reporter, health) = health_service();
+    /// reporter.set_status("demo.Echo", ServingStatus::Serving);
+    /// reporter.clear("demo.Echo");
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+    /// // the health service is served on `uri`
+    /// let client = HealthClient::connect(&uri).await?;
+    /// let request = HealthCheckRequest { service: "demo.Echo".into(), ..Default::default() };
+    /// let status = client.check(request).await.unwrap_err();
+    /// assert_eq!(status.code(), protocall::Code::NotFound);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn clear(&self, service: &str) {
         self.update(service, None);
     }
@@ -90,6 +159,12 @@ impl HealthReporter {
 }
 
 /// The health service; see [`health_service`].
+///
+/// ```
+/// use protocall::health::{HealthServer, HealthService, health_service};
+/// let (_reporter, health): (_, HealthServer<HealthService>) = health_service();
+/// let _router = protocall::Server::builder().add_service(health);
+/// ```
 #[derive(Clone, Debug)]
 pub struct HealthService {
     reporter: HealthReporter,
@@ -97,6 +172,25 @@ pub struct HealthService {
 
 /// A health service whose overall status (`""`) is `SERVING`, and the
 /// reporter that changes statuses.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use protocall::health::{HealthCheckRequest, ServingStatus, health_client::HealthClient, health_service};
+/// let (reporter, health) = health_service();
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let uri = format!("http://{}", listener.local_addr()?);
+/// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+/// // the health service is served on `uri`
+/// let client = HealthClient::connect(&uri).await?;
+/// let reply = client.check(HealthCheckRequest::default()).await?.into_inner();
+/// assert_eq!(reply.status, ServingStatus::Serving);
+/// reporter.set_status("", ServingStatus::NotServing);
+/// let reply = client.check(HealthCheckRequest::default()).await?.into_inner();
+/// assert_eq!(reply.status, ServingStatus::NotServing);
+/// # Ok(())
+/// # }
+/// ```
 pub fn health_service() -> (HealthReporter, HealthServer<HealthService>) {
     let reporter = HealthReporter::default();
     reporter.set_status("", ServingStatus::Serving);
@@ -134,6 +228,15 @@ impl Drop for Watch {
 }
 
 /// The stream `Watch` returns.
+///
+/// ```
+/// use protocall::health::WatchStream;
+/// use tokio_stream::StreamExt;
+/// async fn first(mut updates: WatchStream) -> Option<protocall::health::ServingStatus> {
+///     let update = updates.next().await?.ok()?;
+///     update.status.known()
+/// }
+/// ```
 pub type WatchStream = Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
 
 impl Health for HealthService {

@@ -9,9 +9,32 @@
 //! `build.rs`, no `protoc` needed) and pulled in with [`include_proto!`]:
 //!
 //! ```ignore
+//! // Not compiled here: `include_proto!` reads `$OUT_DIR`, which only a crate
+//! // whose build.rs ran protocall-codegen has.
 //! pub mod user {
 //!     protocall::include_proto!("user");
 //! }
+//! ```
+//!
+//! Messages can also be written in Rust, and the well-known types are real
+//! messages:
+//!
+#![cfg_attr(feature = "macros", doc = "```")]
+#![cfg_attr(not(feature = "macros"), doc = "```ignore")]
+//! use protocall::{Message, types::Timestamp};
+//!
+//! #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+//! #[proto(package = "demo")]
+//! struct Event {
+//!     #[proto(tag = 1)]
+//!     name: String,
+//!     #[proto(tag = 2)]
+//!     at: Option<Timestamp>,
+//! }
+//!
+//! let event = Event { name: "boot".into(), at: Some(Timestamp::from(std::time::SystemTime::UNIX_EPOCH)) };
+//! let bytes = event.encode_to_vec();
+//! assert_eq!(Event::decode(bytes.as_slice()).unwrap(), event);
 //! ```
 
 // Generated code names this crate `::protocall`; the well-known types in
@@ -43,11 +66,135 @@ pub use unknown::{UnknownField, UnknownFields, UnknownValue};
 pub use wire::WireType;
 
 /// `#[protocall::service]` on a trait: a gRPC service without a `.proto`.
+///
+/// It generates, beside the trait, `…Server<T>` (add it to a
+/// [`Server`]), `…Client`, and the service's descriptors and
+/// `.proto` source (`…Server::<T>::proto_source()`):
+///
+/// ```
+/// use protocall::{Request, Response, Status};
+///
+/// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+/// #[proto(package = "demo")]
+/// pub struct Ping {
+///     #[proto(tag = 1)]
+///     pub id: i64,
+/// }
+///
+/// /// Answers pings.
+/// #[protocall::service(package = "demo")]
+/// pub trait Pinger {
+///     /// Echoes the ping back.
+///     async fn ping(&self, request: Request<Ping>) -> Result<Response<Ping>, Status>;
+/// }
+///
+/// struct Echo;
+/// impl Pinger for Echo {
+///     async fn ping(&self, request: Request<Ping>) -> Result<Response<Ping>, Status> {
+///         Ok(Response::new(request.into_inner()))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `.proto` source for other languages
+/// assert!(PingerServer::<Echo>::proto_source().contains("rpc Ping(.demo.Ping) returns (.demo.Ping);"));
+/// // serve it and call it
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let uri = format!("http://{}", listener.local_addr()?);
+/// # tokio::spawn(protocall::Server::builder().add_service(PingerServer::new(Echo)).serve_with_listener(listener, std::future::pending()));
+/// let client = PingerClient::connect(&uri).await?;
+/// let reply = client.ping(Ping { id: 7 }).await?.into_inner();
+/// assert_eq!(reply.id, 7);
+/// # Ok(())
+/// # }
+/// ```
 #[cfg(feature = "macros")]
 pub use protocall_macros::service;
-/// Derive macros: `#[derive(protocall::Message)]` and friends.
+
+/// `#[derive(protocall::Message)]`: a struct as a protobuf message, each
+/// field numbered with `#[proto(tag = N)]` (`#[proto(sint64)]` and the like
+/// pick another encoding of the same Rust type).
+///
+/// ```
+/// use protocall::Message;
+///
+/// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+/// #[proto(package = "demo")]
+/// struct User {
+///     #[proto(tag = 1)]
+///     name: String,
+///     #[proto(tag = 2, sint64)]
+///     balance: i64,
+///     #[proto(tag = 3)]
+///     tags: Vec<String>,
+/// }
+///
+/// assert_eq!(User::FULL_NAME, "demo.User");
+/// let user = User { name: "ada".into(), balance: -1, tags: vec!["admin".into()] };
+/// assert_eq!(User::decode(user.encode_to_vec().as_slice()).unwrap(), user);
+/// ```
 #[cfg(feature = "macros")]
-pub use protocall_macros::{Enumeration, Message, Oneof};
+pub use protocall_macros::Message;
+
+/// `#[derive(protocall::Enumeration)]`: a fieldless enum as a protobuf enum;
+/// the first variant must be 0. Open-enum fields hold it as
+/// [`EnumValue<E>`](crate::EnumValue).
+///
+/// ```
+/// use protocall::{EnumValue, Enumeration, Message};
+///
+/// #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, protocall::Enumeration)]
+/// #[proto(package = "demo")]
+/// enum Role {
+///     #[default]
+///     Guest = 0,
+///     Admin = 1,
+/// }
+///
+/// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+/// #[proto(package = "demo")]
+/// struct User {
+///     #[proto(tag = 1)]
+///     role: EnumValue<Role>,
+/// }
+///
+/// assert_eq!(Role::from_i32(1), Some(Role::Admin));
+/// let user = User { role: Role::Admin.into() };
+/// assert_eq!(user.encode_to_vec(), [0x08, 0x01]);
+/// ```
+#[cfg(feature = "macros")]
+pub use protocall_macros::Enumeration;
+
+/// `#[derive(protocall::Oneof)]`: an enum of one-value variants, each
+/// `#[proto(tag = N)]`, as a oneof field of a derived message (declared
+/// there with `#[proto(oneof, tags = "…")]`).
+///
+/// ```
+/// use protocall::Message;
+///
+/// #[derive(Clone, PartialEq, Debug, protocall::Oneof)]
+/// enum Contact {
+///     #[proto(tag = 2)]
+///     Phone(String),
+///     #[proto(tag = 3)]
+///     Email(String),
+/// }
+///
+/// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+/// #[proto(package = "demo")]
+/// struct User {
+///     #[proto(tag = 1)]
+///     name: String,
+///     #[proto(oneof, tags = "2, 3")]
+///     contact: Option<Contact>,
+/// }
+///
+/// let user = User { name: "ada".into(), contact: Some(Contact::Email("ada@example.com".into())) };
+/// assert_eq!(User::decode(user.encode_to_vec().as_slice()).unwrap(), user);
+/// ```
+#[cfg(feature = "macros")]
+pub use protocall_macros::Oneof;
 
 /// The `bytes` crate, which generated code and `bytes` fields use.
 pub use bytes;
@@ -69,6 +216,19 @@ pub use grpc::tls;
 
 /// The server side: routing, interceptors and the call-kind handlers that
 /// generated `…Server` types dispatch to.
+///
+/// ```
+/// use protocall::{Request, Server, Status, server::intercept};
+/// let (_reporter, health) = protocall::health::health_service();
+/// // one service behind a check of its own; every call to it needs `x-user`
+/// let guarded = intercept(health, |request: Request<()>| async move {
+///     match request.metadata().contains_key("x-user") {
+///         true => Ok(request),
+///         false => Err(Status::unauthenticated("who are you?")),
+///     }
+/// });
+/// let _router = Server::builder().add_service(guarded);
+/// ```
 #[cfg(feature = "transport")]
 pub mod server {
     pub use crate::grpc::server::{
@@ -79,6 +239,24 @@ pub mod server {
 }
 
 /// The client side: the call kinds generated clients use.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let (_reporter, health) = protocall::health::health_service();
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let uri = format!("http://{}", listener.local_addr()?);
+/// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+/// use protocall::health::{HealthCheckRequest, HealthCheckResponse};
+/// use protocall::{Request, client::{Endpoint, Grpc}};
+/// // what a generated client does for a unary method, the health service on `uri`
+/// let grpc = Grpc::new(Endpoint::new(&uri)?.connect().await?);
+/// let request = Request::new(HealthCheckRequest::default());
+/// let reply = grpc.unary::<_, HealthCheckResponse>(request, "/grpc.health.v1.Health/Check").await?;
+/// # let _ = reply;
+/// # Ok(())
+/// # }
+/// ```
 #[cfg(feature = "transport")]
 pub mod client {
     pub use crate::grpc::client::{Channel, Endpoint, Grpc};
@@ -92,6 +270,8 @@ pub use futures_core::Stream;
 /// from `OUT_DIR` (`include_proto!("user")` reads `$OUT_DIR/user.rs`).
 ///
 /// ```ignore
+/// // Not compiled here: it needs the `$OUT_DIR` of a crate whose build.rs
+/// // ran `protocall_codegen::configure().compile(&["proto/user.proto"], &["proto"])`.
 /// pub mod user {
 ///     protocall::include_proto!("user");
 /// }

@@ -25,21 +25,109 @@ use crate::wire::{self, WireType};
 /// ```
 pub trait Message: Default + Debug + Send + Sync {
     /// Full proto name, e.g. `user.GetUserRequest`.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Timestamp};
+    /// assert_eq!(Timestamp::FULL_NAME, "google.protobuf.Timestamp");
+    /// ```
     const FULL_NAME: &'static str;
     /// The type URL used by `google.protobuf.Any`.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// assert_eq!(Duration::TYPE_URL, "type.googleapis.com/google.protobuf.Duration");
+    /// ```
     const TYPE_URL: &'static str;
 
     /// Writes the fields (no length prefix). The buffer must have room for
     /// [`Message::encoded_len`] bytes.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use protocall::codec::Int64;
+    /// #[derive(Debug, Default, PartialEq)]
+    /// struct Counter { count: i64 }
+    /// impl Message for Counter {
+    /// #     const FULL_NAME: &'static str = "demo.Counter";
+    /// #     const TYPE_URL: &'static str = "type.googleapis.com/demo.Counter";
+    ///     fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+    ///         Int64::encode_implicit(1, &self.count, buf)
+    ///     }
+    /// #     fn encoded_len(&self) -> usize {
+    /// #         Int64::encoded_len_implicit(1, &self.count)
+    /// #     }
+    /// #     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    /// #         -> Result<(), DecodeError> {
+    /// #         match number {
+    /// #             1 => Int64::merge(wire_type, &mut self.count, decoder),
+    /// #             _ => decoder.skip_field(number, wire_type, None),
+    /// #         }
+    /// #     }
+    /// }
+    /// let mut buf = Vec::new();
+    /// Counter { count: 3 }.encode_raw(&mut buf);
+    /// assert_eq!(buf, [0x08, 0x03]);
+    /// ```
     fn encode_raw<B: BufMut + ?Sized>(&self, buf: &mut B);
 
     /// The exact number of bytes [`Message::encode_raw`] writes.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use protocall::codec::Int64;
+    /// #[derive(Debug, Default, PartialEq)]
+    /// struct Counter { count: i64 }
+    /// impl Message for Counter {
+    /// #     const FULL_NAME: &'static str = "demo.Counter";
+    /// #     const TYPE_URL: &'static str = "type.googleapis.com/demo.Counter";
+    /// #     fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+    /// #         Int64::encode_implicit(1, &self.count, buf)
+    /// #     }
+    ///     fn encoded_len(&self) -> usize {
+    ///         Int64::encoded_len_implicit(1, &self.count)
+    ///     }
+    /// #     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    /// #         -> Result<(), DecodeError> {
+    /// #         match number {
+    /// #             1 => Int64::merge(wire_type, &mut self.count, decoder),
+    /// #             _ => decoder.skip_field(number, wire_type, None),
+    /// #         }
+    /// #     }
+    /// }
+    /// assert_eq!(Counter { count: 3 }.encoded_len(), 2);
+    /// assert_eq!(Counter::default().encoded_len(), 0);
+    /// ```
     fn encoded_len(&self) -> usize;
 
     /// Reads the value of field `number` (its key already consumed).
     ///
     /// Generated code dispatches on `number` and hands fields it does not
     /// know to [`Decoder::skip_field`].
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use protocall::codec::Int64;
+    /// #[derive(Debug, Default, PartialEq)]
+    /// struct Counter { count: i64 }
+    /// impl Message for Counter {
+    /// #     const FULL_NAME: &'static str = "demo.Counter";
+    /// #     const TYPE_URL: &'static str = "type.googleapis.com/demo.Counter";
+    /// #     fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+    /// #         Int64::encode_implicit(1, &self.count, buf)
+    /// #     }
+    /// #     fn encoded_len(&self) -> usize {
+    /// #         Int64::encoded_len_implicit(1, &self.count)
+    /// #     }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         match number {
+    ///             1 => Int64::merge(wire_type, &mut self.count, decoder),
+    ///             _ => decoder.skip_field(number, wire_type, None),
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(Counter::decode(&[0x08, 0x03][..]).unwrap(), Counter { count: 3 });
+    /// ```
     fn merge_field(
         &mut self,
         number: u32,
@@ -48,22 +136,52 @@ pub trait Message: Default + Debug + Send + Sync {
     ) -> Result<(), DecodeError>;
 
     /// The unknown fields kept by this message, if it keeps them.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Empty};
+    /// let mut empty = Empty::default();
+    /// empty.unknown_fields_mut().unwrap().push_varint(5, 1);
+    /// assert_eq!(empty.encode_to_vec(), [0x28, 0x01]);
+    /// ```
     fn unknown_fields_mut(&mut self) -> Option<&mut UnknownFields> {
         None
     }
 
     /// The proto name of field `number`, for error messages.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// assert_eq!(Duration::field_name(2), Some("nanos"));
+    /// assert_eq!(Duration::field_name(9), None);
+    /// ```
     fn field_name(number: u32) -> Option<&'static str> {
         let _ = number;
         None
     }
 
     /// Resets every field to its default.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// let mut d = Duration { seconds: 5, ..Default::default() };
+    /// d.clear();
+    /// assert_eq!(d, Duration::default());
+    /// ```
     fn clear(&mut self) {
         *self = Self::default();
     }
 
     /// Encodes into `buf`, failing without writing if it lacks room.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// let d = Duration { seconds: 1, ..Default::default() };
+    /// let mut buf = Vec::new();
+    /// d.encode(&mut buf).unwrap();
+    /// assert_eq!(buf, [0x08, 0x01]);
+    /// let mut full = [0u8; 1];
+    /// assert!(d.encode(&mut &mut full[..]).is_err());
+    /// ```
     fn encode<B: BufMut + ?Sized>(&self, buf: &mut B) -> Result<(), EncodeError> {
         let required = self.encoded_len();
         if required > buf.remaining_mut() {
@@ -74,6 +192,12 @@ pub trait Message: Default + Debug + Send + Sync {
     }
 
     /// Encodes into a new vector of exactly the right size.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// let bytes = Duration { seconds: 1, ..Default::default() }.encode_to_vec();
+    /// assert_eq!(bytes, [0x08, 0x01]);
+    /// ```
     fn encode_to_vec(&self) -> Vec<u8> {
         let mut buf = Vec::with_capacity(self.encoded_len());
         self.encode_raw(&mut buf);
@@ -81,6 +205,13 @@ pub trait Message: Default + Debug + Send + Sync {
     }
 
     /// Encodes with a varint length prefix.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// let mut buf = Vec::new();
+    /// Duration { seconds: 1, ..Default::default() }.encode_length_delimited(&mut buf).unwrap();
+    /// assert_eq!(buf, [0x02, 0x08, 0x01]);
+    /// ```
     fn encode_length_delimited<B: BufMut + ?Sized>(&self, buf: &mut B) -> Result<(), EncodeError> {
         let len = self.encoded_len();
         let required = len + wire::varint_len(len as u64);
@@ -93,6 +224,12 @@ pub trait Message: Default + Debug + Send + Sync {
     }
 
     /// Encodes with a varint length prefix into a new vector.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// let bytes = Duration { seconds: 1, ..Default::default() }.encode_length_delimited_to_vec();
+    /// assert_eq!(bytes, [0x02, 0x08, 0x01]);
+    /// ```
     fn encode_length_delimited_to_vec(&self) -> Vec<u8> {
         let len = self.encoded_len();
         let mut buf = Vec::with_capacity(len + wire::varint_len(len as u64));
@@ -102,11 +239,26 @@ pub trait Message: Default + Debug + Send + Sync {
     }
 
     /// Decodes a message from all of `buf`.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// let d = Duration::decode(&[0x08, 0x01][..]).unwrap();
+    /// assert_eq!(d.seconds, 1);
+    /// ```
     fn decode<B: Buf>(buf: B) -> Result<Self, DecodeError> {
         DecodeOptions::new().decode(buf)
     }
 
     /// Decodes a length-prefixed message from the front of `buf`.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// // two messages back to back, each with its length in front
+    /// let bytes = [0x02, 0x08, 0x01, 0x02, 0x08, 0x02];
+    /// let mut buf = &bytes[..];
+    /// assert_eq!(Duration::decode_length_delimited(&mut buf).unwrap().seconds, 1);
+    /// assert_eq!(Duration::decode_length_delimited(&mut buf).unwrap().seconds, 2);
+    /// ```
     fn decode_length_delimited<B: Buf>(buf: B) -> Result<Self, DecodeError> {
         let mut message = Self::default();
         message.merge_length_delimited(buf)?;
@@ -115,11 +267,25 @@ pub trait Message: Default + Debug + Send + Sync {
 
     /// Merges all of `buf` into `self`: scalars are replaced, messages
     /// merged, repeated fields appended, map entries replaced by key.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// let mut d = Duration { seconds: 1, nanos: 5, ..Default::default() };
+    /// d.merge(&[0x08, 0x02][..]).unwrap(); // seconds = 2
+    /// assert_eq!((d.seconds, d.nanos), (2, 5));
+    /// ```
     fn merge<B: Buf>(&mut self, buf: B) -> Result<(), DecodeError> {
         DecodeOptions::new().merge(self, buf)
     }
 
     /// Merges a length-prefixed message from the front of `buf` into `self`.
+    ///
+    /// ```
+    /// use protocall::{Message, types::Duration};
+    /// let mut d = Duration { nanos: 5, ..Default::default() };
+    /// d.merge_length_delimited(&[0x02, 0x08, 0x02][..]).unwrap();
+    /// assert_eq!((d.seconds, d.nanos), (2, 5));
+    /// ```
     fn merge_length_delimited<B: Buf>(&mut self, mut buf: B) -> Result<(), DecodeError> {
         let len = read_length_prefix(&mut buf)?;
         DecodeOptions::new().merge(self, buf.take(len))
@@ -170,6 +336,12 @@ impl Default for DecodeOptions {
 
 impl DecodeOptions {
     /// The defaults: recursion limit 100.
+    ///
+    /// ```
+    /// use protocall::{DecodeOptions, types::Duration};
+    /// let d: Duration = DecodeOptions::new().decode(&[0x08, 0x01][..]).unwrap();
+    /// assert_eq!(d.seconds, 1);
+    /// ```
     pub const fn new() -> DecodeOptions {
         DecodeOptions {
             recursion_limit: DEFAULT_RECURSION_LIMIT,
@@ -177,12 +349,28 @@ impl DecodeOptions {
     }
 
     /// How deeply messages and groups may nest.
+    ///
+    /// ```
+    /// use protocall::{DecodeOptions, Message, types::Value};
+    /// // a Value holding a list holding a Value holding an empty list: 3 levels deep
+    /// let bytes = Value::from(vec![Value::from(Vec::new())]).encode_to_vec();
+    /// let shallow = DecodeOptions::new().recursion_limit(2);
+    /// assert!(shallow.decode::<Value, _>(bytes.as_slice()).is_err());
+    /// assert!(DecodeOptions::new().decode::<Value, _>(bytes.as_slice()).is_ok());
+    /// ```
     pub const fn recursion_limit(mut self, limit: u32) -> DecodeOptions {
         self.recursion_limit = limit;
         self
     }
 
     /// Decodes a message from all of `buf`.
+    ///
+    /// ```
+    /// use protocall::{DecodeOptions, types::Duration};
+    /// let opts = DecodeOptions::new().recursion_limit(10);
+    /// let d: Duration = opts.decode(&[0x10, 0x07][..]).unwrap();
+    /// assert_eq!(d.nanos, 7);
+    /// ```
     pub fn decode<M: Message, B: Buf>(&self, buf: B) -> Result<M, DecodeError> {
         let mut message = M::default();
         self.merge(&mut message, buf)?;
@@ -190,6 +378,13 @@ impl DecodeOptions {
     }
 
     /// Merges all of `buf` into `message`.
+    ///
+    /// ```
+    /// use protocall::{DecodeOptions, types::Duration};
+    /// let mut d = Duration { seconds: 1, ..Default::default() };
+    /// DecodeOptions::new().merge(&mut d, &[0x10, 0x07][..]).unwrap();
+    /// assert_eq!((d.seconds, d.nanos), (1, 7));
+    /// ```
     pub fn merge<M: Message, B: Buf>(
         &self,
         message: &mut M,

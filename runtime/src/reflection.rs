@@ -26,11 +26,29 @@ use crate::types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto, Fi
 use crate::{DecodeError, Message, Request, Response, Status, Streaming};
 
 /// `grpc.reflection.v1`.
+///
+/// ```
+/// use protocall::reflection::v1::{ServerReflectionRequest, server_reflection_request::MessageRequest};
+/// let request = ServerReflectionRequest {
+///     message_request: Some(MessageRequest::FileContainingSymbol("grpc.health.v1.Health".into())),
+///     ..Default::default()
+/// };
+/// # let _ = request;
+/// ```
 pub mod v1 {
     include!("services/grpc.reflection.v1.rs");
 }
 
 /// `grpc.reflection.v1alpha` (what older tools ask for).
+///
+/// ```
+/// let (_reporter, health) = protocall::health::health_service();
+/// let reflection = protocall::reflection::Builder::new();
+/// let _router = protocall::Server::builder()
+///     .add_service(health)
+///     .add_service(reflection.clone().build_v1())
+///     .add_service(reflection.build_v1alpha()); // the same answers, older name
+/// ```
 pub mod v1alpha {
     include!("services/grpc.reflection.v1alpha.rs");
 }
@@ -44,6 +62,13 @@ use v1::{
 
 /// The encoded `FileDescriptorSet` of the reflection schemas (v1 and
 /// v1alpha); [`Builder::new`] registers it.
+///
+/// ```
+/// use protocall::{Message, types::FileDescriptorSet};
+/// let set = FileDescriptorSet::decode(protocall::reflection::FILE_DESCRIPTOR_SET)?;
+/// assert!(set.file.iter().any(|file| file.package() == "grpc.reflection.v1"));
+/// # Ok::<(), protocall::DecodeError>(())
+/// ```
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("services/reflection.binpb");
 
 /// Collects the descriptors a reflection service answers from.
@@ -52,6 +77,35 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("services/reflection.binpb
 /// reflection services themselves (registered from the start), and those
 /// of the sets added. Serving health too? Register
 /// [`crate::health::FILE_DESCRIPTOR_SET`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use protocall::reflection::v1::{ServerReflectionRequest, server_reflection_client::ServerReflectionClient};
+/// use protocall::reflection::v1::server_reflection_request::MessageRequest;
+/// use protocall::reflection::v1::server_reflection_response::MessageResponse;
+/// let reflection = protocall::reflection::Builder::new()
+///     .register_encoded_file_descriptor_set(protocall::health::FILE_DESCRIPTOR_SET)?
+///     .build_v1();
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let uri = format!("http://{}", listener.local_addr()?);
+/// # tokio::spawn(protocall::Server::builder().add_service(reflection).serve_with_listener(listener, std::future::pending()));
+/// // the reflection service is served on `uri`
+/// let client = ServerReflectionClient::connect(&uri).await?;
+/// let list = ServerReflectionRequest {
+///     message_request: Some(MessageRequest::ListServices(String::new())),
+///     ..Default::default()
+/// };
+/// let mut replies = client.server_reflection_info(tokio_stream::iter([list])).await?.into_inner();
+/// let Some(MessageResponse::ListServicesResponse(list)) = replies.message().await?.unwrap().message_response else {
+///     panic!("not a list");
+/// };
+/// let names: Vec<&str> = list.service.iter().map(|service| service.name.as_str()).collect();
+/// assert!(names.contains(&"grpc.health.v1.Health"));
+/// assert!(names.contains(&"grpc.reflection.v1.ServerReflection"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Builder {
     files: Vec<FileDescriptorProto>,
@@ -65,6 +119,11 @@ impl Default for Builder {
 
 impl Builder {
     /// The reflection schemas only.
+    ///
+    /// ```
+    /// let builder = protocall::reflection::Builder::new();
+    /// let _router = protocall::Server::builder().add_service(builder.build_v1());
+    /// ```
     pub fn new() -> Builder {
         Builder { files: Vec::new() }
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -73,6 +132,16 @@ impl Builder {
 
     /// Adds every file of an encoded `FileDescriptorSet` (as written by
     /// `file_descriptor_set_path`, `protoc --descriptor_set_out` or `buf build`).
+    ///
+    /// ```
+    /// use protocall::reflection::Builder;
+    /// // in a real server: include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"))
+    /// let set: &[u8] = protocall::health::FILE_DESCRIPTOR_SET;
+    /// let builder = Builder::new().register_encoded_file_descriptor_set(set)?;
+    /// assert!(Builder::new().register_encoded_file_descriptor_set(b"\xff").is_err());
+    /// # let _ = builder;
+    /// # Ok::<(), protocall::DecodeError>(())
+    /// ```
     pub fn register_encoded_file_descriptor_set(
         self,
         bytes: &[u8],
@@ -82,6 +151,17 @@ impl Builder {
 
     /// Adds every file of `set` (e.g. an inline service's
     /// `file_descriptor_set()`). A file already registered is kept.
+    ///
+    /// ```
+    /// use protocall::{reflect::{Cardinality, Descriptors}, reflection::Builder};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new();
+    /// if let Some(message) = descriptors.message("demo.Ping") {
+    ///     message.scalar(1, "id", Type::Int64, Cardinality::Implicit).finish();
+    /// }
+    /// let builder = Builder::new().register_file_descriptor_set(descriptors.file_descriptor_set());
+    /// # let _ = builder;
+    /// ```
     pub fn register_file_descriptor_set(mut self, set: FileDescriptorSet) -> Builder {
         for file in set.file {
             if !self.files.iter().any(|f| f.name() == file.name()) {
@@ -92,6 +172,32 @@ impl Builder {
     }
 
     /// The `grpc.reflection.v1` service.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::reflection::v1::{ServerReflectionRequest, server_reflection_client::ServerReflectionClient};
+    /// use protocall::reflection::v1::server_reflection_request::MessageRequest;
+    /// use protocall::reflection::v1::server_reflection_response::MessageResponse;
+    /// let reflection = protocall::reflection::Builder::new().build_v1();
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(reflection).serve_with_listener(listener, std::future::pending()));
+    /// // the reflection service is served on `uri`
+    /// let client = ServerReflectionClient::connect(&uri).await?;
+    /// let list = ServerReflectionRequest {
+    ///     message_request: Some(MessageRequest::ListServices(String::new())),
+    ///     ..Default::default()
+    /// };
+    /// let mut replies = client.server_reflection_info(tokio_stream::iter([list])).await?.into_inner();
+    /// let Some(MessageResponse::ListServicesResponse(list)) = replies.message().await?.unwrap().message_response else {
+    ///     panic!("not a list");
+    /// };
+    /// let names: Vec<&str> = list.service.iter().map(|service| service.name.as_str()).collect();
+    /// assert_eq!(names, ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn build_v1(
         self,
     ) -> v1::server_reflection_server::ServerReflectionServer<ReflectionService> {
@@ -101,6 +207,27 @@ impl Builder {
     }
 
     /// The `grpc.reflection.v1alpha` service.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::reflection::v1alpha::{ServerReflectionRequest, server_reflection_client::ServerReflectionClient};
+    /// use protocall::reflection::v1alpha::server_reflection_request::MessageRequest;
+    /// let reflection = protocall::reflection::Builder::new().build_v1alpha();
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(reflection).serve_with_listener(listener, std::future::pending()));
+    /// // the v1alpha service is served on `uri`
+    /// let client = ServerReflectionClient::connect(&uri).await?;
+    /// let request = ServerReflectionRequest {
+    ///     message_request: Some(MessageRequest::FileContainingSymbol("grpc.reflection.v1alpha.ServerReflection".into())),
+    ///     ..Default::default()
+    /// };
+    /// let mut replies = client.server_reflection_info(tokio_stream::iter([request])).await?.into_inner();
+    /// assert!(replies.message().await?.unwrap().message_response.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn build_v1alpha(
         self,
     ) -> v1alpha::server_reflection_server::ServerReflectionServer<ReflectionService> {
@@ -328,6 +455,12 @@ impl Index {
 }
 
 /// The reflection service; see [`Builder`].
+///
+/// ```
+/// use protocall::reflection::{Builder, ReflectionService, v1::server_reflection_server::ServerReflectionServer};
+/// let service: ServerReflectionServer<ReflectionService> = Builder::new().build_v1();
+/// let _router = protocall::Server::builder().add_service(service);
+/// ```
 #[derive(Clone, Debug)]
 pub struct ReflectionService {
     index: Arc<Index>,

@@ -11,11 +11,26 @@ use crate::wire::{self, WireType};
 
 /// An open enum field, stored as [`EnumValue<E>`]: unknown numbers are kept
 /// in the field itself.
+///
+/// ```
+/// use protocall::{EnumValue, codec::Enum, types::Syntax};
+/// let mut buf = Vec::new();
+/// Enum::encode(1, &EnumValue::<Syntax>::Unknown(7), &mut buf);
+/// assert_eq!(buf, [0x08, 0x07]);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Enum;
 
 /// A closed enum field, stored as the plain Rust enum: unknown numbers go to
 /// the message's unknown fields, as the protobuf spec says.
+///
+/// ```
+/// use protocall::codec::ClosedEnum;
+/// use protocall::types::field_descriptor_proto::Type;
+/// let mut buf = Vec::new();
+/// ClosedEnum::encode(1, &Type::Int64, &mut buf);
+/// assert_eq!(buf, [0x08, 0x03]);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ClosedEnum;
 
@@ -101,7 +116,39 @@ fn read_closed<E: Enumeration>(
 }
 
 impl ClosedEnum {
-    /// Reads a singular closed enum field.
+    /// Reads a singular closed enum field; an unknown number goes to
+    /// `unknown`.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use protocall::UnknownFields;
+    /// use protocall::codec::ClosedEnum;
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// #[derive(Debug, Default)]
+    /// struct Holder { value: Type, unknown: UnknownFields }
+    /// impl Message for Holder {
+    /// #   const FULL_NAME: &'static str = "demo.Holder";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Holder";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+    /// #       ClosedEnum::encode(1, &self.value, buf);
+    /// #       self.unknown.encode(buf);
+    /// #   }
+    /// #   fn encoded_len(&self) -> usize {
+    /// #       ClosedEnum::encoded_len(1, &self.value) + self.unknown.encoded_len()
+    /// #   }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         match number {
+    ///             1 => ClosedEnum::merge(1, wire_type, &mut self.value, decoder, Some(&mut self.unknown)),
+    ///             _ => decoder.skip_field(number, wire_type, Some(&mut self.unknown)),
+    ///         }
+    ///     }
+    /// }
+    /// // field 1 = 3 (TYPE_INT64), then field 1 = 99 (no such Type)
+    /// let holder = Holder::decode(&[0x08, 0x03, 0x08, 0x63][..]).unwrap();
+    /// assert_eq!(holder.value, Type::Int64);
+    /// assert_eq!(holder.unknown.as_bytes(), [0x08, 0x63]);
+    /// ```
     #[inline]
     pub fn merge<E: Enumeration>(
         number: u32,
@@ -119,7 +166,38 @@ impl ClosedEnum {
         Ok(())
     }
 
-    /// Reads an explicit-presence closed enum field.
+    /// Reads an explicit-presence closed enum field; an unknown number goes
+    /// to `unknown` and leaves the field as it was.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use protocall::UnknownFields;
+    /// use protocall::codec::ClosedEnum;
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// #[derive(Debug, Default)]
+    /// struct Holder { value: Option<Type>, unknown: UnknownFields }
+    /// impl Message for Holder {
+    /// #   const FULL_NAME: &'static str = "demo.Holder";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Holder";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+    /// #       ClosedEnum::encode_optional(1, &self.value, buf);
+    /// #       self.unknown.encode(buf);
+    /// #   }
+    /// #   fn encoded_len(&self) -> usize {
+    /// #       ClosedEnum::encoded_len_optional(1, &self.value) + self.unknown.encoded_len()
+    /// #   }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         match number {
+    ///             1 => ClosedEnum::merge_optional(1, wire_type, &mut self.value, decoder, Some(&mut self.unknown)),
+    ///             _ => decoder.skip_field(number, wire_type, Some(&mut self.unknown)),
+    ///         }
+    ///     }
+    /// }
+    /// let holder = Holder::decode(&[0x08, 0x63][..]).unwrap();
+    /// assert_eq!(holder.value, None);
+    /// assert_eq!(holder.unknown.as_bytes(), [0x08, 0x63]);
+    /// ```
     #[inline]
     pub fn merge_optional<E: Enumeration>(
         number: u32,
@@ -137,7 +215,39 @@ impl ClosedEnum {
         Ok(())
     }
 
-    /// Reads a repeated closed enum field, packed or not.
+    /// Reads a repeated closed enum field, packed or not; unknown numbers
+    /// go to `unknown`, one unpacked record each.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use protocall::UnknownFields;
+    /// use protocall::codec::ClosedEnum;
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// #[derive(Debug, Default)]
+    /// struct Holder { value: Vec<Type>, unknown: UnknownFields }
+    /// impl Message for Holder {
+    /// #   const FULL_NAME: &'static str = "demo.Holder";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Holder";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+    /// #       ClosedEnum::encode_packed(1, &self.value, buf);
+    /// #       self.unknown.encode(buf);
+    /// #   }
+    /// #   fn encoded_len(&self) -> usize {
+    /// #       ClosedEnum::encoded_len_packed(1, &self.value) + self.unknown.encoded_len()
+    /// #   }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         match number {
+    ///             1 => ClosedEnum::merge_repeated(1, wire_type, &mut self.value, decoder, Some(&mut self.unknown)),
+    ///             _ => decoder.skip_field(number, wire_type, Some(&mut self.unknown)),
+    ///         }
+    ///     }
+    /// }
+    /// // field 1, packed: 3 (TYPE_INT64) and 99 (no such Type)
+    /// let holder = Holder::decode(&[0x0a, 0x02, 0x03, 0x63][..]).unwrap();
+    /// assert_eq!(holder.value, [Type::Int64]);
+    /// assert_eq!(holder.unknown.as_bytes(), [0x08, 0x63]);
+    /// ```
     pub fn merge_repeated<E: Enumeration>(
         number: u32,
         wire_type: WireType,

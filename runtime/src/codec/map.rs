@@ -27,10 +27,40 @@ use crate::wire::{self, WireType};
 pub struct Map;
 
 /// Storage for map fields: `HashMap` (any hasher) or `BTreeMap`.
+///
+/// ```
+/// use std::collections::{BTreeMap, HashMap};
+/// use protocall::codec::MapStorage;
+/// fn count<M: MapStorage<u32, u32>>(map: &M) -> usize {
+///     let mut n = 0;
+///     map.for_each_entry(|_, _| n += 1);
+///     n
+/// }
+/// assert_eq!(count(&HashMap::from([(1, 2)])), 1);
+/// assert_eq!(count(&BTreeMap::from([(1, 2), (3, 4)])), 2);
+/// ```
 pub trait MapStorage<K, V>: Default {
     /// Calls `f` on each entry, in the storage's iteration order.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use protocall::codec::MapStorage;
+    /// let map = BTreeMap::from([(2, "b"), (1, "a")]);
+    /// let mut keys = Vec::new();
+    /// map.for_each_entry(|key, _| keys.push(*key));
+    /// assert_eq!(keys, [1, 2]);
+    /// ```
     fn for_each_entry(&self, f: impl FnMut(&K, &V));
     /// Inserts or replaces the entry for `key`.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use protocall::codec::MapStorage;
+    /// let mut map = HashMap::new();
+    /// map.insert_entry("a", 1);
+    /// map.insert_entry("a", 2);
+    /// assert_eq!(map, HashMap::from([("a", 2)]));
+    /// ```
     fn insert_entry(&mut self, key: K, value: V);
 }
 
@@ -63,6 +93,15 @@ fn entry_len<KC: FieldCodec<K>, VC: FieldCodec<V>, K, V>(key: &K, value: &V) -> 
 impl Map {
     /// Writes every entry as field `number`. Both key and value are always
     /// written, as protobuf's C++ runtime does.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use protocall::codec::{Bool, Map, Uint32};
+    /// let flags = HashMap::from([(0u32, false)]);
+    /// let mut buf = Vec::new();
+    /// Map::encode(Uint32, Bool, 1, &flags, &mut buf);
+    /// assert_eq!(buf, [0x0a, 0x04, 0x08, 0x00, 0x10, 0x00]); // defaults written too
+    /// ```
     pub fn encode<KC, VC, K, V, M, B>(_key: KC, _value: VC, number: u32, map: &M, buf: &mut B)
     where
         KC: FieldCodec<K>,
@@ -81,6 +120,13 @@ impl Map {
     }
 
     /// Bytes [`Map::encode`] writes.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use protocall::codec::{Int32, Map, Str};
+    /// let scores = BTreeMap::from([("ann".to_string(), 7)]);
+    /// assert_eq!(Map::encoded_len(Str, Int32, 3, &scores), 9);
+    /// ```
     pub fn encoded_len<KC, VC, K, V, M>(_key: KC, _value: VC, number: u32, map: &M) -> usize
     where
         KC: FieldCodec<K>,
@@ -96,6 +142,35 @@ impl Map {
     }
 
     /// Reads one entry; a later entry with the same key replaces an earlier one.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use std::collections::HashMap;
+    /// use protocall::codec::{Int32, Map, Str};
+    /// #[derive(Debug, Default)]
+    /// struct Holder { value: HashMap<String, i32> }
+    /// impl Message for Holder {
+    /// #   const FULL_NAME: &'static str = "demo.Holder";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Holder";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+    /// #       Map::encode(Str, Int32, 1, &self.value, buf)
+    /// #   }
+    /// #   fn encoded_len(&self) -> usize {
+    /// #       Map::encoded_len(Str, Int32, 1, &self.value)
+    /// #   }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         match number {
+    ///             1 => Map::merge(Str, Int32, wire_type, &mut self.value, decoder),
+    ///             _ => decoder.skip_field(number, wire_type, None),
+    ///         }
+    ///     }
+    /// }
+    /// // two entries for key "a": the last one wins
+    /// let bytes = [0x0a, 0x05, 0x0a, 0x01, b'a', 0x10, 0x01, 0x0a, 0x05, 0x0a, 0x01, b'a', 0x10, 0x02];
+    /// let holder = Holder::decode(&bytes[..]).unwrap();
+    /// assert_eq!(holder.value, HashMap::from([("a".to_string(), 2)]));
+    /// ```
     pub fn merge<KC, VC, K, V, M>(
         _key: KC,
         _value: VC,
@@ -129,6 +204,39 @@ impl Map {
 
     /// Reads one entry of a map whose values are a closed enum: an entry with
     /// an unknown value goes, whole, to the message's unknown fields.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use std::collections::BTreeMap;
+    /// use protocall::UnknownFields;
+    /// use protocall::codec::{ClosedEnum, Map, Uint32};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// #[derive(Debug, Default)]
+    /// struct Holder { value: BTreeMap<u32, Type>, unknown: UnknownFields }
+    /// impl Message for Holder {
+    /// #   const FULL_NAME: &'static str = "demo.Holder";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Holder";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+    /// #       Map::encode(Uint32, ClosedEnum, 1, &self.value, buf);
+    /// #       self.unknown.encode(buf);
+    /// #   }
+    /// #   fn encoded_len(&self) -> usize {
+    /// #       Map::encoded_len(Uint32, ClosedEnum, 1, &self.value) + self.unknown.encoded_len()
+    /// #   }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         match number {
+    ///             1 => Map::merge_closed_enum(Uint32, 1, wire_type, &mut self.value, decoder, Some(&mut self.unknown)),
+    ///             _ => decoder.skip_field(number, wire_type, Some(&mut self.unknown)),
+    ///         }
+    ///     }
+    /// }
+    /// // entries 1 => 3 (TYPE_INT64) and 2 => 99 (no such Type)
+    /// let bytes = [0x0a, 0x04, 0x08, 0x01, 0x10, 0x03, 0x0a, 0x04, 0x08, 0x02, 0x10, 0x63];
+    /// let holder = Holder::decode(&bytes[..]).unwrap();
+    /// assert_eq!(holder.value, BTreeMap::from([(1, Type::Int64)]));
+    /// assert_eq!(holder.unknown.as_bytes(), &bytes[6..]);
+    /// ```
     pub fn merge_closed_enum<KC, K, E, M>(
         _key: KC,
         number: u32,

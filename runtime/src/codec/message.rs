@@ -10,10 +10,24 @@ use crate::wire::{self, WireType};
 
 /// A message field (length-delimited), stored as `M` or `Box<M>`
 /// (`Box<M>` is itself a [`Message`]).
+///
+/// ```
+/// use protocall::{codec::Msg, types::Duration};
+/// let mut buf = Vec::new();
+/// Msg::encode(1, &Box::new(Duration { seconds: 1, ..Default::default() }), &mut buf);
+/// assert_eq!(buf, [0x0a, 0x02, 0x08, 0x01]);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Msg;
 
 /// A proto2 group field (delimited by start/end keys), stored as `M` or `Box<M>`.
+///
+/// ```
+/// use protocall::{codec::Group, types::Duration};
+/// let mut buf = Vec::new();
+/// Group::encode(1, &Duration { seconds: 1, ..Default::default() }, &mut buf);
+/// assert_eq!(buf, [0x0b, 0x08, 0x01, 0x0c]); // start key, field, end key
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Group;
 
@@ -46,6 +60,13 @@ impl<M: Message> FieldCodec<M> for Msg {
 
 impl Group {
     /// Writes group field `number`.
+    ///
+    /// ```
+    /// use protocall::{codec::Group, types::Duration};
+    /// let mut buf = Vec::new();
+    /// Group::encode(2, &Duration { seconds: 1, ..Default::default() }, &mut buf);
+    /// assert_eq!(buf, [0x13, 0x08, 0x01, 0x14]);
+    /// ```
     #[inline]
     pub fn encode<M: Message, B: BufMut + ?Sized>(number: u32, value: &M, buf: &mut B) {
         wire::put_key(number, WireType::StartGroup, buf);
@@ -54,6 +75,15 @@ impl Group {
     }
 
     /// Writes group field `number` when set.
+    ///
+    /// ```
+    /// use protocall::{codec::Group, types::Duration};
+    /// let mut buf = Vec::new();
+    /// Group::encode_optional(2, &None::<Duration>, &mut buf);
+    /// assert!(buf.is_empty());
+    /// Group::encode_optional(2, &Some(Duration { seconds: 1, ..Default::default() }), &mut buf);
+    /// assert_eq!(buf, [0x13, 0x08, 0x01, 0x14]);
+    /// ```
     #[inline]
     pub fn encode_optional<M: Message, B: BufMut + ?Sized>(
         number: u32,
@@ -66,6 +96,13 @@ impl Group {
     }
 
     /// Writes each value as a group.
+    ///
+    /// ```
+    /// use protocall::{codec::Group, types::Duration};
+    /// let mut buf = Vec::new();
+    /// Group::encode_repeated(2, &[Duration::default(), Duration::default()], &mut buf);
+    /// assert_eq!(buf, [0x13, 0x14, 0x13, 0x14]);
+    /// ```
     #[inline]
     pub fn encode_repeated<M: Message, B: BufMut + ?Sized>(number: u32, values: &[M], buf: &mut B) {
         for value in values {
@@ -74,12 +111,23 @@ impl Group {
     }
 
     /// Bytes [`Group::encode`] writes.
+    ///
+    /// ```
+    /// use protocall::{codec::Group, types::Duration};
+    /// assert_eq!(Group::encoded_len(2, &Duration { seconds: 1, ..Default::default() }), 4);
+    /// ```
     #[inline]
     pub fn encoded_len<M: Message>(number: u32, value: &M) -> usize {
         2 * wire::key_len(number) + value.encoded_len()
     }
 
     /// Bytes [`Group::encode_optional`] writes.
+    ///
+    /// ```
+    /// use protocall::{codec::Group, types::Duration};
+    /// assert_eq!(Group::encoded_len_optional(2, &None::<Duration>), 0);
+    /// assert_eq!(Group::encoded_len_optional(2, &Some(Duration::default())), 2);
+    /// ```
     #[inline]
     pub fn encoded_len_optional<M: Message>(number: u32, value: &Option<M>) -> usize {
         value
@@ -88,6 +136,11 @@ impl Group {
     }
 
     /// Bytes [`Group::encode_repeated`] writes.
+    ///
+    /// ```
+    /// use protocall::{codec::Group, types::Duration};
+    /// assert_eq!(Group::encoded_len_repeated(2, &[Duration::default(), Duration::default()]), 4);
+    /// ```
     #[inline]
     pub fn encoded_len_repeated<M: Message>(number: u32, values: &[M]) -> usize {
         values
@@ -97,6 +150,33 @@ impl Group {
     }
 
     /// Reads a group (start key already read) into `value`.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use protocall::{codec::Group, types::Duration};
+    /// #[derive(Debug, Default)]
+    /// struct Holder { value: Duration }
+    /// impl Message for Holder {
+    /// #   const FULL_NAME: &'static str = "demo.Holder";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Holder";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+    /// #       Group::encode(1, &self.value, buf)
+    /// #   }
+    /// #   fn encoded_len(&self) -> usize {
+    /// #       Group::encoded_len(1, &self.value)
+    /// #   }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         match number {
+    ///             1 => Group::merge(number, wire_type, &mut self.value, decoder),
+    ///             _ => decoder.skip_field(number, wire_type, None),
+    ///         }
+    ///     }
+    /// }
+    /// let value = Duration { seconds: 1, ..Default::default() };
+    /// let bytes = Holder { value: value.clone() }.encode_to_vec();
+    /// assert_eq!(Holder::decode(bytes.as_slice()).unwrap().value, value.clone());
+    /// ```
     #[inline]
     pub fn merge<M: Message>(
         number: u32,
@@ -111,6 +191,33 @@ impl Group {
     }
 
     /// Reads a group into an optional field, setting it.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use protocall::{codec::Group, types::Duration};
+    /// #[derive(Debug, Default)]
+    /// struct Holder { value: Option<Duration> }
+    /// impl Message for Holder {
+    /// #   const FULL_NAME: &'static str = "demo.Holder";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Holder";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+    /// #       Group::encode_optional(1, &self.value, buf)
+    /// #   }
+    /// #   fn encoded_len(&self) -> usize {
+    /// #       Group::encoded_len_optional(1, &self.value)
+    /// #   }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         match number {
+    ///             1 => Group::merge_optional(number, wire_type, &mut self.value, decoder),
+    ///             _ => decoder.skip_field(number, wire_type, None),
+    ///         }
+    ///     }
+    /// }
+    /// let value = Duration { seconds: 1, ..Default::default() };
+    /// let bytes = Holder { value: Some(value.clone()) }.encode_to_vec();
+    /// assert_eq!(Holder::decode(bytes.as_slice()).unwrap().value, Some(value.clone()));
+    /// ```
     #[inline]
     pub fn merge_optional<M: Message>(
         number: u32,
@@ -125,6 +232,33 @@ impl Group {
     }
 
     /// Appends a group to a repeated field.
+    ///
+    /// ```
+    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// use protocall::{codec::Group, types::Duration};
+    /// #[derive(Debug, Default)]
+    /// struct Holder { value: Vec<Duration> }
+    /// impl Message for Holder {
+    /// #   const FULL_NAME: &'static str = "demo.Holder";
+    /// #   const TYPE_URL: &'static str = "type.googleapis.com/demo.Holder";
+    /// #   fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+    /// #       Group::encode_repeated(1, &self.value, buf)
+    /// #   }
+    /// #   fn encoded_len(&self) -> usize {
+    /// #       Group::encoded_len_repeated(1, &self.value)
+    /// #   }
+    ///     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'_>)
+    ///         -> Result<(), DecodeError> {
+    ///         match number {
+    ///             1 => Group::merge_repeated(number, wire_type, &mut self.value, decoder),
+    ///             _ => decoder.skip_field(number, wire_type, None),
+    ///         }
+    ///     }
+    /// }
+    /// let value = Duration { seconds: 1, ..Default::default() };
+    /// let bytes = Holder { value: vec![value.clone(), value.clone()] }.encode_to_vec();
+    /// assert_eq!(Holder::decode(bytes.as_slice()).unwrap().value, vec![value.clone(), value.clone()]);
+    /// ```
     #[inline]
     pub fn merge_repeated<M: Message>(
         number: u32,

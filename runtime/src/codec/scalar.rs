@@ -17,34 +17,139 @@ macro_rules! kinds {
 
 kinds! {
     /// `int32`: varint, negative values sign-extended to ten bytes.
+    ///
+    /// ```
+    /// use protocall::codec::Int32;
+    /// let mut buf = Vec::new();
+    /// Int32::encode(1, &-1, &mut buf);
+    /// assert_eq!(buf.len(), 11); // key, then ten bytes
+    /// ```
     Int32;
     /// `int64`: varint.
+    ///
+    /// ```
+    /// use protocall::codec::Int64;
+    /// let mut buf = Vec::new();
+    /// Int64::encode(1, &300i64, &mut buf);
+    /// assert_eq!(buf, [0x08, 0xac, 0x02]);
+    /// ```
     Int64;
     /// `uint32`: varint.
+    ///
+    /// ```
+    /// use protocall::codec::Uint32;
+    /// let mut buf = Vec::new();
+    /// Uint32::encode(1, &150u32, &mut buf);
+    /// assert_eq!(buf, [0x08, 0x96, 0x01]);
+    /// ```
     Uint32;
     /// `uint64`: varint.
+    ///
+    /// ```
+    /// use protocall::codec::Uint64;
+    /// let mut buf = Vec::new();
+    /// Uint64::encode(1, &u64::MAX, &mut buf);
+    /// assert_eq!(buf.len(), 11);
+    /// ```
     Uint64;
     /// `sint32`: zigzag varint.
+    ///
+    /// ```
+    /// use protocall::codec::Sint32;
+    /// let mut buf = Vec::new();
+    /// Sint32::encode(1, &-1, &mut buf);
+    /// assert_eq!(buf, [0x08, 0x01]);
+    /// ```
     Sint32;
     /// `sint64`: zigzag varint.
+    ///
+    /// ```
+    /// use protocall::codec::Sint64;
+    /// let mut buf = Vec::new();
+    /// Sint64::encode(1, &-2i64, &mut buf);
+    /// assert_eq!(buf, [0x08, 0x03]);
+    /// ```
     Sint64;
     /// `fixed32`: four bytes little-endian.
+    ///
+    /// ```
+    /// use protocall::codec::Fixed32;
+    /// let mut buf = Vec::new();
+    /// Fixed32::encode(1, &1u32, &mut buf);
+    /// assert_eq!(buf, [0x0d, 1, 0, 0, 0]);
+    /// ```
     Fixed32;
     /// `fixed64`: eight bytes little-endian.
+    ///
+    /// ```
+    /// use protocall::codec::Fixed64;
+    /// let mut buf = Vec::new();
+    /// Fixed64::encode(1, &1u64, &mut buf);
+    /// assert_eq!(buf, [0x09, 1, 0, 0, 0, 0, 0, 0, 0]);
+    /// ```
     Fixed64;
     /// `sfixed32`: four bytes little-endian.
+    ///
+    /// ```
+    /// use protocall::codec::Sfixed32;
+    /// let mut buf = Vec::new();
+    /// Sfixed32::encode(1, &-1i32, &mut buf);
+    /// assert_eq!(buf, [0x0d, 0xff, 0xff, 0xff, 0xff]);
+    /// ```
     Sfixed32;
     /// `sfixed64`: eight bytes little-endian.
+    ///
+    /// ```
+    /// use protocall::codec::Sfixed64;
+    /// let mut buf = Vec::new();
+    /// Sfixed64::encode(1, &-1i64, &mut buf);
+    /// assert_eq!(buf, [0x09, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    /// ```
     Sfixed64;
     /// `float`: four bytes IEEE 754.
+    ///
+    /// ```
+    /// use protocall::codec::Float;
+    /// let mut buf = Vec::new();
+    /// Float::encode(1, &1.0f32, &mut buf);
+    /// assert_eq!(buf, [0x0d, 0, 0, 0x80, 0x3f]);
+    /// ```
     Float;
     /// `double`: eight bytes IEEE 754.
+    ///
+    /// ```
+    /// use protocall::codec::Double;
+    /// let mut buf = Vec::new();
+    /// Double::encode(1, &1.0f64, &mut buf);
+    /// assert_eq!(buf, [0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
+    /// ```
     Double;
     /// `bool`: varint 0 or 1 (any non-zero reads as true).
+    ///
+    /// ```
+    /// use protocall::codec::Bool;
+    /// let mut buf = Vec::new();
+    /// Bool::encode(1, &true, &mut buf);
+    /// assert_eq!(buf, [0x08, 0x01]);
+    /// ```
     Bool;
     /// `string`: length-delimited UTF-8, validated on decode.
+    ///
+    /// ```
+    /// use protocall::codec::Str;
+    /// let mut buf = Vec::new();
+    /// Str::encode(1, &"hi".to_string(), &mut buf);
+    /// assert_eq!(buf, [0x0a, 0x02, b'h', b'i']);
+    /// ```
     Str;
     /// `bytes`: length-delimited, stored as `Vec<u8>` or `bytes::Bytes`.
+    ///
+    /// ```
+    /// use protocall::codec::Bytes;
+    /// let mut buf = Vec::new();
+    /// Bytes::encode(1, &protocall::bytes::Bytes::from_static(&[7, 8]), &mut buf);
+    /// assert_eq!(buf, [0x0a, 0x02, 7, 8]);
+    /// ```
     Bytes;
 }
 
@@ -251,10 +356,34 @@ impl FieldCodec<String> for Str {
 }
 
 /// Storage types for `bytes` fields: `Vec<u8>` and `bytes::Bytes`.
+///
+/// ```
+/// use protocall::{bytes::Bytes, codec::BytesStorage};
+/// fn store<S: BytesStorage>(bytes: &[u8]) -> S {
+///     let mut stored = S::default();
+///     stored.replace_with(bytes);
+///     stored
+/// }
+/// assert_eq!(store::<Vec<u8>>(b"ab"), b"ab");
+/// assert_eq!(store::<Bytes>(b"ab"), &b"ab"[..]);
+/// ```
 pub trait BytesStorage: Default {
     /// The stored bytes.
+    ///
+    /// ```
+    /// use protocall::{bytes::Bytes, codec::BytesStorage};
+    /// let stored = Bytes::from_static(b"ab");
+    /// assert_eq!(BytesStorage::as_slice(&stored), b"ab");
+    /// ```
     fn as_slice(&self) -> &[u8];
     /// Replaces the stored bytes with a copy of `bytes`.
+    ///
+    /// ```
+    /// use protocall::codec::BytesStorage;
+    /// let mut stored = vec![1, 2, 3];
+    /// stored.replace_with(&[9]);
+    /// assert_eq!(stored, [9]);
+    /// ```
     fn replace_with(&mut self, bytes: &[u8]);
 }
 

@@ -38,6 +38,12 @@ enum Inner {
 
 impl Body {
     /// A body with no frames (a trailers-only response or an empty request).
+    ///
+    /// ```
+    /// use http_body::Body as _;
+    /// let request = http::Request::new(protocall::Body::empty());
+    /// assert_eq!(request.body().size_hint().exact(), Some(0));
+    /// ```
     pub fn empty() -> Body {
         Body {
             inner: Inner::Empty,

@@ -27,6 +27,11 @@ pub(crate) const SUPPORTED: [Encoding; 2] = [Encoding::Gzip, Encoding::Zstd];
 
 impl Encoding {
     /// The `grpc-encoding` token.
+    ///
+    /// ```
+    /// use protocall::Encoding;
+    /// assert_eq!(Encoding::Gzip.as_str(), "gzip");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Encoding::Gzip => "gzip",
@@ -35,6 +40,12 @@ impl Encoding {
     }
 
     /// The encoding named by a `grpc-encoding` token, if supported.
+    ///
+    /// ```
+    /// use protocall::Encoding;
+    /// assert_eq!(Encoding::from_name("zstd"), Some(Encoding::Zstd));
+    /// assert_eq!(Encoding::from_name("deflate"), None);
+    /// ```
     pub fn from_name(name: &str) -> Option<Encoding> {
         match name.trim() {
             "gzip" => Some(Encoding::Gzip),

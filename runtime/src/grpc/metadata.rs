@@ -26,6 +26,12 @@ pub struct Metadata {
 }
 
 /// A metadata key or value that gRPC does not allow.
+///
+/// ```
+/// use protocall::Metadata;
+/// let err = Metadata::new().insert("x-user", "caf\u{e9}").unwrap_err();
+/// assert!(err.to_string().starts_with("invalid metadata"), "{err}");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidMetadata {
     reason: String,
@@ -44,6 +50,16 @@ fn invalid(reason: String) -> InvalidMetadata {
 }
 
 /// One metadata value, as returned by [`Metadata::iter`].
+///
+/// ```
+/// use protocall::{Metadata, MetadataValue};
+/// let mut md = Metadata::new();
+/// md.insert("x-user", "ada").unwrap();
+/// md.insert_bin("x-key-bin", [1, 2]).unwrap();
+/// let values: Vec<_> = md.iter().collect();
+/// assert!(values.contains(&("x-user", MetadataValue::Ascii("ada"))));
+/// assert!(values.contains(&("x-key-bin", MetadataValue::Binary(vec![1, 2]))));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MetadataValue<'a> {
     /// An ASCII value.
@@ -90,16 +106,37 @@ pub(crate) fn decode_base64(value: &[u8]) -> Result<Vec<u8>, base64::DecodeError
 
 impl Metadata {
     /// No entries.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// assert!(Metadata::new().is_empty());
+    /// ```
     pub fn new() -> Metadata {
         Metadata::default()
     }
 
     /// Number of values.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// md.append("x-tag", "a").unwrap();
+    /// md.append("x-tag", "b").unwrap();
+    /// assert_eq!(md.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.entries().count()
     }
 
     /// True when there are no entries.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// assert!(md.is_empty());
+    /// md.insert("x-user", "ada").unwrap();
+    /// assert!(!md.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.entries().next().is_none()
     }
@@ -132,6 +169,15 @@ impl Metadata {
     }
 
     /// Sets an ASCII entry, replacing existing values for `key`.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// md.insert("x-user", "ada").unwrap();
+    /// md.insert("X-User", "grace").unwrap(); // keys are case-insensitive
+    /// assert_eq!(md.get_all("x-user").collect::<Vec<_>>(), ["grace"]);
+    /// assert!(md.insert("x-key-bin", "no").is_err()); // binary keys need insert_bin
+    /// ```
     pub fn insert(&mut self, key: &str, value: &str) -> Result<(), InvalidMetadata> {
         self.headers
             .insert(Self::key(key, false)?, Self::ascii_value(value)?);
@@ -139,6 +185,14 @@ impl Metadata {
     }
 
     /// Adds an ASCII value for `key`, keeping existing ones.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// md.append("x-tag", "a").unwrap();
+    /// md.append("x-tag", "b").unwrap();
+    /// assert_eq!(md.get_all("x-tag").collect::<Vec<_>>(), ["a", "b"]);
+    /// ```
     pub fn append(&mut self, key: &str, value: &str) -> Result<(), InvalidMetadata> {
         self.headers
             .append(Self::key(key, false)?, Self::ascii_value(value)?);
@@ -146,6 +200,14 @@ impl Metadata {
     }
 
     /// Sets a binary entry; `key` must end in `-bin`.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// md.insert_bin("x-trace-bin", b"\x00\xff").unwrap();
+    /// assert_eq!(md.get_bin("x-trace-bin"), Some(vec![0, 255]));
+    /// assert!(md.insert_bin("x-trace", [0]).is_err());
+    /// ```
     pub fn insert_bin(
         &mut self,
         key: &str,
@@ -157,6 +219,14 @@ impl Metadata {
     }
 
     /// Adds a binary value for `key`, keeping existing ones.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// md.append_bin("x-id-bin", [1]).unwrap();
+    /// md.append_bin("x-id-bin", [2]).unwrap();
+    /// assert_eq!(md.get_all_bin("x-id-bin").collect::<Vec<_>>(), [vec![1], vec![2]]);
+    /// ```
     pub fn append_bin(
         &mut self,
         key: &str,
@@ -168,11 +238,28 @@ impl Metadata {
     }
 
     /// The first ASCII value of `key`.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// md.append("x-tag", "a").unwrap();
+    /// md.append("x-tag", "b").unwrap();
+    /// assert_eq!(md.get("x-tag"), Some("a"));
+    /// assert_eq!(md.get("x-other"), None);
+    /// ```
     pub fn get(&self, key: &str) -> Option<&str> {
         self.visible(key)?.get(key).and_then(|v| v.to_str().ok())
     }
 
     /// Every ASCII value of `key`.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// md.append("x-tag", "a").unwrap();
+    /// md.append("x-tag", "b").unwrap();
+    /// assert_eq!(md.get_all("x-tag").count(), 2);
+    /// ```
     pub fn get_all<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + 'a {
         self.visible(key)
             .map(|headers| headers.get_all(key))
@@ -183,6 +270,13 @@ impl Metadata {
 
     /// The first binary value of `key`, decoded; `None` when absent or not
     /// valid base64.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// md.insert_bin("x-trace-bin", [7, 8]).unwrap();
+    /// assert_eq!(md.get_bin("x-trace-bin"), Some(vec![7, 8]));
+    /// ```
     pub fn get_bin(&self, key: &str) -> Option<Vec<u8>> {
         self.visible(key)?
             .get(key)
@@ -190,6 +284,15 @@ impl Metadata {
     }
 
     /// Every binary value of `key`, decoded (invalid ones skipped).
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// md.append_bin("x-id-bin", [1]).unwrap();
+    /// md.append_bin("x-id-bin", [2, 3]).unwrap();
+    /// let all: Vec<Vec<u8>> = md.get_all_bin("x-id-bin").collect();
+    /// assert_eq!(all, [vec![1], vec![2, 3]]);
+    /// ```
     pub fn get_all_bin<'a>(&'a self, key: &str) -> impl Iterator<Item = Vec<u8>> + 'a {
         self.visible(key)
             .map(|headers| headers.get_all(key))
@@ -199,17 +302,43 @@ impl Metadata {
     }
 
     /// True if `key` has a value.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// md.insert("x-user", "ada").unwrap();
+    /// assert!(md.contains_key("x-user"));
+    /// assert!(!md.contains_key("x-admin"));
+    /// ```
     pub fn contains_key(&self, key: &str) -> bool {
         self.visible(key)
             .is_some_and(|headers| headers.contains_key(key))
     }
 
     /// Removes every value of `key`.
+    ///
+    /// ```
+    /// use protocall::Metadata;
+    /// let mut md = Metadata::new();
+    /// md.append("x-tag", "a").unwrap();
+    /// md.append("x-tag", "b").unwrap();
+    /// md.remove("x-tag");
+    /// assert!(md.is_empty());
+    /// ```
     pub fn remove(&mut self, key: &str) {
         self.headers.remove(key);
     }
 
     /// Every entry, binary values decoded.
+    ///
+    /// ```
+    /// use protocall::{Metadata, MetadataValue};
+    /// let mut md = Metadata::new();
+    /// md.insert("x-user", "ada").unwrap();
+    /// for (key, value) in md.iter() {
+    ///     assert_eq!((key, value), ("x-user", MetadataValue::Ascii("ada")));
+    /// }
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, MetadataValue<'_>)> {
         self.entries().map(|(name, value)| {
             let key = name.as_str();

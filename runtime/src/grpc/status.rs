@@ -10,6 +10,13 @@ use http::HeaderMap;
 use super::metadata::Metadata;
 
 /// The 17 gRPC status codes (grpc/grpc `doc/statuscodes.md`).
+///
+/// ```
+/// use protocall::{Code, Status};
+/// let status = Status::new(Code::NotFound, "no user 42");
+/// assert_eq!(status.code() as i32, 5);
+/// assert_eq!(status.code().to_string(), "NOT_FOUND");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum Code {
@@ -82,6 +89,11 @@ impl Code {
     }
 
     /// The canonical name, e.g. `DEADLINE_EXCEEDED`.
+    ///
+    /// ```
+    /// use protocall::Code;
+    /// assert_eq!(Code::DeadlineExceeded.as_str(), "DEADLINE_EXCEEDED");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Code::Ok => "OK",
@@ -106,6 +118,12 @@ impl Code {
 
     /// The code a client reports for a non-200 HTTP status without
     /// `grpc-status` (grpc/grpc `doc/http-grpc-status-mapping.md`).
+    ///
+    /// ```
+    /// use protocall::Code;
+    /// assert_eq!(Code::from_http(http::StatusCode::NOT_FOUND), Code::Unimplemented);
+    /// assert_eq!(Code::from_http(http::StatusCode::SERVICE_UNAVAILABLE), Code::Unavailable);
+    /// ```
     pub fn from_http(status: http::StatusCode) -> Code {
         match status.as_u16() {
             400 => Code::Internal,
@@ -153,6 +171,15 @@ struct Inner {
 macro_rules! constructors {
     ($($(#[$doc:meta])* $name:ident => $code:ident,)*) => {$(
         $(#[$doc])*
+        ///
+        #[doc = concat!(
+            "```\n",
+            "use protocall::{Code, Status};\n",
+            "let status = Status::", stringify!($name), "(\"what happened\");\n",
+            "assert_eq!(status.code(), Code::", stringify!($code), ");\n",
+            "assert_eq!(status.message(), \"what happened\");\n",
+            "```",
+        )]
         pub fn $name(message: impl Into<String>) -> Status {
             Status::new(Code::$code, message)
         }
@@ -161,6 +188,12 @@ macro_rules! constructors {
 
 impl Status {
     /// A status with `code` and `message`.
+    ///
+    /// ```
+    /// use protocall::{Code, Status};
+    /// let status = Status::new(Code::Aborted, format!("retry in {}s", 3));
+    /// assert_eq!(status.to_string(), "ABORTED: retry in 3s");
+    /// ```
     pub fn new(code: Code, message: impl Into<String>) -> Status {
         Status {
             inner: Box::new(Inner {
@@ -228,43 +261,92 @@ impl Status {
 
     /// Attaches binary details (sent as `grpc-status-details-bin`, usually an
     /// encoded `google.rpc.Status`).
+    ///
+    /// ```
+    /// use protocall::Status;
+    /// let status = Status::internal("boom").with_details(vec![0x08, 0x0d]);
+    /// assert_eq!(status.details(), [0x08, 0x0d]);
+    /// ```
     pub fn with_details(mut self, details: impl Into<Bytes>) -> Status {
         self.inner.details = details.into();
         self
     }
 
     /// Attaches trailing metadata.
+    ///
+    /// ```
+    /// use protocall::{Metadata, Status};
+    /// let mut metadata = Metadata::new();
+    /// metadata.insert("retry-after", "5").unwrap();
+    /// let status = Status::unavailable("busy").with_metadata(metadata);
+    /// assert_eq!(status.metadata().get("retry-after"), Some("5"));
+    /// ```
     pub fn with_metadata(mut self, metadata: Metadata) -> Status {
         self.inner.metadata = metadata;
         self
     }
 
     /// The status code.
+    ///
+    /// ```
+    /// use protocall::{Code, Status};
+    /// assert_eq!(Status::data_loss("gone").code(), Code::DataLoss);
+    /// ```
     pub fn code(&self) -> Code {
         self.inner.code
     }
 
     /// The human-readable message.
+    ///
+    /// ```
+    /// use protocall::Status;
+    /// assert_eq!(Status::not_found("no user 42").message(), "no user 42");
+    /// ```
     pub fn message(&self) -> &str {
         &self.inner.message
     }
 
     /// The binary details, empty when none were sent.
+    ///
+    /// ```
+    /// use protocall::Status;
+    /// assert!(Status::internal("boom").details().is_empty());
+    /// ```
     pub fn details(&self) -> &[u8] {
         &self.inner.details
     }
 
     /// Trailing metadata sent with the status.
+    ///
+    /// ```
+    /// use protocall::Status;
+    /// assert!(Status::internal("boom").metadata().is_empty());
+    /// ```
     pub fn metadata(&self) -> &Metadata {
         &self.inner.metadata
     }
 
     /// Trailing metadata, for adding entries.
+    ///
+    /// ```
+    /// use protocall::Status;
+    /// let mut status = Status::resource_exhausted("quota");
+    /// status.metadata_mut().insert("x-quota", "0").unwrap();
+    /// assert_eq!(status.metadata().get("x-quota"), Some("0"));
+    /// ```
     pub fn metadata_mut(&mut self) -> &mut Metadata {
         &mut self.inner.metadata
     }
 
     /// The error this status was made from, if any.
+    ///
+    /// ```
+    /// use protocall::{Code, Status};
+    /// assert!(Status::internal("boom").source_error().is_none());
+    /// let io = std::io::Error::other("disk full");
+    /// let status = Status::from_error(Code::Internal, "write failed", io);
+    /// assert_eq!(status.source_error().unwrap().to_string(), "disk full");
+    /// ```
     pub fn source_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
         self.inner.source.as_deref()
     }

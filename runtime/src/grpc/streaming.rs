@@ -87,6 +87,23 @@ impl<T> Streaming<T> {
     }
 
     /// Whether the last message returned arrived compressed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (_reporter, health) = protocall::health::health_service();
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+    /// use protocall::health::{HealthCheckRequest, health_client::HealthClient};
+    /// // the health service is served on `uri`
+    /// let client = HealthClient::connect(&uri).await?;
+    /// let mut updates = client.watch(HealthCheckRequest::default()).await?.into_inner();
+    /// updates.message().await?;
+    /// assert!(!updates.last_message_compressed()); // the server sends uncompressed by default
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn last_message_compressed(&self) -> bool {
         self.last_compressed
     }
@@ -94,6 +111,23 @@ impl<T> Streaming<T> {
 
 impl<T: Message> Streaming<T> {
     /// The next message, `None` at the end, `Err` if the call failed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (_reporter, health) = protocall::health::health_service();
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+    /// use protocall::health::{HealthCheckRequest, health_client::HealthClient};
+    /// // the health service is served on `uri`
+    /// let client = HealthClient::connect(&uri).await?;
+    /// let mut updates = client.watch(HealthCheckRequest::default()).await?.into_inner();
+    /// let first = updates.message().await?.expect("Watch answers at once");
+    /// assert_eq!(first.status, protocall::health::ServingStatus::Serving);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn message(&mut self) -> Result<Option<T>, Status> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx))
             .await
@@ -102,6 +136,23 @@ impl<T: Message> Streaming<T> {
 
     /// Trailing metadata (client side), once every message has been read.
     /// Messages not yet read are discarded.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(protocall::reflection::Builder::new().build_v1()).serve_with_listener(listener, std::future::pending()));
+    /// use protocall::reflection::v1::{ServerReflectionRequest, server_reflection_client::ServerReflectionClient};
+    /// // the reflection service is served on `uri`; its answers end with the requests
+    /// let client = ServerReflectionClient::connect(&uri).await?;
+    /// let requests = tokio_stream::iter([ServerReflectionRequest::default()]);
+    /// let mut replies = client.server_reflection_info(requests).await?.into_inner();
+    /// let trailers = replies.trailers().await?;
+    /// assert!(trailers.is_some_and(|metadata| metadata.is_empty()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn trailers(&mut self) -> Result<Option<Metadata>, Status> {
         while self.message().await?.is_some() {}
         Ok(self.trailers.take())

@@ -1,4 +1,25 @@
 //! TLS with rustls: server identities, client trust, ALPN `h2`.
+//!
+//! ```no_run
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use protocall::tls::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
+//! // server: its certificate chain and key
+//! let identity = Identity::from_pem(std::fs::read("server.pem")?, std::fs::read("server.key")?)?;
+//! let (_reporter, health) = protocall::health::health_service();
+//! let server = protocall::Server::builder()
+//!     .tls_config(ServerTlsConfig::new(identity))?
+//!     .add_service(health)
+//!     .serve("0.0.0.0:50051".parse()?);
+//! tokio::spawn(server);
+//! // client: trusts the CA that signed the server's certificate
+//! let ca = Certificate::from_pem(std::fs::read("ca.pem")?)?;
+//! let channel = protocall::Endpoint::new("https://localhost:50051")?
+//!     .tls_config(ClientTlsConfig::new().ca_certificate(ca))?
+//!     .connect()
+//!     .await?;
+//! # let _ = channel; Ok(()) }
+//! ```
 
 use std::sync::Arc;
 
@@ -39,6 +60,12 @@ impl Clone for Identity {
 impl Identity {
     /// Parses a PEM certificate chain (leaf first) and a PEM private key
     /// (PKCS#8, PKCS#1 or SEC1).
+    ///
+    /// ```
+    /// use protocall::{Code, tls::Identity};
+    /// let err = Identity::from_pem("not PEM", "not PEM either").unwrap_err();
+    /// assert_eq!(err.code(), Code::InvalidArgument);
+    /// ```
     pub fn from_pem(chain: impl AsRef<[u8]>, key: impl AsRef<[u8]>) -> Result<Identity, Status> {
         let chain = Certificate::from_pem(chain)?.0;
         let key = PrivateKeyDer::from_pem_slice(key.as_ref())
@@ -48,11 +75,25 @@ impl Identity {
 }
 
 /// One or more trusted certificates, from PEM.
+///
+/// ```no_run
+/// # fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// use protocall::tls::{Certificate, ClientTlsConfig};
+/// let ca = Certificate::from_pem(std::fs::read("ca.pem")?)?;
+/// let config = ClientTlsConfig::new().ca_certificate(ca);
+/// # let _ = config; Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Certificate(Vec<CertificateDer<'static>>);
 
 impl Certificate {
     /// Parses every `CERTIFICATE` block of `pem`; at least one is required.
+    ///
+    /// ```
+    /// use protocall::tls::Certificate;
+    /// let err = Certificate::from_pem("no certificate here").unwrap_err();
+    /// assert_eq!(err.message(), "no certificate in the PEM data");
+    /// ```
     pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<Certificate, Status> {
         let certs = CertificateDer::pem_slice_iter(pem.as_ref())
             .collect::<Result<Vec<_>, _>>()
@@ -76,6 +117,17 @@ impl Certificate {
 
 /// The client certificates a TLS peer presented, in a server request's
 /// extensions (mutual TLS).
+///
+/// ```
+/// use protocall::{Request, Response, Status, tls::PeerCertificates};
+/// async fn handler(request: Request<()>) -> Result<Response<()>, Status> {
+///     let Some(certs) = request.extensions().get::<PeerCertificates>() else {
+///         return Err(Status::unauthenticated("a client certificate is required"));
+///     };
+///     println!("client chain of {} certificates", certs.0.len());
+///     Ok(Response::new(()))
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub struct PeerCertificates(pub Arc<Vec<CertificateDer<'static>>>);
 
@@ -101,6 +153,14 @@ pub struct ServerTlsConfig {
 
 impl ServerTlsConfig {
     /// Presents `identity`; clients are not asked for certificates.
+    ///
+    /// ```no_run
+    /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::tls::{Identity, ServerTlsConfig};
+    /// let identity = Identity::from_pem(std::fs::read("server.pem")?, std::fs::read("server.key")?)?;
+    /// let server = protocall::Server::builder().tls_config(ServerTlsConfig::new(identity))?;
+    /// # let _ = server; Ok(()) }
+    /// ```
     pub fn new(identity: Identity) -> ServerTlsConfig {
         ServerTlsConfig {
             identity,
@@ -110,12 +170,30 @@ impl ServerTlsConfig {
     }
 
     /// Requires client certificates chaining to `ca` (mutual TLS).
+    ///
+    /// ```no_run
+    /// # fn f(identity: protocall::tls::Identity) -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::tls::{Certificate, ServerTlsConfig};
+    /// let clients_ca = Certificate::from_pem(std::fs::read("clients-ca.pem")?)?;
+    /// let config = ServerTlsConfig::new(identity).client_ca_root(clients_ca);
+    /// let server = protocall::Server::builder().tls_config(config)?;
+    /// # let _ = server; Ok(()) }
+    /// ```
     pub fn client_ca_root(mut self, ca: Certificate) -> ServerTlsConfig {
         self.client_ca = Some(ca);
         self
     }
 
     /// With a client CA: also accept clients that present no certificate.
+    ///
+    /// ```no_run
+    /// # fn f(identity: protocall::tls::Identity, clients_ca: protocall::tls::Certificate) -> Result<(), protocall::Status> {
+    /// use protocall::tls::ServerTlsConfig;
+    /// // certificates are checked when presented; handlers look for PeerCertificates
+    /// let config = ServerTlsConfig::new(identity).client_ca_root(clients_ca).client_auth_optional(true);
+    /// let server = protocall::Server::builder().tls_config(config)?;
+    /// # let _ = server; Ok(()) }
+    /// ```
     pub fn client_auth_optional(mut self, optional: bool) -> ServerTlsConfig {
         self.client_auth_optional = optional;
         self
@@ -170,23 +248,57 @@ pub struct ClientTlsConfig {
 
 impl ClientTlsConfig {
     /// Trusts the Mozilla root set (webpki-roots).
+    ///
+    /// ```
+    /// use protocall::{Endpoint, tls::ClientTlsConfig};
+    /// let channel = Endpoint::new("https://example.com")?
+    ///     .tls_config(ClientTlsConfig::new())?
+    ///     .connect_lazy();
+    /// # let _ = channel;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn new() -> ClientTlsConfig {
         ClientTlsConfig::default()
     }
 
     /// Trusts `ca` instead of the Mozilla roots.
+    ///
+    /// ```no_run
+    /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::tls::{Certificate, ClientTlsConfig};
+    /// let ca = Certificate::from_pem(std::fs::read("ca.pem")?)?;
+    /// let config = ClientTlsConfig::new().ca_certificate(ca);
+    /// # let _ = config; Ok(()) }
+    /// ```
     pub fn ca_certificate(mut self, ca: Certificate) -> ClientTlsConfig {
         self.ca = Some(ca);
         self
     }
 
     /// Verifies the server certificate against `name` instead of the URI's host.
+    ///
+    /// ```
+    /// use protocall::{Endpoint, tls::ClientTlsConfig};
+    /// // connect by address, verify the certificate issued to `localhost`
+    /// let endpoint = Endpoint::new("https://127.0.0.1:50051")?
+    ///     .tls_config(ClientTlsConfig::new().domain_name("localhost"))?;
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn domain_name(mut self, name: impl Into<String>) -> ClientTlsConfig {
         self.domain = Some(name.into());
         self
     }
 
     /// Presents `identity` to servers that ask for a client certificate.
+    ///
+    /// ```no_run
+    /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::tls::{ClientTlsConfig, Identity};
+    /// let me = Identity::from_pem(std::fs::read("client.pem")?, std::fs::read("client.key")?)?;
+    /// let config = ClientTlsConfig::new().identity(me);
+    /// # let _ = config; Ok(()) }
+    /// ```
     pub fn identity(mut self, identity: Identity) -> ClientTlsConfig {
         self.identity = Some(identity);
         self

@@ -28,15 +28,79 @@ use crate::types::{
 };
 
 /// A Rust type that can describe itself as a protobuf descriptor.
+///
+/// ```
+/// use protocall::reflect::{Cardinality, Describe, Descriptors};
+/// use protocall::types::field_descriptor_proto::Type;
+/// struct Ping;
+/// impl Describe for Ping {
+///     fn describe(descriptors: &mut Descriptors) {
+///         if let Some(message) = descriptors.message("demo.Ping") {
+///             message.scalar(1, "id", Type::Int64, Cardinality::Implicit).finish();
+///         }
+///     }
+/// }
+/// let mut descriptors = Descriptors::new();
+/// Ping::describe(&mut descriptors);
+/// assert!(descriptors.contains("demo.Ping"));
+/// ```
 pub trait Describe {
     /// Adds this type's descriptor, and those of the types it refers to, to
     /// `descriptors`.
+    ///
+    #[cfg_attr(feature = "macros", doc = "```")]
+    #[cfg_attr(not(feature = "macros"), doc = "```ignore")]
+    /// use protocall::reflect::{Describe, Descriptors};
+    /// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+    /// #[proto(package = "demo")]
+    /// struct Ping {
+    ///     #[proto(tag = 1)]
+    ///     id: i64,
+    /// }
+    /// let mut descriptors = Descriptors::new();
+    /// Ping::describe(&mut descriptors); // implemented by the derive
+    /// assert!(descriptors.proto_source("demo").contains("int64 id = 1;"));
+    /// ```
     fn describe(descriptors: &mut Descriptors);
 }
 
 /// A oneof enum that can describe its members (for inline messages).
+///
+#[cfg_attr(feature = "macros", doc = "```")]
+#[cfg_attr(not(feature = "macros"), doc = "```ignore")]
+/// use protocall::reflect::{DescribeOneof, Descriptors};
+/// #[derive(Clone, PartialEq, Debug, protocall::Oneof)]
+/// enum Contact {
+///     #[proto(tag = 2)]
+///     Phone(String),
+///     #[proto(tag = 3)]
+///     Email(String),
+/// }
+/// let mut descriptors = Descriptors::new();
+/// let message = descriptors.message("demo.User").unwrap().oneof("contact");
+/// Contact::describe_members(message).finish(); // implemented by the derive
+/// let source = descriptors.proto_source("demo");
+/// assert!(source.contains("oneof contact {"), "{source}");
+/// ```
 pub trait DescribeOneof {
     /// Adds the members to `message`, whose last started oneof is this one.
+    ///
+    /// ```
+    /// use protocall::reflect::{Descriptors, DescribeOneof, MessageDescriptor};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// enum Contact { Phone(String) }
+    /// impl DescribeOneof for Contact {
+    ///     fn describe_members(message: MessageDescriptor<'_>) -> MessageDescriptor<'_> {
+    ///         message
+    ///             .scalar(2, "phone", Type::String, protocall::reflect::Cardinality::Implicit)
+    ///             .in_oneof()
+    ///     }
+    /// }
+    /// let mut descriptors = Descriptors::new();
+    /// let message = descriptors.message("demo.User").unwrap().oneof("contact");
+    /// Contact::describe_members(message).finish();
+    /// assert!(descriptors.proto_source("demo").contains("string phone = 2;"));
+    /// ```
     fn describe_members(message: MessageDescriptor<'_>) -> MessageDescriptor<'_>;
 }
 
@@ -58,6 +122,21 @@ pub const fn same_tags(a: &[u32], b: &[u32]) -> bool {
 }
 
 /// How a field repeats or signals presence.
+///
+/// ```
+/// use protocall::reflect::{Cardinality, Descriptors};
+/// use protocall::types::field_descriptor_proto::Type;
+/// let mut descriptors = Descriptors::new();
+/// descriptors
+///     .message("demo.Scores")
+///     .unwrap()
+///     .scalar(1, "best", Type::Int32, Cardinality::Implicit)
+///     .scalar(2, "last", Type::Int32, Cardinality::Optional)
+///     .scalar(3, "all", Type::Int32, Cardinality::Repeated)
+///     .finish();
+/// let source = descriptors.proto_source("demo");
+/// assert!(source.contains("  int32 best = 1;\n  optional int32 last = 2;\n  repeated int32 all = 3;"), "{source}");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cardinality {
     /// A proto3 singular field: the default value is not written.
@@ -69,6 +148,22 @@ pub enum Cardinality {
 }
 
 /// Descriptors being collected, by full name, grouped by package on output.
+///
+#[cfg_attr(feature = "macros", doc = "```")]
+#[cfg_attr(not(feature = "macros"), doc = "```ignore")]
+/// use protocall::reflect::{Describe, Descriptors};
+/// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+/// #[proto(package = "demo")]
+/// struct Ping {
+///     #[proto(tag = 1)]
+///     id: i64,
+/// }
+/// let mut descriptors = Descriptors::new();
+/// Ping::describe(&mut descriptors);
+/// descriptors.service("demo.Pinger", &[("Ping", "demo.Ping", "demo.Ping", false, false)]);
+/// let set = descriptors.file_descriptor_set();
+/// assert_eq!(set.file[0].name(), "demo.proto");
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Descriptors {
     messages: BTreeMap<String, DescriptorProto>,
@@ -82,6 +177,21 @@ pub struct Descriptors {
 }
 
 /// One message being described; see [`Descriptors::message`].
+///
+/// ```
+/// use protocall::reflect::{Cardinality, Descriptors};
+/// use protocall::types::field_descriptor_proto::Type;
+/// let mut descriptors = Descriptors::new();
+/// if let Some(message) = descriptors.message("demo.User") {
+///     message
+///         .doc("A user.")
+///         .scalar(1, "name", Type::String, Cardinality::Implicit)
+///         .field_doc("name", "Display name.")
+///         .finish();
+/// }
+/// let source = descriptors.proto_source("demo");
+/// assert!(source.contains("// A user.\nmessage User {\n  // Display name.\n  string name = 1;\n}"), "{source}");
+/// ```
 #[derive(Debug)]
 pub struct MessageDescriptor<'a> {
     set: &'a mut Descriptors,
@@ -95,17 +205,39 @@ fn split_name(full_name: &str) -> (&str, &str) {
 
 impl Descriptors {
     /// An empty collection.
+    ///
+    /// ```
+    /// use protocall::reflect::Descriptors;
+    /// let descriptors = Descriptors::new();
+    /// assert!(descriptors.file_descriptor_set().file.is_empty());
+    /// ```
     pub fn new() -> Descriptors {
         Descriptors::default()
     }
 
     /// Places types whose full name has no package into `package` on output.
+    ///
+    /// ```
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new().with_default_package("demo");
+    /// descriptors.message("Ping").unwrap().scalar(1, "id", Type::Int64, Cardinality::Implicit).finish();
+    /// assert_eq!(descriptors.file_descriptor_set().file[0].package(), "demo");
+    /// ```
     pub fn with_default_package(mut self, package: &str) -> Descriptors {
         self.default_package = Some(package.to_string());
         self
     }
 
     /// True when `full_name` was described (or is being described).
+    ///
+    /// ```
+    /// use protocall::reflect::Descriptors;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors.enumeration("demo.Color", &[("RED", 0)]);
+    /// assert!(descriptors.contains("demo.Color"));
+    /// assert!(!descriptors.contains("demo.Shape"));
+    /// ```
     pub fn contains(&self, full_name: &str) -> bool {
         self.messages.contains_key(full_name)
             || self.enums.contains_key(full_name)
@@ -115,6 +247,17 @@ impl Descriptors {
     /// Records that type `full_name` is defined in the `.proto` file `file`
     /// (code generated from a schema): output imports the file instead of
     /// redefining the type.
+    ///
+    /// ```
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors.imported("google.protobuf.Timestamp", "google/protobuf/timestamp.proto");
+    /// descriptors.message("demo.Event").unwrap().scalar(1, "id", Type::Int64, Cardinality::Implicit).finish();
+    /// descriptors.service("demo.Clock", &[("Now", "demo.Event", "google.protobuf.Timestamp", false, false)]);
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("import \"google/protobuf/timestamp.proto\";"), "{source}");
+    /// ```
     pub fn imported(&mut self, full_name: &str, file: &str) {
         self.imported
             .insert(full_name.to_string(), file.to_string());
@@ -122,6 +265,15 @@ impl Descriptors {
 
     /// Starts describing message `full_name`; `None` when it is already
     /// known (which also ends recursion through self-referential types).
+    ///
+    /// ```
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new();
+    /// let message = descriptors.message("demo.Ping").unwrap();
+    /// message.scalar(1, "id", Type::Int64, Cardinality::Implicit).finish();
+    /// assert!(descriptors.message("demo.Ping").is_none()); // already described
+    /// ```
     pub fn message(&mut self, full_name: &str) -> Option<MessageDescriptor<'_>> {
         if self.contains(full_name) {
             return None;
@@ -142,6 +294,14 @@ impl Descriptors {
 
     /// Describes enum `full_name` with its `(name, number)` values, first
     /// one the default.
+    ///
+    /// ```
+    /// use protocall::reflect::Descriptors;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors.enumeration("demo.Color", &[("COLOR_UNSPECIFIED", 0), ("RED", 1)]);
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("enum Color {\n  COLOR_UNSPECIFIED = 0;\n  RED = 1;\n}"), "{source}");
+    /// ```
     pub fn enumeration(&mut self, full_name: &str, values: &[(&str, i32)]) {
         if self.contains(full_name) {
             return;
@@ -163,6 +323,19 @@ impl Descriptors {
 
     /// Adds service `full_name` with its methods:
     /// `(name, input full name, output full name, client streaming, server streaming)`.
+    ///
+    /// ```
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors.message("demo.Ping").unwrap().scalar(1, "id", Type::Int64, Cardinality::Implicit).finish();
+    /// descriptors.service("demo.Pinger", &[
+    ///     ("Ping", "demo.Ping", "demo.Ping", false, false),
+    ///     ("Flood", "demo.Ping", "demo.Ping", true, true),
+    /// ]);
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("  rpc Flood(stream .demo.Ping) returns (stream .demo.Ping);"), "{source}");
+    /// ```
     pub fn service(&mut self, full_name: &str, methods: &[(&str, &str, &str, bool, bool)]) {
         let proto = ServiceDescriptorProto {
             name: Some(split_name(full_name).1.to_string()),
@@ -188,6 +361,14 @@ impl Descriptors {
 
     /// Attaches documentation (becomes a comment in `.proto` source) to a
     /// message, enum, service, or `Service.Method` / `Message.field`.
+    ///
+    /// ```
+    /// use protocall::reflect::Descriptors;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors.enumeration("demo.Color", &[("RED", 0)]);
+    /// descriptors.doc("demo.Color", "A primary color.");
+    /// assert!(descriptors.proto_source("demo").contains("// A primary color.\nenum Color {"));
+    /// ```
     pub fn doc(&mut self, full_name: &str, text: &str) {
         if !text.trim().is_empty() {
             self.docs
@@ -213,6 +394,17 @@ impl Descriptors {
 
     /// One `FileDescriptorProto` per package (proto3 syntax), each importing
     /// the files of the packages it refers to.
+    ///
+    /// ```
+    /// use protocall::reflect::Descriptors;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors.enumeration("a.Color", &[("RED", 0)]);
+    /// descriptors.enumeration("b.Shape", &[("ROUND", 0)]);
+    /// let set = descriptors.file_descriptor_set();
+    /// let names: Vec<&str> = set.file.iter().map(|file| file.name()).collect();
+    /// assert_eq!(names, ["a.proto", "b.proto"]);
+    /// assert_eq!(set.file[0].syntax(), "proto3");
+    /// ```
     pub fn file_descriptor_set(&self) -> FileDescriptorSet {
         let mut files: BTreeMap<String, FileDescriptorProto> = BTreeMap::new();
         let file_for = |files: &mut BTreeMap<String, FileDescriptorProto>, package: &str| {
@@ -300,6 +492,15 @@ impl Descriptors {
 
     /// The `.proto` source of `package`'s file (see
     /// [`Descriptors::file_descriptor_set`]), with docs as comments.
+    ///
+    /// ```
+    /// use protocall::reflect::Descriptors;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors.enumeration("demo.Color", &[("RED", 0)]);
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("syntax = \"proto3\";\n\npackage demo;"), "{source}");
+    /// assert_eq!(descriptors.proto_source("other"), ""); // no such package
+    /// ```
     pub fn proto_source(&self, package: &str) -> String {
         let set = self.file_descriptor_set();
         match set.file.iter().find(|f| f.package() == package) {
@@ -309,6 +510,18 @@ impl Descriptors {
     }
 
     /// The `.proto` source of every package, by file name.
+    ///
+    /// ```
+    /// use protocall::reflect::Descriptors;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors.enumeration("a.Color", &[("RED", 0)]);
+    /// descriptors.enumeration("b.c.Shape", &[("ROUND", 0)]);
+    /// for (file, source) in descriptors.proto_sources() {
+    ///     // e.g. write `source` to `file` for protoc, grpcio-tools or buf
+    ///     assert!(file == "a.proto" || file == "b/c.proto");
+    ///     assert!(source.starts_with("// Generated by protocall"));
+    /// }
+    /// ```
     pub fn proto_sources(&self) -> Vec<(String, String)> {
         let docs = self.resolved_docs();
         self.file_descriptor_set()
@@ -413,11 +626,46 @@ impl MessageDescriptor<'_> {
     }
 
     /// A scalar field (`Type::Int32`, `Type::String`, …).
+    ///
+    /// ```
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors
+    ///     .message("demo.User")
+    ///     .unwrap()
+    ///     .scalar(1, "name", Type::String, Cardinality::Implicit)
+    ///     .scalar(2, "balance", Type::Sint64, Cardinality::Optional)
+    ///     .finish();
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("  optional sint64 balance = 2;"), "{source}");
+    /// ```
     pub fn scalar(self, number: i32, name: &str, ty: Type, cardinality: Cardinality) -> Self {
         self.push(field(number, name, ty, cardinality), cardinality)
     }
 
     /// A field of message type `M`.
+    ///
+    #[cfg_attr(feature = "macros", doc = "```")]
+    #[cfg_attr(not(feature = "macros"), doc = "```ignore")]
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+    /// #[proto(package = "demo")]
+    /// struct Ping {
+    ///     #[proto(tag = 1)]
+    ///     id: i64,
+    /// }
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors
+    ///     .message("demo.Pair")
+    ///     .unwrap()
+    ///     .message::<Ping>(1, "first", Cardinality::Implicit) // describes Ping too
+    ///     .message::<Ping>(2, "rest", Cardinality::Repeated)
+    ///     .finish();
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("message Ping {"), "{source}");
+    /// assert!(source.contains("  repeated .demo.Ping rest = 2;"), "{source}");
+    /// ```
     pub fn message<M: crate::Message + Describe>(
         self,
         number: i32,
@@ -437,6 +685,27 @@ impl MessageDescriptor<'_> {
     }
 
     /// A field of enum type `E`.
+    ///
+    #[cfg_attr(feature = "macros", doc = "```")]
+    #[cfg_attr(not(feature = "macros"), doc = "```ignore")]
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, protocall::Enumeration)]
+    /// #[proto(package = "demo")]
+    /// enum Color {
+    ///     #[default]
+    ///     Red = 0,
+    ///     Green = 1,
+    /// }
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors
+    ///     .message("demo.Pixel")
+    ///     .unwrap()
+    ///     .enumeration::<Color>(1, "color", Cardinality::Implicit)
+    ///     .finish();
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("enum Color {"), "{source}");
+    /// assert!(source.contains("  .demo.Color color = 1;"), "{source}");
+    /// ```
     pub fn enumeration<E: crate::Enumeration + Describe>(
         self,
         number: i32,
@@ -450,6 +719,19 @@ impl MessageDescriptor<'_> {
     }
 
     /// A map field; `value_type` names the message or enum for those kinds.
+    ///
+    /// ```
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors
+    ///     .message("demo.Scores")
+    ///     .unwrap()
+    ///     .map(1, "by_name", Type::String, Type::Int32, None)
+    ///     .finish();
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("  map<string, int32> by_name = 1;"), "{source}");
+    /// ```
     pub fn map(
         mut self,
         number: i32,
@@ -477,13 +759,50 @@ impl MessageDescriptor<'_> {
     }
 
     /// Describes the types a map's message or enum values use.
+    ///
+    #[cfg_attr(feature = "macros", doc = "```")]
+    #[cfg_attr(not(feature = "macros"), doc = "```ignore")]
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+    /// #[proto(package = "demo")]
+    /// struct Ping {
+    ///     #[proto(tag = 1)]
+    ///     id: i64,
+    /// }
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors
+    ///     .message("demo.Index")
+    ///     .unwrap()
+    ///     .map(1, "pings", Type::String, Type::Message, Some("demo.Ping"))
+    ///     .uses::<Ping>() // so that demo.Ping is described as well
+    ///     .finish();
+    /// assert!(descriptors.contains("demo.Ping"));
+    /// ```
     pub fn uses<T: Describe>(self) -> Self {
         T::describe(self.set);
         self
     }
 
-    /// Starts oneof `name`; the fields added until the next `oneof` or
-    /// `end_oneof` belong to it.
+    /// Starts oneof `name`; each field added after it and marked with
+    /// [`MessageDescriptor::in_oneof`] belongs to it (until the next `oneof`).
+    ///
+    /// ```
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors
+    ///     .message("demo.Contact")
+    ///     .unwrap()
+    ///     .oneof("kind")
+    ///     .scalar(1, "phone", Type::String, Cardinality::Implicit)
+    ///     .in_oneof()
+    ///     .scalar(2, "email", Type::String, Cardinality::Implicit)
+    ///     .in_oneof()
+    ///     .finish();
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("  oneof kind {\n    string phone = 1;\n    string email = 2;\n  }"), "{source}");
+    /// ```
     pub fn oneof(mut self, name: &str) -> Self {
         self.proto.oneof_decl.push(OneofDescriptorProto {
             name: Some(name.to_string()),
@@ -493,6 +812,22 @@ impl MessageDescriptor<'_> {
     }
 
     /// Marks the last field added as a member of the last oneof started.
+    ///
+    /// ```
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors
+    ///     .message("demo.Contact")
+    ///     .unwrap()
+    ///     .oneof("kind")
+    ///     .scalar(1, "phone", Type::String, Cardinality::Implicit)
+    ///     .in_oneof()
+    ///     .scalar(2, "note", Type::String, Cardinality::Implicit) // not in the oneof
+    ///     .finish();
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("    string phone = 1;\n  }\n  string note = 2;"), "{source}");
+    /// ```
     pub fn in_oneof(mut self) -> Self {
         let index = self.proto.oneof_decl.len() as i32 - 1;
         if let Some(last) = self.proto.field.last_mut() {
@@ -502,6 +837,15 @@ impl MessageDescriptor<'_> {
     }
 
     /// Documents the message.
+    ///
+    /// ```
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors.message("demo.Ping").unwrap().doc("Liveness probe.").finish();
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("// Liveness probe.\nmessage Ping {"), "{source}");
+    /// ```
     pub fn doc(self, text: &str) -> Self {
         let name = self.full_name.clone();
         self.set.doc(&name, text);
@@ -509,6 +853,20 @@ impl MessageDescriptor<'_> {
     }
 
     /// Documents field `name`.
+    ///
+    /// ```
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new();
+    /// descriptors
+    ///     .message("demo.Ping")
+    ///     .unwrap()
+    ///     .scalar(1, "id", Type::Int64, Cardinality::Implicit)
+    ///     .field_doc("id", "Echoed back.")
+    ///     .finish();
+    /// let source = descriptors.proto_source("demo");
+    /// assert!(source.contains("  // Echoed back.\n  int64 id = 1;"), "{source}");
+    /// ```
     pub fn field_doc(self, name: &str, text: &str) -> Self {
         let key = format!("{}.{name}", self.full_name);
         self.set.doc(&key, text);
@@ -516,6 +874,15 @@ impl MessageDescriptor<'_> {
     }
 
     /// Records the descriptor.
+    ///
+    /// ```
+    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::types::field_descriptor_proto::Type;
+    /// let mut descriptors = Descriptors::new();
+    /// let message = descriptors.message("demo.Ping").unwrap();
+    /// message.scalar(1, "id", Type::Int64, Cardinality::Implicit).finish();
+    /// assert_eq!(descriptors.file_descriptor_set().file[0].message_type[0].field.len(), 1);
+    /// ```
     pub fn finish(self) {
         // Synthetic oneofs must come after real ones: protoc's rule.
         let mut proto = self.proto;

@@ -3,6 +3,16 @@
 //! step), with conversions to and from std types.
 //!
 //! Schemas that import `google/protobuf/*.proto` resolve to these types.
+//!
+//! ```
+//! use std::time::{Duration as StdDuration, SystemTime};
+//! use protocall::{Message, types::{Any, Duration, Timestamp}};
+//! let now = Timestamp::from(SystemTime::now());
+//! let timeout = Duration::try_from(StdDuration::from_millis(1500)).unwrap();
+//! assert_eq!((timeout.seconds, timeout.nanos), (1, 500_000_000));
+//! let any = Any::from_msg(&now);
+//! assert_eq!(any.type_url, Timestamp::TYPE_URL);
+//! ```
 
 include!("google.protobuf.rs");
 
@@ -15,6 +25,17 @@ mod wrappers;
 pub use time::{DurationError, TimestampError};
 
 /// `google.protobuf.compiler`: the protoc plugin protocol.
+///
+/// ```
+/// use protocall::Message;
+/// use protocall::types::compiler::{CodeGeneratorResponse, code_generator_response::File};
+/// let response = CodeGeneratorResponse {
+///     file: vec![File { name: Some("demo.rs".into()), content: Some("// …".into()), ..Default::default() }],
+///     ..Default::default()
+/// };
+/// let bytes = response.encode_to_vec(); // what a plugin writes to stdout
+/// assert_eq!(CodeGeneratorResponse::decode(bytes.as_slice()).unwrap(), response);
+/// ```
 pub mod compiler {
     include!("google.protobuf.compiler.rs");
 }

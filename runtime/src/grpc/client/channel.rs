@@ -45,6 +45,14 @@ impl Endpoint {
     /// An endpoint for `http://host:port` (h2c) or, with the `tls`
     /// feature, `https://host:port` (trusting the Mozilla roots unless
     /// `Endpoint::tls_config` says otherwise).
+    ///
+    /// ```
+    /// use protocall::Endpoint;
+    /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?;
+    /// assert!(Endpoint::new("127.0.0.1:50051").is_err()); // no scheme
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn new(uri: impl AsRef<str>) -> Result<Endpoint, Status> {
         let text = uri.as_ref();
         let uri: http::Uri = text.parse().map_err(|e| {
@@ -103,6 +111,16 @@ impl Endpoint {
     }
 
     /// Connects with TLS as `config` says (an `https://` URI is needed).
+    ///
+    /// ```no_run
+    /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::{Endpoint, tls::{Certificate, ClientTlsConfig}};
+    /// let ca = Certificate::from_pem(std::fs::read("ca.pem")?)?;
+    /// let channel = Endpoint::new("https://localhost:50051")?
+    ///     .tls_config(ClientTlsConfig::new().ca_certificate(ca))?
+    ///     .connect_lazy();
+    /// # let _ = channel; Ok(()) }
+    /// ```
     #[cfg(feature = "tls")]
     pub fn tls_config(
         mut self,
@@ -117,48 +135,116 @@ impl Endpoint {
 
     /// Default timeout of every call on the channel (a request's own
     /// timeout wins).
+    ///
+    /// ```
+    /// use protocall::Endpoint;
+    /// use std::time::Duration;
+    /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?.timeout(Duration::from_secs(5));
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Endpoint {
         self.timeout = Some(timeout);
         self
     }
 
     /// How long connecting may take (default 20 s).
+    ///
+    /// ```
+    /// use protocall::Endpoint;
+    /// use std::time::Duration;
+    /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?.connect_timeout(Duration::from_secs(1));
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Endpoint {
         self.connect_timeout = Some(timeout);
         self
     }
 
     /// Sends HTTP/2 PINGs at this interval to detect dead connections.
+    ///
+    /// ```
+    /// use protocall::Endpoint;
+    /// use std::time::Duration;
+    /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?
+    ///     .http2_keepalive_interval(Duration::from_secs(30));
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn http2_keepalive_interval(mut self, interval: Duration) -> Endpoint {
         self.keepalive_interval = Some(interval);
         self
     }
 
     /// How long to wait for a PING's answer (default 20 s).
+    ///
+    /// ```
+    /// use protocall::Endpoint;
+    /// use std::time::Duration;
+    /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?
+    ///     .http2_keepalive_interval(Duration::from_secs(30))
+    ///     .http2_keepalive_timeout(Duration::from_secs(5));
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn http2_keepalive_timeout(mut self, timeout: Duration) -> Endpoint {
         self.keepalive_timeout = timeout;
         self
     }
 
     /// Keep pinging while no call is in flight.
+    ///
+    /// ```
+    /// use protocall::Endpoint;
+    /// use std::time::Duration;
+    /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?
+    ///     .http2_keepalive_interval(Duration::from_secs(30))
+    ///     .http2_keepalive_while_idle(true);
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn http2_keepalive_while_idle(mut self, on: bool) -> Endpoint {
         self.keepalive_while_idle = on;
         self
     }
 
     /// Initial HTTP/2 flow-control window of each stream.
+    ///
+    /// ```
+    /// use protocall::Endpoint;
+    /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?.initial_stream_window_size(4 << 20);
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn initial_stream_window_size(mut self, bytes: u32) -> Endpoint {
         self.initial_stream_window_size = Some(bytes);
         self
     }
 
     /// Initial HTTP/2 flow-control window of the connection.
+    ///
+    /// ```
+    /// use protocall::Endpoint;
+    /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?.initial_connection_window_size(8 << 20);
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn initial_connection_window_size(mut self, bytes: u32) -> Endpoint {
         self.initial_connection_window_size = Some(bytes);
         self
     }
 
     /// The `user-agent` sent with every call (after the given prefix).
+    ///
+    /// ```
+    /// use protocall::Endpoint;
+    /// // sends `user-agent: my-app/1.2 protocall/<version>`
+    /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?.user_agent("my-app/1.2")?;
+    /// assert!(Endpoint::new("http://127.0.0.1:50051")?.user_agent("bad\nagent").is_err());
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn user_agent(mut self, prefix: &str) -> Result<Endpoint, Status> {
         let value = format!("{prefix} protocall/{}", env!("CARGO_PKG_VERSION"));
         self.user_agent = http::HeaderValue::from_str(&value)
@@ -167,6 +253,24 @@ impl Endpoint {
     }
 
     /// Connects now; fails with `UNAVAILABLE` if the server cannot be reached.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (_reporter, health) = protocall::health::health_service();
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+    /// use protocall::{Code, Endpoint};
+    /// // a server is listening on `uri`
+    /// let channel = Endpoint::new(&uri)?.connect().await?;
+    /// # let _ = channel;
+    /// // nothing listens on port 1
+    /// let err = Endpoint::new("http://127.0.0.1:1")?.connect().await.unwrap_err();
+    /// assert_eq!(err.code(), Code::Unavailable);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(&self) -> Result<Channel, Status> {
         let channel = self.connect_lazy();
         channel.sender().await?;
@@ -174,6 +278,14 @@ impl Endpoint {
     }
 
     /// A channel that connects on its first call.
+    ///
+    /// ```
+    /// use protocall::Endpoint;
+    /// // no connection yet: nothing needs to listen there
+    /// let channel = Endpoint::new("http://127.0.0.1:50051")?.connect_lazy();
+    /// # let _ = channel;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn connect_lazy(&self) -> Channel {
         Channel {
             inner: Arc::new(Inner {
@@ -281,11 +393,39 @@ impl std::fmt::Debug for Channel {
 
 impl Channel {
     /// Connects to `uri` (`http://host:port`) with default settings.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (_reporter, health) = protocall::health::health_service();
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+    /// use protocall::{Channel, health::health_client::HealthClient};
+    /// // a server is listening on `uri`
+    /// let channel = Channel::connect(&uri).await?;
+    /// let client = HealthClient::new(channel.clone()); // clones share the connection
+    /// client.check(protocall::health::HealthCheckRequest::default()).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(uri: impl AsRef<str>) -> Result<Channel, Status> {
         Endpoint::new(uri)?.connect().await
     }
 
     /// A channel for `uri` that connects on its first call.
+    ///
+    /// ```
+    /// use protocall::{Channel, Code, health::{HealthCheckRequest, health_client::HealthClient}};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), protocall::Status> {
+    /// let client = HealthClient::new(Channel::connect_lazy("http://127.0.0.1:1")?);
+    /// // the first call tries to connect; nothing listens on port 1
+    /// let err = client.check(HealthCheckRequest::default()).await.unwrap_err();
+    /// assert_eq!(err.code(), Code::Unavailable);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn connect_lazy(uri: impl AsRef<str>) -> Result<Channel, Status> {
         Ok(Endpoint::new(uri)?.connect_lazy())
     }

@@ -35,6 +35,13 @@ pub struct Grpc {
 impl Grpc {
     /// Calls over `channel` with the defaults: 4 MiB receive limit,
     /// uncompressed requests, gzip and zstd accepted.
+    ///
+    /// ```
+    /// use protocall::{Channel, client::Grpc};
+    /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?);
+    /// # let _ = grpc;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn new(channel: Channel) -> Grpc {
         Grpc {
             channel,
@@ -44,35 +51,92 @@ impl Grpc {
     }
 
     /// Compresses request messages with `encoding`.
+    ///
+    /// ```
+    /// use protocall::{Channel, Encoding, client::Grpc};
+    /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?).send_compressed(Encoding::Zstd);
+    /// # let _ = grpc;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn send_compressed(mut self, encoding: Encoding) -> Grpc {
         self.codec.send = Some(encoding);
         self
     }
 
     /// The encodings accepted on responses (advertised in `grpc-accept-encoding`).
+    ///
+    /// ```
+    /// use protocall::{Channel, Encoding, client::Grpc};
+    /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?).accept_compressed(&[Encoding::Gzip]);
+    /// # let _ = grpc;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn accept_compressed(mut self, encodings: &[Encoding]) -> Grpc {
         self.accept = encodings.to_vec();
         self
     }
 
     /// Largest response message accepted (after decompression).
+    ///
+    /// ```
+    /// use protocall::{Channel, client::Grpc};
+    /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?).max_decoding_message_size(64 << 20);
+    /// # let _ = grpc;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn max_decoding_message_size(mut self, limit: usize) -> Grpc {
         self.codec.max_decode = limit;
         self
     }
 
     /// Largest request message sent.
+    ///
+    /// ```
+    /// use protocall::{Channel, client::Grpc};
+    /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?).max_encoding_message_size(1 << 20);
+    /// # let _ = grpc;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn max_encoding_message_size(mut self, limit: usize) -> Grpc {
         self.codec.max_encode = limit;
         self
     }
 
     /// The channel.
+    ///
+    /// ```
+    /// use protocall::{Channel, client::Grpc};
+    /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?);
+    /// let same_connection: Channel = grpc.channel().clone();
+    /// # let _ = same_connection;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
     pub fn channel(&self) -> &Channel {
         &self.channel
     }
 
     /// A unary call.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (_reporter, health) = protocall::health::health_service();
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+    /// use protocall::{Channel, Request, client::Grpc};
+    /// use protocall::health::{HealthCheckRequest, HealthCheckResponse, ServingStatus};
+    /// // the health service is served on `uri`
+    /// let grpc = Grpc::new(Channel::connect(&uri).await?);
+    /// let mut request = Request::new(HealthCheckRequest::default());
+    /// request.set_timeout(std::time::Duration::from_secs(1));
+    /// let reply = grpc
+    ///     .unary::<_, HealthCheckResponse>(request, "/grpc.health.v1.Health/Check")
+    ///     .await?;
+    /// assert_eq!(reply.into_inner().status, ServingStatus::Serving);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn unary<In, Out>(
         &self,
         request: Request<In>,
@@ -95,6 +159,28 @@ impl Grpc {
     }
 
     /// A server-streaming call.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (_reporter, health) = protocall::health::health_service();
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+    /// use protocall::{Channel, Request, client::Grpc};
+    /// use protocall::health::{HealthCheckRequest, HealthCheckResponse, ServingStatus};
+    /// // the health service is served on `uri`
+    /// let grpc = Grpc::new(Channel::connect(&uri).await?);
+    /// let request = Request::new(HealthCheckRequest::default());
+    /// let mut updates = grpc
+    ///     .server_streaming::<_, HealthCheckResponse>(request, "/grpc.health.v1.Health/Watch")
+    ///     .await?
+    ///     .into_inner();
+    /// let first = updates.message().await?.unwrap();
+    /// assert_eq!(first.status, ServingStatus::Serving);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn server_streaming<In, Out>(
         &self,
         request: Request<In>,
@@ -116,6 +202,38 @@ impl Grpc {
     }
 
     /// A client-streaming call: `request` holds any `Stream` of messages.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use protocall::server::{Call, GrpcService, NamedService, ResponseFuture, client_streaming};
+    /// # use protocall::{Response, Streaming};
+    /// # struct Counter;
+    /// # impl NamedService for Counter { const NAME: &'static str = "demo.Counter"; }
+    /// # impl GrpcService for Counter {
+    /// #     fn call(&self, call: Call) -> ResponseFuture {
+    /// #         client_streaming(call, |request: Request<Streaming<Int32Value>>| async move {
+    /// #             let mut numbers = request.into_inner();
+    /// #             let mut sum = 0;
+    /// #             while let Some(n) = numbers.message().await? { sum += n.value; }
+    /// #             Ok(Response::new(Int32Value::from(sum)))
+    /// #         })
+    /// #     }
+    /// # }
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(Counter).serve_with_listener(listener, std::future::pending()));
+    /// use protocall::{Channel, Request, client::Grpc, types::Int32Value};
+    /// // a service summing the numbers it is sent is served on `uri`
+    /// let grpc = Grpc::new(Channel::connect(&uri).await?);
+    /// let numbers = tokio_stream::iter([1, 2, 3].map(Int32Value::from));
+    /// let sum = grpc
+    ///     .client_streaming::<_, _, Int32Value>(Request::new(numbers), "/demo.Counter/Sum")
+    ///     .await?;
+    /// assert_eq!(sum.into_inner().value, 6);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn client_streaming<S, In, Out>(
         &self,
         request: Request<S>,
@@ -143,6 +261,38 @@ impl Grpc {
 
     /// A bidirectional-streaming call: requests are sent as the stream
     /// yields them while responses are read, concurrently.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let uri = format!("http://{}", listener.local_addr()?);
+    /// # tokio::spawn(protocall::Server::builder().add_service(protocall::reflection::Builder::new().build_v1()).serve_with_listener(listener, std::future::pending()));
+    /// use protocall::{Channel, Request, client::Grpc};
+    /// use protocall::reflection::v1::{ServerReflectionRequest, ServerReflectionResponse};
+    /// use protocall::reflection::v1::server_reflection_request::MessageRequest;
+    /// // the reflection service is served on `uri`
+    /// let grpc = Grpc::new(Channel::connect(&uri).await?);
+    /// let list = ServerReflectionRequest {
+    ///     message_request: Some(MessageRequest::ListServices(String::new())),
+    ///     ..Default::default()
+    /// };
+    /// let requests = tokio_stream::iter([list.clone(), list]);
+    /// let mut replies = grpc
+    ///     .streaming::<_, _, ServerReflectionResponse>(
+    ///         Request::new(requests),
+    ///         "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    ///     )
+    ///     .await?
+    ///     .into_inner();
+    /// let mut answers = 0;
+    /// while replies.message().await?.is_some() {
+    ///     answers += 1;
+    /// }
+    /// assert_eq!(answers, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn streaming<S, In, Out>(
         &self,
         request: Request<S>,

@@ -125,6 +125,35 @@ pub(crate) fn unimplemented_response(call: &Call) -> http::Response<Body> {
 }
 
 /// Answers `UNIMPLEMENTED` for an unknown method of a known service.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use protocall::{Code, Request, types::StringValue};
+/// use protocall::server::{Call, GrpcService, NamedService, ResponseFuture, unimplemented};
+///
+/// struct Echo;
+/// impl NamedService for Echo {
+///     const NAME: &'static str = "demo.Echo";
+/// }
+/// impl GrpcService for Echo {
+///     fn call(&self, call: Call) -> ResponseFuture {
+///         match call.method() {
+///             _ => unimplemented(call),
+///         }
+///     }
+/// }
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let uri = format!("http://{}", listener.local_addr()?);
+/// # tokio::spawn(protocall::Server::builder().add_service(Echo).serve_with_listener(listener, std::future::pending()));
+/// // a Server with this service is listening on `uri`
+/// let grpc = protocall::client::Grpc::new(protocall::Channel::connect(&uri).await?);
+/// let request = Request::new(StringValue::from("hi"));
+/// let status = grpc.unary::<_, StringValue>(request, "/demo.Echo/Shout").await.unwrap_err();
+/// assert_eq!(status.code(), Code::Unimplemented);
+/// # Ok(())
+/// # }
+/// ```
 pub fn unimplemented(call: Call) -> ResponseFuture {
     Box::pin(async move { unimplemented_response(&call) })
 }
@@ -274,6 +303,38 @@ async fn read_stream<In>(
 }
 
 /// Handles a unary call: one request message, one response message.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use protocall::{Request, Response, server::unary, types::StringValue};
+/// use protocall::server::{Call, GrpcService, NamedService, ResponseFuture, unimplemented};
+///
+/// struct Echo;
+/// impl NamedService for Echo {
+///     const NAME: &'static str = "demo.Echo";
+/// }
+/// impl GrpcService for Echo {
+///     fn call(&self, call: Call) -> ResponseFuture {
+///         match call.method() {
+///             "Say" => unary(call, |request: Request<StringValue>| async move {
+///                 Ok(Response::new(request.into_inner()))
+///             }),
+///             _ => unimplemented(call),
+///         }
+///     }
+/// }
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let uri = format!("http://{}", listener.local_addr()?);
+/// # tokio::spawn(protocall::Server::builder().add_service(Echo).serve_with_listener(listener, std::future::pending()));
+/// // a Server with this service is listening on `uri`
+/// let grpc = protocall::client::Grpc::new(protocall::Channel::connect(&uri).await?);
+/// let request = Request::new(StringValue::from("hi"));
+/// let reply = grpc.unary::<_, StringValue>(request, "/demo.Echo/Say").await?;
+/// assert_eq!(reply.into_inner().value, "hi");
+/// # Ok(())
+/// # }
+/// ```
 pub fn unary<In, Out, F, Fut>(call: Call, handler: F) -> ResponseFuture
 where
     In: Message + 'static,
@@ -285,6 +346,43 @@ where
 }
 
 /// Handles a server-streaming call: one request message, a stream back.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use protocall::{Request, Response, server::server_streaming, types::Int32Value};
+/// use protocall::server::{Call, GrpcService, NamedService, ResponseFuture, unimplemented};
+///
+/// struct Counter;
+/// impl NamedService for Counter {
+///     const NAME: &'static str = "demo.Counter";
+/// }
+/// impl GrpcService for Counter {
+///     fn call(&self, call: Call) -> ResponseFuture {
+///         match call.method() {
+///             "CountTo" => server_streaming(call, |request: Request<Int32Value>| async move {
+///                 let n = request.into_inner().value;
+///                 Ok(Response::new(tokio_stream::iter((1..=n).map(|i| Ok(Int32Value::from(i))))))
+///             }),
+///             _ => unimplemented(call),
+///         }
+///     }
+/// }
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let uri = format!("http://{}", listener.local_addr()?);
+/// # tokio::spawn(protocall::Server::builder().add_service(Counter).serve_with_listener(listener, std::future::pending()));
+/// // a Server with this service is listening on `uri`
+/// let grpc = protocall::client::Grpc::new(protocall::Channel::connect(&uri).await?);
+/// let request = Request::new(Int32Value::from(3));
+/// let mut numbers = grpc.server_streaming::<_, Int32Value>(request, "/demo.Counter/CountTo").await?.into_inner();
+/// let mut got = Vec::new();
+/// while let Some(number) = numbers.message().await? {
+///     got.push(number.value);
+/// }
+/// assert_eq!(got, [1, 2, 3]);
+/// # Ok(())
+/// # }
+/// ```
 pub fn server_streaming<In, Out, S, F, Fut>(call: Call, handler: F) -> ResponseFuture
 where
     In: Message + 'static,
@@ -302,6 +400,43 @@ where
 }
 
 /// Handles a client-streaming call: a stream of requests, one response.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use protocall::{Request, Response, Streaming, server::client_streaming, types::Int32Value};
+/// use protocall::server::{Call, GrpcService, NamedService, ResponseFuture, unimplemented};
+///
+/// struct Counter;
+/// impl NamedService for Counter {
+///     const NAME: &'static str = "demo.Counter";
+/// }
+/// impl GrpcService for Counter {
+///     fn call(&self, call: Call) -> ResponseFuture {
+///         match call.method() {
+///             "Sum" => client_streaming(call, |request: Request<Streaming<Int32Value>>| async move {
+///                 let mut numbers = request.into_inner();
+///                 let mut sum = 0;
+///                 while let Some(number) = numbers.message().await? {
+///                     sum += number.value;
+///                 }
+///                 Ok(Response::new(Int32Value::from(sum)))
+///             }),
+///             _ => unimplemented(call),
+///         }
+///     }
+/// }
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let uri = format!("http://{}", listener.local_addr()?);
+/// # tokio::spawn(protocall::Server::builder().add_service(Counter).serve_with_listener(listener, std::future::pending()));
+/// // a Server with this service is listening on `uri`
+/// let grpc = protocall::client::Grpc::new(protocall::Channel::connect(&uri).await?);
+/// let numbers = tokio_stream::iter([1, 2, 3].map(Int32Value::from));
+/// let reply = grpc.client_streaming::<_, _, Int32Value>(Request::new(numbers), "/demo.Counter/Sum").await?;
+/// assert_eq!(reply.into_inner().value, 6);
+/// # Ok(())
+/// # }
+/// ```
 pub fn client_streaming<In, Out, F, Fut>(call: Call, handler: F) -> ResponseFuture
 where
     In: Message + 'static,
@@ -313,6 +448,42 @@ where
 }
 
 /// Handles a bidirectional-streaming call: streams both ways, concurrently.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use protocall::{Request, Response, Status, Streaming, server::streaming, types::Int32Value};
+/// use tokio_stream::StreamExt;
+/// use protocall::server::{Call, GrpcService, NamedService, ResponseFuture, unimplemented};
+///
+/// struct Doubler;
+/// impl NamedService for Doubler {
+///     const NAME: &'static str = "demo.Doubler";
+/// }
+/// impl GrpcService for Doubler {
+///     fn call(&self, call: Call) -> ResponseFuture {
+///         match call.method() {
+///             "Double" => streaming(call, |request: Request<Streaming<Int32Value>>| async move {
+///                 // each answer goes out as soon as its request arrives
+///                 let doubled = request.into_inner().map(|n| n.map(|n| Int32Value::from(2 * n.value)));
+///                 Ok(Response::new(doubled))
+///             }),
+///             _ => unimplemented(call),
+///         }
+///     }
+/// }
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let uri = format!("http://{}", listener.local_addr()?);
+/// # tokio::spawn(protocall::Server::builder().add_service(Doubler).serve_with_listener(listener, std::future::pending()));
+/// // a Server with this service is listening on `uri`
+/// let grpc = protocall::client::Grpc::new(protocall::Channel::connect(&uri).await?);
+/// let numbers = tokio_stream::iter([1, 2, 3].map(Int32Value::from));
+/// let replies = grpc.streaming::<_, _, Int32Value>(Request::new(numbers), "/demo.Doubler/Double").await?;
+/// let doubled: Vec<i32> = replies.into_inner().map(|n| n.map(|n| n.value)).collect::<Result<_, Status>>().await?;
+/// assert_eq!(doubled, [2, 4, 6]);
+/// # Ok(())
+/// # }
+/// ```
 pub fn streaming<In, Out, S, F, Fut>(call: Call, handler: F) -> ResponseFuture
 where
     In: Message + 'static,

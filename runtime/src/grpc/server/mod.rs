@@ -70,24 +70,49 @@ impl Server {
     /// A server with the defaults: 4 MiB receive limit, gzip and zstd
     /// accepted, uncompressed responses, at most 1024 concurrent streams per
     /// connection, 16 KiB of headers.
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let router = Server::builder().add_service(health);
+    /// # let _ = router;
+    /// ```
     pub fn builder() -> Server {
         Server::default()
     }
 
     /// Largest request message accepted (after decompression); larger ones
     /// fail with `RESOURCE_EXHAUSTED`.
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let server = Server::builder().max_decoding_message_size(16 * 1024 * 1024);
+    /// # let _ = server;
+    /// ```
     pub fn max_decoding_message_size(mut self, limit: usize) -> Server {
         self.config.max_decode = limit;
         self
     }
 
     /// Largest response message sent.
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let server = Server::builder().max_encoding_message_size(1024 * 1024);
+    /// # let _ = server;
+    /// ```
     pub fn max_encoding_message_size(mut self, limit: usize) -> Server {
         self.config.max_encode = limit;
         self
     }
 
     /// Compresses responses with `encoding` when the client accepts it.
+    ///
+    /// ```
+    /// use protocall::{Encoding, Server};
+    /// let server = Server::builder().send_compressed(Encoding::Gzip);
+    /// # let _ = server;
+    /// ```
     pub fn send_compressed(mut self, encoding: Encoding) -> Server {
         self.config.send = Some(encoding);
         self
@@ -95,6 +120,13 @@ impl Server {
 
     /// The encodings accepted on requests (default: gzip and zstd); others
     /// are answered with `UNIMPLEMENTED`.
+    ///
+    /// ```
+    /// use protocall::{Encoding, Server};
+    /// let server = Server::builder().accept_compressed(&[Encoding::Gzip]); // no zstd
+    /// let uncompressed_only = Server::builder().accept_compressed(&[]);
+    /// # let _ = (server, uncompressed_only);
+    /// ```
     pub fn accept_compressed(mut self, encodings: &[Encoding]) -> Server {
         self.config.accept = encodings.to_vec();
         self.config.accept_header = crate::grpc::compression::accept_value(encodings);
@@ -102,36 +134,76 @@ impl Server {
     }
 
     /// Caps every call's duration, whatever deadline the client sent.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use protocall::Server;
+    /// let server = Server::builder().timeout(Duration::from_secs(30));
+    /// # let _ = server;
+    /// ```
     pub fn timeout(mut self, limit: Duration) -> Server {
         self.config.timeout = Some(limit);
         self
     }
 
     /// Runs `interceptor` before every call; see [`Interceptor`].
+    ///
+    /// ```
+    /// use protocall::{Request, Server};
+    /// let server = Server::builder().interceptor(|request: Request<()>| async move {
+    ///     println!("call from {:?}", request.remote_addr());
+    ///     Ok(request)
+    /// });
+    /// # let _ = server;
+    /// ```
     pub fn interceptor(mut self, interceptor: impl Interceptor) -> Server {
         self.config.interceptors.push(Arc::new(interceptor));
         self
     }
 
     /// HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` per connection (`None`: no limit).
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let server = Server::builder().max_concurrent_streams(Some(100));
+    /// # let _ = server;
+    /// ```
     pub fn max_concurrent_streams(mut self, limit: Option<u32>) -> Server {
         self.http2.max_concurrent_streams = limit;
         self
     }
 
     /// HTTP/2 `SETTINGS_MAX_HEADER_LIST_SIZE`: bounds request metadata.
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let server = Server::builder().max_header_list_size(64 * 1024);
+    /// # let _ = server;
+    /// ```
     pub fn max_header_list_size(mut self, bytes: u32) -> Server {
         self.http2.max_header_list_size = bytes;
         self
     }
 
     /// Initial HTTP/2 flow-control window of each stream.
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let server = Server::builder().initial_stream_window_size(1 << 20);
+    /// # let _ = server;
+    /// ```
     pub fn initial_stream_window_size(mut self, bytes: u32) -> Server {
         self.http2.initial_stream_window_size = Some(bytes);
         self
     }
 
     /// Initial HTTP/2 flow-control window of each connection.
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let server = Server::builder().initial_connection_window_size(4 << 20);
+    /// # let _ = server;
+    /// ```
     pub fn initial_connection_window_size(mut self, bytes: u32) -> Server {
         self.http2.initial_connection_window_size = Some(bytes);
         self
@@ -139,12 +211,28 @@ impl Server {
 
     /// Sends HTTP/2 PINGs at this interval; a connection whose peer does
     /// not answer within [`Server::http2_keepalive_timeout`] is closed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use protocall::Server;
+    /// let server = Server::builder().http2_keepalive_interval(Duration::from_secs(60));
+    /// # let _ = server;
+    /// ```
     pub fn http2_keepalive_interval(mut self, interval: Duration) -> Server {
         self.http2.keepalive_interval = Some(interval);
         self
     }
 
     /// How long to wait for a keepalive PING's answer (default 20 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use protocall::Server;
+    /// let server = Server::builder()
+    ///     .http2_keepalive_interval(Duration::from_secs(60))
+    ///     .http2_keepalive_timeout(Duration::from_secs(5));
+    /// # let _ = server;
+    /// ```
     pub fn http2_keepalive_timeout(mut self, timeout: Duration) -> Server {
         self.http2.keepalive_timeout = timeout;
         self
@@ -152,12 +240,26 @@ impl Server {
 
     /// Streams a client may reset before the server accepts them, per
     /// connection (HTTP/2 rapid-reset defence; default 20).
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let server = Server::builder().max_pending_accept_reset_streams(50);
+    /// # let _ = server;
+    /// ```
     pub fn max_pending_accept_reset_streams(mut self, limit: usize) -> Server {
         self.http2.max_pending_accept_reset_streams = limit;
         self
     }
 
     /// Serves TLS (HTTP/2 over TLS, ALPN `h2`) instead of h2c.
+    ///
+    /// ```no_run
+    /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::tls::{Identity, ServerTlsConfig};
+    /// let identity = Identity::from_pem(std::fs::read("server.pem")?, std::fs::read("server.key")?)?;
+    /// let server = protocall::Server::builder().tls_config(ServerTlsConfig::new(identity))?;
+    /// # let _ = server; Ok(()) }
+    /// ```
     #[cfg(feature = "tls")]
     pub fn tls_config(
         mut self,
@@ -168,6 +270,13 @@ impl Server {
     }
 
     /// Adds a service; see [`Router::add_service`].
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let router = Server::builder().add_service(health);
+    /// # let _ = router;
+    /// ```
     pub fn add_service<S: GrpcService + NamedService>(self, service: S) -> Router {
         Router {
             server: self,
@@ -179,6 +288,20 @@ impl Server {
 }
 
 /// A [`Server`] with its services, optionally wrapped in tower layers.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use protocall::{Server, health::health_service, reflection};
+/// let (_reporter, health) = health_service();
+/// let router = Server::builder()
+///     .add_service(health)
+///     .add_service(reflection::Builder::new().build_v1());
+/// let stop = async {}; // e.g. a ctrl-c future; here: stop at once
+/// router.serve_with_shutdown("127.0.0.1:0".parse()?, stop).await?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct Router<L = Identity> {
     server: Server,
     services: HashMap<&'static str, Arc<dyn GrpcService>>,
@@ -201,6 +324,12 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// What a server runs: [`Routes`] wrapped in any tower layers, taking
 /// `http::Request<Body>` to `http::Response<Body>`. Implemented for every
 /// service that fits; it only names the bounds once.
+///
+/// ```
+/// use protocall::server::{Routes, ServiceStack};
+/// fn assert_stack<S: ServiceStack>() {}
+/// assert_stack::<Routes>(); // the innermost service, what layers wrap
+/// ```
 pub trait ServiceStack:
     tower_service::Service<
         http::Request<Body>,
@@ -230,6 +359,18 @@ impl<S> ServiceStack for S where
 impl<L> Router<L> {
     /// Adds a service, routed by its full proto name. A second service of
     /// the same name replaces the first.
+    ///
+    /// ```
+    /// use protocall::{Server, health::health_service, reflection};
+    /// let (_reporter, health) = health_service();
+    /// let reflection = reflection::Builder::new().register_encoded_file_descriptor_set(protocall::health::FILE_DESCRIPTOR_SET)?;
+    /// let router = Server::builder()
+    ///     .add_service(health)
+    ///     .add_service(reflection.clone().build_v1())
+    ///     .add_service(reflection.build_v1alpha());
+    /// # let _ = router;
+    /// # Ok::<(), protocall::DecodeError>(())
+    /// ```
     pub fn add_service<S: GrpcService + NamedService>(mut self, service: S) -> Router<L> {
         self.services.insert(S::NAME, Arc::new(service));
         self
@@ -240,6 +381,39 @@ impl<L> Router<L> {
     /// outermost (it sees requests first), as with tower's
     /// `ServiceBuilder`. The layered service sees
     /// `http::Request<protocall::Body>` and returns `http::Response<protocall::Body>`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::task::{Context, Poll};
+    /// use protocall::{Body, server::{Routes, RoutesFuture}};
+    /// use tower_service::Service;
+    ///
+    /// /// Prints the path of every call, then routes it.
+    /// #[derive(Clone)]
+    /// struct Log(Routes);
+    ///
+    /// impl Service<http::Request<Body>> for Log {
+    ///     type Response = http::Response<Body>;
+    ///     type Error = std::convert::Infallible;
+    ///     type Future = RoutesFuture;
+    ///     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+    ///         self.0.poll_ready(cx)
+    ///     }
+    ///     fn call(&mut self, request: http::Request<Body>) -> RoutesFuture {
+    ///         println!("{}", request.uri().path());
+    ///         self.0.call(request)
+    ///     }
+    /// }
+    ///
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let router = protocall::Server::builder()
+    ///     .add_service(health)
+    ///     .layer(tower_layer::layer_fn(Log));
+    /// router.serve_with_shutdown("127.0.0.1:0".parse()?, async {}).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn layer<N>(self, layer: N) -> Router<Stack<N, L>> {
         Router {
             server: self.server,
@@ -249,6 +423,16 @@ impl<L> Router<L> {
     }
 
     /// Serves on `addr` until the process ends.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// protocall::Server::builder()
+    ///     .add_service(health)
+    ///     .serve("0.0.0.0:50051".parse().unwrap())
+    ///     .await
+    /// # }
+    /// ```
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<()>
     where
         L: Layer<Routes>,
@@ -259,6 +443,22 @@ impl<L> Router<L> {
 
     /// Serves on `addr` until `signal` completes, then stops accepting,
     /// sends GOAWAY on every connection and waits for in-flight calls.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let server = tokio::spawn(
+    ///     protocall::Server::builder()
+    ///         .add_service(health)
+    ///         .serve_with_shutdown("127.0.0.1:0".parse()?, async { stopped.await.ok(); }),
+    /// );
+    /// stop.send(()).ok(); // e.g. on SIGTERM
+    /// server.await??;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn serve_with_shutdown(
         self,
         addr: SocketAddr,
@@ -274,6 +474,28 @@ impl<L> Router<L> {
 
     /// Like [`Router::serve_with_shutdown`] on a listener the caller bound
     /// (e.g. to port 0, reading the port back first).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::health::{HealthCheckRequest, ServingStatus, health_client::HealthClient};
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let server = tokio::spawn(
+    ///     protocall::Server::builder()
+    ///         .add_service(health)
+    ///         .serve_with_listener(listener, async { stopped.await.ok(); }),
+    /// );
+    /// let client = HealthClient::connect(format!("http://{addr}")).await?;
+    /// let reply = client.check(HealthCheckRequest::default()).await?.into_inner();
+    /// assert_eq!(reply.status, ServingStatus::Serving);
+    /// stop.send(()).ok();
+    /// server.await??;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn serve_with_listener(
         self,
         listener: TcpListener,

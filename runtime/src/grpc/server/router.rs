@@ -20,6 +20,32 @@ use crate::grpc::status::Status;
 
 /// The services of a server, by full name. As a tower `Service` it is the
 /// innermost layer: what `Router::layer` wraps.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use protocall::{Body, server::Routes};
+/// use tower_service::Service;
+///
+/// // keep a copy of the routes the (identity) layer is given
+/// let (keep, kept) = std::sync::mpsc::channel();
+/// let layer = tower_layer::layer_fn(move |routes: Routes| {
+///     keep.send(routes.clone()).unwrap();
+///     routes
+/// });
+/// let (_reporter, health) = protocall::health::health_service();
+/// protocall::Server::builder()
+///     .add_service(health)
+///     .layer(layer)
+///     .serve_with_shutdown("127.0.0.1:0".parse()?, async {})
+///     .await?;
+/// let mut routes: Routes = kept.recv()?;
+/// // not a gRPC request (no content-type): refused before routing
+/// let response = routes.call(http::Request::new(Body::empty())).await?;
+/// assert_eq!(response.status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Routes {
     services: Arc<HashMap<&'static str, Arc<dyn GrpcService>>>,
@@ -171,6 +197,32 @@ impl tower_service::Service<http::Request<Body>> for Routes {
 }
 
 /// The future of [`Routes`] as a tower service.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use protocall::{Body, server::Routes};
+/// use tower_service::Service;
+///
+/// // keep a copy of the routes the (identity) layer is given
+/// let (keep, kept) = std::sync::mpsc::channel();
+/// let layer = tower_layer::layer_fn(move |routes: Routes| {
+///     keep.send(routes.clone()).unwrap();
+///     routes
+/// });
+/// let (_reporter, health) = protocall::health::health_service();
+/// protocall::Server::builder()
+///     .add_service(health)
+///     .layer(layer)
+///     .serve_with_shutdown("127.0.0.1:0".parse()?, async {})
+///     .await?;
+/// let mut routes: Routes = kept.recv()?;
+/// let future: protocall::server::RoutesFuture = routes.call(http::Request::new(Body::empty()));
+/// let response = future.await?; // never fails: errors are gRPC statuses
+/// assert!(response.headers().contains_key("grpc-status"));
+/// # Ok(())
+/// # }
+/// ```
 pub struct RoutesFuture(ResponseFuture);
 
 impl Future for RoutesFuture {

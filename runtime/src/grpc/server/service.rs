@@ -10,24 +10,87 @@ use crate::grpc::request::Request;
 use crate::grpc::status::Status;
 
 /// The future of one call's HTTP response.
+///
+/// ```
+/// use protocall::server::{Call, ResponseFuture, unimplemented};
+/// fn route(call: Call) -> ResponseFuture {
+///     println!("{}", call.path());
+///     unimplemented(call)
+/// }
+/// ```
 pub type ResponseFuture = Pin<Box<dyn Future<Output = http::Response<Body>> + Send>>;
 
 /// A gRPC service's full proto name, e.g. `user.UserService`: the first
 /// segment of its request paths.
+///
+/// ```
+/// use protocall::{health::HealthServer, server::NamedService};
+/// assert_eq!(<HealthServer<protocall::health::HealthService>>::NAME, "grpc.health.v1.Health");
+/// ```
 pub trait NamedService {
     /// The full name.
+    ///
+    /// ```
+    /// use protocall::server::NamedService;
+    /// struct Echo;
+    /// impl NamedService for Echo {
+    ///     const NAME: &'static str = "demo.Echo"; // served at /demo.Echo/<method>
+    /// }
+    /// ```
     const NAME: &'static str;
 }
 
 /// A service the [`Server`](crate::Server) can route calls to. Generated
 /// `…Server<T>` types implement it by matching the method name to one of
 /// the call-kind handlers in [`crate::server`].
+///
+/// ```
+/// use protocall::{Request, Response, types::StringValue};
+/// use protocall::server::{Call, GrpcService, NamedService, ResponseFuture, unary, unimplemented};
+///
+/// struct Echo;
+/// impl NamedService for Echo {
+///     const NAME: &'static str = "demo.Echo";
+/// }
+/// impl GrpcService for Echo {
+///     fn call(&self, call: Call) -> ResponseFuture {
+///         match call.method() {
+///             "Say" => unary(call, |request: Request<StringValue>| async move {
+///                 Ok(Response::new(request.into_inner()))
+///             }),
+///             _ => unimplemented(call),
+///         }
+///     }
+/// }
+/// let _router = protocall::Server::builder().add_service(Echo);
+/// ```
 pub trait GrpcService: Send + Sync + 'static {
     /// Handles one call to this service.
+    ///
+    /// ```
+    /// use protocall::server::{Call, GrpcService, ResponseFuture, unimplemented};
+    /// struct Nothing;
+    /// impl GrpcService for Nothing {
+    ///     fn call(&self, call: Call) -> ResponseFuture {
+    ///         unimplemented(call) // every method answers UNIMPLEMENTED
+    ///     }
+    /// }
+    /// ```
     fn call(&self, call: Call) -> ResponseFuture;
 }
 
 /// One incoming call, as routed to a [`GrpcService`].
+///
+/// ```
+/// use protocall::server::{Call, GrpcService, ResponseFuture, unimplemented};
+/// struct Logged;
+/// impl GrpcService for Logged {
+///     fn call(&self, call: Call) -> ResponseFuture {
+///         println!("{} (method {})", call.path(), call.method());
+///         unimplemented(call)
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 pub struct Call {
     pub(crate) request: http::Request<Body>,
@@ -37,11 +100,29 @@ pub struct Call {
 
 impl Call {
     /// The method name (the last segment of the path), e.g. `GetUser`.
+    ///
+    /// ```
+    /// use protocall::server::{Call, ResponseFuture, unimplemented};
+    /// fn dispatch(call: Call) -> ResponseFuture {
+    ///     match call.method() {
+    ///         // "GetUser" => unary(call, …),
+    ///         _ => unimplemented(call),
+    ///     }
+    /// }
+    /// ```
     pub fn method(&self) -> &str {
         &self.request.uri().path()[self.method_start..]
     }
 
     /// The full path, e.g. `/user.UserService/GetUser`.
+    ///
+    /// ```
+    /// use protocall::server::{Call, ResponseFuture, unimplemented};
+    /// fn dispatch(call: Call) -> ResponseFuture {
+    ///     assert!(call.path().ends_with(call.method()));
+    ///     unimplemented(call)
+    /// }
+    /// ```
     pub fn path(&self) -> &str {
         self.request.uri().path()
     }
@@ -66,6 +147,32 @@ impl Call {
 /// ```
 pub trait Interceptor: Send + Sync + 'static {
     /// Inspects or rewrites the request head.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::{future::Future, pin::Pin};
+    /// use protocall::{Request, Status, server::Interceptor};
+    ///
+    /// struct RequireUser;
+    /// impl Interceptor for RequireUser {
+    ///     fn intercept(
+    ///         &self,
+    ///         request: Request<()>,
+    ///     ) -> Pin<Box<dyn Future<Output = Result<Request<()>, Status>> + Send>> {
+    ///         Box::pin(async move {
+    ///             match request.metadata().contains_key("x-user") {
+    ///                 true => Ok(request),
+    ///                 false => Err(Status::unauthenticated("who are you?")),
+    ///             }
+    ///         })
+    ///     }
+    /// }
+    /// assert!(RequireUser.intercept(Request::new(())).await.is_err());
+    /// let _server = protocall::Server::builder().interceptor(RequireUser);
+    /// # Ok(())
+    /// # }
+    /// ```
     fn intercept(
         &self,
         request: Request<()>,
@@ -87,6 +194,14 @@ where
 
 /// A service whose calls pass through an interceptor first; see
 /// [`intercept`].
+///
+/// ```
+/// use protocall::{Request, health::{HealthServer, HealthService}, server::{Intercepted, intercept}};
+/// let (_reporter, health) = protocall::health::health_service();
+/// let guarded: Intercepted<HealthServer<HealthService>> =
+///     intercept(health, |request: Request<()>| async move { Ok(request) });
+/// let _router = protocall::Server::builder().add_service(guarded);
+/// ```
 pub struct Intercepted<S> {
     service: Arc<S>,
     interceptor: Arc<dyn Interceptor>,
