@@ -266,6 +266,36 @@ pub mod client {
 #[cfg(feature = "transport")]
 pub use futures_core::Stream;
 
+/// The `http` crate, whose types appear in this API (`Code::from_http`,
+/// `Request::extensions`), so users need not pin a matching version.
+///
+/// ```
+/// use protocall::{Code, http::StatusCode};
+/// assert_eq!(Code::from_http(StatusCode::NOT_FOUND), Code::Unimplemented);
+/// ```
+#[cfg(feature = "transport")]
+pub use http;
+
+/// The `tower` traits [`Router::layer`] composes with: a `Layer` wraps a
+/// `Service`.
+///
+/// ```
+/// use protocall::tower::Layer;
+/// /// A layer that leaves the service as it is.
+/// struct Nothing;
+/// impl<S> Layer<S> for Nothing {
+///     type Service = S;
+///     fn layer(&self, inner: S) -> S { inner }
+/// }
+/// let (_reporter, health) = protocall::health::health_service();
+/// let _router = protocall::Server::builder().add_service(health).layer(Nothing);
+/// ```
+#[cfg(feature = "transport")]
+pub mod tower {
+    pub use tower_layer::Layer;
+    pub use tower_service::Service;
+}
+
 /// Includes the code generated for a proto package by `protocall-codegen`
 /// from `OUT_DIR` (`include_proto!("user")` reads `$OUT_DIR/user.rs`).
 ///
