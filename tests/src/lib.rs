@@ -2,6 +2,8 @@
 
 #![allow(missing_docs)]
 
+pub mod harness;
+
 include!(concat!(env!("OUT_DIR"), "/test_protos.rs"));
 
 /// Every schema of Debian's `grpc-proto` package, generated: this compiling

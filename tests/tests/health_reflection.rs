@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use protocall::health::health_server::HealthServer;
 use protocall::health::{HealthReporter, HealthService, ServingStatus, health_service};
 use protocall::{Request, Response, Server, Status};
+use protocall_tests::harness::{python_with, unavailable, workspace_root};
 use protocall_tests::protocall::test::Everything;
 use protocall_tests::protocall::test::echo_server::{Echo, EchoServer};
 
@@ -47,48 +48,12 @@ const QUIET: Duration = Duration::from_millis(300);
 
 // ------------------------------------------------------------------- peers
 
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// A peer is missing: a failure in CI, else a skip (`None`).
-fn unavailable<T>(reason: impl std::fmt::Display) -> Option<T> {
-    if in_ci() {
-        panic!("CI=true and {reason}");
-    }
-    eprintln!("skipping: {reason}");
-    None
-}
-
 /// Python with grpcio, grpcio-health-checking and grpcio-reflection.
 fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("PROTOCALL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/py/bin/python"));
-    let probe = Command::new(&python)
-        .args([
-            "-c",
-            "import grpc, grpc_health.v1.health_pb2_grpc, \
-             grpc_reflection.v1alpha.proto_reflection_descriptor_database",
-        ])
-        .output();
-    match probe {
-        Ok(out) if out.status.success() => Some(python),
-        Ok(out) => unavailable(format!(
-            "{} lacks grpcio / grpcio-health-checking / grpcio-reflection \
-             (scripts/setup-peers.sh installs them): {}",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Err(e) => unavailable(format!(
-            "no Python at {} (scripts/setup-peers.sh creates it; PROTOCALL_PYTHON picks one): {e}",
-            python.display()
-        )),
-    }
+    python_with(
+        "grpc, grpc_health.v1.health_pb2_grpc, \
+         grpc_reflection.v1alpha.proto_reflection_descriptor_database",
+    )
 }
 
 /// The peer script with `args`.

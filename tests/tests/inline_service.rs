@@ -37,6 +37,7 @@ use protocall::types::{DescriptorProto, FileDescriptorSet};
 use protocall::{
     EnumValue, Message, Request, Response, Server, Status, Streaming, UnknownFields, UnknownValue,
 };
+use protocall_tests::harness::{python, unavailable, workspace_root};
 
 // ------------------------------------------------------------------ schema
 
@@ -441,35 +442,6 @@ impl Kitchen for Seen {
 }
 
 // ----------------------------------------------------------------- helpers
-
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// `None` after saying why the test skips; in CI, a failure.
-fn unavailable<T>(reason: impl std::fmt::Display) -> Option<T> {
-    if in_ci() {
-        panic!("CI=true and a peer is missing: {reason} (run scripts/setup-peers.sh)");
-    }
-    eprintln!("skipping: {reason} (run scripts/setup-peers.sh, or set PROTOCALL_PYTHON)");
-    None
-}
-
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("PROTOCALL_PYTHON") {
-        return python.into();
-    }
-    let venv = workspace_root().join("target/py/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
 
 /// Python, if it has grpcio and grpcio-tools.
 fn python_with_grpc() -> Option<PathBuf> {

@@ -23,7 +23,8 @@ mod peers;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use peers::{Expect, Server, binaries, in_ci, matrix, workspace_root};
+use peers::{Expect, Server, binaries, matrix, workspace_root};
+use protocall_tests::harness::python_with;
 
 /// Every case both clients implement.
 const CASES: &[&str] = &[
@@ -62,27 +63,7 @@ const EXPECTED_FAILURES: &[(ServerSide, &str, &str)] = &[];
 /// Python with grpcio and grpcio-tools, or `None` after saying why; in CI
 /// a missing peer is a failure.
 fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("PROTOCALL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/py/bin/python"));
-    let probe = Command::new(&python)
-        .args(["-c", "import grpc, grpc_tools.protoc"])
-        .output();
-    let problem = match probe {
-        Ok(out) if out.status.success() => return Some(python),
-        Ok(out) => format!(
-            "{} cannot import grpc and grpc_tools: {}",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Err(e) => format!("cannot run {}: {e}", python.display()),
-    };
-    let hint = "run scripts/setup-peers.sh or set PROTOCALL_PYTHON";
-    if in_ci() {
-        panic!("{problem} ({hint})");
-    }
-    eprintln!("skipping the grpcio interop matrix: {problem} ({hint})");
-    None
+    python_with("grpc, grpc_tools.protoc")
 }
 
 fn python_command(python: &Path, script: &str) -> Command {

@@ -20,37 +20,18 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use protocall::{EnumValue, Message, UnknownField, UnknownValue};
 use protocall_codegen::Builder;
 use protocall_tests::editions::e2023::{Color, Inner, Sample, Size, sample::Choice};
 use protocall_tests::editions::e2024::{Leaf, Level, Mood, Node};
+use protocall_tests::harness::{python, unavailable, workspace_root};
 
 // ------------------------------------------------------------ environment
-
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
 
 fn proto_root() -> PathBuf {
     workspace_root().join("proto")
 }
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// A tool the test needs is missing: a failure in CI, else a skip (`None`).
-fn unavailable<T>(reason: impl std::fmt::Display) -> Option<T> {
-    if in_ci() {
-        panic!("CI=true and {reason}");
-    }
-    eprintln!("skipping: {reason}");
-    None
-}
-
-const SETUP: &str = "scripts/setup-peers.sh installs it; PROTOCALL_PYTHON picks the interpreter";
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the
 /// workspace), else the workspace's `target/`.
@@ -99,18 +80,6 @@ fn plugin() -> &'static Path {
         assert!(path.is_file(), "{} was not built", path.display());
         path
     })
-}
-
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("PROTOCALL_PYTHON") {
-        return python.into();
-    }
-    let venv = workspace_root().join("target/py/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
 }
 
 /// Generated files by name (relative to the output directory).
@@ -189,11 +158,8 @@ impl Protoc {
         let what = format!("{} ({})", self.name, self.program.display());
         match self.command().arg("--version").output() {
             Ok(out) if out.status.success() => Some(self),
-            Ok(out) => unavailable(format!(
-                "{what} does not work: {} ({SETUP})",
-                stderr(&out).trim()
-            )),
-            Err(e) => unavailable(format!("cannot run {what}: {e} ({SETUP})")),
+            Ok(out) => unavailable(format!("{what} does not work: {}", stderr(&out).trim())),
+            Err(e) => unavailable(format!("cannot run {what}: {e}")),
         }
     }
 
@@ -398,10 +364,8 @@ fn grpc_proto_corpus_same_output_as_build_rs() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/share/grpc-proto"));
     if !root.join("grpc").is_dir() {
-        let _: Option<()> = unavailable(format!(
-            "{} is missing (Debian grpc-proto; {SETUP})",
-            root.display()
-        ));
+        let _: Option<()> =
+            unavailable(format!("{} is missing (Debian grpc-proto)", root.display()));
         return;
     }
     let mut files = protos(&root, "grpc", true);
@@ -559,97 +523,13 @@ fn editions_through_protox_error_or_agree() {
 
 // ------------------------------------------------- editions on the wire
 
-/// tests/python/protobuf_peer.py (see python_protobuf.rs), for its
-/// `ed2023_*` and `ed2024_*` cases.
-struct Peer {
-    python: PathBuf,
-    dir: tempfile::TempDir,
-    files: AtomicUsize,
-}
+// tests/python/protobuf_peer.py (see python_protobuf.rs), for its
+// `ed2023_*` and `ed2024_*` cases.
+#[path = "support/protobuf_peer.rs"]
+#[macro_use]
+mod protobuf_peer;
 
-impl Peer {
-    fn start() -> Option<Peer> {
-        let python = python();
-        match Command::new(&python)
-            .args(["-c", "import google.protobuf, grpc_tools.protoc"])
-            .output()
-        {
-            Err(e) => {
-                return unavailable(format!("cannot run {}: {e} ({SETUP})", python.display()));
-            }
-            Ok(out) if !out.status.success() => {
-                return unavailable(format!(
-                    "{} lacks protobuf/grpcio-tools: {} ({SETUP})",
-                    python.display(),
-                    stderr(&out).trim()
-                ));
-            }
-            Ok(_) => {}
-        }
-        let peer = Peer {
-            python,
-            dir: tempfile::tempdir().unwrap(),
-            files: AtomicUsize::new(0),
-        };
-        peer.run(&["gen"]).unwrap_or_else(|e| panic!("{e}"));
-        Some(peer)
-    }
-
-    fn run(&self, args: &[&str]) -> Result<String, String> {
-        let out = output(
-            Command::new(&self.python)
-                .arg(workspace_root().join("tests/python/protobuf_peer.py"))
-                .arg(self.dir.path())
-                .args(args),
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() {
-            Ok(stdout)
-        } else {
-            Err(format!(
-                "protobuf_peer.py {} exited with {}\n{stdout}{}",
-                args.join(" "),
-                out.status,
-                stderr(&out)
-            ))
-        }
-    }
-
-    fn file(&self, what: &str) -> PathBuf {
-        let n = self.files.fetch_add(1, Ordering::Relaxed);
-        self.dir.path().join(format!("{n}-{what}.bin"))
-    }
-
-    /// The bytes Python writes for `case`.
-    fn build(&self, case: &str) -> Vec<u8> {
-        let path = self.file(case);
-        self.run(&["build", case, path.to_str().unwrap()])
-            .unwrap_or_else(|e| panic!("{e}"));
-        std::fs::read(&path).unwrap()
-    }
-
-    /// Python parses `bytes` and finds `case`.
-    fn check(&self, case: &str, bytes: &[u8]) {
-        let path = self.file(&format!("rust-{case}"));
-        std::fs::write(&path, bytes).unwrap();
-        if let Err(e) = self.run(&["check", case, path.to_str().unwrap()]) {
-            panic!("Python rejects the bytes Rust wrote for {case}:\n{e}");
-        }
-    }
-}
-
-macro_rules! peer {
-    () => {
-        match Peer::start() {
-            Some(peer) => peer,
-            None => return,
-        }
-    };
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use protobuf_peer::{Peer, hex};
 
 fn encode<M: Message>(message: &M) -> Vec<u8> {
     let bytes = message.encode_to_vec();

@@ -9,9 +9,6 @@
 //! `CI=true`, where they fail.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use protocall::bytes::Bytes;
 use protocall::types::{self as wkt, value::Kind};
@@ -23,128 +20,11 @@ use protocall_tests::protocall::test2::{Aliased, Legacy, Level, Size};
 
 // ------------------------------------------------------------------ the peer
 
-/// The Python peer, with its generated modules in a directory of its own.
-struct Peer {
-    python: PathBuf,
-    script: PathBuf,
-    dir: tempfile::TempDir,
-    files: AtomicUsize,
-}
+#[path = "support/protobuf_peer.rs"]
+#[macro_use]
+mod protobuf_peer;
 
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("PROTOCALL_PYTHON") {
-        return python.into();
-    }
-    let venv = workspace_root().join("target/py/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
-
-impl Peer {
-    /// The peer, or `None` (after saying why) when Python or its packages are
-    /// missing outside CI. In CI a missing peer is a failure.
-    fn start() -> Option<Peer> {
-        let python = python();
-        let probe = Command::new(&python)
-            .args(["-c", "import google.protobuf, grpc_tools.protoc"])
-            .output();
-        let missing = match probe {
-            Err(e) => Some(format!("cannot run {}: {e}", python.display())),
-            Ok(out) if !out.status.success() => Some(format!(
-                "{} lacks protobuf/grpcio-tools: {}",
-                python.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            )),
-            Ok(_) => None,
-        };
-        if let Some(reason) = missing {
-            if in_ci() {
-                panic!(
-                    "CI=true and the Python peer is unusable: {reason} (run scripts/setup-peers.sh)"
-                );
-            }
-            eprintln!("skipping: {reason} (run scripts/setup-peers.sh, or set PROTOCALL_PYTHON)");
-            return None;
-        }
-        let peer = Peer {
-            python,
-            script: workspace_root().join("tests/python/protobuf_peer.py"),
-            dir: tempfile::tempdir().expect("temp dir"),
-            files: AtomicUsize::new(0),
-        };
-        peer.run(&["gen"])
-            .unwrap_or_else(|e| panic!("generating the Python modules failed:\n{e}"));
-        Some(peer)
-    }
-
-    fn run(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new(&self.python)
-            .arg(&self.script)
-            .arg(self.dir.path())
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.python.display()));
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() {
-            Ok(stdout)
-        } else {
-            Err(format!(
-                "protobuf_peer.py {} exited with {}\n{stdout}{}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    }
-
-    fn file(&self, what: &str) -> PathBuf {
-        let n = self.files.fetch_add(1, Ordering::Relaxed);
-        self.dir.path().join(format!("{n}-{what}.bin"))
-    }
-
-    /// The bytes Python's `SerializeToString` writes for `case`.
-    fn build(&self, case: &str) -> Vec<u8> {
-        let path = self.file(case);
-        self.run(&["build", case, path.to_str().unwrap()])
-            .unwrap_or_else(|e| panic!("{e}"));
-        std::fs::read(&path).unwrap()
-    }
-
-    /// Python parses `bytes` as `case`'s message type; panics with Python's
-    /// diff unless it equals `case`.
-    fn check(&self, case: &str, bytes: &[u8]) {
-        let path = self.file(&format!("rust-{case}"));
-        std::fs::write(&path, bytes).unwrap();
-        if let Err(e) = self.run(&["check", case, path.to_str().unwrap()]) {
-            panic!("Python rejects the bytes Rust wrote for {case}:\n{e}");
-        }
-    }
-}
-
-/// The peer, or return from the test (outside CI) when it is missing.
-macro_rules! peer {
-    () => {
-        match Peer::start() {
-            Some(peer) => peer,
-            None => return,
-        }
-    };
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use protobuf_peer::{Peer, hex};
 
 fn decode<M: Message>(bytes: &[u8], what: &str) -> M {
     M::decode(bytes).unwrap_or_else(|e| {

@@ -235,24 +235,7 @@ fn bad_pem_is_an_invalid_argument() {
 }
 
 fn python() -> Option<std::path::PathBuf> {
-    let candidate = std::env::var_os("PROTOCALL_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/py/bin/python")
-        });
-    let ok = std::process::Command::new(&candidate)
-        .args(["-c", "import grpc"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(candidate);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "Python with grpcio is required in CI"
-    );
-    eprintln!("skipped: no Python with grpcio (run scripts/setup-peers.sh)");
-    None
+    protocall_tests::harness::python_with("grpc")
 }
 
 /// A grpcio client on a secure channel: the raw method, no stubs needed.
