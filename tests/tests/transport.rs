@@ -738,64 +738,58 @@ async fn server_drops_the_handler_at_the_deadline() {
     bounded(async {
         let (server, svc) = start().await;
         let mut raw = raw_connect(server.addr).await;
-        let request = Req {
+        let unary = Req {
             sleep_ms: 60_000,
             ..tagged("server-deadline")
         };
-        let result = within(
-            SHORT,
-            "the server's deadline",
-            raw_call(
-                &mut raw,
-                grpc_head(server.addr, TRANSPORT_UNARY, &[("grpc-timeout", "200m")]),
-                &[req_frame(&request)],
-                true,
-            ),
-        )
-        .await;
-        // PROTOCOL-HTTP2.md lets the server either end the call with a
-        // DEADLINE_EXCEEDED status or reset it with CANCEL.
-        match result {
-            Ok(response) => assert_eq!(response.grpc_status(), Some(4), "{response:?}"),
-            Err(error) => assert_eq!(error.reason(), Some(h2::Reason::CANCEL), "{error:?}"),
-        }
-        assert!(
-            svc.probe
-                .wait_for("server-deadline", "dropped", SHORT)
-                .await,
-            "{:?}",
-            svc.probe.events("server-deadline")
-        );
+        let call = (TRANSPORT_UNARY, "200m", "dropped");
+        expect_deadline(&mut raw, &server, &svc, &unary, call).await;
         // A streaming response is cut at the deadline too.
-        let request = Req {
+        let stream = Req {
             count: 1000,
             sleep_ms: 50,
             ..tagged("server-deadline-stream")
         };
         let path = "/protocall.transport.Transport/ServerStream";
-        let result = within(
-            SHORT,
-            "the server's streaming deadline",
-            raw_call(
-                &mut raw,
-                grpc_head(server.addr, path, &[("grpc-timeout", "300m")]),
-                &[req_frame(&request)],
-                true,
-            ),
-        )
-        .await;
-        match result {
-            Ok(response) => assert_eq!(response.grpc_status(), Some(4), "{response:?}"),
-            Err(error) => assert_eq!(error.reason(), Some(h2::Reason::CANCEL), "{error:?}"),
-        }
-        assert!(
-            svc.probe
-                .wait_for("server-deadline-stream", "stream dropped", SHORT)
-                .await
-        );
+        let call = (path, "300m", "stream dropped");
+        expect_deadline(&mut raw, &server, &svc, &stream, call).await;
         raw_ok(&mut raw, server.addr).await;
     })
     .await;
+}
+
+/// Calls `path` with `grpc-timeout: timeout` and a request that outlives
+/// it: the call ends at the deadline and the handler logs `event`.
+async fn expect_deadline(
+    raw: &mut h2::client::SendRequest<protocall::bytes::Bytes>,
+    server: &TestServer,
+    svc: &Svc,
+    request: &Req,
+    (path, timeout, event): (&str, &str, &str),
+) {
+    let result = within(
+        SHORT,
+        "the server's deadline",
+        raw_call(
+            raw,
+            grpc_head(server.addr, path, &[("grpc-timeout", timeout)]),
+            &[req_frame(request)],
+            true,
+        ),
+    )
+    .await;
+    // PROTOCOL-HTTP2.md lets the server either end the call with a
+    // DEADLINE_EXCEEDED status or reset it with CANCEL.
+    match result {
+        Ok(response) => assert_eq!(response.grpc_status(), Some(4), "{response:?}"),
+        Err(error) => assert_eq!(error.reason(), Some(h2::Reason::CANCEL), "{error:?}"),
+    }
+    let tag = &request.tag;
+    assert!(
+        svc.probe.wait_for(tag, event, SHORT).await,
+        "{:?}",
+        svc.probe.events(tag)
+    );
 }
 
 /// PROTOCOL-HTTP2.md: TimeoutValue is a positive integer of at most 8
