@@ -541,7 +541,9 @@ where
         .keep_alive_timeout(http2.keepalive_timeout)
         .max_pending_accept_reset_streams(http2.max_pending_accept_reset_streams)
         .max_local_error_reset_streams(http2.max_local_error_reset_streams)
-        .max_frame_size(http2.max_frame_size);
+        .max_frame_size(http2.max_frame_size)
+        // gRPC peers have no use for `date`; grpc-go and grpc-java send none.
+        .auto_date_header(false);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
