@@ -1,10 +1,10 @@
 //! Resolved protobuf features: what `syntax = "proto2"`, `"proto3"` or an
 //! `edition` (plus `features` options down the scope chain) mean for
-//! presence, enum openness, packing and message encoding.
+//! presence, enum openness, packing, message encoding and UTF-8 checks.
 
 use protocall::types::FeatureSet;
 use protocall::types::feature_set::{
-    EnumType, FieldPresence, MessageEncoding, RepeatedFieldEncoding,
+    EnumType, FieldPresence, MessageEncoding, RepeatedFieldEncoding, Utf8Validation,
 };
 use protocall::types::{Edition, FileDescriptorProto};
 
@@ -23,13 +23,20 @@ pub(crate) struct Features {
     pub(crate) closed_enums: bool,
     pub(crate) packed: bool,
     pub(crate) delimited: bool,
+    /// `utf8_validation = VERIFY`: a `string` field is a Rust `String`.
+    /// With `NONE` it is raw bytes (`Vec<u8>`), as Python's upb gives them.
+    pub(crate) verify_utf8: bool,
 }
 
+/// proto2 strings are checked, unlike protobuf's own proto2 default: a
+/// proto2 `string` stays a Rust `String`, as prost makes it. Only an
+/// explicit `utf8_validation = NONE` (editions) turns checking off.
 const PROTO2: Features = Features {
     presence: Presence::Explicit,
     closed_enums: true,
     packed: false,
     delimited: false,
+    verify_utf8: true,
 };
 
 const PROTO3: Features = Features {
@@ -37,6 +44,7 @@ const PROTO3: Features = Features {
     closed_enums: false,
     packed: true,
     delimited: false,
+    verify_utf8: true,
 };
 
 /// Editions 2023 and 2024 share these defaults for the features above.
@@ -45,6 +53,7 @@ const EDITION_2023: Features = Features {
     closed_enums: false,
     packed: true,
     delimited: false,
+    verify_utf8: true,
 };
 
 /// The newest edition the generator understands.
@@ -88,6 +97,11 @@ impl Features {
         match set.message_encoding {
             Some(MessageEncoding::Delimited) => self.delimited = true,
             Some(MessageEncoding::LengthPrefixed) => self.delimited = false,
+            _ => {}
+        }
+        match set.utf8_validation {
+            Some(Utf8Validation::Verify) => self.verify_utf8 = true,
+            Some(Utf8Validation::None) => self.verify_utf8 = false,
             _ => {}
         }
         self
@@ -136,9 +150,12 @@ mod tests {
         let field = features.with(Some(&FeatureSet {
             repeated_field_encoding: Some(RepeatedFieldEncoding::Expanded),
             message_encoding: Some(MessageEncoding::Delimited),
+            utf8_validation: Some(Utf8Validation::None),
             ..Default::default()
         }));
         assert!(!field.packed);
         assert!(field.delimited);
+        assert!(features.verify_utf8);
+        assert!(!field.verify_utf8);
     }
 }

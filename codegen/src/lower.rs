@@ -475,6 +475,9 @@ impl<'a> Builder<'a> {
                     Some(entry) => {
                         let key = self.kind(&entry.field[0], &field_name, from)?;
                         let value = self.kind(&entry.field[1], &field_name, from)?;
+                        // Keys stay `String` (bytes cannot be map keys in
+                        // proto); unchecked values are raw bytes.
+                        let value = self.unchecked_string(value, features, &field_name);
                         let btree = self.config.btree_map.any(&field_name);
                         Kind::Map {
                             key: Box::new(key),
@@ -491,7 +494,15 @@ impl<'a> Builder<'a> {
             }
             // Editions spell groups as delimited message fields.
             Kind::Message { path } if features.delimited => Kind::Group { path },
-            other => other,
+            other => self.unchecked_string(other, features, &field_name),
+        };
+        let default = match (&kind, field.r#type()) {
+            // A string default read as bytes: its backslashes are literal.
+            (Kind::Bytes { .. }, ProtoType::String) => field
+                .default_value
+                .as_ref()
+                .map(|d| d.replace('\\', "\\\\")),
+            _ => field.default_value.clone(),
         };
         let label = label(features, field, &kind);
         let boxed = matches!(kind, Kind::Message { .. } | Kind::Group { .. })
@@ -510,11 +521,22 @@ impl<'a> Builder<'a> {
             kind,
             label,
             boxed,
-            default: field.default_value.clone(),
+            default,
             doc,
             deprecated: field.options.as_ref().is_some_and(|o| o.deprecated()),
             attributes,
         })
+    }
+
+    /// A `string` without UTF-8 checking (`utf8_validation = NONE`) holds
+    /// raw bytes: `Vec<u8>`, or `Bytes` where the `bytes` option says so.
+    fn unchecked_string(&self, kind: Kind, features: Features, field_name: &str) -> Kind {
+        match kind {
+            Kind::String if !features.verify_utf8 => Kind::Bytes {
+                shared: self.config.bytes.any(field_name),
+            },
+            other => other,
+        }
     }
 
     fn map_entry(&self, type_name: &str) -> Option<&'a DescriptorProto> {

@@ -119,6 +119,13 @@ pub struct Sample {
     pub prefixed_list: ::std::vec::Vec<Inner>,
     /// Field `inner_map` = 43.
     pub inner_map: ::std::collections::HashMap<::std::string::String, Inner>,
+    /// Not checked for UTF-8: raw bytes in Rust (`Vec\<u8>`), as Python's upb
+    /// hands them out when they are not UTF-8.
+    pub raw_string: ::std::vec::Vec<u8>,
+    /// Field `raw_strings` = 61.
+    pub raw_strings: ::std::vec::Vec<::std::vec::Vec<u8>>,
+    /// Field `raw_map` = 62.
+    pub raw_map: ::std::collections::HashMap<i32, ::std::vec::Vec<u8>>,
     /// The `choice` oneof.
     pub choice: ::core::option::Option<sample::Choice>,
     /// Fields not declared in the schema, kept so they survive a round trip.
@@ -160,6 +167,15 @@ impl ::protocall::Message for Sample {
         if let ::core::option::Option::Some(oneof) = &self.choice {
             oneof.encode(buf);
         }
+        ::protocall::codec::Bytes::encode_implicit(60, &self.raw_string, buf);
+        ::protocall::codec::Bytes::encode_repeated(61, &self.raw_strings, buf);
+        ::protocall::codec::Map::encode(
+            ::protocall::codec::Int32,
+            ::protocall::codec::Bytes,
+            62,
+            &self.raw_map,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
@@ -193,7 +209,14 @@ impl ::protocall::Message for Sample {
                 43,
                 &self.inner_map,
             ) + self.choice.as_ref().map_or(0, sample::Choice::encoded_len)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::codec::Bytes::encoded_len_implicit(60, &self.raw_string)
+            + ::protocall::codec::Bytes::encoded_len_repeated(61, &self.raw_strings)
+            + ::protocall::codec::Map::encoded_len(
+                ::protocall::codec::Int32,
+                ::protocall::codec::Bytes,
+                62,
+                &self.raw_map,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -333,6 +356,29 @@ impl ::protocall::Message for Sample {
                     decoder,
                 )
             }
+            60 => {
+                ::protocall::codec::Bytes::merge(
+                    wire_type,
+                    &mut self.raw_string,
+                    decoder,
+                )
+            }
+            61 => {
+                ::protocall::codec::Bytes::merge_repeated(
+                    wire_type,
+                    &mut self.raw_strings,
+                    decoder,
+                )
+            }
+            62 => {
+                ::protocall::codec::Map::merge(
+                    ::protocall::codec::Int32,
+                    ::protocall::codec::Bytes,
+                    wire_type,
+                    &mut self.raw_map,
+                    decoder,
+                )
+            }
             50..=52 => {
                 sample::Choice::merge(
                     &mut self.choice,
@@ -382,6 +428,9 @@ impl ::protocall::Message for Sample {
             41 => ::core::option::Option::Some("delimited_list"),
             42 => ::core::option::Option::Some("prefixed_list"),
             43 => ::core::option::Option::Some("inner_map"),
+            60 => ::core::option::Option::Some("raw_string"),
+            61 => ::core::option::Option::Some("raw_strings"),
+            62 => ::core::option::Option::Some("raw_map"),
             50..=52 => sample::Choice::field_name(number),
             _ => ::core::option::Option::None,
         }

@@ -479,6 +479,9 @@ def fill_ed2023_full(m, s):
     s.prefixed_list.add(a=6)
     s.prefixed_list.add()
     s.inner_map["k"].a = 8
+    s.raw_string = "raw \u2713"
+    s.raw_strings.extend(["", "two"])
+    s.raw_map[1] = "one"
     s.c_delimited.b = "oneof group"
 
 
@@ -612,6 +615,17 @@ RAW_ED2023_CLOSED = b"".join(
     ]
 )
 
+# Not UTF-8, in the fields that do not check it (Python parses them and
+# hands out bytes) and, for the Rust side, in one that does.
+RAW_ED2023_NOT_UTF8 = b"".join(
+    [
+        key(20, VARINT) + varint(0),  # r_id
+        ld(60, b"\xff\xfe"),  # raw_string
+        ld(61, b"ok") + ld(61, b"\xc3\x28"),  # raw_strings
+        ld(62, key(1, VARINT) + varint(1) + ld(2, b"\x80")),  # raw_map
+    ]
+)
+
 RAW_ED2024_CLOSED = b"".join(
     [
         key(2, VARINT) + varint(7),  # level
@@ -693,6 +707,7 @@ CASES = {
     "ed2023_zeros": Case("editions2023", "Sample", fill_ed2023_zeros),
     "ed2023_full": Case("editions2023", "Sample", fill_ed2023_full),
     "ed2023_closed_unknown": Case("editions2023", "Sample", from_raw(RAW_ED2023_CLOSED), raw=RAW_ED2023_CLOSED),
+    "ed2023_not_utf8": Case("editions2023", "Sample", from_raw(RAW_ED2023_NOT_UTF8), raw=RAW_ED2023_NOT_UTF8),
     "ed2024_full": Case("editions2024", "Node", fill_ed2024_full),
     "ed2024_implicit_zero": Case("editions2024", "Node", fill_ed2024_implicit_zero),
     "ed2024_closed_unknown": Case("editions2024", "Node", from_raw(RAW_ED2024_CLOSED), raw=RAW_ED2024_CLOSED),

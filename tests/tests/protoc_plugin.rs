@@ -631,6 +631,9 @@ fn ed2023_full() -> Sample {
         delimited_list: vec![inner(4, ""), inner(0, "five")],
         prefixed_list: vec![inner(6, ""), Inner::default()],
         inner_map: HashMap::from([(s("k"), inner(8, ""))]),
+        raw_string: "raw \u{2713}".into(),
+        raw_strings: vec![b"".to_vec(), b"two".to_vec()],
+        raw_map: HashMap::from([(1, b"one".to_vec())]),
         choice: Some(Choice::CDelimited(inner(0, "oneof group"))),
         _unknown_fields: Default::default(),
     }
@@ -711,6 +714,27 @@ fn edition_2023_closed_enum_unknown_values_go_to_unknown_fields() {
         }
     );
     peer.check("ed2023_closed_unknown", &encode(&got));
+}
+
+#[test]
+fn edition_2023_unchecked_strings_hold_raw_bytes() {
+    let peer = peer!();
+    // `utf8_validation = NONE`: `Vec<u8>` fields that take what Python takes.
+    let raw = peer.build("ed2023_not_utf8");
+    let got: Sample = decode(&raw, "ed2023_not_utf8");
+    let want = Sample {
+        raw_string: vec![0xff, 0xfe],
+        raw_strings: vec![b"ok".to_vec(), vec![0xc3, 0x28]],
+        raw_map: HashMap::from([(1, vec![0x80])]),
+        ..Default::default()
+    };
+    assert_eq!(got, want);
+    assert_eq!(encode(&got), raw, "byte-exact round trip");
+    peer.check("ed2023_not_utf8", &encode(&got));
+    // The same bytes in a checked field (11, `e_string`) are an error naming it.
+    let checked = [0x5a, 0x02, 0xff, 0xfe];
+    let error = Sample::decode(&checked[..]).unwrap_err().to_string();
+    assert!(error.contains("e_string"), "{error}");
 }
 
 /// Twin of `fill_ed2024_full`.
