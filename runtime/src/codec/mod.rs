@@ -146,8 +146,15 @@ fn packed_body_len<K: FieldCodec<T>, T>(values: &[T]) -> usize {
     }
 }
 
+// Kinds that cannot be packed (strings, bytes, messages) fall back to one
+// record per value, the only encoding a parser accepts for them.
 #[inline]
 fn encode_packed<K: FieldCodec<T>, T, B: BufMut + ?Sized>(number: u32, values: &[T], buf: &mut B) {
+    if !K::PACKABLE {
+        return values
+            .iter()
+            .for_each(|value| encode::<K, T, B>(number, value, buf));
+    }
     if values.is_empty() {
         return;
     }
@@ -160,6 +167,12 @@ fn encode_packed<K: FieldCodec<T>, T, B: BufMut + ?Sized>(number: u32, values: &
 
 #[inline]
 fn encoded_len_packed<K: FieldCodec<T>, T>(number: u32, values: &[T]) -> usize {
+    if !K::PACKABLE {
+        return values
+            .iter()
+            .map(|value| encoded_len::<K, T>(number, value))
+            .sum();
+    }
     if values.is_empty() {
         return 0;
     }
@@ -339,8 +352,9 @@ macro_rules! encode_api {
             }
 
             /// Writes all values in one length-delimited record (packed).
-            /// Only numeric, `bool` and enum kinds may be packed
-            /// ([`FieldCodec::PACKABLE`]); generated code never packs others.
+            /// Only numeric, `bool` and enum kinds can be packed
+            /// ([`FieldCodec::PACKABLE`]); the others write one record per
+            /// value, as [`Self::encode_repeated`] does.
             ///
             #[doc = example!($kind, $t, $sample, $imports,
                 "let values = vec![value.clone(), value];",

@@ -490,6 +490,17 @@ mod tests {
     }
 
     #[test]
+    fn kinds_that_cannot_be_packed_write_one_record_per_value() {
+        let values = ["a".to_string(), String::new()];
+        let (mut packed, mut repeated) = (Vec::new(), Vec::new());
+        Str::encode_packed(2, &values, &mut packed);
+        Str::encode_repeated(2, &values, &mut repeated);
+        assert_eq!(packed, [0x12, 1, b'a', 0x12, 0]);
+        assert_eq!(packed, repeated);
+        assert_eq!(Str::encoded_len_packed(2, &values), packed.len());
+    }
+
+    #[test]
     fn packed_and_unpacked_both_decode() {
         let mut packed = Vec::new();
         Sint32::encode_packed(4, &[1, -2, 3], &mut packed);
