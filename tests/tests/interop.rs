@@ -23,30 +23,8 @@ mod peers;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use peers::{Expect, Server, binaries, matrix, workspace_root};
+use peers::{CASES, Expect, Server, binaries, matrix, workspace_root};
 use protocall_tests::harness::python_with;
-
-/// Every case both clients implement.
-const CASES: &[&str] = &[
-    "empty_unary",
-    "large_unary",
-    "client_compressed_unary",
-    "server_compressed_unary",
-    "client_streaming",
-    "client_compressed_streaming",
-    "server_streaming",
-    "server_compressed_streaming",
-    "ping_pong",
-    "empty_stream",
-    "custom_metadata",
-    "status_code_and_message",
-    "special_status_message",
-    "unimplemented_method",
-    "unimplemented_service",
-    "cancel_after_begin",
-    "cancel_after_first_response",
-    "timeout_on_sleeping_server",
-];
 
 /// Which server the clients talk to, for [`EXPECTED_FAILURES`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -50,29 +50,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use peers::{Expect, Server, binaries, in_ci, matrix, workspace_root};
-
-/// Every case, in the order the spec lists them.
-const CASES: &[&str] = &[
-    "empty_unary",
-    "large_unary",
-    "client_compressed_unary",
-    "server_compressed_unary",
-    "client_streaming",
-    "client_compressed_streaming",
-    "server_streaming",
-    "server_compressed_streaming",
-    "ping_pong",
-    "empty_stream",
-    "custom_metadata",
-    "status_code_and_message",
-    "special_status_message",
-    "unimplemented_method",
-    "unimplemented_service",
-    "cancel_after_begin",
-    "cancel_after_first_response",
-    "timeout_on_sleeping_server",
-];
+use peers::{CASES, Expect, Server, binaries, matrix, workspace_root};
+use protocall_tests::harness::in_ci;
 
 const RESPONSE_FLAG_HIDDEN: &str = "grpc-js decompresses responses before the application \
      sees them and hides grpc-encoding, so the compressed flag of each response cannot be \

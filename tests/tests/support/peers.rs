@@ -1,14 +1,16 @@
-//! Shared by the interop tests (`interop.rs`, `interop_node.rs`): the
-//! protocall interop binaries, peer processes that are killed when dropped,
-//! servers that report their port, bounded client runs, and the matrix that
-//! runs every case as its own client process and reports each by name.
+//! Shared by the interop tests (`interop.rs`, `interop_node.rs`,
+//! `interop_tls.rs`, `interop_tonic.rs`): the protocall interop binaries
+//! (and [`build_binaries`] for another package's), peer processes that are
+//! killed when dropped, servers that report their port, bounded client runs,
+//! and the matrix that runs every case as its own client process and
+//! reports each by name.
 //!
 //! Included with `#[path = "support/peers.rs"] mod peers;`.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc;
@@ -19,13 +21,30 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one client process may run.
 pub const CASE_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
+pub use protocall_tests::harness::workspace_root;
 
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
+/// Every case of the interop spec the matrices run, in the order
+/// `doc/interop-test-descriptions.md` lists them.
+pub const CASES: &[&str] = &[
+    "empty_unary",
+    "large_unary",
+    "client_compressed_unary",
+    "server_compressed_unary",
+    "client_streaming",
+    "client_compressed_streaming",
+    "server_streaming",
+    "server_compressed_streaming",
+    "ping_pong",
+    "empty_stream",
+    "custom_metadata",
+    "status_code_and_message",
+    "special_status_message",
+    "unimplemented_method",
+    "unimplemented_service",
+    "cancel_after_begin",
+    "cancel_after_first_response",
+    "timeout_on_sleeping_server",
+];
 
 // ---------------------------------------------------------------- the peers
 
@@ -40,43 +59,76 @@ pub struct Binaries {
 pub fn binaries() -> &'static Binaries {
     static BINARIES: OnceLock<Result<Binaries, String>> = OnceLock::new();
     let built = BINARIES.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let output = Command::new(cargo)
-            .current_dir(workspace_root())
-            .args([
-                "build",
-                "-p",
-                "protocall-examples",
-                "--bin",
-                "interop-server",
-                "--bin",
-                "interop-client",
-                "--message-format=json-render-diagnostics",
-            ])
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        if !output.status.success() {
-            return Err(format!("cargo build failed: {}", output.status));
-        }
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let executable = |name: &str| {
-            stdout
-                .lines()
-                .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
-                .filter(|line| line.contains(&format!(r#""name":"{name}""#)))
-                .find_map(json_executable)
-                .ok_or_else(|| format!("cargo reported no executable for {name}"))
-        };
-        Ok(Binaries {
-            server: executable("interop-server")?,
-            client: executable("interop-client")?,
-        })
+        let [server, client] =
+            build_binaries("protocall-examples", ["interop-server", "interop-client"])?;
+        Ok(Binaries { server, client })
     });
     match built {
         Ok(binaries) => binaries,
         Err(message) => panic!("building the interop binaries: {message}"),
     }
+}
+
+/// Builds the binaries `names` of the workspace package `package` (with
+/// `cargo build`, in the profile's usual place) and returns their paths, in
+/// the order asked, from cargo's own report.
+pub fn build_binaries<const N: usize>(
+    package: &str,
+    names: [&str; N],
+) -> Result<[PathBuf; N], String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace_root())
+        .args(["build", "-p", package]);
+    // Cargo gives this test process the package's own variables; build
+    // scripts that watch them (ring's watches `CARGO_MANIFEST_DIR`,
+    // `CARGO_PKG_NAME`, `OUT_DIR`…) would otherwise rebuild on every switch
+    // between this build and the outer `cargo test`.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || key.starts_with("CARGO_BIN_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "OUT_DIR",
+            ]
+            .contains(&key.as_ref())
+        {
+            command.env_remove(key.as_ref());
+        }
+    }
+    for name in names {
+        command.args(["--bin", name]);
+    }
+    let output = command
+        .arg("--message-format=json-render-diagnostics")
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo build -p {package} failed: {}",
+            output.status
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let executable = |name: &str| {
+        stdout
+            .lines()
+            .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
+            .filter(|line| line.contains(&format!(r#""name":"{name}""#)))
+            .find_map(json_executable)
+            .ok_or_else(|| format!("cargo reported no executable for {name}"))
+    };
+    let mut paths = Vec::with_capacity(N);
+    for name in names {
+        paths.push(executable(name)?);
+    }
+    Ok(paths.try_into().expect("one path per name"))
 }
 
 /// The `"executable"` path of one line of cargo's JSON messages.
