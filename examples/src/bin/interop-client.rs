@@ -24,6 +24,7 @@ use std::time::Duration;
 use protocall::client::Grpc;
 use protocall::tls::{Certificate, ClientTlsConfig};
 use protocall::{Channel, Code, Encoding, Endpoint, Request, Status, Streaming};
+use protocall_examples::flags;
 use protocall_examples::grpc::testing::test_service_client::TestServiceClient;
 use protocall_examples::grpc::testing::unimplemented_service_client::UnimplementedServiceClient;
 use protocall_examples::grpc::testing::{
@@ -688,26 +689,14 @@ struct Args {
 const USAGE: &str = "usage: interop-client --server_host=HOST --server_port=PORT \
 --test_case=NAME|all [--use_tls=false | --use_tls=true [--ca_file=PEM] [--server_host_override=HOST]]";
 
-/// Flags of the spec that only matter for TLS or cloud credentials.
-const IGNORED: &[&str] = &[
-    "use_test_ca",
-    "default_service_account",
-    "oauth_scope",
-    "service_account_key_file",
-    "service_config_json",
-];
-
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut host = "localhost".to_string();
     let mut port = None;
     let mut cases = None;
     let mut use_tls = false;
     let (mut ca_file, mut host_override) = (None, None);
-    for arg in args {
-        let (flag, value) = arg
-            .strip_prefix("--")
-            .and_then(|a| a.split_once('='))
-            .ok_or_else(|| format!("unexpected argument {arg:?}\n{USAGE}"))?;
+    for (flag, value) in flags::parse(args).map_err(|e| format!("{e}\n{USAGE}"))? {
+        let (flag, value) = (flag.as_str(), value.as_str());
         match flag {
             "server_host" => host = value.to_string(),
             "server_port" => {
@@ -727,15 +716,11 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
                     CASES.join(", ")
                 ));
             }
-            "use_tls" => match value {
-                "false" | "0" => use_tls = false,
-                "true" | "1" => use_tls = true,
-                _ => return Err(format!("--use_tls: expected true or false, got {value:?}")),
-            },
+            "use_tls" => use_tls = flags::parse_bool(flag, value)?,
             "ca_file" => ca_file = Some(value.to_string()),
             "server_host_override" => host_override = Some(value.to_string()),
-            _ if IGNORED.contains(&flag) => {}
-            _ => return Err(format!("unknown flag --{flag}\n{USAGE}")),
+            // Cloud credentials, service configs and the like.
+            _ => flags::ignore(flag),
         }
     }
     Ok(Args {

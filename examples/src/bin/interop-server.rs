@@ -26,6 +26,7 @@ use protocall::{
     Code, Encoding, Metadata, Request, RequestCompressed, Response, Server, Status, Stream,
     Streaming,
 };
+use protocall_examples::flags;
 use protocall_examples::grpc::testing::test_service_server::{TestService, TestServiceServer};
 use protocall_examples::grpc::testing::{
     BoolValue, EchoStatus, Empty, Payload, PayloadType, ResponseParameters, SimpleRequest,
@@ -351,23 +352,12 @@ struct Args {
 const USAGE: &str = "usage: interop-server --port=PORT [--use_tls=false | --use_tls=true \
 --tls_cert_file=PEM --tls_key_file=PEM]";
 
-fn parse_bool(flag: &str, value: &str) -> Result<bool, String> {
-    match value {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err(format!("--{flag}: expected true or false, got {value:?}")),
-    }
-}
-
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut port = None;
     let mut use_tls = false;
     let (mut cert, mut key) = (None, None);
-    for arg in args {
-        let (flag, value) = arg
-            .strip_prefix("--")
-            .and_then(|a| a.split_once('='))
-            .ok_or_else(|| format!("unexpected argument {arg:?}\n{USAGE}"))?;
+    for (flag, value) in flags::parse(args).map_err(|e| format!("{e}\n{USAGE}"))? {
+        let (flag, value) = (flag.as_str(), value.as_str());
         match flag {
             "port" => {
                 port = Some(
@@ -376,10 +366,10 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
                         .map_err(|_| format!("--port: invalid port {value:?}"))?,
                 )
             }
-            "use_tls" => use_tls = parse_bool(flag, value)?,
+            "use_tls" => use_tls = flags::parse_bool(flag, value)?,
             "tls_cert_file" => cert = Some(value.to_string()),
             "tls_key_file" => key = Some(value.to_string()),
-            _ => return Err(format!("unknown flag --{flag}\n{USAGE}")),
+            _ => flags::ignore(flag),
         }
     }
     let port = port.ok_or_else(|| format!("--port is required\n{USAGE}"))?;
