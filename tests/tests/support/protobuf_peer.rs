@@ -1,13 +1,15 @@
 //! `tests/python/protobuf_peer.py`, Python's official `protobuf` package
 //! behind a small CLI: `build CASE OUT` writes the bytes Python serializes
 //! for a case, `check CASE IN` parses bytes Rust wrote and compares them
-//! with the case. Shared by `python_protobuf.rs` and `protoc_plugin.rs`.
+//! with the case. Shared by `python_protobuf.rs` and `protoc_plugin.rs`;
+//! `python_differential.rs` uses [`run_script`] for its own script.
 //!
 //! Included with `#[path = "support/protobuf_peer.rs"] #[macro_use] mod protobuf_peer;`.
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -37,23 +39,9 @@ impl Peer {
 
     /// Runs the peer script with `args`: its stdout, or why it failed.
     pub fn run(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new(&self.python)
-            .arg(workspace_root().join("tests/python/protobuf_peer.py"))
-            .arg(self.dir.path())
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.python.display()));
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() {
-            Ok(stdout)
-        } else {
-            Err(format!(
-                "protobuf_peer.py {} exited with {}\n{stdout}{}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        let mut all = vec![self.dir.path().as_os_str()];
+        all.extend(args.iter().map(OsStr::new));
+        run_script(&self.python, "protobuf_peer.py", &all)
     }
 
     fn file(&self, what: &str) -> PathBuf {
@@ -77,6 +65,28 @@ impl Peer {
         if let Err(e) = self.run(&["check", case, path.to_str().unwrap()]) {
             panic!("Python rejects the bytes Rust wrote for {case}:\n{e}");
         }
+    }
+}
+
+/// Runs `tests/python/{script}` under `python` with `args`: its stdout, or
+/// why it failed (exit status, stdout and stderr).
+pub fn run_script(python: &Path, script: &str, args: &[&OsStr]) -> Result<String, String> {
+    let out = Command::new(python)
+        .arg(workspace_root().join("tests/python").join(script))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        let shown: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
+        Err(format!(
+            "{script} {} exited with {}\n{stdout}{}",
+            shown.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 
