@@ -39,6 +39,13 @@ pub trait Message: Default + Debug + Send + Sync {
     /// ```
     const TYPE_URL: &'static str;
 
+    /// True when the message, or a message it contains, has a `bytes` field
+    /// stored as `bytes::Bytes` (the `bytes(paths)` codegen option): decoding
+    /// then takes the input as one `Bytes`, which those fields share instead
+    /// of copying. Generated code sets it; hand-written impls keep `false`.
+    #[doc(hidden)]
+    const SHARES_BYTES: bool = false;
+
     /// Writes the fields (no length prefix). The buffer must have room for
     /// [`Message::encoded_len`] bytes.
     ///
@@ -466,6 +473,7 @@ fn field_error<M: Message>(error: DecodeError, number: u32) -> DecodeError {
 impl<M: Message> Message for Box<M> {
     const FULL_NAME: &'static str = M::FULL_NAME;
     const TYPE_URL: &'static str = M::TYPE_URL;
+    const SHARES_BYTES: bool = M::SHARES_BYTES;
 
     #[inline]
     fn encode_raw<B: BufMut + ?Sized>(&self, buf: &mut B) {
