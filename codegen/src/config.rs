@@ -117,8 +117,8 @@ impl Config {
             .chain(builtin)
     }
 
-    /// Attributes that are not valid Rust tokens, as an error (checked before
-    /// anything is emitted).
+    /// Attributes that are not Rust attributes and extern paths that are not
+    /// Rust paths, as an error (checked before anything is emitted).
     pub(crate) fn check_attributes(&self) -> Result<(), Error> {
         let maps = [
             ("type_attribute", &self.type_attributes),
@@ -127,15 +127,15 @@ impl Config {
             ("field_attribute", &self.field_attributes),
         ];
         for (proto, rust) in &self.extern_paths {
-            if !protocall_codegen_core::emit::is_type_path(rust) {
+            if let Err(e) = syn::parse_str::<syn::Path>(rust) {
                 return Err(Error::new(format!(
-                    "`extern_path(\"{proto}\", \"{rust}\")`: `{rust}` is not a Rust path"
+                    "`extern_path(\"{proto}\", \"{rust}\")`: `{rust}` is not a Rust path: {e}"
                 )));
             }
         }
         for (option, map) in maps {
             for (path, attribute) in map.entries() {
-                if let Err(e) = attribute.parse::<proc_macro2::TokenStream>() {
+                if let Err(e) = parse_attributes(attribute) {
                     return Err(Error::new(format!(
                         "`{option}(\"{path}\", {attribute:?})` is not valid Rust: {e}"
                     )));
@@ -186,6 +186,15 @@ impl Config {
             )))
         }
     }
+}
+
+/// The outer attributes (`#[derive(Hash)] #[serde(…)]`) an attribute
+/// option's text holds.
+pub(crate) fn parse_attributes(text: &str) -> Result<Vec<syn::Attribute>, String> {
+    use syn::parse::Parser as _;
+    syn::Attribute::parse_outer
+        .parse_str(text)
+        .map_err(|e| format!("expected attributes (`#[…]`): {e}"))
 }
 
 impl Default for Builder {
@@ -725,10 +734,9 @@ impl Builder {
             })
             .collect();
         if let Some(include) = &self.include_file {
-            let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
             files.push(GeneratedFile {
                 name: include.to_string_lossy().into_owned(),
-                content: protocall_codegen_core::emit::include_file(&names),
+                content: protocall_codegen_core::emit::include_file(&packages),
             });
         }
         Ok(files)

@@ -1,15 +1,18 @@
 //! Descriptors → model: names, resolved types and paths, presence and
 //! encoding from syntax, editions features and options, comments.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
+use proc_macro2::{Ident, Span};
 use protocall::types::field_descriptor_proto::{Label as ProtoLabel, Type as ProtoType};
 use protocall::types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
     ServiceDescriptorProto, SourceCodeInfo,
 };
 use protocall_codegen_core::model::{
-    Enum, EnumRef, EnumValue, Field, Kind, Label, Message, Method, Oneof, Package, Scalar, Service,
+    DefaultValue, Enum, EnumAlias, EnumRef, EnumValue, Field, Kind, Label, Message, Method, Oneof,
+    Package, Scalar, Service,
 };
 use protocall_codegen_core::{doc, names};
 
@@ -23,7 +26,7 @@ struct TypeInfo<'a> {
     modules: Vec<String>,
     rust_name: String,
     /// Set when the type lives outside the generated code.
-    extern_path: Option<String>,
+    extern_path: Option<syn::Path>,
     message: Option<&'a DescriptorProto>,
     enumeration: Option<&'a EnumDescriptorProto>,
     /// Options of the enclosing messages, innermost last (for features).
@@ -37,30 +40,103 @@ pub(crate) fn build(
     files_to_generate: &[String],
     config: &Config,
 ) -> Result<Vec<Package>, Error> {
-    let builder = Builder::new(files, config);
-    let mut packages: BTreeMap<String, Package> = BTreeMap::new();
+    let builder = Builder::new(files, config)?;
+    let mut packages: std::collections::BTreeMap<String, Package> = Default::default();
     for name in files_to_generate {
         let file = files
             .iter()
             .find(|f| f.name() == name)
             .ok_or_else(|| Error::new(format!("file `{name}` is not in the descriptor set")))?;
         if builder
-            .extern_path_for(&format!(".{}", file.package()))
+            .extern_path_for(&format!(".{}", file.package()))?
             .is_some()
         {
             continue;
         }
-        let package = packages
-            .entry(file.package().to_string())
-            .or_insert_with(|| Package {
+        let package = match packages.entry(file.package().to_string()) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => entry.insert(Package {
                 name: file.package().to_string(),
+                modules: package_modules(file.package())
+                    .iter()
+                    .map(|m| {
+                        rust_ident(m, || {
+                            format!("{}: package `{}`", file.name(), file.package())
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
                 messages: Vec::new(),
                 enums: Vec::new(),
                 services: Vec::new(),
-            });
+            }),
+        };
         builder.add_file(file, package)?;
     }
-    Ok(packages.into_values().collect())
+    let mut packages: Vec<Package> = packages.into_values().collect();
+    let sharing = builder.sharing.into_inner().closure();
+    for package in &mut packages {
+        mark_shares_bytes(&mut package.messages, &sharing);
+    }
+    Ok(packages)
+}
+
+/// An identifier for a name the model needs, or an error saying whose
+/// name it is.
+fn rust_ident(name: &str, whose: impl FnOnce() -> String) -> Result<Ident, Error> {
+    names::ident(name).map_err(|e| Error::new(format!("{}: {e}", whose())))
+}
+
+/// The Rust modules of a proto package: `foo.v1` → `foo`, `v1`.
+fn package_modules(package: &str) -> Vec<String> {
+    if package.is_empty() {
+        Vec::new()
+    } else {
+        package.split('.').map(names::snake).collect()
+    }
+}
+
+/// Which generated messages hold shared `Bytes`, directly or through the
+/// messages they contain (`Message::SHARES_BYTES`).
+#[derive(Default)]
+struct Sharing {
+    /// `.pkg.Msg` → (has a `Bytes` field itself, the messages its fields hold).
+    messages: HashMap<String, (bool, Vec<String>)>,
+}
+
+impl Sharing {
+    /// Every message that shares bytes, through any depth of containment;
+    /// cycles (recursive messages) end the walk like any visited node.
+    fn closure(self) -> HashSet<String> {
+        let mut holders: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (name, (_, contained)) in &self.messages {
+            for inner in contained {
+                holders
+                    .entry(inner.as_str())
+                    .or_default()
+                    .push(name.as_str());
+            }
+        }
+        let mut shares: HashSet<String> = HashSet::new();
+        let mut stack: Vec<&str> = self
+            .messages
+            .iter()
+            .filter(|(_, (direct, _))| *direct)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        while let Some(name) = stack.pop() {
+            if shares.insert(name.to_string()) {
+                stack.extend(holders.get(name).into_iter().flatten().copied());
+            }
+        }
+        shares
+    }
+}
+
+fn mark_shares_bytes(messages: &mut [Message], sharing: &HashSet<String>) {
+    for message in messages {
+        message.shares_bytes = sharing.contains(&format!(".{}", message.full_name));
+        mark_shares_bytes(&mut message.messages, sharing);
+    }
 }
 
 struct Builder<'a> {
@@ -68,6 +144,8 @@ struct Builder<'a> {
     types: HashMap<String, TypeInfo<'a>>,
     /// Edges of singular message fields, for deciding what to box.
     edges: HashMap<String, Vec<String>>,
+    /// What each generated message holds, for `SHARES_BYTES`.
+    sharing: RefCell<Sharing>,
 }
 
 /// Source locations by path, for comments, and the file they are in.
@@ -111,18 +189,15 @@ impl<'a> Comments<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(files: &'a [FileDescriptorProto], config: &'a Config) -> Builder<'a> {
+    fn new(files: &'a [FileDescriptorProto], config: &'a Config) -> Result<Builder<'a>, Error> {
         let mut builder = Builder {
             config,
             types: HashMap::new(),
             edges: HashMap::new(),
+            sharing: RefCell::default(),
         };
         for file in files {
-            let package_modules: Vec<String> = if file.package().is_empty() {
-                Vec::new()
-            } else {
-                file.package().split('.').map(names::snake).collect()
-            };
+            let package_modules = package_modules(file.package());
             let prefix = if file.package().is_empty() {
                 String::new()
             } else {
@@ -130,18 +205,18 @@ impl<'a> Builder<'a> {
             };
             let features = Features::of_file(file);
             for message in &file.message_type {
-                builder.index_message(&prefix, &package_modules, message, features);
+                builder.index_message(&prefix, &package_modules, message, features)?;
             }
             for enumeration in &file.enum_type {
-                builder.index_enum(&prefix, &package_modules, enumeration, features);
+                builder.index_enum(&prefix, &package_modules, enumeration, features)?;
             }
         }
-        builder
+        Ok(builder)
     }
 
-    fn extern_path_for(&self, full_name: &str) -> Option<String> {
+    fn extern_path_for(&self, full_name: &str) -> Result<Option<syn::Path>, Error> {
         // The longest matching prefix wins.
-        let (proto, rust) = self
+        let Some((proto, rust)) = self
             .config
             .extern_paths()
             .filter(|(proto, _)| {
@@ -149,23 +224,33 @@ impl<'a> Builder<'a> {
                     || (full_name.starts_with(proto) && full_name.as_bytes()[proto.len()] == b'.')
                     || *proto == "."
             })
-            .max_by_key(|(proto, _)| proto.len())?;
+            .max_by_key(|(proto, _)| proto.len())
+        else {
+            return Ok(None);
+        };
+        let mut path: syn::Path = syn::parse_str(rust).map_err(|e| {
+            Error::new(format!(
+                "`extern_path(\"{proto}\", \"{rust}\")`: `{rust}` is not a Rust path: {e}"
+            ))
+        })?;
         let rest = full_name[proto.len()..].trim_start_matches('.');
         if rest.is_empty() {
-            return Some(rust.to_string());
+            return Ok(Some(path));
         }
         let segments: Vec<&str> = rest.split('.').collect();
-        let mut path = rust.to_string();
         // Nested types live in the snake_case module of their parent.
         for (i, segment) in segments.iter().enumerate() {
-            path.push_str("::");
-            if i + 1 == segments.len() {
-                path.push_str(&names::camel(segment));
+            let name = if i + 1 == segments.len() {
+                names::camel(segment)
             } else {
-                path.push_str(&names::snake(segment));
-            }
+                names::snake(segment)
+            };
+            let segment = rust_ident(&name, || {
+                format!("`{full_name}` (under `extern_path(\"{proto}\", \"{rust}\")`)")
+            })?;
+            path.segments.push(syn::PathSegment::from(segment));
         }
-        Some(path)
+        Ok(Some(path))
     }
 
     fn index_message(
@@ -174,17 +259,17 @@ impl<'a> Builder<'a> {
         modules: &[String],
         message: &'a DescriptorProto,
         parent: Features,
-    ) {
+    ) -> Result<(), Error> {
         let full_name = format!("{prefix}.{}", message.name());
-        let extern_path = self.extern_path_for(&full_name);
+        let extern_path = self.extern_path_for(&full_name)?;
         let mut nested_modules = modules.to_vec();
         nested_modules.push(names::snake(message.name()));
         let features = parent.with(message.options.as_ref().and_then(|o| o.features.as_ref()));
         for nested in &message.nested_type {
-            self.index_message(&full_name, &nested_modules, nested, features);
+            self.index_message(&full_name, &nested_modules, nested, features)?;
         }
         for nested in &message.enum_type {
-            self.index_enum(&full_name, &nested_modules, nested, features);
+            self.index_enum(&full_name, &nested_modules, nested, features)?;
         }
         let edges = message
             .field
@@ -205,6 +290,7 @@ impl<'a> Builder<'a> {
                 closed: false,
             },
         );
+        Ok(())
     }
 
     fn index_enum(
@@ -213,9 +299,9 @@ impl<'a> Builder<'a> {
         modules: &[String],
         enumeration: &'a EnumDescriptorProto,
         parent: Features,
-    ) {
+    ) -> Result<(), Error> {
         let full_name = format!("{prefix}.{}", enumeration.name());
-        let extern_path = self.extern_path_for(&full_name);
+        let extern_path = self.extern_path_for(&full_name)?;
         let closed = parent
             .with(
                 enumeration
@@ -235,10 +321,11 @@ impl<'a> Builder<'a> {
                 closed,
             },
         );
+        Ok(())
     }
 
     /// The Rust path of type `full_name` as seen from module `from`.
-    fn path(&self, full_name: &str, from: &[String]) -> Result<String, Error> {
+    fn path(&self, full_name: &str, from: &[String]) -> Result<syn::Path, Error> {
         let info = self
             .types
             .get(full_name)
@@ -251,15 +338,18 @@ impl<'a> Builder<'a> {
             .zip(&info.modules)
             .take_while(|(a, b)| a == b)
             .count();
-        let mut path = String::new();
+        let mut path = syn::Path {
+            leading_colon: None,
+            segments: Default::default(),
+        };
         for _ in common..from.len() {
-            path.push_str("super::");
+            path.segments
+                .push(Ident::new("super", Span::call_site()).into());
         }
-        for module in &info.modules[common..] {
-            path.push_str(module);
-            path.push_str("::");
+        for module in info.modules[common..].iter().chain([&info.rust_name]) {
+            let segment = rust_ident(module, || format!("the Rust path of `{full_name}`"))?;
+            path.segments.push(segment.into());
         }
-        path.push_str(&info.rust_name);
         Ok(path)
     }
 
@@ -289,11 +379,7 @@ impl<'a> Builder<'a> {
         } else {
             format!(".{}", file.package())
         };
-        let modules: Vec<String> = if file.package().is_empty() {
-            Vec::new()
-        } else {
-            file.package().split('.').map(names::snake).collect()
-        };
+        let modules = package_modules(file.package());
         for (i, message) in file.message_type.iter().enumerate() {
             if is_map_entry(message) {
                 continue;
@@ -309,7 +395,7 @@ impl<'a> Builder<'a> {
                 &prefix,
                 enumeration,
                 vec![5, i as i32],
-            ));
+            )?);
         }
         for (i, service) in file.service.iter().enumerate() {
             package
@@ -317,6 +403,26 @@ impl<'a> Builder<'a> {
                 .push(self.service(&comments, &prefix, &modules, service, i)?);
         }
         Ok(())
+    }
+
+    /// Parses the attributes `option` adds to `name` (checked beforehand by
+    /// `Config::check_attributes`).
+    fn attributes<'s>(
+        &self,
+        options: impl IntoIterator<Item = (&'static str, &'s crate::paths::PathMap<String>)>,
+        name: &str,
+        file: &str,
+    ) -> Result<Vec<syn::Attribute>, Error> {
+        let mut attributes = Vec::new();
+        for (option, map) in options {
+            for text in map.matches(name) {
+                attributes.extend(
+                    crate::config::parse_attributes(text)
+                        .map_err(|e| Error::new(format!("{file}: `{option}` of `{name}`: {e}")))?,
+                );
+            }
+        }
+        Ok(attributes)
     }
 
     fn message(
@@ -329,6 +435,12 @@ impl<'a> Builder<'a> {
         path: Vec<i32>,
     ) -> Result<Message, Error> {
         let full_name = format!("{prefix}.{}", message.name());
+        let file = comments.file;
+        let whose = |what: &str| {
+            let full_name = &full_name;
+            let what = what.to_string();
+            move || format!("{file}: {what} of message `{full_name}`")
+        };
         let comments_on = !self.config.disable_comments.any(&full_name);
         let features = parent.with(message.options.as_ref().and_then(|o| o.features.as_ref()));
         let module = names::snake(message.name());
@@ -355,12 +467,11 @@ impl<'a> Builder<'a> {
         for (i, nested) in message.enum_type.iter().enumerate() {
             let mut nested_path = path.clone();
             nested_path.extend([4, i as i32]);
-            enums.push(self.enumeration(comments, &full_name, nested, nested_path));
+            enums.push(self.enumeration(comments, &full_name, nested, nested_path)?);
         }
 
         let mut fields = Vec::new();
-        let mut oneofs: Vec<Oneof> = Vec::new();
-        let mut oneof_slots: HashMap<i32, usize> = HashMap::new();
+        let mut oneofs: Vec<PendingOneof> = Vec::new();
         for (i, field) in message.field.iter().enumerate() {
             let mut field_path = path.clone();
             field_path.extend([2, i as i32]);
@@ -386,32 +497,39 @@ impl<'a> Builder<'a> {
                 ),
                 None => features,
             };
-            let mut built = self.field(scope, &full_name, from, field, doc)?;
-            if real_oneof.is_some() {
-                // Oneof members are enum variants.
-                built.rust_name = names::camel(field.name());
-            }
+            // Oneof members are enum variants.
+            let rust_name = match real_oneof {
+                Some(_) => names::camel(field.name()),
+                None => names::snake(field.name()),
+            };
+            let built = self.field(scope, file, &full_name, from, field, rust_name, doc)?;
             match real_oneof {
                 None => fields.push(built),
                 Some(index) => {
-                    let slot = *oneof_slots.entry(index).or_insert_with(|| {
-                        let decl = &message.oneof_decl[index as usize];
-                        let mut oneof_path = path.clone();
-                        oneof_path.extend([8, index]);
-                        oneofs.push(Oneof {
-                            name: decl.name().to_string(),
-                            path: String::new(),
-                            rust_name: names::snake(decl.name()),
-                            enum_name: names::camel(decl.name()),
-                            fields: Vec::new(),
-                            doc: if comments_on {
-                                comments.doc(&oneof_path)
-                            } else {
-                                Vec::new()
-                            },
-                        });
-                        oneofs.len() - 1
-                    });
+                    let slot = match oneofs.iter().position(|o| o.index == index) {
+                        Some(slot) => slot,
+                        None => {
+                            let decl = message.oneof_decl.get(index as usize).ok_or_else(|| {
+                                Error::new(format!(
+                                    "{file}: field `{full_name}.{}` names oneof {index}, which is not declared",
+                                    field.name()
+                                ))
+                            })?;
+                            let mut oneof_path = path.clone();
+                            oneof_path.extend([8, index]);
+                            oneofs.push(PendingOneof {
+                                index,
+                                name: decl.name().to_string(),
+                                fields: Vec::new(),
+                                doc: if comments_on {
+                                    comments.doc(&oneof_path)
+                                } else {
+                                    Vec::new()
+                                },
+                            });
+                            oneofs.len() - 1
+                        }
+                    };
                     oneofs[slot].fields.push(built);
                 }
             }
@@ -419,27 +537,54 @@ impl<'a> Builder<'a> {
         // A oneof enum must not collide with a nested type in the same module.
         let taken: HashSet<String> = messages
             .iter()
-            .map(|m| m.rust_name.clone())
-            .chain(enums.iter().map(|e| e.rust_name.clone()))
+            .map(|m| m.rust_name.to_string())
+            .chain(enums.iter().map(|e| e.rust_name.to_string()))
             .collect();
-        for oneof in &mut oneofs {
-            if taken.contains(&oneof.enum_name) {
-                oneof.enum_name.push_str("Oneof");
-            }
-            oneof.path = format!("{module}::{}", oneof.enum_name);
-        }
+        let module_ident = rust_ident(&module, whose("the nested module"))?;
+        let oneofs = oneofs
+            .into_iter()
+            .map(
+                |PendingOneof {
+                     name, fields, doc, ..
+                 }| {
+                    let rust_name = names::snake(&name);
+                    let mut enum_name = names::camel(&name);
+                    if taken.contains(&enum_name) {
+                        enum_name.push_str("Oneof");
+                    }
+                    let enum_name = rust_ident(&enum_name, whose(&format!("oneof `{name}`")))?;
+                    let path = syn::Path {
+                        leading_colon: None,
+                        segments: [module_ident.clone(), enum_name.clone()]
+                            .into_iter()
+                            .map(syn::PathSegment::from)
+                            .collect(),
+                    };
+                    Ok(Oneof {
+                        rust_name: rust_ident(&rust_name, whose(&format!("oneof `{name}`")))?,
+                        name,
+                        path,
+                        enum_name,
+                        fields,
+                        doc,
+                    })
+                },
+            )
+            .collect::<Result<Vec<_>, Error>>()?;
 
-        let mut attributes: Vec<String> = self
-            .config
-            .type_attributes
-            .matches(&full_name)
-            .cloned()
-            .collect();
-        attributes.extend(self.config.message_attributes.matches(&full_name).cloned());
+        self.record_sharing(&full_name, message, &fields, &oneofs);
+        let attributes = self.attributes(
+            [
+                ("type_attribute", &self.config.type_attributes),
+                ("message_attribute", &self.config.message_attributes),
+            ],
+            &full_name,
+            file,
+        )?;
         Ok(Message {
             full_name: full_name.trim_start_matches('.').to_string(),
-            rust_name: names::camel(message.name()),
-            module,
+            rust_name: rust_ident(&names::camel(message.name()), whose("the name"))?,
+            module: module_ident,
             fields,
             oneofs,
             messages,
@@ -453,16 +598,52 @@ impl<'a> Builder<'a> {
             keep_unknown: !self.config.discard_unknown_fields.any(&full_name),
             attributes,
             describe: false,
-            file: comments.file.to_string(),
+            file: file.to_string(),
+            shares_bytes: false,
         })
     }
 
+    /// Notes what `message` holds, for the `SHARES_BYTES` closure.
+    fn record_sharing(
+        &self,
+        full_name: &str,
+        message: &DescriptorProto,
+        fields: &[Field],
+        oneofs: &[Oneof],
+    ) {
+        let direct = fields
+            .iter()
+            .chain(oneofs.iter().flat_map(|o| &o.fields))
+            .any(|f| f.kind.is_shared_bytes());
+        let contained = message
+            .field
+            .iter()
+            .filter(|f| matches!(f.r#type(), ProtoType::Message | ProtoType::Group))
+            .filter_map(|f| match self.map_entry(f.type_name()) {
+                // A map holds its values.
+                Some(entry) => entry
+                    .field
+                    .get(1)
+                    .filter(|v| matches!(v.r#type(), ProtoType::Message | ProtoType::Group))
+                    .map(|v| v.type_name().to_string()),
+                None => Some(f.type_name().to_string()),
+            })
+            .collect();
+        self.sharing
+            .borrow_mut()
+            .messages
+            .insert(full_name.to_string(), (direct, contained));
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn field(
         &self,
         scope: Features,
+        file: &str,
         message_name: &str,
         from: &[String],
         field: &FieldDescriptorProto,
+        rust_name: String,
         doc: Vec<String>,
     ) -> Result<Field, Error> {
         let field_name = format!("{message_name}.{}", field.name());
@@ -473,8 +654,15 @@ impl<'a> Builder<'a> {
             Kind::Message { .. } if field.label() == ProtoLabel::Repeated => {
                 match self.map_entry(field.type_name()) {
                     Some(entry) => {
-                        let key = self.kind(&entry.field[0], &field_name, from)?;
-                        let value = self.kind(&entry.field[1], &field_name, from)?;
+                        let (Some(key), Some(value)) = (entry.field.first(), entry.field.get(1))
+                        else {
+                            return Err(Error::new(format!(
+                                "{file}: map field `{field_name}`: its entry `{}` lacks a key or a value",
+                                field.type_name()
+                            )));
+                        };
+                        let key = self.kind(key, &field_name, from)?;
+                        let value = self.kind(value, &field_name, from)?;
                         // Keys stay `String` (bytes cannot be map keys in
                         // proto); unchecked values are raw bytes.
                         let value = self.unchecked_string(value, features, &field_name);
@@ -496,28 +684,32 @@ impl<'a> Builder<'a> {
             Kind::Message { path } if features.delimited => Kind::Group { path },
             other => self.unchecked_string(other, features, &field_name),
         };
-        let default = match (&kind, field.r#type()) {
-            // A string default read as bytes: its backslashes are literal.
-            (Kind::Bytes { .. }, ProtoType::String) => field
-                .default_value
-                .as_ref()
-                .map(|d| d.replace('\\', "\\\\")),
-            _ => field.default_value.clone(),
+        let default = match &field.default_value {
+            None => None,
+            Some(text) => Some(self.default_value(field, &kind, text).map_err(|e| {
+                Error::new(format!(
+                    "{file}: field `{field_name}`: `[default = {text}]` {e}"
+                ))
+            })?),
         };
         let label = label(features, field, &kind);
         let boxed = matches!(kind, Kind::Message { .. } | Kind::Group { .. })
             && !matches!(label, Label::Repeated { .. })
             && self.needs_box(message_name, field.type_name());
-        let attributes = self
-            .config
-            .field_attributes
-            .matches(&field_name)
-            .cloned()
-            .collect();
+        let attributes = self.attributes(
+            [("field_attribute", &self.config.field_attributes)],
+            &field_name,
+            file,
+        )?;
         Ok(Field {
             name: field.name().to_string(),
-            rust_name: names::snake(field.name()),
-            number: field.number() as u32,
+            rust_name: rust_ident(&rust_name, || format!("{file}: field `{field_name}`"))?,
+            number: u32::try_from(field.number()).map_err(|_| {
+                Error::new(format!(
+                    "{file}: field `{field_name}` has the number {}",
+                    field.number()
+                ))
+            })?,
             kind,
             label,
             boxed,
@@ -525,6 +717,86 @@ impl<'a> Builder<'a> {
             doc,
             deprecated: field.options.as_ref().is_some_and(|o| o.deprecated()),
             attributes,
+        })
+    }
+
+    /// A declared default, checked against the field's kind: the error
+    /// completes "`[default = …]` …".
+    fn default_value(
+        &self,
+        field: &FieldDescriptorProto,
+        kind: &Kind,
+        text: &str,
+    ) -> Result<DefaultValue, String> {
+        fn int<T: TryFrom<i64>>(text: &str, ty: &str) -> Result<i64, String> {
+            let value: i64 = text.parse().map_err(|_| format!("is not an {ty} value"))?;
+            T::try_from(value)
+                .map(|_| value)
+                .map_err(|_| format!("is out of range for {ty}"))
+        }
+        fn uint<T: TryFrom<u64>>(text: &str, ty: &str) -> Result<u64, String> {
+            let value: u64 = text.parse().map_err(|_| format!("is not a {ty} value"))?;
+            T::try_from(value)
+                .map(|_| value)
+                .map_err(|_| format!("is out of range for {ty}"))
+        }
+        Ok(match kind {
+            Kind::Scalar(Scalar::Bool) => match text {
+                "true" => DefaultValue::Bool(true),
+                "false" => DefaultValue::Bool(false),
+                _ => return Err("is not `true` or `false`".into()),
+            },
+            Kind::Scalar(Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32) => {
+                DefaultValue::Int(int::<i32>(text, "int32")?)
+            }
+            Kind::Scalar(Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64) => {
+                DefaultValue::Int(int::<i64>(text, "int64")?)
+            }
+            Kind::Scalar(Scalar::Uint32 | Scalar::Fixed32) => {
+                DefaultValue::Uint(uint::<u32>(text, "uint32")?)
+            }
+            Kind::Scalar(Scalar::Uint64 | Scalar::Fixed64) => {
+                DefaultValue::Uint(uint::<u64>(text, "uint64")?)
+            }
+            Kind::Scalar(Scalar::Float | Scalar::Double) => DefaultValue::Float(match text {
+                "inf" => f64::INFINITY,
+                "-inf" => f64::NEG_INFINITY,
+                "nan" | "-nan" => f64::NAN,
+                _ => text
+                    .parse()
+                    .map_err(|_| "is not a floating-point value".to_string())?,
+            }),
+            Kind::String => DefaultValue::String(text.to_string()),
+            // A `string` read as bytes (unchecked UTF-8) keeps its text as
+            // is; `bytes` defaults are C-escaped.
+            Kind::Bytes { .. } if field.r#type() == ProtoType::String => {
+                DefaultValue::Bytes(text.as_bytes().to_vec())
+            }
+            Kind::Bytes { .. } => DefaultValue::Bytes(unescape_bytes(text)),
+            Kind::Enum(_) => {
+                let enumeration = self
+                    .types
+                    .get(field.type_name())
+                    .and_then(|info| info.enumeration)
+                    .ok_or_else(|| {
+                        format!(
+                            "names a value of `{}`, which is not an enum",
+                            field.type_name()
+                        )
+                    })?;
+                let variant = variant_names(enumeration)
+                    .into_iter()
+                    .find(|(proto, _)| proto == text)
+                    .map(|(_, rust)| rust)
+                    .ok_or_else(|| format!("is not a value of `{}`", field.type_name()))?;
+                DefaultValue::Enum(
+                    names::ident(&variant)
+                        .map_err(|e| format!("names a value without a Rust name: {e}"))?,
+                )
+            }
+            Kind::Message { .. } | Kind::Group { .. } | Kind::Map { .. } => {
+                return Err("is not allowed on a message field".into());
+            }
         })
     }
 
@@ -584,11 +856,16 @@ impl<'a> Builder<'a> {
                 let enumeration = info
                     .enumeration
                     .ok_or_else(|| Error::new(format!("`{}` is not an enum", field.type_name())))?;
-                let (variants, first) = variant_names(enumeration);
+                let first = variant_names(enumeration)
+                    .into_iter()
+                    .next()
+                    .map(|(_, rust)| {
+                        rust_ident(&rust, || format!("a value of enum `{}`", field.type_name()))
+                    })
+                    .transpose()?;
                 Kind::Enum(EnumRef {
                     path: self.path(field.type_name(), from)?,
                     closed: info.closed,
-                    variants,
                     first,
                 })
             }
@@ -601,27 +878,30 @@ impl<'a> Builder<'a> {
         prefix: &str,
         enumeration: &EnumDescriptorProto,
         path: Vec<i32>,
-    ) -> Enum {
+    ) -> Result<Enum, Error> {
         let full_name = format!("{prefix}.{}", enumeration.name());
+        let file = comments.file;
+        let whose = || format!("{file}: enum `{full_name}`");
         let comments_on = !self.config.disable_comments.any(&full_name);
         let proto_names: Vec<&str> = enumeration.value.iter().map(|v| v.name()).collect();
         let rust_names = names::enum_variants(enumeration.name(), &proto_names);
         let mut values: Vec<EnumValue> = Vec::new();
         let mut aliases = Vec::new();
         for (i, (value, rust_name)) in enumeration.value.iter().zip(rust_names).enumerate() {
+            let value_whose = || format!("{}, value `{}`", whose(), value.name());
             if let Some(first) = values.iter().find(|v| v.number == value.number()) {
-                aliases.push((
-                    alias_const(&rust_name),
-                    value.name().to_string(),
-                    first.rust_name.clone(),
-                ));
+                aliases.push(EnumAlias {
+                    rust_name: rust_ident(&alias_const(&rust_name), value_whose)?,
+                    proto_name: value.name().to_string(),
+                    target: first.rust_name.clone(),
+                });
                 continue;
             }
             let mut value_path = path.clone();
             value_path.extend([2, i as i32]);
             values.push(EnumValue {
                 proto_name: value.name().to_string(),
-                rust_name,
+                rust_name: rust_ident(&rust_name, value_whose)?,
                 number: value.number(),
                 doc: if comments_on {
                     comments.doc(&value_path)
@@ -631,17 +911,18 @@ impl<'a> Builder<'a> {
                 deprecated: value.options.as_ref().is_some_and(|o| o.deprecated()),
             });
         }
-        let mut attributes: Vec<String> = self
-            .config
-            .type_attributes
-            .matches(&full_name)
-            .cloned()
-            .collect();
-        attributes.extend(self.config.enum_attributes.matches(&full_name).cloned());
-        Enum {
+        let attributes = self.attributes(
+            [
+                ("type_attribute", &self.config.type_attributes),
+                ("enum_attribute", &self.config.enum_attributes),
+            ],
+            &full_name,
+            file,
+        )?;
+        Ok(Enum {
             full_name: full_name.trim_start_matches('.').to_string(),
-            file: comments.file.to_string(),
-            rust_name: names::camel(enumeration.name()),
+            file: file.to_string(),
+            rust_name: rust_ident(&names::camel(enumeration.name()), whose)?,
             values,
             aliases,
             doc: if comments_on {
@@ -651,7 +932,7 @@ impl<'a> Builder<'a> {
             },
             deprecated: enumeration.options.as_ref().is_some_and(|o| o.deprecated()),
             attributes,
-        }
+        })
     }
 
     fn service(
@@ -663,16 +944,32 @@ impl<'a> Builder<'a> {
         index: usize,
     ) -> Result<Service, Error> {
         let full_name = format!("{prefix}.{}", service.name());
+        let file = comments.file;
+        let whose = || format!("{file}: service `{full_name}`");
         let comments_on = !self.config.disable_comments.any(&full_name);
         // Service code lives in `<service>_server` / `<service>_client` modules.
         let mut from = modules.to_vec();
         from.push(String::new());
+        let rpcs: Vec<names::Rpc<'_>> = service
+            .method
+            .iter()
+            .map(|m| names::Rpc {
+                name: m.name(),
+                server_streaming: m.server_streaming(),
+                method: None,
+            })
+            .collect();
+        let rpc_names = names::rpc_names(&rpcs);
         let mut methods = Vec::new();
-        for (i, method) in service.method.iter().enumerate() {
+        for (i, (method, rust)) in service.method.iter().zip(rpc_names).enumerate() {
             let path = [6, index as i32, 2, i as i32];
+            let method_whose = || format!("{}, rpc `{}`", whose(), method.name());
             methods.push(Method {
                 name: method.name().to_string(),
-                rust_name: names::snake(method.name()),
+                rust_name: rust_ident(&rust.method, method_whose)?,
+                client_name: rust_ident(&rust.client, method_whose)?,
+                stream_type: rust_ident(&rust.stream_type, method_whose)?,
+                renamed: rust.renamed,
                 input: self.path(method.input_type(), &from)?,
                 output: self.path(method.output_type(), &from)?,
                 client_streaming: method.client_streaming(),
@@ -688,7 +985,9 @@ impl<'a> Builder<'a> {
         Ok(Service {
             name: service.name().to_string(),
             full_name: full_name.trim_start_matches('.').to_string(),
-            rust_name: names::camel(service.name()),
+            rust_name: rust_ident(&names::camel(service.name()), whose)?,
+            server_module: rust_ident(&names::service_module(service.name(), "server"), whose)?,
+            client_module: rust_ident(&names::service_module(service.name(), "client"), whose)?,
             methods,
             doc: if comments_on {
                 comments.doc(&[6, index as i32])
@@ -700,6 +999,15 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// A oneof while its members are collected.
+struct PendingOneof {
+    /// Its index in the message's `oneof_decl`.
+    index: i32,
+    name: String,
+    fields: Vec<Field>,
+    doc: Vec<String>,
+}
+
 /// Name of the associated constant for an alias value: its variant-style
 /// name (prefix stripped) in SHOUTY_CASE, `ALIASED_UNO` → `UNO`.
 fn alias_const(rust_name: &str) -> String {
@@ -707,21 +1015,66 @@ fn alias_const(rust_name: &str) -> String {
     names::escape(&names::unraw(rust_name).to_shouty_snake_case())
 }
 
-/// proto name → Rust name for every value, and the first value's name.
-fn variant_names(enumeration: &EnumDescriptorProto) -> (BTreeMap<String, String>, String) {
+/// (proto name, Rust variant) for every value, in declaration order; an
+/// alias names the variant owning its number.
+fn variant_names(enumeration: &EnumDescriptorProto) -> Vec<(String, String)> {
     let proto_names: Vec<&str> = enumeration.value.iter().map(|v| v.name()).collect();
     let rust_names = names::enum_variants(enumeration.name(), &proto_names);
     let mut numbers: HashMap<i32, String> = HashMap::new();
-    let mut map = BTreeMap::new();
-    for (value, rust) in enumeration.value.iter().zip(&rust_names) {
-        // Aliases resolve to the variant that owns their number.
-        let owner = numbers
-            .entry(value.number())
-            .or_insert_with(|| rust.clone())
-            .clone();
-        map.insert(value.name().to_string(), owner);
+    enumeration
+        .value
+        .iter()
+        .zip(rust_names)
+        .map(|(value, rust)| {
+            let owner = numbers.entry(value.number()).or_insert(rust).clone();
+            (value.name().to_string(), owner)
+        })
+        .collect()
+}
+
+/// Undoes the C escaping protoc applies to `bytes` defaults.
+fn unescape_bytes(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' || i + 1 == bytes.len() {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        match bytes[i] {
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'a' => out.push(0x07),
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'v' => out.push(0x0b),
+            b'x' | b'X' => {
+                let digits: String = text[i + 1..]
+                    .chars()
+                    .take(2)
+                    .take_while(char::is_ascii_hexdigit)
+                    .collect();
+                out.push(u8::from_str_radix(&digits, 16).unwrap_or(0));
+                i += digits.len();
+            }
+            b'0'..=b'7' => {
+                let digits: String = text[i..]
+                    .chars()
+                    .take(3)
+                    .take_while(|c| ('0'..='7').contains(c))
+                    .collect();
+                out.push(u8::from_str_radix(&digits, 8).unwrap_or(0));
+                i += digits.len() - 1;
+            }
+            other => out.push(other),
+        }
+        i += 1;
     }
-    (map, rust_names.first().cloned().unwrap_or_default())
+    out
 }
 
 fn is_map_entry(message: &DescriptorProto) -> bool {
@@ -753,5 +1106,16 @@ fn label(features: Features, field: &FieldDescriptorProto, kind: &Kind) -> Label
                 Presence::LegacyRequired => Label::Required,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape_bytes;
+
+    #[test]
+    fn unescapes_c_escapes() {
+        assert_eq!(unescape_bytes(r"a\001\x7f\n\\"), b"a\x01\x7f\n\\");
+        assert_eq!(unescape_bytes(r"\0"), b"\0");
     }
 }

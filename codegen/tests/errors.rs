@@ -118,3 +118,97 @@ fn file_descriptor_set_path_writes_the_set() {
     // Source info is kept (comments for reflection clients).
     assert!(set.file[0].source_code_info.is_some());
 }
+
+/// A descriptor set for `source` (as `bad.proto`), to be tampered with the
+/// way a hand-built or foreign set could be.
+fn descriptor_set(source: &str) -> protocall::types::FileDescriptorSet {
+    use protocall::Message as _;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.proto"), source).unwrap();
+    let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    compiler.open_file("bad.proto").unwrap();
+    protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice())
+        .unwrap()
+}
+
+fn generate_err(
+    builder: protocall_codegen::Builder,
+    set: &protocall::types::FileDescriptorSet,
+) -> String {
+    builder
+        .generate(set, &["bad.proto".to_string()])
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn bad_defaults_are_errors_naming_file_and_field() {
+    let source = "syntax = \"proto2\";\npackage p;\nenum E { A = 0; B = 1; }\n\
+                  message M {\n  optional int32 small = 1 [default = 5];\n  optional E e = 2 [default = B];\n  optional bool flag = 3 [default = true];\n}\n";
+    let cases = [
+        (0, "99999999999", "is out of range for int32"),
+        (0, "five", "is not an int32 value"),
+        (1, "NOPE", "is not a value of `.p.E`"),
+        (2, "yes", "is not `true` or `false`"),
+    ];
+    for (field, text, expected) in cases {
+        let mut set = descriptor_set(source);
+        set.file[0].message_type[0].field[field].default_value = Some(text.to_string());
+        let err = generate_err(protocall_codegen::configure(), &set);
+        let name = set.file[0].message_type[0].field[field].name().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "bad.proto: field `.p.M.{name}`: `[default = {text}]`"
+            )),
+            "{err}"
+        );
+        assert!(err.contains(expected), "{err}");
+    }
+}
+
+#[test]
+fn defaults_keep_their_values() {
+    let set = descriptor_set(
+        "syntax = \"proto2\";\npackage p;\nenum E { A = 0; B = 1; }\n\
+         message M {\n  optional int32 small = 1 [default = -5];\n  optional E e = 2 [default = B];\n\
+           optional double d = 3 [default = -inf];\n  optional bytes b = 4 [default = \"a\\001\"];\n\
+           optional uint64 big = 5 [default = 18446744073709551615];\n}\n",
+    );
+    let files = protocall_codegen::configure()
+        .generate(&set, &["bad.proto".to_string()])
+        .unwrap();
+    let code = &files[0].content;
+    for expected in [
+        "self.small.unwrap_or(-5i32)",
+        "self.e.unwrap_or(E::B)",
+        "self.d.unwrap_or(f64::NEG_INFINITY)",
+        "self.b.as_deref().unwrap_or(b\"a\\x01\")",
+        "self.big.unwrap_or(18446744073709551615u64)",
+    ] {
+        assert!(code.contains(expected), "{expected} in\n{code}");
+    }
+}
+
+#[test]
+fn attribute_options_must_be_attributes() {
+    let set = descriptor_set("syntax = \"proto3\";\npackage p;\nmessage M { int32 x = 1; }\n");
+    let err = generate_err(
+        protocall_codegen::configure().field_attribute(".p.M.x", "derive(Eq)"),
+        &set,
+    );
+    assert!(err.contains("field_attribute(\".p.M.x\""), "{err}");
+    assert!(err.contains("expected attributes (`#[…]`)"), "{err}");
+}
+
+#[test]
+fn extern_paths_must_be_paths() {
+    let set = descriptor_set("syntax = \"proto3\";\npackage p;\nmessage M { int32 x = 1; }\n");
+    let err = generate_err(
+        protocall_codegen::configure().extern_path(".q", "::not a path"),
+        &set,
+    );
+    assert!(
+        err.contains("`extern_path(\".q\", \"::not a path\")`: `::not a path` is not a Rust path"),
+        "{err}"
+    );
+}

@@ -4,10 +4,9 @@
 use std::collections::HashMap;
 
 use heck::{ToShoutySnakeCase, ToSnakeCase};
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use protocall_codegen_core::inline;
 use protocall_codegen_core::model::{Enum, EnumValue, Field, Kind, Message, Oneof};
-use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
 
@@ -24,6 +23,25 @@ fn full_name(input: &DeriveInput, proto: &attrs::ProtoAttrs) -> String {
         Some(package) if !package.is_empty() => format!("{package}.{name}"),
         _ => name,
     }
+}
+
+/// `ident` without its span: generated items are named at the call site,
+/// as the emitter names everything.
+fn plain(ident: &Ident) -> Ident {
+    let mut ident = ident.clone();
+    ident.set_span(Span::call_site());
+    ident
+}
+
+/// An identifier the model needs that the user did not write (`member_8`).
+fn synthetic(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+/// The snake_case module or field name generated code would give `ident`.
+fn snake_of(ident: &Ident) -> syn::Result<Ident> {
+    let name = protocall_codegen_core::names::snake(&ident.to_string());
+    protocall_codegen_core::names::ident(&name).map_err(|e| syn::Error::new(ident.span(), e))
 }
 
 /// Remembers field numbers and who took them, failing on the second use.
@@ -90,7 +108,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
                     tags.claim(tag, span, &rust_name)?;
                     Ok(Field {
                         name: format!("{name}_{tag}"),
-                        rust_name: String::new(),
+                        rust_name: synthetic(&format!("member_{tag}")),
                         number: tag,
                         kind: Kind::String,
                         label: protocall_codegen_core::model::Label::Optional,
@@ -108,12 +126,17 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
                     "a oneof field must be `Option<YourOneofEnum>`",
                 )
             })?;
-            let enum_name = enum_type.to_token_stream().to_string();
+            let path = types::type_path(enum_type)?;
+            let enum_name = path
+                .segments
+                .last()
+                .map(|s| plain(&s.ident))
+                .ok_or_else(|| syn::Error::new(enum_type.span(), "expected a oneof enum type"))?;
             oneof_spans.insert(rust_name.clone(), field.ty.span());
             oneofs.push(Oneof {
                 name,
-                path: enum_name.clone(),
-                rust_name,
+                path,
+                rust_name: plain(ident),
                 enum_name,
                 fields: members,
                 doc: docs(&field.attrs),
@@ -128,7 +151,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
         let mapped = types::field(&field.ty, over)?;
         fields.push(Field {
             name,
-            rust_name,
+            rust_name: plain(ident),
             number: tag,
             kind: mapped.kind,
             label: mapped.label,
@@ -143,20 +166,21 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
     let checks = oneofs.iter().map(|oneof| {
         let mut tags: Vec<u32> = oneof.fields.iter().map(|f| f.number).collect();
         tags.sort_unstable();
-        let ty: syn::Type = syn::parse_str(&oneof.path).expect("a type written by the user");
+        let ty = &oneof.path;
         let message = format!(
             "the `tags` of oneof field `{}` differ from the `#[proto(tag = …)]`s of `{}`",
             oneof.rust_name, oneof.enum_name
         );
-        let span = oneof_spans[&oneof.rust_name];
+        let span = oneof_spans[&oneof.rust_name.to_string()];
         quote::quote_spanned! {span=>
             const _: () = ::core::assert!(::protocall::reflect::same_tags(#ty::TAGS, &[#(#tags),*]), #message);
         }
     }).collect::<Vec<_>>();
+    let shares_bytes = fields.iter().any(|f| f.kind.is_shared_bytes());
     let model = Message {
         full_name: full_name(&input, &proto),
-        rust_name: input.ident.to_string(),
-        module: String::new(),
+        rust_name: plain(&input.ident),
+        module: snake_of(&input.ident)?,
         fields,
         oneofs,
         messages: Vec::new(),
@@ -167,6 +191,9 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
         attributes: Vec::new(),
         describe: true,
         file: String::new(),
+        // Contained messages cannot be seen from here: only the struct's
+        // own `Bytes` fields count.
+        shares_bytes,
     };
     let impls = inline::message(&model);
     Ok(quote::quote!(#impls #(#checks)*))
@@ -244,7 +271,7 @@ pub(crate) fn enumeration(input: DeriveInput) -> syn::Result<TokenStream> {
         });
         values.push(EnumValue {
             proto_name,
-            rust_name: variant.ident.to_string(),
+            rust_name: plain(&variant.ident),
             number,
             doc: docs(&variant.attrs),
             deprecated: false,
@@ -253,7 +280,7 @@ pub(crate) fn enumeration(input: DeriveInput) -> syn::Result<TokenStream> {
     let model = Enum {
         full_name: full_name(&input, &proto),
         file: String::new(),
-        rust_name: input.ident.to_string(),
+        rust_name: plain(&input.ident),
         values,
         aliases: Vec::new(),
         doc: docs(&input.attrs),
@@ -322,7 +349,7 @@ pub(crate) fn oneof(input: DeriveInput) -> syn::Result<TokenStream> {
             name: attrs
                 .name
                 .unwrap_or_else(|| variant.ident.to_string().to_snake_case()),
-            rust_name: variant.ident.to_string(),
+            rust_name: plain(&variant.ident),
             number: tag,
             kind: mapped.kind,
             label: mapped.label,
@@ -345,9 +372,9 @@ pub(crate) fn oneof(input: DeriveInput) -> syn::Result<TokenStream> {
     };
     let model = Oneof {
         name: input.ident.to_string().to_snake_case(),
-        path: input.ident.to_string(),
-        rust_name: String::new(),
-        enum_name: input.ident.to_string(),
+        path: plain(&input.ident).into(),
+        rust_name: snake_of(&input.ident)?,
+        enum_name: plain(&input.ident),
         fields,
         doc: docs(&input.attrs),
     };

@@ -1,11 +1,12 @@
 //! `#[protocall::service]`: a Rust trait to the same server and client
 //! code a `.proto` service generates, plus its descriptor and `.proto` export.
 
-use heck::{ToSnakeCase, ToUpperCamelCase};
-use proc_macro2::TokenStream;
+use heck::ToUpperCamelCase;
+use proc_macro2::{Span, TokenStream};
 use protocall_codegen_core::inline;
-use protocall_codegen_core::model::{Method, Service};
-use quote::{ToTokens, format_ident, quote};
+use protocall_codegen_core::model::{Method, Renamed, Service};
+use protocall_codegen_core::names;
+use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{
@@ -63,22 +64,38 @@ fn generic_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     }
 }
 
-/// The path the generated modules use for a type written at the call site.
-fn from_module(ty: &Type) -> String {
-    let text = ty.to_token_stream().to_string().replace(' ', "");
-    if text.starts_with("::") || text.starts_with("crate::") {
-        text
-    } else if let Some(rest) = text.strip_prefix("self::") {
-        format!("super::{rest}")
-    } else {
-        format!("super::{text}")
+/// The path the generated modules (one level down) use for a type written
+/// at the call site.
+fn from_module(ty: &Type) -> syn::Result<syn::Path> {
+    let mut path = crate::types::type_path(ty).map_err(|_| {
+        syn::Error::new(
+            ty.span(),
+            "a request or response must be a message type, written as a path",
+        )
+    })?;
+    if path.leading_colon.is_some() || path.segments[0].ident == "crate" {
+        return Ok(path);
     }
+    let super_ = syn::PathSegment::from(syn::Ident::new("super", Span::call_site()));
+    if path.segments[0].ident == "self" {
+        path.segments[0] = super_;
+    } else {
+        path.segments.insert(0, super_);
+    }
+    Ok(path)
+}
+
+/// An identifier the model needs, or an error at `span`.
+fn model_ident(name: &str, span: Span) -> syn::Result<syn::Ident> {
+    names::ident(name).map_err(|e| syn::Error::new(span, e))
 }
 
 struct ParsedMethod {
     model: Method,
     input: Type,
     output: Type,
+    /// Where errors about the method's name point.
+    span: Span,
 }
 
 fn method(item: &TraitItemFn, streams: &[(syn::Ident, Type)]) -> syn::Result<ParsedMethod> {
@@ -150,7 +167,10 @@ fn method(item: &TraitItemFn, streams: &[(syn::Ident, Type)]) -> syn::Result<Par
     let response = generic_of(ret, "Result").ok_or_else(output_err)?;
     let body = generic_of(response, "Response").ok_or_else(output_err)?;
     let rpc_name = rpc_name(item)?.unwrap_or_else(|| sig.ident.to_string().to_upper_camel_case());
-    let stream_name = format_ident!("{}Stream", rpc_name.to_upper_camel_case());
+    let stream_name = model_ident(
+        &format!("{}Stream", rpc_name.to_upper_camel_case()),
+        sig.ident.span(),
+    )?;
     let self_stream = match body {
         Type::Path(p)
             if p.qself.is_none()
@@ -186,12 +206,17 @@ fn method(item: &TraitItemFn, streams: &[(syn::Ident, Type)]) -> syn::Result<Par
         }
         None => (body.clone(), false),
     };
+    let mut rust_name = sig.ident.clone();
+    rust_name.set_span(Span::call_site());
     Ok(ParsedMethod {
         model: Method {
             name: rpc_name,
-            rust_name: sig.ident.to_string(),
-            input: from_module(&input),
-            output: from_module(&output),
+            client_name: rust_name.clone(),
+            rust_name,
+            stream_type: stream_name,
+            renamed: Renamed::default(),
+            input: from_module(&input)?,
+            output: from_module(&output)?,
             client_streaming,
             server_streaming,
             doc: docs(&item.attrs),
@@ -199,6 +224,7 @@ fn method(item: &TraitItemFn, streams: &[(syn::Ident, Type)]) -> syn::Result<Par
         },
         input,
         output,
+        span: sig.ident.span(),
     })
 }
 
@@ -279,11 +305,19 @@ pub(crate) fn service(args: ServiceArgs, item: ItemTrait) -> syn::Result<TokenSt
             }
         }
     }
+    name_methods(&mut methods)?;
+    let mut rust_name = item.ident.clone();
+    rust_name.set_span(Span::call_site());
+    // Module names follow the proto service name, as in generated code.
+    let server_module = model_ident(&names::service_module(&name, "server"), item.ident.span())?;
+    let client_module = model_ident(&names::service_module(&name, "client"), item.ident.span())?;
     let model = Service {
         name: name.clone(),
         full_name: full_name.clone(),
-        rust_name: item.ident.to_string(),
-        methods: methods.iter().map(|m| clone_method(&m.model)).collect(),
+        rust_name,
+        server_module: server_module.clone(),
+        client_module: client_module.clone(),
+        methods: methods.iter().map(|m| m.model.clone()).collect(),
         doc: docs(&item.attrs),
         deprecated: item.attrs.iter().any(|a| a.path().is_ident("deprecated")),
     };
@@ -291,10 +325,6 @@ pub(crate) fn service(args: ServiceArgs, item: ItemTrait) -> syn::Result<TokenSt
 
     let vis = &item.vis;
     let trait_ident = &item.ident;
-    // Module names follow the proto service name, as in generated code.
-    let snake = name.to_snake_case();
-    let server_module = format_ident!("{snake}_server");
-    let client_module = format_ident!("{snake}_client");
     let server = format_ident!("{}Server", item.ident);
     let client = format_ident!("{}Client", item.ident);
     let types = methods.iter().flat_map(|m| [&m.input, &m.output]);
@@ -354,15 +384,50 @@ pub(crate) fn service(args: ServiceArgs, item: ItemTrait) -> syn::Result<TokenSt
     })
 }
 
-fn clone_method(m: &Method) -> Method {
-    Method {
-        name: m.name.clone(),
-        rust_name: m.rust_name.clone(),
-        input: m.input.clone(),
-        output: m.output.clone(),
-        client_streaming: m.client_streaming,
-        server_streaming: m.server_streaming,
-        doc: m.doc.clone(),
-        deprecated: m.deprecated,
+/// The client's method names (the trait keeps the user's), by the rule
+/// generated code follows; two methods may not share an RPC name or a
+/// stream type.
+fn name_methods(methods: &mut [ParsedMethod]) -> syn::Result<()> {
+    for (i, method) in methods.iter().enumerate() {
+        if let Some(first) = methods[..i]
+            .iter()
+            .find(|m| m.model.name == method.model.name)
+        {
+            return Err(syn::Error::new(
+                method.span,
+                format!(
+                    "the RPC name `{}` is already used by `{}`: give one of them `#[rpc(name = \"…\")]`",
+                    method.model.name, first.model.rust_name
+                ),
+            ));
+        }
     }
+    let rust_names: Vec<String> = methods
+        .iter()
+        .map(|m| m.model.rust_name.to_string())
+        .collect();
+    let rpcs: Vec<names::Rpc<'_>> = methods
+        .iter()
+        .zip(&rust_names)
+        .map(|(m, rust)| names::Rpc {
+            name: &m.model.name,
+            server_streaming: m.model.server_streaming,
+            method: Some(rust),
+        })
+        .collect();
+    let named = names::rpc_names(&rpcs);
+    for (method, named) in methods.iter_mut().zip(named) {
+        if method.model.server_streaming && method.model.stream_type != named.stream_type {
+            return Err(syn::Error::new(
+                method.span,
+                format!(
+                    "another method's response stream is also `Self::{}`: give one of them `#[rpc(name = \"…\")]`",
+                    method.model.stream_type
+                ),
+            ));
+        }
+        method.model.client_name = model_ident(&named.client, method.span)?;
+        method.model.renamed = named.renamed;
+    }
+    Ok(())
 }

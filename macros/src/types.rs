@@ -82,13 +82,21 @@ fn scalar(name: &str, over: Option<(&str, Span)>, ty: &Type) -> syn::Result<Opti
     Ok(Some(chosen))
 }
 
-fn enum_ref(ty: &Type) -> Kind {
-    Kind::Enum(EnumRef {
-        path: path_text(ty),
+/// The path of a message or enum type written as `ty`.
+pub(crate) fn type_path(ty: &Type) -> syn::Result<syn::Path> {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
+        Type::Group(group) => type_path(&group.elem),
+        _ => Err(unsupported(ty)),
+    }
+}
+
+fn enum_ref(ty: &Type) -> syn::Result<Kind> {
+    Ok(Kind::Enum(EnumRef {
+        path: type_path(ty)?,
         closed: false,
-        variants: Default::default(),
-        first: String::new(),
-    })
+        first: None,
+    }))
 }
 
 /// A singular value's kind, if `ty` is a scalar, string, bytes or enum.
@@ -105,7 +113,7 @@ fn value_kind(ty: &Type, over: Option<(&str, Span)>) -> syn::Result<Option<Kind>
         ("Vec", [inner]) if segment(inner).is_some_and(|(n, _)| n == "u8") => {
             Some(Kind::Bytes { shared: false })
         }
-        ("EnumValue", [inner]) => Some(enum_ref(inner)),
+        ("EnumValue", [inner]) => Some(enum_ref(inner)?),
         _ => None,
     })
 }
@@ -149,12 +157,9 @@ fn message_kind(ty: &Type) -> syn::Result<(Kind, bool)> {
 }
 
 fn message_path(ty: &Type) -> syn::Result<Kind> {
-    match ty {
-        Type::Path(_) => Ok(Kind::Message {
-            path: path_text(ty),
-        }),
-        _ => Err(unsupported(ty)),
-    }
+    Ok(Kind::Message {
+        path: type_path(ty)?,
+    })
 }
 
 /// Maps a struct field's type.

@@ -1,38 +1,12 @@
 //! `protocall::reflect::Describe` impls for inline (macro-defined) types:
 //! the descriptor an inline service exports as `.proto` source.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
-use super::{ident, path};
-use crate::model::{Enum, Field, Kind, Label, Message, Scalar};
-
-fn proto_type(kind: &Kind) -> TokenStream {
-    let name = match kind {
-        Kind::Scalar(s) => match s {
-            Scalar::Int32 => "Int32",
-            Scalar::Int64 => "Int64",
-            Scalar::Uint32 => "Uint32",
-            Scalar::Uint64 => "Uint64",
-            Scalar::Sint32 => "Sint32",
-            Scalar::Sint64 => "Sint64",
-            Scalar::Fixed32 => "Fixed32",
-            Scalar::Fixed64 => "Fixed64",
-            Scalar::Sfixed32 => "Sfixed32",
-            Scalar::Sfixed64 => "Sfixed64",
-            Scalar::Float => "Float",
-            Scalar::Double => "Double",
-            Scalar::Bool => "Bool",
-        },
-        Kind::String => "String",
-        Kind::Bytes { .. } => "Bytes",
-        Kind::Enum(_) => "Enum",
-        Kind::Message { .. } | Kind::Map { .. } => "Message",
-        Kind::Group { .. } => "Group",
-    };
-    let name = ident(name);
-    quote!(::protocall::types::field_descriptor_proto::Type::#name)
-}
+use super::field::proto_type;
+use super::ident;
+use crate::model::{Enum, Field, Kind, Label, Message};
 
 fn cardinality(label: Label) -> TokenStream {
     let name = ident(match label {
@@ -49,27 +23,23 @@ fn field_call(field: &Field, label: Label) -> TokenStream {
     let name = &field.name;
     let cardinality = cardinality(label);
     match &field.kind {
-        Kind::Message { path: p } | Kind::Group { path: p } => {
-            let ty = path(p);
+        Kind::Message { path: ty } | Kind::Group { path: ty } => {
             quote!(.message::<#ty>(#number, #name, #cardinality))
         }
         Kind::Enum(e) => {
-            let ty = path(&e.path);
+            let ty = &e.path;
             quote!(.enumeration::<#ty>(#number, #name, #cardinality))
         }
         Kind::Map { key, value, .. } => {
             let key_type = proto_type(key);
             let value_type = proto_type(value);
             let (value_name, uses) = match &**value {
-                Kind::Message { path: p } | Kind::Group { path: p } => {
-                    let ty = path(p);
-                    (
-                        quote!(::core::option::Option::Some(<#ty as ::protocall::Message>::FULL_NAME)),
-                        quote!(.uses::<#ty>()),
-                    )
-                }
+                Kind::Message { path: ty } | Kind::Group { path: ty } => (
+                    quote!(::core::option::Option::Some(<#ty as ::protocall::Message>::FULL_NAME)),
+                    quote!(.uses::<#ty>()),
+                ),
                 Kind::Enum(e) => {
-                    let ty = path(&e.path);
+                    let ty = &e.path;
                     (
                         quote!(::core::option::Option::Some(<#ty as ::protocall::Enumeration>::FULL_NAME)),
                         quote!(.uses::<#ty>()),
@@ -98,8 +68,7 @@ fn doc_text(lines: &[String]) -> Option<String> {
 
 /// `impl Describe` for a message or enum generated from `file`: an inline
 /// service's export imports that file instead of redefining the type.
-pub(crate) fn imported(rust_name: &str, full_name: &str, file: &str) -> TokenStream {
-    let name = ident(rust_name);
+pub(crate) fn imported(name: &Ident, full_name: &str, file: &str) -> TokenStream {
     quote! {
         impl ::protocall::reflect::Describe for #name {
             fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
@@ -111,7 +80,7 @@ pub(crate) fn imported(rust_name: &str, full_name: &str, file: &str) -> TokenStr
 
 /// `impl Describe` for an inline message.
 pub(crate) fn message(message: &Message) -> TokenStream {
-    let name = ident(&message.rust_name);
+    let name = &message.rust_name;
     let fields = message.fields.iter().map(|f| field_call(f, f.label));
     let field_docs = message
         .fields
@@ -125,7 +94,7 @@ pub(crate) fn message(message: &Message) -> TokenStream {
     // Inline messages learn their oneof members from the oneof type.
     let oneofs = message.oneofs.iter().map(|oneof| {
         let oneof_name = &oneof.name;
-        let ty = path(&oneof.path);
+        let ty = &oneof.path;
         quote! {
             let message = <#ty as ::protocall::reflect::DescribeOneof>::describe_members(
                 message.oneof(#oneof_name),
@@ -151,7 +120,7 @@ pub(crate) fn message(message: &Message) -> TokenStream {
 
 /// `impl DescribeOneof` for an inline oneof enum.
 pub(crate) fn oneof(oneof: &crate::model::Oneof) -> TokenStream {
-    let name = ident(&oneof.enum_name);
+    let name = &oneof.enum_name;
     let members = oneof.fields.iter().map(|f| {
         let call = field_call(f, Label::Implicit);
         let doc = doc_text(&f.doc).map(|text| {
@@ -173,7 +142,7 @@ pub(crate) fn oneof(oneof: &crate::model::Oneof) -> TokenStream {
 
 /// `impl Describe` for an inline enum.
 pub(crate) fn enumeration(e: &Enum) -> TokenStream {
-    let name = ident(&e.rust_name);
+    let name = &e.rust_name;
     let values = e.values.iter().map(|v| {
         let proto_name = &v.proto_name;
         let number = Literal::i32_unsuffixed(v.number);

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{attributes, deprecated, doc_or, ident};
+use super::{deprecated, doc_or};
 use crate::model::Enum;
 
 /// The Rust enum and its `Enumeration` impl.
@@ -17,12 +17,12 @@ pub(crate) fn impls(e: &Enum) -> TokenStream {
 }
 
 fn emit(e: &Enum, impl_only: bool) -> TokenStream {
-    let name = ident(&e.rust_name);
+    let name = &e.rust_name;
     let docs = doc_or(&e.doc, format!(" The `{}` enum.", e.full_name));
-    let attrs = attributes(&e.attributes);
+    let attrs = &e.attributes;
     let enum_deprecated = deprecated(e.deprecated);
     let variants = e.values.iter().enumerate().map(|(i, value)| {
-        let variant = ident(&value.rust_name);
+        let variant = &value.rust_name;
         let number = proc_macro2::Literal::i32_unsuffixed(value.number);
         let docs = doc_or(&value.doc, format!(" `{}` = {}.", value.proto_name, number));
         let deprecated = deprecated(value.deprecated);
@@ -31,9 +31,9 @@ fn emit(e: &Enum, impl_only: bool) -> TokenStream {
         let default = (i == 0).then(|| quote!(#[default]));
         quote!(#docs #deprecated #default #variant = #number,)
     });
-    let aliases = e.aliases.iter().map(|(alias, proto_name, target)| {
-        let alias = ident(alias);
-        let target = ident(target);
+    let aliases = e.aliases.iter().map(|alias| {
+        let (proto_name, target) = (&alias.proto_name, &alias.target);
+        let alias = &alias.rust_name;
         let doc = format!(
             " Alias `{proto_name}` of [`{name}::{}`].",
             target.to_string().trim_start_matches("r#")
@@ -42,28 +42,25 @@ fn emit(e: &Enum, impl_only: bool) -> TokenStream {
     });
     let alias_impl = (!e.aliases.is_empty()).then(|| quote!(impl #name { #(#aliases)* }));
     let from_i32 = e.values.iter().map(|value| {
-        let variant = ident(&value.rust_name);
+        let variant = &value.rust_name;
         let number = proc_macro2::Literal::i32_unsuffixed(value.number);
         quote!(#number => #name::#variant,)
     });
     let as_str = e.values.iter().map(|value| {
-        let variant = ident(&value.rust_name);
+        let variant = &value.rust_name;
         let proto_name = &value.proto_name;
         quote!(#name::#variant => #proto_name,)
     });
     let from_str = e
         .values
         .iter()
-        .map(|value| (value.proto_name.as_str(), value.rust_name.as_str()))
+        .map(|value| (value.proto_name.as_str(), &value.rust_name))
         .chain(
             e.aliases
                 .iter()
-                .map(|(_, proto_name, target)| (proto_name.as_str(), target.as_str())),
+                .map(|alias| (alias.proto_name.as_str(), &alias.target)),
         )
-        .map(|(proto_name, target)| {
-            let variant = ident(target);
-            quote!(#proto_name => #name::#variant,)
-        });
+        .map(|(proto_name, variant)| quote!(#proto_name => #name::#variant,));
 
     let allow = e
         .values
@@ -104,11 +101,11 @@ fn emit(e: &Enum, impl_only: bool) -> TokenStream {
     if impl_only {
         return impls;
     }
-    let describe = (!e.file.is_empty())
-        .then(|| super::describe::imported(&e.rust_name, &e.full_name, &e.file));
+    let describe =
+        (!e.file.is_empty()).then(|| super::describe::imported(name, &e.full_name, &e.file));
     quote! {
         #docs
-        #attrs
+        #(#attrs)*
         #enum_deprecated
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
         #[repr(i32)]

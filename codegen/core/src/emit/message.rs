@@ -1,10 +1,13 @@
 //! Message structs and their `Message` impls.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 
-use super::{attributes, deprecated, doc_or, ident, path};
-use crate::model::{Field, Kind, Label, Message, Scalar};
+use super::field::{
+    cardinality, codec, field_type, is_closed_enum, merge_function, number, scalar_type,
+};
+use super::{deprecated, doc_or};
+use crate::model::{DefaultValue, Field, Kind, Label, Message, Scalar};
 
 /// Method names a getter must not take: they would shadow trait methods.
 const RESERVED_METHODS: &[&str] = &[
@@ -31,19 +34,19 @@ const RESERVED_METHODS: &[&str] = &[
 ];
 
 pub(crate) fn message(message: &Message) -> TokenStream {
-    let name = ident(&message.rust_name);
+    let name = &message.rust_name;
     let docs = doc_or(
         &message.doc,
         format!(" The `{}` message.", message.full_name),
     );
     let deprecated = deprecated(message.deprecated);
-    let attrs = attributes(&message.attributes);
-    let module = ident(&message.module);
+    let attrs = &message.attributes;
+    let module = &message.module;
 
     let fields = message.fields.iter().map(struct_field);
     let oneof_fields = message.oneofs.iter().map(|oneof| {
-        let field = ident(&oneof.rust_name);
-        let ty = ident(&oneof.enum_name);
+        let field = &oneof.rust_name;
+        let ty = &oneof.enum_name;
         let docs = doc_or(&oneof.doc, format!(" The `{}` oneof.", oneof.name));
         quote!(#docs pub #field: ::core::option::Option<#module::#ty>,)
     });
@@ -60,13 +63,13 @@ pub(crate) fn message(message: &Message) -> TokenStream {
 
     let message_impl = message_impl(message);
     let describe = (!message.file.is_empty())
-        .then(|| super::describe::imported(&message.rust_name, &message.full_name, &message.file));
+        .then(|| super::describe::imported(name, &message.full_name, &message.file));
     let inherent = inherent_impl(message);
     let nested = nested_module(message);
 
     quote! {
         #docs
-        #attrs
+        #(#attrs)*
         #deprecated
         #[derive(Clone, PartialEq, Debug, #derive_default)]
         pub struct #name {
@@ -83,119 +86,15 @@ pub(crate) fn message(message: &Message) -> TokenStream {
 }
 
 fn struct_field(field: &Field) -> TokenStream {
-    let name = ident(&field.rust_name);
+    let name = &field.rust_name;
     let docs = doc_or(
         &field.doc,
         format!(" Field `{}` = {}.", field.name, field.number),
     );
-    let attrs = attributes(&field.attributes);
+    let attrs = &field.attributes;
     let deprecated = deprecated(field.deprecated);
     let ty = field_type(field);
-    quote!(#docs #attrs #deprecated pub #name: #ty,)
-}
-
-/// The Rust type of one value of `kind` (boxed when asked).
-pub(crate) fn value_type(kind: &Kind, boxed: bool) -> TokenStream {
-    let ty = match kind {
-        Kind::Scalar(scalar) => scalar_type(*scalar),
-        Kind::String => quote!(::std::string::String),
-        Kind::Bytes { shared: false } => quote!(::std::vec::Vec<u8>),
-        Kind::Bytes { shared: true } => quote!(::protocall::bytes::Bytes),
-        Kind::Enum(e) if e.closed => path(&e.path),
-        Kind::Enum(e) => {
-            let p = path(&e.path);
-            quote!(::protocall::EnumValue<#p>)
-        }
-        Kind::Message { path: p } | Kind::Group { path: p } => path(p),
-        Kind::Map { key, value, btree } => {
-            let k = value_type(key, false);
-            let v = value_type(value, false);
-            if *btree {
-                quote!(::std::collections::BTreeMap<#k, #v>)
-            } else {
-                quote!(::std::collections::HashMap<#k, #v>)
-            }
-        }
-    };
-    if boxed {
-        quote!(::std::boxed::Box<#ty>)
-    } else {
-        ty
-    }
-}
-
-fn field_type(field: &Field) -> TokenStream {
-    let value = value_type(&field.kind, field.boxed);
-    if matches!(field.kind, Kind::Map { .. }) {
-        return value;
-    }
-    match field.label {
-        Label::Implicit | Label::Required => value,
-        Label::Optional => quote!(::core::option::Option<#value>),
-        Label::Repeated { .. } => quote!(::std::vec::Vec<#value>),
-    }
-}
-
-fn scalar_type(scalar: Scalar) -> TokenStream {
-    match scalar {
-        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => quote!(i32),
-        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => quote!(i64),
-        Scalar::Uint32 | Scalar::Fixed32 => quote!(u32),
-        Scalar::Uint64 | Scalar::Fixed64 => quote!(u64),
-        Scalar::Float => quote!(f32),
-        Scalar::Double => quote!(f64),
-        Scalar::Bool => quote!(bool),
-    }
-}
-
-/// The codec kind (`::protocall::codec::Int32`, …) for `kind`.
-pub(crate) fn codec(kind: &Kind) -> TokenStream {
-    let name = match kind {
-        Kind::Scalar(s) => match s {
-            Scalar::Int32 => "Int32",
-            Scalar::Int64 => "Int64",
-            Scalar::Uint32 => "Uint32",
-            Scalar::Uint64 => "Uint64",
-            Scalar::Sint32 => "Sint32",
-            Scalar::Sint64 => "Sint64",
-            Scalar::Fixed32 => "Fixed32",
-            Scalar::Fixed64 => "Fixed64",
-            Scalar::Sfixed32 => "Sfixed32",
-            Scalar::Sfixed64 => "Sfixed64",
-            Scalar::Float => "Float",
-            Scalar::Double => "Double",
-            Scalar::Bool => "Bool",
-        },
-        Kind::String => "Str",
-        Kind::Bytes { .. } => "Bytes",
-        Kind::Enum(e) if e.closed => "ClosedEnum",
-        Kind::Enum(_) => "Enum",
-        Kind::Message { .. } => "Msg",
-        Kind::Group { .. } => "Group",
-        Kind::Map { .. } => "Map",
-    };
-    let name = ident(name);
-    quote!(::protocall::codec::#name)
-}
-
-fn is_closed_enum(kind: &Kind) -> bool {
-    matches!(kind, Kind::Enum(e) if e.closed)
-}
-
-/// The suffix of the codec function for a field's cardinality.
-fn cardinality(field: &Field) -> &'static str {
-    match field.label {
-        Label::Implicit => "_implicit",
-        Label::Optional => "_optional",
-        Label::Required => "",
-        Label::Repeated { packed: true } => "_packed",
-        Label::Repeated { packed: false } => "_repeated",
-    }
-}
-
-/// A field number as an unsuffixed literal.
-pub(crate) fn number(field: &Field) -> Literal {
-    Literal::u32_unsuffixed(field.number)
+    quote!(#docs #(#attrs)* #deprecated pub #name: #ty,)
 }
 
 /// Match patterns covering `numbers`: runs of three or more consecutive
@@ -228,41 +127,41 @@ fn number_patterns(numbers: impl Iterator<Item = u32>) -> Vec<TokenStream> {
 /// `self.field` written out.
 fn encode_stmt(field: &Field) -> TokenStream {
     let number = number(field);
-    let name = ident(&field.rust_name);
+    let name = &field.rust_name;
     let codec = codec(&field.kind);
     if let Kind::Map { key, value, .. } = &field.kind {
-        let (k, v) = (super::message::codec(key), super::message::codec(value));
+        let (k, v) = (self::codec(key), self::codec(value));
         return quote!(#codec::encode(#k, #v, #number, &self.#name, buf););
     }
-    let function = ident(&format!("encode{}", cardinality(field)));
+    let function = format_ident!("encode{}", cardinality(field));
     quote!(#codec::#function(#number, &self.#name, buf);)
 }
 
 /// Bytes `encode_stmt` writes.
 fn len_expr(field: &Field) -> TokenStream {
     let number = number(field);
-    let name = ident(&field.rust_name);
+    let name = &field.rust_name;
     let codec = codec(&field.kind);
     if let Kind::Map { key, value, .. } = &field.kind {
-        let (k, v) = (super::message::codec(key), super::message::codec(value));
+        let (k, v) = (self::codec(key), self::codec(value));
         return quote!(#codec::encoded_len(#k, #v, #number, &self.#name));
     }
-    let function = ident(&format!("encoded_len{}", cardinality(field)));
+    let function = format_ident!("encoded_len{}", cardinality(field));
     quote!(#codec::#function(#number, &self.#name))
 }
 
 /// The `merge_field` arm body reading one value of `field`.
 fn merge_expr(field: &Field, unknown: &TokenStream) -> TokenStream {
     let number = number(field);
-    let name = ident(&field.rust_name);
+    let name = &field.rust_name;
     let codec = codec(&field.kind);
     match &field.kind {
         Kind::Map { key, value, .. } if is_closed_enum(value) => {
-            let k = super::message::codec(key);
+            let k = self::codec(key);
             quote!(#codec::merge_closed_enum(#k, #number, wire_type, &mut self.#name, decoder, #unknown))
         }
         Kind::Map { key, value, .. } => {
-            let (k, v) = (super::message::codec(key), super::message::codec(value));
+            let (k, v) = (self::codec(key), self::codec(value));
             quote!(#codec::merge(#k, #v, wire_type, &mut self.#name, decoder))
         }
         Kind::Group { .. } => {
@@ -280,14 +179,6 @@ fn merge_expr(field: &Field, unknown: &TokenStream) -> TokenStream {
     }
 }
 
-fn merge_function(field: &Field) -> proc_macro2::Ident {
-    ident(match field.label {
-        Label::Implicit | Label::Required => "merge",
-        Label::Optional => "merge_optional",
-        Label::Repeated { .. } => "merge_repeated",
-    })
-}
-
 /// What to pass where unknown fields may be recorded.
 fn unknown_arg(message: &Message) -> TokenStream {
     if message.keep_unknown {
@@ -298,7 +189,7 @@ fn unknown_arg(message: &Message) -> TokenStream {
 }
 
 pub(crate) fn message_impl(message: &Message) -> TokenStream {
-    let name = ident(&message.rust_name);
+    let name = &message.rust_name;
     let full_name = &message.full_name;
     let type_url = format!("type.googleapis.com/{full_name}");
     let unknown = unknown_arg(message);
@@ -323,7 +214,7 @@ pub(crate) fn message_impl(message: &Message) -> TokenStream {
     let encodes = items.iter().map(|(_, item)| match item {
         Item::Field(field) => encode_stmt(field),
         Item::Oneof(oneof) => {
-            let field = ident(&oneof.rust_name);
+            let field = &oneof.rust_name;
             quote! {
                 if let ::core::option::Option::Some(oneof) = &self.#field {
                     oneof.encode(buf);
@@ -334,8 +225,8 @@ pub(crate) fn message_impl(message: &Message) -> TokenStream {
     let lens = items.iter().map(|(_, item)| match item {
         Item::Field(field) => len_expr(field),
         Item::Oneof(oneof) => {
-            let field = ident(&oneof.rust_name);
-            let ty = path(&oneof.path);
+            let field = &oneof.rust_name;
+            let ty = &oneof.path;
             quote!(self.#field.as_ref().map_or(0, #ty::encoded_len))
         }
     });
@@ -359,9 +250,9 @@ pub(crate) fn message_impl(message: &Message) -> TokenStream {
     });
     let oneof_arms = message.oneofs.iter().map(|oneof| {
         let numbers = number_patterns(oneof.fields.iter().map(|f| f.number));
-        let field = ident(&oneof.rust_name);
-        let extra = super::oneof::takes_unknown(oneof).then(|| quote!(, #unknown));
-        let ty = path(&oneof.path);
+        let field = &oneof.rust_name;
+        let extra = oneof.takes_unknown().then(|| quote!(, #unknown));
+        let ty = &oneof.path;
         quote!(#(#numbers)|* => #ty::merge(&mut self.#field, number, wire_type, decoder #extra),)
     });
     let skip = quote!(decoder.skip_field(number, wire_type, #unknown));
@@ -393,7 +284,7 @@ pub(crate) fn message_impl(message: &Message) -> TokenStream {
         // Oneof members are named by their oneof type.
         let oneof_arms = message.oneofs.iter().map(|oneof| {
             let numbers = number_patterns(oneof.fields.iter().map(|f| f.number));
-            let ty = path(&oneof.path);
+            let ty = &oneof.path;
             quote!(#(#numbers)|* => #ty::field_name(number),)
         });
         quote! {
@@ -439,7 +330,7 @@ pub(crate) fn message_impl(message: &Message) -> TokenStream {
 }
 
 fn inherent_impl(message: &Message) -> TokenStream {
-    let name = ident(&message.rust_name);
+    let name = &message.rust_name;
     let getters = message.fields.iter().filter_map(getter);
     let allow = allow_deprecated(message);
     quote! {
@@ -461,18 +352,18 @@ fn getter(field: &Field) -> Option<TokenStream> {
     if field.label != Label::Optional {
         return None;
     }
-    let name = ident(&field.rust_name);
-    let bare = crate::names::unraw(&field.rust_name);
+    let name = &field.rust_name;
+    let bare = name.to_string();
+    let bare = crate::names::unraw(&bare);
     let getter = if RESERVED_METHODS.contains(&bare) {
-        ident(&format!("get_{bare}"))
+        format_ident!("get_{bare}")
     } else {
         name.clone()
     };
     let deprecated = deprecated(field.deprecated);
     let proto_name = &field.name;
     let (ty, body) = match &field.kind {
-        Kind::Message { path: p } | Kind::Group { path: p } => {
-            let ty = path(p);
+        Kind::Message { path: ty } | Kind::Group { path: ty } => {
             let present = if field.boxed {
                 quote!(as_deref)
             } else {
@@ -484,48 +375,49 @@ fn getter(field: &Field) -> Option<TokenStream> {
             )
         }
         Kind::String => {
-            let default = field.default.clone().unwrap_or_default();
+            let default = match &field.default {
+                Some(DefaultValue::String(text)) => text.as_str(),
+                _ => "",
+            };
             (
                 quote!(&str),
                 quote!(self.#name.as_deref().unwrap_or(#default)),
             )
         }
         Kind::Bytes { .. } => {
-            let default =
-                Literal::byte_string(&unescape_bytes(field.default.as_deref().unwrap_or("")));
+            let default = Literal::byte_string(declared_bytes(field));
             (
                 quote!(&[u8]),
                 quote!(self.#name.as_deref().unwrap_or(#default)),
             )
         }
         Kind::Enum(e) => {
-            let enum_path = path(&e.path);
-            let variant = field
-                .default
-                .as_ref()
-                .and_then(|d| e.variants.get(d))
-                .map(|v| ident(v));
-            match (e.closed, variant) {
-                (true, variant) => {
-                    let variant = variant.unwrap_or_else(|| ident(&e.first));
-                    (
-                        quote!(#enum_path),
-                        quote!(self.#name.unwrap_or(#enum_path::#variant)),
-                    )
-                }
-                (false, Some(variant)) => (
-                    quote!(::protocall::EnumValue<#enum_path>),
-                    quote!(self.#name.unwrap_or(::protocall::EnumValue::Known(#enum_path::#variant))),
+            let enum_path = &e.path;
+            let variant = match &field.default {
+                Some(DefaultValue::Enum(variant)) => Some(variant),
+                _ => None,
+            };
+            match (e.closed, variant.or(e.first.as_ref())) {
+                (true, Some(variant)) => (
+                    quote!(#enum_path),
+                    quote!(self.#name.unwrap_or(#enum_path::#variant)),
                 ),
-                (false, None) => (
-                    quote!(::protocall::EnumValue<#enum_path>),
-                    quote!(self.#name.unwrap_or_default()),
-                ),
+                (true, None) => (quote!(#enum_path), quote!(self.#name.unwrap_or_default())),
+                (false, _) => match variant {
+                    Some(variant) => (
+                        quote!(::protocall::EnumValue<#enum_path>),
+                        quote!(self.#name.unwrap_or(::protocall::EnumValue::Known(#enum_path::#variant))),
+                    ),
+                    None => (
+                        quote!(::protocall::EnumValue<#enum_path>),
+                        quote!(self.#name.unwrap_or_default()),
+                    ),
+                },
             }
         }
         Kind::Scalar(scalar) => {
             let ty = scalar_type(*scalar);
-            match field.default.as_deref() {
+            match &field.default {
                 None => (ty, quote!(self.#name.unwrap_or_default())),
                 Some(declared) => {
                     let default = scalar_default(*scalar, Some(declared));
@@ -545,6 +437,14 @@ fn getter(field: &Field) -> Option<TokenStream> {
     })
 }
 
+/// A `bytes` field's declared default, empty when none.
+fn declared_bytes(field: &Field) -> &[u8] {
+    match &field.default {
+        Some(DefaultValue::Bytes(bytes)) => bytes,
+        _ => &[],
+    }
+}
+
 /// Impls touching deprecated fields must not warn in the user's crate.
 fn allow_deprecated(message: &Message) -> Option<TokenStream> {
     let any = message
@@ -561,9 +461,9 @@ fn has_declared_required_default(field: &Field) -> bool {
 
 /// `impl Default` for messages whose required fields declare defaults.
 fn default_impl(message: &Message) -> TokenStream {
-    let name = ident(&message.rust_name);
+    let name = &message.rust_name;
     let fields = message.fields.iter().map(|field| {
-        let field_name = ident(&field.rust_name);
+        let field_name = &field.rust_name;
         let value = if has_declared_required_default(field) {
             declared_default(field)
         } else {
@@ -572,7 +472,7 @@ fn default_impl(message: &Message) -> TokenStream {
         quote!(#field_name: #value,)
     });
     let oneofs = message.oneofs.iter().map(|oneof| {
-        let field_name = ident(&oneof.rust_name);
+        let field_name = &oneof.rust_name;
         quote!(#field_name: ::core::option::Option::None,)
     });
     let unknown = message
@@ -590,140 +490,108 @@ fn default_impl(message: &Message) -> TokenStream {
 }
 
 fn declared_default(field: &Field) -> TokenStream {
-    let declared = field.default.as_deref();
+    let declared = field.default.as_ref();
     match &field.kind {
         Kind::Scalar(scalar) => scalar_default(*scalar, declared),
         Kind::String => {
-            let text = declared.unwrap_or("");
+            let text = match declared {
+                Some(DefaultValue::String(text)) => text.as_str(),
+                _ => "",
+            };
             quote!(::std::string::String::from(#text))
         }
         Kind::Bytes { .. } => {
-            let bytes = Literal::byte_string(&unescape_bytes(declared.unwrap_or("")));
+            let bytes = Literal::byte_string(declared_bytes(field));
             quote!(::core::convert::From::from(&#bytes[..]))
         }
         Kind::Enum(e) => {
-            let enum_path = path(&e.path);
-            let variant = ident(declared.and_then(|d| e.variants.get(d)).unwrap_or(&e.first));
-            if e.closed {
-                quote!(#enum_path::#variant)
-            } else {
-                quote!(::protocall::EnumValue::Known(#enum_path::#variant))
+            let enum_path = &e.path;
+            let variant = match declared {
+                Some(DefaultValue::Enum(variant)) => Some(variant),
+                _ => e.first.as_ref(),
+            };
+            match (variant, e.closed) {
+                (Some(variant), true) => quote!(#enum_path::#variant),
+                (Some(variant), false) => {
+                    quote!(::protocall::EnumValue::Known(#enum_path::#variant))
+                }
+                (None, _) => quote!(::core::default::Default::default()),
             }
         }
         _ => quote!(::core::default::Default::default()),
     }
 }
 
-/// A scalar literal for a declared default (or zero).
-fn scalar_default(scalar: Scalar, declared: Option<&str>) -> TokenStream {
-    let Some(text) = declared else {
-        return match scalar {
-            Scalar::Bool => quote!(false),
-            Scalar::Float => quote!(0.0f32),
-            Scalar::Double => quote!(0.0f64),
-            _ => quote!(::core::default::Default::default()),
-        };
+/// A scalar literal for a declared default (or zero). A declared value of
+/// another kind (which the model's builders never produce) reads as zero.
+fn scalar_default(scalar: Scalar, declared: Option<&DefaultValue>) -> TokenStream {
+    let zero = || match scalar {
+        Scalar::Bool => quote!(false),
+        Scalar::Float => quote!(0.0f32),
+        Scalar::Double => quote!(0.0f64),
+        _ => quote!(::core::default::Default::default()),
     };
-    match scalar {
-        Scalar::Bool => {
-            let value = text == "true";
-            quote!(#value)
-        }
-        Scalar::Float | Scalar::Double => {
+    let Some(declared) = declared else {
+        return zero();
+    };
+    match (scalar, declared) {
+        (Scalar::Bool, DefaultValue::Bool(value)) => quote!(#value),
+        (Scalar::Float | Scalar::Double, DefaultValue::Float(value)) => {
             let ty = scalar_type(scalar);
-            match text {
-                "inf" => quote!(#ty::INFINITY),
-                "-inf" => quote!(#ty::NEG_INFINITY),
-                "nan" | "-nan" => quote!(#ty::NAN),
-                _ => {
-                    let value: f64 = text.parse().unwrap_or(0.0);
-                    if scalar == Scalar::Float {
-                        let lit = Literal::f32_suffixed(value as f32);
-                        quote!(#lit)
-                    } else {
-                        let lit = Literal::f64_suffixed(value);
-                        quote!(#lit)
-                    }
-                }
+            // The literal of the stored type: a double default can overflow
+            // a float.
+            let value = if scalar == Scalar::Float {
+                f64::from(*value as f32)
+            } else {
+                *value
+            };
+            if value.is_nan() {
+                quote!(#ty::NAN)
+            } else if value == f64::INFINITY {
+                quote!(#ty::INFINITY)
+            } else if value == f64::NEG_INFINITY {
+                quote!(#ty::NEG_INFINITY)
+            } else if scalar == Scalar::Float {
+                let lit = Literal::f32_suffixed(value as f32);
+                quote!(#lit)
+            } else {
+                let lit = Literal::f64_suffixed(value);
+                quote!(#lit)
             }
         }
-        Scalar::Uint32 | Scalar::Fixed32 => {
-            let lit = Literal::u32_suffixed(text.parse().unwrap_or(0));
+        (Scalar::Uint32 | Scalar::Fixed32, DefaultValue::Uint(value)) => {
+            let lit = Literal::u32_suffixed(u32::try_from(*value).unwrap_or(u32::MAX));
             quote!(#lit)
         }
-        Scalar::Uint64 | Scalar::Fixed64 => {
-            let lit = Literal::u64_suffixed(text.parse().unwrap_or(0));
+        (Scalar::Uint64 | Scalar::Fixed64, DefaultValue::Uint(value)) => {
+            let lit = Literal::u64_suffixed(*value);
             quote!(#lit)
         }
-        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => {
-            let value: i32 = text.parse().unwrap_or(0);
+        (Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32, DefaultValue::Int(value)) => {
+            let value =
+                i32::try_from(*value).unwrap_or(if *value < 0 { i32::MIN } else { i32::MAX });
             let lit = Literal::i32_suffixed(value);
             quote!(#lit)
         }
-        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => {
-            let value: i64 = text.parse().unwrap_or(0);
-            let lit = Literal::i64_suffixed(value);
+        (Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64, DefaultValue::Int(value)) => {
+            let lit = Literal::i64_suffixed(*value);
             quote!(#lit)
         }
+        _ => zero(),
     }
-}
-
-/// Undoes the C escaping protoc applies to `bytes` defaults.
-fn unescape_bytes(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'\\' || i + 1 == bytes.len() {
-            out.push(bytes[i]);
-            i += 1;
-            continue;
-        }
-        i += 1;
-        match bytes[i] {
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b't' => out.push(b'\t'),
-            b'a' => out.push(0x07),
-            b'b' => out.push(0x08),
-            b'f' => out.push(0x0c),
-            b'v' => out.push(0x0b),
-            b'x' | b'X' => {
-                let digits: String = text[i + 1..]
-                    .chars()
-                    .take(2)
-                    .take_while(char::is_ascii_hexdigit)
-                    .collect();
-                out.push(u8::from_str_radix(&digits, 16).unwrap_or(0));
-                i += digits.len();
-            }
-            b'0'..=b'7' => {
-                let digits: String = text[i..]
-                    .chars()
-                    .take(3)
-                    .take_while(|c| ('0'..='7').contains(c))
-                    .collect();
-                out.push(u8::from_str_radix(&digits, 8).unwrap_or(0));
-                i += digits.len() - 1;
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    out
 }
 
 fn nested_module(message: &Message) -> Option<TokenStream> {
     if message.messages.is_empty() && message.enums.is_empty() && message.oneofs.is_empty() {
         return None;
     }
-    let module = ident(&message.module);
+    let module = &message.module;
     let messages = message.messages.iter().map(self::message);
     let enums = message.enums.iter().map(super::enumeration::enumeration);
     let oneofs = message.oneofs.iter().map(super::oneof::oneof);
     let doc = format!(
         " Nested types and oneofs of [`{}`].",
-        message.rust_name.trim_start_matches("r#")
+        message.rust_name.to_string().trim_start_matches("r#")
     );
     Some(quote! {
         #[doc = #doc]
@@ -733,15 +601,4 @@ fn nested_module(message: &Message) -> Option<TokenStream> {
             #(#oneofs)*
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::unescape_bytes;
-
-    #[test]
-    fn unescapes_c_escapes() {
-        assert_eq!(unescape_bytes(r"a\001\x7f\n\\"), b"a\x01\x7f\n\\");
-        assert_eq!(unescape_bytes(r"\0"), b"\0");
-    }
 }

@@ -6,6 +6,7 @@
 
 pub(crate) mod describe;
 pub(crate) mod enumeration;
+pub(crate) mod field;
 pub(crate) mod message;
 pub(crate) mod oneof;
 pub(crate) mod service;
@@ -71,16 +72,15 @@ pub fn format_tokens(tokens: TokenStream) -> String {
 }
 
 /// The include file: one `pub mod` tree over all packages.
-pub fn include_file(packages: &[&str]) -> String {
+pub fn include_file(packages: &[Package]) -> String {
     #[derive(Default)]
     struct Node {
-        children: std::collections::BTreeMap<String, Node>,
+        children: std::collections::BTreeMap<String, (Ident, Node)>,
         file: Option<String>,
     }
     fn render(node: &Node) -> TokenStream {
         let include = node.file.as_ref().map(|f| quote!(include!(#f);));
-        let children = node.children.iter().map(|(name, child)| {
-            let name = ident(name);
+        let children = node.children.values().map(|(name, child)| {
             let body = render(child);
             quote!(pub mod #name { #body })
         });
@@ -89,38 +89,26 @@ pub fn include_file(packages: &[&str]) -> String {
     let mut root = Node::default();
     for package in packages {
         let mut node = &mut root;
-        if !package.is_empty() {
-            for segment in package.split('.') {
-                node = node
-                    .children
-                    .entry(crate::names::snake(segment))
-                    .or_default();
-            }
+        for module in &package.modules {
+            node = &mut node
+                .children
+                .entry(module.to_string())
+                .or_insert_with(|| (module.clone(), Node::default()))
+                .1;
         }
-        node.file = Some(package_file_name(package));
+        node.file = Some(package_file_name(&package.name));
     }
     format_tokens(render(&root))
 }
 
-/// An identifier, raw (`r#type`) when the name says so.
+/// An identifier the emitter spells itself (`Int32`, `encode_packed`,
+/// `get_type`): always a valid one, built from fixed words and names the
+/// model already holds as identifiers.
 pub(crate) fn ident(name: &str) -> Ident {
     match name.strip_prefix("r#") {
         Some(raw) => Ident::new_raw(raw, Span::call_site()),
         None => Ident::new(name, Span::call_site()),
     }
-}
-
-/// True when `text` parses as a Rust type path (for checking `extern_path`
-/// options before emitting).
-pub fn is_type_path(text: &str) -> bool {
-    syn::parse_str::<syn::Type>(text).is_ok()
-}
-
-/// A Rust path or type written as text (`super::Foo`, `::protocall::types::Any`).
-pub(crate) fn path(text: &str) -> TokenStream {
-    let ty: syn::Type =
-        syn::parse_str(text).unwrap_or_else(|e| panic!("bad type path `{text}`: {e}"));
-    quote!(#ty)
 }
 
 /// `#[doc = "…"]` lines.
@@ -136,15 +124,6 @@ pub(crate) fn doc_or(lines: &[String], fallback: String) -> TokenStream {
     } else {
         doc(lines)
     }
-}
-
-/// User attributes given as text (`#[derive(Hash)]`).
-pub(crate) fn attributes(texts: &[String]) -> TokenStream {
-    let parsed = texts.iter().map(|text| {
-        text.parse::<TokenStream>()
-            .unwrap_or_else(|e| panic!("bad attribute `{text}`: {e}"))
-    });
-    quote!(#(#parsed)*)
 }
 
 pub(crate) fn deprecated(on: bool) -> TokenStream {

@@ -3,22 +3,13 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::message::{codec, number, value_type};
-use super::{deprecated, doc_or, ident};
-use crate::model::{Field, Kind, Oneof, Scalar};
-
-/// True when a member is a closed enum, whose unknown values go to the
-/// message's unknown fields.
-pub(crate) fn takes_unknown(oneof: &Oneof) -> bool {
-    oneof
-        .fields
-        .iter()
-        .any(|f| matches!(&f.kind, Kind::Enum(e) if e.closed))
-}
+use super::field::{codec, number, value_type, wire_type};
+use super::{deprecated, doc_or};
+use crate::model::{Field, Kind, Oneof};
 
 /// The oneof enum and its impl.
 pub(crate) fn oneof(oneof: &Oneof) -> TokenStream {
-    let name = ident(&oneof.enum_name);
+    let name = &oneof.enum_name;
     let docs = doc_or(&oneof.doc, format!(" The `{}` oneof.", oneof.name));
     let impls = impls(oneof);
     let variants = oneof.fields.iter().map(|field| {
@@ -29,8 +20,8 @@ pub(crate) fn oneof(oneof: &Oneof) -> TokenStream {
             format!(" Field `{}` = {}.", field.name, field.number),
         );
         let deprecated = deprecated(field.deprecated);
-        let attrs = super::attributes(&field.attributes);
-        quote!(#docs #attrs #deprecated #variant(#ty),)
+        let attrs = &field.attributes;
+        quote!(#docs #(#attrs)* #deprecated #variant(#ty),)
     });
     quote! {
         #docs
@@ -47,7 +38,7 @@ pub(crate) fn oneof(oneof: &Oneof) -> TokenStream {
 
 /// The oneof's `encode` / `encoded_len` / `merge` (all a derive emits).
 pub(crate) fn impls(oneof: &Oneof) -> TokenStream {
-    let name = ident(&oneof.enum_name);
+    let name = &oneof.enum_name;
     let encodes = oneof.fields.iter().map(|field| {
         let variant = variant(field);
         let number = number(field);
@@ -60,10 +51,10 @@ pub(crate) fn impls(oneof: &Oneof) -> TokenStream {
         let codec = codec(&field.kind);
         quote!(#name::#variant(value) => #codec::encoded_len(#number, value),)
     });
-    let unknown = takes_unknown(oneof);
+    let unknown = oneof.takes_unknown();
     let unknown_param =
         unknown.then(|| quote!(, unknown: ::core::option::Option<&mut ::protocall::UnknownFields>));
-    let arms = oneof.fields.iter().map(|field| merge_arm(&name, field));
+    let arms = oneof.fields.iter().map(|field| merge_arm(name, field));
     let names = oneof.fields.iter().map(|field| {
         let number = number(field);
         let proto_name = &field.name;
@@ -121,23 +112,8 @@ pub(crate) fn impls(oneof: &Oneof) -> TokenStream {
 }
 
 /// A member's variant: the model names oneof members in UpperCamelCase.
-fn variant(field: &Field) -> proc_macro2::Ident {
-    ident(&field.rust_name)
-}
-
-/// The wire type a member's value arrives with.
-fn wire_type(kind: &Kind) -> TokenStream {
-    let name = match kind {
-        Kind::Scalar(Scalar::Fixed32 | Scalar::Sfixed32 | Scalar::Float) => "Fixed32",
-        Kind::Scalar(Scalar::Fixed64 | Scalar::Sfixed64 | Scalar::Double) => "Fixed64",
-        Kind::Scalar(_) | Kind::Enum(_) => "Varint",
-        Kind::Group { .. } => "StartGroup",
-        Kind::String | Kind::Bytes { .. } | Kind::Message { .. } | Kind::Map { .. } => {
-            "LengthDelimited"
-        }
-    };
-    let name = ident(name);
-    quote!(::protocall::WireType::#name)
+fn variant(field: &Field) -> &proc_macro2::Ident {
+    &field.rust_name
 }
 
 fn merge_arm(name: &proc_macro2::Ident, field: &Field) -> TokenStream {

@@ -3,12 +3,11 @@
 //! itself lives in the runtime; per method this emits a trait method, one
 //! dispatch arm and one client method.
 
-use heck::ToUpperCamelCase;
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 use super::Options;
-use super::{deprecated, doc, doc_or, ident, path};
+use super::{deprecated, doc, doc_or, ident};
 use crate::model::{Method, Service};
 
 pub(crate) fn service(service: &Service, options: &Options) -> TokenStream {
@@ -108,7 +107,7 @@ fn imports(service: &Service, side: Side) -> TokenStream {
 
 impl Names {
     fn for_service(service: &Service, side: Side) -> Names {
-        if IMPORTED.contains(&crate::names::unraw(&service.rust_name)) {
+        if IMPORTED.contains(&crate::names::unraw(&service.rust_name.to_string())) {
             return Names {
                 imports: TokenStream::new(),
                 request: quote!(::protocall::Request),
@@ -139,14 +138,6 @@ impl Names {
     }
 }
 
-fn module_name(service: &Service, suffix: &str) -> proc_macro2::Ident {
-    let base = crate::names::snake(&service.name);
-    ident(&format!(
-        "{}_{suffix}",
-        crate::names::unraw(&base).trim_end_matches('_')
-    ))
-}
-
 /// The runtime handler of a method's call kind.
 fn handler_name(method: &Method) -> &'static str {
     match (method.client_streaming, method.server_streaming) {
@@ -155,10 +146,6 @@ fn handler_name(method: &Method) -> &'static str {
         (true, false) => "client_streaming",
         (true, true) => "streaming",
     }
-}
-
-fn stream_type(method: &Method) -> proc_macro2::Ident {
-    ident(&format!("{}Stream", method.name.to_upper_camel_case()))
 }
 
 fn server(service: &Service) -> TokenStream {
@@ -174,12 +161,11 @@ fn server(service: &Service) -> TokenStream {
         send,
         ..
     } = Names::for_service(service, Side::Server);
-    let module = module_name(service, "server");
-    let trait_name = ident(&service.rust_name);
-    let server_name = ident(&format!(
-        "{}Server",
-        crate::names::unraw(&service.rust_name)
-    ));
+    let module = &service.server_module;
+    let trait_name = &service.rust_name;
+    let bare_name = service.rust_name.to_string();
+    let bare_name = crate::names::unraw(&bare_name);
+    let server_name = format_ident!("{bare_name}Server");
     let full_name = &service.full_name;
     let trait_doc = doc_or(
         &service.doc,
@@ -188,9 +174,9 @@ fn server(service: &Service) -> TokenStream {
     let deprecated_service = deprecated(service.deprecated);
 
     let trait_items = service.methods.iter().map(|method| {
-        let name = ident(&method.rust_name);
-        let input = path(&method.input);
-        let output = path(&method.output);
+        let name = &method.rust_name;
+        let input = &method.input;
+        let output = &method.output;
         let docs = doc_or(&method.doc, format!(" The `{}` method.", method.name));
         let deprecated = deprecated(method.deprecated);
         let request_type = if method.client_streaming {
@@ -199,10 +185,10 @@ fn server(service: &Service) -> TokenStream {
             quote!(#request<#input>)
         };
         let (stream_item, reply) = if method.server_streaming {
-            let stream_name = stream_type(method);
+            let stream_name = &method.stream_type;
             let stream_doc = format!(
                 " The stream of responses [`Self::{}`] returns.",
-                crate::names::unraw(&method.rust_name)
+                crate::names::unraw(&method.rust_name.to_string())
             );
             (
                 Some(quote! {
@@ -226,7 +212,7 @@ fn server(service: &Service) -> TokenStream {
     });
 
     let arms = service.methods.iter().map(|method| {
-        let name = ident(&method.rust_name);
+        let name = &method.rust_name;
         let wire_name = &method.name;
         let handler = ident(handler_name(method));
         quote! {
@@ -238,10 +224,8 @@ fn server(service: &Service) -> TokenStream {
         .iter()
         .any(|m| m.deprecated)
         .then(|| quote!(#[allow(deprecated)]));
-    let server_doc = format!(
-        " Serves a [`{}`] implementation: add it to a `protocall::Server`.",
-        crate::names::unraw(&service.rust_name)
-    );
+    let server_doc =
+        format!(" Serves a [`{bare_name}`] implementation: add it to a `protocall::Server`.");
 
     let module_doc = format!(" Server side of `{full_name}`.");
     quote! {
@@ -313,18 +297,16 @@ fn client(service: &Service) -> TokenStream {
         into_streaming_request,
         ..
     } = Names::for_service(service, Side::Client);
-    let module = module_name(service, "client");
-    let client_name = ident(&format!(
-        "{}Client",
-        crate::names::unraw(&service.rust_name)
-    ));
+    let module = &service.client_module;
+    let bare_name = service.rust_name.to_string();
+    let client_name = format_ident!("{}Client", crate::names::unraw(&bare_name));
     let full_name = &service.full_name;
     let client_doc = doc_or(&service.doc, format!(" Calls the `{full_name}` service."));
     let deprecated_service = deprecated(service.deprecated);
     let methods = service.methods.iter().map(|method| {
-        let name = ident(&method.rust_name);
-        let input = path(&method.input);
-        let output = path(&method.output);
+        let name = &method.client_name;
+        let input = &method.input;
+        let output = &method.output;
         let docs = doc(&method.doc);
         let docs = if method.doc.is_empty() {
             let text = format!(" Calls `{}`.", method.name);
