@@ -18,6 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "../proto/test/everything.proto",
                 "../proto/test/proto2.proto",
                 "../proto/test/transport.proto",
+                "../proto/test/names.proto",
             ],
             &["../proto"],
         )?;

@@ -750,11 +750,11 @@ pub mod sample_service_server {
             &self,
             call: ::protocall::server::Call,
         ) -> ::protocall::server::ResponseFuture {
-            let service = ::std::sync::Arc::clone(&self.inner);
+            let svc = ::std::sync::Arc::clone(&self.inner);
             match call.method() {
-                "Echo" => unary(call, move |req| async move { service.echo(req).await }),
+                "Echo" => unary(call, move |req| async move { T::echo(&svc, req).await }),
                 "Chat" => {
-                    streaming(call, move |req| async move { service.chat(req).await })
+                    streaming(call, move |req| async move { T::chat(&svc, req).await })
                 }
                 _ => unimplemented(call),
             }

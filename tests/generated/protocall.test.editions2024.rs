@@ -477,9 +477,9 @@ pub mod node_service_server {
             &self,
             call: ::protocall::server::Call,
         ) -> ::protocall::server::ResponseFuture {
-            let service = ::std::sync::Arc::clone(&self.inner);
+            let svc = ::std::sync::Arc::clone(&self.inner);
             match call.method() {
-                "Get" => unary(call, move |req| async move { service.get(req).await }),
+                "Get" => unary(call, move |req| async move { T::get(&svc, req).await }),
                 _ => unimplemented(call),
             }
         }

@@ -49,6 +49,16 @@ fn proto2_legacy() {
     ));
 }
 
+/// RPCs named like what the generated client defines (`connect`, `new`,
+/// `send_compressed`, …) or like each other after snake_casing.
+#[test]
+fn rpc_names_that_collide() {
+    snapshot(generate(
+        protocall_codegen::configure(),
+        &["test/names.proto"],
+    ));
+}
+
 #[test]
 fn include_file_nests_packages() {
     let files = generate(

@@ -258,6 +258,22 @@ mod tests {
     }
 
     #[test]
+    fn identifiers_are_checked() {
+        assert_eq!(ident("foo").unwrap().to_string(), "foo");
+        assert_eq!(ident("r#type").unwrap().to_string(), "r#type");
+        assert_eq!(ident("self_").unwrap().to_string(), "self_");
+        for bad in ["", "_", "type", "r#self", "1x", "a-b", "Stream!"] {
+            assert!(ident(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            service_module("UserService", "server"),
+            "user_service_server"
+        );
+        assert_eq!(service_module("Self", "client"), "self_client");
+        assert_eq!(service_module("Type", "client"), "type_client");
+    }
+
+    #[test]
     fn strips_enum_prefixes() {
         assert_eq!(
             enum_variants("Color", &["COLOR_RED", "COLOR_GREEN"]),

@@ -264,15 +264,15 @@ pub mod health_server {
             &self,
             call: ::protocall::server::Call,
         ) -> ::protocall::server::ResponseFuture {
-            let service = ::std::sync::Arc::clone(&self.inner);
+            let svc = ::std::sync::Arc::clone(&self.inner);
             match call.method() {
                 "Check" => {
-                    unary(call, move |req| async move { service.check(req).await })
+                    unary(call, move |req| async move { T::check(&svc, req).await })
                 }
                 "Watch" => {
                     server_streaming(
                         call,
-                        move |req| async move { service.watch(req).await },
+                        move |req| async move { T::watch(&svc, req).await },
                     )
                 }
                 _ => unimplemented(call),

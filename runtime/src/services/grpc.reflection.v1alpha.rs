@@ -1024,13 +1024,13 @@ pub mod server_reflection_server {
             &self,
             call: ::protocall::server::Call,
         ) -> ::protocall::server::ResponseFuture {
-            let service = ::std::sync::Arc::clone(&self.inner);
+            let svc = ::std::sync::Arc::clone(&self.inner);
             match call.method() {
                 "ServerReflectionInfo" => {
                     streaming(
                         call,
                         move |req| async move {
-                            service.server_reflection_info(req).await
+                            T::server_reflection_info(&svc, req).await
                         },
                     )
                 }

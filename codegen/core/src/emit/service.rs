@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::Options;
-use super::{deprecated, doc, doc_or, ident};
+use super::{deprecated, doc_or, ident};
 use crate::model::{Method, Service};
 
 pub(crate) fn service(service: &Service, options: &Options) -> TokenStream {
@@ -148,6 +148,19 @@ fn handler_name(method: &Method) -> &'static str {
     }
 }
 
+/// The doc lines (or `fallback`), then a paragraph saying why the item's
+/// name is not the plain one.
+fn with_note(lines: &[String], fallback: String, note: &Option<String>) -> TokenStream {
+    let docs = doc_or(lines, fallback);
+    match note {
+        Some(note) => {
+            let note = format!(" {note}");
+            quote!(#docs #[doc = ""] #[doc = #note])
+        }
+        None => docs,
+    }
+}
+
 fn server(service: &Service) -> TokenStream {
     let Names {
         imports,
@@ -177,7 +190,11 @@ fn server(service: &Service) -> TokenStream {
         let name = &method.rust_name;
         let input = &method.input;
         let output = &method.output;
-        let docs = doc_or(&method.doc, format!(" The `{}` method.", method.name));
+        let docs = with_note(
+            &method.doc,
+            format!(" The `{}` method.", method.name),
+            &method.renamed.method,
+        );
         let deprecated = deprecated(method.deprecated);
         let request_type = if method.client_streaming {
             quote!(#request<#streaming<#input>>)
@@ -186,13 +203,17 @@ fn server(service: &Service) -> TokenStream {
         };
         let (stream_item, reply) = if method.server_streaming {
             let stream_name = &method.stream_type;
-            let stream_doc = format!(
-                " The stream of responses [`Self::{}`] returns.",
-                crate::names::unraw(&method.rust_name.to_string())
+            let stream_doc = with_note(
+                &[],
+                format!(
+                    " The stream of responses [`Self::{}`] returns.",
+                    crate::names::unraw(&method.rust_name.to_string())
+                ),
+                &method.renamed.stream_type,
             );
             (
                 Some(quote! {
-                    #[doc = #stream_doc]
+                    #stream_doc
                     type #stream_name: #stream<Item = #result<#output, #status>> + #send + 'static;
                 }),
                 quote!(#response<Self::#stream_name>),
@@ -216,7 +237,7 @@ fn server(service: &Service) -> TokenStream {
         let wire_name = &method.name;
         let handler = ident(handler_name(method));
         quote! {
-            #wire_name => #handler(call, move |req| async move { service.#name(req).await }),
+            #wire_name => #handler(call, move |req| async move { T::#name(&svc, req).await }),
         }
     });
     let allow_deprecated = service
@@ -275,7 +296,7 @@ fn server(service: &Service) -> TokenStream {
             #allow_deprecated
             impl<T: #trait_name> ::protocall::server::GrpcService for #server_name<T> {
                 fn call(&self, call: ::protocall::server::Call) -> ::protocall::server::ResponseFuture {
-                    let service = ::std::sync::Arc::clone(&self.inner);
+                    let svc = ::std::sync::Arc::clone(&self.inner);
                     match call.method() {
                         #(#arms)*
                         _ => unimplemented(call),
@@ -307,13 +328,11 @@ fn client(service: &Service) -> TokenStream {
         let name = &method.client_name;
         let input = &method.input;
         let output = &method.output;
-        let docs = doc(&method.doc);
-        let docs = if method.doc.is_empty() {
-            let text = format!(" Calls `{}`.", method.name);
-            quote!(#[doc = #text])
-        } else {
-            docs
-        };
+        let docs = with_note(
+            &method.doc,
+            format!(" Calls `{}`.", method.name),
+            &method.renamed.client,
+        );
         let deprecated = deprecated(method.deprecated);
         let route = format!("/{full_name}/{}", method.name);
         let reply = if method.server_streaming {
@@ -396,5 +415,205 @@ fn client(service: &Service) -> TokenStream {
                 #(#methods)*
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::Ident;
+
+    use super::*;
+    use crate::model::Renamed;
+    use crate::names::{CLIENT_ITEMS, Rpc, SERVER_WRAPPER_ITEMS, rpc_names};
+
+    fn ident(name: &str) -> Ident {
+        crate::names::ident(name).unwrap()
+    }
+
+    /// A service of the given RPCs (name, server streaming), named by the
+    /// rule the builders use.
+    fn service(rpcs: &[(&str, bool)]) -> Service {
+        let named = rpc_names(
+            &rpcs
+                .iter()
+                .map(|&(name, server_streaming)| Rpc {
+                    name,
+                    server_streaming,
+                    method: None,
+                })
+                .collect::<Vec<_>>(),
+        );
+        let ping: syn::Path = syn::parse_quote!(super::Ping);
+        Service {
+            name: "Names".into(),
+            full_name: "test.Names".into(),
+            rust_name: ident("Names"),
+            server_module: ident("names_server"),
+            client_module: ident("names_client"),
+            methods: rpcs
+                .iter()
+                .zip(named)
+                .map(|(&(name, server_streaming), named)| Method {
+                    name: name.into(),
+                    rust_name: ident(&named.method),
+                    client_name: ident(&named.client),
+                    stream_type: ident(&named.stream_type),
+                    renamed: named.renamed,
+                    input: ping.clone(),
+                    output: ping.clone(),
+                    client_streaming: false,
+                    server_streaming,
+                    doc: Vec::new(),
+                    deprecated: false,
+                })
+                .collect(),
+            doc: Vec::new(),
+            deprecated: false,
+        }
+    }
+
+    /// The fns of the inherent impls in `module` of the emitted code.
+    fn inherent_fns(code: &syn::File, module: &str) -> Vec<String> {
+        let mut fns = Vec::new();
+        for item in &code.items {
+            let syn::Item::Mod(m) = item else { continue };
+            if m.ident != module {
+                continue;
+            }
+            for item in &m.content.as_ref().unwrap().1 {
+                if let syn::Item::Impl(i) = item {
+                    if i.trait_.is_none() {
+                        for item in &i.items {
+                            if let syn::ImplItem::Fn(f) = item {
+                                fns.push(f.sig.ident.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        fns
+    }
+
+    #[test]
+    fn reserved_names_cover_what_the_client_and_server_define() {
+        let model = service(&[("Ping", false)]);
+        let code: syn::File = syn::parse2(super::service(&model, &Options::default())).unwrap();
+        let client = inherent_fns(&code, "names_client");
+        assert!(client.contains(&"connect".to_string()), "{client:?}");
+        for name in client.iter().filter(|n| *n != "ping") {
+            assert!(
+                CLIENT_ITEMS.iter().any(|(reserved, _)| reserved == name),
+                "the client defines `{name}`, which CLIENT_ITEMS lacks"
+            );
+        }
+        let server = inherent_fns(&code, "names_server");
+        assert!(!server.is_empty());
+        for name in &server {
+            assert!(
+                SERVER_WRAPPER_ITEMS.contains(&name.as_str()),
+                "the server wrapper defines `{name}`, which SERVER_WRAPPER_ITEMS lacks"
+            );
+        }
+    }
+
+    #[test]
+    fn rpc_names_avoid_the_clients_own_names_and_each_other() {
+        let rpcs = [
+            ("Connect", false),
+            ("New", false),
+            ("SendCompressed", false),
+            ("GetUser", true),
+            ("get_user", true),
+            ("Clone", false),
+        ];
+        let s = service(&rpcs);
+        let names: Vec<(String, String, String)> = s
+            .methods
+            .iter()
+            .map(|m| {
+                (
+                    m.rust_name.to_string(),
+                    m.client_name.to_string(),
+                    m.stream_type.to_string(),
+                )
+            })
+            .collect();
+        let expected = [
+            ("connect", "connect_", "ConnectStream"),
+            ("new", "new_", "NewStream"),
+            (
+                "send_compressed",
+                "send_compressed_",
+                "SendCompressedStream",
+            ),
+            ("get_user", "get_user", "GetUserStream"),
+            ("get_user_", "get_user_", "GetUserStream_"),
+            ("clone", "clone_", "CloneStream"),
+        ];
+        for ((got, want), rpc) in names.iter().zip(expected).zip(rpcs) {
+            assert_eq!(
+                (got.0.as_str(), got.1.as_str(), got.2.as_str()),
+                want,
+                "{rpc:?}"
+            );
+        }
+        assert_eq!(
+            s.methods[0].renamed,
+            Renamed {
+                method: None,
+                client: Some(
+                    "`Connect` RPC; named `connect_` because `connect` is the client's constructor."
+                        .into()
+                ),
+                stream_type: None,
+            }
+        );
+        let second = &s.methods[4].renamed;
+        assert_eq!(
+            second.method.as_deref(),
+            Some(
+                "`get_user` RPC; named `get_user_` because `get_user` is the method of the `GetUser` RPC."
+            )
+        );
+        assert_eq!(second.client, second.method);
+        assert_eq!(
+            second.stream_type.as_deref(),
+            Some(
+                "The response stream of `get_user`; named `GetUserStream_` because `GetUserStream` is the one of `GetUser`."
+            )
+        );
+
+        // The notes reach the rustdoc, and the code is one valid file.
+        let code = crate::emit::format_tokens(super::service(&s, &Options::default()));
+        assert!(code.contains("pub async fn connect_("), "{code}");
+        assert!(
+            code.contains(
+                "/// `Connect` RPC; named `connect_` because `connect` is the client's constructor."
+            ),
+            "{code}"
+        );
+        assert!(code.contains("type GetUserStream_:"), "{code}");
+        assert!(code.contains("T::clone(&svc, req)"), "{code}");
+    }
+
+    #[test]
+    fn renamed_names_skip_names_taken_by_other_rpcs() {
+        // `connect_` is taken by an RPC of its own (an inline trait can
+        // name its method so), so `Connect` moves on to `connect__`.
+        let named = rpc_names(&[
+            Rpc {
+                name: "Connect",
+                server_streaming: false,
+                method: Some("connect"),
+            },
+            Rpc {
+                name: "ConnectUnderscore",
+                server_streaming: false,
+                method: Some("connect_"),
+            },
+        ]);
+        assert_eq!(named[0].client, "connect__");
+        assert_eq!(named[1].client, "connect_");
     }
 }
