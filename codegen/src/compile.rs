@@ -59,64 +59,108 @@ pub(crate) fn compile(
     })
 }
 
-/// `path:line:col: message`, then the source line and a caret, as protoc
-/// and rustc print them.
+/// Every diagnostic protox reports (it gathers the errors of a file, the
+/// first one and its related ones), each as `path:line:col: message`, then
+/// its source lines with a caret under each labelled span, as protoc and
+/// rustc print them; blank lines between diagnostics.
 fn render(error: protox::Error) -> Error {
-    let mut text = String::new();
-    let located = error
-        .labels()
-        .and_then(|mut labels| labels.next())
-        .and_then(|label| {
-            let source = error.source_code()?;
-            let span = source.read_span(label.inner(), 0, 0).ok()?;
-            let name = span
-                .name()
-                .unwrap_or(error.file().unwrap_or("<input>"))
-                .to_string();
-            let line_no = span.line() + 1;
-            let column = span.column() + 1;
-            Some((
-                name,
-                line_no,
-                column,
-                label.len(),
-                label.label().map(str::to_string),
-            ))
-        });
-    match located {
-        Some((name, line, column, len, label)) => {
-            text.push_str(&format!("{name}:{line}:{column}: {error}"));
-            if let Some(source_line) = error
-                .source_code()
-                .and_then(|s| s.read_span(&(0, 0).into(), usize::MAX, usize::MAX).ok())
-                .and_then(|all| {
-                    std::str::from_utf8(all.data())
-                        .ok()
-                        .and_then(|t| t.lines().nth(line - 1))
-                        .map(str::to_string)
-                })
-            {
-                let gutter = line.to_string().len();
-                text.push_str(&format!("\n{:gutter$} |\n{line} | {source_line}\n", ""));
-                text.push_str(&format!(
-                    "{:gutter$} | {:>pad$}{}",
-                    "",
-                    "",
-                    "^".repeat(len.max(1)),
-                    pad = column - 1
-                ));
-                if let Some(label) = label {
-                    text.push_str(&format!(" {label}"));
-                }
-            }
-        }
-        None => match error.file() {
-            Some(file) => text.push_str(&format!("{file}: {error}")),
-            None => text.push_str(&error.to_string()),
-        },
+    let parent = error.source_code();
+    let mut blocks = vec![render_one(&error, parent, error.file())];
+    for related in error.related().into_iter().flatten() {
+        blocks.push(render_one(related, parent, error.file()));
     }
-    if let Some(help) = error.help() {
+    Error::schema(blocks.join("\n\n"), error)
+}
+
+/// A label's place: file name, 1-based line and column, and the line.
+struct Place {
+    name: Option<String>,
+    line: usize,
+    column: usize,
+    len: usize,
+    text: Option<String>,
+    label: Option<String>,
+}
+
+fn place(source: &dyn miette::SourceCode, label: &miette::LabeledSpan) -> Option<Place> {
+    let span = source.read_span(label.inner(), 0, 0).ok()?;
+    let line = span.line() + 1;
+    let text = source
+        .read_span(&(0, 0).into(), usize::MAX, usize::MAX)
+        .ok()
+        .and_then(|all| {
+            std::str::from_utf8(all.data())
+                .ok()
+                .and_then(|t| t.lines().nth(line - 1))
+                .map(str::to_string)
+        });
+    Some(Place {
+        name: span.name().map(str::to_string),
+        line,
+        column: span.column() + 1,
+        len: label.len(),
+        text,
+        label: label.label().map(str::to_string),
+    })
+}
+
+fn render_one(
+    diagnostic: &dyn Diagnostic,
+    parent: Option<&dyn miette::SourceCode>,
+    file: Option<&str>,
+) -> String {
+    let source = diagnostic.source_code().or(parent);
+    let mut labels: Vec<miette::LabeledSpan> = diagnostic.labels().into_iter().flatten().collect();
+    // The header names the primary label's place, else the first one's.
+    if let Some(primary) = labels.iter().position(miette::LabeledSpan::primary) {
+        labels.swap(0, primary);
+    }
+    let places: Vec<Place> = match source {
+        Some(source) => labels.iter().filter_map(|l| place(source, l)).collect(),
+        None => Vec::new(),
+    };
+    let mut text = match places.first() {
+        Some(first) => format!(
+            "{}:{}:{}: {diagnostic}",
+            first.name.as_deref().or(file).unwrap_or("<input>"),
+            first.line,
+            first.column
+        ),
+        None => match file {
+            Some(file) => format!("{file}: {diagnostic}"),
+            None => diagnostic.to_string(),
+        },
+    };
+    let mut shown: Vec<&Place> = places.iter().filter(|p| p.text.is_some()).collect();
+    shown.sort_by_key(|p| (p.line, p.column));
+    let gutter = shown
+        .iter()
+        .map(|p| p.line.to_string().len())
+        .max()
+        .unwrap_or(0);
+    for (i, place) in shown.iter().enumerate() {
+        let source_line = place.text.as_deref().unwrap_or_default();
+        if i == 0 || shown[i - 1].line != place.line {
+            text.push_str(&format!(
+                "\n{:gutter$} |\n{:>gutter$} | {source_line}",
+                "", place.line
+            ));
+        }
+        // A span running past its line is marked to the line's end.
+        let room = source_line.chars().count().saturating_sub(place.column - 1);
+        text.push_str(&format!(
+            "\n{:gutter$} | {:>pad$}{}",
+            "",
+            "",
+            "^".repeat(place.len.min(room).max(1)),
+            pad = place.column - 1
+        ));
+        if let Some(label) = &place.label {
+            text.push_str(&format!(" {label}"));
+        }
+    }
+    if let Some(help) = diagnostic.help() {
         text.push_str(&format!("\nhelp: {help}"));
     }
-    Error::with_source(text, error)
+    text
 }

@@ -17,10 +17,15 @@ use std::fmt;
 /// assert!(err.to_string().starts_with("demo.proto:2:"), "{err}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+///
+/// `Debug` prints the same readable text as `Display` (plus the chain of
+/// causes the text does not already show), so `fn main() -> Result<(),
+/// Box<dyn Error>>` in `build.rs` shows the diagnostic, not a struct dump.
 pub struct Error {
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The message already shows what the source says (schema diagnostics).
+    source_in_message: bool,
 }
 
 impl Error {
@@ -28,6 +33,7 @@ impl Error {
         Error {
             message: message.into(),
             source: None,
+            source_in_message: false,
         }
     }
 
@@ -38,7 +44,39 @@ impl Error {
         Error {
             message: message.into(),
             source: Some(Box::new(source)),
+            source_in_message: false,
         }
+    }
+
+    /// A schema error whose rendered `message` already says everything
+    /// `source` (the compiler's own error) does.
+    #[cfg(feature = "protox")]
+    pub(crate) fn schema(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error {
+            source_in_message: true,
+            ..Error::with_source(message, source)
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if self.source_in_message {
+            return Ok(());
+        }
+        let mut cause = std::error::Error::source(self);
+        if cause.is_some() {
+            f.write_str("\n\nCaused by:")?;
+        }
+        while let Some(error) = cause {
+            write!(f, "\n    {error}")?;
+            cause = error.source();
+        }
+        Ok(())
     }
 }
 

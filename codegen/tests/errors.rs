@@ -212,3 +212,78 @@ fn extern_paths_must_be_paths() {
         "{err}"
     );
 }
+
+#[test]
+fn every_error_of_a_schema_is_reported_with_its_line_and_caret() {
+    let err = compile(
+        "syntax = \"proto3\";\npackage p;\nmessage M {\n  Missing a = 1;\n  int32 b = 2;\n}\n\
+         service S {\n  rpc Ping(M) returns (Pong);\n}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    let blocks: Vec<&str> = err.split("\n\n").collect();
+    assert_eq!(blocks.len(), 2, "{err}");
+    assert_eq!(
+        blocks[0],
+        "bad.proto:4:3: name 'Missing' is not defined\n  |\n4 |   Missing a = 1;\n  |   ^^^^^^^ found here"
+    );
+    assert_eq!(
+        blocks[1],
+        "bad.proto:8:24: name 'Pong' is not defined\n  |\n8 |   rpc Ping(M) returns (Pong);\n  |                        ^^^^ found here"
+    );
+}
+
+#[test]
+fn every_label_of_an_error_is_shown() {
+    let err = compile("syntax = \"proto3\";\npackage p;\nmessage M {}\n\nmessage M {}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("bad.proto:3:9: name 'p.M' is defined twice"),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 | message M {}\n  |         ^ first defined here"),
+        "{err}"
+    );
+    assert!(
+        err.contains("5 | message M {}\n  |         ^ defined again here"),
+        "{err}"
+    );
+}
+
+#[test]
+fn debug_is_the_readable_diagnostic() {
+    // What `fn main() -> Result<(), Box<dyn Error>>` prints.
+    let err = compile("syntax = \"proto3\";\npackage p;\nmessage M {\n  Missing field = 1;\n}\n")
+        .unwrap_err();
+    let debug = format!("{err:?}");
+    assert_eq!(debug, err.to_string());
+    assert!(debug.contains("\n4 |   Missing field = 1;\n"), "{debug}");
+    assert!(
+        !debug.contains("Error {") && !debug.contains("\\n"),
+        "{debug}"
+    );
+    let boxed: Box<dyn std::error::Error> = Box::new(err);
+    assert_eq!(format!("{boxed:?}"), debug);
+}
+
+#[test]
+fn debug_shows_causes_the_message_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.proto"),
+        "syntax = \"proto3\";\npackage a;\n",
+    )
+    .unwrap();
+    let blocked = dir.path().join("file");
+    std::fs::write(&blocked, "").unwrap();
+    let err = protocall_codegen::configure()
+        .emit_rerun_if_changed(false)
+        .out_dir(blocked.join("out"))
+        .compile(&[dir.path().join("a.proto")], &[dir.path()])
+        .unwrap_err();
+    let debug = format!("{err:?}");
+    assert!(debug.starts_with("cannot create "), "{debug}");
+    assert!(debug.contains("\n\nCaused by:\n    "), "{debug}");
+}
