@@ -29,7 +29,7 @@
 /// The text format representation of an `Any` is like a message with one field
 /// whose name is the type URL in brackets. For example, an `Any` containing a
 /// `foo.Bar` message may be written `\[type.googleapis.com/foo.Bar\] { a: 2 }`.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Any {
     /// Identifies the type of the serialized Protobuf message with a URI reference
     /// consisting of a prefix ending in a slash and the fully-qualified type name.
@@ -65,6 +65,16 @@ pub struct Any {
     pub value: ::std::vec::Vec<u8>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Any {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Any");
+        s.field("type_url", &self.type_url).field("value", &self.value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Any {
     const FULL_NAME: &'static str = "google.protobuf.Any";
@@ -137,7 +147,7 @@ impl Any {
 /// strongly discouraged. This message does not reliability preserve all
 /// information necessary to model the schema and preserve semantics. Instead
 /// make use of FileDescriptorSet which preserves the necessary information.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Api {
     /// The fully qualified name of this interface, including package name
     /// followed by the interface's simple name.
@@ -177,6 +187,23 @@ pub struct Api {
     pub edition: ::std::string::String,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Api {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Api");
+        s.field("name", &self.name)
+            .field("methods", &self.methods)
+            .field("options", &self.options)
+            .field("version", &self.version)
+            .field("source_context", &self.source_context)
+            .field("mixins", &self.mixins)
+            .field("syntax", &self.syntax)
+            .field("edition", &self.edition);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Api {
     const FULL_NAME: &'static str = "google.protobuf.Api";
@@ -293,7 +320,7 @@ impl Api {
 /// strongly discouraged. This message does not reliability preserve all
 /// information necessary to model the schema and preserve semantics. Instead
 /// make use of FileDescriptorSet which preserves the necessary information.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Method {
     /// The simple name of this method.
     pub name: ::std::string::String,
@@ -321,6 +348,24 @@ pub struct Method {
     pub edition: ::std::string::String,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+#[allow(deprecated)]
+impl ::core::fmt::Debug for Method {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Method");
+        s.field("name", &self.name)
+            .field("request_type_url", &self.request_type_url)
+            .field("request_streaming", &self.request_streaming)
+            .field("response_type_url", &self.response_type_url)
+            .field("response_streaming", &self.response_streaming)
+            .field("options", &self.options)
+            .field("syntax", &self.syntax)
+            .field("edition", &self.edition);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 #[allow(deprecated)]
 impl ::protocall::Message for Method {
@@ -523,7 +568,7 @@ impl Method {
 ///   ...
 /// }
 /// ```
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Mixin {
     /// The fully qualified name of the interface which is included.
     pub name: ::std::string::String,
@@ -532,6 +577,16 @@ pub struct Mixin {
     pub root: ::std::string::String,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Mixin {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Mixin");
+        s.field("name", &self.name).field("root", &self.root);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Mixin {
     const FULL_NAME: &'static str = "google.protobuf.Mixin";
@@ -592,12 +647,22 @@ impl Mixin {
 }
 /// The protocol compiler can output a FileDescriptorSet containing the .proto
 /// files it parses.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct FileDescriptorSet {
     /// Field `file` = 1.
     pub file: ::std::vec::Vec<FileDescriptorProto>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for FileDescriptorSet {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("FileDescriptorSet");
+        s.field("file", &self.file);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for FileDescriptorSet {
     const FULL_NAME: &'static str = "google.protobuf.FileDescriptorSet";
@@ -663,7 +728,7 @@ impl FileDescriptorSet {
     }
 }
 /// Describes a complete .proto file.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct FileDescriptorProto {
     /// file name, relative to root of source tree
     pub name: ::core::option::Option<::std::string::String>,
@@ -709,6 +774,29 @@ pub struct FileDescriptorProto {
     pub edition: ::core::option::Option<Edition>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for FileDescriptorProto {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("FileDescriptorProto");
+        s.field("name", &self.name)
+            .field("package", &self.package)
+            .field("dependency", &self.dependency)
+            .field("public_dependency", &self.public_dependency)
+            .field("weak_dependency", &self.weak_dependency)
+            .field("option_dependency", &self.option_dependency)
+            .field("message_type", &self.message_type)
+            .field("enum_type", &self.enum_type)
+            .field("service", &self.service)
+            .field("extension", &self.extension)
+            .field("options", &self.options)
+            .field("source_code_info", &self.source_code_info)
+            .field("syntax", &self.syntax)
+            .field("edition", &self.edition);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for FileDescriptorProto {
     const FULL_NAME: &'static str = "google.protobuf.FileDescriptorProto";
@@ -935,7 +1023,7 @@ impl FileDescriptorProto {
     }
 }
 /// Describes a message type.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct DescriptorProto {
     /// Field `name` = 1.
     pub name: ::core::option::Option<::std::string::String>,
@@ -962,6 +1050,26 @@ pub struct DescriptorProto {
     pub visibility: ::core::option::Option<SymbolVisibility>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for DescriptorProto {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("DescriptorProto");
+        s.field("name", &self.name)
+            .field("field", &self.field)
+            .field("extension", &self.extension)
+            .field("nested_type", &self.nested_type)
+            .field("enum_type", &self.enum_type)
+            .field("extension_range", &self.extension_range)
+            .field("oneof_decl", &self.oneof_decl)
+            .field("options", &self.options)
+            .field("reserved_range", &self.reserved_range)
+            .field("reserved_name", &self.reserved_name)
+            .field("visibility", &self.visibility);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for DescriptorProto {
     const FULL_NAME: &'static str = "google.protobuf.DescriptorProto";
@@ -1143,7 +1251,7 @@ impl DescriptorProto {
 /// Nested types and oneofs of [`DescriptorProto`].
 pub mod descriptor_proto {
     /// The `google.protobuf.DescriptorProto.ExtensionRange` message.
-    #[derive(Clone, PartialEq, Debug, Default)]
+    #[derive(Clone, PartialEq, Default)]
     pub struct ExtensionRange {
         /// Inclusive.
         pub start: ::core::option::Option<i32>,
@@ -1153,6 +1261,18 @@ pub mod descriptor_proto {
         pub options: ::core::option::Option<super::ExtensionRangeOptions>,
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
+    }
+    impl ::core::fmt::Debug for ExtensionRange {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            let mut s = f.debug_struct("ExtensionRange");
+            s.field("start", &self.start)
+                .field("end", &self.end)
+                .field("options", &self.options);
+            if !self._unknown_fields.is_empty() {
+                s.field("_unknown_fields", &self._unknown_fields);
+            }
+            s.finish()
+        }
     }
     impl ::protocall::Message for ExtensionRange {
         const FULL_NAME: &'static str = "google.protobuf.DescriptorProto.ExtensionRange";
@@ -1254,7 +1374,7 @@ pub mod descriptor_proto {
     /// Range of reserved tag numbers. Reserved tag numbers may not be used by
     /// fields or extension ranges in the same message. Reserved ranges may
     /// not overlap.
-    #[derive(Clone, PartialEq, Debug, Default)]
+    #[derive(Clone, PartialEq, Default)]
     pub struct ReservedRange {
         /// Inclusive.
         pub start: ::core::option::Option<i32>,
@@ -1262,6 +1382,16 @@ pub mod descriptor_proto {
         pub end: ::core::option::Option<i32>,
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
+    }
+    impl ::core::fmt::Debug for ReservedRange {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            let mut s = f.debug_struct("ReservedRange");
+            s.field("start", &self.start).field("end", &self.end);
+            if !self._unknown_fields.is_empty() {
+                s.field("_unknown_fields", &self._unknown_fields);
+            }
+            s.finish()
+        }
     }
     impl ::protocall::Message for ReservedRange {
         const FULL_NAME: &'static str = "google.protobuf.DescriptorProto.ReservedRange";
@@ -1346,7 +1476,7 @@ pub mod descriptor_proto {
     }
 }
 /// The `google.protobuf.ExtensionRangeOptions` message.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct ExtensionRangeOptions {
     /// The parser stores options it doesn't recognize here. See above.
     pub uninterpreted_option: ::std::vec::Vec<UninterpretedOption>,
@@ -1362,6 +1492,19 @@ pub struct ExtensionRangeOptions {
     pub verification: ::core::option::Option<extension_range_options::VerificationState>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for ExtensionRangeOptions {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("ExtensionRangeOptions");
+        s.field("uninterpreted_option", &self.uninterpreted_option)
+            .field("declaration", &self.declaration)
+            .field("features", &self.features)
+            .field("verification", &self.verification);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for ExtensionRangeOptions {
     const FULL_NAME: &'static str = "google.protobuf.ExtensionRangeOptions";
@@ -1473,7 +1616,7 @@ impl ExtensionRangeOptions {
 /// Nested types and oneofs of [`ExtensionRangeOptions`].
 pub mod extension_range_options {
     /// The `google.protobuf.ExtensionRangeOptions.Declaration` message.
-    #[derive(Clone, PartialEq, Debug, Default)]
+    #[derive(Clone, PartialEq, Default)]
     pub struct Declaration {
         /// The extension number declared within the extension range.
         pub number: ::core::option::Option<i32>,
@@ -1493,6 +1636,20 @@ pub mod extension_range_options {
         pub repeated: ::core::option::Option<bool>,
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
+    }
+    impl ::core::fmt::Debug for Declaration {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            let mut s = f.debug_struct("Declaration");
+            s.field("number", &self.number)
+                .field("full_name", &self.full_name)
+                .field("type", &self.r#type)
+                .field("reserved", &self.reserved)
+                .field("repeated", &self.repeated);
+            if !self._unknown_fields.is_empty() {
+                s.field("_unknown_fields", &self._unknown_fields);
+            }
+            s.finish()
+        }
     }
     impl ::protocall::Message for Declaration {
         const FULL_NAME: &'static str = "google.protobuf.ExtensionRangeOptions.Declaration";
@@ -1668,7 +1825,7 @@ pub mod extension_range_options {
     }
 }
 /// Describes a field within a message.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct FieldDescriptorProto {
     /// Field `name` = 1.
     pub name: ::core::option::Option<::std::string::String>,
@@ -1727,6 +1884,26 @@ pub struct FieldDescriptorProto {
     pub proto3_optional: ::core::option::Option<bool>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for FieldDescriptorProto {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("FieldDescriptorProto");
+        s.field("name", &self.name)
+            .field("number", &self.number)
+            .field("label", &self.label)
+            .field("type", &self.r#type)
+            .field("type_name", &self.type_name)
+            .field("extendee", &self.extendee)
+            .field("default_value", &self.default_value)
+            .field("oneof_index", &self.oneof_index)
+            .field("json_name", &self.json_name)
+            .field("options", &self.options)
+            .field("proto3_optional", &self.proto3_optional);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for FieldDescriptorProto {
     const FULL_NAME: &'static str = "google.protobuf.FieldDescriptorProto";
@@ -2135,7 +2312,7 @@ pub mod field_descriptor_proto {
     }
 }
 /// Describes a oneof.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct OneofDescriptorProto {
     /// Field `name` = 1.
     pub name: ::core::option::Option<::std::string::String>,
@@ -2143,6 +2320,16 @@ pub struct OneofDescriptorProto {
     pub options: ::core::option::Option<OneofOptions>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for OneofDescriptorProto {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("OneofDescriptorProto");
+        s.field("name", &self.name).field("options", &self.options);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for OneofDescriptorProto {
     const FULL_NAME: &'static str = "google.protobuf.OneofDescriptorProto";
@@ -2226,7 +2413,7 @@ impl OneofDescriptorProto {
     }
 }
 /// Describes an enum type.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct EnumDescriptorProto {
     /// Field `name` = 1.
     pub name: ::core::option::Option<::std::string::String>,
@@ -2245,6 +2432,21 @@ pub struct EnumDescriptorProto {
     pub visibility: ::core::option::Option<SymbolVisibility>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for EnumDescriptorProto {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("EnumDescriptorProto");
+        s.field("name", &self.name)
+            .field("value", &self.value)
+            .field("options", &self.options)
+            .field("reserved_range", &self.reserved_range)
+            .field("reserved_name", &self.reserved_name)
+            .field("visibility", &self.visibility);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for EnumDescriptorProto {
     const FULL_NAME: &'static str = "google.protobuf.EnumDescriptorProto";
@@ -2381,7 +2583,7 @@ pub mod enum_descriptor_proto {
     /// Note that this is distinct from DescriptorProto.ReservedRange in that it
     /// is inclusive such that it can appropriately represent the entire int32
     /// domain.
-    #[derive(Clone, PartialEq, Debug, Default)]
+    #[derive(Clone, PartialEq, Default)]
     pub struct EnumReservedRange {
         /// Inclusive.
         pub start: ::core::option::Option<i32>,
@@ -2389,6 +2591,16 @@ pub mod enum_descriptor_proto {
         pub end: ::core::option::Option<i32>,
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
+    }
+    impl ::core::fmt::Debug for EnumReservedRange {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            let mut s = f.debug_struct("EnumReservedRange");
+            s.field("start", &self.start).field("end", &self.end);
+            if !self._unknown_fields.is_empty() {
+                s.field("_unknown_fields", &self._unknown_fields);
+            }
+            s.finish()
+        }
     }
     impl ::protocall::Message for EnumReservedRange {
         const FULL_NAME: &'static str = "google.protobuf.EnumDescriptorProto.EnumReservedRange";
@@ -2474,7 +2686,7 @@ pub mod enum_descriptor_proto {
     }
 }
 /// Describes a value within an enum.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct EnumValueDescriptorProto {
     /// Field `name` = 1.
     pub name: ::core::option::Option<::std::string::String>,
@@ -2484,6 +2696,18 @@ pub struct EnumValueDescriptorProto {
     pub options: ::core::option::Option<EnumValueOptions>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for EnumValueDescriptorProto {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("EnumValueDescriptorProto");
+        s.field("name", &self.name)
+            .field("number", &self.number)
+            .field("options", &self.options);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for EnumValueDescriptorProto {
     const FULL_NAME: &'static str = "google.protobuf.EnumValueDescriptorProto";
@@ -2582,7 +2806,7 @@ impl EnumValueDescriptorProto {
     }
 }
 /// Describes a service.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct ServiceDescriptorProto {
     /// Field `name` = 1.
     pub name: ::core::option::Option<::std::string::String>,
@@ -2592,6 +2816,18 @@ pub struct ServiceDescriptorProto {
     pub options: ::core::option::Option<ServiceOptions>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for ServiceDescriptorProto {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("ServiceDescriptorProto");
+        s.field("name", &self.name)
+            .field("method", &self.method)
+            .field("options", &self.options);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for ServiceDescriptorProto {
     const FULL_NAME: &'static str = "google.protobuf.ServiceDescriptorProto";
@@ -2686,7 +2922,7 @@ impl ServiceDescriptorProto {
     }
 }
 /// Describes a method of a service.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct MethodDescriptorProto {
     /// Field `name` = 1.
     pub name: ::core::option::Option<::std::string::String>,
@@ -2703,6 +2939,21 @@ pub struct MethodDescriptorProto {
     pub server_streaming: ::core::option::Option<bool>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for MethodDescriptorProto {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("MethodDescriptorProto");
+        s.field("name", &self.name)
+            .field("input_type", &self.input_type)
+            .field("output_type", &self.output_type)
+            .field("options", &self.options)
+            .field("client_streaming", &self.client_streaming)
+            .field("server_streaming", &self.server_streaming);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for MethodDescriptorProto {
     const FULL_NAME: &'static str = "google.protobuf.MethodDescriptorProto";
@@ -2843,7 +3094,7 @@ impl MethodDescriptorProto {
     }
 }
 /// The `google.protobuf.FileOptions` message.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct FileOptions {
     /// Sets the Java package where classes generated from this .proto will be
     /// placed.  By default, the proto package is used, but this is often
@@ -2943,6 +3194,37 @@ pub struct FileOptions {
     pub uninterpreted_option: ::std::vec::Vec<UninterpretedOption>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+#[allow(deprecated)]
+impl ::core::fmt::Debug for FileOptions {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("FileOptions");
+        s.field("java_package", &self.java_package)
+            .field("java_outer_classname", &self.java_outer_classname)
+            .field("java_multiple_files", &self.java_multiple_files)
+            .field("java_generate_equals_and_hash", &self.java_generate_equals_and_hash)
+            .field("java_string_check_utf8", &self.java_string_check_utf8)
+            .field("optimize_for", &self.optimize_for)
+            .field("go_package", &self.go_package)
+            .field("cc_generic_services", &self.cc_generic_services)
+            .field("java_generic_services", &self.java_generic_services)
+            .field("py_generic_services", &self.py_generic_services)
+            .field("deprecated", &self.deprecated)
+            .field("cc_enable_arenas", &self.cc_enable_arenas)
+            .field("objc_class_prefix", &self.objc_class_prefix)
+            .field("csharp_namespace", &self.csharp_namespace)
+            .field("swift_prefix", &self.swift_prefix)
+            .field("php_class_prefix", &self.php_class_prefix)
+            .field("php_namespace", &self.php_namespace)
+            .field("php_metadata_namespace", &self.php_metadata_namespace)
+            .field("ruby_package", &self.ruby_package)
+            .field("features", &self.features)
+            .field("uninterpreted_option", &self.uninterpreted_option);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 #[allow(deprecated)]
 impl ::protocall::Message for FileOptions {
@@ -3376,7 +3658,7 @@ pub mod file_options {
     }
 }
 /// The `google.protobuf.MessageOptions` message.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct MessageOptions {
     /// Set true to use the old proto1 MessageSet wire format for extensions.
     /// This is provided for backwards-compatibility with the MessageSet wire
@@ -3455,6 +3737,29 @@ pub struct MessageOptions {
     pub uninterpreted_option: ::std::vec::Vec<UninterpretedOption>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+#[allow(deprecated)]
+impl ::core::fmt::Debug for MessageOptions {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("MessageOptions");
+        s.field("message_set_wire_format", &self.message_set_wire_format)
+            .field(
+                "no_standard_descriptor_accessor",
+                &self.no_standard_descriptor_accessor,
+            )
+            .field("deprecated", &self.deprecated)
+            .field("map_entry", &self.map_entry)
+            .field(
+                "deprecated_legacy_json_field_conflicts",
+                &self.deprecated_legacy_json_field_conflicts,
+            )
+            .field("features", &self.features)
+            .field("uninterpreted_option", &self.uninterpreted_option);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 #[allow(deprecated)]
 impl ::protocall::Message for MessageOptions {
@@ -3621,7 +3926,7 @@ impl MessageOptions {
     }
 }
 /// The `google.protobuf.FieldOptions` message.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct FieldOptions {
     /// NOTE: ctype is deprecated. Use `features.(pb.cpp).string_type` instead.
     /// The ctype option instructs the C++ code generator to use a different
@@ -3707,6 +4012,30 @@ pub struct FieldOptions {
     pub uninterpreted_option: ::std::vec::Vec<UninterpretedOption>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+#[allow(deprecated)]
+impl ::core::fmt::Debug for FieldOptions {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("FieldOptions");
+        s.field("ctype", &self.ctype)
+            .field("packed", &self.packed)
+            .field("jstype", &self.jstype)
+            .field("lazy", &self.lazy)
+            .field("unverified_lazy", &self.unverified_lazy)
+            .field("deprecated", &self.deprecated)
+            .field("weak", &self.weak)
+            .field("debug_redact", &self.debug_redact)
+            .field("retention", &self.retention)
+            .field("targets", &self.targets)
+            .field("edition_defaults", &self.edition_defaults)
+            .field("features", &self.features)
+            .field("feature_support", &self.feature_support)
+            .field("uninterpreted_option", &self.uninterpreted_option);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 #[allow(deprecated)]
 impl ::protocall::Message for FieldOptions {
@@ -3963,7 +4292,7 @@ impl FieldOptions {
 /// Nested types and oneofs of [`FieldOptions`].
 pub mod field_options {
     /// The `google.protobuf.FieldOptions.EditionDefault` message.
-    #[derive(Clone, PartialEq, Debug, Default)]
+    #[derive(Clone, PartialEq, Default)]
     pub struct EditionDefault {
         /// Field `edition` = 3.
         pub edition: ::core::option::Option<super::Edition>,
@@ -3971,6 +4300,16 @@ pub mod field_options {
         pub value: ::core::option::Option<::std::string::String>,
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
+    }
+    impl ::core::fmt::Debug for EditionDefault {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            let mut s = f.debug_struct("EditionDefault");
+            s.field("edition", &self.edition).field("value", &self.value);
+            if !self._unknown_fields.is_empty() {
+                s.field("_unknown_fields", &self._unknown_fields);
+            }
+            s.finish()
+        }
     }
     impl ::protocall::Message for EditionDefault {
         const FULL_NAME: &'static str = "google.protobuf.FieldOptions.EditionDefault";
@@ -4056,7 +4395,7 @@ pub mod field_options {
         }
     }
     /// Information about the support window of a feature.
-    #[derive(Clone, PartialEq, Debug, Default)]
+    #[derive(Clone, PartialEq, Default)]
     pub struct FeatureSupport {
         /// The edition that this feature was first available in.  In editions
         /// earlier than this one, the default assigned to EDITION_LEGACY will be
@@ -4077,6 +4416,20 @@ pub mod field_options {
         pub removal_error: ::core::option::Option<::std::string::String>,
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
+    }
+    impl ::core::fmt::Debug for FeatureSupport {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            let mut s = f.debug_struct("FeatureSupport");
+            s.field("edition_introduced", &self.edition_introduced)
+                .field("edition_deprecated", &self.edition_deprecated)
+                .field("deprecation_warning", &self.deprecation_warning)
+                .field("edition_removed", &self.edition_removed)
+                .field("removal_error", &self.removal_error);
+            if !self._unknown_fields.is_empty() {
+                s.field("_unknown_fields", &self._unknown_fields);
+            }
+            s.finish()
+        }
     }
     impl ::protocall::Message for FeatureSupport {
         const FULL_NAME: &'static str = "google.protobuf.FieldOptions.FeatureSupport";
@@ -4494,7 +4847,7 @@ pub mod field_options {
     }
 }
 /// The `google.protobuf.OneofOptions` message.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct OneofOptions {
     /// Any features defined in the specific edition.
     /// WARNING: This field should only be used by protobuf plugins or special
@@ -4505,6 +4858,17 @@ pub struct OneofOptions {
     pub uninterpreted_option: ::std::vec::Vec<UninterpretedOption>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for OneofOptions {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("OneofOptions");
+        s.field("features", &self.features)
+            .field("uninterpreted_option", &self.uninterpreted_option);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for OneofOptions {
     const FULL_NAME: &'static str = "google.protobuf.OneofOptions";
@@ -4586,7 +4950,7 @@ impl OneofOptions {
     }
 }
 /// The `google.protobuf.EnumOptions` message.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct EnumOptions {
     /// Set this option to true to allow mapping different tag names to the same
     /// value.
@@ -4613,6 +4977,24 @@ pub struct EnumOptions {
     pub uninterpreted_option: ::std::vec::Vec<UninterpretedOption>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+#[allow(deprecated)]
+impl ::core::fmt::Debug for EnumOptions {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("EnumOptions");
+        s.field("allow_alias", &self.allow_alias)
+            .field("deprecated", &self.deprecated)
+            .field(
+                "deprecated_legacy_json_field_conflicts",
+                &self.deprecated_legacy_json_field_conflicts,
+            )
+            .field("features", &self.features)
+            .field("uninterpreted_option", &self.uninterpreted_option);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 #[allow(deprecated)]
 impl ::protocall::Message for EnumOptions {
@@ -4742,7 +5124,7 @@ impl EnumOptions {
     }
 }
 /// The `google.protobuf.EnumValueOptions` message.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct EnumValueOptions {
     /// Is this enum value deprecated?
     /// Depending on the target platform, this can emit Deprecated annotations
@@ -4764,6 +5146,20 @@ pub struct EnumValueOptions {
     pub uninterpreted_option: ::std::vec::Vec<UninterpretedOption>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for EnumValueOptions {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("EnumValueOptions");
+        s.field("deprecated", &self.deprecated)
+            .field("features", &self.features)
+            .field("debug_redact", &self.debug_redact)
+            .field("feature_support", &self.feature_support)
+            .field("uninterpreted_option", &self.uninterpreted_option);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for EnumValueOptions {
     const FULL_NAME: &'static str = "google.protobuf.EnumValueOptions";
@@ -4889,7 +5285,7 @@ impl EnumValueOptions {
     }
 }
 /// The `google.protobuf.ServiceOptions` message.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct ServiceOptions {
     /// Any features defined in the specific edition.
     /// WARNING: This field should only be used by protobuf plugins or special
@@ -4905,6 +5301,18 @@ pub struct ServiceOptions {
     pub uninterpreted_option: ::std::vec::Vec<UninterpretedOption>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for ServiceOptions {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("ServiceOptions");
+        s.field("features", &self.features)
+            .field("deprecated", &self.deprecated)
+            .field("uninterpreted_option", &self.uninterpreted_option);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for ServiceOptions {
     const FULL_NAME: &'static str = "google.protobuf.ServiceOptions";
@@ -5000,7 +5408,7 @@ impl ServiceOptions {
     }
 }
 /// The `google.protobuf.MethodOptions` message.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct MethodOptions {
     /// Is this method deprecated?
     /// Depending on the target platform, this can emit Deprecated annotations
@@ -5018,6 +5426,19 @@ pub struct MethodOptions {
     pub uninterpreted_option: ::std::vec::Vec<UninterpretedOption>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for MethodOptions {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("MethodOptions");
+        s.field("deprecated", &self.deprecated)
+            .field("idempotency_level", &self.idempotency_level)
+            .field("features", &self.features)
+            .field("uninterpreted_option", &self.uninterpreted_option);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for MethodOptions {
     const FULL_NAME: &'static str = "google.protobuf.MethodOptions";
@@ -5200,7 +5621,7 @@ pub mod method_options {
 /// options protos in descriptor objects (e.g. returned by Descriptor::options(),
 /// or produced by Descriptor::CopyTo()) will never have UninterpretedOptions
 /// in them.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct UninterpretedOption {
     /// Field `name` = 2.
     pub name: ::std::vec::Vec<uninterpreted_option::NamePart>,
@@ -5219,6 +5640,22 @@ pub struct UninterpretedOption {
     pub aggregate_value: ::core::option::Option<::std::string::String>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for UninterpretedOption {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("UninterpretedOption");
+        s.field("name", &self.name)
+            .field("identifier_value", &self.identifier_value)
+            .field("positive_int_value", &self.positive_int_value)
+            .field("negative_int_value", &self.negative_int_value)
+            .field("double_value", &self.double_value)
+            .field("string_value", &self.string_value)
+            .field("aggregate_value", &self.aggregate_value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for UninterpretedOption {
     const FULL_NAME: &'static str = "google.protobuf.UninterpretedOption";
@@ -5379,7 +5816,7 @@ pub mod uninterpreted_option {
     /// extension (denoted with parentheses in options specs in .proto files).
     /// E.g.,{ \["foo", false\], \["bar.baz", true\], \["moo", false\] } represents
     /// "foo.(bar.baz).moo".
-    #[derive(Clone, PartialEq, Debug, Default)]
+    #[derive(Clone, PartialEq, Default)]
     pub struct NamePart {
         /// Field `name_part` = 1.
         pub name_part: ::std::string::String,
@@ -5387,6 +5824,17 @@ pub mod uninterpreted_option {
         pub is_extension: bool,
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
+    }
+    impl ::core::fmt::Debug for NamePart {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            let mut s = f.debug_struct("NamePart");
+            s.field("name_part", &self.name_part)
+                .field("is_extension", &self.is_extension);
+            if !self._unknown_fields.is_empty() {
+                s.field("_unknown_fields", &self._unknown_fields);
+            }
+            s.finish()
+        }
     }
     impl ::protocall::Message for NamePart {
         const FULL_NAME: &'static str = "google.protobuf.UninterpretedOption.NamePart";
@@ -5468,7 +5916,7 @@ pub mod uninterpreted_option {
 /// readability, but leave us very open to this scenario.  A future feature will
 /// be designed and implemented to handle this, hopefully before we ever hit a
 /// conflict here.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct FeatureSet {
     /// Field `field_presence` = 1.
     pub field_presence: ::core::option::Option<feature_set::FieldPresence>,
@@ -5492,6 +5940,23 @@ pub struct FeatureSet {
     >,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for FeatureSet {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("FeatureSet");
+        s.field("field_presence", &self.field_presence)
+            .field("enum_type", &self.enum_type)
+            .field("repeated_field_encoding", &self.repeated_field_encoding)
+            .field("utf8_validation", &self.utf8_validation)
+            .field("message_encoding", &self.message_encoding)
+            .field("json_format", &self.json_format)
+            .field("enforce_naming_style", &self.enforce_naming_style)
+            .field("default_symbol_visibility", &self.default_symbol_visibility);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for FeatureSet {
     const FULL_NAME: &'static str = "google.protobuf.FeatureSet";
@@ -5704,10 +6169,19 @@ impl FeatureSet {
 /// Nested types and oneofs of [`FeatureSet`].
 pub mod feature_set {
     /// The `google.protobuf.FeatureSet.VisibilityFeature` message.
-    #[derive(Clone, PartialEq, Debug, Default)]
+    #[derive(Clone, PartialEq, Default)]
     pub struct VisibilityFeature {
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
+    }
+    impl ::core::fmt::Debug for VisibilityFeature {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            let mut s = f.debug_struct("VisibilityFeature");
+            if !self._unknown_fields.is_empty() {
+                s.field("_unknown_fields", &self._unknown_fields);
+            }
+            s.finish()
+        }
     }
     impl ::protocall::Message for VisibilityFeature {
         const FULL_NAME: &'static str = "google.protobuf.FeatureSet.VisibilityFeature";
@@ -6222,7 +6696,7 @@ pub mod feature_set {
 /// messages are generated from FeatureSet extensions and can be used to seed
 /// feature resolution. The resolution with this object becomes a simple search
 /// for the closest matching edition, followed by proto merges.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct FeatureSetDefaults {
     /// Field `defaults` = 1.
     pub defaults: ::std::vec::Vec<feature_set_defaults::FeatureSetEditionDefault>,
@@ -6234,6 +6708,18 @@ pub struct FeatureSetDefaults {
     pub maximum_edition: ::core::option::Option<Edition>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for FeatureSetDefaults {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("FeatureSetDefaults");
+        s.field("defaults", &self.defaults)
+            .field("minimum_edition", &self.minimum_edition)
+            .field("maximum_edition", &self.maximum_edition);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for FeatureSetDefaults {
     const FULL_NAME: &'static str = "google.protobuf.FeatureSetDefaults";
@@ -6341,7 +6827,7 @@ pub mod feature_set_defaults {
     /// defaults. Not all editions may be contained here.  For a given edition,
     /// the defaults at the closest matching edition ordered at or before it should
     /// be used.  This field must be in strict ascending order by edition.
-    #[derive(Clone, PartialEq, Debug, Default)]
+    #[derive(Clone, PartialEq, Default)]
     pub struct FeatureSetEditionDefault {
         /// Field `edition` = 3.
         pub edition: ::core::option::Option<super::Edition>,
@@ -6351,6 +6837,18 @@ pub mod feature_set_defaults {
         pub fixed_features: ::core::option::Option<super::FeatureSet>,
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
+    }
+    impl ::core::fmt::Debug for FeatureSetEditionDefault {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            let mut s = f.debug_struct("FeatureSetEditionDefault");
+            s.field("edition", &self.edition)
+                .field("overridable_features", &self.overridable_features)
+                .field("fixed_features", &self.fixed_features);
+            if !self._unknown_fields.is_empty() {
+                s.field("_unknown_fields", &self._unknown_fields);
+            }
+            s.finish()
+        }
     }
     impl ::protocall::Message for FeatureSetEditionDefault {
         const FULL_NAME: &'static str = "google.protobuf.FeatureSetDefaults.FeatureSetEditionDefault";
@@ -6462,7 +6960,7 @@ pub mod feature_set_defaults {
 }
 /// Encapsulates information about the original source file from which a
 /// FileDescriptorProto was generated.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct SourceCodeInfo {
     /// A Location identifies a piece of source code in a .proto file which
     /// corresponds to a particular definition.  This information is intended
@@ -6512,6 +7010,16 @@ pub struct SourceCodeInfo {
     pub location: ::std::vec::Vec<source_code_info::Location>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for SourceCodeInfo {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("SourceCodeInfo");
+        s.field("location", &self.location);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for SourceCodeInfo {
     const FULL_NAME: &'static str = "google.protobuf.SourceCodeInfo";
@@ -6579,7 +7087,7 @@ impl SourceCodeInfo {
 /// Nested types and oneofs of [`SourceCodeInfo`].
 pub mod source_code_info {
     /// The `google.protobuf.SourceCodeInfo.Location` message.
-    #[derive(Clone, PartialEq, Debug, Default)]
+    #[derive(Clone, PartialEq, Default)]
     pub struct Location {
         /// Identifies which part of the FileDescriptorProto was defined at this
         /// location.
@@ -6667,6 +7175,20 @@ pub mod source_code_info {
         pub leading_detached_comments: ::std::vec::Vec<::std::string::String>,
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
+    }
+    impl ::core::fmt::Debug for Location {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            let mut s = f.debug_struct("Location");
+            s.field("path", &self.path)
+                .field("span", &self.span)
+                .field("leading_comments", &self.leading_comments)
+                .field("trailing_comments", &self.trailing_comments)
+                .field("leading_detached_comments", &self.leading_detached_comments);
+            if !self._unknown_fields.is_empty() {
+                s.field("_unknown_fields", &self._unknown_fields);
+            }
+            s.finish()
+        }
     }
     impl ::protocall::Message for Location {
         const FULL_NAME: &'static str = "google.protobuf.SourceCodeInfo.Location";
@@ -6795,13 +7317,23 @@ pub mod source_code_info {
 /// Describes the relationship between generated code and its original source
 /// file. A GeneratedCodeInfo message is associated with only one generated
 /// source file, but may contain references to different source .proto files.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct GeneratedCodeInfo {
     /// An Annotation connects some span of text in generated code to an element
     /// of its generating .proto file.
     pub annotation: ::std::vec::Vec<generated_code_info::Annotation>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for GeneratedCodeInfo {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("GeneratedCodeInfo");
+        s.field("annotation", &self.annotation);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for GeneratedCodeInfo {
     const FULL_NAME: &'static str = "google.protobuf.GeneratedCodeInfo";
@@ -6869,7 +7401,7 @@ impl GeneratedCodeInfo {
 /// Nested types and oneofs of [`GeneratedCodeInfo`].
 pub mod generated_code_info {
     /// The `google.protobuf.GeneratedCodeInfo.Annotation` message.
-    #[derive(Clone, PartialEq, Debug, Default)]
+    #[derive(Clone, PartialEq, Default)]
     pub struct Annotation {
         /// Identifies the element in the original source .proto file. This field
         /// is formatted the same as SourceCodeInfo.Location.path.
@@ -6887,6 +7419,20 @@ pub mod generated_code_info {
         pub semantic: ::core::option::Option<annotation::Semantic>,
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
+    }
+    impl ::core::fmt::Debug for Annotation {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            let mut s = f.debug_struct("Annotation");
+            s.field("path", &self.path)
+                .field("source_file", &self.source_file)
+                .field("begin", &self.begin)
+                .field("end", &self.end)
+                .field("semantic", &self.semantic);
+            if !self._unknown_fields.is_empty() {
+                s.field("_unknown_fields", &self._unknown_fields);
+            }
+            s.finish()
+        }
     }
     impl ::protocall::Message for Annotation {
         const FULL_NAME: &'static str = "google.protobuf.GeneratedCodeInfo.Annotation";
@@ -7132,7 +7678,7 @@ pub mod generated_code_info {
 /// encoded in JSON format as "3s", while 3 seconds and 1 nanosecond should
 /// be expressed in JSON format as "3.000000001s", and 3 seconds and 1
 /// microsecond should be expressed in JSON format as "3.000001s".
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Duration {
     /// Signed seconds of the span of time. Must be from -315,576,000,000
     /// to +315,576,000,000 inclusive. Note: these bounds are computed from:
@@ -7147,6 +7693,16 @@ pub struct Duration {
     pub nanos: i32,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Duration {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Duration");
+        s.field("seconds", &self.seconds).field("nanos", &self.nanos);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Duration {
     const FULL_NAME: &'static str = "google.protobuf.Duration";
@@ -7215,10 +7771,19 @@ impl Duration {
 ///   rpc Bar(google.protobuf.Empty) returns (google.protobuf.Empty);
 /// }
 /// ```
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Empty {
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Empty {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Empty");
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Empty {
     const FULL_NAME: &'static str = "google.protobuf.Empty";
@@ -7481,12 +8046,22 @@ impl Empty {
 /// The implementation of any API method which has a FieldMask type field in the
 /// request should verify the included field paths, and return an
 /// `INVALID_ARGUMENT` error if any path is unmappable.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct FieldMask {
     /// The set of field mask paths.
     pub paths: ::std::vec::Vec<::std::string::String>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for FieldMask {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("FieldMask");
+        s.field("paths", &self.paths);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for FieldMask {
     const FULL_NAME: &'static str = "google.protobuf.FieldMask";
@@ -7550,13 +8125,23 @@ impl FieldMask {
 }
 /// `SourceContext` represents information about the source of a
 /// protobuf element, like the file in which it is defined.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct SourceContext {
     /// The path-qualified name of the .proto file that contained the associated
     /// protobuf element.  For example: `"google/protobuf/source_context.proto"`.
     pub file_name: ::std::string::String,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for SourceContext {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("SourceContext");
+        s.field("file_name", &self.file_name);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for SourceContext {
     const FULL_NAME: &'static str = "google.protobuf.SourceContext";
@@ -7628,12 +8213,22 @@ impl SourceContext {
 ///
 /// If you do not intend to parse arbitrary JSON into your message, a custom
 /// typed message should be preferred instead of using this type.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Struct {
     /// Unordered map of dynamically typed values.
     pub fields: ::std::collections::HashMap<::std::string::String, Value>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Struct {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Struct");
+        s.field("fields", &self.fields);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Struct {
     const FULL_NAME: &'static str = "google.protobuf.Struct";
@@ -7712,12 +8307,22 @@ impl Struct {
 /// null, a number, a string, a boolean, a recursive struct value, or a
 /// list of values. A producer of value is expected to set one of these
 /// variants. Absence of any variant is an invalid state.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Value {
     /// The kind of value.
     pub kind: ::core::option::Option<value::Kind>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Value {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Value");
+        s.field("kind", &self.kind);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Value {
     const FULL_NAME: &'static str = "google.protobuf.Value";
@@ -7914,12 +8519,22 @@ pub mod value {
     }
 }
 /// Represents a JSON array.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct ListValue {
     /// Repeated field of dynamically typed values.
     pub values: ::std::vec::Vec<Value>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for ListValue {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("ListValue");
+        s.field("values", &self.values);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for ListValue {
     const FULL_NAME: &'static str = "google.protobuf.ListValue";
@@ -8082,7 +8697,7 @@ impl ListValue {
 /// the Joda Time's [`ISODateTimeFormat.dateTime()`](
 /// <http://joda-time.sourceforge.net/apidocs/org/joda/time/format/ISODateTimeFormat.html#dateTime(>)
 /// ) to obtain a formatter capable of generating timestamps in this format.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Timestamp {
     /// Represents seconds of UTC time since Unix epoch 1970-01-01T00:00:00Z. Must
     /// be between -62135596800 and 253402300799 inclusive (which corresponds to
@@ -8096,6 +8711,16 @@ pub struct Timestamp {
     pub nanos: i32,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Timestamp");
+        s.field("seconds", &self.seconds).field("nanos", &self.nanos);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Timestamp {
     const FULL_NAME: &'static str = "google.protobuf.Timestamp";
@@ -8161,7 +8786,7 @@ impl Timestamp {
 /// discouraged. This message does not reliability preserve all information
 /// necessary to model the schema and preserve semantics. Instead make use of
 /// FileDescriptorSet which preserves the necessary information.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Type {
     /// The fully qualified message name.
     pub name: ::std::string::String,
@@ -8179,6 +8804,22 @@ pub struct Type {
     pub edition: ::std::string::String,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Type {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Type");
+        s.field("name", &self.name)
+            .field("fields", &self.fields)
+            .field("oneofs", &self.oneofs)
+            .field("options", &self.options)
+            .field("source_context", &self.source_context)
+            .field("syntax", &self.syntax)
+            .field("edition", &self.edition);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Type {
     const FULL_NAME: &'static str = "google.protobuf.Type";
@@ -8291,7 +8932,7 @@ impl Type {
 /// strongly discouraged. This message does not reliability preserve all
 /// information necessary to model the schema and preserve semantics. Instead
 /// make use of FileDescriptorSet which preserves the necessary information.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Field {
     /// The field type.
     pub kind: ::protocall::EnumValue<field::Kind>,
@@ -8317,6 +8958,25 @@ pub struct Field {
     pub default_value: ::std::string::String,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Field {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Field");
+        s.field("kind", &self.kind)
+            .field("cardinality", &self.cardinality)
+            .field("number", &self.number)
+            .field("name", &self.name)
+            .field("type_url", &self.type_url)
+            .field("oneof_index", &self.oneof_index)
+            .field("packed", &self.packed)
+            .field("options", &self.options)
+            .field("json_name", &self.json_name)
+            .field("default_value", &self.default_value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Field {
     const FULL_NAME: &'static str = "google.protobuf.Field";
@@ -8630,7 +9290,7 @@ pub mod field {
 /// strongly discouraged. This message does not reliability preserve all
 /// information necessary to model the schema and preserve semantics. Instead
 /// make use of FileDescriptorSet which preserves the necessary information.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Enum {
     /// Enum type name.
     pub name: ::std::string::String,
@@ -8646,6 +9306,21 @@ pub struct Enum {
     pub edition: ::std::string::String,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Enum {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Enum");
+        s.field("name", &self.name)
+            .field("enumvalue", &self.enumvalue)
+            .field("options", &self.options)
+            .field("source_context", &self.source_context)
+            .field("syntax", &self.syntax)
+            .field("edition", &self.edition);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Enum {
     const FULL_NAME: &'static str = "google.protobuf.Enum";
@@ -8748,7 +9423,7 @@ impl Enum {
 /// strongly discouraged. This message does not reliability preserve all
 /// information necessary to model the schema and preserve semantics. Instead
 /// make use of FileDescriptorSet which preserves the necessary information.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct EnumValue {
     /// Enum value name.
     pub name: ::std::string::String,
@@ -8758,6 +9433,18 @@ pub struct EnumValue {
     pub options: ::std::vec::Vec<Option>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for EnumValue {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("EnumValue");
+        s.field("name", &self.name)
+            .field("number", &self.number)
+            .field("options", &self.options);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for EnumValue {
     const FULL_NAME: &'static str = "google.protobuf.EnumValue";
@@ -8832,7 +9519,7 @@ impl EnumValue {
 /// New usages of this message as an alternative to FileOptions, MessageOptions,
 /// FieldOptions, EnumOptions, EnumValueOptions, ServiceOptions, or MethodOptions
 /// are strongly discouraged.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Option {
     /// The option's name. For protobuf built-in options (options defined in
     /// descriptor.proto), this is the short name. For example, `"map_entry"`.
@@ -8846,6 +9533,16 @@ pub struct Option {
     pub value: ::core::option::Option<Any>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Option {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Option");
+        s.field("name", &self.name).field("value", &self.value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Option {
     const FULL_NAME: &'static str = "google.protobuf.Option";
@@ -8920,12 +9617,22 @@ impl Option {
 ///
 /// Not recommended for use in new APIs, but still useful for legacy APIs and
 /// has no plan to be removed.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct DoubleValue {
     /// The double value.
     pub value: f64,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for DoubleValue {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("DoubleValue");
+        s.field("value", &self.value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for DoubleValue {
     const FULL_NAME: &'static str = "google.protobuf.DoubleValue";
@@ -8987,12 +9694,22 @@ impl DoubleValue {
 ///
 /// Not recommended for use in new APIs, but still useful for legacy APIs and
 /// has no plan to be removed.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct FloatValue {
     /// The float value.
     pub value: f32,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for FloatValue {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("FloatValue");
+        s.field("value", &self.value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for FloatValue {
     const FULL_NAME: &'static str = "google.protobuf.FloatValue";
@@ -9054,12 +9771,22 @@ impl FloatValue {
 ///
 /// Not recommended for use in new APIs, but still useful for legacy APIs and
 /// has no plan to be removed.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Int64Value {
     /// The int64 value.
     pub value: i64,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Int64Value {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Int64Value");
+        s.field("value", &self.value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Int64Value {
     const FULL_NAME: &'static str = "google.protobuf.Int64Value";
@@ -9121,12 +9848,22 @@ impl Int64Value {
 ///
 /// Not recommended for use in new APIs, but still useful for legacy APIs and
 /// has no plan to be removed.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct UInt64Value {
     /// The uint64 value.
     pub value: u64,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for UInt64Value {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("UInt64Value");
+        s.field("value", &self.value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for UInt64Value {
     const FULL_NAME: &'static str = "google.protobuf.UInt64Value";
@@ -9188,12 +9925,22 @@ impl UInt64Value {
 ///
 /// Not recommended for use in new APIs, but still useful for legacy APIs and
 /// has no plan to be removed.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct Int32Value {
     /// The int32 value.
     pub value: i32,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for Int32Value {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("Int32Value");
+        s.field("value", &self.value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for Int32Value {
     const FULL_NAME: &'static str = "google.protobuf.Int32Value";
@@ -9255,12 +10002,22 @@ impl Int32Value {
 ///
 /// Not recommended for use in new APIs, but still useful for legacy APIs and
 /// has no plan to be removed.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct UInt32Value {
     /// The uint32 value.
     pub value: u32,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for UInt32Value {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("UInt32Value");
+        s.field("value", &self.value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for UInt32Value {
     const FULL_NAME: &'static str = "google.protobuf.UInt32Value";
@@ -9322,12 +10079,22 @@ impl UInt32Value {
 ///
 /// Not recommended for use in new APIs, but still useful for legacy APIs and
 /// has no plan to be removed.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct BoolValue {
     /// The bool value.
     pub value: bool,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for BoolValue {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("BoolValue");
+        s.field("value", &self.value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for BoolValue {
     const FULL_NAME: &'static str = "google.protobuf.BoolValue";
@@ -9389,12 +10156,22 @@ impl BoolValue {
 ///
 /// Not recommended for use in new APIs, but still useful for legacy APIs and
 /// has no plan to be removed.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct StringValue {
     /// The string value.
     pub value: ::std::string::String,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for StringValue {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("StringValue");
+        s.field("value", &self.value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for StringValue {
     const FULL_NAME: &'static str = "google.protobuf.StringValue";
@@ -9456,12 +10233,22 @@ impl StringValue {
 ///
 /// Not recommended for use in new APIs, but still useful for legacy APIs and
 /// has no plan to be removed.
-#[derive(Clone, PartialEq, Debug, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct BytesValue {
     /// The bytes value.
     pub value: ::std::vec::Vec<u8>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
+}
+impl ::core::fmt::Debug for BytesValue {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut s = f.debug_struct("BytesValue");
+        s.field("value", &self.value);
+        if !self._unknown_fields.is_empty() {
+            s.field("_unknown_fields", &self._unknown_fields);
+        }
+        s.finish()
+    }
 }
 impl ::protocall::Message for BytesValue {
     const FULL_NAME: &'static str = "google.protobuf.BytesValue";

@@ -60,6 +60,10 @@ pub(crate) fn message(message: &Message) -> TokenStream {
     let needs_manual_default = message.fields.iter().any(has_declared_required_default);
     let derive_default = (!needs_manual_default).then(|| quote!(Default,));
     let manual_default = needs_manual_default.then(|| default_impl(message));
+    // With unknown fields kept, `Debug` is written out to leave them out
+    // while there are none.
+    let derive_debug = (!message.keep_unknown).then(|| quote!(Debug,));
+    let manual_debug = message.keep_unknown.then(|| debug_impl(message));
 
     let message_impl = message_impl(message);
     let describe = (!message.file.is_empty())
@@ -71,12 +75,13 @@ pub(crate) fn message(message: &Message) -> TokenStream {
         #docs
         #(#attrs)*
         #deprecated
-        #[derive(Clone, PartialEq, Debug, #derive_default)]
+        #[derive(Clone, PartialEq, #derive_debug #derive_default)]
         pub struct #name {
             #(#fields)*
             #(#oneof_fields)*
             #unknown_field
         }
+        #manual_debug
         #manual_default
         #message_impl
         #describe
@@ -484,6 +489,39 @@ fn default_impl(message: &Message) -> TokenStream {
         impl ::core::default::Default for #name {
             fn default() -> Self {
                 #name { #(#fields)* #(#oneofs)* #unknown }
+            }
+        }
+    }
+}
+
+/// `impl Debug` as `#[derive(Debug)]` writes it, except that the unknown
+/// fields appear only when there are some.
+fn debug_impl(message: &Message) -> TokenStream {
+    let name = &message.rust_name;
+    let text = |ident: &proc_macro2::Ident| crate::names::unraw(&ident.to_string()).to_string();
+    let struct_name = text(name);
+    let members: Vec<TokenStream> = message
+        .fields
+        .iter()
+        .map(|f| &f.rust_name)
+        .chain(message.oneofs.iter().map(|o| &o.rust_name))
+        .map(|member| {
+            let label = text(member);
+            quote!(.field(#label, &self.#member))
+        })
+        .collect();
+    let members = (!members.is_empty()).then(|| quote!(s #(#members)*;));
+    let allow = allow_deprecated(message);
+    quote! {
+        #allow
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut s = f.debug_struct(#struct_name);
+                #members
+                if !self._unknown_fields.is_empty() {
+                    s.field("_unknown_fields", &self._unknown_fields);
+                }
+                s.finish()
             }
         }
     }
