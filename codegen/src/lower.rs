@@ -1111,7 +1111,97 @@ fn label(features: Features, field: &FieldDescriptorProto, kind: &Kind) -> Label
 
 #[cfg(test)]
 mod tests {
-    use super::unescape_bytes;
+    use super::*;
+
+    /// The packages `files` (name, source) lower to under `builder`.
+    fn lower(builder: crate::Builder, files: &[(&str, &str)]) -> Vec<Package> {
+        use protocall::Message as _;
+        let dir = tempfile::tempdir().unwrap();
+        for (name, source) in files {
+            std::fs::write(dir.path().join(name), source).unwrap();
+        }
+        let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+        let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+        compiler.open_files(&names).unwrap();
+        let set = protocall::types::FileDescriptorSet::decode(
+            compiler.encode_file_descriptor_set().as_slice(),
+        )
+        .unwrap();
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        build(&set.file, &names, &builder.config).unwrap()
+    }
+
+    /// `full name → shares_bytes` of every message, nested ones included.
+    fn sharing(packages: &[Package]) -> std::collections::BTreeMap<String, bool> {
+        fn walk(messages: &[Message], out: &mut std::collections::BTreeMap<String, bool>) {
+            for m in messages {
+                out.insert(m.full_name.clone(), m.shares_bytes);
+                walk(&m.messages, out);
+            }
+        }
+        let mut out = Default::default();
+        for package in packages {
+            walk(&package.messages, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn shares_bytes_is_closed_over_containment_and_ends_on_cycles() {
+        let proto3 = "syntax = \"proto3\";\npackage t;\n\
+            message Blob { bytes data = 1; Holder back = 2; }\n\
+            message Holder { Blob blob = 1; }\n\
+            message Deep { Holder holder = 1; }\n\
+            message List { repeated Deep items = 1; }\n\
+            message Mapped { map<string, List> lists = 1; }\n\
+            message Choice { oneof kind { int32 n = 1; Mapped mapped = 2; } }\n\
+            message SelfRef { SelfRef next = 1; repeated SelfRef more = 2; bytes copied = 3; }\n\
+            message Ping { Pong pong = 1; }\n\
+            message Pong { Ping ping = 1; map<int32, bytes> raw = 2; }\n\
+            message Values { map<string, bytes> shared = 1; }\n\
+            message OneBlob { oneof kind { bytes raw = 1; string text = 2; } }\n";
+        let proto2 = "syntax = \"proto2\";\npackage g;\n\
+            message Outer { optional group Inner = 1 { optional bytes data = 2; } }\n\
+            message Wrapper { optional Outer outer = 1; }\n\
+            message Plain { optional group Other = 1 { optional bytes data = 2; } }\n";
+        let packages = lower(
+            crate::configure().bytes([
+                ".t.Blob.data",
+                ".t.Values.shared",
+                ".t.OneBlob.raw",
+                ".g.Outer.Inner.data",
+            ]),
+            &[("t.proto", proto3), ("g.proto", proto2)],
+        );
+        let got = sharing(&packages);
+        let expected: std::collections::BTreeMap<String, bool> = [
+            // Its own `Bytes` field (and a cycle back through `Holder`).
+            ("t.Blob", true),
+            ("t.Holder", true),
+            // Through a singular field, a repeated field, a map value, a oneof.
+            ("t.Deep", true),
+            ("t.List", true),
+            ("t.Mapped", true),
+            ("t.Choice", true),
+            // Recursion without shared bytes (`Vec<u8>` fields do not count).
+            ("t.SelfRef", false),
+            ("t.Ping", false),
+            ("t.Pong", false),
+            // A map of `Bytes` values, a `Bytes` oneof member.
+            ("t.Values", true),
+            ("t.OneBlob", true),
+            // Through a group, and what holds it.
+            ("g.Outer", true),
+            ("g.Outer.Inner", true),
+            ("g.Wrapper", true),
+            ("g.Plain", false),
+            ("g.Plain.Other", false),
+        ]
+        .into_iter()
+        .map(|(name, shares)| (name.to_string(), shares))
+        .collect();
+        assert_eq!(got, expected);
+    }
 
     #[test]
     fn unescapes_c_escapes() {

@@ -303,12 +303,20 @@ pub(crate) fn message_impl(message: &Message) -> TokenStream {
         }
     });
 
+    // A plain `true`, never `Other::SHARES_BYTES`: the builders resolve
+    // containment, which for recursive messages would be a const cycle.
+    let shares_bytes = message.shares_bytes.then(|| {
+        quote!(
+            const SHARES_BYTES: bool = true;
+        )
+    });
     let allow = allow_deprecated(message);
     quote! {
         #allow
         impl ::protocall::Message for #name {
             const FULL_NAME: &'static str = #full_name;
             const TYPE_URL: &'static str = #type_url;
+            #shares_bytes
 
             fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
                 #(#encodes)*

@@ -1,0 +1,47 @@
+//! `Message::SHARES_BYTES` of generated and derived messages: true for a
+//! message with a `bytes::Bytes` field (the `bytes(paths)` option, or a
+//! derived struct's `Bytes` field) and for every generated message that
+//! contains one, at any depth, recursion included.
+
+use protocall::Message;
+use protocall::bytes::Bytes;
+use protocall_tests::protocall::test::everything::Nested;
+use protocall_tests::protocall::test::{Box as BoxMessage, Everything, EverythingSubset};
+
+#[test]
+fn generated_messages_share_bytes_through_what_they_hold() {
+    // `r_bytes` / `c_bytes` are `Bytes` (tests/build.rs).
+    assert!(Everything::SHARES_BYTES);
+    // `Nested` holds an `Everything` (which holds `Nested`: a cycle).
+    assert!(Nested::SHARES_BYTES);
+    assert!(<std::boxed::Box<Everything> as Message>::SHARES_BYTES);
+    assert!(!EverythingSubset::SHARES_BYTES);
+    assert!(!BoxMessage::SHARES_BYTES);
+}
+
+#[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+#[proto(package = "protocall.test.shares")]
+struct Shared {
+    #[proto(tag = 1)]
+    data: Bytes,
+}
+
+#[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+#[proto(package = "protocall.test.shares")]
+struct Copied {
+    #[proto(tag = 1)]
+    data: Vec<u8>,
+}
+
+#[test]
+fn derived_messages_share_their_own_bytes_fields() {
+    assert!(Shared::SHARES_BYTES);
+    assert!(!Copied::SHARES_BYTES);
+    let message = Shared {
+        data: Bytes::from_static(b"abc"),
+    };
+    assert_eq!(
+        Shared::decode(message.encode_to_vec().as_slice()).unwrap(),
+        message
+    );
+}
