@@ -127,11 +127,7 @@ impl Config {
             ("field_attribute", &self.field_attributes),
         ];
         for (proto, rust) in &self.extern_paths {
-            if let Err(e) = syn::parse_str::<syn::Path>(rust) {
-                return Err(Error::new(format!(
-                    "`extern_path(\"{proto}\", \"{rust}\")`: `{rust}` is not a Rust path: {e}"
-                )));
-            }
+            parse_extern_path(proto, rust)?;
         }
         for (option, map) in maps {
             for (path, attribute) in map.entries() {
@@ -186,6 +182,21 @@ impl Config {
             )))
         }
     }
+}
+
+/// The Rust path of an `extern_path` option: a plain path (`::common::v1`),
+/// without generic arguments, which generated code could not extend.
+pub(crate) fn parse_extern_path(proto: &str, rust: &str) -> Result<syn::Path, Error> {
+    let context = || format!("`extern_path(\"{proto}\", \"{rust}\")`: `{rust}`");
+    let path: syn::Path = syn::parse_str(rust)
+        .map_err(|e| Error::new(format!("{} is not a Rust path: {e}", context())))?;
+    if path.segments.iter().any(|s| !s.arguments.is_none()) {
+        return Err(Error::new(format!(
+            "{} has generic arguments; expected a module or type path",
+            context()
+        )));
+    }
+    Ok(path)
 }
 
 /// The outer attributes (`#[derive(Hash)] #[serde(…)]`) an attribute

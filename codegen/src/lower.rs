@@ -228,11 +228,7 @@ impl<'a> Builder<'a> {
         else {
             return Ok(None);
         };
-        let mut path: syn::Path = syn::parse_str(rust).map_err(|e| {
-            Error::new(format!(
-                "`extern_path(\"{proto}\", \"{rust}\")`: `{rust}` is not a Rust path: {e}"
-            ))
-        })?;
+        let mut path = crate::config::parse_extern_path(proto, rust)?;
         let rest = full_name[proto.len()..].trim_start_matches('.');
         if rest.is_empty() {
             return Ok(Some(path));

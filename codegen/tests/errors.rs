@@ -211,6 +211,11 @@ fn extern_paths_must_be_paths() {
         err.contains("`extern_path(\".q\", \"::not a path\")`: `::not a path` is not a Rust path"),
         "{err}"
     );
+    let err = generate_err(
+        protocall_codegen::configure().extern_path(".q", "::common::Wrapper<u8>"),
+        &set,
+    );
+    assert!(err.contains("has generic arguments"), "{err}");
 }
 
 #[test]

@@ -85,7 +85,18 @@ fn scalar(name: &str, over: Option<(&str, Span)>, ty: &Type) -> syn::Result<Opti
 /// The path of a message or enum type written as `ty`.
 pub(crate) fn type_path(ty: &Type) -> syn::Result<syn::Path> {
     match ty {
-        Type::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
+        Type::Path(path) if path.qself.is_none() => {
+            if path.path.segments.iter().any(|s| !s.arguments.is_none()) {
+                return Err(syn::Error::new(
+                    ty.span(),
+                    format!(
+                        "type `{}` has generic arguments: protobuf messages and enums have none",
+                        path_text(ty)
+                    ),
+                ));
+            }
+            Ok(path.path.clone())
+        }
         Type::Group(group) => type_path(&group.elem),
         _ => Err(unsupported(ty)),
     }
