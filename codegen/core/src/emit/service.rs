@@ -148,6 +148,13 @@ fn handler_name(method: &Method) -> &'static str {
     }
 }
 
+/// True when clippy expects a method of this name not to take `&self`
+/// (`wrong_self_convention`): `new` and `from_*` take no `self`, `into_*`
+/// takes `self`.
+fn breaks_self_convention(name: &str) -> bool {
+    name == "new" || name.starts_with("from_") || name.starts_with("into_")
+}
+
 /// The doc lines (or `fallback`), then a paragraph saying why the item's
 /// name is not the plain one.
 fn with_note(lines: &[String], fallback: String, note: &Option<String>) -> TokenStream {
@@ -221,10 +228,16 @@ fn server(service: &Service) -> TokenStream {
         } else {
             (None, quote!(#response<#output>))
         };
+        // `new`, `into_*`, `from_*` … taking `&self`: the RPC's name, not a
+        // convention this method breaks.
+        let bare = name.to_string();
+        let allow = breaks_self_convention(crate::names::unraw(&bare))
+            .then(|| quote!(#[allow(clippy::wrong_self_convention)]));
         quote! {
             #stream_item
             #docs
             #deprecated
+            #allow
             fn #name(
                 &self,
                 request: #request_type,
