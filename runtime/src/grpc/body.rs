@@ -11,6 +11,12 @@ use http_body::{Frame, SizeHint};
 
 use super::status::Status;
 
+/// A boxed error, as tower and hyper pass them around.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Any HTTP body with `Bytes` data, boxed.
+type BoxBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = Status> + Send>>;
+
 /// A stream of body frames (data, then optionally trailers).
 pub(crate) type FrameStream = Pin<Box<dyn Stream<Item = Result<Frame<Bytes>, Status>> + Send>>;
 
@@ -34,6 +40,7 @@ enum Inner {
     },
     Stream(FrameStream),
     Incoming(hyper::body::Incoming),
+    Boxed(BoxBody),
 }
 
 impl Body {
@@ -47,6 +54,39 @@ impl Body {
     pub fn empty() -> Body {
         Body {
             inner: Inner::Empty,
+        }
+    }
+
+    /// Any HTTP body whose data is `Bytes`: what a request from another
+    /// server framework (axum, hyper) or a custom client transport carries.
+    /// A `protocall::Body` or hyper's `Incoming` is kept as it is, anything
+    /// else boxed; body errors become `CANCELLED`/`UNAVAILABLE`/`INTERNAL`
+    /// statuses as gRPC's HTTP/2 mapping says.
+    ///
+    /// ```
+    /// use http_body::Body as _;
+    /// let body = protocall::Body::new(http_body_util::Full::new(protocall::bytes::Bytes::from_static(b"hi")));
+    /// assert!(!body.is_end_stream());
+    /// ```
+    pub fn new<B>(body: B) -> Body
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        // Known bodies need no box: try them first.
+        let mut slot = Some(body);
+        let any = &mut slot as &mut dyn std::any::Any;
+        if let Some(body) = any.downcast_mut::<Option<Body>>() {
+            return body.take().expect("set above");
+        }
+        if let Some(body) = any.downcast_mut::<Option<hyper::body::Incoming>>() {
+            return Body::incoming(body.take().expect("set above"));
+        }
+        let body = slot.take().expect("set above");
+        Body {
+            inner: Inner::Boxed(Box::pin(http_body_util::BodyExt::map_err(body, |error| {
+                super::errors::from_box(error.into())
+            }))),
         }
     }
 
@@ -88,6 +128,7 @@ impl fmt::Debug for Body {
             Inner::Once { .. } => "once",
             Inner::Stream(_) => "stream",
             Inner::Incoming(_) => "incoming",
+            Inner::Boxed(_) => "boxed",
         };
         f.debug_tuple("Body").field(&kind).finish()
     }
@@ -113,6 +154,7 @@ impl http_body::Body for Body {
             Inner::Incoming(body) => Pin::new(body)
                 .poll_frame(cx)
                 .map(|frame| frame.map(|result| result.map_err(super::errors::from_hyper))),
+            Inner::Boxed(body) => body.as_mut().poll_frame(cx),
         }
     }
 
@@ -122,6 +164,7 @@ impl http_body::Body for Body {
             Inner::Once { data, trailers } => data.is_none() && trailers.is_none(),
             Inner::Stream(_) => false,
             Inner::Incoming(body) => body.is_end_stream(),
+            Inner::Boxed(body) => body.is_end_stream(),
         }
     }
 
@@ -137,6 +180,7 @@ impl http_body::Body for Body {
             }
             Inner::Stream(_) => SizeHint::default(),
             Inner::Incoming(body) => body.size_hint(),
+            Inner::Boxed(body) => body.size_hint(),
         }
     }
 }

@@ -77,3 +77,31 @@ pub(crate) fn from_hyper(error: hyper::Error) -> Status {
         error,
     )
 }
+
+/// Maps the error of any body or tower service to a status: a `Status`
+/// stays as it is, hyper and h2 errors map as [`from_hyper`] does, tower's
+/// timeout is `DEADLINE_EXCEEDED`, and I/O errors and anything else are
+/// `UNAVAILABLE` (the call did not complete at the transport).
+pub(crate) fn from_box(error: super::body::BoxError) -> Status {
+    let error = match error.downcast::<Status>() {
+        Ok(status) => return *status,
+        Err(error) => error,
+    };
+    let error = match error.downcast::<hyper::Error>() {
+        Ok(error) => return from_hyper(*error),
+        Err(error) => error,
+    };
+    if let Some(h2) = error.downcast_ref::<h2::Error>() {
+        if let Some(reason) = h2.reason().filter(|_| !h2.is_go_away()) {
+            let code = from_reason(reason);
+            return Status::from_boxed(code, format!("stream reset: {reason:?}"), error);
+        }
+        let message = format!("connection lost: {h2}");
+        return Status::from_boxed(Code::Unavailable, message, error);
+    }
+    if error.is::<tower::timeout::error::Elapsed>() {
+        return Status::from_boxed(Code::DeadlineExceeded, "request timed out", error);
+    }
+    let message = format!("transport error: {error}");
+    Status::from_boxed(Code::Unavailable, message, error)
+}

@@ -259,6 +259,17 @@ impl Status {
         status
     }
 
+    /// Like [`Status::from_error`] with an already boxed source.
+    pub(crate) fn from_boxed(
+        code: Code,
+        message: impl Into<String>,
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    ) -> Status {
+        let mut status = Status::new(code, message);
+        status.inner.source = Some(Arc::from(source));
+        status
+    }
+
     /// Attaches binary details (sent as `grpc-status-details-bin`, usually an
     /// encoded `google.rpc.Status`).
     ///
@@ -475,8 +486,8 @@ impl std::error::Error for Status {
     }
 }
 
-impl From<crate::DecodeError> for Status {
-    fn from(error: crate::DecodeError) -> Status {
+impl From<crate::error::DecodeError> for Status {
+    fn from(error: crate::error::DecodeError) -> Status {
         Status::from_error(Code::Internal, error.to_string(), error)
     }
 }

@@ -45,7 +45,7 @@ impl Default for ServerConfig {
             send: None,
             interceptors: Vec::new(),
             timeout: None,
-            accept_header: crate::grpc::compression::accept_value(&SUPPORTED),
+            accept_header: crate::grpc::compression::accept_value(SUPPORTED),
         }
     }
 }

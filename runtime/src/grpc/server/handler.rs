@@ -10,7 +10,6 @@ use futures_util::FutureExt as _;
 use http::{HeaderMap, HeaderValue, header};
 
 use super::service::{Call, ResponseFuture};
-use crate::Message;
 use crate::grpc::body::Body;
 use crate::grpc::compression::{self, Encoding};
 use crate::grpc::encode::ResponseFrames;
@@ -20,6 +19,7 @@ use crate::grpc::request::{Deadline, MessageCompression, Request, RequestCompres
 use crate::grpc::status::{Code, Status};
 use crate::grpc::streaming::{Side, Streaming};
 use crate::grpc::timeout;
+use crate::message::Message;
 
 const GRPC_CONTENT_TYPE: HeaderValue = HeaderValue::from_static("application/grpc");
 

@@ -1,34 +1,31 @@
 //! The gRPC server: [`Server`] (settings), [`Router`] (services and tower
-//! layers), and the per-call-kind handlers generated code dispatches to.
+//! layers), [`Routes`] (the services as one tower `Service`), serving on any
+//! I/O, and the per-call-kind handlers generated code dispatches to.
 
 mod config;
 mod handler;
 mod router;
+mod serve;
 mod service;
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use futures_core::Stream;
 use tower_layer::{Identity, Layer, Stack};
 
 pub use handler::{client_streaming, server_streaming, streaming, unary, unimplemented};
-pub use router::{Routes, RoutesFuture};
+pub use router::{Layered, Routes, RoutesFuture};
+pub use serve::Connected;
 pub use service::{
     Call, GrpcService, Intercepted, Interceptor, NamedService, ResponseFuture, intercept,
 };
 
-use crate::grpc::body::Body;
+use crate::grpc::body::{Body, BoxError};
 use crate::grpc::compression::Encoding;
-use crate::grpc::request::RemoteAddr;
-use crate::grpc::status::Status;
 use config::{Http2Config, ServerConfig};
 
 /// A gRPC server over HTTP/2 (h2c): settings first, then services.
@@ -42,7 +39,7 @@ use config::{Http2Config, ServerConfig};
 ///     .await
 /// # }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Server {
     config: ServerConfig,
     http2: Http2Config,
@@ -62,13 +59,9 @@ impl std::fmt::Debug for Tls {
     }
 }
 
-/// How long a client may take to finish the TLS handshake.
-#[cfg(feature = "tls")]
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 impl Server {
-    /// A server with the defaults: 4 MiB receive limit, gzip and zstd
-    /// accepted, uncompressed responses, at most 1024 concurrent streams per
+    /// A server with the defaults: 4 MiB receive limit, every encoding
+    /// built in (gzip; zstd with its feature) accepted, uncompressed responses, at most 1024 concurrent streams per
     /// connection, 16 KiB of headers.
     ///
     /// ```
@@ -109,7 +102,7 @@ impl Server {
     /// Compresses responses with `encoding` when the client accepts it.
     ///
     /// ```
-    /// use protocall::{Encoding, Server};
+    /// use protocall::{compression::Encoding, Server};
     /// let server = Server::builder().send_compressed(Encoding::Gzip);
     /// # let _ = server;
     /// ```
@@ -118,18 +111,23 @@ impl Server {
         self
     }
 
-    /// The encodings accepted on requests (default: gzip and zstd); others
-    /// are answered with `UNIMPLEMENTED`.
+    /// The encodings accepted on requests (default: every one built in);
+    /// others are answered with `UNIMPLEMENTED`.
     ///
     /// ```
-    /// use protocall::{Encoding, Server};
+    /// use protocall::{compression::Encoding, Server};
     /// let server = Server::builder().accept_compressed(&[Encoding::Gzip]); // no zstd
     /// let uncompressed_only = Server::builder().accept_compressed(&[]);
     /// # let _ = (server, uncompressed_only);
     /// ```
     pub fn accept_compressed(mut self, encodings: &[Encoding]) -> Server {
-        self.config.accept = encodings.to_vec();
-        self.config.accept_header = crate::grpc::compression::accept_value(encodings);
+        // An encoding this build lacks cannot be accepted.
+        self.config.accept = encodings
+            .iter()
+            .copied()
+            .filter(|e| e.is_supported())
+            .collect();
+        self.config.accept_header = crate::grpc::compression::accept_value(&self.config.accept);
         self
     }
 
@@ -264,7 +262,7 @@ impl Server {
     pub fn tls_config(
         mut self,
         config: crate::grpc::tls::ServerTlsConfig,
-    ) -> Result<Server, Status> {
+    ) -> Result<Server, crate::grpc::status::Status> {
         self.tls = Some(Tls(config.acceptor()?));
         Ok(self)
     }
@@ -302,6 +300,7 @@ impl Server {
 /// # Ok(())
 /// # }
 /// ```
+#[derive(Clone)]
 pub struct Router<L = Identity> {
     server: Server,
     services: HashMap<&'static str, Arc<dyn GrpcService>>,
@@ -318,8 +317,6 @@ impl<L> std::fmt::Debug for Router<L> {
             .finish()
     }
 }
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a server runs: [`Routes`] wrapped in any tower layers, taking
 /// `http::Request<Body>` to `http::Response<Body>`. Implemented for every
@@ -398,7 +395,7 @@ impl<L> Router<L> {
     ///     type Error = std::convert::Infallible;
     ///     type Future = RoutesFuture;
     ///     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-    ///         self.0.poll_ready(cx)
+    ///         Service::<http::Request<Body>>::poll_ready(&mut self.0, cx)
     ///     }
     ///     fn call(&mut self, request: http::Request<Body>) -> RoutesFuture {
     ///         println!("{}", request.uri().path());
@@ -420,6 +417,56 @@ impl<L> Router<L> {
             services: self.services,
             layer: Stack::new(layer, self.layer),
         }
+    }
+
+    /// The services with the server's settings (message limits,
+    /// compression, interceptors, timeout), without the layers: a tower
+    /// `Service` over any request body, to mount in another server.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::{Body, server::Routes};
+    /// use tower_service::Service;
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let mut routes: Routes = protocall::Server::builder().add_service(health).into_routes();
+    /// // not a gRPC request (no content-type): refused before routing
+    /// let response = routes.call(http::Request::new(Body::empty())).await?;
+    /// assert_eq!(response.status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_routes(self) -> Routes {
+        Routes::with_config(self.services, self.server.config)
+    }
+
+    /// The services inside the router's layers, as one tower `Service` over
+    /// any request body: what the server runs, ready to be mounted in axum
+    /// or hyper, or driven directly in a test.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_service::Service;
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let mut service = protocall::Server::builder()
+    ///     .add_service(health)
+    ///     .layer(tower_layer::Identity::new())
+    ///     .into_service();
+    /// let request = http::Request::post("/grpc.health.v1.Health/Check")
+    ///     .header("content-type", "application/grpc")
+    ///     .body(http_body_util::Full::new(protocall::bytes::Bytes::from_static(&[0, 0, 0, 0, 0])))?;
+    /// let response = service.call(request).await?;
+    /// assert_eq!(response.status(), http::StatusCode::OK);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_service(self) -> Layered<L::Service>
+    where
+        L: Layer<Routes>,
+    {
+        let routes = Routes::with_config(self.services, self.server.config);
+        Layered::new(self.layer.layer(routes))
     }
 
     /// Serves on `addr` until the process ends.
@@ -468,7 +515,7 @@ impl<L> Router<L> {
         L: Layer<Routes>,
         L::Service: ServiceStack,
     {
-        let listener = TcpListener::bind(addr).await?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         self.serve_with_listener(listener, signal).await
     }
 
@@ -498,224 +545,128 @@ impl<L> Router<L> {
     /// ```
     pub async fn serve_with_listener(
         self,
-        listener: TcpListener,
+        listener: tokio::net::TcpListener,
         signal: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()>
     where
         L: Layer<Routes>,
         L::Service: ServiceStack,
     {
-        let routes = Routes::new(self.services, self.server.config);
-        let service = self.layer.layer(routes);
-        accept_loop(
-            listener,
-            service,
-            self.server.http2,
-            self.server.tls,
-            signal,
-        )
-        .await
+        self.serve_with_incoming_shutdown(serve::tcp_incoming(listener), signal)
+            .await
     }
-}
 
-async fn accept_loop<S>(
-    listener: TcpListener,
-    service: S,
-    http2: Http2Config,
-    tls: Option<Tls>,
-    signal: impl Future<Output = ()> + Send,
-) -> std::io::Result<()>
-where
-    S: ServiceStack,
-{
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut signal = std::pin::pin!(signal);
-    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-    builder
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(http2.max_concurrent_streams)
-        .max_header_list_size(http2.max_header_list_size)
-        .initial_stream_window_size(http2.initial_stream_window_size)
-        .initial_connection_window_size(http2.initial_connection_window_size)
-        .keep_alive_interval(http2.keepalive_interval)
-        .keep_alive_timeout(http2.keepalive_timeout)
-        .max_pending_accept_reset_streams(http2.max_pending_accept_reset_streams)
-        .max_local_error_reset_streams(http2.max_local_error_reset_streams)
-        .max_frame_size(http2.max_frame_size)
-        // gRPC peers have no use for `date`; grpc-go and grpc-java send none.
-        .auto_date_header(false);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        // Out of file descriptors and the like: back off, keep serving.
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let adapter = HyperService { service: service.clone(), peer, extensions: http::Extensions::new() };
-                match tls.clone() {
-                    None => {
-                        let connection = builder.serve_connection(TokioIo::new(stream), adapter);
-                        let connection = graceful.watch(connection);
-                        tokio::spawn(async move {
-                            if let Err(error) = connection.await {
-                                tracing::debug!(%error, %peer, "connection ended with an error");
-                            }
-                        });
-                    }
-                    Some(tls) => {
-                        // The handshake runs in the connection's task: a slow
-                        // client must not hold up accepting others.
-                        let builder = builder.clone();
-                        let watcher = graceful.watcher();
-                        tokio::spawn(async move {
-                            serve_tls(tls, stream, builder, watcher, adapter).await;
-                        });
-                    }
-                }
-            }
-            () = &mut signal => break,
-        }
+    /// Serves every connection `incoming` yields (TCP, Unix, TLS you
+    /// terminate yourself, in-memory pipes…). Errors from the stream are
+    /// logged and serving goes on; when it ends, the connections already
+    /// open are served until they close, then this returns.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::health::{HealthCheckRequest, health_client::HealthClient};
+    /// // one in-memory connection: no port, no socket
+    /// let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let incoming = futures_util::stream::iter([Ok::<_, std::io::Error>(server_io)]);
+    /// tokio::spawn(protocall::Server::builder().add_service(health).serve_with_incoming(incoming));
+    /// let mut client_io = Some(client_io);
+    /// let channel = protocall::client::Endpoint::new("http://in-process")?
+    ///     .connect_with_connector(tower::service_fn(move |_| {
+    ///         let io = client_io.take().ok_or_else(|| std::io::Error::other("used"));
+    ///         async move { io }
+    ///     }))
+    ///     .await?;
+    /// HealthClient::new(channel).check(HealthCheckRequest::default()).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn serve_with_incoming<I, IO, E>(self, incoming: I) -> std::io::Result<()>
+    where
+        I: Stream<Item = Result<IO, E>>,
+        IO: Connected,
+        E: Into<BoxError>,
+        L: Layer<Routes>,
+        L::Service: ServiceStack,
+    {
+        self.serve_with_incoming_shutdown(incoming, std::future::pending())
+            .await
     }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
-}
 
-/// Completes the TLS handshake, then serves the connection.
-#[cfg(feature = "tls")]
-async fn serve_tls<S>(
-    tls: Tls,
-    stream: tokio::net::TcpStream,
-    builder: hyper::server::conn::http2::Builder<TokioExecutor>,
-    watcher: hyper_util::server::graceful::Watcher,
-    mut adapter: HyperService<S>,
-) where
-    S: ServiceStack,
-{
-    let peer = adapter.peer;
-    let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.0.accept(stream)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(error)) => {
-            tracing::debug!(%error, %peer, "TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "TLS handshake timed out");
-            return;
-        }
-    };
-    if let Some(certs) = stream.get_ref().1.peer_certificates() {
-        let certs = certs.iter().map(|c| c.clone().into_owned()).collect();
-        adapter
-            .extensions
-            .insert(crate::grpc::tls::PeerCertificates(Arc::new(certs)));
+    /// Like [`Router::serve_with_incoming`], until `signal` completes (then
+    /// as [`Router::serve_with_shutdown`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let incoming = futures_util::stream::unfold(listener, |l| async move {
+    ///     Some((l.accept().await.map(|(stream, _)| stream), l))
+    /// });
+    /// protocall::Server::builder()
+    ///     .add_service(health)
+    ///     .serve_with_incoming_shutdown(incoming, async {})
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn serve_with_incoming_shutdown<I, IO, E>(
+        self,
+        incoming: I,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()>
+    where
+        I: Stream<Item = Result<IO, E>>,
+        IO: Connected,
+        E: Into<BoxError>,
+        L: Layer<Routes>,
+        L::Service: ServiceStack,
+    {
+        let http2 = self.server.http2.clone();
+        let tls = self.server.tls.clone();
+        let service = self.into_service().into_inner();
+        serve::serve_incoming(incoming, service, http2, tls, signal).await
     }
-    let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), adapter));
-    if let Err(error) = connection.await {
-        tracing::debug!(%error, %peer, "connection ended with an error");
-    }
-}
 
-#[cfg(not(feature = "tls"))]
-async fn serve_tls<S>(
-    tls: Tls,
-    _: tokio::net::TcpStream,
-    _: hyper::server::conn::http2::Builder<TokioExecutor>,
-    _: hyper_util::server::graceful::Watcher,
-    _: HyperService<S>,
-) {
-    match tls.0 {}
-}
-
-/// Bridges hyper's `Service` to the tower service stack.
-#[derive(Clone)]
-struct HyperService<S> {
-    service: S,
-    peer: SocketAddr,
-    /// Per-connection values every request gets (TLS peer certificates).
-    extensions: http::Extensions,
-}
-
-impl<S> hyper::service::Service<http::Request<Incoming>> for HyperService<S>
-where
-    S: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-{
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = HyperFuture<S::Future>;
-
-    fn call(&self, request: http::Request<Incoming>) -> Self::Future {
-        let (mut parts, body) = request.into_parts();
-        parts.extensions.insert(RemoteAddr(self.peer));
-        if !self.extensions.is_empty() {
-            parts.extensions.extend(self.extensions.clone());
-        }
-        let request = http::Request::from_parts(parts, Body::incoming(body));
-        let mut service = self.service.clone();
-        // Most stacks are always ready: call at once, without boxing.
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        if let std::task::Poll::Ready(Ok(())) = service.poll_ready(&mut cx) {
-            return HyperFuture::Direct {
-                future: service.call(request),
-            };
-        }
-        HyperFuture::Deferred {
-            future: Box::pin(async move {
-                let ready = std::future::poll_fn(|cx| service.poll_ready(cx))
-                    .await
-                    .map_err(Into::into);
-                let result: Result<_, BoxError> = match ready {
-                    Ok(()) => service.call(request).await.map_err(Into::into),
-                    Err(error) => Err(error),
-                };
-                Ok(result.unwrap_or_else(layer_error))
-            }),
-        }
-    }
-}
-
-/// The response for an error from a tower layer.
-fn layer_error(error: BoxError) -> http::Response<Body> {
-    let status = Status::unavailable(format!("service unavailable: {error}"));
-    handler::status_response(&status, None)
-}
-
-pin_project_lite::pin_project! {
-    /// The response future [`HyperService`] gives hyper.
-    #[project = HyperFutureProjection]
-    enum HyperFuture<F> {
-        Direct { #[pin] future: F },
-        Deferred { future: Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>> },
-    }
-}
-
-impl<F, E> Future for HyperFuture<F>
-where
-    F: Future<Output = Result<http::Response<Body>, E>>,
-    E: Into<BoxError>,
-{
-    type Output = Result<http::Response<Body>, Infallible>;
-
-    fn poll(
-        self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        match self.project() {
-            HyperFutureProjection::Direct { future } => future
-                .poll(cx)
-                .map(|result| Ok(result.unwrap_or_else(|e| layer_error(e.into())))),
-            HyperFutureProjection::Deferred { future } => future.as_mut().poll(cx),
-        }
+    /// Serves on a Unix-domain socket at `path` (created; it must not
+    /// exist) until `signal` completes. Clients reach it with an
+    /// `Endpoint::new("unix:/path")` target; requests have no
+    /// [`Request::remote_addr`](crate::Request::remote_addr).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use protocall::health::{HealthCheckRequest, health_client::HealthClient};
+    /// let dir = std::env::temp_dir().join(format!("protocall-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("health.sock");
+    /// # let _ = std::fs::remove_file(&path);
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let server = protocall::Server::builder().add_service(health);
+    /// let server = tokio::spawn(server.serve_unix(path.clone(), async { stopped.await.ok(); }));
+    /// # tokio::task::yield_now().await;
+    /// let client = HealthClient::connect(format!("unix:{}", path.display())).await?;
+    /// client.check(HealthCheckRequest::default()).await?;
+    /// stop.send(()).ok();
+    /// server.await??;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(unix)]
+    pub async fn serve_unix(
+        self,
+        path: impl AsRef<std::path::Path>,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()>
+    where
+        L: Layer<Routes>,
+        L::Service: ServiceStack,
+    {
+        let listener = tokio::net::UnixListener::bind(path)?;
+        self.serve_with_incoming_shutdown(serve::unix_incoming(listener), signal)
+            .await
     }
 }

@@ -8,18 +8,26 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode, header};
 
 use super::config::ServerConfig;
 use super::handler::status_response;
-use super::service::{Call, GrpcService, Interceptor, ResponseFuture};
-use crate::grpc::body::Body;
+use super::service::{Call, GrpcService, Interceptor, NamedService, ResponseFuture};
+use crate::grpc::body::{Body, BoxError};
 use crate::grpc::metadata::{Metadata, is_reserved};
 use crate::grpc::request::Request;
 use crate::grpc::status::Status;
 
-/// The services of a server, by full name. As a tower `Service` it is the
-/// innermost layer: what `Router::layer` wraps.
+/// The services of a server, by full name: a `Clone` tower `Service` over
+/// any request body whose data is `Bytes` (hyper's, axum's, this crate's
+/// [`Body`]), answering `http::Response<protocall::Body>`. Mount it beside
+/// other routes (axum's `Router::fallback_service`, or a path prefix per
+/// service), wrap it in layers, or call it directly in a test.
+///
+/// Made from a configured server with
+/// [`Router::into_routes`](super::Router::into_routes), or bare (default
+/// settings) with [`Routes::new`].
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -27,19 +35,8 @@ use crate::grpc::status::Status;
 /// use protocall::{Body, server::Routes};
 /// use tower_service::Service;
 ///
-/// // keep a copy of the routes the (identity) layer is given
-/// let (keep, kept) = std::sync::mpsc::channel();
-/// let layer = tower_layer::layer_fn(move |routes: Routes| {
-///     keep.send(routes.clone()).unwrap();
-///     routes
-/// });
 /// let (_reporter, health) = protocall::health::health_service();
-/// protocall::Server::builder()
-///     .add_service(health)
-///     .layer(layer)
-///     .serve_with_shutdown("127.0.0.1:0".parse()?, async {})
-///     .await?;
-/// let mut routes: Routes = kept.recv()?;
+/// let mut routes = Routes::new(health).add_service(protocall::reflection::Builder::new().build_v1());
 /// // not a gRPC request (no content-type): refused before routing
 /// let response = routes.call(http::Request::new(Body::empty())).await?;
 /// assert_eq!(response.status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -60,8 +57,42 @@ impl std::fmt::Debug for Routes {
     }
 }
 
+impl Default for Routes {
+    fn default() -> Routes {
+        Routes::with_config(HashMap::new(), ServerConfig::default())
+    }
+}
+
 impl Routes {
-    pub(crate) fn new(
+    /// Routes with one service and the default settings (4 MiB messages,
+    /// no interceptors); [`Routes::add_service`] adds more.
+    ///
+    /// ```
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let routes = protocall::server::Routes::new(health);
+    /// # let _ = routes;
+    /// ```
+    pub fn new<S: GrpcService + NamedService>(service: S) -> Routes {
+        Routes::default().add_service(service)
+    }
+
+    /// Adds a service, routed by its full proto name (a second one of the
+    /// same name replaces the first).
+    ///
+    /// ```
+    /// use protocall::server::Routes;
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let routes = Routes::default()
+    ///     .add_service(health)
+    ///     .add_service(protocall::reflection::Builder::new().build_v1());
+    /// # let _ = routes;
+    /// ```
+    pub fn add_service<S: GrpcService + NamedService>(mut self, service: S) -> Routes {
+        Arc::make_mut(&mut self.services).insert(S::NAME, Arc::new(service));
+        self
+    }
+
+    pub(crate) fn with_config(
         services: HashMap<&'static str, Arc<dyn GrpcService>>,
         config: ServerConfig,
     ) -> Routes {
@@ -181,8 +212,12 @@ pub(crate) async fn run_interceptors(
     })
 }
 
-/// [`Routes`] as a tower service.
-impl tower_service::Service<http::Request<Body>> for Routes {
+/// [`Routes`] as a tower service, over any body.
+impl<B> tower_service::Service<http::Request<B>> for Routes
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     type Response = http::Response<Body>;
     type Error = Infallible;
     type Future = RoutesFuture;
@@ -191,34 +226,74 @@ impl tower_service::Service<http::Request<Body>> for Routes {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<Body>) -> RoutesFuture {
-        RoutesFuture(self.dispatch(request))
+    fn call(&mut self, request: http::Request<B>) -> RoutesFuture {
+        RoutesFuture(self.dispatch(request.map(Body::new)))
     }
 }
 
-/// The future of [`Routes`] as a tower service.
+/// The service a [`Router`](super::Router) runs: [`Routes`] inside its
+/// tower layers, taking requests with any body (see
+/// [`Router::into_service`](super::Router::into_service)).
+///
+/// ```
+/// let (_reporter, health) = protocall::health::health_service();
+/// let service: protocall::server::Layered<protocall::server::Routes> =
+///     protocall::Server::builder().add_service(health).into_service();
+/// # let _ = service;
+/// ```
+#[derive(Clone, Debug)]
+pub struct Layered<S> {
+    inner: S,
+}
+
+impl<S> Layered<S> {
+    pub(crate) fn new(inner: S) -> Layered<S> {
+        Layered { inner }
+    }
+
+    /// The layered stack itself (taking `http::Request<protocall::Body>`).
+    ///
+    /// ```
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let routes = protocall::Server::builder().add_service(health).into_service().into_inner();
+    /// # let _: protocall::server::Routes = routes;
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B> tower_service::Service<http::Request<B>> for Layered<S>
+where
+    S: tower_service::Service<http::Request<Body>>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> S::Future {
+        self.inner.call(request.map(Body::new))
+    }
+}
+
+/// The future of [`Routes`] as a tower service; it never fails: errors
+/// are gRPC statuses in the response.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use protocall::{Body, server::Routes};
+/// use protocall::{Body, server::{Routes, RoutesFuture}};
 /// use tower_service::Service;
-///
-/// // keep a copy of the routes the (identity) layer is given
-/// let (keep, kept) = std::sync::mpsc::channel();
-/// let layer = tower_layer::layer_fn(move |routes: Routes| {
-///     keep.send(routes.clone()).unwrap();
-///     routes
-/// });
 /// let (_reporter, health) = protocall::health::health_service();
-/// protocall::Server::builder()
-///     .add_service(health)
-///     .layer(layer)
-///     .serve_with_shutdown("127.0.0.1:0".parse()?, async {})
-///     .await?;
-/// let mut routes: Routes = kept.recv()?;
-/// let future: protocall::server::RoutesFuture = routes.call(http::Request::new(Body::empty()));
-/// let response = future.await?; // never fails: errors are gRPC statuses
+/// let mut routes = Routes::new(health);
+/// let future: RoutesFuture = routes.call(http::Request::new(Body::empty()));
+/// let response = future.await?;
 /// assert!(response.headers().contains_key("grpc-status"));
 /// # Ok(())
 /// # }

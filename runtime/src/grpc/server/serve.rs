@@ -1,0 +1,332 @@
+//! Serving a service stack on connections: any stream of connected I/O
+//! (TCP, Unix sockets, in-memory pipes), TLS when configured, HTTP/2 from
+//! hyper, graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+use futures_util::StreamExt;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::config::Http2Config;
+use super::{ServiceStack, Tls, handler};
+use crate::grpc::body::{Body, BoxError};
+use crate::grpc::request::RemoteAddr;
+use crate::grpc::status::Status;
+
+/// A connected byte stream the server can serve: what
+/// [`Router::serve_with_incoming`](super::Router::serve_with_incoming)
+/// takes. It tells the peer's address, if it has one, which handlers read
+/// as [`Request::remote_addr`](crate::Request::remote_addr).
+///
+/// Implemented for TCP and Unix streams and tokio's in-memory `DuplexStream`;
+/// for an I/O type of your own, `impl Connected for MyIo {}` (no address)
+/// or return its address.
+///
+/// ```
+/// use protocall::server::Connected;
+/// let (client, server) = tokio::io::duplex(64);
+/// assert_eq!(server.remote_addr(), None);
+/// # drop(client);
+/// ```
+pub trait Connected: AsyncRead + AsyncWrite + Send + Unpin + 'static {
+    /// The peer's address, when the transport has one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use protocall::server::Connected;
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = tokio::net::TcpStream::connect(listener.local_addr()?).await?;
+    /// let (server, _) = listener.accept().await?;
+    /// assert_eq!(server.remote_addr(), Some(client.local_addr()?));
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+}
+
+impl Connected for tokio::net::TcpStream {
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        self.peer_addr().ok()
+    }
+}
+
+#[cfg(unix)]
+impl Connected for tokio::net::UnixStream {}
+
+impl Connected for tokio::io::DuplexStream {}
+
+/// How long a client may take to finish the TLS handshake.
+#[cfg(feature = "tls")]
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `service` on every connection `incoming` yields until `signal`
+/// completes; then stops accepting, sends GOAWAY and waits for the calls
+/// in flight. When `incoming` ends first, the open connections are served
+/// until they close (or the signal comes).
+pub(super) async fn serve_incoming<I, IO, E, S>(
+    incoming: I,
+    service: S,
+    http2: Http2Config,
+    tls: Option<Tls>,
+    signal: impl Future<Output = ()> + Send,
+) -> std::io::Result<()>
+where
+    I: Stream<Item = Result<IO, E>>,
+    IO: Connected,
+    E: Into<BoxError>,
+    S: ServiceStack,
+{
+    let graceful = GracefulShutdown::new();
+    let builder = http2_builder(&http2);
+    let mut signal = std::pin::pin!(signal);
+    // Boxed, not pinned on the stack, so it can be dropped (closing a
+    // listener) before the drain.
+    let mut incoming = Box::pin(incoming);
+    // Every connection task holds a sender: `all_closed` ends with the last.
+    let (alive, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
+    let signalled = loop {
+        let io = tokio::select! {
+            next = incoming.next() => match next {
+                Some(Ok(io)) => io,
+                Some(Err(error)) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    let error: BoxError = error.into();
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+                None => break false,
+            },
+            () = &mut signal => break true,
+        };
+        let adapter = HyperService {
+            service: service.clone(),
+            peer: io.remote_addr(),
+            extensions: http::Extensions::new(),
+        };
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        let alive = alive.clone();
+        // The TLS handshake runs in the connection's task: a slow client
+        // must not hold up accepting others.
+        tokio::spawn(async move {
+            match tls {
+                None => serve_connection(io, builder, watcher, adapter).await,
+                Some(tls) => serve_tls(tls, io, builder, watcher, adapter).await,
+            }
+            drop(alive);
+        });
+    };
+    drop(incoming);
+    drop(alive);
+    if !signalled {
+        // No more connections will come, but those open go on being served
+        // until they close or the signal asks for a drain.
+        tokio::select! {
+            _ = all_closed.recv() => return Ok(()),
+            () = &mut signal => {}
+        }
+    }
+    graceful.shutdown().await;
+    Ok(())
+}
+
+fn http2_builder(http2: &Http2Config) -> hyper::server::conn::http2::Builder<TokioExecutor> {
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(http2.max_concurrent_streams)
+        .max_header_list_size(http2.max_header_list_size)
+        .initial_stream_window_size(http2.initial_stream_window_size)
+        .initial_connection_window_size(http2.initial_connection_window_size)
+        .keep_alive_interval(http2.keepalive_interval)
+        .keep_alive_timeout(http2.keepalive_timeout)
+        .max_pending_accept_reset_streams(http2.max_pending_accept_reset_streams)
+        .max_local_error_reset_streams(http2.max_local_error_reset_streams)
+        .max_frame_size(http2.max_frame_size)
+        // gRPC peers have no use for `date`; grpc-go and grpc-java send none.
+        .auto_date_header(false);
+    builder
+}
+
+/// Serves HTTP/2 on one connection until it ends or the server drains it.
+async fn serve_connection<IO, S>(
+    io: IO,
+    builder: hyper::server::conn::http2::Builder<TokioExecutor>,
+    watcher: Watcher,
+    adapter: HyperService<S>,
+) where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    S: ServiceStack,
+{
+    let peer = adapter.peer;
+    let connection = watcher.watch(builder.serve_connection(TokioIo::new(io), adapter));
+    if let Err(error) = connection.await {
+        tracing::debug!(%error, ?peer, "connection ended with an error");
+    }
+}
+
+/// Completes the TLS handshake, then serves the connection.
+#[cfg(feature = "tls")]
+async fn serve_tls<IO, S>(
+    tls: Tls,
+    io: IO,
+    builder: hyper::server::conn::http2::Builder<TokioExecutor>,
+    watcher: Watcher,
+    mut adapter: HyperService<S>,
+) where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    S: ServiceStack,
+{
+    let peer = adapter.peer;
+    let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.0.accept(io)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, ?peer, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(?peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    if let Some(certs) = stream.get_ref().1.peer_certificates() {
+        let certs = certs.iter().map(|c| c.clone().into_owned()).collect();
+        adapter
+            .extensions
+            .insert(crate::grpc::tls::PeerCertificates(std::sync::Arc::new(
+                certs,
+            )));
+    }
+    serve_connection(stream, builder, watcher, adapter).await
+}
+
+#[cfg(not(feature = "tls"))]
+async fn serve_tls<IO, S>(
+    tls: Tls,
+    _: IO,
+    _: hyper::server::conn::http2::Builder<TokioExecutor>,
+    _: Watcher,
+    _: HyperService<S>,
+) {
+    match tls.0 {}
+}
+
+/// The connections of a TCP listener, with `TCP_NODELAY` set (gRPC sends
+/// small frames that must not wait for Nagle).
+pub(super) fn tcp_incoming(
+    listener: tokio::net::TcpListener,
+) -> impl Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures_util::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| {
+            let _ = stream.set_nodelay(true);
+            stream
+        });
+        Some((accepted, listener))
+    })
+}
+
+/// The connections of a Unix-domain listener.
+#[cfg(unix)]
+pub(super) fn unix_incoming(
+    listener: tokio::net::UnixListener,
+) -> impl Stream<Item = std::io::Result<tokio::net::UnixStream>> {
+    futures_util::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| stream);
+        Some((accepted, listener))
+    })
+}
+
+/// Bridges hyper's `Service` to the tower service stack.
+#[derive(Clone)]
+struct HyperService<S> {
+    service: S,
+    peer: Option<SocketAddr>,
+    /// Per-connection values every request gets (TLS peer certificates).
+    extensions: http::Extensions,
+}
+
+impl<S> hyper::service::Service<http::Request<Incoming>> for HyperService<S>
+where
+    S: ServiceStack,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = HyperFuture<S::Future>;
+
+    fn call(&self, request: http::Request<Incoming>) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
+        if let Some(peer) = self.peer {
+            parts.extensions.insert(RemoteAddr(peer));
+        }
+        if !self.extensions.is_empty() {
+            parts.extensions.extend(self.extensions.clone());
+        }
+        let request = http::Request::from_parts(parts, Body::incoming(body));
+        let mut service = self.service.clone();
+        // Most stacks are always ready: call at once, without boxing.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        if let Poll::Ready(Ok(())) = service.poll_ready(&mut cx) {
+            return HyperFuture::Direct {
+                future: service.call(request),
+            };
+        }
+        HyperFuture::Deferred {
+            future: Box::pin(async move {
+                let ready = std::future::poll_fn(|cx| service.poll_ready(cx))
+                    .await
+                    .map_err(Into::into);
+                let result: Result<_, BoxError> = match ready {
+                    Ok(()) => service.call(request).await.map_err(Into::into),
+                    Err(error) => Err(error),
+                };
+                Ok(result.unwrap_or_else(layer_error))
+            }),
+        }
+    }
+}
+
+/// The response for an error from a tower layer.
+fn layer_error(error: BoxError) -> http::Response<Body> {
+    let status = Status::unavailable(format!("service unavailable: {error}"));
+    handler::status_response(&status, None)
+}
+
+pin_project_lite::pin_project! {
+    /// The response future [`HyperService`] gives hyper.
+    #[project = HyperFutureProjection]
+    enum HyperFuture<F> {
+        Direct { #[pin] future: F },
+        Deferred { future: Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>> },
+    }
+}
+
+impl<F, E> Future for HyperFuture<F>
+where
+    F: Future<Output = Result<http::Response<Body>, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<http::Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            HyperFutureProjection::Direct { future } => future
+                .poll(cx)
+                .map(|result| Ok(result.unwrap_or_else(|e| layer_error(e.into())))),
+            HyperFutureProjection::Deferred { future } => future.as_mut().poll(cx),
+        }
+    }
+}
