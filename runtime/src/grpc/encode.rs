@@ -12,7 +12,7 @@ use super::frame::{Codec, encode_into};
 use super::metadata::Metadata;
 use super::request::MessageCompression;
 use super::status::Status;
-use crate::Message;
+use crate::message::Message;
 
 pin_project_lite::pin_project! {
     /// Server side: messages, then trailers carrying the status.

@@ -5,7 +5,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::compression::Encoding;
 use super::status::Status;
-use crate::Message;
+use crate::message::Message;
 
 /// Prefix length: one flag byte and four length bytes.
 pub(crate) const HEADER_LEN: usize = 5;

@@ -28,7 +28,7 @@ pub struct Request<T> {
 /// The peer address of a call, in a server request's extensions.
 ///
 /// ```
-/// use protocall::{RemoteAddr, Request};
+/// use protocall::{extensions::RemoteAddr, Request};
 /// let mut request = Request::new(());
 /// assert_eq!(request.remote_addr(), None); // set by the server on incoming calls
 /// let peer = "10.0.0.7:40000".parse().unwrap();
@@ -43,7 +43,7 @@ pub struct RemoteAddr(pub SocketAddr);
 ///
 /// ```
 /// use std::time::Duration;
-/// use protocall::{Deadline, Request};
+/// use protocall::{extensions::Deadline, Request};
 /// let mut request = Request::new(());
 /// let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
 /// request.extensions_mut().insert(Deadline(deadline)); // what the server does
@@ -57,7 +57,7 @@ pub struct Deadline(pub tokio::time::Instant);
 /// [`Response::set_message_compression`].
 ///
 /// ```
-/// use protocall::{MessageCompression, Request};
+/// use protocall::{compression::MessageCompression, Request};
 /// let mut request = Request::new(());
 /// request.set_message_compression(|index| index % 2 == 0);
 /// assert!(request.extensions().get::<MessageCompression>().is_some());
@@ -81,7 +81,7 @@ impl MessageCompression {
 /// compressed, in a client response's extensions.
 ///
 /// ```
-/// use protocall::{Response, ResponseCompressed};
+/// use protocall::{Response, compression::ResponseCompressed};
 /// let mut response = Response::new(());
 /// response.extensions_mut().insert(ResponseCompressed(true)); // what the client does
 /// assert!(response.message_compressed());
@@ -94,7 +94,7 @@ pub struct ResponseCompressed(pub bool);
 /// [`Streaming::last_message_compressed`](super::Streaming::last_message_compressed)).
 ///
 /// ```
-/// use protocall::{Request, RequestCompressed, Response, Status, types::StringValue};
+/// use protocall::{Request, compression::RequestCompressed, Response, Status, types::StringValue};
 /// async fn handler(request: Request<StringValue>) -> Result<Response<StringValue>, Status> {
 ///     let compressed = request.extensions().get::<RequestCompressed>().is_some_and(|c| c.0);
 ///     Ok(Response::new(StringValue::from(format!("compressed: {compressed}"))))
@@ -269,7 +269,7 @@ impl<T> Request<T> {
     /// is compressed.
     ///
     /// ```
-    /// use protocall::{Request, Stream, types::StringValue};
+    /// use protocall::{Request, server::Stream, types::StringValue};
     /// fn only_first<S: Stream<Item = StringValue>>(messages: S) -> Request<S> {
     ///     let mut request = Request::new(messages);
     ///     request.set_message_compression(|index| index == 0);
@@ -322,7 +322,7 @@ impl<T> Request<T> {
 /// [`Request`] around it.
 ///
 /// ```
-/// use protocall::{IntoRequest, Request, types::StringValue};
+/// use protocall::{client::IntoRequest, Request, types::StringValue};
 /// fn send(request: impl IntoRequest<StringValue>) -> Request<StringValue> {
 ///     request.into_request()
 /// }
@@ -333,14 +333,14 @@ pub trait IntoRequest<T> {
     /// Wraps `self` in a request.
     ///
     /// ```
-    /// use protocall::{IntoRequest, Request, types::StringValue};
+    /// use protocall::{client::IntoRequest, Request, types::StringValue};
     /// let request: Request<StringValue> = StringValue::from("hi").into_request();
     /// assert!(request.metadata().is_empty());
     /// ```
     fn into_request(self) -> Request<T>;
 }
 
-impl<T: crate::Message> IntoRequest<T> for T {
+impl<T: crate::message::Message> IntoRequest<T> for T {
     fn into_request(self) -> Request<T> {
         Request::new(self)
     }
@@ -356,7 +356,7 @@ impl<T> IntoRequest<T> for Request<T> {
 /// [`Request`] around one.
 ///
 /// ```
-/// use protocall::{IntoStreamingRequest, Request, types::StringValue};
+/// use protocall::{client::IntoStreamingRequest, Request, types::StringValue};
 /// fn send<R: IntoStreamingRequest<Message = StringValue>>(requests: R) -> Request<R::Stream> {
 ///     requests.into_streaming_request()
 /// }
@@ -368,7 +368,7 @@ pub trait IntoStreamingRequest {
     /// The stream of messages.
     ///
     /// ```
-    /// use protocall::IntoStreamingRequest;
+    /// use protocall::client::IntoStreamingRequest;
     /// fn stream_of<R: IntoStreamingRequest>(requests: R) -> R::Stream {
     ///     requests.into_streaming_request().into_inner()
     /// }
@@ -378,7 +378,7 @@ pub trait IntoStreamingRequest {
     /// The message type.
     ///
     /// ```
-    /// use protocall::{IntoStreamingRequest, types::StringValue};
+    /// use protocall::{client::IntoStreamingRequest, types::StringValue};
     /// fn check<R: IntoStreamingRequest<Message = StringValue>>(_: R) {}
     /// check(tokio_stream::iter([StringValue::from("a")]));
     /// ```
@@ -387,7 +387,7 @@ pub trait IntoStreamingRequest {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use protocall::{IntoStreamingRequest, Request};
+    /// use protocall::{client::IntoStreamingRequest, Request};
     /// let mut request = Request::new(tokio_stream::iter([1, 2, 3]));
     /// request.set_timeout(Duration::from_secs(1));
     /// // a Request is passed through as it is, its timeout kept
@@ -571,7 +571,7 @@ impl<T> Response<T> {
     /// the client did not list the encoding in `grpc-accept-encoding`.
     ///
     /// ```
-    /// use protocall::{Encoding, Response, Status, types::BytesValue};
+    /// use protocall::{compression::Encoding, Response, Status, types::BytesValue};
     /// async fn handler() -> Result<Response<BytesValue>, Status> {
     ///     let mut response = Response::new(BytesValue::from(vec![0; 1 << 20]));
     ///     response.set_compression(Some(Encoding::Zstd)); // large and compressible
@@ -588,7 +588,7 @@ impl<T> Response<T> {
     /// server's default).
     ///
     /// ```
-    /// use protocall::{Encoding, Response};
+    /// use protocall::{compression::Encoding, Response};
     /// let mut response = Response::new(());
     /// response.set_compression(Some(Encoding::Gzip));
     /// response.set_message_compression(|index| index == 0); // only the first

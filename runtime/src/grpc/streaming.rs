@@ -12,7 +12,7 @@ use super::body::Body;
 use super::frame::{FrameDecoder, decode_message};
 use super::metadata::Metadata;
 use super::status::{Code, Status};
-use crate::Message;
+use crate::message::Message;
 
 /// Which side of the call the stream is read on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

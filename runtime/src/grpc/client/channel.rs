@@ -1,24 +1,31 @@
 //! [`Endpoint`] and [`Channel`]: one HTTP/2 connection, shared by every call,
 //! re-established after it drops.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::grpc::body::Body;
+use super::connector::Connector;
+use crate::grpc::body::{Body, BoxError};
 use crate::grpc::errors;
-use crate::grpc::server::Interceptor;
+use crate::grpc::headers::GRPC_TIMEOUT;
+use crate::grpc::request::Deadline;
 use crate::grpc::status::{Code, Status};
+use crate::grpc::timeout;
 
 /// Where and how to connect: the builder of a [`Channel`].
 ///
 /// ```
 /// # async fn f() -> Result<(), protocall::Status> {
 /// use std::time::Duration;
-/// let channel = protocall::Endpoint::new("http://127.0.0.1:50051")?
+/// let channel = protocall::client::Endpoint::new("http://127.0.0.1:50051")?
 ///     .connect_timeout(Duration::from_secs(1))
 ///     .timeout(Duration::from_secs(5))
 ///     .connect_lazy();
@@ -29,32 +36,39 @@ pub struct Endpoint {
     uri: http::Uri,
     host: String,
     port: u16,
-    pub(crate) timeout: Option<Duration>,
+    timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     keepalive_interval: Option<Duration>,
     keepalive_timeout: Duration,
     keepalive_while_idle: bool,
     initial_stream_window_size: Option<u32>,
     initial_connection_window_size: Option<u32>,
-    pub(crate) user_agent: http::HeaderValue,
+    user_agent: http::HeaderValue,
+    connector: Connector,
     #[cfg(feature = "tls")]
     tls: Option<crate::grpc::tls::TlsConnector>,
 }
 
 impl Endpoint {
-    /// An endpoint for `http://host:port` (h2c) or, with the `tls`
-    /// feature, `https://host:port` (trusting the Mozilla roots unless
-    /// `Endpoint::tls_config` says otherwise).
+    /// An endpoint for `http://host:port` (h2c), a Unix-domain socket
+    /// (`unix:path` or `unix:///absolute/path`, as grpc's naming.md spells
+    /// them) or, with the `tls` feature, `https://host:port` (trusting the
+    /// Mozilla roots unless `Endpoint::tls_config` says otherwise).
     ///
     /// ```
-    /// use protocall::Endpoint;
+    /// use protocall::client::Endpoint;
     /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?;
+    /// let local = Endpoint::new("unix:/run/app/grpc.sock")?;
     /// assert!(Endpoint::new("127.0.0.1:50051").is_err()); // no scheme
-    /// # let _ = endpoint;
+    /// assert!(Endpoint::new("unix://relative/path").is_err()); // unix:// needs an absolute path
+    /// # let _ = (endpoint, local);
     /// # Ok::<(), protocall::Status>(())
     /// ```
     pub fn new(uri: impl AsRef<str>) -> Result<Endpoint, Status> {
         let text = uri.as_ref();
+        if let Some(path) = text.strip_prefix("unix:") {
+            return Endpoint::unix(text, path);
+        }
         let uri: http::Uri = text.parse().map_err(|e| {
             Status::from_error(Code::InvalidArgument, format!("invalid URI {text:?}"), e)
         })?;
@@ -70,7 +84,7 @@ impl Endpoint {
             }
             _ => {
                 return Err(Status::invalid_argument(format!(
-                    "URI {text:?} must start with http://"
+                    "URI {text:?} must start with http://, https:// or unix:"
                 )));
             }
         }
@@ -101,20 +115,48 @@ impl Endpoint {
             keepalive_while_idle: false,
             initial_stream_window_size: Some(1024 * 1024),
             initial_connection_window_size: Some(2 * 1024 * 1024),
-            user_agent: http::HeaderValue::from_static(concat!(
-                "protocall/",
-                env!("CARGO_PKG_VERSION")
-            )),
+            user_agent: http::HeaderValue::from_static(super::USER_AGENT),
+            connector: Connector::Tcp,
             #[cfg(feature = "tls")]
             tls,
         })
+    }
+
+    /// A `unix:` target: `text` is the whole target, `path` what follows
+    /// the scheme. The HTTP/2 authority is `localhost`, as grpc-go and
+    /// grpc-java send for Unix sockets.
+    fn unix(text: &str, path: &str) -> Result<Endpoint, Status> {
+        let path = match path.strip_prefix("//") {
+            Some(absolute) if absolute.starts_with('/') => absolute,
+            Some(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "target {text:?}: unix:// needs an absolute path (unix:///path), or write unix:path"
+                )));
+            }
+            None => path,
+        };
+        if path.is_empty() {
+            return Err(Status::invalid_argument(format!(
+                "target {text:?} names no socket path"
+            )));
+        }
+        #[cfg(unix)]
+        {
+            let mut endpoint = Endpoint::new("http://localhost")?;
+            endpoint.connector = Connector::Unix(path.into());
+            Ok(endpoint)
+        }
+        #[cfg(not(unix))]
+        Err(Status::unimplemented(format!(
+            "target {text:?}: Unix-domain sockets need a Unix platform"
+        )))
     }
 
     /// Connects with TLS as `config` says (an `https://` URI is needed).
     ///
     /// ```no_run
     /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
-    /// use protocall::{Endpoint, tls::{Certificate, ClientTlsConfig}};
+    /// use protocall::{client::Endpoint, tls::{Certificate, ClientTlsConfig}};
     /// let ca = Certificate::from_pem(std::fs::read("ca.pem")?)?;
     /// let channel = Endpoint::new("https://localhost:50051")?
     ///     .tls_config(ClientTlsConfig::new().ca_certificate(ca))?
@@ -137,7 +179,7 @@ impl Endpoint {
     /// timeout wins).
     ///
     /// ```
-    /// use protocall::Endpoint;
+    /// use protocall::client::Endpoint;
     /// use std::time::Duration;
     /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?.timeout(Duration::from_secs(5));
     /// # let _ = endpoint;
@@ -151,7 +193,7 @@ impl Endpoint {
     /// How long connecting may take (default 20 s).
     ///
     /// ```
-    /// use protocall::Endpoint;
+    /// use protocall::client::Endpoint;
     /// use std::time::Duration;
     /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?.connect_timeout(Duration::from_secs(1));
     /// # let _ = endpoint;
@@ -165,7 +207,7 @@ impl Endpoint {
     /// Sends HTTP/2 PINGs at this interval to detect dead connections.
     ///
     /// ```
-    /// use protocall::Endpoint;
+    /// use protocall::client::Endpoint;
     /// use std::time::Duration;
     /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?
     ///     .http2_keepalive_interval(Duration::from_secs(30));
@@ -180,7 +222,7 @@ impl Endpoint {
     /// How long to wait for a PING's answer (default 20 s).
     ///
     /// ```
-    /// use protocall::Endpoint;
+    /// use protocall::client::Endpoint;
     /// use std::time::Duration;
     /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?
     ///     .http2_keepalive_interval(Duration::from_secs(30))
@@ -196,7 +238,7 @@ impl Endpoint {
     /// Keep pinging while no call is in flight.
     ///
     /// ```
-    /// use protocall::Endpoint;
+    /// use protocall::client::Endpoint;
     /// use std::time::Duration;
     /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?
     ///     .http2_keepalive_interval(Duration::from_secs(30))
@@ -212,7 +254,7 @@ impl Endpoint {
     /// Initial HTTP/2 flow-control window of each stream.
     ///
     /// ```
-    /// use protocall::Endpoint;
+    /// use protocall::client::Endpoint;
     /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?.initial_stream_window_size(4 << 20);
     /// # let _ = endpoint;
     /// # Ok::<(), protocall::Status>(())
@@ -225,7 +267,7 @@ impl Endpoint {
     /// Initial HTTP/2 flow-control window of the connection.
     ///
     /// ```
-    /// use protocall::Endpoint;
+    /// use protocall::client::Endpoint;
     /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?.initial_connection_window_size(8 << 20);
     /// # let _ = endpoint;
     /// # Ok::<(), protocall::Status>(())
@@ -238,7 +280,7 @@ impl Endpoint {
     /// The `user-agent` sent with every call (after the given prefix).
     ///
     /// ```
-    /// use protocall::Endpoint;
+    /// use protocall::client::Endpoint;
     /// // sends `user-agent: my-app/1.2 protocall/<version>`
     /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?.user_agent("my-app/1.2")?;
     /// assert!(Endpoint::new("http://127.0.0.1:50051")?.user_agent("bad\nagent").is_err());
@@ -261,7 +303,7 @@ impl Endpoint {
     /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     /// # let uri = format!("http://{}", listener.local_addr()?);
     /// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
-    /// use protocall::{Code, Endpoint};
+    /// use protocall::{Code, client::Endpoint};
     /// // a server is listening on `uri`
     /// let channel = Endpoint::new(&uri)?.connect().await?;
     /// # let _ = channel;
@@ -280,7 +322,7 @@ impl Endpoint {
     /// A channel that connects on its first call.
     ///
     /// ```
-    /// use protocall::Endpoint;
+    /// use protocall::client::Endpoint;
     /// // no connection yet: nothing needs to listen there
     /// let channel = Endpoint::new("http://127.0.0.1:50051")?.connect_lazy();
     /// # let _ = channel;
@@ -293,29 +335,84 @@ impl Endpoint {
                 sender: Mutex::new(None),
                 connecting: tokio::sync::Mutex::new(()),
             }),
-            interceptors: Arc::new([]),
+        }
+    }
+
+    /// Connects now through `connector`, any tower `Service` that takes the
+    /// endpoint's URI and yields a connected byte stream (an in-memory pipe,
+    /// a SOCKS proxy, a socket with options of your own). TLS, when the
+    /// endpoint is `https://`, runs on top of it; every reconnect calls it
+    /// again.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let (_reporter, health) = protocall::health::health_service();
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+    /// use protocall::client::Endpoint;
+    /// // a server is listening on `addr`; connect by hand
+    /// let connector = tower::service_fn(move |_uri: http::Uri| tokio::net::TcpStream::connect(addr));
+    /// let channel = Endpoint::new("http://example.test")?.connect_with_connector(connector).await?;
+    /// # let _ = channel;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_with_connector<C>(&self, connector: C) -> Result<Channel, Status>
+    where
+        C: tower_service::Service<http::Uri> + Send + 'static,
+        C::Response: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+        C::Error: Into<BoxError>,
+        C::Future: Send + 'static,
+    {
+        let channel = self.connect_with_connector_lazy(connector);
+        channel.sender().await?;
+        Ok(channel)
+    }
+
+    /// Like [`Endpoint::connect_with_connector`], connecting on the first call.
+    ///
+    /// ```
+    /// use protocall::client::Endpoint;
+    /// let connector = tower::service_fn(|_uri: http::Uri| tokio::net::TcpStream::connect("127.0.0.1:50051"));
+    /// let channel = Endpoint::new("http://127.0.0.1:50051")?.connect_with_connector_lazy(connector);
+    /// # let _ = channel;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn connect_with_connector_lazy<C>(&self, connector: C) -> Channel
+    where
+        C: tower_service::Service<http::Uri> + Send + 'static,
+        C::Response: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+        C::Error: Into<BoxError>,
+        C::Future: Send + 'static,
+    {
+        let mut endpoint = self.clone();
+        endpoint.connector = Connector::custom(connector);
+        endpoint.connect_lazy()
+    }
+
+    /// Where this endpoint connects, for messages.
+    fn target(&self) -> String {
+        match &self.connector {
+            #[cfg(unix)]
+            Connector::Unix(path) => format!("unix:{}", path.display()),
+            _ => format!("{}:{}", self.host, self.port),
         }
     }
 
     async fn handshake(&self) -> Result<SendRequest<Body>, Status> {
-        let connect = tokio::net::TcpStream::connect((self.host.as_str(), self.port));
+        let connect = self.connector.connect(&self.uri, &self.host, self.port);
         let stream = match self.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, connect).await.map_err(|_| {
-                Status::unavailable(format!(
-                    "timed out connecting to {}:{}",
-                    self.host, self.port
-                ))
+                Status::unavailable(format!("timed out connecting to {}", self.target()))
             })?,
             None => connect.await,
         }
         .map_err(|e| {
-            Status::from_error(
-                Code::Unavailable,
-                format!("cannot connect to {}:{}: {e}", self.host, self.port),
-                e,
-            )
+            let message = format!("cannot connect to {}: {e}", self.target());
+            Status::from_boxed(Code::Unavailable, message, e)
         })?;
-        let _ = stream.set_nodelay(true);
         #[cfg(feature = "tls")]
         if let Some(tls) = &self.tls {
             let stream = tls
@@ -323,11 +420,8 @@ impl Endpoint {
                 .connect(tls.server_name.clone(), stream)
                 .await
                 .map_err(|e| {
-                    Status::from_error(
-                        Code::Unavailable,
-                        format!("TLS handshake with {}:{} failed: {e}", self.host, self.port),
-                        e,
-                    )
+                    let message = format!("TLS handshake with {} failed: {e}", self.target());
+                    Status::from_error(Code::Unavailable, message, e)
                 })?;
             return self.http2_handshake(stream).await;
         }
@@ -373,7 +467,6 @@ impl Endpoint {
 #[derive(Clone)]
 pub struct Channel {
     inner: Arc<Inner>,
-    pub(crate) interceptors: Arc<[Arc<dyn Interceptor>]>,
 }
 
 struct Inner {
@@ -428,48 +521,6 @@ impl Channel {
     /// ```
     pub fn connect_lazy(uri: impl AsRef<str>) -> Result<Channel, Status> {
         Ok(Endpoint::new(uri)?.connect_lazy())
-    }
-
-    /// The same connection, with `interceptor` run (after any earlier ones)
-    /// on every call made through the returned channel — e.g. to add an
-    /// authorization header fetched asynchronously.
-    ///
-    /// ```
-    /// # fn f(channel: protocall::Channel) {
-    /// use protocall::Request;
-    /// let authed = channel.with_interceptor(|mut request: Request<()>| async move {
-    ///     request.metadata_mut().insert("authorization", "Bearer token").unwrap();
-    ///     Ok(request)
-    /// });
-    /// # }
-    /// ```
-    pub fn with_interceptor(&self, interceptor: impl Interceptor) -> Channel {
-        let mut interceptors: Vec<Arc<dyn Interceptor>> = self.interceptors.to_vec();
-        interceptors.push(Arc::new(interceptor));
-        Channel {
-            inner: self.inner.clone(),
-            interceptors: interceptors.into(),
-        }
-    }
-
-    pub(crate) fn endpoint(&self) -> &Endpoint {
-        &self.inner.endpoint
-    }
-
-    pub(crate) fn uri_for(&self, path: &str) -> Result<http::Uri, Status> {
-        let endpoint = &self.inner.endpoint;
-        http::Uri::builder()
-            .scheme(endpoint.uri.scheme_str().unwrap_or("http"))
-            .authority(
-                endpoint
-                    .uri
-                    .authority()
-                    .map(|a| a.as_str())
-                    .unwrap_or_default(),
-            )
-            .path_and_query(path)
-            .build()
-            .map_err(|e| Status::from_error(Code::Internal, format!("invalid path {path:?}"), e))
     }
 
     fn current(&self) -> Option<SendRequest<Body>> {
@@ -530,5 +581,82 @@ impl Channel {
                 }
             }
         }
+    }
+}
+
+/// The future of a [`Channel`] call as a tower service.
+type ChannelFuture = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Status>> + Send>>;
+
+/// A `Channel` is a tower `Service`: wrap it in layers, or call it with a
+/// hand-built request. It fills in the scheme and authority when the
+/// request has only a path, sets the endpoint's `user-agent`, and applies
+/// the endpoint's default timeout to requests that carry no `grpc-timeout`
+/// (the response then carries a [`Deadline`] extension).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let (_reporter, health) = protocall::health::health_service();
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let uri = format!("http://{}", listener.local_addr()?);
+/// # tokio::spawn(protocall::Server::builder().add_service(health).serve_with_listener(listener, std::future::pending()));
+/// use tower::ServiceExt;
+/// let channel = protocall::Channel::connect(&uri).await?;
+/// let request = http::Request::post("/grpc.health.v1.Health/Check")
+///     .header("content-type", "application/grpc")
+///     .header("te", "trailers")
+///     .body(protocall::Body::new(http_body_util::Full::new(protocall::bytes::Bytes::from_static(&[0; 5]))))?;
+/// let response = channel.oneshot(request).await?;
+/// assert_eq!(response.status(), http::StatusCode::OK);
+/// # Ok(())
+/// # }
+/// ```
+impl tower_service::Service<http::Request<Body>> for Channel {
+    type Response = http::Response<Body>;
+    type Error = Status;
+    type Future = ChannelFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        // Connecting happens in the call, so a call waits for the connection
+        // instead of failing `poll_ready` for all.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> ChannelFuture {
+        let endpoint = &self.inner.endpoint;
+        if request.uri().scheme().is_none() {
+            let mut parts = request.uri().clone().into_parts();
+            parts.scheme = endpoint.uri.scheme().cloned();
+            parts.authority = endpoint.uri.authority().cloned();
+            if let Ok(uri) = http::Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+        let headers = request.headers_mut();
+        headers.insert(http::header::USER_AGENT, endpoint.user_agent.clone());
+        let deadline = match endpoint.timeout {
+            Some(limit) if !headers.contains_key(GRPC_TIMEOUT) => {
+                let value = http::HeaderValue::from_str(&timeout::format(limit))
+                    .expect("digits and a unit");
+                headers.insert(GRPC_TIMEOUT, value);
+                Some(tokio::time::Instant::now() + limit)
+            }
+            _ => None,
+        };
+        let channel = self.clone();
+        Box::pin(async move {
+            let send = channel.send(request);
+            let response = match deadline {
+                None => send.await?,
+                Some(at) => tokio::time::timeout_at(at, send)
+                    .await
+                    .map_err(|_| Status::deadline_exceeded("deadline exceeded"))??,
+            };
+            let mut response = response.map(Body::incoming);
+            if let Some(at) = deadline {
+                response.extensions_mut().insert(Deadline(at));
+            }
+            Ok(response)
+        })
     }
 }

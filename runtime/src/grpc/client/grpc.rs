@@ -1,40 +1,73 @@
-//! [`Grpc`]: the four call kinds on a [`Channel`], used by generated clients.
+//! [`Grpc`]: the four call kinds over any [`GrpcTransport`], used by
+//! generated clients.
 
-use crate::grpc::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_TIMEOUT};
+use std::sync::Arc;
+use std::time::Duration;
+
 use futures_core::Stream;
 use http::{HeaderMap, HeaderValue, header};
 
-use super::channel::Channel;
-use crate::Message;
+use super::Channel;
+use super::transport::GrpcTransport;
 use crate::grpc::body::Body;
 use crate::grpc::compression::{self, Encoding, SUPPORTED};
 use crate::grpc::encode::RequestFrames;
+use crate::grpc::errors;
 use crate::grpc::frame::{Codec, FrameDecoder, encode};
+use crate::grpc::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_TIMEOUT};
 use crate::grpc::metadata::Metadata;
-use crate::grpc::request::{MessageCompression, Request, Response, ResponseCompressed};
+use crate::grpc::request::{Deadline, MessageCompression, Request, Response, ResponseCompressed};
+use crate::grpc::server::Interceptor;
 use crate::grpc::status::{Code, Status};
 use crate::grpc::streaming::{Side, Streaming};
 use crate::grpc::timeout;
+use crate::message::Message;
 
-/// A channel plus per-client call options: what every generated client
-/// wraps. Cheap to clone.
+/// A transport plus per-client call options: what every generated client
+/// wraps. Cheap to clone; the transport is cloned for each call, so calls
+/// take `&self` and run concurrently.
+///
+/// The transport is a [`Channel`] by default, or any tower `Service` of
+/// HTTP requests — a `Channel` inside layers (timeouts, concurrency limits,
+/// retries), or another HTTP/2 client entirely:
 ///
 /// ```
 /// # fn f(channel: protocall::Channel) {
-/// use protocall::{Encoding, client::Grpc};
-/// let grpc = Grpc::new(channel).send_compressed(Encoding::Gzip).max_decoding_message_size(16 << 20);
-/// # let _ = grpc; }
+/// use std::time::Duration;
+/// use protocall::{client::Grpc, compression::Encoding};
+/// let grpc = Grpc::new(channel.clone()).send_compressed(Encoding::Gzip).max_decoding_message_size(16 << 20);
+/// let limited = Grpc::new(
+///     tower::ServiceBuilder::new()
+///         .concurrency_limit(64)
+///         .timeout(Duration::from_secs(5))
+///         .service(channel),
+/// );
+/// # let _ = (grpc, limited); }
 /// ```
-#[derive(Clone, Debug)]
-pub struct Grpc {
-    channel: Channel,
+#[derive(Clone)]
+pub struct Grpc<T = Channel> {
+    transport: T,
+    /// Scheme and authority put in front of each path (`None`: the
+    /// transport fills them in, as a `Channel` does).
+    origin: Option<(http::uri::Scheme, http::uri::Authority)>,
     codec: Codec,
     accept: Vec<Encoding>,
+    interceptors: Arc<[Arc<dyn Interceptor>]>,
 }
 
-impl Grpc {
-    /// Calls over `channel` with the defaults: 4 MiB receive limit,
-    /// uncompressed requests, gzip and zstd accepted.
+impl<T> std::fmt::Debug for Grpc<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grpc")
+            .field("codec", &self.codec)
+            .field("accept", &self.accept)
+            .field("interceptors", &self.interceptors.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Grpc<T> {
+    /// Calls over `transport` with the defaults: 4 MiB receive limit,
+    /// uncompressed requests, every built-in encoding accepted.
     ///
     /// ```
     /// use protocall::{Channel, client::Grpc};
@@ -42,37 +75,62 @@ impl Grpc {
     /// # let _ = grpc;
     /// # Ok::<(), protocall::Status>(())
     /// ```
-    pub fn new(channel: Channel) -> Grpc {
+    pub fn new(transport: T) -> Grpc<T> {
         Grpc {
-            channel,
+            transport,
+            origin: None,
             codec: Codec::default(),
             accept: SUPPORTED.to_vec(),
+            interceptors: Arc::new([]),
         }
+    }
+
+    /// Calls over `transport`, sending absolute URIs under `origin`
+    /// (`http://host:port`): for transports that, unlike [`Channel`], need
+    /// the scheme and authority in each request.
+    ///
+    /// ```
+    /// use protocall::{Channel, client::Grpc};
+    /// let channel = Channel::connect_lazy("http://127.0.0.1:50051")?;
+    /// let grpc = Grpc::with_origin(channel, "http://127.0.0.1:50051".parse().unwrap());
+    /// # let _ = grpc;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn with_origin(transport: T, origin: http::Uri) -> Grpc<T> {
+        let mut grpc = Grpc::new(transport);
+        let parts = origin.into_parts();
+        grpc.origin = parts.scheme.zip(parts.authority);
+        grpc
     }
 
     /// Compresses request messages with `encoding`.
     ///
     /// ```
-    /// use protocall::{Channel, Encoding, client::Grpc};
-    /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?).send_compressed(Encoding::Zstd);
+    /// use protocall::{Channel, client::Grpc, compression::Encoding};
+    /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?).send_compressed(Encoding::Gzip);
     /// # let _ = grpc;
     /// # Ok::<(), protocall::Status>(())
     /// ```
-    pub fn send_compressed(mut self, encoding: Encoding) -> Grpc {
+    pub fn send_compressed(mut self, encoding: Encoding) -> Grpc<T> {
         self.codec.send = Some(encoding);
         self
     }
 
-    /// The encodings accepted on responses (advertised in `grpc-accept-encoding`).
+    /// The encodings accepted on responses (advertised in
+    /// `grpc-accept-encoding`); those this build lacks are left out.
     ///
     /// ```
-    /// use protocall::{Channel, Encoding, client::Grpc};
+    /// use protocall::{Channel, client::Grpc, compression::Encoding};
     /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?).accept_compressed(&[Encoding::Gzip]);
     /// # let _ = grpc;
     /// # Ok::<(), protocall::Status>(())
     /// ```
-    pub fn accept_compressed(mut self, encodings: &[Encoding]) -> Grpc {
-        self.accept = encodings.to_vec();
+    pub fn accept_compressed(mut self, encodings: &[Encoding]) -> Grpc<T> {
+        self.accept = encodings
+            .iter()
+            .copied()
+            .filter(|e| e.is_supported())
+            .collect();
         self
     }
 
@@ -84,7 +142,7 @@ impl Grpc {
     /// # let _ = grpc;
     /// # Ok::<(), protocall::Status>(())
     /// ```
-    pub fn max_decoding_message_size(mut self, limit: usize) -> Grpc {
+    pub fn max_decoding_message_size(mut self, limit: usize) -> Grpc<T> {
         self.codec.max_decode = limit;
         self
     }
@@ -97,24 +155,48 @@ impl Grpc {
     /// # let _ = grpc;
     /// # Ok::<(), protocall::Status>(())
     /// ```
-    pub fn max_encoding_message_size(mut self, limit: usize) -> Grpc {
+    pub fn max_encoding_message_size(mut self, limit: usize) -> Grpc<T> {
         self.codec.max_encode = limit;
         self
     }
 
-    /// The channel.
+    /// Runs `interceptor` (after any earlier ones) on every call: it sees
+    /// the call's metadata, extensions and timeout, may change them — e.g.
+    /// add an authorization header fetched asynchronously — or fail the
+    /// call with a status before anything is sent.
+    ///
+    /// ```
+    /// use protocall::{Channel, Request, client::Grpc};
+    /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?)
+    ///     .with_interceptor(|mut request: Request<()>| async move {
+    ///         request.metadata_mut().insert("authorization", "Bearer token").unwrap();
+    ///         Ok(request)
+    ///     });
+    /// # let _ = grpc;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn with_interceptor(mut self, interceptor: impl Interceptor) -> Grpc<T> {
+        let mut interceptors: Vec<Arc<dyn Interceptor>> = self.interceptors.to_vec();
+        interceptors.push(Arc::new(interceptor));
+        self.interceptors = interceptors.into();
+        self
+    }
+
+    /// The transport.
     ///
     /// ```
     /// use protocall::{Channel, client::Grpc};
     /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?);
-    /// let same_connection: Channel = grpc.channel().clone();
+    /// let same_connection: Channel = grpc.transport().clone();
     /// # let _ = same_connection;
     /// # Ok::<(), protocall::Status>(())
     /// ```
-    pub fn channel(&self) -> &Channel {
-        &self.channel
+    pub fn transport(&self) -> &T {
+        &self.transport
     }
+}
 
+impl<T: GrpcTransport> Grpc<T> {
     /// A unary call.
     ///
     /// ```
@@ -146,16 +228,10 @@ impl Grpc {
         In: Message,
         Out: Message,
     {
-        let (head, timeout, message) = split(request);
-        let frame = encode(&message, &self.codec)?;
-        let deadline = self.deadline(timeout);
-        with_deadline(deadline, async {
-            let (metadata, mut stream) = self
-                .start::<Out>(head, path, Body::once(frame, None), deadline)
-                .await?;
-            single_response(metadata, &mut stream).await
-        })
-        .await
+        let (head, message) = split(request);
+        let body = Body::once(encode(&message, &self.codec)?, None);
+        let (metadata, mut stream) = self.call::<Out>(head, path, body).await?;
+        single_response(metadata, &mut stream).await
     }
 
     /// A server-streaming call.
@@ -190,14 +266,9 @@ impl Grpc {
         In: Message,
         Out: Message,
     {
-        let (head, timeout, message) = split(request);
-        let frame = encode(&message, &self.codec)?;
-        let deadline = self.deadline(timeout);
-        let (metadata, stream) = with_deadline(
-            deadline,
-            self.start::<Out>(head, path, Body::once(frame, None), deadline),
-        )
-        .await?;
+        let (head, message) = split(request);
+        let body = Body::once(encode(&message, &self.codec)?, None);
+        let (metadata, stream) = self.call::<Out>(head, path, body).await?;
         Ok(Response::from_parts(metadata, stream, Metadata::new()))
     }
 
@@ -244,19 +315,11 @@ impl Grpc {
         In: Message + 'static,
         Out: Message,
     {
-        let (head, timeout, messages) = split(request);
-        let per_message = head.extensions().get::<MessageCompression>().cloned();
-        let (frames, guard) = RequestFrames::new(messages, self.codec);
-        let frames = frames.with_message_compression(per_message);
-        let body = Body::from_stream(Box::pin(frames));
-        let deadline = self.deadline(timeout);
-        with_deadline(deadline, async {
-            let (metadata, mut stream) = self.start::<Out>(head, path, body, deadline).await?;
-            // Dropping the call (or its end) cancels an open request stream.
-            stream.cancel_on_drop(guard);
-            single_response(metadata, &mut stream).await
-        })
-        .await
+        let (head, body, guard) = self.request_stream(request);
+        let (metadata, mut stream) = self.call::<Out>(head, path, body).await?;
+        // Dropping the call (or its end) cancels an open request stream.
+        stream.cancel_on_drop(guard);
+        single_response(metadata, &mut stream).await
     }
 
     /// A bidirectional-streaming call: requests are sent as the stream
@@ -303,55 +366,117 @@ impl Grpc {
         In: Message + 'static,
         Out: Message,
     {
-        let (head, timeout, messages) = split(request);
-        let per_message = head.extensions().get::<MessageCompression>().cloned();
-        let (frames, guard) = RequestFrames::new(messages, self.codec);
-        let frames = frames.with_message_compression(per_message);
-        let body = Body::from_stream(Box::pin(frames));
-        let deadline = self.deadline(timeout);
-        let (metadata, mut stream) =
-            with_deadline(deadline, self.start::<Out>(head, path, body, deadline)).await?;
+        let (head, body, guard) = self.request_stream(request);
+        let (metadata, mut stream) = self.call::<Out>(head, path, body).await?;
         // Dropping the response stream cancels the call, even while the
         // request stream is still open.
         stream.cancel_on_drop(guard);
         Ok(Response::from_parts(metadata, stream, Metadata::new()))
     }
 
-    fn deadline(&self, timeout: Option<std::time::Duration>) -> Option<tokio::time::Instant> {
-        timeout
-            .or(self.channel.endpoint().timeout)
-            .map(|t| tokio::time::Instant::now() + t)
+    /// The frames of a request stream, and the guard whose drop cancels it.
+    fn request_stream<S, In>(
+        &self,
+        request: Request<S>,
+    ) -> (Request<()>, Body, tokio::sync::oneshot::Sender<()>)
+    where
+        S: Stream<Item = In> + Send + 'static,
+        In: Message + 'static,
+    {
+        let (head, messages) = split(request);
+        let per_message = head.extensions().get::<MessageCompression>().cloned();
+        let (frames, guard) = RequestFrames::new(messages, self.codec);
+        let frames = frames.with_message_compression(per_message);
+        (head, Body::from_stream(Box::pin(frames)), guard)
     }
 
-    /// Sends the request and checks the response head; the messages follow
-    /// in the returned stream.
-    async fn start<Out>(
+    /// The one call path of the four kinds: interceptors, the request head,
+    /// the transport, the response head; the messages follow in the
+    /// returned stream, which ends at the deadline.
+    async fn call<Out>(
         &self,
-        head: Request<()>,
+        mut head: Request<()>,
         path: &str,
         body: Body,
-        deadline: Option<tokio::time::Instant>,
     ) -> Result<(Metadata, Streaming<Out>), Status> {
-        let mut head = head;
-        for interceptor in self.channel.interceptors.iter() {
+        for interceptor in self.interceptors.iter() {
             head = interceptor.intercept(head).await?;
         }
-        let (metadata, extensions, _, ()) = head.into_parts();
-        let mut request = http::Request::post(self.channel.uri_for(path)?)
+        let (metadata, extensions, timeout, ()) = head.into_parts();
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let mut request = http::Request::post(self.uri_for(path)?)
             .body(body)
             .map_err(|e| Status::from_error(Code::Internal, "cannot build request", e))?;
         *request.extensions_mut() = extensions;
-        let headers = request.headers_mut();
+        self.write_headers(request.headers_mut(), metadata, timeout);
+
+        let mut transport = self.transport.clone();
+        let send = async move {
+            std::future::poll_fn(|cx| transport.poll_ready(cx))
+                .await
+                .map_err(|e| errors::from_box(e.into()))?;
+            transport
+                .call(request)
+                .await
+                .map_err(|e| errors::from_box(e.into()))
+        };
+        let response = match deadline {
+            None => send.await?,
+            Some(at) => tokio::time::timeout_at(at, send)
+                .await
+                .map_err(|_| Status::deadline_exceeded("deadline exceeded"))??,
+        };
+        let (parts, body) = response.into_parts();
+        check_head(parts.status, &parts.headers)?;
+        if let Some(status) = Status::from_headers(&parts.headers) {
+            // Trailers-only: the status came with the headers.
+            if status.code() != Code::Ok {
+                return Err(status);
+            }
+            let trailers = Metadata::from_header_map(parts.headers);
+            return Ok((Metadata::new(), Streaming::finished(trailers)));
+        }
+        let encoding = self.response_encoding(&parts.headers)?;
+        let decoder = FrameDecoder::new(encoding, self.codec.max_decode);
+        let mut stream = Streaming::new(Body::new(body), decoder, Side::Client);
+        // The transport may have set a deadline of its own (a `Channel`'s
+        // default timeout): the earlier one ends the stream.
+        let transport_deadline = parts.extensions.get::<Deadline>().map(|d| d.0);
+        if let Some(at) = deadline.into_iter().chain(transport_deadline).min() {
+            stream.set_deadline(at);
+        }
+        Ok((Metadata::from_header_map(parts.headers), stream))
+    }
+
+    fn uri_for(&self, path: &str) -> Result<http::Uri, Status> {
+        let mut parts = http::uri::Parts::default();
+        if let Some((scheme, authority)) = &self.origin {
+            parts.scheme = Some(scheme.clone());
+            parts.authority = Some(authority.clone());
+        }
+        parts.path_and_query = Some(path.parse().map_err(|e| {
+            Status::from_error(Code::Internal, format!("invalid method path {path:?}"), e)
+        })?);
+        http::Uri::from_parts(parts)
+            .map_err(|e| Status::from_error(Code::Internal, format!("invalid path {path:?}"), e))
+    }
+
+    /// The gRPC request headers, after the call's metadata.
+    fn write_headers(
+        &self,
+        headers: &mut HeaderMap,
+        metadata: Metadata,
+        timeout: Option<Duration>,
+    ) {
         metadata.write_to(headers);
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/grpc"),
         );
         headers.insert(header::TE, HeaderValue::from_static("trailers"));
-        headers.insert(
-            header::USER_AGENT,
-            self.channel.endpoint().user_agent.clone(),
-        );
+        headers
+            .entry(header::USER_AGENT)
+            .or_insert(HeaderValue::from_static(super::USER_AGENT));
         if !self.accept.is_empty() {
             headers.insert(
                 GRPC_ACCEPT_ENCODING,
@@ -361,68 +486,34 @@ impl Grpc {
         if let Some(encoding) = self.codec.send {
             headers.insert(GRPC_ENCODING, HeaderValue::from_static(encoding.as_str()));
         }
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let value = HeaderValue::from_str(&timeout::format(left)).expect("digits and a unit");
+        if let Some(timeout) = timeout {
+            let value =
+                HeaderValue::from_str(&timeout::format(timeout)).expect("digits and a unit");
             headers.insert(GRPC_TIMEOUT, value);
         }
+    }
 
-        let response = self.channel.send(request).await?;
-        let (parts, body) = response.into_parts();
-        check_head(parts.status, &parts.headers)?;
-        if let Some(status) = Status::from_headers(&parts.headers) {
-            // Trailers-only: the status came with the headers.
-            if status.code() != Code::Ok {
-                return Err(status);
-            }
-            return Ok((
-                Metadata::new(),
-                Streaming::finished(Metadata::from_header_map(parts.headers)),
-            ));
-        }
-        let encoding = match parts
-            .headers
-            .get(GRPC_ENCODING)
-            .map(|v| v.to_str().unwrap_or(""))
-        {
-            None | Some("identity") => None,
+    /// The `grpc-encoding` of a response, which must be one we accept.
+    fn response_encoding(&self, headers: &HeaderMap) -> Result<Option<Encoding>, Status> {
+        match headers.get(GRPC_ENCODING).map(|v| v.to_str().unwrap_or("")) {
+            None | Some("identity") => Ok(None),
             Some(name) => match Encoding::from_name(name).filter(|e| self.accept.contains(e)) {
-                Some(encoding) => Some(encoding),
-                None => {
-                    return Err(Status::internal(format!(
-                        "server used unsupported encoding {name:?}"
-                    )));
-                }
+                Some(encoding) => Ok(Some(encoding)),
+                None => Err(Status::internal(format!(
+                    "server used unsupported encoding {name:?}"
+                ))),
             },
-        };
-        let decoder = FrameDecoder::new(encoding, self.codec.max_decode);
-        let mut stream = Streaming::new(Body::incoming(body), decoder, Side::Client);
-        if let Some(deadline) = deadline {
-            stream.set_deadline(deadline);
         }
-        Ok((Metadata::from_header_map(parts.headers), stream))
     }
 }
 
-fn split<T>(request: Request<T>) -> (Request<()>, Option<std::time::Duration>, T) {
+fn split<T>(request: Request<T>) -> (Request<()>, T) {
     let (metadata, extensions, timeout, message) = request.into_parts();
-    (
-        Request::from_parts(metadata, extensions, ()),
-        timeout,
-        message,
-    )
-}
-
-async fn with_deadline<T>(
-    deadline: Option<tokio::time::Instant>,
-    future: impl std::future::Future<Output = Result<T, Status>>,
-) -> Result<T, Status> {
-    match deadline {
-        None => future.await,
-        Some(deadline) => tokio::time::timeout_at(deadline, future)
-            .await
-            .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded"))),
+    let mut head = Request::from_parts(metadata, extensions, ());
+    if let Some(timeout) = timeout {
+        head.set_timeout(timeout);
     }
+    (head, message)
 }
 
 /// Reads the one message of a unary or client-streaming response, then the

@@ -1,8 +1,14 @@
-//! The gRPC client: [`Endpoint`] and [`Channel`] (the connection) and
-//! [`Grpc`] (the call kinds generated clients use).
+//! The gRPC client: [`Endpoint`] and [`Channel`] (the connection), and
+//! [`Grpc`] (the four call kinds over any [`GrpcTransport`]).
 
 mod channel;
+mod connector;
 mod grpc;
+mod transport;
 
 pub use channel::{Channel, Endpoint};
 pub use grpc::Grpc;
+pub use transport::GrpcTransport;
+
+/// The `user-agent` of calls, unless the transport sets its own.
+pub(crate) const USER_AGENT: &str = concat!("protocall/", env!("CARGO_PKG_VERSION"));
