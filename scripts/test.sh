@@ -10,6 +10,8 @@ echo "== fmt"
 cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== features"
+bash scripts/check-features.sh
 echo "== rustdoc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== tests"
@@ -18,3 +20,4 @@ echo "== demos"
 cargo run -q -p protocall-examples --bin user
 cargo run -q -p protocall-examples --bin streaming
 cargo run -q -p protocall-examples --bin inline
+cargo run -q -p protocall-examples --bin axum
