@@ -1,14 +1,14 @@
 //! [`Decoder`]: a cursor over the bytes of one message.
 
-use crate::Message;
 use crate::error::{DecodeError, DecodeErrorKind};
+use crate::message::Message;
 use crate::unknown::UnknownFields;
 use crate::wire::{MAX_FIELD_NUMBER, WireType};
 
 /// The default limit on message nesting, as in protobuf's own runtimes.
 ///
 /// ```
-/// use protocall::{DEFAULT_RECURSION_LIMIT, DecodeOptions, Message, types::Value};
+/// use protocall::{__private::DEFAULT_RECURSION_LIMIT, DecodeOptions, Message, types::Value};
 /// assert_eq!(DEFAULT_RECURSION_LIMIT, 100);
 /// let mut value = Value::default();
 /// for _ in 0..60 {
@@ -25,12 +25,12 @@ pub const DEFAULT_RECURSION_LIMIT: u32 = 100;
 /// Decoding always works on one contiguous slice: a length prefix is checked
 /// against the bytes actually present before anything is allocated, so a
 /// lying prefix costs nothing. Generated `merge_field` code receives a
-/// `Decoder` and hands it to the functions in [`crate::codec`].
+/// `Decoder` and hands it to the functions in [`crate::__private::codec`].
 ///
 /// A hand-written [`Message`] reading its fields straight off the decoder:
 ///
 /// ```
-/// # use protocall::{DecodeError, Decoder, Message, WireType};
+/// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
 /// #[derive(Debug, Default)]
 /// struct Raw { values: Vec<u64> }
 /// impl Message for Raw {
@@ -56,6 +56,9 @@ pub struct Decoder<'a> {
     buf: &'a [u8],
     depth_left: u32,
     limit: u32,
+    /// The `Bytes` that `buf` lies in, when decoding from one: `bytes`
+    /// fields stored as `Bytes` then share it instead of copying.
+    shared: Option<&'a bytes::Bytes>,
 }
 
 impl<'a> Decoder<'a> {
@@ -64,13 +67,33 @@ impl<'a> Decoder<'a> {
             buf,
             depth_left: recursion_limit,
             limit: recursion_limit,
+            shared: None,
         }
+    }
+
+    /// A decoder over all of `bytes`, whose `Bytes` fields share it.
+    pub(crate) fn new_shared(bytes: &'a bytes::Bytes, recursion_limit: u32) -> Decoder<'a> {
+        Decoder {
+            shared: Some(bytes),
+            ..Decoder::new(bytes, recursion_limit)
+        }
+    }
+
+    /// Reads a length-delimited value as `Bytes`: a slice of the input
+    /// when the decoder reads from a `Bytes`, a copy otherwise.
+    #[inline]
+    pub(crate) fn read_shared_bytes(&mut self) -> Result<bytes::Bytes, DecodeError> {
+        let slice = self.read_bytes()?;
+        Ok(match self.shared {
+            Some(shared) => shared.slice_ref(slice),
+            None => bytes::Bytes::copy_from_slice(slice),
+        })
     }
 
     /// True when every byte has been consumed.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// #[derive(Debug, Default)]
     /// struct Raw { values: Vec<u64> }
     /// impl Message for Raw {
@@ -95,7 +118,7 @@ impl<'a> Decoder<'a> {
     /// Bytes not yet consumed.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// #[derive(Debug, Default)]
     /// struct Raw { values: Vec<u64> }
     /// impl Message for Raw {
@@ -120,7 +143,7 @@ impl<'a> Decoder<'a> {
     /// Reads a varint of up to ten bytes.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// #[derive(Debug, Default)]
     /// struct Raw { values: Vec<u64> }
     /// impl Message for Raw {
@@ -183,7 +206,7 @@ impl<'a> Decoder<'a> {
     /// Reads four little-endian bytes.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// #[derive(Debug, Default)]
     /// struct Raw { values: Vec<u64> }
     /// impl Message for Raw {
@@ -213,7 +236,7 @@ impl<'a> Decoder<'a> {
     /// Reads eight little-endian bytes.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// #[derive(Debug, Default)]
     /// struct Raw { values: Vec<u64> }
     /// impl Message for Raw {
@@ -243,7 +266,7 @@ impl<'a> Decoder<'a> {
     /// Reads a length prefix and returns that many bytes.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// #[derive(Debug, Default)]
     /// struct Raw { values: Vec<u64> }
     /// impl Message for Raw {
@@ -278,7 +301,7 @@ impl<'a> Decoder<'a> {
     /// Reads a field key: its number and wire type.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// #[derive(Debug, Default)]
     /// struct Raw { values: Vec<u64> }
     /// impl Message for Raw {
@@ -326,6 +349,7 @@ impl<'a> Decoder<'a> {
             buf: bytes,
             depth_left: self.depth_left - 1,
             limit: self.limit,
+            shared: self.shared,
         })
     }
 
@@ -336,6 +360,7 @@ impl<'a> Decoder<'a> {
             buf: bytes,
             depth_left: self.depth_left,
             limit: self.limit,
+            shared: self.shared,
         }
     }
 
@@ -373,7 +398,7 @@ impl<'a> Decoder<'a> {
     /// in `unknown` when given.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// use protocall::UnknownFields;
     /// #[derive(Debug, Default)]
     /// struct Raw { unknown: UnknownFields }

@@ -50,8 +50,8 @@ pub trait Message: Default + Debug + Send + Sync {
     /// [`Message::encoded_len`] bytes.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
-    /// use protocall::codec::Int64;
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
+    /// use protocall::__private::codec::Int64;
     /// #[derive(Debug, Default, PartialEq)]
     /// struct Counter { count: i64 }
     /// impl Message for Counter {
@@ -80,8 +80,8 @@ pub trait Message: Default + Debug + Send + Sync {
     /// The exact number of bytes [`Message::encode_raw`] writes.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
-    /// use protocall::codec::Int64;
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
+    /// use protocall::__private::codec::Int64;
     /// #[derive(Debug, Default, PartialEq)]
     /// struct Counter { count: i64 }
     /// impl Message for Counter {
@@ -112,8 +112,8 @@ pub trait Message: Default + Debug + Send + Sync {
     /// know to [`Decoder::skip_field`].
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
-    /// use protocall::codec::Int64;
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
+    /// use protocall::__private::codec::Int64;
     /// #[derive(Debug, Default, PartialEq)]
     /// struct Counter { count: i64 }
     /// impl Message for Counter {
@@ -397,6 +397,14 @@ impl DecodeOptions {
         message: &mut M,
         mut buf: B,
     ) -> Result<(), DecodeError> {
+        if M::SHARES_BYTES {
+            // One `Bytes` for the whole input, which `Bytes` fields then
+            // slice: free for `Bytes` input (every gRPC message), one copy
+            // of the input otherwise instead of one per field.
+            let bytes = buf.copy_to_bytes(buf.remaining());
+            let mut decoder = Decoder::new_shared(&bytes, self.recursion_limit);
+            return merge_fields(message, &mut decoder, None);
+        }
         with_contiguous(&mut buf, |bytes| {
             merge_fields(
                 message,
@@ -505,5 +513,121 @@ impl<M: Message> Message for Box<M> {
 
     fn clear(&mut self) {
         (**self).clear()
+    }
+}
+
+#[cfg(test)]
+mod shared_bytes_tests {
+    use bytes::{BufMut, Bytes};
+
+    use crate::codec::{self, Msg};
+    use crate::decoder::Decoder;
+    use crate::error::DecodeError;
+    use crate::message::Message;
+    use crate::wire::WireType;
+
+    /// `bytes` fields stored as `Bytes`, one of them nested and repeated.
+    #[derive(Debug, Default, PartialEq)]
+    struct Blob {
+        data: Bytes,
+        parts: Vec<Bytes>,
+        inner: Option<Box<Blob>>,
+    }
+
+    impl Message for Blob {
+        const FULL_NAME: &'static str = "test.Blob";
+        const TYPE_URL: &'static str = "type.googleapis.com/test.Blob";
+        const SHARES_BYTES: bool = true;
+
+        fn encode_raw<B: BufMut + ?Sized>(&self, buf: &mut B) {
+            codec::Bytes::encode_implicit(1, &self.data, buf);
+            codec::Bytes::encode_repeated(2, &self.parts, buf);
+            Msg::encode_optional(3, &self.inner, buf);
+        }
+
+        fn encoded_len(&self) -> usize {
+            codec::Bytes::encoded_len_implicit(1, &self.data)
+                + codec::Bytes::encoded_len_repeated(2, &self.parts)
+                + Msg::encoded_len_optional(3, &self.inner)
+        }
+
+        fn merge_field(
+            &mut self,
+            number: u32,
+            wire_type: WireType,
+            decoder: &mut Decoder<'_>,
+        ) -> Result<(), DecodeError> {
+            match number {
+                1 => codec::Bytes::merge(wire_type, &mut self.data, decoder),
+                2 => codec::Bytes::merge_repeated(wire_type, &mut self.parts, decoder),
+                3 => Msg::merge_optional(wire_type, &mut self.inner, decoder),
+                _ => decoder.skip_field(number, wire_type, None),
+            }
+        }
+
+        fn clear(&mut self) {
+            *self = Blob::default();
+        }
+    }
+
+    fn sample() -> Blob {
+        Blob {
+            data: Bytes::from_static(b"outer data"),
+            parts: vec![Bytes::from_static(b"p0"), Bytes::from_static(b"part one")],
+            inner: Some(Box::new(Blob {
+                data: Bytes::from_static(b"inner data"),
+                ..Blob::default()
+            })),
+        }
+    }
+
+    /// True when `part` lies inside `whole`'s memory.
+    fn within(part: &Bytes, whole: &Bytes) -> bool {
+        let range = whole.as_ptr_range();
+        let part = part.as_ptr_range();
+        range.start <= part.start && part.end <= range.end
+    }
+
+    #[test]
+    fn decoding_a_bytes_input_shares_its_buffer() {
+        let input = Bytes::from(sample().encode_to_vec());
+        let decoded = Blob::decode(input.clone()).unwrap();
+        assert_eq!(decoded, sample());
+        assert!(within(&decoded.data, &input));
+        assert!(decoded.parts.iter().all(|p| within(p, &input)));
+        assert!(within(&decoded.inner.as_ref().unwrap().data, &input));
+    }
+
+    #[test]
+    fn decoding_a_slice_copies_once_and_still_works() {
+        let input = sample().encode_to_vec();
+        let decoded = Blob::decode(input.as_slice()).unwrap();
+        assert_eq!(decoded, sample());
+        // Not in the caller's buffer: the input was copied (once) first.
+        let range = input.as_ptr_range();
+        assert!(!range.contains(&decoded.data.as_ptr()));
+        // The fields share that one copy: they lie as far apart as in the input.
+        let offset = |needle: &[u8]| {
+            input
+                .windows(needle.len())
+                .position(|w| w == needle)
+                .unwrap()
+        };
+        let in_input = offset(b"part one") as isize - offset(b"outer data") as isize;
+        let decoded_gap = decoded.parts[1].as_ptr() as isize - decoded.data.as_ptr() as isize;
+        assert_eq!(decoded_gap, in_input);
+    }
+
+    #[test]
+    fn a_length_delimited_bytes_input_shares_too() {
+        let mut framed = Vec::new();
+        sample().encode_length_delimited(&mut framed).unwrap();
+        framed.extend_from_slice(b"trailing");
+        let input = Bytes::from(framed);
+        let mut rest = input.clone();
+        let decoded = Blob::decode_length_delimited(&mut rest).unwrap();
+        assert_eq!(decoded, sample());
+        assert!(within(&decoded.data, &input));
+        assert_eq!(&rest[..], b"trailing");
     }
 }

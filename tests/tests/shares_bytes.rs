@@ -49,3 +49,37 @@ fn derived_messages_share_their_own_bytes_fields() {
         message
     );
 }
+
+/// True when `part` lies inside `whole`'s memory.
+fn within(part: &[u8], whole: &Bytes) -> bool {
+    let whole = whole.as_ptr_range();
+    let part = part.as_ptr_range();
+    whole.start <= part.start && part.end <= whole.end
+}
+
+#[test]
+fn decoding_generated_messages_from_bytes_shares_the_buffer() {
+    use protocall_tests::protocall::test::everything::Choice;
+    let message = Everything {
+        r_bytes: vec![Bytes::from_static(b"first"), Bytes::from_static(b"second")],
+        choice: Some(Choice::CBytes(Bytes::from_static(b"in the oneof"))),
+        ..Default::default()
+    };
+    // What a gRPC frame's payload is: a `Bytes`.
+    let input = Bytes::from(message.encode_to_vec());
+    let decoded = Everything::decode(input.clone()).unwrap();
+    assert_eq!(decoded, message);
+    for part in &decoded.r_bytes {
+        assert!(within(part, &input), "repeated bytes copied");
+    }
+    let Some(Choice::CBytes(one)) = &decoded.choice else {
+        panic!("oneof lost: {decoded:?}");
+    };
+    assert!(within(one, &input), "oneof bytes copied");
+
+    // A `&[u8]` input still decodes (into one copy of the input).
+    let slice = message.encode_to_vec();
+    let decoded = Everything::decode(slice.as_slice()).unwrap();
+    assert_eq!(decoded, message);
+    assert!(!slice.as_ptr_range().contains(&decoded.r_bytes[0].as_ptr()));
+}

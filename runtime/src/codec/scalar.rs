@@ -19,7 +19,7 @@ kinds! {
     /// `int32`: varint, negative values sign-extended to ten bytes.
     ///
     /// ```
-    /// use protocall::codec::Int32;
+    /// use protocall::__private::codec::Int32;
     /// let mut buf = Vec::new();
     /// Int32::encode(1, &-1, &mut buf);
     /// assert_eq!(buf.len(), 11); // key, then ten bytes
@@ -28,7 +28,7 @@ kinds! {
     /// `int64`: varint.
     ///
     /// ```
-    /// use protocall::codec::Int64;
+    /// use protocall::__private::codec::Int64;
     /// let mut buf = Vec::new();
     /// Int64::encode(1, &300i64, &mut buf);
     /// assert_eq!(buf, [0x08, 0xac, 0x02]);
@@ -37,7 +37,7 @@ kinds! {
     /// `uint32`: varint.
     ///
     /// ```
-    /// use protocall::codec::Uint32;
+    /// use protocall::__private::codec::Uint32;
     /// let mut buf = Vec::new();
     /// Uint32::encode(1, &150u32, &mut buf);
     /// assert_eq!(buf, [0x08, 0x96, 0x01]);
@@ -46,7 +46,7 @@ kinds! {
     /// `uint64`: varint.
     ///
     /// ```
-    /// use protocall::codec::Uint64;
+    /// use protocall::__private::codec::Uint64;
     /// let mut buf = Vec::new();
     /// Uint64::encode(1, &u64::MAX, &mut buf);
     /// assert_eq!(buf.len(), 11);
@@ -55,7 +55,7 @@ kinds! {
     /// `sint32`: zigzag varint.
     ///
     /// ```
-    /// use protocall::codec::Sint32;
+    /// use protocall::__private::codec::Sint32;
     /// let mut buf = Vec::new();
     /// Sint32::encode(1, &-1, &mut buf);
     /// assert_eq!(buf, [0x08, 0x01]);
@@ -64,7 +64,7 @@ kinds! {
     /// `sint64`: zigzag varint.
     ///
     /// ```
-    /// use protocall::codec::Sint64;
+    /// use protocall::__private::codec::Sint64;
     /// let mut buf = Vec::new();
     /// Sint64::encode(1, &-2i64, &mut buf);
     /// assert_eq!(buf, [0x08, 0x03]);
@@ -73,7 +73,7 @@ kinds! {
     /// `fixed32`: four bytes little-endian.
     ///
     /// ```
-    /// use protocall::codec::Fixed32;
+    /// use protocall::__private::codec::Fixed32;
     /// let mut buf = Vec::new();
     /// Fixed32::encode(1, &1u32, &mut buf);
     /// assert_eq!(buf, [0x0d, 1, 0, 0, 0]);
@@ -82,7 +82,7 @@ kinds! {
     /// `fixed64`: eight bytes little-endian.
     ///
     /// ```
-    /// use protocall::codec::Fixed64;
+    /// use protocall::__private::codec::Fixed64;
     /// let mut buf = Vec::new();
     /// Fixed64::encode(1, &1u64, &mut buf);
     /// assert_eq!(buf, [0x09, 1, 0, 0, 0, 0, 0, 0, 0]);
@@ -91,7 +91,7 @@ kinds! {
     /// `sfixed32`: four bytes little-endian.
     ///
     /// ```
-    /// use protocall::codec::Sfixed32;
+    /// use protocall::__private::codec::Sfixed32;
     /// let mut buf = Vec::new();
     /// Sfixed32::encode(1, &-1i32, &mut buf);
     /// assert_eq!(buf, [0x0d, 0xff, 0xff, 0xff, 0xff]);
@@ -100,7 +100,7 @@ kinds! {
     /// `sfixed64`: eight bytes little-endian.
     ///
     /// ```
-    /// use protocall::codec::Sfixed64;
+    /// use protocall::__private::codec::Sfixed64;
     /// let mut buf = Vec::new();
     /// Sfixed64::encode(1, &-1i64, &mut buf);
     /// assert_eq!(buf, [0x09, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
@@ -109,7 +109,7 @@ kinds! {
     /// `float`: four bytes IEEE 754.
     ///
     /// ```
-    /// use protocall::codec::Float;
+    /// use protocall::__private::codec::Float;
     /// let mut buf = Vec::new();
     /// Float::encode(1, &1.0f32, &mut buf);
     /// assert_eq!(buf, [0x0d, 0, 0, 0x80, 0x3f]);
@@ -118,7 +118,7 @@ kinds! {
     /// `double`: eight bytes IEEE 754.
     ///
     /// ```
-    /// use protocall::codec::Double;
+    /// use protocall::__private::codec::Double;
     /// let mut buf = Vec::new();
     /// Double::encode(1, &1.0f64, &mut buf);
     /// assert_eq!(buf, [0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
@@ -127,7 +127,7 @@ kinds! {
     /// `bool`: varint 0 or 1 (any non-zero reads as true).
     ///
     /// ```
-    /// use protocall::codec::Bool;
+    /// use protocall::__private::codec::Bool;
     /// let mut buf = Vec::new();
     /// Bool::encode(1, &true, &mut buf);
     /// assert_eq!(buf, [0x08, 0x01]);
@@ -136,7 +136,7 @@ kinds! {
     /// `string`: length-delimited UTF-8, validated on decode.
     ///
     /// ```
-    /// use protocall::codec::Str;
+    /// use protocall::__private::codec::Str;
     /// let mut buf = Vec::new();
     /// Str::encode(1, &"hi".to_string(), &mut buf);
     /// assert_eq!(buf, [0x0a, 0x02, b'h', b'i']);
@@ -145,7 +145,7 @@ kinds! {
     /// `bytes`: length-delimited, stored as `Vec<u8>` or `bytes::Bytes`.
     ///
     /// ```
-    /// use protocall::codec::Bytes;
+    /// use protocall::__private::codec::Bytes;
     /// let mut buf = Vec::new();
     /// Bytes::encode(1, &protocall::bytes::Bytes::from_static(&[7, 8]), &mut buf);
     /// assert_eq!(buf, [0x0a, 0x02, 7, 8]);
@@ -358,7 +358,7 @@ impl FieldCodec<String> for Str {
 /// Storage types for `bytes` fields: `Vec<u8>` and `bytes::Bytes`.
 ///
 /// ```
-/// use protocall::{bytes::Bytes, codec::BytesStorage};
+/// use protocall::{bytes::Bytes, __private::codec::BytesStorage};
 /// fn store<S: BytesStorage>(bytes: &[u8]) -> S {
 ///     let mut stored = S::default();
 ///     stored.replace_with(bytes);
@@ -371,7 +371,7 @@ pub trait BytesStorage: Default {
     /// The stored bytes.
     ///
     /// ```
-    /// use protocall::{bytes::Bytes, codec::BytesStorage};
+    /// use protocall::{bytes::Bytes, __private::codec::BytesStorage};
     /// let stored = Bytes::from_static(b"ab");
     /// assert_eq!(BytesStorage::as_slice(&stored), b"ab");
     /// ```
@@ -379,12 +379,20 @@ pub trait BytesStorage: Default {
     /// Replaces the stored bytes with a copy of `bytes`.
     ///
     /// ```
-    /// use protocall::codec::BytesStorage;
+    /// use protocall::__private::codec::BytesStorage;
     /// let mut stored = vec![1, 2, 3];
     /// stored.replace_with(&[9]);
     /// assert_eq!(stored, [9]);
     /// ```
     fn replace_with(&mut self, bytes: &[u8]);
+
+    /// Replaces the stored bytes with the next length-delimited value of
+    /// `decoder` (`Bytes` shares the decoder's input when it can).
+    #[doc(hidden)]
+    fn merge_from(&mut self, decoder: &mut Decoder<'_>) -> Result<(), DecodeError> {
+        self.replace_with(decoder.read_bytes()?);
+        Ok(())
+    }
 }
 
 impl BytesStorage for Vec<u8> {
@@ -410,6 +418,11 @@ impl BytesStorage for bytes::Bytes {
     fn replace_with(&mut self, bytes: &[u8]) {
         *self = bytes::Bytes::copy_from_slice(bytes);
     }
+
+    fn merge_from(&mut self, decoder: &mut Decoder<'_>) -> Result<(), DecodeError> {
+        *self = decoder.read_shared_bytes()?;
+        Ok(())
+    }
 }
 
 impl<T: BytesStorage> FieldCodec<T> for Bytes {
@@ -428,8 +441,7 @@ impl<T: BytesStorage> FieldCodec<T> for Bytes {
 
     #[inline]
     fn merge_value(value: &mut T, decoder: &mut Decoder<'_>) -> Result<(), DecodeError> {
-        value.replace_with(decoder.read_bytes()?);
-        Ok(())
+        value.merge_from(decoder)
     }
 
     #[inline]
