@@ -173,7 +173,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
         );
         let span = oneof_spans[&oneof.rust_name.to_string()];
         quote::quote_spanned! {span=>
-            const _: () = ::core::assert!(::protocall::reflect::same_tags(#ty::TAGS, &[#(#tags),*]), #message);
+            const _: () = ::core::assert!(::protocall::__private::reflect::same_tags(#ty::TAGS, &[#(#tags),*]), #message);
         }
     }).collect::<Vec<_>>();
     let shares_bytes = fields.iter().any(|f| f.kind.is_shared_bytes());

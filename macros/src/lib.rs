@@ -22,7 +22,7 @@ fn expand(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
     result.unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
-/// Implements `protocall::Message` (and `protocall::reflect::Describe`)
+/// Implements `protocall::Message` (and `protocall::__private::reflect::Describe`)
 /// for a struct whose fields carry `#[proto(tag = N)]`.
 #[proc_macro_derive(Message, attributes(proto))]
 pub fn derive_message(input: TokenStream) -> TokenStream {

@@ -361,9 +361,9 @@ pub(crate) fn service(args: ServiceArgs, item: ItemTrait) -> syn::Result<TokenSt
 
         impl<T: #trait_ident> #server<T> {
             /// The descriptors of this service and every message it uses.
-            pub fn descriptors() -> ::protocall::reflect::Descriptors {
-                let mut descriptors = ::protocall::reflect::Descriptors::new().with_default_package(#package);
-                #(<#types as ::protocall::reflect::Describe>::describe(&mut descriptors);)*
+            pub fn descriptors() -> ::protocall::__private::reflect::Descriptors {
+                let mut descriptors = ::protocall::__private::reflect::Descriptors::new().with_default_package(#package);
+                #(<#types as ::protocall::__private::reflect::Describe>::describe(&mut descriptors);)*
                 descriptors.service(#full_name, &[#(#method_rows),*]);
                 #service_doc
                 #(#method_docs)*

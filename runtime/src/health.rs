@@ -41,8 +41,9 @@ pub use health_check_response::ServingStatus;
 use health_server::Health;
 pub use health_server::HealthServer;
 
+use crate::enumeration::EnumValue;
+use crate::grpc::{Request, Response, Status};
 use crate::server::NamedService;
-use crate::{EnumValue, Request, Response, Status};
 
 /// Statuses by service name; `None` means the service is not known (yet).
 type Statuses = Arc<Mutex<HashMap<String, watch::Sender<Option<ServingStatus>>>>>;

@@ -2,8 +2,11 @@
 //!
 //! The protobuf layer is always present: the [`Message`] trait, typed enums
 //! ([`Enumeration`], [`EnumValue`]), [`UnknownFields`] kept on every message,
-//! the field codecs generated code calls ([`codec`]), and the well-known types
-//! ([`types`]).
+//! and the well-known types ([`types`]). With the default `transport`
+//! feature comes gRPC: [`Server`] and its tower-native router
+//! ([`server`]), [`Channel`] and the client side ([`client`]), and the
+//! everyday call types ([`Request`], [`Response`], [`Status`],
+//! [`Metadata`], [`Streaming`]).
 //!
 //! Message code is generated from `.proto` files by `protocall-codegen` (from
 //! `build.rs`, no `protoc` needed) and pulled in with [`include_proto!`]:
@@ -42,7 +45,7 @@
 #[allow(unused_extern_crates)]
 extern crate self as protocall;
 
-pub mod codec;
+mod codec;
 mod decoder;
 mod enumeration;
 mod error;
@@ -51,19 +54,17 @@ mod grpc;
 #[cfg(feature = "transport")]
 pub mod health;
 mod message;
-pub mod reflect;
+mod reflect;
 #[cfg(feature = "transport")]
 pub mod reflection;
 pub mod types;
 mod unknown;
-pub mod wire;
+mod wire;
 
-pub use decoder::{DEFAULT_RECURSION_LIMIT, Decoder};
 pub use enumeration::{EnumValue, Enumeration};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use message::{DecodeOptions, Message};
 pub use unknown::{UnknownField, UnknownFields, UnknownValue};
-pub use wire::WireType;
 
 /// `#[protocall::service]` on a trait: a gRPC service without a `.proto`.
 ///
@@ -200,22 +201,12 @@ pub use protocall_macros::Oneof;
 pub use bytes;
 
 #[cfg(feature = "transport")]
-pub use grpc::client::{Channel, Endpoint};
-#[cfg(feature = "transport")]
-pub use grpc::server::{Router, Server};
-#[cfg(feature = "transport")]
-pub use grpc::{
-    Body, Code, Deadline, Encoding, IntoRequest, IntoStreamingRequest, InvalidMetadata,
-    MessageCompression, Metadata, MetadataValue, RemoteAddr, Request, RequestCompressed, Response,
-    ResponseCompressed, Status, Streaming,
-};
+pub use grpc::{Body, Channel, Code, Metadata, Request, Response, Server, Status, Streaming};
 
-/// TLS configuration (feature `tls`): identities, trusted roots, mutual TLS.
-#[cfg(feature = "tls")]
-pub use grpc::tls;
-
-/// The server side: routing, interceptors and the call-kind handlers that
-/// generated `…Server` types dispatch to.
+/// The server side: [`Server`]'s router, the services as a tower `Service`
+/// ([`server::Routes`]), serving on any I/O ([`server::Connected`]),
+/// interceptors, and the call-kind handlers generated `…Server` types
+/// dispatch to.
 ///
 /// ```
 /// use protocall::{Request, Server, Status, server::intercept};
@@ -232,13 +223,18 @@ pub use grpc::tls;
 #[cfg(feature = "transport")]
 pub mod server {
     pub use crate::grpc::server::{
-        Call, GrpcService, Intercepted, Interceptor, NamedService, ResponseFuture, Routes,
-        RoutesFuture, ServiceStack, client_streaming, intercept, server_streaming, streaming,
-        unary, unimplemented,
+        Call, Connected, GrpcService, Intercepted, Interceptor, Layered, NamedService,
+        ResponseFuture, Router, Routes, RoutesFuture, ServiceStack, client_streaming, intercept,
+        server_streaming, streaming, unary, unimplemented,
     };
+    /// Streams (`futures_core::Stream`): what server-streaming methods return.
+    pub use futures_core::Stream;
 }
 
-/// The client side: the call kinds generated clients use.
+/// The client side: [`client::Endpoint`] (where and how to connect, the
+/// builder of a [`Channel`]), [`client::Grpc`] (the call kinds generated
+/// clients use, over any [`client::GrpcTransport`]) and the conversions
+/// into requests generated clients accept.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -259,12 +255,60 @@ pub mod server {
 /// ```
 #[cfg(feature = "transport")]
 pub mod client {
-    pub use crate::grpc::client::{Channel, Endpoint, Grpc};
+    pub use crate::grpc::client::{Endpoint, Grpc, GrpcTransport};
+    pub use crate::grpc::{IntoRequest, IntoStreamingRequest};
 }
 
-/// Streams, re-exported for generated code and users of streaming calls.
+/// Request and response metadata: [`Metadata`] holds [`metadata::MetadataValue`]s.
+///
+/// ```
+/// use protocall::{Metadata, metadata::MetadataValue};
+/// let mut metadata = Metadata::new();
+/// metadata.insert("x-trace", "abc").unwrap();
+/// let (name, value) = metadata.iter().next().unwrap();
+/// assert_eq!((name, value), ("x-trace", MetadataValue::Ascii("abc")));
+/// ```
 #[cfg(feature = "transport")]
-pub use futures_core::Stream;
+pub mod metadata {
+    pub use crate::grpc::{InvalidMetadata, MetadataValue};
+}
+
+/// Message compression: the algorithms ([`compression::Encoding`]; gzip
+/// with the default `gzip` feature, zstd with `zstd`), per-message choices
+/// on streams, and the extensions that say whether a message arrived
+/// compressed.
+///
+/// ```
+/// use protocall::compression::Encoding;
+/// assert_eq!(Encoding::from_name("gzip"), Some(Encoding::Gzip));
+/// ```
+#[cfg(feature = "transport")]
+pub mod compression {
+    pub use crate::grpc::{Encoding, MessageCompression, RequestCompressed, ResponseCompressed};
+}
+
+/// Values the runtime puts in request extensions for handlers and
+/// interceptors: the peer's address, the call's deadline and, with TLS,
+/// the client's certificates.
+///
+/// ```
+/// use protocall::{Request, extensions::RemoteAddr};
+/// let mut request = Request::new(());
+/// request.extensions_mut().insert(RemoteAddr("127.0.0.1:4000".parse().unwrap()));
+/// assert_eq!(request.remote_addr(), Some("127.0.0.1:4000".parse().unwrap()));
+/// ```
+#[cfg(feature = "transport")]
+pub mod extensions {
+    #[cfg(feature = "tls")]
+    pub use crate::grpc::tls::PeerCertificates;
+    pub use crate::grpc::{Deadline, RemoteAddr};
+}
+
+/// TLS configuration (feature `tls`): identities, trusted roots, mutual TLS.
+#[cfg(feature = "tls")]
+pub mod tls {
+    pub use crate::grpc::tls::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
+}
 
 /// The `http` crate, whose types appear in this API (`Code::from_http`,
 /// `Request::extensions`), so users need not pin a matching version.
@@ -276,8 +320,8 @@ pub use futures_core::Stream;
 #[cfg(feature = "transport")]
 pub use http;
 
-/// The `tower` traits [`Router::layer`] composes with: a `Layer` wraps a
-/// `Service`.
+/// The `tower` traits [`server::Router::layer`] composes with: a `Layer`
+/// wraps a `Service`.
 ///
 /// ```
 /// use protocall::tower::Layer;
@@ -294,6 +338,35 @@ pub use http;
 pub mod tower {
     pub use tower_layer::Layer;
     pub use tower_service::Service;
+}
+
+/// What generated code (and `#[derive(protocall::Message)]`) calls: the
+/// field codecs, the decoder, wire types, descriptor glue. **Not a stable
+/// API**: it changes with the generator, which is why generated code
+/// checks [`__private::VERSION_0_1`] first.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::decoder::{DEFAULT_RECURSION_LIMIT, Decoder};
+    pub use crate::wire::WireType;
+
+    /// Field codecs.
+    pub mod codec {
+        pub use crate::codec::*;
+    }
+    /// Wire-format primitives.
+    pub mod wire {
+        pub use crate::wire::*;
+    }
+    /// Descriptor glue of `#[protocall::service]` and derived messages.
+    pub mod reflect {
+        pub use crate::reflect::*;
+    }
+
+    /// Generated code names this constant, so code generated by a
+    /// `protocall-codegen` 0.1.x fails to compile against any other runtime
+    /// minor version with an error naming it, instead of failing somewhere
+    /// inside the generated items.
+    pub const VERSION_0_1: () = ();
 }
 
 /// Includes the code generated for a proto package by `protocall-codegen`

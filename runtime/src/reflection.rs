@@ -22,8 +22,10 @@ use std::sync::Arc;
 
 use futures_core::Stream;
 
+use crate::error::DecodeError;
+use crate::grpc::{Request, Response, Status, Streaming};
+use crate::message::Message;
 use crate::types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto, FileDescriptorSet};
-use crate::{DecodeError, Message, Request, Response, Status, Streaming};
 
 /// `grpc.reflection.v1`.
 ///
@@ -153,7 +155,7 @@ impl Builder {
     /// `file_descriptor_set()`). A file already registered is kept.
     ///
     /// ```
-    /// use protocall::{reflect::{Cardinality, Descriptors}, reflection::Builder};
+    /// use protocall::{__private::reflect::{Cardinality, Descriptors}, reflection::Builder};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new();
     /// if let Some(message) = descriptors.message("demo.Ping") {
@@ -367,7 +369,7 @@ impl Index {
     fn answer(&self, request: &MessageRequest) -> MessageResponse {
         let not_found = |what: String| {
             MessageResponse::ErrorResponse(ErrorResponse {
-                error_code: crate::Code::NotFound as i32,
+                error_code: crate::grpc::Code::NotFound as i32,
                 error_message: what,
                 ..Default::default()
             })
@@ -440,7 +442,7 @@ impl Index {
         let message_response = match &request.message_request {
             Some(message) => self.answer(message),
             None => MessageResponse::ErrorResponse(ErrorResponse {
-                error_code: crate::Code::InvalidArgument as i32,
+                error_code: crate::grpc::Code::InvalidArgument as i32,
                 error_message: "empty reflection request".into(),
                 ..Default::default()
             }),

@@ -1,10 +1,10 @@
 //! Wire-format primitives: wire types, varints, zigzag, field keys.
 //!
 //! Everything here works on plain slices and `BufMut`; the message-level
-//! logic lives in [`crate::codec`] and [`crate::Message`].
+//! logic lives in [`crate::__private::codec`] and [`crate::Message`].
 //!
 //! ```
-//! use protocall::wire::{self, WireType};
+//! use protocall::__private::wire::{self, WireType};
 //! let mut buf = Vec::new();
 //! wire::put_key(1, WireType::Varint, &mut buf);
 //! wire::put_varint(wire::zigzag64(-2) as u64, &mut buf); // sint64 -2
@@ -16,7 +16,7 @@ use bytes::BufMut;
 /// The largest legal field number, `2^29 - 1`.
 ///
 /// ```
-/// use protocall::wire::{MAX_FIELD_NUMBER, key_len};
+/// use protocall::__private::wire::{MAX_FIELD_NUMBER, key_len};
 /// assert_eq!(MAX_FIELD_NUMBER, 536_870_911);
 /// assert_eq!(key_len(MAX_FIELD_NUMBER), 5);
 /// ```
@@ -25,7 +25,7 @@ pub const MAX_FIELD_NUMBER: u32 = (1 << 29) - 1;
 /// How a field's value is laid out on the wire (the low three bits of a key).
 ///
 /// ```
-/// use protocall::WireType;
+/// use protocall::__private::WireType;
 /// assert_eq!(WireType::LengthDelimited as u8, 2);
 /// assert_eq!(WireType::from_key(0x0a), Some(WireType::LengthDelimited)); // field 1, wire type 2
 /// ```
@@ -50,7 +50,7 @@ impl WireType {
     /// The wire type encoded in the low three bits of `key`, if legal.
     ///
     /// ```
-    /// use protocall::WireType;
+    /// use protocall::__private::WireType;
     /// assert_eq!(WireType::from_key(0x08), Some(WireType::Varint));
     /// assert_eq!(WireType::from_key(0x0e), None); // wire type 6
     /// ```
@@ -71,7 +71,7 @@ impl WireType {
 /// Number of bytes `value` takes as a varint (1 to 10).
 ///
 /// ```
-/// use protocall::wire::varint_len;
+/// use protocall::__private::wire::varint_len;
 /// assert_eq!(varint_len(0), 1);
 /// assert_eq!(varint_len(300), 2);
 /// assert_eq!(varint_len(u64::MAX), 10);
@@ -85,7 +85,7 @@ pub const fn varint_len(value: u64) -> usize {
 /// Number of bytes a field key takes for `number`.
 ///
 /// ```
-/// use protocall::wire::key_len;
+/// use protocall::__private::wire::key_len;
 /// assert_eq!(key_len(15), 1);
 /// assert_eq!(key_len(16), 2);
 /// ```
@@ -98,7 +98,7 @@ pub const fn key_len(number: u32) -> usize {
 ///
 /// ```
 /// let mut buf = Vec::new();
-/// protocall::wire::put_varint(300, &mut buf);
+/// protocall::__private::wire::put_varint(300, &mut buf);
 /// assert_eq!(buf, [0xac, 0x02]);
 /// ```
 #[inline]
@@ -122,7 +122,7 @@ pub fn put_varint<B: BufMut + ?Sized>(mut value: u64, buf: &mut B) {
 /// Writes the key of field `number` with `wire_type`.
 ///
 /// ```
-/// use protocall::wire::{WireType, put_key};
+/// use protocall::__private::wire::{WireType, put_key};
 /// let mut buf = Vec::new();
 /// put_key(2, WireType::LengthDelimited, &mut buf);
 /// assert_eq!(buf, [0x12]);
@@ -135,7 +135,7 @@ pub fn put_key<B: BufMut + ?Sized>(number: u32, wire_type: WireType, buf: &mut B
 /// Zigzag-encodes a signed 32-bit value (sint32).
 ///
 /// ```
-/// use protocall::wire::zigzag32;
+/// use protocall::__private::wire::zigzag32;
 /// assert_eq!([zigzag32(0), zigzag32(-1), zigzag32(1), zigzag32(-2)], [0, 1, 2, 3]);
 /// ```
 #[inline]
@@ -146,7 +146,7 @@ pub const fn zigzag32(value: i32) -> u32 {
 /// Zigzag-encodes a signed 64-bit value (sint64).
 ///
 /// ```
-/// use protocall::wire::zigzag64;
+/// use protocall::__private::wire::zigzag64;
 /// assert_eq!(zigzag64(i64::MIN), u64::MAX);
 /// ```
 #[inline]
@@ -157,7 +157,7 @@ pub const fn zigzag64(value: i64) -> u64 {
 /// Reverses [`zigzag32`].
 ///
 /// ```
-/// use protocall::wire::{unzigzag32, zigzag32};
+/// use protocall::__private::wire::{unzigzag32, zigzag32};
 /// assert_eq!(unzigzag32(3), -2);
 /// assert_eq!(unzigzag32(zigzag32(i32::MIN)), i32::MIN);
 /// ```
@@ -169,7 +169,7 @@ pub const fn unzigzag32(value: u32) -> i32 {
 /// Reverses [`zigzag64`].
 ///
 /// ```
-/// use protocall::wire::unzigzag64;
+/// use protocall::__private::wire::unzigzag64;
 /// assert_eq!(unzigzag64(u64::MAX), i64::MIN);
 /// ```
 #[inline]

@@ -6,7 +6,7 @@ pub struct Ping {
 
 #[protocall::service(package = "ui")]
 pub trait Pinger {
-    type PongStream: protocall::Stream<Item = Result<Ping, protocall::Status>> + Send + 'static;
+    type PongStream: protocall::server::Stream<Item = Result<Ping, protocall::Status>> + Send + 'static;
 
     async fn ping(
         &self,

@@ -13,7 +13,7 @@ use crate::wire::{self, WireType};
 /// in the field itself.
 ///
 /// ```
-/// use protocall::{EnumValue, codec::Enum, types::Syntax};
+/// use protocall::{EnumValue, __private::codec::Enum, types::Syntax};
 /// let mut buf = Vec::new();
 /// Enum::encode(1, &EnumValue::<Syntax>::Unknown(7), &mut buf);
 /// assert_eq!(buf, [0x08, 0x07]);
@@ -25,7 +25,7 @@ pub struct Enum;
 /// the message's unknown fields, as the protobuf spec says.
 ///
 /// ```
-/// use protocall::codec::ClosedEnum;
+/// use protocall::__private::codec::ClosedEnum;
 /// use protocall::types::field_descriptor_proto::Type;
 /// let mut buf = Vec::new();
 /// ClosedEnum::encode(1, &Type::Int64, &mut buf);
@@ -120,9 +120,9 @@ impl ClosedEnum {
     /// `unknown`.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// use protocall::UnknownFields;
-    /// use protocall::codec::ClosedEnum;
+    /// use protocall::__private::codec::ClosedEnum;
     /// use protocall::types::field_descriptor_proto::Type;
     /// #[derive(Debug, Default)]
     /// struct Holder { value: Type, unknown: UnknownFields }
@@ -170,9 +170,9 @@ impl ClosedEnum {
     /// to `unknown` and leaves the field as it was.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// use protocall::UnknownFields;
-    /// use protocall::codec::ClosedEnum;
+    /// use protocall::__private::codec::ClosedEnum;
     /// use protocall::types::field_descriptor_proto::Type;
     /// #[derive(Debug, Default)]
     /// struct Holder { value: Option<Type>, unknown: UnknownFields }
@@ -219,9 +219,9 @@ impl ClosedEnum {
     /// go to `unknown`, one unpacked record each.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// use protocall::UnknownFields;
-    /// use protocall::codec::ClosedEnum;
+    /// use protocall::__private::codec::ClosedEnum;
     /// use protocall::types::field_descriptor_proto::Type;
     /// #[derive(Debug, Default)]
     /// struct Holder { value: Vec<Type>, unknown: UnknownFields }

@@ -17,7 +17,7 @@ use crate::wire::{self, WireType};
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use protocall::codec::{Map, Str, Int32};
+/// use protocall::__private::codec::{Map, Str, Int32};
 /// let scores = BTreeMap::from([("ann".to_string(), 7)]);
 /// let mut buf = Vec::new();
 /// Map::encode(Str, Int32, 3, &scores, &mut buf);
@@ -30,7 +30,7 @@ pub struct Map;
 ///
 /// ```
 /// use std::collections::{BTreeMap, HashMap};
-/// use protocall::codec::MapStorage;
+/// use protocall::__private::codec::MapStorage;
 /// fn count<M: MapStorage<u32, u32>>(map: &M) -> usize {
 ///     let mut n = 0;
 ///     map.for_each_entry(|_, _| n += 1);
@@ -44,7 +44,7 @@ pub trait MapStorage<K, V>: Default {
     ///
     /// ```
     /// use std::collections::BTreeMap;
-    /// use protocall::codec::MapStorage;
+    /// use protocall::__private::codec::MapStorage;
     /// let map = BTreeMap::from([(2, "b"), (1, "a")]);
     /// let mut keys = Vec::new();
     /// map.for_each_entry(|key, _| keys.push(*key));
@@ -55,7 +55,7 @@ pub trait MapStorage<K, V>: Default {
     ///
     /// ```
     /// use std::collections::HashMap;
-    /// use protocall::codec::MapStorage;
+    /// use protocall::__private::codec::MapStorage;
     /// let mut map = HashMap::new();
     /// map.insert_entry("a", 1);
     /// map.insert_entry("a", 2);
@@ -96,7 +96,7 @@ impl Map {
     ///
     /// ```
     /// use std::collections::HashMap;
-    /// use protocall::codec::{Bool, Map, Uint32};
+    /// use protocall::__private::codec::{Bool, Map, Uint32};
     /// let flags = HashMap::from([(0u32, false)]);
     /// let mut buf = Vec::new();
     /// Map::encode(Uint32, Bool, 1, &flags, &mut buf);
@@ -123,7 +123,7 @@ impl Map {
     ///
     /// ```
     /// use std::collections::BTreeMap;
-    /// use protocall::codec::{Int32, Map, Str};
+    /// use protocall::__private::codec::{Int32, Map, Str};
     /// let scores = BTreeMap::from([("ann".to_string(), 7)]);
     /// assert_eq!(Map::encoded_len(Str, Int32, 3, &scores), 9);
     /// ```
@@ -144,9 +144,9 @@ impl Map {
     /// Reads one entry; a later entry with the same key replaces an earlier one.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// use std::collections::HashMap;
-    /// use protocall::codec::{Int32, Map, Str};
+    /// use protocall::__private::codec::{Int32, Map, Str};
     /// #[derive(Debug, Default)]
     /// struct Holder { value: HashMap<String, i32> }
     /// impl Message for Holder {
@@ -206,10 +206,10 @@ impl Map {
     /// an unknown value goes, whole, to the message's unknown fields.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
     /// use std::collections::BTreeMap;
     /// use protocall::UnknownFields;
-    /// use protocall::codec::{ClosedEnum, Map, Uint32};
+    /// use protocall::__private::codec::{ClosedEnum, Map, Uint32};
     /// use protocall::types::field_descriptor_proto::Type;
     /// #[derive(Debug, Default)]
     /// struct Holder { value: BTreeMap<u32, Type>, unknown: UnknownFields }

@@ -12,7 +12,7 @@ use crate::wire::{self, WireType};
 /// (`Box<M>` is itself a [`Message`]).
 ///
 /// ```
-/// use protocall::{codec::Msg, types::Duration};
+/// use protocall::{__private::codec::Msg, types::Duration};
 /// let mut buf = Vec::new();
 /// Msg::encode(1, &Box::new(Duration { seconds: 1, ..Default::default() }), &mut buf);
 /// assert_eq!(buf, [0x0a, 0x02, 0x08, 0x01]);
@@ -23,7 +23,7 @@ pub struct Msg;
 /// A proto2 group field (delimited by start/end keys), stored as `M` or `Box<M>`.
 ///
 /// ```
-/// use protocall::{codec::Group, types::Duration};
+/// use protocall::{__private::codec::Group, types::Duration};
 /// let mut buf = Vec::new();
 /// Group::encode(1, &Duration { seconds: 1, ..Default::default() }, &mut buf);
 /// assert_eq!(buf, [0x0b, 0x08, 0x01, 0x0c]); // start key, field, end key
@@ -62,7 +62,7 @@ impl Group {
     /// Writes group field `number`.
     ///
     /// ```
-    /// use protocall::{codec::Group, types::Duration};
+    /// use protocall::{__private::codec::Group, types::Duration};
     /// let mut buf = Vec::new();
     /// Group::encode(2, &Duration { seconds: 1, ..Default::default() }, &mut buf);
     /// assert_eq!(buf, [0x13, 0x08, 0x01, 0x14]);
@@ -77,7 +77,7 @@ impl Group {
     /// Writes group field `number` when set.
     ///
     /// ```
-    /// use protocall::{codec::Group, types::Duration};
+    /// use protocall::{__private::codec::Group, types::Duration};
     /// let mut buf = Vec::new();
     /// Group::encode_optional(2, &None::<Duration>, &mut buf);
     /// assert!(buf.is_empty());
@@ -98,7 +98,7 @@ impl Group {
     /// Writes each value as a group.
     ///
     /// ```
-    /// use protocall::{codec::Group, types::Duration};
+    /// use protocall::{__private::codec::Group, types::Duration};
     /// let mut buf = Vec::new();
     /// Group::encode_repeated(2, &[Duration::default(), Duration::default()], &mut buf);
     /// assert_eq!(buf, [0x13, 0x14, 0x13, 0x14]);
@@ -113,7 +113,7 @@ impl Group {
     /// Bytes [`Group::encode`] writes.
     ///
     /// ```
-    /// use protocall::{codec::Group, types::Duration};
+    /// use protocall::{__private::codec::Group, types::Duration};
     /// assert_eq!(Group::encoded_len(2, &Duration { seconds: 1, ..Default::default() }), 4);
     /// ```
     #[inline]
@@ -124,7 +124,7 @@ impl Group {
     /// Bytes [`Group::encode_optional`] writes.
     ///
     /// ```
-    /// use protocall::{codec::Group, types::Duration};
+    /// use protocall::{__private::codec::Group, types::Duration};
     /// assert_eq!(Group::encoded_len_optional(2, &None::<Duration>), 0);
     /// assert_eq!(Group::encoded_len_optional(2, &Some(Duration::default())), 2);
     /// ```
@@ -138,7 +138,7 @@ impl Group {
     /// Bytes [`Group::encode_repeated`] writes.
     ///
     /// ```
-    /// use protocall::{codec::Group, types::Duration};
+    /// use protocall::{__private::codec::Group, types::Duration};
     /// assert_eq!(Group::encoded_len_repeated(2, &[Duration::default(), Duration::default()]), 4);
     /// ```
     #[inline]
@@ -152,8 +152,8 @@ impl Group {
     /// Reads a group (start key already read) into `value`.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
-    /// use protocall::{codec::Group, types::Duration};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
+    /// use protocall::{__private::codec::Group, types::Duration};
     /// #[derive(Debug, Default)]
     /// struct Holder { value: Duration }
     /// impl Message for Holder {
@@ -193,8 +193,8 @@ impl Group {
     /// Reads a group into an optional field, setting it.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
-    /// use protocall::{codec::Group, types::Duration};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
+    /// use protocall::{__private::codec::Group, types::Duration};
     /// #[derive(Debug, Default)]
     /// struct Holder { value: Option<Duration> }
     /// impl Message for Holder {
@@ -234,8 +234,8 @@ impl Group {
     /// Appends a group to a repeated field.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
-    /// use protocall::{codec::Group, types::Duration};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
+    /// use protocall::{__private::codec::Group, types::Duration};
     /// #[derive(Debug, Default)]
     /// struct Holder { value: Vec<Duration> }
     /// impl Message for Holder {

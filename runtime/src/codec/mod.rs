@@ -5,7 +5,7 @@
 //! code calls the kind's associated functions, one per field cardinality:
 //!
 //! ```
-//! use protocall::codec::{Int32, Str};
+//! use protocall::__private::codec::{Int32, Str};
 //! let mut buf = Vec::new();
 //! Int32::encode_implicit(1, &150, &mut buf);        // singular, proto3
 //! Str::encode_repeated(2, &["a".to_string()], &mut buf);
@@ -40,24 +40,24 @@ use crate::wire::{self, WireType};
 /// How one field kind encodes a value stored as `T`.
 ///
 /// ```
-/// use protocall::codec::{FieldCodec, Sint32};
-/// fn describe<K: FieldCodec<T>, T>(value: &T) -> (protocall::WireType, usize) {
+/// use protocall::__private::codec::{FieldCodec, Sint32};
+/// fn describe<K: FieldCodec<T>, T>(value: &T) -> (protocall::__private::WireType, usize) {
 ///     (K::WIRE_TYPE, K::value_len(value))
 /// }
-/// assert_eq!(describe::<Sint32, i32>(&-1), (protocall::WireType::Varint, 1));
+/// assert_eq!(describe::<Sint32, i32>(&-1), (protocall::__private::WireType::Varint, 1));
 /// ```
 pub trait FieldCodec<T> {
     /// The wire type of a single value.
     ///
     /// ```
-    /// use protocall::{WireType, codec::{FieldCodec, Str}};
+    /// use protocall::__private::{WireType, codec::{FieldCodec, Str}};
     /// assert_eq!(<Str as FieldCodec<String>>::WIRE_TYPE, WireType::LengthDelimited);
     /// ```
     const WIRE_TYPE: WireType;
     /// Whether repeated fields of this kind may use packed encoding.
     ///
     /// ```
-    /// use protocall::codec::{FieldCodec, Int32, Str};
+    /// use protocall::__private::codec::{FieldCodec, Int32, Str};
     /// assert!(<Int32 as FieldCodec<i32>>::PACKABLE);
     /// assert!(!<Str as FieldCodec<String>>::PACKABLE);
     /// ```
@@ -65,7 +65,7 @@ pub trait FieldCodec<T> {
     /// Bytes per value for fixed-width kinds, 0 for variable-width ones.
     ///
     /// ```
-    /// use protocall::codec::{Fixed64, FieldCodec, Uint64};
+    /// use protocall::__private::codec::{Fixed64, FieldCodec, Uint64};
     /// assert_eq!(<Fixed64 as FieldCodec<u64>>::FIXED_SIZE, 8);
     /// assert_eq!(<Uint64 as FieldCodec<u64>>::FIXED_SIZE, 0);
     /// ```
@@ -74,7 +74,7 @@ pub trait FieldCodec<T> {
     /// Writes the value (with its length prefix, for length-delimited kinds).
     ///
     /// ```
-    /// use protocall::codec::{FieldCodec, Str};
+    /// use protocall::__private::codec::{FieldCodec, Str};
     /// let mut buf = Vec::new();
     /// Str::encode_value(&"hi".to_string(), &mut buf);
     /// assert_eq!(buf, [0x02, b'h', b'i']); // no key
@@ -83,7 +83,7 @@ pub trait FieldCodec<T> {
     /// Bytes [`FieldCodec::encode_value`] writes.
     ///
     /// ```
-    /// use protocall::codec::{FieldCodec, Int32};
+    /// use protocall::__private::codec::{FieldCodec, Int32};
     /// assert_eq!(Int32::value_len(&1), 1);
     /// assert_eq!(Int32::value_len(&-1), 10);
     /// ```
@@ -91,8 +91,8 @@ pub trait FieldCodec<T> {
     /// Reads one value (its key already consumed) into `value`.
     ///
     /// ```
-    /// # use protocall::{DecodeError, Decoder, Message, WireType};
-    /// use protocall::codec::{FieldCodec, Uint32};
+    /// # use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};
+    /// use protocall::__private::codec::{FieldCodec, Uint32};
     /// #[derive(Debug, Default)]
     /// struct Holder { value: u32 }
     /// impl Message for Holder {
@@ -114,7 +114,7 @@ pub trait FieldCodec<T> {
     /// True for the value implicit presence leaves off the wire.
     ///
     /// ```
-    /// use protocall::codec::{FieldCodec, Str};
+    /// use protocall::__private::codec::{FieldCodec, Str};
     /// assert!(Str::is_default(&String::new()));
     /// assert!(!Str::is_default(&"x".to_string()));
     /// ```
@@ -226,7 +226,7 @@ macro_rules! example {
     ($kind:ident, $t:literal, $sample:literal, $imports:literal, $($line:expr),* $(,)?) => {
         concat!(
             "```\n",
-            "use protocall::codec::", stringify!($kind), ";\n",
+            "use protocall::__private::codec::", stringify!($kind), ";\n",
             $imports,
             "let value: ", $t, " = ", $sample, ";\n",
             $($line, "\n",)*
@@ -242,8 +242,8 @@ macro_rules! merge_example {
     ($kind:ident, $t:literal, $sample:literal, $imports:literal, $field:expr, $wrap:literal, $encode:literal, $len:literal, $merge:literal) => {
         concat!(
             "```\n",
-            "# use protocall::{DecodeError, Decoder, Message, WireType};\n",
-            "use protocall::codec::", stringify!($kind), ";\n",
+            "# use protocall::{DecodeError, __private::Decoder, Message, __private::WireType};\n",
+            "use protocall::__private::codec::", stringify!($kind), ";\n",
             $imports,
             "#[derive(Debug, Default)]\n",
             "struct Holder { value: ", $field, " }\n",

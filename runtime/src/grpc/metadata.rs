@@ -52,7 +52,7 @@ fn invalid(reason: String) -> InvalidMetadata {
 /// One metadata value, as returned by [`Metadata::iter`].
 ///
 /// ```
-/// use protocall::{Metadata, MetadataValue};
+/// use protocall::{Metadata, metadata::MetadataValue};
 /// let mut md = Metadata::new();
 /// md.insert("x-user", "ada").unwrap();
 /// md.insert_bin("x-key-bin", [1, 2]).unwrap();
@@ -332,7 +332,7 @@ impl Metadata {
     /// Every entry, binary values decoded.
     ///
     /// ```
-    /// use protocall::{Metadata, MetadataValue};
+    /// use protocall::{Metadata, metadata::MetadataValue};
     /// let mut md = Metadata::new();
     /// md.insert("x-user", "ada").unwrap();
     /// for (key, value) in md.iter() {

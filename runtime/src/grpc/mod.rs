@@ -14,14 +14,16 @@ mod status;
 mod streaming;
 mod timeout;
 #[cfg(feature = "tls")]
-pub mod tls;
+pub(crate) mod tls;
 
 pub use body::Body;
+pub use client::Channel;
 pub use compression::Encoding;
 pub use metadata::{InvalidMetadata, Metadata, MetadataValue};
 pub use request::{
     Deadline, IntoRequest, IntoStreamingRequest, MessageCompression, RemoteAddr, Request,
     RequestCompressed, Response, ResponseCompressed,
 };
+pub use server::Server;
 pub use status::{Code, Status};
 pub use streaming::Streaming;

@@ -14,7 +14,7 @@
 //! tokio::spawn(server);
 //! // client: trusts the CA that signed the server's certificate
 //! let ca = Certificate::from_pem(std::fs::read("ca.pem")?)?;
-//! let channel = protocall::Endpoint::new("https://localhost:50051")?
+//! let channel = protocall::client::Endpoint::new("https://localhost:50051")?
 //!     .tls_config(ClientTlsConfig::new().ca_certificate(ca))?
 //!     .connect()
 //!     .await?;
@@ -119,7 +119,7 @@ impl Certificate {
 /// extensions (mutual TLS).
 ///
 /// ```
-/// use protocall::{Request, Response, Status, tls::PeerCertificates};
+/// use protocall::{Request, Response, Status, extensions::PeerCertificates};
 /// async fn handler(request: Request<()>) -> Result<Response<()>, Status> {
 ///     let Some(certs) = request.extensions().get::<PeerCertificates>() else {
 ///         return Err(Status::unauthenticated("a client certificate is required"));
@@ -234,7 +234,7 @@ impl ServerTlsConfig {
 ///
 /// ```no_run
 /// # fn f(ca: protocall::tls::Certificate) -> Result<(), protocall::Status> {
-/// let endpoint = protocall::Endpoint::new("https://127.0.0.1:50051")?.tls_config(
+/// let endpoint = protocall::client::Endpoint::new("https://127.0.0.1:50051")?.tls_config(
 ///     protocall::tls::ClientTlsConfig::new().ca_certificate(ca).domain_name("localhost"),
 /// )?;
 /// # let _ = endpoint; Ok(()) }
@@ -250,7 +250,7 @@ impl ClientTlsConfig {
     /// Trusts the Mozilla root set (webpki-roots).
     ///
     /// ```
-    /// use protocall::{Endpoint, tls::ClientTlsConfig};
+    /// use protocall::{client::Endpoint, tls::ClientTlsConfig};
     /// let channel = Endpoint::new("https://example.com")?
     ///     .tls_config(ClientTlsConfig::new())?
     ///     .connect_lazy();
@@ -278,7 +278,7 @@ impl ClientTlsConfig {
     /// Verifies the server certificate against `name` instead of the URI's host.
     ///
     /// ```
-    /// use protocall::{Endpoint, tls::ClientTlsConfig};
+    /// use protocall::{client::Endpoint, tls::ClientTlsConfig};
     /// // connect by address, verify the certificate issued to `localhost`
     /// let endpoint = Endpoint::new("https://127.0.0.1:50051")?
     ///     .tls_config(ClientTlsConfig::new().domain_name("localhost"))?;

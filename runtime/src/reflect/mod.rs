@@ -6,11 +6,11 @@
 //! server type gathers the descriptors of every type it uses:
 //!
 //! ```
-//! use protocall::reflect::Descriptors;
+//! use protocall::__private::reflect::Descriptors;
 //! use protocall::types::field_descriptor_proto::Type;
 //! let mut set = Descriptors::new();
 //! if let Some(message) = set.message("demo.Ping") {
-//!     message.scalar(1, "id", Type::Int64, protocall::reflect::Cardinality::Implicit).finish();
+//!     message.scalar(1, "id", Type::Int64, protocall::__private::reflect::Cardinality::Implicit).finish();
 //! }
 //! let source = set.proto_source("demo");
 //! assert!(source.contains("message Ping {\n  int64 id = 1;\n}"), "{source}");
@@ -30,7 +30,7 @@ use crate::types::{
 /// A Rust type that can describe itself as a protobuf descriptor.
 ///
 /// ```
-/// use protocall::reflect::{Cardinality, Describe, Descriptors};
+/// use protocall::__private::reflect::{Cardinality, Describe, Descriptors};
 /// use protocall::types::field_descriptor_proto::Type;
 /// struct Ping;
 /// impl Describe for Ping {
@@ -50,7 +50,7 @@ pub trait Describe {
     ///
     #[cfg_attr(feature = "macros", doc = "```")]
     #[cfg_attr(not(feature = "macros"), doc = "```ignore")]
-    /// use protocall::reflect::{Describe, Descriptors};
+    /// use protocall::__private::reflect::{Describe, Descriptors};
     /// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
     /// #[proto(package = "demo")]
     /// struct Ping {
@@ -68,7 +68,7 @@ pub trait Describe {
 ///
 #[cfg_attr(feature = "macros", doc = "```")]
 #[cfg_attr(not(feature = "macros"), doc = "```ignore")]
-/// use protocall::reflect::{DescribeOneof, Descriptors};
+/// use protocall::__private::reflect::{DescribeOneof, Descriptors};
 /// #[derive(Clone, PartialEq, Debug, protocall::Oneof)]
 /// enum Contact {
 ///     #[proto(tag = 2)]
@@ -86,13 +86,13 @@ pub trait DescribeOneof {
     /// Adds the members to `message`, whose last started oneof is this one.
     ///
     /// ```
-    /// use protocall::reflect::{Descriptors, DescribeOneof, MessageDescriptor};
+    /// use protocall::__private::reflect::{Descriptors, DescribeOneof, MessageDescriptor};
     /// use protocall::types::field_descriptor_proto::Type;
     /// enum Contact { Phone(String) }
     /// impl DescribeOneof for Contact {
     ///     fn describe_members(message: MessageDescriptor<'_>) -> MessageDescriptor<'_> {
     ///         message
-    ///             .scalar(2, "phone", Type::String, protocall::reflect::Cardinality::Implicit)
+    ///             .scalar(2, "phone", Type::String, protocall::__private::reflect::Cardinality::Implicit)
     ///             .in_oneof()
     ///     }
     /// }
@@ -124,7 +124,7 @@ pub const fn same_tags(a: &[u32], b: &[u32]) -> bool {
 /// How a field repeats or signals presence.
 ///
 /// ```
-/// use protocall::reflect::{Cardinality, Descriptors};
+/// use protocall::__private::reflect::{Cardinality, Descriptors};
 /// use protocall::types::field_descriptor_proto::Type;
 /// let mut descriptors = Descriptors::new();
 /// descriptors
@@ -151,7 +151,7 @@ pub enum Cardinality {
 ///
 #[cfg_attr(feature = "macros", doc = "```")]
 #[cfg_attr(not(feature = "macros"), doc = "```ignore")]
-/// use protocall::reflect::{Describe, Descriptors};
+/// use protocall::__private::reflect::{Describe, Descriptors};
 /// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
 /// #[proto(package = "demo")]
 /// struct Ping {
@@ -179,7 +179,7 @@ pub struct Descriptors {
 /// One message being described; see [`Descriptors::message`].
 ///
 /// ```
-/// use protocall::reflect::{Cardinality, Descriptors};
+/// use protocall::__private::reflect::{Cardinality, Descriptors};
 /// use protocall::types::field_descriptor_proto::Type;
 /// let mut descriptors = Descriptors::new();
 /// if let Some(message) = descriptors.message("demo.User") {
@@ -207,7 +207,7 @@ impl Descriptors {
     /// An empty collection.
     ///
     /// ```
-    /// use protocall::reflect::Descriptors;
+    /// use protocall::__private::reflect::Descriptors;
     /// let descriptors = Descriptors::new();
     /// assert!(descriptors.file_descriptor_set().file.is_empty());
     /// ```
@@ -218,7 +218,7 @@ impl Descriptors {
     /// Places types whose full name has no package into `package` on output.
     ///
     /// ```
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new().with_default_package("demo");
     /// descriptors.message("Ping").unwrap().scalar(1, "id", Type::Int64, Cardinality::Implicit).finish();
@@ -232,7 +232,7 @@ impl Descriptors {
     /// True when `full_name` was described (or is being described).
     ///
     /// ```
-    /// use protocall::reflect::Descriptors;
+    /// use protocall::__private::reflect::Descriptors;
     /// let mut descriptors = Descriptors::new();
     /// descriptors.enumeration("demo.Color", &[("RED", 0)]);
     /// assert!(descriptors.contains("demo.Color"));
@@ -249,7 +249,7 @@ impl Descriptors {
     /// redefining the type.
     ///
     /// ```
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new();
     /// descriptors.imported("google.protobuf.Timestamp", "google/protobuf/timestamp.proto");
@@ -267,7 +267,7 @@ impl Descriptors {
     /// known (which also ends recursion through self-referential types).
     ///
     /// ```
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new();
     /// let message = descriptors.message("demo.Ping").unwrap();
@@ -296,7 +296,7 @@ impl Descriptors {
     /// one the default.
     ///
     /// ```
-    /// use protocall::reflect::Descriptors;
+    /// use protocall::__private::reflect::Descriptors;
     /// let mut descriptors = Descriptors::new();
     /// descriptors.enumeration("demo.Color", &[("COLOR_UNSPECIFIED", 0), ("RED", 1)]);
     /// let source = descriptors.proto_source("demo");
@@ -325,7 +325,7 @@ impl Descriptors {
     /// `(name, input full name, output full name, client streaming, server streaming)`.
     ///
     /// ```
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new();
     /// descriptors.message("demo.Ping").unwrap().scalar(1, "id", Type::Int64, Cardinality::Implicit).finish();
@@ -363,7 +363,7 @@ impl Descriptors {
     /// message, enum, service, or `Service.Method` / `Message.field`.
     ///
     /// ```
-    /// use protocall::reflect::Descriptors;
+    /// use protocall::__private::reflect::Descriptors;
     /// let mut descriptors = Descriptors::new();
     /// descriptors.enumeration("demo.Color", &[("RED", 0)]);
     /// descriptors.doc("demo.Color", "A primary color.");
@@ -396,7 +396,7 @@ impl Descriptors {
     /// the files of the packages it refers to.
     ///
     /// ```
-    /// use protocall::reflect::Descriptors;
+    /// use protocall::__private::reflect::Descriptors;
     /// let mut descriptors = Descriptors::new();
     /// descriptors.enumeration("a.Color", &[("RED", 0)]);
     /// descriptors.enumeration("b.Shape", &[("ROUND", 0)]);
@@ -494,7 +494,7 @@ impl Descriptors {
     /// [`Descriptors::file_descriptor_set`]), with docs as comments.
     ///
     /// ```
-    /// use protocall::reflect::Descriptors;
+    /// use protocall::__private::reflect::Descriptors;
     /// let mut descriptors = Descriptors::new();
     /// descriptors.enumeration("demo.Color", &[("RED", 0)]);
     /// let source = descriptors.proto_source("demo");
@@ -512,7 +512,7 @@ impl Descriptors {
     /// The `.proto` source of every package, by file name.
     ///
     /// ```
-    /// use protocall::reflect::Descriptors;
+    /// use protocall::__private::reflect::Descriptors;
     /// let mut descriptors = Descriptors::new();
     /// descriptors.enumeration("a.Color", &[("RED", 0)]);
     /// descriptors.enumeration("b.c.Shape", &[("ROUND", 0)]);
@@ -628,7 +628,7 @@ impl MessageDescriptor<'_> {
     /// A scalar field (`Type::Int32`, `Type::String`, …).
     ///
     /// ```
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new();
     /// descriptors
@@ -648,7 +648,7 @@ impl MessageDescriptor<'_> {
     ///
     #[cfg_attr(feature = "macros", doc = "```")]
     #[cfg_attr(not(feature = "macros"), doc = "```ignore")]
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
     /// #[proto(package = "demo")]
     /// struct Ping {
@@ -666,7 +666,7 @@ impl MessageDescriptor<'_> {
     /// assert!(source.contains("message Ping {"), "{source}");
     /// assert!(source.contains("  repeated .demo.Ping rest = 2;"), "{source}");
     /// ```
-    pub fn message<M: crate::Message + Describe>(
+    pub fn message<M: crate::message::Message + Describe>(
         self,
         number: i32,
         name: &str,
@@ -688,7 +688,7 @@ impl MessageDescriptor<'_> {
     ///
     #[cfg_attr(feature = "macros", doc = "```")]
     #[cfg_attr(not(feature = "macros"), doc = "```ignore")]
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, protocall::Enumeration)]
     /// #[proto(package = "demo")]
     /// enum Color {
@@ -706,7 +706,7 @@ impl MessageDescriptor<'_> {
     /// assert!(source.contains("enum Color {"), "{source}");
     /// assert!(source.contains("  .demo.Color color = 1;"), "{source}");
     /// ```
-    pub fn enumeration<E: crate::Enumeration + Describe>(
+    pub fn enumeration<E: crate::enumeration::Enumeration + Describe>(
         self,
         number: i32,
         name: &str,
@@ -721,7 +721,7 @@ impl MessageDescriptor<'_> {
     /// A map field; `value_type` names the message or enum for those kinds.
     ///
     /// ```
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new();
     /// descriptors
@@ -762,7 +762,7 @@ impl MessageDescriptor<'_> {
     ///
     #[cfg_attr(feature = "macros", doc = "```")]
     #[cfg_attr(not(feature = "macros"), doc = "```ignore")]
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// #[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
     /// #[proto(package = "demo")]
@@ -788,7 +788,7 @@ impl MessageDescriptor<'_> {
     /// [`MessageDescriptor::in_oneof`] belongs to it (until the next `oneof`).
     ///
     /// ```
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new();
     /// descriptors
@@ -814,7 +814,7 @@ impl MessageDescriptor<'_> {
     /// Marks the last field added as a member of the last oneof started.
     ///
     /// ```
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new();
     /// descriptors
@@ -839,7 +839,7 @@ impl MessageDescriptor<'_> {
     /// Documents the message.
     ///
     /// ```
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new();
     /// descriptors.message("demo.Ping").unwrap().doc("Liveness probe.").finish();
@@ -855,7 +855,7 @@ impl MessageDescriptor<'_> {
     /// Documents field `name`.
     ///
     /// ```
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new();
     /// descriptors
@@ -876,7 +876,7 @@ impl MessageDescriptor<'_> {
     /// Records the descriptor.
     ///
     /// ```
-    /// use protocall::reflect::{Cardinality, Descriptors};
+    /// use protocall::__private::reflect::{Cardinality, Descriptors};
     /// use protocall::types::field_descriptor_proto::Type;
     /// let mut descriptors = Descriptors::new();
     /// let message = descriptors.message("demo.Ping").unwrap();

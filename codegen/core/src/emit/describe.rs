@@ -14,7 +14,7 @@ fn cardinality(label: Label) -> TokenStream {
         Label::Optional => "Optional",
         Label::Repeated { .. } => "Repeated",
     });
-    quote!(::protocall::reflect::Cardinality::#name)
+    quote!(::protocall::__private::reflect::Cardinality::#name)
 }
 
 /// The builder call adding `field`.
@@ -70,8 +70,8 @@ fn doc_text(lines: &[String]) -> Option<String> {
 /// service's export imports that file instead of redefining the type.
 pub(crate) fn imported(name: &Ident, full_name: &str, file: &str) -> TokenStream {
     quote! {
-        impl ::protocall::reflect::Describe for #name {
-            fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        impl ::protocall::__private::reflect::Describe for #name {
+            fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
                 descriptors.imported(#full_name, #file);
             }
         }
@@ -96,15 +96,15 @@ pub(crate) fn message(message: &Message) -> TokenStream {
         let oneof_name = &oneof.name;
         let ty = &oneof.path;
         quote! {
-            let message = <#ty as ::protocall::reflect::DescribeOneof>::describe_members(
+            let message = <#ty as ::protocall::__private::reflect::DescribeOneof>::describe_members(
                 message.oneof(#oneof_name),
             );
         }
     });
     let doc = doc_text(&message.doc).map(|text| quote!(.doc(#text)));
     quote! {
-        impl ::protocall::reflect::Describe for #name {
-            fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        impl ::protocall::__private::reflect::Describe for #name {
+            fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
                 let ::core::option::Option::Some(message) =
                     descriptors.message(<Self as ::protocall::Message>::FULL_NAME)
                 else {
@@ -130,10 +130,10 @@ pub(crate) fn oneof(oneof: &crate::model::Oneof) -> TokenStream {
         quote!(#call .in_oneof() #doc)
     });
     quote! {
-        impl ::protocall::reflect::DescribeOneof for #name {
+        impl ::protocall::__private::reflect::DescribeOneof for #name {
             fn describe_members(
-                message: ::protocall::reflect::MessageDescriptor<'_>,
-            ) -> ::protocall::reflect::MessageDescriptor<'_> {
+                message: ::protocall::__private::reflect::MessageDescriptor<'_>,
+            ) -> ::protocall::__private::reflect::MessageDescriptor<'_> {
                 message #(#members)*
             }
         }
@@ -161,8 +161,8 @@ pub(crate) fn enumeration(e: &Enum) -> TokenStream {
     let doc = doc_text(&e.doc)
         .map(|text| quote!(descriptors.doc(<Self as ::protocall::Enumeration>::FULL_NAME, #text);));
     quote! {
-        impl ::protocall::reflect::Describe for #name {
-            fn describe(descriptors: &mut ::protocall::reflect::Descriptors) {
+        impl ::protocall::__private::reflect::Describe for #name {
+            fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
                 descriptors.enumeration(<Self as ::protocall::Enumeration>::FULL_NAME, &[#(#values),*]);
                 #doc
                 #(#value_docs)*

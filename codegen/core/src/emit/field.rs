@@ -65,7 +65,7 @@ pub(crate) fn scalar_type(scalar: Scalar) -> TokenStream {
     }
 }
 
-/// The codec kind (`::protocall::codec::Int32`, …) for `kind`.
+/// The codec kind (`::protocall::__private::codec::Int32`, …) for `kind`.
 pub(crate) fn codec(kind: &Kind) -> TokenStream {
     let name = ident(match kind {
         Kind::Scalar(s) => s.name(),
@@ -77,7 +77,7 @@ pub(crate) fn codec(kind: &Kind) -> TokenStream {
         Kind::Group { .. } => "Group",
         Kind::Map { .. } => "Map",
     });
-    quote!(::protocall::codec::#name)
+    quote!(::protocall::__private::codec::#name)
 }
 
 /// The descriptor type (`field_descriptor_proto::Type::…`) for `kind`.
@@ -104,7 +104,7 @@ pub(crate) fn wire_type(kind: &Kind) -> TokenStream {
             "LengthDelimited"
         }
     });
-    quote!(::protocall::WireType::#name)
+    quote!(::protocall::__private::WireType::#name)
 }
 
 pub(crate) fn is_closed_enum(kind: &Kind) -> bool {

@@ -330,8 +330,8 @@ pub(crate) fn message_impl(message: &Message) -> TokenStream {
             fn merge_field(
                 &mut self,
                 number: u32,
-                wire_type: ::protocall::WireType,
-                decoder: &mut ::protocall::Decoder<'_>,
+                wire_type: ::protocall::__private::WireType,
+                decoder: &mut ::protocall::__private::Decoder<'_>,
             ) -> ::core::result::Result<(), ::protocall::DecodeError> {
                 #merge_body
             }

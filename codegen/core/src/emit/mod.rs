@@ -1,7 +1,7 @@
 //! The emitter: model → tokens → formatted Rust source.
 //!
 //! Generated code names everything by full path (`::core::option::Option`,
-//! `::protocall::codec::Int32`) so proto names such as `Option` or `String`
+//! `::protocall::__private::codec::Int32`) so proto names such as `Option` or `String`
 //! cannot shadow what it relies on.
 
 pub(crate) mod describe;
@@ -45,8 +45,23 @@ pub fn package_file_name(package: &str) -> String {
 
 /// The formatted source of one package file.
 pub fn file(package: &Package, options: &Options) -> String {
+    let check = runtime_check();
     let tokens = package_tokens(package, options);
-    format_tokens(tokens)
+    format_tokens(quote!(#check #tokens))
+}
+
+/// Names the runtime's version constant for this generator's minor
+/// version: against another runtime, the generated file fails to compile
+/// right there, with an error naming the constant, instead of somewhere
+/// inside the generated items. (Proc-macro output needs no check: the
+/// macros come with the runtime.)
+fn runtime_check() -> TokenStream {
+    let version = quote::format_ident!(
+        "VERSION_{}_{}",
+        env!("CARGO_PKG_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MINOR")
+    );
+    quote!(const _: () = ::protocall::__private::#version;)
 }
 
 /// The tokens of one package (also what the proc macros return).

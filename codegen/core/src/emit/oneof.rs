@@ -96,8 +96,8 @@ pub(crate) fn impls(oneof: &Oneof) -> TokenStream {
             pub fn merge(
                 field: &mut ::core::option::Option<#name>,
                 number: u32,
-                wire_type: ::protocall::WireType,
-                decoder: &mut ::protocall::Decoder<'_>
+                wire_type: ::protocall::__private::WireType,
+                decoder: &mut ::protocall::__private::Decoder<'_>
                 #unknown_param
             ) -> ::core::result::Result<(), ::protocall::DecodeError> {
                 match number {

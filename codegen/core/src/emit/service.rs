@@ -86,7 +86,16 @@ fn imports(service: &Service, side: Side) -> TokenStream {
         }
     }
     names.sort_unstable();
-    let names = names.into_iter().map(ident);
+    // The root holds the everyday names; the rest live in their modules.
+    let names = names.into_iter().map(|name| match name {
+        "Stream" => quote!(server::Stream),
+        "IntoRequest" => quote!(client::IntoRequest),
+        "IntoStreamingRequest" => quote!(client::IntoStreamingRequest),
+        name => {
+            let name = ident(name);
+            quote!(#name)
+        }
+    });
     // The server module also imports the call-kind handlers it dispatches to.
     let handlers = (side == Side::Server).then(|| {
         let mut kinds: Vec<&str> = service.methods.iter().map(|m| handler_name(m)).collect();
@@ -114,12 +123,12 @@ impl Names {
                 response: quote!(::protocall::Response),
                 status: quote!(::protocall::Status),
                 streaming: quote!(::protocall::Streaming),
-                stream: quote!(::protocall::Stream),
+                stream: quote!(::protocall::server::Stream),
                 future: quote!(::core::future::Future),
                 result: quote!(::core::result::Result),
                 send: quote!(::core::marker::Send),
-                into_request: quote!(::protocall::IntoRequest),
-                into_streaming_request: quote!(::protocall::IntoStreamingRequest),
+                into_request: quote!(::protocall::client::IntoRequest),
+                into_streaming_request: quote!(::protocall::client::IntoStreamingRequest),
             };
         }
         Names {
@@ -395,34 +404,52 @@ fn client(service: &Service) -> TokenStream {
             #client_doc
             #deprecated_service
             #[derive(Clone, Debug)]
-            pub struct #client_name {
-                inner: ::protocall::client::Grpc,
+            pub struct #client_name<T = ::protocall::Channel> {
+                inner: ::protocall::client::Grpc<T>,
             }
 
             impl #client_name {
-                /// Connects to `uri` (`http://host:port`).
+                /// Connects to `uri` (`http://host:port`, `unix:path`).
                 pub async fn connect(uri: impl ::core::convert::AsRef<str>) -> ::core::result::Result<Self, ::protocall::Status> {
                     ::core::result::Result::Ok(Self::new(::protocall::Channel::connect(uri).await?))
                 }
+            }
 
-                /// Calls over `channel`, with the default options.
-                pub fn new(channel: ::protocall::Channel) -> Self {
-                    Self::with_options(::protocall::client::Grpc::new(channel))
+            impl<T: ::protocall::client::GrpcTransport> #client_name<T> {
+                /// Calls over `transport` (a `Channel`, or any tower service of
+                /// HTTP requests), with the default options.
+                pub fn new(transport: T) -> Self {
+                    Self::with_options(::protocall::client::Grpc::new(transport))
                 }
 
-                /// Calls with the options of `grpc` (compression, message limits).
-                pub fn with_options(grpc: ::protocall::client::Grpc) -> Self {
+                /// Calls with the options of `grpc` (compression, message limits, interceptors).
+                pub fn with_options(grpc: ::protocall::client::Grpc<T>) -> Self {
                     #client_name { inner: grpc }
                 }
 
                 /// Compresses requests with `encoding`.
-                pub fn send_compressed(self, encoding: ::protocall::Encoding) -> Self {
+                pub fn send_compressed(self, encoding: ::protocall::compression::Encoding) -> Self {
                     Self::with_options(self.inner.send_compressed(encoding))
+                }
+
+                /// The encodings accepted on responses.
+                pub fn accept_compressed(self, encodings: &[::protocall::compression::Encoding]) -> Self {
+                    Self::with_options(self.inner.accept_compressed(encodings))
                 }
 
                 /// Largest response message accepted.
                 pub fn max_decoding_message_size(self, limit: usize) -> Self {
                     Self::with_options(self.inner.max_decoding_message_size(limit))
+                }
+
+                /// Largest request message sent.
+                pub fn max_encoding_message_size(self, limit: usize) -> Self {
+                    Self::with_options(self.inner.max_encoding_message_size(limit))
+                }
+
+                /// Runs `interceptor` on every call (after earlier ones).
+                pub fn with_interceptor(self, interceptor: impl ::protocall::server::Interceptor) -> Self {
+                    Self::with_options(self.inner.with_interceptor(interceptor))
                 }
 
                 #(#methods)*
