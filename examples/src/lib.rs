@@ -5,6 +5,36 @@ pub mod user {
     protocall::include_proto!("user");
 }
 
+/// The demo implementation of `user.UserService`: user 42 exists, every
+/// other id is `NOT_FOUND`.
+pub mod users {
+    use crate::user::user_service_server::UserService;
+    use crate::user::{GetUserRequest, GetUserResponse};
+    use protocall::{Request, Response, Status};
+
+    /// The service: one known user.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct Users;
+
+    impl UserService for Users {
+        async fn get_user(
+            &self,
+            request: Request<GetUserRequest>,
+        ) -> Result<Response<GetUserResponse>, Status> {
+            let id = request.into_inner().id;
+            if id != 42 {
+                return Err(Status::not_found(format!("no user {id}")));
+            }
+            Ok(Response::new(GetUserResponse {
+                id,
+                name: "Ada Lovelace".into(),
+                email: "ada@example.com".into(),
+                ..Default::default()
+            }))
+        }
+    }
+}
+
 /// The `route` package from `proto/route.proto`: all four call kinds.
 pub mod route {
     protocall::include_proto!("route");

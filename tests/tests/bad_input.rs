@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use protocall::{Code, Encoding, Message};
+use protocall::{Code, Message, compression::Encoding};
 use protocall_tests::protocall::transport::{Reply, Req};
 use support::*;
 

@@ -258,7 +258,7 @@ pub struct Tick {
 pub trait Clock {
     async fn now(&self, request: Request<Everything>) -> Result<Response<Tick>, Status>;
 
-    type TicksStream: protocall::Stream<Item = Result<Tick, Status>> + Send + 'static;
+    type TicksStream: protocall::server::Stream<Item = Result<Tick, Status>> + Send + 'static;
 
     async fn ticks(&self, request: Request<Tick>) -> Result<Response<Self::TicksStream>, Status>;
 }
@@ -293,7 +293,7 @@ struct Running {
 }
 
 impl Running {
-    fn start(build: impl FnOnce() -> protocall::Router) -> Running {
+    fn start(build: impl FnOnce() -> protocall::server::Router) -> Running {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

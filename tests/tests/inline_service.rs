@@ -31,8 +31,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
-use protocall::Stream;
 use protocall::bytes::Bytes;
+use protocall::server::Stream;
 use protocall::types::{DescriptorProto, FileDescriptorSet};
 use protocall::{
     EnumValue, Message, Request, Response, Server, Status, Streaming, UnknownFields, UnknownValue,
@@ -1052,7 +1052,7 @@ pub mod equivalent {
             ) -> Result<protocall::Response<Reply>, protocall::Status>;
 
             /// Not part of the comparison: the emitter writes its own.
-            type SayHellosStream: protocall::Stream<Item = Result<Reply, protocall::Status>>
+            type SayHellosStream: protocall::server::Stream<Item = Result<Reply, protocall::Status>>
                 + Send
                 + 'static;
 
@@ -1069,7 +1069,7 @@ pub mod equivalent {
             ) -> Result<protocall::Response<Reply>, protocall::Status>;
 
             /// Not part of the comparison: the emitter writes its own.
-            type ChatStream: protocall::Stream<Item = Result<Reply, protocall::Status>>
+            type ChatStream: protocall::server::Stream<Item = Result<Reply, protocall::Status>>
                 + Send
                 + 'static;
 

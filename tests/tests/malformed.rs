@@ -164,7 +164,7 @@ fn deeply_nested_messages_hit_the_limit_without_stack_overflow() {
     for _ in 0..100_000 {
         let mut outer = vec![0xd2, 0x05];
         let mut len = Vec::new();
-        protocall::wire::put_varint(bytes.len() as u64, &mut len);
+        protocall::__private::wire::put_varint(bytes.len() as u64, &mut len);
         outer.extend(len);
         outer.extend(bytes);
         bytes = outer;
@@ -180,7 +180,7 @@ fn deeply_nested_messages_hit_the_limit_without_stack_overflow() {
 fn field_numbers_beyond_the_maximum() {
     // key for field 2^29 (one past the maximum), varint wire type
     let mut bytes = Vec::new();
-    protocall::wire::put_varint((1u64 << 29) << 3, &mut bytes);
+    protocall::__private::wire::put_varint((1u64 << 29) << 3, &mut bytes);
     bytes.push(0);
     let err = decode_err(&bytes);
     assert!(matches!(err.kind(), DecodeErrorKind::Other(_)), "{err:?}");

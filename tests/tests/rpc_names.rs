@@ -14,7 +14,7 @@ use protocall_tests::protocall::test::names::Word;
 use protocall_tests::protocall::test::names::names_client::NamesClient;
 use protocall_tests::protocall::test::names::names_server::{Names, NamesServer};
 
-type WordStream = Pin<Box<dyn protocall::Stream<Item = Result<Word, Status>> + Send>>;
+type WordStream = Pin<Box<dyn protocall::server::Stream<Item = Result<Word, Status>> + Send>>;
 
 fn word(text: &str) -> Word {
     Word {
@@ -104,7 +104,7 @@ impl Names for Impl {
 }
 
 /// Serves `router` on a loopback port for the test's lifetime.
-async fn serve(router: protocall::Router) -> (String, tokio::sync::oneshot::Sender<()>) {
+async fn serve(router: protocall::server::Router) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let uri = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -123,7 +123,7 @@ async fn texts(stream: Response<Streaming<Word>>) -> Vec<String> {
     out
 }
 
-fn words(texts: &[&str]) -> impl protocall::Stream<Item = Word> + Send + 'static {
+fn words(texts: &[&str]) -> impl protocall::server::Stream<Item = Word> + Send + 'static {
     futures_util::stream::iter(texts.iter().map(|t| word(t)).collect::<Vec<_>>())
 }
 
@@ -139,7 +139,7 @@ async fn proto_rpcs_named_like_client_items_are_served_and_called() {
         let (uri, _stop) = serve(Server::builder().add_service(NamesServer::new(Impl))).await;
         // The client's own items are untouched …
         let client = NamesClient::connect(&uri).await.unwrap();
-        let client = client.send_compressed(protocall::Encoding::Gzip);
+        let client = client.send_compressed(protocall::compression::Encoding::Gzip);
         let client = client.max_decoding_message_size(1 << 20);
         #[allow(clippy::redundant_clone)]
         let client = Clone::clone(&client).clone();
@@ -194,7 +194,9 @@ mod inline {
 
         async fn send_compressed(&self, request: Request<Word>) -> Result<Response<Word>, Status>;
 
-        type IntoInnerStream: protocall::Stream<Item = Result<Word, Status>> + Send + 'static;
+        type IntoInnerStream: protocall::server::Stream<Item = Result<Word, Status>>
+            + Send
+            + 'static;
 
         async fn into_inner(
             &self,

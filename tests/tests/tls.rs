@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use protocall::tls::{Certificate, ClientTlsConfig, Identity, PeerCertificates, ServerTlsConfig};
-use protocall::{Code, Endpoint, Message, Request, Response, Server, Status};
+use protocall::extensions::PeerCertificates;
+use protocall::tls::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
+use protocall::{Code, Message, Request, Response, Server, Status, client::Endpoint};
 use protocall_tests::protocall::test::Everything;
 use protocall_tests::protocall::test::echo_client::EchoClient;
 use protocall_tests::protocall::test::echo_server::{Echo, EchoServer};

@@ -17,7 +17,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use protocall::client::Grpc;
-use protocall::{Body, Channel, Code, Encoding, Endpoint, Message, Metadata, Request, Status};
+use protocall::{
+    Body, Channel, Code, Message, Metadata, Request, Status, client::Endpoint,
+    compression::Encoding,
+};
 use protocall_tests::protocall::transport::other_client::OtherClient;
 use protocall_tests::protocall::transport::other_server::OtherServer;
 use protocall_tests::protocall::transport::transport_client::TransportClient;
@@ -1418,33 +1421,36 @@ async fn client_interceptor_adds_metadata() {
     bounded(async {
         let (server, _svc) = start().await;
         let channel = client_channel(&server).await;
-        let intercepted = channel.with_interceptor(|mut request: Request<()>| async move {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            request
-                .metadata_mut()
-                .insert("x-client-interceptor", "first")
-                .unwrap();
-            Ok(request)
-        });
-        let twice = intercepted.with_interceptor(|mut request: Request<()>| async move {
-            let first = request
-                .metadata()
-                .get("x-client-interceptor")
-                .unwrap_or("")
-                .to_string();
-            request
-                .metadata_mut()
-                .insert("x-second", &format!("after {first}"))
-                .unwrap();
-            Ok(request)
-        });
-        let reply = TransportClient::new(intercepted.clone())
+        let intercepted =
+            Grpc::new(channel.clone()).with_interceptor(|mut request: Request<()>| async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                request
+                    .metadata_mut()
+                    .insert("x-client-interceptor", "first")
+                    .unwrap();
+                Ok(request)
+            });
+        let twice = intercepted
+            .clone()
+            .with_interceptor(|mut request: Request<()>| async move {
+                let first = request
+                    .metadata()
+                    .get("x-client-interceptor")
+                    .unwrap_or("")
+                    .to_string();
+                request
+                    .metadata_mut()
+                    .insert("x-second", &format!("after {first}"))
+                    .unwrap();
+                Ok(request)
+            });
+        let reply = TransportClient::with_options(intercepted.clone())
             .unary(req("i"))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(reply.metadata["x-client-interceptor"], "first");
-        let reply = TransportClient::new(twice)
+        let reply = TransportClient::with_options(twice)
             .server_stream(Req {
                 count: 1,
                 ..Default::default()
@@ -1465,14 +1471,33 @@ async fn client_interceptor_adds_metadata() {
             .into_inner();
         assert!(!reply.metadata.contains_key("x-client-interceptor"));
         // A client interceptor that fails stops the call locally.
-        let failing = intercepted.with_interceptor(|_request: Request<()>| async move {
-            Err(Status::unauthenticated("no credentials"))
-        });
-        let status = TransportClient::new(failing)
+        let failing = intercepted
+            .clone()
+            .with_interceptor(|_request: Request<()>| async move {
+                Err(Status::unauthenticated("no credentials"))
+            });
+        let status = TransportClient::with_options(failing)
             .unary(req("i"))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated);
+        // Interceptors see the call's timeout and may change it: this one
+        // doubles it, and the server sees the doubled deadline.
+        let stretch = intercepted.with_interceptor(|mut request: Request<()>| async move {
+            let timeout = request.timeout().expect("the call's timeout");
+            assert_eq!(timeout, Duration::from_secs(7));
+            request.set_timeout(timeout * 2);
+            Ok(request)
+        });
+        let mut call = Request::new(req("i"));
+        call.set_timeout(Duration::from_secs(7));
+        let reply = TransportClient::with_options(stretch)
+            .unary(call)
+            .await
+            .unwrap()
+            .into_inner();
+        let left = reply.time_remaining_ms.expect("the server saw no deadline");
+        assert!((12_000..=14_000).contains(&left), "{left} ms left");
     })
     .await;
 }

@@ -23,7 +23,9 @@ use std::time::Duration;
 
 use protocall::client::Grpc;
 use protocall::tls::{Certificate, ClientTlsConfig};
-use protocall::{Channel, Code, Encoding, Endpoint, Request, Status, Streaming};
+use protocall::{
+    Channel, Code, Request, Status, Streaming, client::Endpoint, compression::Encoding,
+};
 use protocall_examples::flags;
 use protocall_examples::grpc::testing::test_service_client::TestServiceClient;
 use protocall_examples::grpc::testing::unimplemented_service_client::UnimplementedServiceClient;

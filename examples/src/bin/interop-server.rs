@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use protocall::tls::{Identity, ServerTlsConfig};
 use protocall::{
-    Code, Encoding, Metadata, Request, RequestCompressed, Response, Server, Status, Stream,
-    Streaming,
+    Code, Metadata, Request, Response, Server, Status, Streaming, compression::Encoding,
+    compression::RequestCompressed, server::Stream,
 };
 use protocall_examples::flags;
 use protocall_examples::grpc::testing::test_service_server::{TestService, TestServiceServer};

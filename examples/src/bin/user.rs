@@ -5,30 +5,11 @@
 //! cargo run -p protocall-examples --bin user
 //! ```
 
-use protocall::{Request, Response, Server, Status};
+use protocall::Server;
+use protocall_examples::user::GetUserRequest;
 use protocall_examples::user::user_service_client::UserServiceClient;
-use protocall_examples::user::user_service_server::{UserService, UserServiceServer};
-use protocall_examples::user::{GetUserRequest, GetUserResponse};
-
-struct Users;
-
-impl UserService for Users {
-    async fn get_user(
-        &self,
-        request: Request<GetUserRequest>,
-    ) -> Result<Response<GetUserResponse>, Status> {
-        let id = request.into_inner().id;
-        if id != 42 {
-            return Err(Status::not_found(format!("no user {id}")));
-        }
-        Ok(Response::new(GetUserResponse {
-            id,
-            name: "Ada Lovelace".into(),
-            email: "ada@example.com".into(),
-            ..Default::default()
-        }))
-    }
-}
+use protocall_examples::user::user_service_server::UserServiceServer;
+use protocall_examples::users::Users;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

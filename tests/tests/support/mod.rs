@@ -14,8 +14,8 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt as _;
 use protocall::{
-    Body, Code, Message, MetadataValue, Request, RequestCompressed, Response, Router, Status,
-    Streaming,
+    Body, Code, Message, Request, Response, Status, Streaming, compression::RequestCompressed,
+    metadata::MetadataValue, server::Router,
 };
 use protocall_tests::protocall::transport::other_server::{Other, OtherServer};
 use protocall_tests::protocall::transport::transport_client::TransportClient;
