@@ -1813,6 +1813,137 @@ async fn graceful_shutdown_finishes_in_flight_calls_and_refuses_new_ones() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panic_inside_a_response_stream_is_a_status_and_the_connection_lives() {
+    bounded(async {
+        let (server, _svc) = start().await;
+        let client = client(&server).await;
+        let mut stream = client
+            .server_stream(Req {
+                count: 10,
+                fail_after: 2,
+                panic: true,
+                ..tagged("stream-panic")
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut received = 0;
+        let status = loop {
+            match stream.message().await {
+                Ok(Some(_)) => received += 1,
+                Ok(None) => panic!("the stream ended cleanly"),
+                Err(status) => break status,
+            }
+        };
+        assert_eq!(received, 2);
+        assert_eq!(status.code(), Code::Unknown, "{status:?}");
+        assert_eq!(status.message(), "the handler panicked");
+        // The same connection goes on serving.
+        let reply = client.unary(req("after")).await.unwrap();
+        assert_eq!(reply.get_ref().payload, "after");
+    })
+    .await;
+}
+
+/// A server-streaming request that never ends by itself.
+fn endless(tag: &str) -> Req {
+    Req {
+        count: u32::MAX,
+        sleep_ms: 20,
+        ..tagged(tag)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_grace_period_closes_calls_that_outlive_it() {
+    bounded(async {
+        let svc = Svc::default();
+        let grace = Duration::from_millis(400);
+        let server = protocall::Server::builder().shutdown_grace_period(grace);
+        let mut server = spawn(router(server, &svc)).await;
+        let client = client(&server).await;
+        let mut stream = client
+            .server_stream(endless("endless"))
+            .await
+            .unwrap()
+            .into_inner();
+        stream.message().await.unwrap().expect("a first message");
+        // A call that ends within the grace period completes normally.
+        let quick = tokio::spawn({
+            let client = client.clone();
+            async move {
+                client
+                    .unary(Req {
+                        sleep_ms: 100,
+                        ..tagged("quick")
+                    })
+                    .await
+            }
+        });
+        assert!(svc.probe.wait_for("quick", "started", SHORT).await);
+        let asked = tokio::time::Instant::now();
+        server.begin_shutdown();
+        within(
+            SHORT,
+            "the server to stop after its grace period",
+            &mut server.task,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(asked.elapsed() >= grace, "stopped before the grace period");
+        quick.await.unwrap().expect("the quick call completes");
+        // The stream that outlived the grace period ends with UNAVAILABLE,
+        // and its handler is dropped.
+        let status = loop {
+            match stream.message().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("the endless stream ended cleanly"),
+                Err(status) => break status,
+            }
+        };
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+        assert!(svc.probe.wait_for("endless", "stream dropped", SHORT).await);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_grace_period_shutdown_waits_for_the_calls() {
+    bounded(async {
+        let (mut server, svc) = start().await;
+        let client = client(&server).await;
+        let mut stream = client
+            .server_stream(endless("waited-for"))
+            .await
+            .unwrap()
+            .into_inner();
+        stream.message().await.unwrap().expect("a first message");
+        server.begin_shutdown();
+        // The server keeps serving the stream it has…
+        let still_running =
+            tokio::time::timeout(Duration::from_millis(500), &mut server.task).await;
+        assert!(
+            still_running.is_err(),
+            "the server stopped with a call in flight"
+        );
+        stream.message().await.unwrap().expect("the stream goes on");
+        // …until the client ends it.
+        drop(stream);
+        within(SHORT, "the server to stop", &mut server.task)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            svc.probe
+                .wait_for("waited-for", "stream dropped", SHORT)
+                .await
+        );
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------
 // Routing and HTTP-level checks.
 

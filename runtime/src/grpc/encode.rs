@@ -1,5 +1,6 @@
 //! Turning a stream of messages into body frames.
 
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -103,7 +104,15 @@ where
         // Gather every message ready now into one DATA frame: per-frame
         // costs in h2 dominate small streamed messages otherwise.
         while this.end.is_none() && this.batch.len() < BATCH_LIMIT {
-            match this.messages.as_mut().poll_next(cx) {
+            // A panic in the handler's stream ends the call with a status,
+            // as a panic in the handler itself does; the stream is not
+            // polled again.
+            let polled =
+                std::panic::catch_unwind(AssertUnwindSafe(|| this.messages.as_mut().poll_next(cx)));
+            let polled = polled.unwrap_or_else(|panic| {
+                Poll::Ready(Some(Err(super::server::panic_status(panic.as_ref()))))
+            });
+            match polled {
                 Poll::Ready(Some(Ok(message))) => {
                     let codec = codec_for(this.codec, this.per_message.as_ref(), *this.sent);
                     *this.sent += 1;

@@ -246,7 +246,11 @@ mod tests {
         decoder.push(Bytes::from_static(&[0, 0, 0x40, 0, 0]));
         decoder.push(Bytes::from_static(&[7]));
         assert!(decoder.next().unwrap().is_none());
-        assert!(decoder.buf.capacity() <= 2 * PREFETCH, "{}", decoder.buf.capacity());
+        assert!(
+            decoder.buf.capacity() <= 2 * PREFETCH,
+            "{}",
+            decoder.buf.capacity()
+        );
         // As the bytes arrive, the buffer grows with them and the frame completes.
         let chunk = Bytes::from(vec![7u8; 16 * 1024]);
         let mut sent = 1;

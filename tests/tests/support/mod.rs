@@ -256,6 +256,9 @@ impl Transport for Svc {
                     if done {
                         return None;
                     }
+                    if req.panic && index == req.fail_after {
+                        panic!("the test asked for a panic inside the stream");
+                    }
                     if req.fail_code != 0 && index == req.fail_after {
                         guard.disarm();
                         probe.record(&req.tag, "failed");

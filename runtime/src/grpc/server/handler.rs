@@ -158,7 +158,7 @@ pub fn unimplemented(call: Call) -> ResponseFuture {
     Box::pin(async move { unimplemented_response(&call) })
 }
 
-/// Runs `future` under the call's deadline, turning a panic into `INTERNAL`.
+/// Runs `future` under the call's deadline, turning a panic into `UNKNOWN`.
 async fn guarded<T>(
     deadline: Option<tokio::time::Instant>,
     future: impl Future<Output = Result<T, Status>>,
@@ -171,17 +171,21 @@ async fn guarded<T>(
             Err(_) => return Err(Status::deadline_exceeded("deadline exceeded")),
         },
     };
-    result.unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        tracing::error!(panic = %what, "gRPC handler panicked");
-        // statuscodes.md: an application that fails without returning a
-        // status is UNKNOWN.
-        Err(Status::unknown("the handler panicked"))
-    })
+    result.unwrap_or_else(|panic| Err(panic_status(panic.as_ref())))
+}
+
+/// The status of a call whose handler (or its response stream) panicked,
+/// logged once here.
+pub(crate) fn panic_status(panic: &(dyn std::any::Any + Send)) -> Status {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "gRPC handler panicked");
+    // statuscodes.md: an application that fails without returning a
+    // status is UNKNOWN.
+    Status::unknown("the handler panicked")
 }
 
 /// Splits the call into its metadata/extensions and a message stream.

@@ -17,6 +17,7 @@ use std::time::Duration;
 use futures_core::Stream;
 use tower_layer::{Identity, Layer, Stack};
 
+pub(crate) use handler::panic_status;
 pub use handler::{client_streaming, server_streaming, streaming, unary, unimplemented};
 pub use router::{Layered, Routes, RoutesFuture};
 pub use serve::Connected;
@@ -44,6 +45,9 @@ pub struct Server {
     config: ServerConfig,
     http2: Http2Config,
     tls: Option<Tls>,
+    /// How long a shutdown waits for calls in flight (`None`: as long as
+    /// they take).
+    grace: Option<Duration>,
 }
 
 /// The TLS acceptor of a server (uninhabited without the `tls` feature).
@@ -246,6 +250,24 @@ impl Server {
     /// ```
     pub fn max_pending_accept_reset_streams(mut self, limit: usize) -> Server {
         self.http2.max_pending_accept_reset_streams = limit;
+        self
+    }
+
+    /// How long a shutdown (`serve_with_shutdown` and the other `…_shutdown`
+    /// forms) waits for the calls in flight after sending GOAWAY. When it
+    /// is over, the connections still open are closed: their calls end with
+    /// `UNAVAILABLE` at the client, and their handlers are dropped. Without
+    /// it (the default), a shutdown waits as long as the calls take — a
+    /// stream that never ends then keeps the server from stopping.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use protocall::Server;
+    /// let server = Server::builder().shutdown_grace_period(Duration::from_secs(30));
+    /// # let _ = server;
+    /// ```
+    pub fn shutdown_grace_period(mut self, grace: Duration) -> Server {
+        self.grace = Some(grace);
         self
     }
 
@@ -625,8 +647,9 @@ impl<L> Router<L> {
     {
         let http2 = self.server.http2.clone();
         let tls = self.server.tls.clone();
+        let grace = self.server.grace;
         let service = self.into_service().into_inner();
-        serve::serve_incoming(incoming, service, http2, tls, signal).await
+        serve::serve_incoming(incoming, service, http2, tls, grace, signal).await
     }
 
     /// Serves on a Unix-domain socket at `path` (created; it must not

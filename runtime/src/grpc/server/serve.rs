@@ -73,13 +73,16 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `service` on every connection `incoming` yields until `signal`
 /// completes; then stops accepting, sends GOAWAY and waits for the calls
-/// in flight. When `incoming` ends first, the open connections are served
-/// until they close (or the signal comes).
+/// in flight — at most `grace`, after which the connections still open are
+/// closed (their calls end with `UNAVAILABLE` at the client). When
+/// `incoming` ends first, the open connections are served until they close
+/// (or the signal comes).
 pub(super) async fn serve_incoming<I, IO, E, S>(
     incoming: I,
     service: S,
     http2: Http2Config,
     tls: Option<Tls>,
+    grace: Option<Duration>,
     signal: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()>
 where
@@ -94,8 +97,8 @@ where
     // Boxed, not pinned on the stack, so it can be dropped (closing a
     // listener) before the drain.
     let mut incoming = Box::pin(incoming);
-    // Every connection task holds a sender: `all_closed` ends with the last.
-    let (alive, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
+    // One task per connection, reaped as they end, aborted after the grace.
+    let mut connections = tokio::task::JoinSet::new();
     let signalled = loop {
         let io = tokio::select! {
             next = incoming.next() => match next {
@@ -109,6 +112,7 @@ where
                 }
                 None => break false,
             },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             () = &mut signal => break true,
         };
         let adapter = HyperService {
@@ -119,28 +123,40 @@ where
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
-        let alive = alive.clone();
         // The TLS handshake runs in the connection's task: a slow client
         // must not hold up accepting others.
-        tokio::spawn(async move {
+        connections.spawn(async move {
             match tls {
                 None => serve_connection(io, builder, watcher, adapter).await,
                 Some(tls) => serve_tls(tls, io, builder, watcher, adapter).await,
             }
-            drop(alive);
         });
     };
     drop(incoming);
-    drop(alive);
     if !signalled {
         // No more connections will come, but those open go on being served
         // until they close or the signal asks for a drain.
+        let all_closed = async { while connections.join_next().await.is_some() {} };
         tokio::select! {
-            _ = all_closed.recv() => return Ok(()),
+            () = all_closed => return Ok(()),
             () = &mut signal => {}
         }
     }
-    graceful.shutdown().await;
+    let drain = graceful.shutdown();
+    match grace {
+        None => drain.await,
+        Some(grace) => {
+            if tokio::time::timeout(grace, drain).await.is_err() {
+                tracing::info!(
+                    open = connections.len(),
+                    ?grace,
+                    "grace period over: closing the connections still open"
+                );
+                connections.abort_all();
+            }
+        }
+    }
+    while connections.join_next().await.is_some() {}
     Ok(())
 }
 
