@@ -62,6 +62,9 @@ pub(crate) struct Http2Config {
     pub(crate) max_pending_accept_reset_streams: usize,
     pub(crate) max_local_error_reset_streams: usize,
     pub(crate) max_frame_size: Option<u32>,
+    /// How long a new connection may take to finish TLS (if any) and send
+    /// the HTTP/2 preface.
+    pub(crate) handshake_timeout: Duration,
 }
 
 impl Default for Http2Config {
@@ -79,6 +82,9 @@ impl Default for Http2Config {
             max_pending_accept_reset_streams: 20,
             max_local_error_reset_streams: 1024,
             max_frame_size: None,
+            // A connection that says nothing holds a socket and a task:
+            // give it what a slow network needs, not forever.
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -271,6 +271,21 @@ impl Server {
         self
     }
 
+    /// How long a new connection may take to finish the TLS handshake (with
+    /// TLS) and send the HTTP/2 connection preface (default 10 s); a client
+    /// that connects and then says nothing is disconnected after it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use protocall::Server;
+    /// let server = Server::builder().handshake_timeout(Duration::from_secs(3));
+    /// # let _ = server;
+    /// ```
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Server {
+        self.http2.handshake_timeout = timeout;
+        self
+    }
+
     /// Serves TLS (HTTP/2 over TLS, ALPN `h2`) instead of h2c.
     ///
     /// ```no_run

@@ -67,10 +67,6 @@ impl Connected for tokio::net::UnixStream {}
 
 impl Connected for tokio::io::DuplexStream {}
 
-/// How long a client may take to finish the TLS handshake.
-#[cfg(feature = "tls")]
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Serves `service` on every connection `incoming` yields until `signal`
 /// completes; then stops accepting, sends GOAWAY and waits for the calls
 /// in flight — at most `grace`, after which the connections still open are
@@ -123,12 +119,16 @@ where
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
+        let deadline = tokio::time::Instant::now() + http2.handshake_timeout;
         // The TLS handshake runs in the connection's task: a slow client
         // must not hold up accepting others.
         connections.spawn(async move {
             match tls {
-                None => serve_connection(io, builder, watcher, adapter).await,
-                Some(tls) => serve_tls(tls, io, builder, watcher, adapter).await,
+                None => {
+                    let io = PrefaceDeadline::new(io, deadline);
+                    serve_connection(io, builder, watcher, adapter).await
+                }
+                Some(tls) => serve_tls(tls, io, deadline, builder, watcher, adapter).await,
             }
         });
     };
@@ -200,6 +200,7 @@ async fn serve_connection<IO, S>(
 async fn serve_tls<IO, S>(
     tls: Tls,
     io: IO,
+    deadline: tokio::time::Instant,
     builder: hyper::server::conn::http2::Builder<TokioExecutor>,
     watcher: Watcher,
     mut adapter: HyperService<S>,
@@ -208,7 +209,7 @@ async fn serve_tls<IO, S>(
     S: ServiceStack,
 {
     let peer = adapter.peer;
-    let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.0.accept(io)).await {
+    let stream = match tokio::time::timeout_at(deadline, tls.0.accept(io)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(error)) => {
             tracing::debug!(%error, ?peer, "TLS handshake failed");
@@ -227,6 +228,7 @@ async fn serve_tls<IO, S>(
                 certs,
             )));
     }
+    let stream = PrefaceDeadline::new(stream, deadline);
     serve_connection(stream, builder, watcher, adapter).await
 }
 
@@ -234,11 +236,99 @@ async fn serve_tls<IO, S>(
 async fn serve_tls<IO, S>(
     tls: Tls,
     _: IO,
+    _: tokio::time::Instant,
     _: hyper::server::conn::http2::Builder<TokioExecutor>,
     _: Watcher,
     _: HyperService<S>,
 ) {
     match tls.0 {}
+}
+
+/// The HTTP/2 client preface: 24 bytes of magic (RFC 9113 §3.4).
+const PREFACE_LEN: usize = 24;
+
+pin_project_lite::pin_project! {
+    /// A connection that must deliver the HTTP/2 preface by a deadline:
+    /// reads fail with `TimedOut` once it passes with fewer than
+    /// [`PREFACE_LEN`] bytes received, so hyper drops the connection.
+    /// After the preface it is the bare I/O.
+    struct PrefaceDeadline<IO> {
+        #[pin]
+        io: IO,
+        received: usize,
+        deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
+}
+
+impl<IO> PrefaceDeadline<IO> {
+    fn new(io: IO, deadline: tokio::time::Instant) -> PrefaceDeadline<IO> {
+        PrefaceDeadline {
+            io,
+            received: 0,
+            deadline: Some(Box::pin(tokio::time::sleep_until(deadline))),
+        }
+    }
+}
+
+impl<IO: AsyncRead> AsyncRead for PrefaceDeadline<IO> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.project();
+        let before = buf.filled().len();
+        let result = this.io.poll_read(cx, buf);
+        if this.deadline.is_none() {
+            return result;
+        }
+        *this.received += buf.filled().len() - before;
+        if *this.received >= PREFACE_LEN {
+            *this.deadline = None;
+            return result;
+        }
+        if result.is_pending() {
+            if let Some(deadline) = this.deadline {
+                if deadline.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "no HTTP/2 preface before the handshake timeout",
+                    )));
+                }
+            }
+        }
+        result
+    }
+}
+
+impl<IO: AsyncWrite> AsyncWrite for PrefaceDeadline<IO> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.project().io.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.project().io.poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.project().io.poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        self.project().io.poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
 }
 
 /// The connections of a TCP listener, with `TCP_NODELAY` set (gRPC sends
