@@ -138,10 +138,17 @@ async fn rapid_reset_closes_the_attacker_and_others_are_served() {
         )
         .await
         .unwrap();
+        // The server ends the attacking connection with GOAWAY
+        // ENHANCE_YOUR_CALM (h2's answer to too many pending resets); the
+        // client sees that reason, or, when the socket closed before it
+        // read the GOAWAY, a closed connection.
         let reason = error
             .reason()
-            .or_else(|| ended.err().and_then(|e| e.reason()));
-        assert_eq!(reason, Some(h2::Reason::ENHANCE_YOUR_CALM), "{error:?}");
+            .or_else(|| ended.as_ref().err().and_then(|e| e.reason()));
+        match reason {
+            Some(reason) => assert_eq!(reason, h2::Reason::ENHANCE_YOUR_CALM, "{error:?}"),
+            None => assert!(error.is_io() || error.is_go_away(), "{error:?}"),
+        }
         probe(&server).await;
         let status = client(&server)
             .await
@@ -156,6 +163,136 @@ async fn rapid_reset_closes_the_attacker_and_others_are_served() {
             Code::NotFound,
             "the server still answers statuses"
         );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_limit_are_closed_and_a_freed_slot_is_reused() {
+    bounded(async {
+        let svc = Svc::default();
+        let server = protocall::Server::builder().max_connections(2);
+        let server = spawn(router(server, &svc)).await;
+        let first = client(&server).await;
+        let second = client(&server).await;
+        // The third connection is closed as it arrives: its call fails.
+        let third = protocall::Channel::connect(server.uri()).await;
+        let status = match third {
+            Err(status) => status,
+            Ok(channel) => {
+                protocall_tests::protocall::transport::transport_client::TransportClient::new(
+                    channel,
+                )
+                .unary(protocall_tests::protocall::transport::Req::default())
+                .await
+                .unwrap_err()
+            }
+        };
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+        for client in [&first, &second] {
+            let reply = client
+                .unary(protocall_tests::protocall::transport::Req::default())
+                .await;
+            assert!(reply.is_ok(), "open connections keep working");
+        }
+        // Once one closes, a new one is served.
+        drop(first);
+        let mut served = None;
+        for _ in 0..100 {
+            if let Ok(channel) = protocall::Channel::connect(server.uri()).await {
+                served = Some(channel);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(served.is_some(), "a freed slot was not reused");
+    })
+    .await;
+}
+
+/// An HTTP/2 frame: 9-byte header, then `payload` (RFC 9113 §4.1).
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut out = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+const PING: u8 = 6;
+const SETTINGS: u8 = 4;
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Opens a raw connection, sends the preface, an empty SETTINGS and `flood`
+/// without reading anything back, then reports whether the server closed
+/// it (reading what it sent until then, at most `limit` of waiting).
+async fn flood(server: &TestServer, flood: Vec<u8>) -> bool {
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(PREFACE).await.unwrap();
+    stream.write_all(&frame(SETTINGS, 0, 0, &[])).await.unwrap();
+    // The server may close mid-flood: a write error is an answer too.
+    let _ = stream.write_all(&flood).await;
+    tokio::time::timeout(Duration::from_secs(3), read_until_closed(&mut stream))
+        .await
+        .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_and_settings_floods_do_not_stop_other_calls() {
+    bounded(async {
+        let (server, _svc) = start().await;
+        let pings: Vec<u8> = (0..20_000u64)
+            .flat_map(|i| frame(PING, 0, 0, &i.to_be_bytes()))
+            .collect();
+        let settings: Vec<u8> = (0..20_000)
+            .flat_map(|_| frame(SETTINGS, 0, 0, &[0, 3, 0, 0, 0, 100]))
+            .collect();
+        // The probe is served while both floods run; the server may cut a
+        // flood off or answer it, and must keep serving either way.
+        tokio::join!(
+            flood(&server, pings),
+            flood(&server, settings),
+            probe(&server)
+        );
+        probe(&server).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_list_over_the_limit_is_refused_and_others_are_served() {
+    bounded(async {
+        let svc = Svc::default();
+        let server = protocall::Server::builder().max_header_list_size(4 * 1024);
+        let server = spawn(router(server, &svc)).await;
+        let sender = raw_connect(server.addr).await;
+        let big = "x".repeat(16 * 1024);
+        let request = grpc_head(
+            server.addr,
+            "/protocall.transport.Transport/Unary",
+            &[("x-big", &big)],
+        );
+        let refused = async {
+            let mut sender = sender.clone().ready().await?;
+            let (response, _body) = sender.send_request(request, true)?;
+            response.await
+        }
+        .await;
+        match refused {
+            // h2 answers 431 for a header list over SETTINGS_MAX_HEADER_LIST_SIZE,
+            Ok(response) => assert_eq!(
+                response.status(),
+                http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+            ),
+            // or, for one far over it, ends the connection with GOAWAY
+            // ENHANCE_YOUR_CALM ("header_list_way_too_large").
+            Err(error) => assert!(
+                error.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM) || error.is_io(),
+                "{error:?}"
+            ),
+        }
+        // Other connections are served.
+        probe(&server).await;
     })
     .await;
 }

@@ -65,6 +65,8 @@ pub(crate) struct Http2Config {
     /// How long a new connection may take to finish TLS (if any) and send
     /// the HTTP/2 preface.
     pub(crate) handshake_timeout: Duration,
+    /// Connections served at once; more are closed as they arrive.
+    pub(crate) max_connections: Option<usize>,
 }
 
 impl Default for Http2Config {
@@ -85,6 +87,7 @@ impl Default for Http2Config {
             // A connection that says nothing holds a socket and a task:
             // give it what a slow network needs, not forever.
             handshake_timeout: Duration::from_secs(10),
+            max_connections: None,
         }
     }
 }

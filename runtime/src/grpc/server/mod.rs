@@ -286,6 +286,21 @@ impl Server {
         self
     }
 
+    /// Serves at most `limit` connections at once: a connection arriving
+    /// while that many are open is closed at once (default: no limit; the
+    /// process's file-descriptor limit applies). Each connection costs a
+    /// task, its buffers and up to `max_concurrent_streams` handlers.
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let server = Server::builder().max_connections(10_000);
+    /// # let _ = server;
+    /// ```
+    pub fn max_connections(mut self, limit: usize) -> Server {
+        self.http2.max_connections = Some(limit);
+        self
+    }
+
     /// Serves TLS (HTTP/2 over TLS, ALPN `h2`) instead of h2c.
     ///
     /// ```no_run

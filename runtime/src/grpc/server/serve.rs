@@ -111,6 +111,19 @@ where
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             () = &mut signal => break true,
         };
+        // Count only connections still open.
+        while connections.try_join_next().is_some() {}
+        if http2
+            .max_connections
+            .is_some_and(|limit| connections.len() >= limit)
+        {
+            tracing::warn!(
+                open = connections.len(),
+                "connection limit reached: closing a new connection"
+            );
+            drop(io);
+            continue;
+        }
         let adapter = HyperService {
             service: service.clone(),
             peer: io.remote_addr(),
