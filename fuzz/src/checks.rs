@@ -1,0 +1,247 @@
+//! One function per fuzz target. Decode failures, protox errors and gRPC
+//! error statuses are fine; a panic, a hang, a stack overflow or a round trip
+//! that changes the message is a finding.
+
+use std::fmt::Debug;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration as StdDuration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
+use protocall::types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
+use protocall::types::{Any, Duration, FieldMask, FileDescriptorSet, Struct, Timestamp, Value};
+use protocall::{DecodeErrorKind, DecodeOptions, Message};
+use tower_service::Service as _;
+
+use crate::schemas::protocall::fuzz::Node;
+use crate::schemas::protocall::test::Everything;
+use crate::schemas::protocall::test2::Legacy;
+
+/// Decodes `data` as `M` from a slice and from a `Bytes`; whatever decodes
+/// must survive encode → decode unchanged.
+fn round_trip<M: Message + PartialEq + Debug>(data: &[u8]) {
+    let from_slice = M::decode(data);
+    let from_bytes = M::decode(Bytes::copy_from_slice(data));
+    match (&from_slice, &from_bytes) {
+        (Ok(a), Ok(b)) => assert_same(a, b, "slice vs Bytes input"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "slice vs Bytes error"),
+        _ => panic!("slice and Bytes input disagree: {from_slice:?} vs {from_bytes:?}"),
+    }
+    let Ok(first) = from_slice else { return };
+    let encoded = first.encode_to_vec();
+    assert_eq!(encoded.len(), first.encoded_len(), "encoded_len is wrong");
+    let second = M::decode(encoded.as_slice())
+        .unwrap_or_else(|e| panic!("re-decoding our own encoding failed: {e}\n{first:?}"));
+    assert_same(&first, &second, "decode → encode → decode");
+    let third = M::decode(Bytes::from(encoded))
+        .unwrap_or_else(|e| panic!("re-decoding our own encoding from Bytes failed: {e}"));
+    assert_same(&first, &third, "decode → encode → decode (Bytes)");
+}
+
+/// Equality of two decodes. A message holding a NaN is not equal to itself,
+/// so for those only the encoded length is compared (maps may re-order, so
+/// the bytes themselves are not comparable).
+fn assert_same<M: Message + PartialEq + Debug>(a: &M, b: &M, what: &str) {
+    #[allow(clippy::eq_op)]
+    if a == a {
+        assert_eq!(a, b, "{what} changed the message");
+    } else {
+        assert_eq!(a.encoded_len(), b.encoded_len(), "{what} changed the size");
+    }
+}
+
+/// `protocall.test.Everything` (proto3, every field kind, `Bytes` fields)
+/// and `protocall.test2.Legacy` (proto2: groups, closed enums, defaults).
+pub fn decode_everything(data: &[u8]) {
+    round_trip::<Everything>(data);
+    round_trip::<Legacy>(data);
+}
+
+/// The well-known types, including their range checks on decode.
+pub fn decode_wkt(data: &[u8]) {
+    round_trip::<Any>(data);
+    round_trip::<Struct>(data);
+    round_trip::<Value>(data);
+    round_trip::<Timestamp>(data);
+    round_trip::<Duration>(data);
+    round_trip::<FieldMask>(data);
+    round_trip::<FileDescriptorSet>(data);
+}
+
+/// A self-recursive schema. The input decodes as is (and under a low
+/// limit), and again wrapped in as many levels of nesting as its first two
+/// bytes say (up to 20 000), each level chosen by two bits of the third byte
+/// (cycled): singular field, repeated field, group `Inner { node }`, group
+/// `Chain { node }`. Past the recursion limit (100) the result must be
+/// `RecursionLimit`, never a stack overflow; well within it, an empty
+/// innermost message must decode.
+pub fn decode_recursive(data: &[u8]) {
+    round_trip::<Node>(data);
+    let limited = DecodeOptions::new().recursion_limit(8);
+    let _ = limited.decode::<Node, _>(data);
+
+    let [a, b, kind, rest @ ..] = data else {
+        return;
+    };
+    let depth = usize::from(u16::from_le_bytes([*a, *b])) % 20_000;
+    let mut bytes = rest.to_vec();
+    for level in 0..depth {
+        bytes = match (kind >> (level % 4 * 2)) & 3 {
+            0 => wrap_len(1, &bytes),
+            1 => wrap_len(2, &bytes),
+            2 => wrap_group(3, &wrap_len(4, &bytes)),
+            _ => wrap_group(6, &wrap_len(8, &bytes)),
+        };
+    }
+    let result = Node::decode(bytes.as_slice());
+    if depth > 100 {
+        match result {
+            Err(e) => assert!(
+                matches!(e.kind(), DecodeErrorKind::RecursionLimit(_)),
+                "{depth} levels: {e}"
+            ),
+            Ok(_) => panic!("{depth} levels of nesting decoded past the recursion limit"),
+        }
+    } else if depth <= 40 && rest.is_empty() {
+        // at most two nesting levels per wrap: 80 < 100
+        result.unwrap_or_else(|e| panic!("{depth} levels of empty nesting: {e}"));
+    }
+}
+
+fn wrap_group(field: u8, inner: &[u8]) -> Vec<u8> {
+    let mut out = vec![(field << 3) | 3];
+    out.extend_from_slice(inner);
+    out.push((field << 3) | 4);
+    out
+}
+
+fn wrap_len(field: u8, inner: &[u8]) -> Vec<u8> {
+    let mut out = vec![(field << 3) | 2];
+    let mut len = inner.len() as u64;
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend_from_slice(inner);
+    out
+}
+
+/// An in-memory request body: the given chunks, then the end.
+struct Chunks(std::collections::VecDeque<Bytes>);
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.0.pop_front().map(|c| Ok(http_body::Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+thread_local! {
+    static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a current-thread runtime");
+}
+
+/// The gRPC frame decoder (5-byte prefixes, gzip, message limits) through
+/// the public surface: a unary call to `grpc.health.v1.Health/Check` on
+/// [`protocall::server::Routes`], the body being the input cut into chunks.
+///
+/// Byte 0: `grpc-encoding` (bits 0–1: none, identity, gzip, `bogus`) and, in
+/// bits 2–4, how many of the next bytes are chunk sizes (cycled; 0 = one
+/// chunk). The response must finish, with a `grpc-status`, within 5 s.
+pub fn grpc_frames(data: &[u8]) {
+    let Some((&control, rest)) = data.split_first() else {
+        return;
+    };
+    let encoding = match control & 3 {
+        0 => None,
+        1 => Some("identity"),
+        2 => Some("gzip"),
+        _ => Some("bogus"),
+    };
+    let sizes_len = usize::from((control >> 2) & 7).min(rest.len());
+    let (sizes, body) = rest.split_at(sizes_len);
+    let mut chunks = std::collections::VecDeque::new();
+    let mut body = Bytes::copy_from_slice(body);
+    let mut i = 0;
+    while !body.is_empty() {
+        let size = if sizes.is_empty() {
+            body.len()
+        } else {
+            usize::from(sizes[i % sizes.len()]).max(1)
+        };
+        chunks.push_back(body.split_to(size.min(body.len())));
+        i += 1;
+    }
+
+    let mut request = http::Request::builder()
+        .method(http::Method::POST)
+        .uri("/grpc.health.v1.Health/Check")
+        .header(http::header::CONTENT_TYPE, "application/grpc")
+        .header(http::header::TE, "trailers");
+    if let Some(encoding) = encoding {
+        request = request.header("grpc-encoding", encoding);
+    }
+    let request = request.body(Chunks(chunks)).expect("a valid request");
+
+    RUNTIME.with(|runtime| {
+        runtime.block_on(async {
+            let mut routes = protocall::server::Routes::new(protocall::health::health_service().1);
+            let call = async {
+                let response = routes.call(request).await.expect("Routes is infallible");
+                let (parts, body) = response.into_parts();
+                let collected = body.collect().await.expect("the response body fails");
+                let in_trailers = collected
+                    .trailers()
+                    .is_some_and(|t| t.contains_key("grpc-status"));
+                assert!(
+                    in_trailers || parts.headers.contains_key("grpc-status"),
+                    "a response without grpc-status: {parts:?}"
+                );
+            };
+            tokio::time::timeout(StdDuration::from_secs(5), call)
+                .await
+                .expect("the call did not finish within 5 s");
+        })
+    });
+}
+
+/// Arbitrary `.proto` text through protox, lowering and the emitter: an
+/// error is fine, a panic is a finding.
+pub fn codegen_proto(data: &[u8]) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("fuzz.proto");
+    std::fs::write(&file, data).expect("writing the schema");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("the output directory");
+    let _ = protocall_codegen::configure()
+        .out_dir(&out)
+        .emit_rerun_if_changed(false)
+        .compile(&[&file], &[dir.path()]);
+}
+
+/// Arbitrary bytes as a protoc plugin's `CodeGeneratorRequest`: the plugin
+/// always answers with a response that decodes.
+pub fn plugin_request(data: &[u8]) {
+    let response = protocall_codegen::run_plugin(data);
+    CodeGeneratorResponse::decode(response.as_slice())
+        .unwrap_or_else(|e| panic!("the plugin's response does not decode: {e}"));
+    // The request itself must round-trip too (it is what the plugin reads).
+    round_trip::<CodeGeneratorRequest>(data);
+}
