@@ -125,7 +125,11 @@ async fn serve(flags: &[(String, String)]) -> Result<(), Box<dyn std::error::Err
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-    Server::builder()
+    let mut server = Server::builder();
+    if let Some(limit) = flag(flags, "max_local_error_reset_streams") {
+        server = server.max_local_error_reset_streams(limit.parse()?);
+    }
+    server
         .add_service(RouteServer::new(Soak))
         .serve_with_listener(listener, std::future::pending())
         .await?;

@@ -301,6 +301,21 @@ impl Server {
         self
     }
 
+    /// Streams h2 may reset on its own over a connection's lifetime before
+    /// it ends the connection with GOAWAY `ENHANCE_YOUR_CALM` (the defence
+    /// against clients that provoke resets, CVE-2025-8671; default 1024).
+    /// The count never goes down over the connection's life.
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let server = Server::builder().max_local_error_reset_streams(10_000);
+    /// # let _ = server;
+    /// ```
+    pub fn max_local_error_reset_streams(mut self, limit: usize) -> Server {
+        self.http2.max_local_error_reset_streams = limit;
+        self
+    }
+
     /// Serves TLS (HTTP/2 over TLS, ALPN `h2`) instead of h2c.
     ///
     /// ```no_run
