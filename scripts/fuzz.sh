@@ -28,10 +28,17 @@ status=0
 cargo +nightly fuzz run -O "$target" "$work" -- \
     -max_total_time="$seconds" -jobs=1 -workers=1 -close_fd_mask=1 \
     -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 2>&1 | tee "$log" || status=$?
+# With -jobs=1 the one worker reports into fuzz-0.log.
+if [ -f fuzz-0.log ]; then
+    cat fuzz-0.log >> "$log"
+    mv fuzz-0.log "$work.worker.log"
+    cat "$work.worker.log"
+    rm -f "$work.worker.log"
+fi
 
 echo "== $target: last status line"
-grep -E '^#[0-9]+' "$log" | tail -1 || true
+grep -aE '^#[0-9]+' "$log" | tail -1 || true
 echo "== $target: executions"
-grep -E '^stat::number_of_executed_units' "$log" || true
+grep -aE '^stat::' "$log" || true
 echo "== $target: corpus now $(ls "$work" | wc -l) files, $(du -sh "$work" | cut -f1)"
 exit "$status"
