@@ -71,12 +71,12 @@ pub fn decode_wkt(data: &[u8]) {
 
 /// A self-recursive schema. The input decodes as is (and under a low
 /// limit), and again wrapped in as many levels of nesting as its first two
-/// bytes say (up to 511: wrapping copies, so
-/// it is quadratic, and 20 000 levels ran at 13 inputs/s), each level
-/// chosen by two bits of the third byte (cycled): singular field, repeated field, group `Inner { node }`, group
-/// `Chain { node }`. Past the recursion limit (100) the result must be
-/// `RecursionLimit`, never a stack overflow; well within it, an empty
-/// innermost message must decode.
+/// bytes say, up to 511 (each level copies the buffer, so this is
+/// quadratic: 20 000 levels ran at 12 inputs/s). Two bits of the third byte
+/// (cycled) choose each level: singular field, repeated field, group
+/// `Inner { node }`, group `Chain { node }`. Past the recursion limit (100)
+/// the result must be `RecursionLimit`, never a stack overflow; well within
+/// it, an empty innermost message must decode.
 pub fn decode_recursive(data: &[u8]) {
     round_trip::<Node>(data);
     let limited = DecodeOptions::new().recursion_limit(8);
