@@ -26,23 +26,23 @@ pub(crate) fn from_reason(reason: h2::Reason) -> Code {
     }
 }
 
+/// The code and message for an h2 error that says what happened: the
+/// connection went away (GOAWAY, I/O) or the stream was reset.
+fn from_h2(h2: &h2::Error) -> Option<(Code, String)> {
+    if h2.is_go_away() || h2.is_io() {
+        return Some((Code::Unavailable, format!("connection lost: {h2}")));
+    }
+    let reason = h2.reason()?;
+    Some((from_reason(reason), format!("stream reset: {reason:?}")))
+}
+
 /// Maps a hyper error (connection or stream level) to a status that keeps
 /// the error as its source.
 pub(crate) fn from_hyper(error: hyper::Error) -> Status {
     let mut source: Option<&(dyn std::error::Error + 'static)> = error.source();
     while let Some(inner) = source {
-        if let Some(h2) = inner.downcast_ref::<h2::Error>() {
-            if h2.is_go_away() || h2.is_io() {
-                return Status::from_error(
-                    Code::Unavailable,
-                    format!("connection lost: {h2}"),
-                    error,
-                );
-            }
-            if let Some(reason) = h2.reason() {
-                let code = from_reason(reason);
-                return Status::from_error(code, format!("stream reset: {reason:?}"), error);
-            }
+        if let Some((code, message)) = inner.downcast_ref::<h2::Error>().and_then(from_h2) {
+            return Status::from_error(code, message, error);
         }
         if inner.downcast_ref::<std::io::Error>().is_some() {
             return Status::from_error(
@@ -92,12 +92,9 @@ pub(crate) fn from_box(error: super::body::BoxError) -> Status {
         Err(error) => error,
     };
     if let Some(h2) = error.downcast_ref::<h2::Error>() {
-        if let Some(reason) = h2.reason().filter(|_| !h2.is_go_away()) {
-            let code = from_reason(reason);
-            return Status::from_boxed(code, format!("stream reset: {reason:?}"), error);
-        }
-        let message = format!("connection lost: {h2}");
-        return Status::from_boxed(Code::Unavailable, message, error);
+        let (code, message) =
+            from_h2(h2).unwrap_or_else(|| (Code::Unavailable, format!("connection lost: {h2}")));
+        return Status::from_boxed(code, message, error);
     }
     if error.is::<tower::timeout::error::Elapsed>() {
         return Status::from_boxed(Code::DeadlineExceeded, "request timed out", error);

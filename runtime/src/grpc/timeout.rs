@@ -29,6 +29,11 @@ pub(crate) fn parse(value: &[u8]) -> Result<Duration, String> {
     })
 }
 
+/// The `grpc-timeout` header value for `timeout`.
+pub(crate) fn header_value(timeout: Duration) -> http::HeaderValue {
+    http::HeaderValue::from_str(&format(timeout)).expect("digits and a unit")
+}
+
 /// Formats `timeout` in the finest unit that fits in eight digits, rounding
 /// up so a deadline is never shortened.
 pub(crate) fn format(timeout: Duration) -> String {

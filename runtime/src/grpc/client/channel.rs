@@ -636,9 +636,7 @@ impl tower_service::Service<http::Request<Body>> for Channel {
         headers.insert(http::header::USER_AGENT, endpoint.user_agent.clone());
         let deadline = match endpoint.timeout {
             Some(limit) if !headers.contains_key(GRPC_TIMEOUT) => {
-                let value = http::HeaderValue::from_str(&timeout::format(limit))
-                    .expect("digits and a unit");
-                headers.insert(GRPC_TIMEOUT, value);
+                headers.insert(GRPC_TIMEOUT, timeout::header_value(limit));
                 Some(tokio::time::Instant::now() + limit)
             }
             _ => None,

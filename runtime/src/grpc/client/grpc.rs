@@ -487,9 +487,7 @@ impl<T: GrpcTransport> Grpc<T> {
             headers.insert(GRPC_ENCODING, HeaderValue::from_static(encoding.as_str()));
         }
         if let Some(timeout) = timeout {
-            let value =
-                HeaderValue::from_str(&timeout::format(timeout)).expect("digits and a unit");
-            headers.insert(GRPC_TIMEOUT, value);
+            headers.insert(GRPC_TIMEOUT, timeout::header_value(timeout));
         }
     }
 
