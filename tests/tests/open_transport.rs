@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
 use http_body_util::BodyExt as _;
 use protocall::client::{Endpoint, Grpc};
 use protocall::health::{HealthCheckRequest, ServingStatus, health_client::HealthClient};
@@ -35,16 +34,6 @@ fn req(payload: &str) -> Req {
     }
 }
 
-/// A gRPC frame around `message`.
-fn frame(message: &impl Message) -> Bytes {
-    let payload = message.encode_to_vec();
-    let mut out = BytesMut::with_capacity(5 + payload.len());
-    out.put_u8(0);
-    out.put_u32(payload.len() as u32);
-    out.put_slice(&payload);
-    out.freeze()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_answer_a_foreign_body_type() {
     bounded(async {
@@ -53,7 +42,7 @@ async fn routes_answer_a_foreign_body_type() {
         let request = http::Request::post("/protocall.transport.Transport/Unary")
             .header("content-type", "application/grpc")
             .header("te", "trailers")
-            .body(http_body_util::Full::new(frame(&req("foreign"))))
+            .body(http_body_util::Full::new(req_frame(&req("foreign"))))
             .unwrap();
         let response = routes.call(request).await.unwrap();
         assert_eq!(response.status(), http::StatusCode::OK);
@@ -84,7 +73,7 @@ async fn router_into_service_keeps_settings_and_layers() {
         let request = |payload: &str| {
             http::Request::post("/protocall.transport.Transport/Unary")
                 .header("content-type", "application/grpc")
-                .body(http_body_util::Full::new(frame(&req(payload))))
+                .body(http_body_util::Full::new(req_frame(&req(payload))))
                 .unwrap()
         };
         let ok = service.call(request("small")).await.unwrap();
@@ -92,7 +81,7 @@ async fn router_into_service_keeps_settings_and_layers() {
         assert_eq!(trailers.unwrap()["grpc-status"], "0");
         // The server's 16-byte limit applies to the routes it hands out.
         let big = service.call(request(&"x".repeat(64))).await.unwrap();
-        let status = Status::from_trailers_or_headers(big).await;
+        let status = grpc_status(big).await;
         assert_eq!(status, Code::ResourceExhausted as i32);
         assert_eq!(seen.load(Ordering::SeqCst), 2, "the layer saw both calls");
     })
@@ -100,19 +89,16 @@ async fn router_into_service_keeps_settings_and_layers() {
 }
 
 /// The status code of a response, from its headers (trailers-only) or trailers.
-struct Status;
-impl Status {
-    async fn from_trailers_or_headers(response: http::Response<Body>) -> i32 {
-        if let Some(code) = response.headers().get("grpc-status") {
-            return code.to_str().unwrap().parse().unwrap();
-        }
-        let collected = response.into_body().collect().await.unwrap();
-        collected.trailers().unwrap()["grpc-status"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap()
+async fn grpc_status(response: http::Response<Body>) -> i32 {
+    if let Some(code) = response.headers().get("grpc-status") {
+        return code.to_str().unwrap().parse().unwrap();
     }
+    let collected = response.into_body().collect().await.unwrap();
+    collected.trailers().unwrap()["grpc-status"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// A layer's service that counts the requests it passes on.
