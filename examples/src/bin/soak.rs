@@ -200,10 +200,7 @@ async fn drive(flags: &[(String, String)]) -> Result<(), Box<dyn std::error::Err
                     Ok(()) => &outcomes.ok,
                     Err(Code::DeadlineExceeded) => &outcomes.deadline,
                     Err(Code::Cancelled) => &outcomes.cancelled,
-                    Err(code) => {
-                        eprintln!("call failed: {code:?}");
-                        &outcomes.failed
-                    }
+                    Err(_) => &outcomes.failed,
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
             }
@@ -229,6 +226,15 @@ async fn drive(flags: &[(String, String)]) -> Result<(), Box<dyn std::error::Err
 /// One random call: kind, deadline (1 in 10 too short to finish) and
 /// client cancel (1 in 20: dropped midway) chosen by `rng`.
 async fn one_call(client: &RouteClient, rng: &mut Rng) -> Result<(), Code> {
+    one_call_status(client, rng).await.map_err(|status| {
+        if !matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled) {
+            eprintln!("call failed: {status}");
+        }
+        status.code()
+    })
+}
+
+async fn one_call_status(client: &RouteClient, rng: &mut Rng) -> Result<(), Status> {
     let kind = rng.below(4);
     let timeout = match rng.below(10) {
         0 => Duration::from_micros(200 + rng.below(2_000)),
@@ -279,9 +285,9 @@ async fn one_call(client: &RouteClient, rng: &mut Rng) -> Result<(), Code> {
         // Dropping the call future cancels it (RST_STREAM CANCEL).
         Some(after) => match tokio::time::timeout(after, call).await {
             Ok(result) => result,
-            Err(_) => return Err(Code::Cancelled),
+            Err(_) => return Err(Status::cancelled("cancelled by the client")),
         },
         None => call.await,
     };
-    result.map_err(|status: Status| status.code())
+    result
 }
