@@ -281,13 +281,12 @@ async fn one_call_status(client: &RouteClient, rng: &mut Rng) -> Result<(), Stat
             }
         }
     };
-    let result = match cancel_after {
+    match cancel_after {
         // Dropping the call future cancels it (RST_STREAM CANCEL).
         Some(after) => match tokio::time::timeout(after, call).await {
             Ok(result) => result,
-            Err(_) => return Err(Status::cancelled("cancelled by the client")),
+            Err(_) => Err(Status::cancelled("cancelled by the client")),
         },
         None => call.await,
-    };
-    result
+    }
 }
