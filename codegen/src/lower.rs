@@ -886,8 +886,15 @@ impl<'a> Builder<'a> {
         for (i, (value, rust_name)) in enumeration.value.iter().zip(rust_names).enumerate() {
             let value_whose = || format!("{}, value `{}`", whose(), value.name());
             if let Some(first) = values.iter().find(|v| v.number == value.number()) {
+                let taken: Vec<String> = aliases
+                    .iter()
+                    .map(|a: &EnumAlias| names::unraw(&a.rust_name.to_string()).to_string())
+                    .collect();
                 aliases.push(EnumAlias {
-                    rust_name: rust_ident(&alias_const(&rust_name), value_whose)?,
+                    rust_name: rust_ident(
+                        &alias_const(&rust_name, value.name(), &taken),
+                        value_whose,
+                    )?,
                     proto_name: value.name().to_string(),
                     target: first.rust_name.clone(),
                 });
@@ -1005,10 +1012,25 @@ struct PendingOneof {
 }
 
 /// Name of the associated constant for an alias value: its variant-style
-/// name (prefix stripped) in SHOUTY_CASE, `ALIASED_UNO` → `UNO`.
-fn alias_const(rust_name: &str) -> String {
+/// name (prefix stripped) in SHOUTY_CASE, `ALIASED_UNO` → `UNO`. Aliases
+/// may differ only in case (`MOO`, `moo`): one that would repeat a name
+/// already `taken` keeps its proto name as written, and failing that gets
+/// a numeric suffix, so every alias has its own constant.
+fn alias_const(rust_name: &str, proto_name: &str, taken: &[String]) -> String {
     use heck::ToShoutySnakeCase;
-    names::escape(&names::unraw(rust_name).to_shouty_snake_case())
+    let free = |name: &str| !taken.iter().any(|t| t == name);
+    let shouty = names::unraw(rust_name).to_shouty_snake_case();
+    if free(&shouty) {
+        return names::escape(&shouty);
+    }
+    if free(proto_name) {
+        return names::escape(proto_name);
+    }
+    let suffixed = (2..)
+        .map(|n| format!("{shouty}_{n}"))
+        .find(|name| free(name))
+        .expect("an unused suffix");
+    names::escape(&suffixed)
 }
 
 /// (proto name, Rust variant) for every value, in declaration order; an
@@ -1197,6 +1219,33 @@ mod tests {
         .map(|(name, shares)| (name.to_string(), shares))
         .collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn aliases_differing_only_in_case_get_their_own_constants() {
+        // The shape of `AliasedEnum` in protobuf's test_messages_proto3.proto.
+        let proto = "syntax = \"proto3\";\npackage t;\n\
+            enum Aliased { option allow_alias = true; ALIAS_FOO = 0; ALIAS_BAR = 1;\n\
+            ALIAS_BAZ = 2; MOO = 2; moo = 2; bAz = 2; Moo = 2; B_AZ = 2; }\n";
+        let packages = lower(crate::configure(), &[("t.proto", proto)]);
+        let e = &packages[0].enums[0];
+        let got: Vec<(String, String, String)> = e
+            .aliases
+            .iter()
+            .map(|a| (a.proto_name.clone(), a.rust_name.to_string(), a.target.to_string()))
+            .collect();
+        let want = [
+            ("MOO", "MOO", "AliasBaz"),
+            ("moo", "moo", "AliasBaz"),
+            ("bAz", "B_AZ", "AliasBaz"),
+            ("Moo", "Moo", "AliasBaz"),
+            ("B_AZ", "B_AZ_2", "AliasBaz"),
+        ];
+        let want: Vec<(String, String, String)> = want
+            .iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]

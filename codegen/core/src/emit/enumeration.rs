@@ -40,7 +40,14 @@ fn emit(e: &Enum, impl_only: bool) -> TokenStream {
         );
         quote!(#[doc = #doc] pub const #alias: #name = #name::#target;)
     });
-    let alias_impl = (!e.aliases.is_empty()).then(|| quote!(impl #name { #(#aliases)* }));
+    // Aliases that differ only in case keep their proto spelling (`moo`).
+    let lower = e.aliases.iter().any(|a| {
+        let name = a.rust_name.to_string();
+        name.chars().any(|c| c.is_ascii_lowercase())
+    });
+    let allow_lower = lower.then(|| quote!(#[allow(non_upper_case_globals)]));
+    let alias_impl =
+        (!e.aliases.is_empty()).then(|| quote!(#allow_lower impl #name { #(#aliases)* }));
     let from_i32 = e.values.iter().map(|value| {
         let variant = &value.rust_name;
         let number = proc_macro2::Literal::i32_unsuffixed(value.number);
