@@ -76,6 +76,9 @@ pub(crate) struct Config {
     pub(crate) builtin_well_known_types: bool,
     pub(crate) build_server: bool,
     pub(crate) build_client: bool,
+    pub(crate) descriptors: bool,
+    pub(crate) json: bool,
+    pub(crate) json_feature: Option<&'static str>,
 }
 
 impl Default for Config {
@@ -93,6 +96,9 @@ impl Default for Config {
             builtin_well_known_types: true,
             build_server: true,
             build_client: true,
+            descriptors: true,
+            json: true,
+            json_feature: None,
         }
     }
 }
@@ -604,6 +610,33 @@ impl Builder {
     /// ```
     pub fn build_client(mut self, on: bool) -> Self {
         self.config.build_client = on;
+        self
+    }
+
+    /// Embeds each package's `FileDescriptorSet` (its files and their
+    /// imports, without comments) as `FILE_DESCRIPTOR_SET`, and implements
+    /// `protocall::reflect::ReflectMessage` on every message (on by
+    /// default). JSON needs it; turning it off also turns off [`json`].
+    ///
+    /// [`json`]: Builder::json
+    pub fn descriptors(mut self, on: bool) -> Self {
+        self.config.descriptors = on;
+        self
+    }
+
+    /// Implements serde's `Serialize` and `Deserialize` (canonical proto3
+    /// JSON, through `protocall::json`) on every message (on by default;
+    /// needs the `json` feature of `protocall`, also on by default).
+    pub fn json(mut self, on: bool) -> Self {
+        self.config.json = on;
+        self
+    }
+
+    /// Puts the serde impls behind `#[cfg(feature = "json")]`: for code
+    /// checked into the runtime, whose JSON is a feature.
+    #[doc(hidden)]
+    pub fn json_behind_feature(mut self) -> Self {
+        self.config.json_feature = Some("json");
         self
     }
 

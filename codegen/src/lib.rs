@@ -20,8 +20,9 @@
 #[cfg(feature = "protox")]
 mod compile;
 mod config;
+mod embed;
 mod error;
-mod features;
+use protocall::__private::features;
 mod lower;
 mod paths;
 mod plugin;

@@ -68,6 +68,7 @@ pub(crate) fn build(
                 messages: Vec::new(),
                 enums: Vec::new(),
                 services: Vec::new(),
+                file_descriptor_set: None,
             }),
         };
         builder.add_file(file, package)?;
@@ -76,8 +77,37 @@ pub(crate) fn build(
     let sharing = builder.sharing.into_inner().closure();
     for package in &mut packages {
         mark_shares_bytes(&mut package.messages, &sharing);
+        if config.descriptors {
+            let names: Vec<&str> = files_to_generate
+                .iter()
+                .filter(|name| {
+                    files
+                        .iter()
+                        .any(|f| f.name() == *name && f.package() == package.name)
+                })
+                .map(String::as_str)
+                .collect();
+            package.file_descriptor_set = Some(crate::embed::embedded_set(files, &names));
+            let reflect = protocall_codegen_core::model::Reflect {
+                depth: 0,
+                json: config.json,
+                json_feature: config.json_feature,
+            };
+            mark_reflect(&mut package.messages, reflect);
+        }
     }
     Ok(packages)
+}
+
+fn mark_reflect(messages: &mut [Message], reflect: protocall_codegen_core::model::Reflect) {
+    for message in messages {
+        message.reflect = Some(reflect);
+        let nested = protocall_codegen_core::model::Reflect {
+            depth: reflect.depth + 1,
+            ..reflect
+        };
+        mark_reflect(&mut message.messages, nested);
+    }
 }
 
 /// An identifier for a name the model needs, or an error saying whose
@@ -596,6 +626,7 @@ impl<'a> Builder<'a> {
             describe: false,
             file: file.to_string(),
             shares_bytes: false,
+            reflect: None,
         })
     }
 
@@ -1232,7 +1263,13 @@ mod tests {
         let got: Vec<(String, String, String)> = e
             .aliases
             .iter()
-            .map(|a| (a.proto_name.clone(), a.rust_name.to_string(), a.target.to_string()))
+            .map(|a| {
+                (
+                    a.proto_name.clone(),
+                    a.rust_name.to_string(),
+                    a.target.to_string(),
+                )
+            })
             .collect();
         let want = [
             ("MOO", "MOO", "AliasBaz"),

@@ -194,6 +194,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
         // Contained messages cannot be seen from here: only the struct's
         // own `Bytes` fields count.
         shares_bytes,
+        reflect: None,
     };
     let impls = inline::message(&model);
     Ok(quote::quote!(#impls #(#checks)*))

@@ -337,6 +337,12 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// The bytes not read yet.
+    #[cfg_attr(not(feature = "json"), allow(dead_code))]
+    pub(crate) fn remaining_slice(&self) -> &'a [u8] {
+        self.buf
+    }
+
     /// A decoder over `bytes` one nesting level deeper than `self`.
     #[inline]
     pub(crate) fn nested(&self, bytes: &'a [u8]) -> Result<Decoder<'a>, DecodeError> {

@@ -24,18 +24,13 @@ use tokio::sync::watch;
 
 include!("services/grpc.health.v1.rs");
 
-/// The encoded `FileDescriptorSet` of `grpc/health/v1/health.proto`, for
-/// server reflection ([`crate::reflection::Builder`]).
-///
-/// ```
-/// use protocall::{health, reflection};
-/// let reflection = reflection::Builder::new()
-///     .register_encoded_file_descriptor_set(health::FILE_DESCRIPTOR_SET)?
-///     .build_v1();
-/// # let _ = reflection;
-/// # Ok::<(), protocall::DecodeError>(())
-/// ```
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("services/health.binpb");
+// `FILE_DESCRIPTOR_SET` (generated above) is what server reflection
+// answers about the health service:
+//
+// ```
+// let reflection = protocall::reflection::Builder::new()
+//     .register_encoded_file_descriptor_set(protocall::health::FILE_DESCRIPTOR_SET)?;
+// ```
 
 pub use health_check_response::ServingStatus;
 use health_server::Health;

@@ -121,11 +121,21 @@ fn assert_same_files(got: &Tree, want: &Tree, context: &str) {
                 .zip(expected.lines())
                 .position(|(a, b)| a != b)
                 .unwrap_or_else(|| text.lines().count().min(expected.lines().count()));
-            problems.push(format!(
-                "{name}: differs from line {}:\n    got:  {:?}\n    want: {:?}",
-                line + 1,
+            let (a, b) = (
                 text.lines().nth(line).unwrap_or("<end>"),
                 expected.lines().nth(line).unwrap_or("<end>"),
+            );
+            let at = a
+                .bytes()
+                .zip(b.bytes())
+                .position(|(x, y)| x != y)
+                .unwrap_or(0);
+            let from = at.saturating_sub(60);
+            problems.push(format!(
+                "{name}: differs from line {} at column {at}:\n    got:  …{:?}\n    want: …{:?}",
+                line + 1,
+                a.get(from..(at + 200).min(a.len())).unwrap_or(a),
+                b.get(from..(at + 200).min(b.len())).unwrap_or(b),
             ));
         }
     }

@@ -23,6 +23,22 @@ pub struct Package {
     pub messages: Vec<Message>,
     pub enums: Vec<Enum>,
     pub services: Vec<Service>,
+    /// The encoded `FileDescriptorSet` of the package's files and their
+    /// imports, embedded as `FILE_DESCRIPTOR_SET` (None: not embedded).
+    pub file_descriptor_set: Option<Vec<u8>>,
+}
+
+/// How a generated message reaches its descriptor.
+#[derive(Clone, Copy, Debug)]
+pub struct Reflect {
+    /// How many message modules enclose it: `super::` steps to the file's
+    /// `FILE_DESCRIPTOR_SET`.
+    pub depth: usize,
+    /// Also implement serde's `Serialize` and `Deserialize` (ProtoJSON).
+    pub json: bool,
+    /// Put the serde impls behind `#[cfg(feature = "…")]` (the runtime's
+    /// own types, whose JSON is a feature).
+    pub json_feature: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -48,6 +64,9 @@ pub struct Message {
     /// members, map values, repeated fields or groups, at any depth), has a
     /// `bytes` field stored as `bytes::Bytes`: `Message::SHARES_BYTES`.
     pub shares_bytes: bool,
+    /// Implement `protocall::reflect::ReflectMessage` from the embedded
+    /// descriptors (and maybe serde); None for inline messages.
+    pub reflect: Option<Reflect>,
 }
 
 #[derive(Debug)]

@@ -70,6 +70,7 @@ pub(crate) fn message(message: &Message) -> TokenStream {
         .then(|| super::describe::imported(name, &message.full_name, &message.file));
     let inherent = inherent_impl(message);
     let nested = nested_module(message);
+    let reflect = message.reflect.map(|r| reflect_impl(message, r));
 
     quote! {
         #docs
@@ -85,8 +86,52 @@ pub(crate) fn message(message: &Message) -> TokenStream {
         #manual_default
         #message_impl
         #describe
+        #reflect
         #inherent
         #nested
+    }
+}
+
+/// `ReflectMessage` from the file's embedded descriptors, and the serde
+/// impls that go through it.
+fn reflect_impl(message: &Message, reflect: crate::model::Reflect) -> TokenStream {
+    let name = &message.rust_name;
+    let full_name = &message.full_name;
+    let supers = std::iter::repeat_n(quote!(super::), reflect.depth);
+    let reflect_impl = quote! {
+        impl ::protocall::reflect::ReflectMessage for #name {
+            fn descriptor() -> ::protocall::reflect::MessageDescriptor {
+                static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
+                    ::std::sync::OnceLock::new();
+                DESCRIPTOR
+                    .get_or_init(|| ::protocall::__private::message_descriptor(#(#supers)* FILE_DESCRIPTOR_SET, #full_name))
+                    .clone()
+            }
+        }
+    };
+    if !reflect.json {
+        return reflect_impl;
+    }
+    let gate = reflect.json_feature.map(|f| quote!(#[cfg(feature = #f)]));
+    quote! {
+        #reflect_impl
+        #gate
+        impl ::protocall::__private::serde::Serialize for #name {
+            fn serialize<S: ::protocall::__private::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                ::protocall::__private::json::serialize(self, serializer)
+            }
+        }
+        #gate
+        impl<'de> ::protocall::__private::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::protocall::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                ::protocall::__private::json::deserialize(deserializer)
+            }
+        }
     }
 }
 

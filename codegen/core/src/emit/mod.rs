@@ -72,7 +72,16 @@ pub fn package_tokens(package: &Package, options: &Options) -> TokenStream {
         .services
         .iter()
         .map(|s| service::service(s, options));
+    let descriptors = package.file_descriptor_set.as_ref().map(|set| {
+        let bytes = proc_macro2::Literal::byte_string(set);
+        quote! {
+            /// The encoded `google.protobuf.FileDescriptorSet` of this
+            /// package's `.proto` files and the files they import.
+            pub const FILE_DESCRIPTOR_SET: &[u8] = #bytes;
+        }
+    });
     quote! {
+        #descriptors
         #(#messages)*
         #(#enums)*
         #(#services)*

@@ -1,31 +1,39 @@
 //! Resolved protobuf features: what `syntax = "proto2"`, `"proto3"` or an
 //! `edition` (plus `features` options down the scope chain) mean for
 //! presence, enum openness, packing, message encoding and UTF-8 checks.
+//! Shared by the descriptor pool and the code generator.
 
-use protocall::types::FeatureSet;
-use protocall::types::feature_set::{
+use crate::types::FeatureSet;
+use crate::types::feature_set::{
     EnumType, FieldPresence, MessageEncoding, RepeatedFieldEncoding, Utf8Validation,
 };
-use protocall::types::{Edition, FileDescriptorProto};
+use crate::types::{Edition, FileDescriptorProto};
 
 /// Field presence after resolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Presence {
+pub enum Presence {
+    /// Set and unset are told apart.
     Explicit,
+    /// The default value means unset (proto3 singular scalars).
     Implicit,
+    /// proto2 `required`.
     LegacyRequired,
 }
 
 /// The features the generator acts on, resolved for one scope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Features {
-    pub(crate) presence: Presence,
-    pub(crate) closed_enums: bool,
-    pub(crate) packed: bool,
-    pub(crate) delimited: bool,
+pub struct Features {
+    /// Field presence.
+    pub presence: Presence,
+    /// Enums reject unknown numbers (proto2, `CLOSED`).
+    pub closed_enums: bool,
+    /// Repeated scalars are written packed.
+    pub packed: bool,
+    /// Messages use group (delimited) encoding.
+    pub delimited: bool,
     /// `utf8_validation = VERIFY`: a `string` field is a Rust `String`.
     /// With `NONE` it is raw bytes (`Vec<u8>`), as Python's upb gives them.
-    pub(crate) verify_utf8: bool,
+    pub verify_utf8: bool,
 }
 
 /// proto2 strings are checked, unlike protobuf's own proto2 default: a
@@ -57,12 +65,12 @@ const EDITION_2023: Features = Features {
 };
 
 /// The newest edition the generator understands.
-pub(crate) const MAX_EDITION: Edition = Edition::Edition2024;
+pub const MAX_EDITION: Edition = Edition::Edition2024;
 
 impl Features {
     /// The features of a file: its syntax or edition's defaults, overridden
     /// by its `option features`.
-    pub(crate) fn of_file(file: &FileDescriptorProto) -> Features {
+    pub fn of_file(file: &FileDescriptorProto) -> Features {
         let base = match file.syntax() {
             "proto3" => PROTO3,
             "editions" => match file.edition() {
@@ -76,7 +84,7 @@ impl Features {
     }
 
     /// These features overridden by a nested scope's `features` option.
-    pub(crate) fn with(mut self, set: Option<&FeatureSet>) -> Features {
+    pub fn with(mut self, set: Option<&FeatureSet>) -> Features {
         let Some(set) = set else { return self };
         match set.field_presence {
             Some(FieldPresence::Explicit) => self.presence = Presence::Explicit,
@@ -111,7 +119,7 @@ impl Features {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocall::types::FileOptions;
+    use crate::types::FileOptions;
 
     fn file(syntax: &str, edition: Option<Edition>) -> FileDescriptorProto {
         FileDescriptorProto {
