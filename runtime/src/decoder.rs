@@ -338,7 +338,6 @@ impl<'a> Decoder<'a> {
     }
 
     /// The bytes not read yet.
-    #[cfg_attr(not(feature = "json"), allow(dead_code))]
     pub(crate) fn remaining_slice(&self) -> &'a [u8] {
         self.buf
     }

@@ -60,6 +60,7 @@ mod message;
 pub mod reflect;
 #[cfg(feature = "transport")]
 pub mod reflection;
+pub mod text;
 pub mod types;
 mod unknown;
 mod wire;

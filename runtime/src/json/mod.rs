@@ -195,26 +195,14 @@ pub fn json_to_binary(
     Ok(binary)
 }
 
-/// The message type an `Any`'s `type_url` names: looked up in the options'
-/// registry, then in the pool of the message being printed or parsed, then
-/// among every generated file's types used so far.
+/// The message type an `Any`'s `type_url` names.
 pub(crate) fn any_type(
     options: &Options,
     pool: &DescriptorPool,
     type_url: &str,
 ) -> Result<MessageDescriptor, String> {
-    let Some((_, name)) = type_url.rsplit_once('/') else {
-        return Err(format!("`{type_url}` is not a type URL (no `/`)"));
-    };
-    options
-        .registry
-        .as_ref()
-        .and_then(|r| r.message(name))
-        .or_else(|| pool.message(name))
-        .or_else(|| crate::reflect::registered(name))
-        .ok_or_else(|| {
-            format!("google.protobuf.Any holds `{name}`, which no registry has (json::Options::registry)")
-        })
+    crate::reflect::any_type(options.registry.as_ref(), pool, type_url)
+        .map_err(|e| format!("{e} (json::Options::registry)"))
 }
 
 /// What generated `Serialize` and `Deserialize` impls call.

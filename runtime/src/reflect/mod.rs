@@ -16,18 +16,16 @@
 //! ```
 
 pub(crate) mod features;
-#[cfg_attr(not(feature = "json"), allow(dead_code))]
 mod pool;
-// Read by the JSON and text formats; without `json`, parts go unused.
-#[cfg_attr(not(feature = "json"), allow(dead_code))]
 pub(crate) mod raw;
 
 pub use pool::{
     Cardinality, DescriptorError, DescriptorPool, EnumDescriptor, FieldDescriptor, Kind,
     MessageDescriptor, OneofDescriptor,
 };
-#[cfg_attr(not(feature = "json"), allow(unused_imports))]
-pub(crate) use pool::{FieldInfo, Inner, MessageInfo, Ty, WellKnown};
+pub(crate) use pool::{FieldInfo, Ty, WellKnown};
+#[cfg(feature = "json")]
+pub(crate) use pool::{Inner, MessageInfo};
 
 /// A generated message that knows its descriptor.
 ///
@@ -52,9 +50,26 @@ pub fn register(pool: &DescriptorPool) {
     }
 }
 
+/// The message type an `Any`'s `type_url` names: looked up in `registry`,
+/// then in the pool of the message being printed or parsed, then among
+/// every generated file's types used so far.
+pub(crate) fn any_type(
+    registry: Option<&DescriptorPool>,
+    pool: &DescriptorPool,
+    type_url: &str,
+) -> Result<MessageDescriptor, String> {
+    let Some((_, name)) = type_url.rsplit_once('/') else {
+        return Err(format!("`{type_url}` is not a type URL (no `/`)"));
+    };
+    registry
+        .and_then(|r| r.message(name))
+        .or_else(|| pool.message(name))
+        .or_else(|| registered(name))
+        .ok_or_else(|| format!("google.protobuf.Any holds `{name}`, which no registry has"))
+}
+
 /// The registered message of this full name.
-#[cfg_attr(not(feature = "json"), allow(dead_code))]
-pub(crate) fn registered(full_name: &str) -> Option<MessageDescriptor> {
+fn registered(full_name: &str) -> Option<MessageDescriptor> {
     let pools = REGISTERED.read().unwrap_or_else(|e| e.into_inner());
     pools.iter().find_map(|p| p.message(full_name))
 }

@@ -186,6 +186,7 @@ pub(crate) fn singular<'a>(ty: Ty, records: &[Record<'a>]) -> Result<Singular<'a
 }
 
 /// A map entry's key and value records (last wins), from its encoding.
+#[cfg(feature = "json")]
 pub(crate) fn entry(bytes: &[u8]) -> Result<(Vec<Record<'_>>, Vec<Record<'_>>), DecodeError> {
     let records = records(bytes)?;
     let mut key = Vec::new();
