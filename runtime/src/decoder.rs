@@ -389,6 +389,16 @@ impl<'a> Decoder<'a> {
         result
     }
 
+    /// One level deeper, for a group read in place (see [`Decoder::leave`]).
+    pub(crate) fn enter(&mut self) -> Result<(), DecodeError> {
+        self.descend()
+    }
+
+    /// Back up a level after [`Decoder::enter`].
+    pub(crate) fn leave(&mut self) {
+        self.depth_left += 1;
+    }
+
     fn descend(&mut self) -> Result<(), DecodeError> {
         if self.depth_left == 0 {
             return Err(DecodeError::new(DecodeErrorKind::RecursionLimit(

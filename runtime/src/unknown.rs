@@ -185,6 +185,11 @@ impl UnknownFields {
     }
 
     /// Appends a field whose `value` bytes are already encoded for `wire_type`.
+    /// Appends fields already encoded (keys and values).
+    pub(crate) fn push_encoded(&mut self, encoded: &[u8]) {
+        self.raw.extend_from_slice(encoded);
+    }
+
     pub(crate) fn push_raw(&mut self, number: u32, wire_type: WireType, value: &[u8]) {
         wire::put_key(number, wire_type, &mut self.raw);
         self.raw.extend_from_slice(value);

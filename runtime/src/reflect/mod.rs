@@ -15,10 +15,12 @@
 //! # Ok::<(), protocall::reflect::DescriptorError>(())
 //! ```
 
+mod dynamic;
 pub(crate) mod features;
 mod pool;
 pub(crate) mod raw;
 
+pub use dynamic::{DynamicMessage, MapKey, SetError, Value};
 pub use pool::{
     Cardinality, DescriptorError, DescriptorPool, EnumDescriptor, FieldDescriptor, Kind,
     MessageDescriptor, OneofDescriptor,

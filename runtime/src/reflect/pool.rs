@@ -173,6 +173,8 @@ pub(crate) struct FieldInfo {
     pub(crate) packed: bool,
     /// Index into the message's real (not synthetic) oneofs.
     pub(crate) oneof: Option<usize>,
+    /// A `string` field whose values must be UTF-8.
+    pub(crate) utf8: bool,
     pub(crate) default: Option<String>,
     /// For extensions: the extended message.
     pub(crate) extendee: Option<usize>,
@@ -1133,6 +1135,7 @@ fn resolve_field(
         presence,
         packed,
         oneof,
+        utf8: ty == Ty::String && features.verify_utf8,
         default: field.default_value.clone(),
         extendee,
     })

@@ -105,7 +105,7 @@ impl Error {
         }
     }
 
-    fn plain(message: impl Into<String>) -> Error {
+    pub(crate) fn plain(message: impl Into<String>) -> Error {
         Error {
             line: 0,
             column: 0,
