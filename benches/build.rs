@@ -7,6 +7,11 @@
 //! set. None of the three schemas needs editing: they have no `extensions`
 //! ranges.
 //!
+//! The prost types also get pbjson's serde impls (pbjson-build, from the
+//! same `FileDescriptorSet`), written beside prost's files as
+//! `PACKAGE.serde.rs` and included into the same modules, for the JSON
+//! benchmark against protocall's own ProtoJSON (`benches/json.rs`).
+//!
 //! The gRPC server benchmark's schema, `proto/bench.proto`, is generated
 //! twice as well: by protocall (server and client, into `$OUT_DIR/grpc/protocall/`)
 //! and by tonic-prost-build from the same protox `FileDescriptorSet`
@@ -38,14 +43,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile(&protos, &includes)?;
 
     let fds = protox::compile(&protos, includes)?;
+    let descriptors = prost::Message::encode_to_vec(&fds);
     let prost_out = out.join("prost");
     std::fs::create_dir_all(&prost_out)?;
     prost_build::Config::new()
         .out_dir(&prost_out)
         .include_file("mod.rs")
         .compile_fds(fds)?;
+    pbjson_build::Builder::new()
+        .register_descriptors(&descriptors)?
+        .out_dir(&prost_out)
+        .build(&[".benchmarks"])?;
+    include_serde(&prost_out.join("mod.rs"))?;
 
     grpc_schema(&out)?;
+    Ok(())
+}
+
+/// Adds `include!("PACKAGE.serde.rs");` (pbjson's impls) after each
+/// `include!("PACKAGE.rs");` of prost's include file whose package pbjson
+/// generated, so the impls land in the module that holds their types.
+fn include_serde(mod_rs: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = mod_rs.parent().ok_or("the include file has no folder")?;
+    let text = std::fs::read_to_string(mod_rs)?;
+    let mut patched = String::with_capacity(text.len() * 2);
+    for line in text.lines() {
+        patched.push_str(line);
+        patched.push('\n');
+        let trimmed = line.trim();
+        let Some(file) = trimmed
+            .strip_prefix("include!(\"")
+            .and_then(|rest| rest.strip_suffix(".rs\");"))
+        else {
+            continue;
+        };
+        let serde = format!("{file}.serde.rs");
+        if dir.join(&serde).is_file() {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            patched.push_str(&format!("{indent}include!(\"{serde}\");\n"));
+        }
+    }
+    std::fs::write(mod_rs, patched)?;
     Ok(())
 }
 
