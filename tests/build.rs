@@ -19,6 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "../proto/test/proto2.proto",
                 "../proto/test/transport.proto",
                 "../proto/test/names.proto",
+                "../proto/test/extensions.proto",
             ],
             &["../proto"],
         )?;

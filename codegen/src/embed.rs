@@ -9,8 +9,16 @@ use protocall::types::{
 };
 
 /// The encoded set of `names` and everything they import, in the order of
-/// `files` (which lists imports before importers).
-pub(crate) fn embedded_set(files: &[FileDescriptorProto], names: &[&str]) -> Vec<u8> {
+/// `files` (which lists imports before importers). With `runtime_types`,
+/// the well-known types' files are left out: generated code maps them to
+/// `protocall::types`, whose own descriptors the runtime adds when it
+/// builds the pool (so a compiler's bundled copy of `descriptor.proto`, a
+/// newer or older one, never clashes with the runtime's).
+pub(crate) fn embedded_set(
+    files: &[FileDescriptorProto],
+    names: &[&str],
+    runtime_types: bool,
+) -> Vec<u8> {
     let mut wanted: Vec<&str> = names.to_vec();
     let mut i = 0;
     while i < wanted.len() {
@@ -28,11 +36,20 @@ pub(crate) fn embedded_set(files: &[FileDescriptorProto], names: &[&str]) -> Vec
         file: files
             .iter()
             .filter(|f| wanted.contains(&f.name()))
+            .filter(|f| !(runtime_types && is_well_known(f)))
             .map(|f| canonical(f, &enums))
             .collect(),
         ..Default::default()
     };
     set.encode_to_vec()
+}
+
+/// The files `protocall::types` carries.
+fn is_well_known(file: &FileDescriptorProto) -> bool {
+    matches!(
+        file.package(),
+        "google.protobuf" | "google.protobuf.compiler"
+    )
 }
 
 /// `.pkg.Enum` → its values, for enum defaults.

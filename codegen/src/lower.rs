@@ -69,6 +69,7 @@ pub(crate) fn build(
                 enums: Vec::new(),
                 services: Vec::new(),
                 file_descriptor_set: None,
+                extensions: Vec::new(),
             }),
         };
         builder.add_file(file, package)?;
@@ -87,7 +88,11 @@ pub(crate) fn build(
                 })
                 .map(String::as_str)
                 .collect();
-            package.file_descriptor_set = Some(crate::embed::embedded_set(files, &names));
+            package.file_descriptor_set = Some(crate::embed::embedded_set(
+                files,
+                &names,
+                config.builtin_well_known_types,
+            ));
             let reflect = protocall_codegen_core::model::Reflect {
                 depth: 0,
                 json: config.json,
@@ -428,7 +433,46 @@ impl<'a> Builder<'a> {
                 .services
                 .push(self.service(&comments, &prefix, &modules, service, i)?);
         }
+        for field in &file.extension {
+            package.extensions.push(self.extension(
+                features,
+                file.name(),
+                &prefix,
+                &modules,
+                field,
+            )?);
+        }
         Ok(())
+    }
+
+    /// An `extend` field declared in scope `scope_name` (a package or a
+    /// message), whose constant lives in the module `from` names.
+    fn extension(
+        &self,
+        features: Features,
+        file: &str,
+        scope_name: &str,
+        from: &[String],
+        field: &FieldDescriptorProto,
+    ) -> Result<protocall_codegen_core::model::Extension, Error> {
+        use heck::ToShoutySnakeCase;
+        let built = self.field(
+            features,
+            file,
+            scope_name,
+            from,
+            field,
+            names::snake(field.name()),
+            Vec::new(),
+        )?;
+        let full_name = format!("{scope_name}.{}", field.name());
+        let whose = || format!("{file}: extension `{}`", full_name.trim_start_matches('.'));
+        Ok(protocall_codegen_core::model::Extension {
+            full_name: full_name.trim_start_matches('.').to_string(),
+            extendee: self.path(field.extendee(), from)?,
+            rust_name: rust_ident(&names::escape(&field.name().to_shouty_snake_case()), whose)?,
+            field: built,
+        })
     }
 
     /// Parses the attributes `option` adds to `name` (checked beforehand by
@@ -495,6 +539,12 @@ impl<'a> Builder<'a> {
             nested_path.extend([4, i as i32]);
             enums.push(self.enumeration(comments, &full_name, nested, nested_path)?);
         }
+
+        let extensions = message
+            .extension
+            .iter()
+            .map(|field| self.extension(features, file, &full_name, &inner_modules, field))
+            .collect::<Result<Vec<_>, _>>()?;
 
         let mut fields = Vec::new();
         let mut oneofs: Vec<PendingOneof> = Vec::new();
@@ -627,6 +677,9 @@ impl<'a> Builder<'a> {
             file: file.to_string(),
             shares_bytes: false,
             reflect: None,
+            extendable: !message.extension_range.is_empty()
+                && !self.config.discard_unknown_fields.any(&full_name),
+            extensions,
         })
     }
 

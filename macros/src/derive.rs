@@ -195,6 +195,8 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
         // own `Bytes` fields count.
         shares_bytes,
         reflect: None,
+        extendable: false,
+        extensions: Vec::new(),
     };
     let impls = inline::message(&model);
     Ok(quote::quote!(#impls #(#checks)*))

@@ -50,6 +50,7 @@ mod decoder;
 mod describe;
 mod enumeration;
 mod error;
+mod extension;
 #[cfg(feature = "transport")]
 mod grpc;
 #[cfg(feature = "transport")]
@@ -67,6 +68,7 @@ mod wire;
 
 pub use enumeration::{EnumValue, Enumeration};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use extension::{Extendable, Extension, RepeatedExtension};
 pub use message::{DecodeOptions, Message};
 pub use unknown::{UnknownField, UnknownFields, UnknownValue};
 

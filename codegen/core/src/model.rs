@@ -26,6 +26,8 @@ pub struct Package {
     /// The encoded `FileDescriptorSet` of the package's files and their
     /// imports, embedded as `FILE_DESCRIPTOR_SET` (None: not embedded).
     pub file_descriptor_set: Option<Vec<u8>>,
+    /// `extend` blocks at file level.
+    pub extensions: Vec<Extension>,
 }
 
 /// How a generated message reaches its descriptor.
@@ -67,6 +69,24 @@ pub struct Message {
     /// Implement `protocall::reflect::ReflectMessage` from the embedded
     /// descriptors (and maybe serde); None for inline messages.
     pub reflect: Option<Reflect>,
+    /// Has extension ranges (and keeps unknown fields): implement
+    /// `protocall::Extendable`.
+    pub extendable: bool,
+    /// `extend` blocks declared inside the message.
+    pub extensions: Vec<Extension>,
+}
+
+/// An extension field: a typed constant for `msg.extension(&EXT)`.
+#[derive(Debug)]
+pub struct Extension {
+    /// `pkg.name` (or `pkg.Scope.name`).
+    pub full_name: String,
+    /// The field: name, number, kind and label, as for message fields.
+    pub field: Field,
+    /// The extended message.
+    pub extendee: syn::Path,
+    /// The constant's name, SHOUTY_CASE.
+    pub rust_name: Ident,
 }
 
 #[derive(Debug)]

@@ -23,7 +23,7 @@ pub(crate) mod raw;
 pub use dynamic::{DynamicMessage, MapKey, SetError, Value};
 pub use pool::{
     Cardinality, DescriptorError, DescriptorPool, EnumDescriptor, FieldDescriptor, Kind,
-    MessageDescriptor, OneofDescriptor,
+    MessageDescriptor, MethodDescriptor, OneofDescriptor, ServiceDescriptor,
 };
 pub(crate) use pool::{FieldInfo, Ty, WellKnown};
 #[cfg(feature = "json")]
@@ -87,9 +87,26 @@ pub(crate) fn embedded_pool(set: &'static [u8]) -> DescriptorPool {
     if let Some((_, pool)) = pools.iter().find(|(k, _)| *k == key) {
         return pool.clone();
     }
-    let pool = DescriptorPool::decode(set)
+    // Generated files leave out the well-known types' files, which are the
+    // runtime's own.
+    let mut pool = well_known_pool();
+    pool.add_encoded_file_descriptor_set(set)
         .unwrap_or_else(|e| panic!("embedded descriptors do not make a pool: {e}"));
     register(&pool);
     pools.push((key, pool.clone()));
     pool
+}
+
+/// The pool of the runtime's well-known types (`google.protobuf.*` and the
+/// plugin protocol).
+fn well_known_pool() -> DescriptorPool {
+    static POOL: std::sync::OnceLock<DescriptorPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let mut pool = DescriptorPool::decode(crate::types::FILE_DESCRIPTOR_SET)
+            .expect("the well-known types make a pool");
+        pool.add_encoded_file_descriptor_set(crate::types::compiler::FILE_DESCRIPTOR_SET)
+            .expect("the plugin protocol makes a pool");
+        pool
+    })
+    .clone()
 }

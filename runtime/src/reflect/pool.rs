@@ -50,6 +50,8 @@ pub(crate) struct Inner {
     pub(crate) messages: Vec<MessageInfo>,
     pub(crate) enums: Vec<EnumInfo>,
     pub(crate) extensions: Vec<FieldInfo>,
+    /// (file, index in the file's services).
+    services: Vec<(usize, usize)>,
     symbols: HashMap<String, Symbol>,
 }
 
@@ -58,6 +60,7 @@ enum Symbol {
     Message(usize),
     Enum(usize),
     Extension(usize),
+    Service(usize),
     Other,
 }
 
@@ -321,6 +324,17 @@ impl DescriptorPool {
             Some(Symbol::Extension(index)) => Some(FieldDescriptor {
                 pool: self.clone(),
                 owner: Owner::Extension,
+                index: *index,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The service of this full name (`pkg.Service`).
+    pub fn service(&self, full_name: &str) -> Option<ServiceDescriptor> {
+        match self.inner.symbols.get(full_name.trim_start_matches('.')) {
+            Some(Symbol::Service(index)) => Some(ServiceDescriptor {
+                pool: self.clone(),
                 index: *index,
             }),
             _ => None,
@@ -768,6 +782,106 @@ impl EnumDescriptor {
     }
 }
 
+/// A service.
+#[derive(Clone)]
+pub struct ServiceDescriptor {
+    pool: DescriptorPool,
+    index: usize,
+}
+
+impl fmt::Debug for ServiceDescriptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ServiceDescriptor({})", self.full_name())
+    }
+}
+
+impl ServiceDescriptor {
+    fn proto(&self) -> (&FileDescriptorProto, &crate::types::ServiceDescriptorProto) {
+        let (file, service) = self.pool.inner.services[self.index];
+        let file = &self.pool.inner.files[file];
+        (file, &file.service[service])
+    }
+
+    /// `pkg.Service`.
+    pub fn full_name(&self) -> String {
+        let (file, service) = self.proto();
+        join(file.package(), service.name())
+    }
+
+    /// Its options (custom options are extensions of `ServiceOptions`).
+    pub fn options(&self) -> &crate::types::ServiceOptions {
+        self.proto().1.options()
+    }
+
+    /// Its methods, in declaration order.
+    pub fn methods(&self) -> impl ExactSizeIterator<Item = MethodDescriptor> + '_ {
+        (0..self.proto().1.method.len()).map(|index| MethodDescriptor {
+            service: self.clone(),
+            index,
+        })
+    }
+
+    /// The method of this name.
+    pub fn method(&self, name: &str) -> Option<MethodDescriptor> {
+        self.methods().find(|m| m.name() == name)
+    }
+}
+
+/// A method of a service.
+#[derive(Clone, Debug)]
+pub struct MethodDescriptor {
+    service: ServiceDescriptor,
+    index: usize,
+}
+
+impl MethodDescriptor {
+    fn proto(&self) -> &crate::types::MethodDescriptorProto {
+        &self.service.proto().1.method[self.index]
+    }
+
+    /// `Method`.
+    pub fn name(&self) -> &str {
+        self.proto().name()
+    }
+
+    /// `/pkg.Service/Method`, the HTTP/2 path gRPC calls it by.
+    pub fn path(&self) -> String {
+        format!("/{}/{}", self.service.full_name(), self.name())
+    }
+
+    /// The request message.
+    pub fn input(&self) -> MessageDescriptor {
+        self.service
+            .pool
+            .message(self.proto().input_type())
+            .expect("pools resolve method types")
+    }
+
+    /// The response message.
+    pub fn output(&self) -> MessageDescriptor {
+        self.service
+            .pool
+            .message(self.proto().output_type())
+            .expect("pools resolve method types")
+    }
+
+    /// Whether the client sends a stream.
+    pub fn client_streaming(&self) -> bool {
+        self.proto().client_streaming()
+    }
+
+    /// Whether the server answers with a stream.
+    pub fn server_streaming(&self) -> bool {
+        self.proto().server_streaming()
+    }
+
+    /// Its options: `idempotency_level`, and custom options such as
+    /// `(google.api.http)`, read with [`crate::Extendable::extension`].
+    pub fn options(&self) -> &crate::types::MethodOptions {
+        self.proto().options()
+    }
+}
+
 /// The lowerCamelCase JSON name protoc gives a field without `json_name`.
 pub(crate) fn json_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -793,6 +907,7 @@ fn build(files: Vec<FileDescriptorProto>) -> Result<Inner, DescriptorError> {
         messages: Vec::new(),
         enums: Vec::new(),
         extensions: Vec::new(),
+        services: Vec::new(),
         symbols: HashMap::new(),
     };
     for file in &files {
@@ -826,14 +941,16 @@ fn build(files: Vec<FileDescriptorProto>) -> Result<Inner, DescriptorError> {
         for e in &file.enum_type {
             declare_enum(&mut inner, file.name(), &package, e, features)?;
         }
-        for service in &file.service {
+        for (service_index, service) in file.service.iter().enumerate() {
             let name = join(&package, service.name());
             for method in &service.method {
                 inner
                     .symbols
                     .insert(join(&name, method.name()), Symbol::Other);
             }
-            declare(&mut inner, file.name(), name, Symbol::Other)?;
+            let index = inner.services.len();
+            inner.services.push((file_index, service_index));
+            declare(&mut inner, file.name(), name, Symbol::Service(index))?;
         }
     }
     // Second pass: fields and extensions, in the same order as the first.
@@ -853,6 +970,25 @@ fn build(files: Vec<FileDescriptorProto>) -> Result<Inner, DescriptorError> {
             message.by_name.insert(field.name.clone(), i);
         }
         message.fields = fields;
+    }
+    for &(file, service) in &inner.services {
+        let file = &files[file];
+        let service = &file.service[service];
+        for method in &service.method {
+            for ty in [method.input_type(), method.output_type()] {
+                if !matches!(
+                    inner.symbols.get(ty.trim_start_matches('.')),
+                    Some(Symbol::Message(_))
+                ) {
+                    return Err(DescriptorError::new(format!(
+                        "{}: rpc `{}.{}` names `{ty}`, which is not a message in the pool",
+                        file.name(),
+                        service.name(),
+                        method.name()
+                    )));
+                }
+            }
+        }
     }
     let mut extensions = Vec::new();
     for (file_index, file) in files.iter().enumerate() {

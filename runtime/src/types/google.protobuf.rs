@@ -974,6 +974,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for FileDescriptorSet 
         ::protocall::__private::json::deserialize(deserializer)
     }
 }
+impl ::protocall::Extendable for FileDescriptorSet {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
+    }
+}
 impl FileDescriptorSet {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static FileDescriptorSet {
@@ -2101,6 +2109,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for ExtensionRangeOpti
         deserializer: D,
     ) -> ::core::result::Result<Self, D::Error> {
         ::protocall::__private::json::deserialize(deserializer)
+    }
+}
+impl ::protocall::Extendable for ExtensionRangeOptions {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
     }
 }
 impl ExtensionRangeOptions {
@@ -4450,6 +4466,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for FileOptions {
         ::protocall::__private::json::deserialize(deserializer)
     }
 }
+impl ::protocall::Extendable for FileOptions {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
+    }
+}
 #[allow(deprecated)]
 impl FileOptions {
     /// A shared instance with every field unset.
@@ -4885,6 +4909,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for MessageOptions {
         ::protocall::__private::json::deserialize(deserializer)
     }
 }
+impl ::protocall::Extendable for MessageOptions {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
+    }
+}
 #[allow(deprecated)]
 impl MessageOptions {
     /// A shared instance with every field unset.
@@ -5308,6 +5340,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for FieldOptions {
         deserializer: D,
     ) -> ::core::result::Result<Self, D::Error> {
         ::protocall::__private::json::deserialize(deserializer)
+    }
+}
+impl ::protocall::Extendable for FieldOptions {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
     }
 }
 #[allow(deprecated)]
@@ -6125,6 +6165,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for OneofOptions {
         ::protocall::__private::json::deserialize(deserializer)
     }
 }
+impl ::protocall::Extendable for OneofOptions {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
+    }
+}
 impl OneofOptions {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static OneofOptions {
@@ -6321,6 +6369,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for EnumOptions {
         deserializer: D,
     ) -> ::core::result::Result<Self, D::Error> {
         ::protocall::__private::json::deserialize(deserializer)
+    }
+}
+impl ::protocall::Extendable for EnumOptions {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
     }
 }
 #[allow(deprecated)]
@@ -6528,6 +6584,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for EnumValueOptions {
         ::protocall::__private::json::deserialize(deserializer)
     }
 }
+impl ::protocall::Extendable for EnumValueOptions {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
+    }
+}
 impl EnumValueOptions {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static EnumValueOptions {
@@ -6696,6 +6760,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for ServiceOptions {
         deserializer: D,
     ) -> ::core::result::Result<Self, D::Error> {
         ::protocall::__private::json::deserialize(deserializer)
+    }
+}
+impl ::protocall::Extendable for ServiceOptions {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
     }
 }
 impl ServiceOptions {
@@ -6878,6 +6950,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for MethodOptions {
         deserializer: D,
     ) -> ::core::result::Result<Self, D::Error> {
         ::protocall::__private::json::deserialize(deserializer)
+    }
+}
+impl ::protocall::Extendable for MethodOptions {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
     }
 }
 impl MethodOptions {
@@ -7620,6 +7700,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for FeatureSet {
         deserializer: D,
     ) -> ::core::result::Result<Self, D::Error> {
         ::protocall::__private::json::deserialize(deserializer)
+    }
+}
+impl ::protocall::Extendable for FeatureSet {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
     }
 }
 impl FeatureSet {
@@ -8720,6 +8808,14 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for SourceCodeInfo {
         deserializer: D,
     ) -> ::core::result::Result<Self, D::Error> {
         ::protocall::__private::json::deserialize(deserializer)
+    }
+}
+impl ::protocall::Extendable for SourceCodeInfo {
+    fn extension_fields(&self) -> &::protocall::UnknownFields {
+        &self._unknown_fields
+    }
+    fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+        &mut self._unknown_fields
     }
 }
 impl SourceCodeInfo {

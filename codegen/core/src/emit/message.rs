@@ -71,6 +71,7 @@ pub(crate) fn message(message: &Message) -> TokenStream {
     let inherent = inherent_impl(message);
     let nested = nested_module(message);
     let reflect = message.reflect.map(|r| reflect_impl(message, r));
+    let extendable = extendable_impl(message);
 
     quote! {
         #docs
@@ -87,6 +88,7 @@ pub(crate) fn message(message: &Message) -> TokenStream {
         #message_impl
         #describe
         #reflect
+        #extendable
         #inherent
         #nested
     }
@@ -673,10 +675,15 @@ fn scalar_default(scalar: Scalar, declared: Option<&DefaultValue>) -> TokenStrea
 }
 
 fn nested_module(message: &Message) -> Option<TokenStream> {
-    if message.messages.is_empty() && message.enums.is_empty() && message.oneofs.is_empty() {
+    if message.messages.is_empty()
+        && message.enums.is_empty()
+        && message.oneofs.is_empty()
+        && message.extensions.is_empty()
+    {
         return None;
     }
     let module = &message.module;
+    let extensions = message.extensions.iter().map(extension);
     let messages = message.messages.iter().map(self::message);
     let enums = message.enums.iter().map(super::enumeration::enumeration);
     let oneofs = message.oneofs.iter().map(super::oneof::oneof);
@@ -687,9 +694,64 @@ fn nested_module(message: &Message) -> Option<TokenStream> {
     Some(quote! {
         #[doc = #doc]
         pub mod #module {
+            #(#extensions)*
             #(#messages)*
             #(#enums)*
             #(#oneofs)*
+        }
+    })
+}
+
+/// The typed constant of an extension field.
+pub(crate) fn extension(extension: &crate::model::Extension) -> TokenStream {
+    let field = &extension.field;
+    // Group extensions (a proto2 rarity) have no typed handle yet: their
+    // end key needs the number, which value codecs do not take.
+    if matches!(field.kind, Kind::Group { .. }) {
+        return TokenStream::new();
+    }
+    let name = &extension.rust_name;
+    let extendee = &extension.extendee;
+    let full_name = &extension.full_name;
+    let number = Literal::u32_unsuffixed(field.number);
+    let codec = codec(&field.kind);
+    let value = super::field::value_type(&field.kind, false);
+    let doc = format!(
+        " Extension `{full_name}` = {} of `{}`.",
+        field.number,
+        quote!(#extendee).to_string().replace(' ', "")
+    );
+    let docs = super::doc(&field.doc);
+    match field.label {
+        Label::Repeated { packed } => quote! {
+            #[doc = #doc]
+            #docs
+            pub const #name: ::protocall::RepeatedExtension<#extendee, #codec, #value> =
+                ::protocall::RepeatedExtension::new(#number, #full_name, #packed);
+        },
+        _ => quote! {
+            #[doc = #doc]
+            #docs
+            pub const #name: ::protocall::Extension<#extendee, #codec, #value> =
+                ::protocall::Extension::new(#number, #full_name);
+        },
+    }
+}
+
+/// `Extendable`: extensions live in the unknown fields.
+fn extendable_impl(message: &Message) -> Option<TokenStream> {
+    if !message.extendable || !message.keep_unknown {
+        return None;
+    }
+    let name = &message.rust_name;
+    Some(quote! {
+        impl ::protocall::Extendable for #name {
+            fn extension_fields(&self) -> &::protocall::UnknownFields {
+                &self._unknown_fields
+            }
+            fn extension_fields_mut(&mut self) -> &mut ::protocall::UnknownFields {
+                &mut self._unknown_fields
+            }
         }
     })
 }

@@ -80,8 +80,10 @@ pub fn package_tokens(package: &Package, options: &Options) -> TokenStream {
             pub const FILE_DESCRIPTOR_SET: &[u8] = #bytes;
         }
     });
+    let extensions = package.extensions.iter().map(message::extension);
     quote! {
         #descriptors
+        #(#extensions)*
         #(#messages)*
         #(#enums)*
         #(#services)*
