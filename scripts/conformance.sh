@@ -130,8 +130,17 @@ build_3_21_12() {
     rm -rf "$work"
     mkdir -p "$work/gen" "$work/obj"
     say "3.21.12: apt-get source protobuf=$deb_version"
-    (cd "$work" && apt-get source -qq "protobuf=$deb_version" >"$work/apt-source.log" 2>&1) \
-        || { cat "$work/apt-source.log" >&2; return 1; }
+    if ! (cd "$work" && apt-get source -qq "protobuf=$deb_version" >"$work/apt-source.log" 2>&1); then
+        # The source lists may be older than the deb-src entry: update once.
+        if [ -n "$apt_updated" ] || [ "$(id -u)" != 0 ]; then
+            cat "$work/apt-source.log" >&2
+            return 1
+        fi
+        apt-get update -qq >/dev/null
+        apt_updated=1
+        (cd "$work" && apt-get source -qq "protobuf=$deb_version" >"$work/apt-source.log" 2>&1) \
+            || { cat "$work/apt-source.log" >&2; return 1; }
+    fi
     local src
     src="$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'protobuf-*' | head -n1)"
     [ -f "$src/conformance/conformance_test_runner.cc" ] || {
