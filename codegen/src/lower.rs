@@ -1232,7 +1232,13 @@ mod tests {
         let got: Vec<(String, String, String)> = e
             .aliases
             .iter()
-            .map(|a| (a.proto_name.clone(), a.rust_name.to_string(), a.target.to_string()))
+            .map(|a| {
+                (
+                    a.proto_name.clone(),
+                    a.rust_name.to_string(),
+                    a.target.to_string(),
+                )
+            })
             .collect();
         let want = [
             ("MOO", "MOO", "AliasBaz"),
