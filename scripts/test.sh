@@ -16,6 +16,10 @@ echo "== rustdoc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== tests"
 cargo test --workspace
+echo "== conformance"
+# protobuf's conformance suite (runners 3.21.12 and 27.2, built once and
+# cached outside the clone; README, "Conformance").
+bash scripts/conformance.sh
 # scripts/soak.sh is not run here until the intermittent UNAVAILABLE it
 # finds is fixed (RELIABILITY.md, "Soak").
 echo "== demos"
