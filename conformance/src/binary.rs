@@ -1,10 +1,12 @@
 //! Binary in, binary out: decode the payload as the named message type with
 //! its generated protocall type, encode it again.
 
-use protocall::Message;
+use protocall::reflect::{MessageDescriptor, ReflectMessage};
+use protocall::{EnumValue, Message};
 
-use crate::Response;
+use crate::conformance::WireFormat;
 use crate::protobuf_test_messages::{editions, proto2, proto3};
+use crate::{Flags, Input, Response};
 
 /// Decodes `payload` as an `M` and encodes it back. A decode error is a
 /// `parse_error` (what the invalid-input tests expect), an encode error a
@@ -21,8 +23,18 @@ pub fn roundtrip_as<M: Message>(payload: &[u8]) -> Response {
     }
 }
 
-/// A message type the suites send, by full name, and its round trip.
-pub type MessageType = (&'static str, fn(&[u8]) -> Response);
+/// A message type the suites send: its name, its descriptor, and how the
+/// generated type answers a request in any format.
+pub struct MessageType {
+    /// The full name, as in the request's `message_type`.
+    pub name: &'static str,
+    /// The descriptor (for `--dynamic`).
+    pub descriptor: fn() -> MessageDescriptor,
+    /// Binary to binary with the generated type.
+    pub roundtrip: fn(&[u8]) -> Response,
+    /// Any other request with the generated type.
+    pub answer: fn(&MessageDescriptor, Input<'_>, EnumValue<WireFormat>, &Flags) -> Response,
+}
 
 /// Every message type the conformance suites send (3.21: the proto2 and
 /// proto3 ones; 27 with `--maximum_edition 2023`: the editions ones too).
@@ -34,15 +46,16 @@ pub const MESSAGE_TYPES: &[MessageType] = &[
     entry::<editions::TestAllTypesEdition2023>(),
 ];
 
-const fn entry<M: Message>() -> MessageType {
-    (M::FULL_NAME, roundtrip_as::<M>)
+const fn entry<M: ReflectMessage>() -> MessageType {
+    MessageType {
+        name: M::FULL_NAME,
+        descriptor: M::descriptor,
+        roundtrip: roundtrip_as::<M>,
+        answer: crate::formats::answer::<crate::formats::Generated<M>>,
+    }
 }
 
-/// [`roundtrip_as`] for the type named `message_type`; an unknown name is a
-/// `runtime_error`.
-pub fn roundtrip(message_type: &str, payload: &[u8]) -> Response {
-    match MESSAGE_TYPES.iter().find(|(name, _)| *name == message_type) {
-        Some((_, roundtrip)) => roundtrip(payload),
-        None => Response::RuntimeError(format!("unknown message type `{message_type}`")),
-    }
+/// The message type of this name.
+pub fn message_type(name: &str) -> Option<&'static MessageType> {
+    MESSAGE_TYPES.iter().find(|t| t.name == name)
 }

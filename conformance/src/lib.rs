@@ -116,11 +116,30 @@ impl From<Response> for ConformanceResponse {
     }
 }
 
-/// Answers one request with the generated types: binary to binary in
-/// [`binary::roundtrip`], the failure list older runners ask for (always
-/// empty: the expected failures are the `--failure_list` files the script
-/// passes), everything else through [`formats::answer`].
+/// How the testee answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// With protocall's generated types.
+    Generated,
+    /// With [`protocall::reflect::DynamicMessage`], from descriptors alone.
+    Dynamic,
+}
+
+/// Answers one request with the generated types.
 pub fn handle(request: &ConformanceRequest) -> Response {
+    handle_as(request, Mode::Generated)
+}
+
+/// Answers one request with dynamic messages.
+pub fn handle_dynamic(request: &ConformanceRequest) -> Response {
+    handle_as(request, Mode::Dynamic)
+}
+
+/// Answers one request: the failure list older runners ask for (always
+/// empty: the expected failures are the `--failure_list` files the script
+/// passes), binary to binary with the generated type in
+/// [`binary::roundtrip_as`], everything else through [`formats::answer`].
+pub fn handle_as(request: &ConformanceRequest, mode: Mode) -> Response {
     let output = request.requested_output_format;
     if request.message_type == FAILURE_SET_TYPE {
         return if output == WireFormat::Protobuf {
@@ -129,6 +148,9 @@ pub fn handle(request: &ConformanceRequest) -> Response {
             Response::RuntimeError(format!("{FAILURE_SET_TYPE} asked for as {output:?}"))
         };
     }
+    let Some(message_type) = binary::message_type(&request.message_type) else {
+        return Response::RuntimeError(format!("unknown message type `{}`", request.message_type));
+    };
     let input = match &request.payload {
         Some(Payload::ProtobufPayload(bytes)) => Input::Protobuf(bytes),
         Some(Payload::JsonPayload(text)) => Input::Json(text),
@@ -136,21 +158,26 @@ pub fn handle(request: &ConformanceRequest) -> Response {
         Some(Payload::TextPayload(text)) => Input::Text(text),
         None => return Response::RuntimeError("the request has no payload".into()),
     };
-    match input {
-        Input::Protobuf(bytes) if output == WireFormat::Protobuf => {
-            binary::roundtrip(&request.message_type, bytes)
+    let flags = Flags {
+        test_category: request.test_category,
+        print_unknown_fields: request.print_unknown_fields,
+        use_jspb_array_any_format: request
+            .jspb_encoding_options
+            .as_ref()
+            .is_some_and(|o| o.use_jspb_array_any_format),
+    };
+    let descriptor = (message_type.descriptor)();
+    match (mode, input) {
+        (Mode::Generated, Input::Protobuf(bytes)) if output == WireFormat::Protobuf => {
+            (message_type.roundtrip)(bytes)
         }
-        _ => {
-            let flags = Flags {
-                test_category: request.test_category,
-                print_unknown_fields: request.print_unknown_fields,
-                use_jspb_array_any_format: request
-                    .jspb_encoding_options
-                    .as_ref()
-                    .is_some_and(|o| o.use_jspb_array_any_format),
-            };
-            formats::answer(&request.message_type, input, output, &flags)
-        }
+        (Mode::Generated, _) => (message_type.answer)(&descriptor, input, output, &flags),
+        (Mode::Dynamic, _) => formats::answer::<protocall::reflect::DynamicMessage>(
+            &descriptor,
+            input,
+            output,
+            &flags,
+        ),
     }
 }
 

@@ -5,9 +5,9 @@
 //! conformance_test_runner [runner options] target/release/protocall-conformance [--dynamic]
 //! ```
 //!
-//! By default requests are answered with protocall's generated types.
-//! `--dynamic` is to answer them through runtime reflection instead; it is
-//! not built yet and exits with an error.
+//! By default requests are answered with protocall's generated types;
+//! `--dynamic` (or `PROTOCALL_CONFORMANCE_MODE=dynamic`) answers them with
+//! `protocall::reflect::DynamicMessage`, from the types' descriptors alone.
 
 use std::process::ExitCode;
 
@@ -16,14 +16,23 @@ use std::process::ExitCode;
 enum Mode {
     /// With the generated types ([`protocall_conformance::handle`]).
     Generated,
-    /// With runtime reflection over descriptors: not built yet.
+    /// With dynamic messages ([`protocall_conformance::handle_dynamic`]).
     Dynamic,
 }
 
 fn parse_args() -> Result<Mode, String> {
     let mut args = std::env::args();
     let program = args.next().unwrap_or_default();
-    let mut mode = Mode::Generated;
+    // The runner starts the testee itself; the environment picks the mode.
+    let mut mode = match std::env::var("PROTOCALL_CONFORMANCE_MODE").as_deref() {
+        Ok("dynamic") => Mode::Dynamic,
+        Ok("generated") | Err(_) => Mode::Generated,
+        Ok(other) => {
+            return Err(format!(
+                "PROTOCALL_CONFORMANCE_MODE={other} (generated or dynamic)"
+            ));
+        }
+    };
     for arg in args {
         match arg.as_str() {
             "--dynamic" => mode = Mode::Dynamic,
@@ -50,12 +59,7 @@ fn main() -> ExitCode {
     };
     let handler = match mode {
         Mode::Generated => protocall_conformance::handle,
-        Mode::Dynamic => {
-            eprintln!(
-                "protocall-conformance: --dynamic (reflection-based testee) is not built yet"
-            );
-            return ExitCode::from(2);
-        }
+        Mode::Dynamic => protocall_conformance::handle_dynamic,
     };
     let stdin = std::io::stdin().lock();
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());

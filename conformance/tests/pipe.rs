@@ -24,7 +24,21 @@ fn frame(request: &ConformanceRequest) -> Vec<u8> {
 /// Runs the testee with `args` on `stdin`, returning its exit and the
 /// responses it wrote.
 fn run(args: &[&str], stdin: &[u8]) -> (Output, Vec<ConformanceResponse>) {
-    let mut child = Command::new(TESTEE)
+    spawn(args, None, stdin)
+}
+
+/// With `PROTOCALL_CONFORMANCE_MODE` set, as scripts/conformance.sh runs it.
+fn run_in(mode: &str, stdin: &[u8]) -> (Output, Vec<ConformanceResponse>) {
+    spawn(&[], Some(mode), stdin)
+}
+
+fn spawn(args: &[&str], mode: Option<&str>, stdin: &[u8]) -> (Output, Vec<ConformanceResponse>) {
+    let mut command = Command::new(TESTEE);
+    command.env_remove("PROTOCALL_CONFORMANCE_MODE");
+    if let Some(mode) = mode {
+        command.env("PROTOCALL_CONFORMANCE_MODE", mode);
+    }
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -125,7 +139,7 @@ fn every_message_type_the_suites_send() {
     // and a proto3 open one tell them apart on an unknown enum value.
     let names: Vec<&str> = protocall_conformance::binary::MESSAGE_TYPES
         .iter()
-        .map(|(name, _)| *name)
+        .map(|t| t.name)
         .collect();
     assert_eq!(
         names,
@@ -170,29 +184,54 @@ fn failure_set_request_of_older_runners() {
 }
 
 #[test]
-fn json_and_text_format_go_to_formats() {
+fn json_and_text_format_in_both_modes() {
     let mut json_in = binary(proto3::TestAllTypesProto3::FULL_NAME, b"");
-    json_in.payload = Some(Payload::JsonPayload("{}".into()));
+    json_in.payload = Some(Payload::JsonPayload(r#"{"optionalInt64": "5"}"#.into()));
     json_in.test_category = TestCategory::JsonTest.into();
-    let mut json_out = binary(proto3::TestAllTypesProto3::FULL_NAME, b"");
+    let mut json_out = binary(proto3::TestAllTypesProto3::FULL_NAME, &[0x10, 0x05]);
     json_out.requested_output_format = WireFormat::Json.into();
     let mut text_in = binary(proto2::TestAllTypesProto2::FULL_NAME, b"");
     text_in.payload = Some(Payload::TextPayload("optional_int32: 1".into()));
     text_in.test_category = TestCategory::TextFormatTest.into();
+    let mut bad_json = json_in.clone();
+    bad_json.payload = Some(Payload::JsonPayload(r#"{"optionalInt32": "x"}"#.into()));
+    let mut ignoring = json_in.clone();
+    ignoring.payload = Some(Payload::JsonPayload(r#"{"noSuchField": 1}"#.into()));
+    ignoring.test_category = TestCategory::JsonIgnoreUnknownParsingTest.into();
     let mut no_payload = binary(proto3::TestAllTypesProto3::FULL_NAME, b"");
     no_payload.payload = None;
-    let answers = session(&[json_in, json_out, text_in, no_payload]);
-    for answer in &answers[..3] {
-        match answer {
-            Answer::Skipped(why) => assert!(why.contains("not built yet"), "{why}"),
-            other => panic!("{other:?}"),
+    let requests = [json_in, json_out, text_in, bad_json, ignoring, no_payload];
+    for mode in ["generated", "dynamic"] {
+        let stdin: Vec<u8> = requests.iter().flat_map(frame).collect();
+        let (output, responses) = run_in(mode, &stdin);
+        assert!(output.status.success(), "{mode}");
+        let answers: Vec<Answer> = responses.into_iter().map(|r| r.result.unwrap()).collect();
+        assert_eq!(
+            answers[0],
+            Answer::ProtobufPayload(vec![0x10, 0x05]),
+            "{mode}"
+        );
+        assert_eq!(
+            answers[1],
+            Answer::JsonPayload(r#"{"optionalInt64":"5"}"#.into()),
+            "{mode}"
+        );
+        assert_eq!(
+            answers[2],
+            Answer::ProtobufPayload(vec![0x08, 0x01]),
+            "{mode}"
+        );
+        match &answers[3] {
+            Answer::ParseError(e) => assert!(e.contains(".optionalInt32"), "{mode}: {e}"),
+            other => panic!("{mode}: {other:?}"),
         }
+        assert_eq!(answers[4], Answer::ProtobufPayload(vec![]), "{mode}");
+        assert!(
+            matches!(answers[5], Answer::RuntimeError(_)),
+            "{mode}: {:?}",
+            answers[5]
+        );
     }
-    assert!(
-        matches!(answers[3], Answer::RuntimeError(_)),
-        "{:?}",
-        answers[3]
-    );
 }
 
 #[test]
@@ -219,9 +258,13 @@ fn framing_errors_and_arguments() {
     let (output, responses) = run(&[TESTEE], &frame(&binary("conformance.FailureSet", b"")));
     assert!(output.status.success() && responses.len() == 1);
 
-    let (output, _) = run(&["--dynamic"], b"");
+    let (output, responses) = run(
+        &["--dynamic"],
+        &frame(&binary("conformance.FailureSet", b"")),
+    );
+    assert!(output.status.success() && responses.len() == 1);
+    let (output, _) = run_in("sideways", b"");
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not built yet"));
     let (output, _) = run(&["--frobnicate"], b"");
     assert_eq!(output.status.code(), Some(2));
 }

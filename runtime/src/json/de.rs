@@ -683,6 +683,14 @@ impl<'de> Visitor<'de> for ScalarSeed<'_, '_, '_> {
         })
     }
 
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        // `null` is the one value of google.protobuf.NullValue.
+        if null_is_a_value(self.cx, self.ty) {
+            return Ok(self.put(Scalar::Enum(0)));
+        }
+        Err(E::invalid_type(de::Unexpected::Unit, &self))
+    }
+
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
         match self.ty {
             Ty::Bool => Ok(self.put(Scalar::Bool(v))),
@@ -807,8 +815,9 @@ fn parse_json_number(text: &str) -> Option<f64> {
 /// Standard or URL-safe base64, padded or not.
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    let config =
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let config = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
     let url_safe = text.contains(['-', '_']);
     let alphabet = if url_safe {
         &base64::alphabet::URL_SAFE

@@ -1191,7 +1191,10 @@ fn resolve_field(
         },
         Type::Message | Type::Group => match lookup(field.type_name()) {
             Some(Symbol::Message(index)) => {
-                let map_entry = inner.messages[index].map_entry;
+                // Map entries, and the values inside them, are always
+                // length-prefixed, whatever `message_encoding` says.
+                let map_entry = inner.messages[index].map_entry
+                    || inner.messages.get(scope.index).is_some_and(|m| m.map_entry);
                 if field.r#type() == Type::Group || (features.delimited && !map_entry) {
                     Ty::Group(index)
                 } else {

@@ -204,19 +204,10 @@ impl<'a> Parser<'a> {
                     .text
                     .get(self.pos..self.pos + len)
                     .ok_or_else(|| bad(self))?;
-                let mut code = u32::from_str_radix(hex, 16).map_err(|_| bad(self))?;
+                // Surrogates (even in pairs) are no code points: an error,
+                // as in protobuf's own parser.
+                let code = u32::from_str_radix(hex, 16).map_err(|_| bad(self))?;
                 self.pos += len;
-                // A surrogate pair written as two `\u` escapes.
-                if (0xd800..0xdc00).contains(&code) && self.text[self.pos..].starts_with("\\u") {
-                    let low = self
-                        .text
-                        .get(self.pos + 2..self.pos + 6)
-                        .and_then(|h| u32::from_str_radix(h, 16).ok());
-                    if let Some(low @ 0xdc00..0xe000) = low {
-                        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-                        self.pos += 6;
-                    }
-                }
                 let c = char::from_u32(code).ok_or_else(|| bad(self))?;
                 let mut buf = [0; 4];
                 out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
