@@ -27,3 +27,4 @@ cargo run -q -p protocall-examples --bin user
 cargo run -q -p protocall-examples --bin streaming
 cargo run -q -p protocall-examples --bin inline
 cargo run -q -p protocall-examples --bin axum
+cargo run -q -p protocall-examples --bin formats

@@ -1195,9 +1195,11 @@ fn label(features: Features, field: &FieldDescriptorProto, kind: &Kind) -> Label
                 packed: packable && declared.unwrap_or(features.packed),
             }
         }
-        // Required messages are stored like optional ones (`Option<M>`).
-        ProtoLabel::Required if message_like => Label::Optional,
-        ProtoLabel::Required => Label::Required,
+        // Required fields are stored like optional ones (`Option<T>`): a
+        // missing required field must stay missing through a round trip
+        // (peers check for it), so it cannot be a plain value that is
+        // always written.
+        ProtoLabel::Required => Label::Optional,
         ProtoLabel::Optional => {
             if message_like || field.proto3_optional() || field.oneof_index.is_some() {
                 return Label::Optional;
@@ -1205,7 +1207,7 @@ fn label(features: Features, field: &FieldDescriptorProto, kind: &Kind) -> Label
             match features.presence {
                 Presence::Explicit => Label::Optional,
                 Presence::Implicit => Label::Implicit,
-                Presence::LegacyRequired => Label::Required,
+                Presence::LegacyRequired => Label::Optional,
             }
         }
     }

@@ -152,7 +152,7 @@ pub struct Sample {
     /// Message fields always have explicit presence.
     pub e_inner: ::core::option::Option<Inner>,
     /// Required, as proto2's `required`.
-    pub r_id: i32,
+    pub r_id: ::core::option::Option<i32>,
     /// Packed, the edition 2023 default, or one record per value.
     pub packed_int32: ::std::vec::Vec<i32>,
     /// Field `expanded_int32` = 31.
@@ -241,7 +241,7 @@ impl ::protocall::Message for Sample {
         );
         ::protocall::__private::codec::Int32::encode_optional(14, &self.e_default, buf);
         ::protocall::__private::codec::Msg::encode_optional(15, &self.e_inner, buf);
-        ::protocall::__private::codec::Int32::encode(20, &self.r_id, buf);
+        ::protocall::__private::codec::Int32::encode_optional(20, &self.r_id, buf);
         ::protocall::__private::codec::Int32::encode_packed(30, &self.packed_int32, buf);
         ::protocall::__private::codec::Int32::encode_repeated(
             31,
@@ -334,7 +334,7 @@ impl ::protocall::Message for Sample {
                 &self.e_default,
             )
             + ::protocall::__private::codec::Msg::encoded_len_optional(15, &self.e_inner)
-            + ::protocall::__private::codec::Int32::encoded_len(20, &self.r_id)
+            + ::protocall::__private::codec::Int32::encoded_len_optional(20, &self.r_id)
             + ::protocall::__private::codec::Int32::encoded_len_packed(
                 30,
                 &self.packed_int32,
@@ -486,7 +486,7 @@ impl ::protocall::Message for Sample {
                 )
             }
             20 => {
-                ::protocall::__private::codec::Int32::merge(
+                ::protocall::__private::codec::Int32::merge_optional(
                     wire_type,
                     &mut self.r_id,
                     decoder,
@@ -716,6 +716,10 @@ impl Sample {
     /// The value of `e_inner`, or its default when unset.
     pub fn e_inner(&self) -> &Inner {
         self.e_inner.as_ref().unwrap_or_else(|| Inner::default_instance())
+    }
+    /// The value of `r_id`, or its default when unset.
+    pub fn r_id(&self) -> i32 {
+        self.r_id.unwrap_or_default()
     }
     /// The value of `delimited`, or its default when unset.
     pub fn delimited(&self) -> &Inner {

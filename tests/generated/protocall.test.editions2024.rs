@@ -144,7 +144,7 @@ pub struct Node {
     /// Field `levels_by_id` = 12.
     pub levels_by_id: ::std::collections::HashMap<i32, Level>,
     /// Field `label` = 13.
-    pub label: ::std::string::String,
+    pub label: ::core::option::Option<::std::string::String>,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
 }
@@ -198,7 +198,7 @@ impl ::protocall::Message for Node {
             &self.levels_by_id,
             buf,
         );
-        ::protocall::__private::codec::Str::encode(13, &self.label, buf);
+        ::protocall::__private::codec::Str::encode_optional(13, &self.label, buf);
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
@@ -232,7 +232,7 @@ impl ::protocall::Message for Node {
                 ::protocall::__private::codec::ClosedEnum,
                 12,
                 &self.levels_by_id,
-            ) + ::protocall::__private::codec::Str::encoded_len(13, &self.label)
+            ) + ::protocall::__private::codec::Str::encoded_len_optional(13, &self.label)
             + self._unknown_fields.encoded_len()
     }
     fn merge_field(
@@ -338,7 +338,7 @@ impl ::protocall::Message for Node {
                 )
             }
             13 => {
-                ::protocall::__private::codec::Str::merge(
+                ::protocall::__private::codec::Str::merge_optional(
                     wire_type,
                     &mut self.label,
                     decoder,
@@ -436,6 +436,10 @@ impl Node {
     /// The value of `leaf`, or its default when unset.
     pub fn leaf(&self) -> &Leaf {
         self.leaf.as_ref().unwrap_or_else(|| Leaf::default_instance())
+    }
+    /// The value of `label`, or its default when unset.
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or("")
     }
 }
 /// Closed through the file's features; first value 0, so it can be a map value.

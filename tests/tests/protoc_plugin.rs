@@ -626,7 +626,7 @@ fn ed2023_full() -> Sample {
         e_size: Some(Size::Large),
         e_default: Some(42),
         e_inner: Some(inner(1, "")),
-        r_id: i32::MIN,
+        r_id: Some(i32::MIN),
         packed_int32: vec![1, -1, 300],
         expanded_int32: vec![2, -2, 400],
         packed_size: vec![Size::Small, Size::Large],
@@ -661,7 +661,7 @@ fn edition_2023_presence_matches_python() {
         e_size: Some(Size::Small),
         e_default: Some(0),
         e_inner: Some(Inner::default()),
-        r_id: 0,
+        r_id: Some(0),
         ..Default::default()
     };
     let python = same_bytes_both_ways(&peer, "ed2023_zeros", &zeros);
@@ -670,7 +670,8 @@ fn edition_2023_presence_matches_python() {
     let empty = Sample::default();
     assert_eq!((empty.e_default, empty.e_default()), (None, 42));
     assert_eq!(empty.e_size(), Size::Small);
-    assert_eq!(numbers(&encode(&empty)), [20]);
+    // A required field that is not set is not written (before, it was, at 0).
+    assert!(numbers(&encode(&empty)).is_empty());
 }
 
 #[test]
@@ -716,7 +717,7 @@ fn edition_2023_closed_enum_unknown_values_go_to_unknown_fields() {
         got,
         Sample {
             i_color: EnumValue::Unknown(99),
-            r_id: 1,
+            r_id: Some(1),
             packed_size: vec![Size::Small, Size::Medium],
             packed_color: vec![Color::Red.into(), EnumValue::Unknown(99)],
             _unknown_fields: got._unknown_fields.clone(),
@@ -736,6 +737,7 @@ fn edition_2023_unchecked_strings_hold_raw_bytes() {
         raw_string: vec![0xff, 0xfe],
         raw_strings: vec![b"ok".to_vec(), vec![0xc3, 0x28]],
         raw_map: HashMap::from([(1, vec![0x80])]),
+        r_id: Some(0),
         ..Default::default()
     };
     assert_eq!(got, want);
@@ -762,9 +764,9 @@ fn ed2024_full() -> Node {
         levels: vec![Level::Two, Level::Zero],
         moods: vec![Mood::Happy.into(), EnumValue::Unknown(7)],
         child: Some(Box::new(Node {
-            label: s("child"),
+            label: Some(s("child")),
             child: Some(Box::new(Node {
-                label: s("grandchild"),
+                label: Some(s("grandchild")),
                 values: vec![5],
                 ..Default::default()
             })),
@@ -773,15 +775,19 @@ fn ed2024_full() -> Node {
         children: vec![
             Node {
                 id: Some(1),
-                label: s("first"),
+                label: Some(s("first")),
                 ..Default::default()
             },
-            Node::default(),
+            // Python must set the required label to write the node.
+            Node {
+                label: Some(s("")),
+                ..Default::default()
+            },
         ],
         leaf: Some(leaf("leaf")),
         leaves: HashMap::from([(s("a"), leaf("leaf a"))]),
         levels_by_id: HashMap::from([(9, Level::One)]),
-        label: s("root"),
+        label: Some(s("root")),
         _unknown_fields: Default::default(),
     }
 }
@@ -796,8 +802,12 @@ fn edition_2024_file_features_match_python() {
     ];
     assert_eq!(shapes(&python), want, "Python's bytes");
     assert_eq!(shapes(&encode(&ed2024_full())), want, "Rust's bytes");
-    // Implicit presence at zero: not written; required: written.
-    let python = same_bytes_both_ways(&peer, "ed2024_implicit_zero", &Node::default());
+    // Implicit presence at zero: not written; a set required field: written.
+    let zero = Node {
+        label: Some(s("")),
+        ..Default::default()
+    };
+    let python = same_bytes_both_ways(&peer, "ed2024_implicit_zero", &zero);
     assert_eq!(numbers(&python), [13]);
 }
 
@@ -808,7 +818,7 @@ fn edition_2024_closed_enum_unknown_values_go_to_unknown_fields() {
     let got: Node = decode(&raw, "ed2024_closed_unknown");
     assert_eq!((got.level, &got.levels[..]), (None, &[Level::One][..]));
     assert!(got.levels_by_id.is_empty(), "{:?}", got.levels_by_id);
-    assert_eq!(got.label, "x");
+    assert_eq!(got.label.as_deref(), Some("x"));
     assert_eq!(
         got._unknown_fields.iter().collect::<Vec<_>>(),
         [

@@ -501,8 +501,8 @@ fn doubled<T: Clone>(v: &[T]) -> Vec<T> {
 #[allow(deprecated)]
 fn legacy_full() -> Legacy {
     Legacy {
-        id: -1,
-        code: s("\u{df}code"),
+        id: Some(-1),
+        code: Some(s("\u{df}code")),
         count: Some(-7),
         label: Some(s("label \u{2713}")),
         blob: Some(b"\x00\xffblob".to_vec()),
@@ -532,9 +532,9 @@ fn legacy_full() -> Legacy {
             Entry {
                 key: Some(1),
                 nested: Some(Legacy {
-                    id: 2,
-                    code: s("n"),
-                    required_size: Size::Small,
+                    id: Some(2),
+                    code: Some(s("n")),
+                    required_size: Some(Size::Small),
                     settings: Some(Settings {
                         level: Some(9),
                         ..Default::default()
@@ -550,23 +550,23 @@ fn legacy_full() -> Legacy {
             Entry::default(),
         ],
         child: Some(Box::new(Legacy {
-            id: 3,
-            code: s("child"),
-            required_size: Size::Medium,
+            id: Some(3),
+            code: Some(s("child")),
+            required_size: Some(Size::Medium),
             entry: vec![Entry {
                 key: Some(7),
                 ..Default::default()
             }],
             child: Some(Box::new(Legacy {
-                id: 4,
-                code: s("grandchild"),
-                required_size: Size::Large,
+                id: Some(4),
+                code: Some(s("grandchild")),
+                required_size: Some(Size::Large),
                 ..Default::default()
             })),
             ..Default::default()
         })),
         pick: Some(Pick::PickString(s("pick"))),
-        required_size: Size::Small,
+        required_size: Some(Size::Small),
         old: Some(61),
         _unknown_fields: Default::default(),
     }
@@ -885,8 +885,8 @@ fn proto2_full_message_with_groups_both_ways() {
 fn proto2_fields_set_to_their_defaults_stay_present() {
     let peer = peer!();
     let want = Legacy {
-        id: 0,
-        code: s("abc"),
+        id: Some(0),
+        code: Some(s("abc")),
         count: Some(7),
         label: Some(s("hello \"world\"")),
         blob: Some(b"\x01\x02\x7fz".to_vec()),
@@ -900,13 +900,13 @@ fn proto2_fields_set_to_their_defaults_stay_present() {
         aliased: Some(Aliased::One), // set as ALIASED_UNO
         settings: Some(Settings::default()),
         child: Some(Box::new(Legacy {
-            id: 0,
-            code: s("abc"),
-            required_size: Size::Large,
+            id: Some(0),
+            code: Some(s("abc")),
+            required_size: Some(Size::Large),
             ..Default::default()
         })),
         pick: Some(Pick::PickInt(0)),
-        required_size: Size::Large,
+        required_size: Some(Size::Large),
         old: Some(0),
         ..Default::default()
     };
@@ -925,12 +925,16 @@ fn proto2_fields_set_to_their_defaults_stay_present() {
 #[test]
 fn proto2_unset_fields_read_as_declared_defaults() {
     let peer = peer!();
+    // Python sets the required fields (at their declared defaults): set,
+    // they are written; the getters of unset ones give the same defaults.
     let want = Legacy {
-        id: 5,
+        id: Some(5),
+        code: Some(s("abc")),
+        required_size: Some(Size::Large),
         ..Default::default()
     };
     assert_eq!(
-        (want.code.as_str(), want.required_size),
+        (Legacy::default().code(), Legacy::default().required_size()),
         ("abc", Size::Large),
         "required defaults"
     );
@@ -955,10 +959,10 @@ fn proto2_unset_fields_read_as_declared_defaults() {
             "{what}: ALIASED_UNO is an alias of ALIASED_ONE"
         );
         assert_eq!(l.settings().level(), 0, "{what}");
-        assert_eq!(l.child().id, 0, "{what}");
+        assert_eq!(l.child().id, None, "{what}");
     }
     assert_eq!(Aliased::from_str_name("ALIASED_UNO"), Some(Aliased::One));
-    // Rust writes the required fields only; Python sees every optional unset.
+    // Rust writes the set (required) fields only; Python sees every optional unset.
     let rust = encode(&want);
     assert_eq!(numbers(&rust), [1, 2, 60]);
     peer.check("legacy_minimal", &rust);
@@ -979,7 +983,7 @@ fn proto2_closed_enum_unknown_values_go_to_unknown_fields() {
     assert_eq!(got.packed_sizes, [Size::Large]);
     assert_eq!(got.level_map, HashMap::from([(s("y"), Level::One)]));
     assert_eq!(got.pick, None);
-    assert_eq!(got.required_size, Size::Medium);
+    assert_eq!(got.required_size, Some(Size::Medium));
     let unknown: Vec<UnknownField<'_>> = got._unknown_fields.iter().collect();
     let field = |number, value| UnknownField { number, value };
     assert_eq!(
@@ -1106,10 +1110,10 @@ fn proto2_merge_matches_python() {
     assert_eq!(
         (
             then_minimal.id,
-            then_minimal.code.as_str(),
+            then_minimal.code.as_deref(),
             then_minimal.required_size
         ),
-        (5, "abc", Size::Large)
+        (Some(5), Some("abc"), Some(Size::Large))
     );
     assert_eq!(then_minimal.count, Some(-7));
 }
@@ -1162,8 +1166,8 @@ fn proto2_unknown_fields_inside_groups_are_kept() {
     let raw = peer.build("raw_legacy_groups");
     let got: Legacy = decode(&raw, "raw_legacy_groups");
     assert_eq!(
-        (got.id, got.code.as_str(), got.required_size),
-        (1, "c", Size::Medium)
+        (got.id, got.code.as_deref(), got.required_size),
+        (Some(1), Some("c"), Some(Size::Medium))
     );
     let settings = got.settings.as_ref().expect("settings group");
     assert_eq!(settings.level, Some(5));

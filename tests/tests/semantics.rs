@@ -191,8 +191,10 @@ fn closed_enum_unknown_values_go_to_unknown_fields() {
 #[test]
 fn proto2_defaults_and_getters() {
     let m = Legacy::default();
-    assert_eq!(m.code, "abc");
-    assert_eq!(m.required_size, Size::Large);
+    // Required fields are `Option`s whose getters give the declared default.
+    assert_eq!(m.code, None);
+    assert_eq!(m.code(), "abc");
+    assert_eq!(m.required_size(), Size::Large);
     assert_eq!(m.count(), 7);
     assert_eq!(m.label(), "hello \"world\"");
     assert_eq!(m.blob(), b"\x01\x02\x7fz");
@@ -209,11 +211,17 @@ fn proto2_defaults_and_getters() {
     // Message getters return a shared default instance when unset.
     assert_eq!(m.settings(), &legacy::Settings::default());
     assert!(std::ptr::eq(m.child(), Legacy::default_instance()));
-    // Required fields are always written, even at their default.
-    let bytes = m.encode_to_vec();
-    let back = Legacy::decode(bytes.as_slice()).unwrap();
-    assert_eq!(back.code, "abc");
-    assert_eq!(back.count, None);
+    // A missing required field stays missing through a round trip (peers
+    // check for it); a set one is written even at its default.
+    assert!(m.encode_to_vec().is_empty());
+    let set = Legacy {
+        id: Some(0),
+        code: Some("abc".into()),
+        ..Default::default()
+    };
+    let back = Legacy::decode(set.encode_to_vec().as_slice()).unwrap();
+    assert_eq!((back.id, back.code.as_deref()), (Some(0), Some("abc")));
+    assert_eq!((back.required_size, back.count), (None, None));
 }
 
 #[test]
@@ -246,7 +254,7 @@ fn groups_round_trip() {
             legacy::Entry {
                 key: Some(2),
                 nested: Some(Legacy {
-                    id: 9,
+                    id: Some(9),
                     ..Default::default()
                 }),
                 ..Default::default()

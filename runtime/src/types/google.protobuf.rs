@@ -7309,9 +7309,9 @@ pub mod uninterpreted_option {
     #[derive(Clone, PartialEq, Default)]
     pub struct NamePart {
         /// Field `name_part` = 1.
-        pub name_part: ::std::string::String,
+        pub name_part: ::core::option::Option<::std::string::String>,
         /// Field `is_extension` = 2.
-        pub is_extension: bool,
+        pub is_extension: ::core::option::Option<bool>,
         /// Fields not declared in the schema, kept so they survive a round trip.
         pub _unknown_fields: ::protocall::UnknownFields,
     }
@@ -7330,14 +7330,20 @@ pub mod uninterpreted_option {
         const FULL_NAME: &'static str = "google.protobuf.UninterpretedOption.NamePart";
         const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.UninterpretedOption.NamePart";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-            ::protocall::__private::codec::Str::encode(1, &self.name_part, buf);
-            ::protocall::__private::codec::Bool::encode(2, &self.is_extension, buf);
+            ::protocall::__private::codec::Str::encode_optional(1, &self.name_part, buf);
+            ::protocall::__private::codec::Bool::encode_optional(
+                2,
+                &self.is_extension,
+                buf,
+            );
             self._unknown_fields.encode(buf);
         }
         fn encoded_len(&self) -> usize {
-            ::protocall::__private::codec::Str::encoded_len(1, &self.name_part)
-                + ::protocall::__private::codec::Bool::encoded_len(2, &self.is_extension)
-                + self._unknown_fields.encoded_len()
+            ::protocall::__private::codec::Str::encoded_len_optional(1, &self.name_part)
+                + ::protocall::__private::codec::Bool::encoded_len_optional(
+                    2,
+                    &self.is_extension,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -7347,14 +7353,14 @@ pub mod uninterpreted_option {
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
                 1 => {
-                    ::protocall::__private::codec::Str::merge(
+                    ::protocall::__private::codec::Str::merge_optional(
                         wire_type,
                         &mut self.name_part,
                         decoder,
                     )
                 }
                 2 => {
-                    ::protocall::__private::codec::Bool::merge(
+                    ::protocall::__private::codec::Bool::merge_optional(
                         wire_type,
                         &mut self.is_extension,
                         decoder,
@@ -7427,6 +7433,14 @@ pub mod uninterpreted_option {
         pub fn default_instance() -> &'static NamePart {
             static INSTANCE: ::std::sync::OnceLock<NamePart> = ::std::sync::OnceLock::new();
             INSTANCE.get_or_init(<NamePart as ::core::default::Default>::default)
+        }
+        /// The value of `name_part`, or its default when unset.
+        pub fn name_part(&self) -> &str {
+            self.name_part.as_deref().unwrap_or("")
+        }
+        /// The value of `is_extension`, or its default when unset.
+        pub fn is_extension(&self) -> bool {
+            self.is_extension.unwrap_or_default()
         }
     }
 }
