@@ -838,21 +838,17 @@ impl<'a> Builder<'a> {
             Kind::Scalar(Scalar::Uint64 | Scalar::Fixed64) => {
                 DefaultValue::Uint(uint::<u64>(text, "uint64")?)
             }
-            Kind::Scalar(Scalar::Float | Scalar::Double) => DefaultValue::Float(match text {
-                "inf" => f64::INFINITY,
-                "-inf" => f64::NEG_INFINITY,
-                "nan" | "-nan" => f64::NAN,
-                _ => text
-                    .parse()
-                    .map_err(|_| "is not a floating-point value".to_string())?,
-            }),
+            Kind::Scalar(Scalar::Float | Scalar::Double) => DefaultValue::Float(
+                protocall::__private::parse_float_default(text)
+                    .ok_or_else(|| "is not a floating-point value".to_string())?,
+            ),
             Kind::String => DefaultValue::String(text.to_string()),
             // A `string` read as bytes (unchecked UTF-8) keeps its text as
             // is; `bytes` defaults are C-escaped.
             Kind::Bytes { .. } if field.r#type() == ProtoType::String => {
                 DefaultValue::Bytes(text.as_bytes().to_vec())
             }
-            Kind::Bytes { .. } => DefaultValue::Bytes(unescape_bytes(text)),
+            Kind::Bytes { .. } => DefaultValue::Bytes(protocall::__private::unescape_bytes(text)),
             Kind::Enum(_) => {
                 let enumeration = self
                     .types
@@ -1134,51 +1130,6 @@ fn variant_names(enumeration: &EnumDescriptorProto) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Undoes the C escaping protoc applies to `bytes` defaults.
-fn unescape_bytes(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'\\' || i + 1 == bytes.len() {
-            out.push(bytes[i]);
-            i += 1;
-            continue;
-        }
-        i += 1;
-        match bytes[i] {
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b't' => out.push(b'\t'),
-            b'a' => out.push(0x07),
-            b'b' => out.push(0x08),
-            b'f' => out.push(0x0c),
-            b'v' => out.push(0x0b),
-            b'x' | b'X' => {
-                let digits: String = text[i + 1..]
-                    .chars()
-                    .take(2)
-                    .take_while(char::is_ascii_hexdigit)
-                    .collect();
-                out.push(u8::from_str_radix(&digits, 16).unwrap_or(0));
-                i += digits.len();
-            }
-            b'0'..=b'7' => {
-                let digits: String = text[i..]
-                    .chars()
-                    .take(3)
-                    .take_while(|c| ('0'..='7').contains(c))
-                    .collect();
-                out.push(u8::from_str_radix(&digits, 8).unwrap_or(0));
-                i += digits.len() - 1;
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    out
-}
-
 fn is_map_entry(message: &DescriptorProto) -> bool {
     message.options.as_ref().is_some_and(|o| o.map_entry())
 }
@@ -1338,11 +1289,5 @@ mod tests {
             .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
             .collect();
         assert_eq!(got, want);
-    }
-
-    #[test]
-    fn unescapes_c_escapes() {
-        assert_eq!(unescape_bytes(r"a\001\x7f\n\\"), b"a\x01\x7f\n\\");
-        assert_eq!(unescape_bytes(r"\0"), b"\0");
     }
 }

@@ -69,8 +69,8 @@ pub struct Message {
     /// Implement `protocall::reflect::ReflectMessage` from the embedded
     /// descriptors (and maybe serde); None for inline messages.
     pub reflect: Option<Reflect>,
-    /// Has extension ranges (and keeps unknown fields): implement
-    /// `protocall::Extendable`.
+    /// Has extension ranges and keeps unknown fields (where extensions
+    /// live): implement `protocall::Extendable`.
     pub extendable: bool,
     /// `extend` blocks declared inside the message.
     pub extensions: Vec<Extension>,

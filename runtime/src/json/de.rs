@@ -246,11 +246,11 @@ impl<'de> Visitor<'de> for KeySeed<'_, '_> {
             return Ok(Key::Field(index));
         }
         if let Some(full_name) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
-            let extensions = &self.cx.pool_inner().extensions;
-            if let Some(e) = info
-                .extensions
-                .iter()
-                .position(|&e| extensions[e].full_name == full_name)
+            if let Some(e) = self
+                .cx
+                .pool_inner()
+                .extensions_of(self.message)
+                .position(|e| e.full_name == full_name)
             {
                 return Ok(Key::Extension(e));
             }
@@ -882,7 +882,7 @@ fn well_known<'de, D: Deserializer<'de>>(
                 .map(drop)
         }
         WellKnown::Value => deserializer.deserialize_any(ValueVisitor { cx, message, out }),
-        WellKnown::Any => any(cx, message, out, deserializer),
+        WellKnown::Any => any(cx, out, deserializer),
     }
 }
 
@@ -1049,11 +1049,9 @@ impl<'de> Visitor<'de> for ValueVisitor<'_, '_, '_> {
 /// object is read whole first.
 fn any<'de, D: Deserializer<'de>>(
     cx: &Cx<'_>,
-    message: usize,
     out: &mut Vec<u8>,
     deserializer: D,
 ) -> Result<(), D::Error> {
-    let _ = message;
     let value: serde_json::Value = serde::Deserialize::deserialize(deserializer)?;
     let serde_json::Value::Object(mut object) = value else {
         return Err(D::Error::custom("expected an object (google.protobuf.Any)"));

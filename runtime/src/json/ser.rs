@@ -107,10 +107,8 @@ impl MessageJson<'_, '_> {
                     }
                     &info.fields[index]
                 }
-                None => match info
-                    .extensions
-                    .iter()
-                    .map(|&e| &pool.extensions[e])
+                None => match pool
+                    .extensions_of(self.message)
                     .find(|e| e.number == number)
                 {
                     Some(extension) => {
@@ -137,12 +135,19 @@ impl MessageJson<'_, '_> {
         field: &FieldInfo,
         run: &[Record<'_>],
     ) -> Result<(), M::Error> {
-        // A record whose wire type the field cannot hold is unknown.
-        let run: Vec<Record<'_>> = run
-            .iter()
-            .filter(|r| raw::fits(field.ty, &r.raw))
-            .copied()
-            .collect();
+        // A record whose wire type the field cannot hold is unknown; copy
+        // the run only when it has one.
+        let fitting: Vec<Record<'_>>;
+        let run = if run.iter().all(|r| raw::fits(field.ty, &r.raw)) {
+            run
+        } else {
+            fitting = run
+                .iter()
+                .filter(|r| raw::fits(field.ty, &r.raw))
+                .copied()
+                .collect();
+            &fitting
+        };
         if run.is_empty() {
             return Ok(());
         }
@@ -151,7 +156,7 @@ impl MessageJson<'_, '_> {
             &FieldJson {
                 cx: self.cx,
                 field,
-                run: &run,
+                run,
             },
         )
     }

@@ -136,10 +136,7 @@ impl DynamicMessage {
 
     /// The field's value: its default when it is not set.
     pub fn get(&self, field: &FieldDescriptor) -> Value {
-        match self.fields.get(&field.number()) {
-            Some(value) => value.clone(),
-            None => default_value(&self.descriptor, field.info()),
-        }
+        self.get_info(field.info())
     }
 
     /// The value of the field of this name, if the type has one.
@@ -546,13 +543,20 @@ fn default_value(message: &MessageDescriptor, field: &FieldInfo) -> Value {
         Ty::Uint32 | Ty::Fixed32 => parse(|d| d.parse().ok().map(Value::U32), Value::U32(0)),
         Ty::Uint64 | Ty::Fixed64 => parse(|d| d.parse().ok().map(Value::U64), Value::U64(0)),
         Ty::Float => parse(
-            |d| parse_float(d).map(|v| Value::F32(v as f32)),
+            |d| super::defaults::parse_float_default(d).map(|v| Value::F32(v as f32)),
             Value::F32(0.0),
         ),
-        Ty::Double => parse(|d| parse_float(d).map(Value::F64), Value::F64(0.0)),
+        Ty::Double => parse(
+            |d| super::defaults::parse_float_default(d).map(Value::F64),
+            Value::F64(0.0),
+        ),
         Ty::String if field.utf8 => Value::String(declared.unwrap_or_default().to_string()),
         Ty::String => Value::Bytes(declared.unwrap_or_default().as_bytes().to_vec()),
-        Ty::Bytes => Value::Bytes(declared.map(unescape).unwrap_or_default()),
+        Ty::Bytes => Value::Bytes(
+            declared
+                .map(super::defaults::unescape_bytes)
+                .unwrap_or_default(),
+        ),
         Ty::Enum(e) => {
             let info = &pool.inner().enums[e];
             let number = declared
@@ -563,49 +567,6 @@ fn default_value(message: &MessageDescriptor, field: &FieldInfo) -> Value {
         }
         Ty::Message(m) | Ty::Group(m) => Value::Message(DynamicMessage::new(pool.message_at(m))),
     }
-}
-
-fn parse_float(text: &str) -> Option<f64> {
-    match text {
-        "inf" => Some(f64::INFINITY),
-        "-inf" => Some(f64::NEG_INFINITY),
-        "nan" => Some(f64::NAN),
-        _ => text.parse().ok(),
-    }
-}
-
-/// Undoes the C escaping of `bytes` defaults in descriptors.
-fn unescape(text: &str) -> Vec<u8> {
-    let b = text.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'\\' || i + 1 == b.len() {
-            out.push(b[i]);
-            i += 1;
-            continue;
-        }
-        i += 1;
-        match b[i] {
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b't' => out.push(b'\t'),
-            b'0'..=b'7' => {
-                let mut v = 0u32;
-                let mut n = 0;
-                while n < 3 && i < b.len() && (b'0'..=b'7').contains(&b[i]) {
-                    v = v * 8 + u32::from(b[i] - b'0');
-                    i += 1;
-                    n += 1;
-                }
-                out.push(v as u8);
-                continue;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    out
 }
 
 /// Whether `value` is of the field's type.

@@ -15,6 +15,7 @@
 //! # Ok::<(), protocall::reflect::DescriptorError>(())
 //! ```
 
+pub(crate) mod defaults;
 mod dynamic;
 pub(crate) mod features;
 mod pool;

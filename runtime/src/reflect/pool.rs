@@ -55,6 +55,16 @@ pub(crate) struct Inner {
     symbols: HashMap<String, Symbol>,
 }
 
+impl Inner {
+    /// The extensions of the pool that extend message `message`.
+    pub(crate) fn extensions_of(&self, message: usize) -> impl Iterator<Item = &FieldInfo> + '_ {
+        self.messages[message]
+            .extensions
+            .iter()
+            .map(|&e| &self.extensions[e])
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Symbol {
     Message(usize),
@@ -611,7 +621,6 @@ impl FieldDescriptor {
 
     /// The kind of its values (for a map, of its entries).
     pub fn kind(&self) -> Kind {
-        let inner = &self.pool.inner;
         match self.info().ty {
             Ty::Double => Kind::Double,
             Ty::Float => Kind::Float,
@@ -628,13 +637,10 @@ impl FieldDescriptor {
             Ty::Sfixed64 => Kind::Sfixed64,
             Ty::Sint32 => Kind::Sint32,
             Ty::Sint64 => Kind::Sint64,
-            Ty::Enum(index) => {
-                let _ = &inner.enums[index];
-                Kind::Enum(EnumDescriptor {
-                    pool: self.pool.clone(),
-                    index,
-                })
-            }
+            Ty::Enum(index) => Kind::Enum(EnumDescriptor {
+                pool: self.pool.clone(),
+                index,
+            }),
             Ty::Message(index) | Ty::Group(index) => Kind::Message(self.pool.message_at(index)),
         }
     }

@@ -271,11 +271,9 @@ impl<'a> Parser<'a> {
                     any_expanded = true;
                     self.any(&name, out)?;
                 } else {
-                    let extensions = &pool.inner().extensions;
-                    let Some(field) = info
-                        .extensions
-                        .iter()
-                        .map(|&e| &extensions[e])
+                    let Some(field) = pool
+                        .inner()
+                        .extensions_of(message)
                         .find(|e| e.full_name == name)
                     else {
                         return Err(Error::at(

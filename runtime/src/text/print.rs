@@ -82,9 +82,8 @@ impl<'a> Printer<'a> {
                 .field_index(number)
                 .map(|i| &info.fields[i])
                 .or_else(|| {
-                    info.extensions
-                        .iter()
-                        .map(|&e| &pool.inner().extensions[e])
+                    pool.inner()
+                        .extensions_of(message)
                         .find(|e| e.number == number)
                 });
             match field {

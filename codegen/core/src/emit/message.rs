@@ -740,7 +740,7 @@ pub(crate) fn extension(extension: &crate::model::Extension) -> TokenStream {
 
 /// `Extendable`: extensions live in the unknown fields.
 fn extendable_impl(message: &Message) -> Option<TokenStream> {
-    if !message.extendable || !message.keep_unknown {
+    if !message.extendable {
         return None;
     }
     let name = &message.rust_name;
