@@ -310,6 +310,14 @@ pub mod extensions {
     pub use crate::grpc::{Deadline, RemoteAddr};
 }
 
+/// gRPC-Web and the Connect protocol: the [`Protocol`](web::Protocol)s a
+/// server answers and a channel calls with, and the [`Cors`](web::Cors)
+/// layer browsers need.
+#[cfg(feature = "transport")]
+pub mod web {
+    pub use crate::grpc::web::{Cors, CorsService, Protocol};
+}
+
 /// TLS configuration (feature `tls`): identities, trusted roots, mutual TLS.
 #[cfg(feature = "tls")]
 pub mod tls {
@@ -387,6 +395,17 @@ pub mod __private {
     ) -> crate::reflect::MessageDescriptor {
         crate::reflect::embedded_pool(file_descriptor_set)
             .message(full_name)
+            .unwrap_or_else(|| panic!("{full_name} is not in its embedded descriptors"))
+    }
+
+    /// The descriptor of service `full_name` in an embedded set (what
+    /// generated `GrpcService::descriptor` impls return).
+    pub fn service_descriptor(
+        file_descriptor_set: &'static [u8],
+        full_name: &str,
+    ) -> crate::reflect::ServiceDescriptor {
+        crate::reflect::embedded_pool(file_descriptor_set)
+            .service(full_name)
             .unwrap_or_else(|| panic!("{full_name} is not in its embedded descriptors"))
     }
 

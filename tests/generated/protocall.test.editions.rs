@@ -1014,6 +1014,21 @@ pub mod sample_service_server {
                 _ => unimplemented(call),
             }
         }
+        fn descriptor(
+            &self,
+        ) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::ServiceDescriptor,
+            > = ::std::sync::OnceLock::new();
+            ::core::option::Option::Some(
+                DESCRIPTOR
+                    .get_or_init(|| ::protocall::__private::service_descriptor(
+                        super::FILE_DESCRIPTOR_SET,
+                        "protocall.test.editions.SampleService",
+                    ))
+                    .clone(),
+            )
+        }
     }
 }
 /// Client side of `protocall.test.editions.SampleService`.

@@ -42,6 +42,6 @@ pub mod inline {
     /// The server and client modules of a service, exactly as a `.proto`
     /// schema generates them.
     pub fn service(service: &Service) -> TokenStream {
-        emit::service::service(service, &emit::Options::default())
+        emit::service::service(service, &emit::Options::default(), false)
     }
 }

@@ -22,6 +22,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use protocall::tls::{Identity, ServerTlsConfig};
+use protocall::web::Cors;
 use protocall::{
     Code, Metadata, Request, Response, Server, Status, Streaming, compression::Encoding,
     compression::RequestCompressed, server::Stream,
@@ -59,6 +60,18 @@ fn requested_status(status: Option<&EchoStatus>) -> Option<Status> {
     status
         .filter(|s| s.code != 0)
         .map(|s| Status::new(Code::from_i32(s.code), s.message.clone()))
+}
+
+/// The request's `EchoStatus` as an error detail.
+fn echo_detail(echo: Option<&EchoStatus>) -> Vec<protocall::types::Any> {
+    use protocall::Message as _;
+    echo.map(|echo| protocall::types::Any {
+        type_url: "type.googleapis.com/grpc.testing.EchoStatus".into(),
+        value: echo.encode_to_vec(),
+        ..Default::default()
+    })
+    .into_iter()
+    .collect()
 }
 
 /// A payload of `size` zero bytes of the requested type.
@@ -179,7 +192,18 @@ impl Interop {
         let message = request.into_inner();
         check_compressed(message.expect_compressed.as_ref(), compressed)?;
         if let Some(status) = requested_status(message.response_status.as_ref()) {
-            return Err(status.with_metadata(trailing));
+            // An error is trailers-only: the echoed leading metadata goes
+            // with the trailing, and the request's EchoStatus comes back as
+            // the error's detail (what web clients' detail decoding is
+            // tested with).
+            for (key, value) in leading.iter() {
+                let _ = match value {
+                    protocall::metadata::MetadataValue::Ascii(v) => trailing.insert(key, v),
+                    protocall::metadata::MetadataValue::Binary(v) => trailing.insert_bin(key, &v),
+                };
+            }
+            let details = echo_detail(message.response_status.as_ref());
+            return Err(status.with_metadata(trailing).with_error_details(details));
         }
         let mut response = Response::new(SimpleResponse {
             payload: Some(payload(message.response_type, message.response_size)?),
@@ -425,8 +449,15 @@ async fn main() {
             }
         };
     }
+    // gRPC-Web and Connect on the same port, callable from any page: the
+    // preflights allow what the interop cases send, and the responses
+    // expose the echoed metadata.
+    let cors = Cors::any_origin()
+        .allow_headers([ECHO_INITIAL, ECHO_TRAILING])
+        .expose_metadata([ECHO_INITIAL, ECHO_TRAILING]);
     let serve = server
         .add_service(TestServiceServer::new(Interop))
+        .layer(cors)
         .serve_with_listener(listener, std::future::pending());
     if let Err(error) = serve.await {
         eprintln!("interop-server: {error}");

@@ -15,6 +15,7 @@ mod streaming;
 mod timeout;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
+pub(crate) mod web;
 
 pub use body::Body;
 pub use client::Channel;

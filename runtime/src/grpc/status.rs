@@ -283,6 +283,75 @@ impl Status {
         self
     }
 
+    /// Attaches typed error details: `details` become the `details` of a
+    /// `google.rpc.Status` with this status's code and message, sent as
+    /// `grpc-status-details-bin` (gRPC, gRPC-Web) or as the `details` of
+    /// Connect's error JSON.
+    ///
+    /// ```
+    /// use protocall::{Message, Status, types::{Any, Duration}};
+    /// let retry = Any {
+    ///     type_url: "type.googleapis.com/google.protobuf.Duration".into(),
+    ///     value: Duration { seconds: 5, ..Default::default() }.encode_to_vec(),
+    ///     ..Default::default()
+    /// };
+    /// let status = Status::unavailable("busy").with_error_details([retry.clone()]);
+    /// assert_eq!(status.error_details(), [retry]);
+    /// ```
+    pub fn with_error_details(
+        self,
+        details: impl IntoIterator<Item = crate::types::Any>,
+    ) -> Status {
+        use crate::message::Message as _;
+        use crate::wire::{WireType, put_key, put_varint};
+        let mut out = Vec::new();
+        put_key(1, WireType::Varint, &mut out);
+        put_varint(self.inner.code as i32 as u64, &mut out);
+        let mut put_len = |number: u32, bytes: &[u8]| {
+            put_key(number, WireType::LengthDelimited, &mut out);
+            put_varint(bytes.len() as u64, &mut out);
+            out.extend_from_slice(bytes);
+        };
+        if !self.inner.message.is_empty() {
+            put_len(2, self.inner.message.as_bytes());
+        }
+        for detail in details {
+            put_len(3, &detail.encode_to_vec());
+        }
+        self.with_details(out)
+    }
+
+    /// The typed error details: the `details` of the `google.rpc.Status`
+    /// in [`Status::details`] (none when the details are not one).
+    ///
+    /// ```
+    /// use protocall::Status;
+    /// assert!(Status::internal("boom").error_details().is_empty());
+    /// ```
+    pub fn error_details(&self) -> Vec<crate::types::Any> {
+        use crate::message::Message as _;
+        use crate::wire::WireType;
+        let mut out = Vec::new();
+        let mut decoder = crate::decoder::Decoder::new(
+            &self.inner.details,
+            crate::decoder::DEFAULT_RECURSION_LIMIT,
+        );
+        while !decoder.is_empty() {
+            let Ok((number, wire_type)) = decoder.read_key() else {
+                return Vec::new();
+            };
+            if number == 3 && wire_type == WireType::LengthDelimited {
+                match decoder.read_bytes().map(crate::types::Any::decode) {
+                    Ok(Ok(any)) => out.push(any),
+                    _ => return Vec::new(),
+                }
+            } else if decoder.skip_field(number, wire_type, None).is_err() {
+                return Vec::new();
+            }
+        }
+        out
+    }
+
     /// Attaches trailing metadata.
     ///
     /// ```

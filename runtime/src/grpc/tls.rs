@@ -224,7 +224,8 @@ impl ServerTlsConfig {
         let mut config = builder
             .with_single_cert(identity.chain, identity.key)
             .map_err(|e| invalid("server certificate and key", e))?;
-        config.alpn_protocols = vec![b"h2".to_vec()];
+        // HTTP/2 first; HTTP/1.1 for browsers' gRPC-Web and Connect calls.
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
     }
 }

@@ -374,6 +374,21 @@ pub mod health_server {
                 _ => unimplemented(call),
             }
         }
+        fn descriptor(
+            &self,
+        ) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::ServiceDescriptor,
+            > = ::std::sync::OnceLock::new();
+            ::core::option::Option::Some(
+                DESCRIPTOR
+                    .get_or_init(|| ::protocall::__private::service_descriptor(
+                        super::FILE_DESCRIPTOR_SET,
+                        "grpc.health.v1.Health",
+                    ))
+                    .clone(),
+            )
+        }
     }
 }
 /// Client side of `grpc.health.v1.Health`.

@@ -1438,6 +1438,21 @@ pub mod server_reflection_server {
                 _ => unimplemented(call),
             }
         }
+        fn descriptor(
+            &self,
+        ) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::ServiceDescriptor,
+            > = ::std::sync::OnceLock::new();
+            ::core::option::Option::Some(
+                DESCRIPTOR
+                    .get_or_init(|| ::protocall::__private::service_descriptor(
+                        super::FILE_DESCRIPTOR_SET,
+                        "grpc.reflection.v1.ServerReflection",
+                    ))
+                    .clone(),
+            )
+        }
     }
 }
 /// Client side of `grpc.reflection.v1.ServerReflection`.

@@ -71,7 +71,7 @@ pub fn package_tokens(package: &Package, options: &Options) -> TokenStream {
     let services = package
         .services
         .iter()
-        .map(|s| service::service(s, options));
+        .map(|s| service::service(s, options, package.file_descriptor_set.is_some()));
     let descriptors = package.file_descriptor_set.as_ref().map(|set| {
         let bytes = proc_macro2::Literal::byte_string(set);
         quote! {

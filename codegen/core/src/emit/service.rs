@@ -10,8 +10,10 @@ use super::Options;
 use super::{deprecated, doc_or, ident};
 use crate::model::{Method, Service};
 
-pub(crate) fn service(service: &Service, options: &Options) -> TokenStream {
-    let server = options.build_server.then(|| server(service));
+/// `descriptors`: the package embeds `FILE_DESCRIPTOR_SET`, so the server
+/// can name its descriptor.
+pub(crate) fn service(service: &Service, options: &Options, descriptors: bool) -> TokenStream {
+    let server = options.build_server.then(|| server(service, descriptors));
     let client = options.build_client.then(|| client(service));
     quote!(#server #client)
 }
@@ -177,7 +179,7 @@ fn with_note(lines: &[String], fallback: String, note: &Option<String>) -> Token
     }
 }
 
-fn server(service: &Service) -> TokenStream {
+fn server(service: &Service, descriptors: bool) -> TokenStream {
     let Names {
         imports,
         request,
@@ -271,6 +273,22 @@ fn server(service: &Service) -> TokenStream {
         format!(" Serves a [`{bare_name}`] implementation: add it to a `protocall::Server`.");
 
     let module_doc = format!(" Server side of `{full_name}`.");
+    let descriptor = descriptors.then(|| {
+        quote! {
+            fn descriptor(&self) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {
+                static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::ServiceDescriptor> =
+                    ::std::sync::OnceLock::new();
+                ::core::option::Option::Some(
+                    DESCRIPTOR
+                        .get_or_init(|| ::protocall::__private::service_descriptor(
+                            super::FILE_DESCRIPTOR_SET,
+                            #full_name,
+                        ))
+                        .clone(),
+                )
+            }
+        }
+    });
     quote! {
         #[doc = #module_doc]
         pub mod #module {
@@ -324,6 +342,7 @@ fn server(service: &Service) -> TokenStream {
                         _ => unimplemented(call),
                     }
                 }
+                #descriptor
             }
         }
     }
@@ -538,7 +557,8 @@ mod tests {
     #[test]
     fn reserved_names_cover_what_the_client_and_server_define() {
         let model = service(&[("Ping", false)]);
-        let code: syn::File = syn::parse2(super::service(&model, &Options::default())).unwrap();
+        let code: syn::File =
+            syn::parse2(super::service(&model, &Options::default(), false)).unwrap();
         let client = inherent_fns(&code, "names_client");
         assert!(client.contains(&"connect".to_string()), "{client:?}");
         for name in client.iter().filter(|n| *n != "ping") {
@@ -625,7 +645,7 @@ mod tests {
         );
 
         // The notes reach the rustdoc, and the code is one valid file.
-        let code = crate::emit::format_tokens(super::service(&s, &Options::default()));
+        let code = crate::emit::format_tokens(super::service(&s, &Options::default(), false));
         assert!(code.contains("pub async fn connect_("), "{code}");
         assert!(
             code.contains(

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::service::Interceptor;
 use crate::grpc::compression::{Encoding, SUPPORTED};
 use crate::grpc::frame::DEFAULT_MAX_DECODE;
+use crate::grpc::web::Protocols;
 
 /// Settings read by the call handlers.
 #[derive(Clone)]
@@ -21,6 +22,8 @@ pub(crate) struct ServerConfig {
     pub(crate) timeout: Option<Duration>,
     /// `grpc-accept-encoding` for `accept`, computed once.
     pub(crate) accept_header: http::HeaderValue,
+    /// The protocols answered (gRPC, gRPC-Web, Connect).
+    pub(crate) protocols: Protocols,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -46,6 +49,7 @@ impl Default for ServerConfig {
             interceptors: Vec::new(),
             timeout: None,
             accept_header: crate::grpc::compression::accept_value(SUPPORTED),
+            protocols: Protocols::default(),
         }
     }
 }
@@ -67,6 +71,8 @@ pub(crate) struct Http2Config {
     pub(crate) handshake_timeout: Duration,
     /// Connections served at once; more are closed as they arrive.
     pub(crate) max_connections: Option<usize>,
+    /// HTTP/1.1 served beside HTTP/2 (gRPC-Web and Connect need it).
+    pub(crate) accept_http1: bool,
 }
 
 impl Default for Http2Config {
@@ -88,6 +94,7 @@ impl Default for Http2Config {
             // give it what a slow network needs, not forever.
             handshake_timeout: Duration::from_secs(10),
             max_connections: None,
+            accept_http1: true,
         }
     }
 }

@@ -17,8 +17,9 @@ use std::time::Duration;
 use futures_core::Stream;
 use tower_layer::{Identity, Layer, Stack};
 
-pub(crate) use handler::panic_status;
+pub(crate) use config::ServerConfig;
 pub use handler::{client_streaming, server_streaming, streaming, unary, unimplemented};
+pub(crate) use handler::{panic_status, status_response};
 pub use router::{Layered, Routes, RoutesFuture};
 pub use serve::Connected;
 pub use service::{
@@ -27,7 +28,7 @@ pub use service::{
 
 use crate::grpc::body::{Body, BoxError};
 use crate::grpc::compression::Encoding;
-use config::{Http2Config, ServerConfig};
+use config::Http2Config;
 
 /// A gRPC server over HTTP/2 (h2c): settings first, then services.
 ///
@@ -160,6 +161,34 @@ impl Server {
     /// ```
     pub fn interceptor(mut self, interceptor: impl Interceptor) -> Server {
         self.config.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
+    /// Turns one of the protocols the server answers on or off (all three
+    /// are on by default, on the same port). A request in a protocol that
+    /// is off is refused as an unsupported media type (HTTP 415).
+    ///
+    /// ```
+    /// use protocall::{Server, web::Protocol};
+    /// let grpc_only = Server::builder()
+    ///     .protocol(Protocol::GrpcWeb, false)
+    ///     .protocol(Protocol::Connect, false);
+    /// # let _ = grpc_only;
+    /// ```
+    pub fn protocol(mut self, protocol: crate::grpc::web::Protocol, on: bool) -> Server {
+        self.config.protocols.set(protocol, on);
+        self
+    }
+
+    /// Serves HTTP/1.1 beside HTTP/2 (default: on). Browsers' gRPC-Web and
+    /// Connect calls often arrive over HTTP/1.1; gRPC itself needs HTTP/2.
+    ///
+    /// ```
+    /// let http2_only = protocall::Server::builder().accept_http1(false);
+    /// # let _ = http2_only;
+    /// ```
+    pub fn accept_http1(mut self, on: bool) -> Server {
+        self.http2.accept_http1 = on;
         self
     }
 

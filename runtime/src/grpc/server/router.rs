@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, StatusCode, header};
 
 use super::config::ServerConfig;
 use super::handler::status_response;
@@ -18,6 +17,8 @@ use crate::grpc::body::{Body, BoxError};
 use crate::grpc::metadata::{Metadata, is_reserved};
 use crate::grpc::request::Request;
 use crate::grpc::status::Status;
+use crate::grpc::web::{self, Dialect};
+use crate::reflect::MethodDescriptor;
 
 /// The services of a server, by full name: a `Clone` tower `Service` over
 /// any request body whose data is `Bytes` (hyper's, axum's, this crate's
@@ -102,11 +103,17 @@ impl Routes {
         }
     }
 
-    /// Routes one request.
+    /// Routes one request, in whichever protocol it came.
     pub(crate) fn dispatch(&self, request: http::Request<Body>) -> ResponseFuture {
-        if let Some(response) = check_request(&request) {
-            return Box::pin(std::future::ready(response));
+        match Dialect::of(&request, self.config.protocols) {
+            Err(response) => Box::pin(std::future::ready(*response)),
+            Ok(dialect) if dialect.is_native() => self.dispatch_native(request),
+            Ok(dialect) => web::serve(self.clone(), dialect, request),
         }
+    }
+
+    /// Routes one gRPC request (`application/grpc`, protobuf).
+    pub(crate) fn dispatch_native(&self, request: http::Request<Body>) -> ResponseFuture {
         let path = request.uri().path();
         // "/" service "/" method
         let route = path.strip_prefix('/').and_then(|rest| rest.split_once('/'));
@@ -136,41 +143,16 @@ impl Routes {
             }
         })
     }
-}
 
-/// Method and content-type checks from the gRPC HTTP/2 protocol: the
-/// response refusing the request, if it fails them.
-fn check_request(request: &http::Request<Body>) -> Option<http::Response<Body>> {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(HeaderValue::as_bytes);
-    let grpc = content_type.is_some_and(|ct| {
-        ct == b"application/grpc"
-            || ct.starts_with(b"application/grpc+")
-            || ct.starts_with(b"application/grpc;")
-    });
-    if !grpc {
-        let status = Status::internal(format!(
-            "invalid content-type {:?}: expected application/grpc",
-            content_type
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default()
-        ));
-        let mut response = status_response(&status, None);
-        *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-        return Some(response);
+    /// The descriptor of the method at `path`, if its service has one.
+    pub(crate) fn method_descriptor(&self, path: &str) -> Option<MethodDescriptor> {
+        let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+        self.services.get(service)?.descriptor()?.method(method)
     }
-    if request.method() != Method::POST {
-        let status = Status::internal(format!(
-            "method {} not allowed: gRPC uses POST",
-            request.method()
-        ));
-        let mut response = status_response(&status, None);
-        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        return Some(response);
+
+    pub(crate) fn config(&self) -> &Arc<ServerConfig> {
+        &self.config
     }
-    None
 }
 
 /// Runs the interceptors over the call's metadata and extensions.

@@ -1,6 +1,7 @@
 //! Serving a service stack on connections: any stream of connected I/O
-//! (TCP, Unix sockets, in-memory pipes), TLS when configured, HTTP/2 from
-//! hyper, graceful shutdown.
+//! (TCP, Unix sockets, in-memory pipes), TLS when configured, HTTP/2 and
+//! HTTP/1.1 from hyper (told apart by the HTTP/2 preface, or by ALPN under
+//! TLS), graceful shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -13,6 +14,7 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -88,7 +90,7 @@ where
     S: ServiceStack,
 {
     let graceful = GracefulShutdown::new();
-    let builder = http2_builder(&http2);
+    let builder = connection_builder(&http2);
     let mut signal = std::pin::pin!(signal);
     // Boxed, not pinned on the stack, so it can be dropped (closing a
     // listener) before the drain.
@@ -173,9 +175,24 @@ where
     Ok(())
 }
 
-fn http2_builder(http2: &Http2Config) -> hyper::server::conn::http2::Builder<TokioExecutor> {
-    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+/// The connection builder: HTTP/2 with the server's settings, and HTTP/1.1
+/// (for gRPC-Web and Connect) unless turned off.
+fn connection_builder(http2: &Http2Config) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    if !http2.accept_http1 {
+        builder = builder.http2_only();
+    }
     builder
+        .http1()
+        .timer(TokioTimer::new())
+        // A client that opens a connection and dawdles over its request
+        // head holds a socket: as long as the handshake allows, no more.
+        .header_read_timeout(http2.handshake_timeout)
+        // The same bound on request heads as HTTP/2's header list.
+        .max_buf_size((http2.max_header_list_size as usize).max(8192))
+        .auto_date_header(false);
+    builder
+        .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(http2.max_concurrent_streams)
         .max_header_list_size(http2.max_header_list_size)
@@ -191,10 +208,10 @@ fn http2_builder(http2: &Http2Config) -> hyper::server::conn::http2::Builder<Tok
     builder
 }
 
-/// Serves HTTP/2 on one connection until it ends or the server drains it.
+/// Serves one connection until it ends or the server drains it.
 async fn serve_connection<IO, S>(
     io: IO,
-    builder: hyper::server::conn::http2::Builder<TokioExecutor>,
+    builder: auto::Builder<TokioExecutor>,
     watcher: Watcher,
     adapter: HyperService<S>,
 ) where
@@ -214,7 +231,7 @@ async fn serve_tls<IO, S>(
     tls: Tls,
     io: IO,
     deadline: tokio::time::Instant,
-    builder: hyper::server::conn::http2::Builder<TokioExecutor>,
+    builder: auto::Builder<TokioExecutor>,
     watcher: Watcher,
     mut adapter: HyperService<S>,
 ) where
@@ -250,7 +267,7 @@ async fn serve_tls<IO, S>(
     tls: Tls,
     _: IO,
     _: tokio::time::Instant,
-    _: hyper::server::conn::http2::Builder<TokioExecutor>,
+    _: auto::Builder<TokioExecutor>,
     _: Watcher,
     _: HyperService<S>,
 ) {

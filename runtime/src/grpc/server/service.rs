@@ -77,6 +77,22 @@ pub trait GrpcService: Send + Sync + 'static {
     /// }
     /// ```
     fn call(&self, call: Call) -> ResponseFuture;
+
+    /// The service's descriptor, when its code embeds one (generated code
+    /// does, unless descriptors are turned off). It lets the server
+    /// transcode the JSON codecs of gRPC, gRPC-Web and Connect and answer
+    /// Connect `GET`s for methods marked `NO_SIDE_EFFECTS`; a service
+    /// without one serves the binary codec only.
+    ///
+    /// ```
+    /// use protocall::server::GrpcService;
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// let descriptor = health.descriptor().expect("generated services embed descriptors");
+    /// assert_eq!(descriptor.full_name(), "grpc.health.v1.Health");
+    /// ```
+    fn descriptor(&self) -> Option<crate::reflect::ServiceDescriptor> {
+        None
+    }
 }
 
 /// One incoming call, as routed to a [`GrpcService`].
@@ -237,5 +253,9 @@ impl<S: GrpcService> GrpcService for Intercepted<S> {
                 Err(response) => response,
             }
         })
+    }
+
+    fn descriptor(&self) -> Option<crate::reflect::ServiceDescriptor> {
+        self.service.descriptor()
     }
 }
