@@ -28,3 +28,4 @@ cargo run -q -p protocall-examples --bin streaming
 cargo run -q -p protocall-examples --bin inline
 cargo run -q -p protocall-examples --bin axum
 cargo run -q -p protocall-examples --bin formats
+cargo run -q -p protocall-examples --bin web

@@ -774,3 +774,40 @@ async fn protocols_can_be_turned_off() {
         "grpc"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_get_for_methods_without_side_effects() {
+    use base64::Engine as _;
+    let (server, _svc) = start().await;
+    let addr = server.addr;
+    const PING: &str = "/protocall.transport.Other/Ping";
+    let path = format!("{PING}?encoding=json&message=%7B%22tag%22%3A%22g%22%7D&connect=v1");
+    let response = blocking(move || http1(addr, "GET", &path, &[], b"")).await;
+    assert_eq!(
+        response.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    let reply: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(
+        (&reply["tag"], &reply["payload"]),
+        (&"g".into(), &"pong".into())
+    );
+
+    let message = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(req("p").encode_to_vec());
+    let path = format!("{PING}?message={message}&base64=1&encoding=proto&unknown=1");
+    let response = blocking(move || http1(addr, "GET", &path, &[], b"")).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(Reply::decode(&response.body[..]).unwrap().payload, "pong");
+
+    // A method with side effects is POST only; an unknown codec is 415.
+    let path = format!("{UNARY}?encoding=json&message=%7B%7D");
+    let response = blocking(move || http1(addr, "GET", &path, &[], b"")).await;
+    assert_eq!(response.status, 405);
+    assert_eq!(response.header("allow"), Some("POST"));
+    let path = format!("{PING}?encoding=xml&message=x");
+    let response = blocking(move || http1(addr, "GET", &path, &[], b"")).await;
+    assert_eq!(response.status, 415);
+}

@@ -222,6 +222,11 @@ pub(crate) fn serve(
 ) -> ResponseFuture {
     Box::pin(async move {
         let method = routes.method_descriptor(request.uri().path());
+        if dialect.wire == Wire::ConnectGet && !side_effect_free(method.as_ref()) {
+            // Only methods declared free of side effects may be fetched
+            // (and cached) by GET.
+            return method_not_allowed(dialect, &Method::GET);
+        }
         let config = routes.config().clone();
         let mut cx = CallContext {
             dialect,
@@ -235,6 +240,12 @@ pub(crate) fn serve(
         };
         respond(response, &cx).await
     })
+}
+
+/// True for a method marked `idempotency_level = NO_SIDE_EFFECTS`.
+fn side_effect_free(method: Option<&MethodDescriptor>) -> bool {
+    use crate::types::method_options::IdempotencyLevel;
+    method.is_some_and(|m| m.options().idempotency_level() == IdempotencyLevel::NoSideEffects)
 }
 
 /// Turns a request into the gRPC request it means.
@@ -360,7 +371,7 @@ fn unsupported_media_type<B>(request: &http::Request<B>) -> http::Response<Body>
 /// The refusal of a request with the wrong HTTP method.
 fn method_not_allowed(dialect: Dialect, method: &Method) -> http::Response<Body> {
     let status = Status::internal(format!(
-        "method {method} not allowed: {} uses POST",
+        "method {method} not allowed: {} uses POST (GET only for methods without side effects)",
         match dialect.wire.protocol() {
             Protocol::Grpc => "gRPC",
             Protocol::GrpcWeb => "gRPC-Web",
