@@ -27,8 +27,9 @@ pub(super) enum Event {
 pub(super) struct Messages {
     body: Body,
     buf: BytesMut,
-    /// The status of a trailers-only response.
-    early: Option<Status>,
+    /// The status of a trailers-only response, and its metadata (all of
+    /// it trailing: a trailers-only response is its trailers).
+    early: Option<(Status, HeaderMap)>,
     done: bool,
     json: Option<(MessageDescriptor, Option<Encoding>)>,
 }
@@ -43,7 +44,19 @@ impl Messages {
         output: Option<MessageDescriptor>,
         cx: &CallContext,
     ) -> Messages {
-        let early = take_status(&mut head.headers);
+        let early = take_status(&mut head.headers).map(|status| {
+            let names: Vec<_> = super::custom_metadata(&head.headers)
+                .map(|(name, _)| name.clone())
+                .collect();
+            let mut trailers = HeaderMap::new();
+            for name in names {
+                for value in head.headers.get_all(&name) {
+                    trailers.append(name.clone(), value.clone());
+                }
+                head.headers.remove(&name);
+            }
+            (status, trailers)
+        });
         let json = output.map(|output| {
             let send = cx
                 .config
@@ -92,17 +105,21 @@ impl Messages {
                 },
                 Some(Err(status)) => return Some(self.end(status, HeaderMap::new())),
                 None => {
-                    let status = self.early.take().unwrap_or_else(|| {
-                        Status::internal("the response ended without a grpc-status")
+                    let (status, trailers) = self.early.take().unwrap_or_else(|| {
+                        let status = Status::internal("the response ended without a grpc-status");
+                        (status, HeaderMap::new())
                     });
-                    return Some(self.end(status, HeaderMap::new()));
+                    return Some(self.end(status, trailers));
                 }
             }
         }
     }
 
-    fn end(&mut self, status: Status, trailers: HeaderMap) -> Event {
+    /// The end; the status's own metadata is dropped, as `trailers` holds
+    /// it (written once, not twice).
+    fn end(&mut self, mut status: Status, trailers: HeaderMap) -> Event {
         self.done = true;
+        *status.metadata_mut() = crate::grpc::metadata::Metadata::new();
         Event::End { status, trailers }
     }
 
