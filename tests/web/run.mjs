@@ -219,6 +219,15 @@ for (const r of results) {
 }
 for (const problem of record.problems) console.log(`  problem: ${problem}`);
 for (const error of record.pageErrors) console.log(`  page error: ${error}`);
+if (!record.ok) {
+  // What the browser saw go wrong underneath the failed calls (CORS
+  // refusals, network errors): the first of each, distinct.
+  const distinct = (lines) => [...new Set(lines)].slice(0, 12);
+  for (const line of distinct(record.failedRequests)) console.log(`  failed request: ${line}`);
+  for (const line of distinct(record.console.filter((l) => !l.startsWith("log:")))) {
+    console.log(`  browser console: ${line}`);
+  }
+}
 console.log(
   `  ${results.length - failed.length} passed, ${failed.length} failed; ` +
     `${record.preflights.length} CORS preflights; ${record.ms} ms; ${out}`,
