@@ -44,6 +44,7 @@ const CASES: &[&str] = &[
     "server_streaming",
     "custom_metadata",
     "error_details_metadata",
+    "error_metadata_placement",
     "deadline",
     "deadline_server",
 ];

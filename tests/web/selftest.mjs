@@ -6,7 +6,7 @@
 //
 //   node tests/web/build.mjs && node tests/web/selftest.mjs [--chromium=PATH]
 //
-// Takes about a minute (seven Chromium runs). Exits non-zero on any
+// Takes about a minute (eight Chromium runs). Exits non-zero on any
 // surprise; every stand-in and driver it starts is stopped.
 
 import { spawn } from "node:child_process";
@@ -23,14 +23,24 @@ const standin = path.join(home, "dist", "standin-server.mjs");
 const passThrough = process.argv.slice(2).filter((a) => a.startsWith("--chromium="));
 
 const TRANSPORTS = ["grpc-web", "connect-proto", "connect-json"];
+const ALL = [
+  "unary",
+  "server_streaming",
+  "custom_metadata",
+  "error_details_metadata",
+  "error_metadata_placement",
+  "deadline",
+  "deadline_server",
+];
 const everywhere = (...cases) => TRANSPORTS.flatMap((t) => cases.map((c) => `${t} ${c}`));
 
 /** Each mode and the cases it must fail ("transport case"). */
 const MODES = [
   ["", []],
-  ["cors", everywhere("unary", "server_streaming", "custom_metadata", "error_details_metadata", "deadline", "deadline_server")],
-  ["expose", everywhere("custom_metadata", "error_details_metadata")],
-  ["trailers", everywhere("custom_metadata", "error_details_metadata")],
+  ["cors", everywhere(...ALL)],
+  ["expose", everywhere("custom_metadata", "error_details_metadata", "error_metadata_placement")],
+  ["trailers", everywhere("custom_metadata", "error_details_metadata", "error_metadata_placement")],
+  ["placement", everywhere("custom_metadata", "error_metadata_placement")],
   ["details", everywhere("error_details_metadata")],
   ["deadline", everywhere("deadline_server")],
   ["sizes", everywhere("unary", "server_streaming", "custom_metadata")],

@@ -15,8 +15,9 @@
 // `--break=WHAT[,WHAT…]` makes it misbehave on purpose, to see the harness
 // fail the cases it should: `cors` (no CORS headers at all), `expose` (the
 // echoed metadata not exposed to scripts), `trailers` (no trailing
-// metadata echoed), `details` (errors without details), `deadline` (the
-// streaming handler ignores the deadline), `sizes` (payloads one byte short).
+// metadata echoed), `placement` (trailing metadata sent as a header),
+// `details` (errors without details), `deadline` (the streaming handler
+// ignores the deadline), `sizes` (payloads one byte short).
 
 import * as http from "node:http";
 import { ConnectError, cors } from "@connectrpc/connect";
@@ -27,7 +28,7 @@ import { EchoStatusSchema } from "./gen/grpc/testing/messages_pb";
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const broken = new Set((flag("break") ?? "").split(",").filter(Boolean));
 for (const what of broken) {
-  if (!["cors", "expose", "trailers", "details", "deadline", "sizes"].includes(what)) {
+  if (!["cors", "expose", "trailers", "placement", "details", "deadline", "sizes"].includes(what)) {
     console.error(`standin-server: unknown --break=${what}`);
     process.exit(2);
   }
@@ -41,7 +42,9 @@ function echo(context) {
   const initial = context.requestHeader.get(ECHO_INITIAL);
   if (initial !== null) context.responseHeader.set(ECHO_INITIAL, initial);
   const trailing = context.requestHeader.get(ECHO_TRAILING);
-  if (trailing !== null && !broken.has("trailers")) context.responseTrailer.set(ECHO_TRAILING, trailing);
+  if (trailing === null || broken.has("trailers")) return;
+  if (broken.has("placement")) context.responseHeader.set(ECHO_TRAILING, trailing);
+  else context.responseTrailer.set(ECHO_TRAILING, trailing);
 }
 
 /** The error a request's `response_status` asks for, with that status as its detail. */

@@ -60,9 +60,12 @@ type TestClient = Client<typeof TestService>;
 
 interface TransportSpec {
   name: string;
+  /** gRPC-Web (trailers in the body) rather than Connect. */
+  grpcWeb: boolean;
   /** Which timeout header the protocol uses (for the server-side deadline case). */
   timeoutHeader: [string, string];
-  make(baseUrl: string): Transport;
+  /** The transport; `fetch` replaces the browser's (to see raw responses). */
+  make(baseUrl: string, fetch?: typeof globalThis.fetch): Transport;
 }
 
 // The three browser transports of connect-web. grpc-web is binary only here:
@@ -71,18 +74,21 @@ interface TransportSpec {
 const TRANSPORTS: TransportSpec[] = [
   {
     name: "grpc-web",
+    grpcWeb: true,
     timeoutHeader: ["grpc-timeout", "500m"],
-    make: (baseUrl) => createGrpcWebTransport({ baseUrl, useBinaryFormat: true }),
+    make: (baseUrl, fetch) => createGrpcWebTransport({ baseUrl, fetch, useBinaryFormat: true }),
   },
   {
     name: "connect-proto",
+    grpcWeb: false,
     timeoutHeader: ["connect-timeout-ms", "500"],
-    make: (baseUrl) => createConnectTransport({ baseUrl, useBinaryFormat: true }),
+    make: (baseUrl, fetch) => createConnectTransport({ baseUrl, fetch, useBinaryFormat: true }),
   },
   {
     name: "connect-json",
+    grpcWeb: false,
     timeoutHeader: ["connect-timeout-ms", "500"],
-    make: (baseUrl) => createConnectTransport({ baseUrl, useBinaryFormat: false }),
+    make: (baseUrl, fetch) => createConnectTransport({ baseUrl, fetch, useBinaryFormat: false }),
   },
 ];
 
@@ -160,12 +166,61 @@ function describe(err: ConnectError): string {
   return `code ${Code[err.code]} (${err.code}), message ${JSON.stringify(err.rawMessage)}`;
 }
 
-type CaseFn = (client: TestClient, transport: TransportSpec, signal: AbortSignal) => Promise<string>;
+/** What a case runs with: a client over the transport, and its own time bound. */
+interface CaseContext {
+  client: TestClient;
+  transport: TransportSpec;
+  api: string;
+  signal: AbortSignal;
+}
+
+type CaseFn = (cx: CaseContext) => Promise<string>;
+
+/** A response as the browser handed it to connect-web: headers and whole body. */
+interface RawResponse {
+  headers: Headers;
+  body: Uint8Array;
+}
+
+/**
+ * A fetch that hands a copy of each response to `onResponse`, so a case
+ * can look at the wire beneath connect-web (which merges an error's headers
+ * and trailers, hiding where the server put each). The copy's body is read
+ * whole before connect-web gets the response, because connect-web aborts
+ * the call's signal when the call ends, and that errors every copy of the
+ * body still being read; so this is for unary calls only.
+ */
+function recordingFetch(onResponse: (raw: RawResponse) => void): typeof globalThis.fetch {
+  return async (input, init) => {
+    const response = await globalThis.fetch(input, init);
+    const copy = response.clone();
+    onResponse({ headers: copy.headers, body: new Uint8Array(await copy.arrayBuffer()) });
+    return response;
+  };
+}
+
+/** The trailer frame (flag 0x80) of a gRPC-Web body, parsed; null if there is none. */
+function grpcWebTrailer(body: Uint8Array): Headers | null {
+  for (let at = 0; at + 5 <= body.length; ) {
+    const flag = body[at];
+    const length = new DataView(body.buffer, body.byteOffset + at + 1, 4).getUint32(0);
+    const data = body.subarray(at + 5, at + 5 + length);
+    at += 5 + length;
+    if ((flag & 0x80) === 0) continue;
+    const trailer = new Headers();
+    for (const line of new TextDecoder().decode(data).split("\r\n")) {
+      const colon = line.indexOf(":");
+      if (colon > 0) trailer.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    }
+    return trailer;
+  }
+  return null;
+}
 
 const CASES: [string, CaseFn][] = [
   [
     "unary",
-    async (client, transport, signal) => {
+    async ({ client, transport, signal }) => {
       const reply = await client.unaryCall(
         { responseSize: RESPONSE_SIZE, payload: { body: new Uint8Array(REQUEST_SIZE) } },
         { signal },
@@ -181,7 +236,7 @@ const CASES: [string, CaseFn][] = [
   ],
   [
     "server_streaming",
-    async (client, _transport, signal) => {
+    async ({ client, signal }) => {
       const sizes: (number | null)[] = [];
       for await (const reply of client.streamingOutputCall(
         { responseParameters: STREAM_SIZES.map((size) => ({ size })) },
@@ -200,7 +255,7 @@ const CASES: [string, CaseFn][] = [
     // metadata must arrive as headers and trailing metadata as trailers
     // (Connect unary: `trailer-` headers), each only where it belongs.
     "custom_metadata",
-    async (client, _transport, signal) => {
+    async ({ client, signal }) => {
       let header: Headers | undefined;
       let trailer: Headers | undefined;
       const options: CallOptions = {
@@ -228,7 +283,7 @@ const CASES: [string, CaseFn][] = [
     // echoed initial and (binary) trailing metadata, and the request's
     // EchoStatus as a google.rpc.Status detail.
     "error_details_metadata",
-    async (client, _transport, signal) => {
+    async ({ client, signal }) => {
       const err = await expectError(() =>
         client.unaryCall({ responseStatus: ERROR_STATUS }, { signal, headers: echoHeaders() }),
       );
@@ -246,11 +301,54 @@ const CASES: [string, CaseFn][] = [
     },
   ],
   [
+    // The same failing call, looked at on the wire: initial metadata must be
+    // a response header and trailing metadata a trailer — for gRPC-Web in
+    // the body's trailer frame (or all in the headers of a trailers-only
+    // response, grpc-status included), for Connect unary a `trailer-`
+    // header (the Connect protocol's Prefixed-Trailing-Metadata).
+    "error_metadata_placement",
+    async ({ transport, api, signal }) => {
+      const fetched: RawResponse[] = [];
+      const client = createClient(TestService, transport.make(api, recordingFetch((r) => fetched.push(r))));
+      await expectError(() => client.unaryCall({ responseStatus: ERROR_STATUS }, { signal, headers: echoHeaders() }));
+      if (fetched.length !== 1) throw new Mismatch(`${fetched.length} responses were fetched, not 1`);
+      const { headers, body } = fetched[0];
+      const checks = new Checks();
+      const trailingValue = hex(ECHO_TRAILING_VALUE);
+      checks.eq(`header ${ECHO_INITIAL}`, headers.get(ECHO_INITIAL), ECHO_INITIAL_VALUE);
+      let where: string;
+      if (transport.grpcWeb) {
+        const trailer = grpcWebTrailer(body);
+        if (headers.has("grpc-status")) {
+          where = "trailers-only response (status and metadata in the headers)";
+          checks.ok("a trailers-only response carries a body", trailer === null);
+          checks.eq(`header ${ECHO_TRAILING}`, binaryValue(headers, ECHO_TRAILING), trailingValue);
+        } else {
+          where = "trailer frame";
+          checks.ok("no trailer frame and no grpc-status header", trailer !== null);
+          checks.eq(`trailer-frame ${ECHO_TRAILING}`, binaryValue(trailer ?? undefined, ECHO_TRAILING), trailingValue);
+          checks.ok(
+            `${ECHO_TRAILING} is a response header while grpc-status is in the trailer frame`,
+            !headers.has(ECHO_TRAILING),
+          );
+          checks.ok(`${ECHO_INITIAL} is in the trailer frame`, !trailer?.has(ECHO_INITIAL));
+        }
+      } else {
+        where = "trailer- header";
+        checks.eq(`header trailer-${ECHO_TRAILING}`, binaryValue(headers, `trailer-${ECHO_TRAILING}`), trailingValue);
+        checks.ok(`${ECHO_TRAILING} is an unprefixed response header`, !headers.has(ECHO_TRAILING));
+        checks.ok(`${ECHO_INITIAL} is sent as trailer-${ECHO_INITIAL}`, !headers.has(`trailer-${ECHO_INITIAL}`));
+      }
+      checks.finish();
+      return `${ECHO_INITIAL} in the headers, ${ECHO_TRAILING} in the ${where}`;
+    },
+  ],
+  [
     // connect-es's own timeout: the client sends the timeout header and
     // also aborts by itself after 500 ms, so this passes whichever side
     // gives up first ("the operation timed out" is the client's message).
     "deadline",
-    async (client, _transport, signal) => {
+    async ({ client, signal }) => {
       const start = performance.now();
       const err = await expectError(async () => {
         for await (const _ of client.streamingOutputCall(
@@ -273,7 +371,7 @@ const CASES: [string, CaseFn][] = [
     // timeout: only the server can end it with DeadlineExceeded. If it
     // ignored the header, the backstop aborts the call (code Canceled).
     "deadline_server",
-    async (client, transport, _signal) => {
+    async ({ client, transport }) => {
       const start = performance.now();
       const [key, value] = transport.timeoutHeader;
       const err = await expectError(async () => {
@@ -355,9 +453,11 @@ async function run(): Promise<void> {
       const start = performance.now();
       let result: CaseResult;
       try {
-        const detail = await fn(client, transport, AbortSignal.timeout(CASE_LIMIT_MS));
+        const detail = await fn({ client, transport, api, signal: AbortSignal.timeout(CASE_LIMIT_MS) });
         result = { transport: transport.name, case: name, pass: true, detail, ms: 0 };
       } catch (e) {
+        // The stack goes to the console, which results.json keeps.
+        if (!(e instanceof Mismatch)) console.error(`${transport.name} ${name}: ${(e as Error)?.stack ?? e}`);
         const detail =
           e instanceof Mismatch ? e.message : `unexpected error: ${describe(ConnectError.from(e))}`;
         result = { transport: transport.name, case: name, pass: false, detail, ms: 0 };
