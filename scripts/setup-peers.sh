@@ -4,7 +4,9 @@
 #    nghttp2-client (h2load) — with apt-get when root;
 #  - PyPI: grpcio, grpcio-tools, protobuf… into a venv under target/;
 #  - npm: @grpc/grpc-js, @grpc/proto-loader (tests/node) into target/node-grpc,
-#    with Debian's nodejs and npm when node or npm is missing.
+#    with Debian's nodejs and npm when node or npm is missing;
+#  - Debian chromium and npm connect-web, puppeteer-core… (tests/web) into
+#    target/node-web, for the browser test (tests/tests/web_chromium.rs).
 # Sourced by scripts/test.sh; exports PROTOCALL_PYTHON.
 set -euo pipefail
 
@@ -15,6 +17,7 @@ need_apt=()
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 command -v h2load >/dev/null || need_apt+=(nghttp2-client)
 command -v node >/dev/null && command -v npm >/dev/null || need_apt+=(nodejs npm)
+command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         echo "setup-peers: apt-get install ${need_apt[*]}"
@@ -50,4 +53,19 @@ if command -v npm >/dev/null; then
     fi
 else
     echo "setup-peers: npm not found; the grpc-js interop tests will skip (fail in CI)" >&2
+fi
+
+# npm: connect-web, protoc-gen-es, buf, esbuild, puppeteer-core…, pinned in
+# tests/web, into target/node-web (tests/tests/web_chromium.rs does the same
+# when needed).
+web_dir="$root/target/node-web"
+if command -v npm >/dev/null; then
+    if ! cmp -s "$root/tests/web/package.json" "$web_dir/package.json" \
+        || ! cmp -s "$root/tests/web/package-lock.json" "$web_dir/package-lock.json" \
+        || [ ! -f "$web_dir/node_modules/puppeteer-core/package.json" ]; then
+        echo "setup-peers: npm ci of tests/web into target/node-web"
+        mkdir -p "$web_dir"
+        cp "$root/tests/web/package.json" "$root/tests/web/package-lock.json" "$web_dir/"
+        npm ci --prefix "$web_dir" --no-audit --no-fund --loglevel=error
+    fi
 fi
