@@ -14,6 +14,8 @@
 //! caching proxy), StreamingOutputCall, StreamingInputCall, FullDuplexCall,
 //! HalfDuplexCall, CompressedRequest, CompressedResponse, Echo Status, Echo
 //! Metadata and `interval_us`. UnimplementedCall answers `UNIMPLEMENTED`.
+//! The same port serves gRPC-Web and Connect (CORS open to any origin) and
+//! server reflection (`grpc.reflection.v1` and `v1alpha`).
 //!
 
 use std::collections::VecDeque;
@@ -455,8 +457,16 @@ async fn main() {
     let cors = Cors::any_origin()
         .allow_headers([ECHO_INITIAL, ECHO_TRAILING])
         .expose_metadata([ECHO_INITIAL, ECHO_TRAILING]);
+    // Server reflection, so tools (grpcurl, `buf curl`) need no schema.
+    let reflection = protocall::reflection::Builder::new()
+        .register_encoded_file_descriptor_set(
+            protocall_examples::grpc::testing::FILE_DESCRIPTOR_SET,
+        )
+        .expect("the generated descriptors decode");
     let serve = server
         .add_service(TestServiceServer::new(Interop))
+        .add_service(reflection.clone().build_v1())
+        .add_service(reflection.build_v1alpha())
         .layer(cors)
         .serve_with_listener(listener, std::future::pending());
     if let Err(error) = serve.await {

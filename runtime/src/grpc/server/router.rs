@@ -150,6 +150,19 @@ impl Routes {
         self.services.get(service)?.descriptor()?.method(method)
     }
 
+    /// False when no service answers `path` (unknown service, or a method
+    /// its descriptor does not have).
+    pub(crate) fn routes(&self, path: &str) -> bool {
+        let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+            return false;
+        };
+        self.services.get(service).is_some_and(|service| {
+            service
+                .descriptor()
+                .is_none_or(|descriptor| descriptor.method(method).is_some())
+        })
+    }
+
     pub(crate) fn config(&self) -> &Arc<ServerConfig> {
         &self.config
     }

@@ -30,7 +30,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 pub use cors::{Cors, CorsService};
 
 use super::body::Body;
-use super::headers::{GRPC_ACCEPT_ENCODING, GRPC_ENCODING};
+use super::headers::GRPC_ENCODING;
 use super::server::{ResponseFuture, Routes, ServerConfig, status_response};
 use super::status::Status;
 use crate::reflect::MethodDescriptor;
@@ -210,8 +210,6 @@ struct CallContext {
     dialect: Dialect,
     method: Option<MethodDescriptor>,
     config: Arc<ServerConfig>,
-    /// The encodings the client accepts for responses (gRPC's spelling).
-    accept: Option<HeaderValue>,
 }
 
 /// Serves a request in a non-native dialect through `routes`.
@@ -228,18 +226,42 @@ pub(crate) fn serve(
             return method_not_allowed(dialect, &Method::GET);
         }
         let config = routes.config().clone();
-        let mut cx = CallContext {
+        let cx = CallContext {
             dialect,
             method,
             config,
-            accept: None,
         };
-        let response = match prepare(request, &mut cx).await {
+        let request = if routes.routes(request.uri().path()) {
+            request
+        } else {
+            drained(request, cx.config.max_decode).await
+        };
+        let response = match prepare(request, &cx).await {
             Ok(request) => routes.dispatch_native(request).await,
             Err(status) => status_response(&status, None),
         };
         respond(response, &cx).await
     })
+}
+
+/// `request` with its body read and dropped: a call no service answers is
+/// refused only once the client has sent it, since an HTTP/1.1 client
+/// still writing its body when the connection closes sees a broken pipe,
+/// not the refusal. At most `limit` bytes and 5 s are spent on it.
+async fn drained(request: http::Request<Body>, limit: usize) -> http::Request<Body> {
+    use http_body_util::BodyExt as _;
+    let (parts, mut body) = request.into_parts();
+    let drain = async {
+        let mut read = 0;
+        while let Some(Ok(frame)) = body.frame().await {
+            read += frame.data_ref().map_or(0, |d| d.len());
+            if read > limit {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+    http::Request::from_parts(parts, Body::empty())
 }
 
 /// True for a method marked `idempotency_level = NO_SIDE_EFFECTS`.
@@ -251,7 +273,7 @@ fn side_effect_free(method: Option<&MethodDescriptor>) -> bool {
 /// Turns a request into the gRPC request it means.
 async fn prepare(
     request: http::Request<Body>,
-    cx: &mut CallContext,
+    cx: &CallContext,
 ) -> Result<http::Request<Body>, Status> {
     let (mut parts, body) = request.into_parts();
     let headers = &mut parts.headers;
@@ -268,12 +290,6 @@ async fn prepare(
         HeaderValue::from_static("application/grpc"),
     );
     let json = cx.dialect.codec == Codec::Json;
-    cx.accept = if json {
-        // JSON responses are compressed here, after transcoding, not by the handler.
-        headers.remove(GRPC_ACCEPT_ENCODING)
-    } else {
-        headers.get(GRPC_ACCEPT_ENCODING).cloned()
-    };
     let input = match (json, &cx.method) {
         (true, Some(method)) => Some(method.input()),
         (true, None) => return Err(transcode::no_descriptor(parts.uri.path())),
@@ -312,7 +328,7 @@ async fn prepare(
     };
     let body = match input {
         Some(input) if !wire.is_connect_unary() => {
-            let encoding = headers.remove(GRPC_ENCODING);
+            let encoding = headers.get(GRPC_ENCODING).cloned();
             transcode::request_stream(body, encoding, input, &cx.config)?
         }
         _ => body,
@@ -336,7 +352,7 @@ async fn respond(response: http::Response<Body>, cx: &CallContext) -> http::Resp
         // Trailers-only stays trailers-only in gRPC, whatever the codec.
         return http::Response::from_parts(head, body);
     }
-    let messages = parts::Messages::new(&mut head, body, output, cx);
+    let messages = parts::Messages::new(&mut head, body, output);
     if wire.is_connect_unary() {
         connect::unary_response(head, messages, cx.dialect).await
     } else {

@@ -2,12 +2,12 @@
 //! back as a gRPC (JSON codec), gRPC-Web or Connect stream.
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
 use http_body_util::BodyExt as _;
 
-use super::{CallContext, Wire, connect, frame, grpc_web, transcode};
+use super::{Wire, connect, frame, grpc_web, transcode};
 use crate::grpc::body::Body;
-use crate::grpc::compression::{self, Encoding};
+use crate::grpc::compression::Encoding;
 use crate::grpc::headers::{
     GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS,
 };
@@ -31,6 +31,7 @@ pub(super) struct Messages {
     /// it trailing: a trailers-only response is its trailers).
     early: Option<(Status, HeaderMap)>,
     done: bool,
+    /// The JSON output type, and the encoding of compressed messages.
     json: Option<(MessageDescriptor, Option<Encoding>)>,
 }
 
@@ -42,7 +43,6 @@ impl Messages {
         head: &mut http::response::Parts,
         body: Body,
         output: Option<MessageDescriptor>,
-        cx: &CallContext,
     ) -> Messages {
         let early = take_status(&mut head.headers).map(|status| {
             let names: Vec<_> = super::custom_metadata(&head.headers)
@@ -57,22 +57,12 @@ impl Messages {
             }
             (status, trailers)
         });
-        let json = output.map(|output| {
-            let send = cx
-                .config
-                .send
-                .filter(|e| compression::accepts(cx.accept.as_ref(), *e));
-            match send {
-                Some(encoding) => {
-                    head.headers
-                        .insert(GRPC_ENCODING, HeaderValue::from_static(encoding.as_str()));
-                }
-                None => {
-                    head.headers.remove(GRPC_ENCODING);
-                }
-            }
-            (output, send)
-        });
+        let encoding = head
+            .headers
+            .get(GRPC_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Encoding::from_name);
+        let json = output.map(|output| (output, encoding));
         Messages {
             body,
             buf: BytesMut::new(),
@@ -124,21 +114,29 @@ impl Messages {
     }
 
     fn message(&mut self, compressed: bool, payload: Bytes) -> Event {
-        let Some((output, send)) = &self.json else {
+        let Some((output, encoding)) = &self.json else {
             return Event::Message {
                 compressed,
                 payload,
             };
         };
-        let send = *send;
-        let json = transcode::to_json(output, &payload).and_then(|json| match send {
-            None => Ok((false, json)),
-            Some(encoding) => {
-                let mut out = BytesMut::new();
-                encoding.compress(&json, &mut out)?;
-                Ok((true, out.freeze()))
+        // The handler chose whether to compress; the JSON goes out the same way.
+        let encoding = *encoding;
+        let json = (|| {
+            let binary = match (compressed, encoding) {
+                (true, Some(encoding)) => encoding.decompress(&payload, usize::MAX)?.freeze(),
+                _ => payload,
+            };
+            let json = transcode::to_json(output, &binary)?;
+            match (compressed, encoding) {
+                (true, Some(encoding)) => {
+                    let mut out = BytesMut::new();
+                    encoding.compress(&json, &mut out)?;
+                    Ok((true, out.freeze()))
+                }
+                _ => Ok((false, json)),
             }
-        });
+        })();
         match json {
             Ok((compressed, payload)) => Event::Message {
                 compressed,

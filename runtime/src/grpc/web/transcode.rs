@@ -55,7 +55,7 @@ pub(super) fn to_json(_: &MessageDescriptor, _: &[u8]) -> Result<bytes::Bytes, S
 }
 
 /// A stream of JSON request frames (compressed with `encoding`, if named)
-/// as uncompressed binary frames.
+/// as binary frames, each compressed again if it came compressed.
 pub(super) fn request_stream(
     body: Body,
     encoding: Option<HeaderValue>,
@@ -75,8 +75,9 @@ pub(super) fn request_stream(
     };
     let decoder = FrameDecoder::new(encoding, config.max_decode);
     let state = (body, decoder, input, false);
-    let stream =
-        futures_util::stream::unfold(state, |(mut body, mut decoder, input, done)| async move {
+    let stream = futures_util::stream::unfold(
+        state,
+        move |(mut body, mut decoder, input, done)| async move {
             if done {
                 return None;
             }
@@ -105,6 +106,7 @@ pub(super) fn request_stream(
                     None => return None,
                 }
             }
-        });
+        },
+    );
     Ok(Body::from_stream(Box::pin(stream)))
 }
