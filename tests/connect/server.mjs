@@ -5,13 +5,17 @@
  * Connect, gRPC and gRPC-Web on one port, driven by
  * tests/tests/interop_connect_client.rs. Usage:
  *
- *     node server.mjs --port=PORT [--http_version=2|1.1] [--use_tls=false]
+ *     node server.mjs --port=PORT [--http_version=2|1.1] [--protocols=LIST] [--use_tls=false]
  *
  * Listens on 127.0.0.1 (`--port=0` picks a free port) over cleartext
  * HTTP/2 with prior knowledge (`--http_version=2`, the default) or
  * HTTP/1.1 (`--http_version=1.1`; Node serves one or the other on a
  * cleartext port, not both, and gRPC itself needs HTTP/2), and prints
  * `connect-server listening on 127.0.0.1:PORT` once it serves.
+ * `--protocols` (a comma-separated subset of connect,grpc,grpcweb; all
+ * three by default) limits what it answers: a call in another protocol
+ * gets HTTP 415, so a matrix that means to test one protocol fails if the
+ * client under test speaks another.
  *
  * Implements EmptyCall, UnaryCall, StreamingOutputCall (with interval_us),
  * StreamingInputCall, FullDuplexCall, HalfDuplexCall, Echo Status (on
@@ -52,7 +56,9 @@ const { Code, ConnectError } = connect;
 const { PayloadType, EchoStatusSchema } = messagesPb;
 
 const PROGRAM = 'connect-server';
-const USAGE = 'usage: node server.mjs --port=PORT [--http_version=2|1.1] [--use_tls=false]';
+const USAGE =
+  'usage: node server.mjs --port=PORT [--http_version=2|1.1] [--protocols=connect,grpc,grpcweb] [--use_tls=false]';
+const PROTOCOLS = ['connect', 'grpc', 'grpcweb'];
 
 /** Echo Metadata: the echo keys of the request go back as header and trailer. */
 function echoMetadata(context) {
@@ -158,7 +164,7 @@ const service = {
 };
 
 function main() {
-  const flags = parseFlags(PROGRAM, USAGE, ['port', 'http_version', 'use_tls']);
+  const flags = parseFlags(PROGRAM, USAGE, ['port', 'http_version', 'protocols', 'use_tls']);
   if (flags.port === undefined || !/^\d+$/.test(flags.port) || Number(flags.port) > 65535) {
     usageError(PROGRAM, `--port: a port number is required\n${USAGE}`);
   }
@@ -166,11 +172,15 @@ function main() {
     usageError(PROGRAM, '--use_tls=true: this test server has no TLS credentials; use --use_tls=false');
   }
   const httpVersion = choice(PROGRAM, flags, 'http_version', ['2', '1.1']);
+  const protocols = (flags.protocols ?? PROTOCOLS.join(',')).split(',');
+  const unknown = protocols.filter(p => !PROTOCOLS.includes(p));
+  if (unknown.length > 0 || protocols.length === 0) {
+    usageError(PROGRAM, `--protocols: unknown protocol(s) ${unknown.join(', ')}; known: ${PROTOCOLS.join(', ')}`);
+  }
   const handler = connectNode.connectNodeAdapter({
-    // All three protocols on every route (connect's defaults, said aloud).
-    connect: true,
-    grpc: true,
-    grpcWeb: true,
+    connect: protocols.includes('connect'),
+    grpc: protocols.includes('grpc'),
+    grpcWeb: protocols.includes('grpcweb'),
     acceptCompression: [connectNode.compressionGzip],
     routes: router => router.service(testPb.TestService, service),
   });
