@@ -196,9 +196,8 @@ class Wire {
 /**
  * Wraps a universal HTTP client (what connect-node's transports are built
  * on) so that the bytes of each response body pass a parser of the 5-byte
- * envelope prefixes on their way to connect. The Wire of the latest
- * response is `observed.last`; the cases that read it make one call at a
- * time.
+ * envelope prefixes on their way to connect. `observer.last` is the Wire
+ * of the latest response; the cases that read it make one call at a time.
  */
 function observed(httpClient) {
   const observer = {
@@ -208,13 +207,14 @@ function observed(httpClient) {
       const wire = new Wire(response.header);
       observer.last = wire;
       if (!wire.enveloped) return response;
-      // gRPC-Web trailers (0x80) and Connect end-of-stream (0x02) frames
-      // are not messages.
-      const endFlag = wire.contentType.startsWith('application/grpc-web') ? 0x80 : 0x02;
-      const isGrpc = !wire.contentType.startsWith('application/grpc-web') && wire.contentType.startsWith('application/grpc');
-      return { ...response, body: envelopeTap(response.body, flags => {
-        if (isGrpc || (flags & endFlag) === 0) wire.flags.push(flags);
-      }) };
+      // Not messages: gRPC-Web's trailers frame (flag 0x80) and Connect's
+      // end-of-stream frame (0x02); gRPC has neither.
+      const type = wire.contentType;
+      const endFlag = type.startsWith('application/grpc-web') ? 0x80 : type.startsWith('application/connect') ? 0x02 : 0;
+      const body = envelopeTap(response.body, flags => {
+        if ((flags & endFlag) === 0) wire.flags.push(flags);
+      });
+      return { ...response, body };
     },
   };
   return observer;
