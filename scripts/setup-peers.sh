@@ -4,7 +4,9 @@
 #    nghttp2-client (h2load) — with apt-get when root;
 #  - PyPI: grpcio, grpcio-tools, protobuf… into a venv under target/;
 #  - npm: @grpc/grpc-js, @grpc/proto-loader (tests/node) into target/node-grpc,
-#    with Debian's nodejs and npm when node or npm is missing;
+#    @connectrpc/connect-node, protoc-gen-es, buf (tests/connect) into
+#    target/node-connect, with Debian's nodejs and npm when node or npm is
+#    missing;
 #  - Debian chromium and npm connect-web, puppeteer-core… (tests/web) into
 #    target/node-web, for the browser test (tests/tests/web_chromium.rs).
 # Sourced by scripts/test.sh; exports PROTOCALL_PYTHON.
@@ -68,4 +70,24 @@ if command -v npm >/dev/null; then
         cp "$root/tests/web/package.json" "$root/tests/web/package-lock.json" "$web_dir/"
         npm ci --prefix "$web_dir" --no-audit --no-fund --loglevel=error
     fi
+fi
+
+# npm: @connectrpc/connect-node, protoc-gen-es and buf, pinned in
+# tests/connect, into target/node-connect; npm ci's postinstall generates
+# the grpc.testing stubs into its gen/ (tests/tests/support/connect_peer.rs
+# does the same when needed).
+connect_dir="$root/target/node-connect"
+if command -v npm >/dev/null; then
+    if ! cmp -s "$root/tests/connect/package.json" "$connect_dir/package.json" \
+        || ! cmp -s "$root/tests/connect/package-lock.json" "$connect_dir/package-lock.json" \
+        || [ ! -f "$connect_dir/node_modules/@connectrpc/connect-node/package.json" ] \
+        || [ ! -e "$connect_dir/node_modules/.bin/buf" ] \
+        || [ ! -f "$connect_dir/gen/grpc/testing/test_pb.js" ]; then
+        echo "setup-peers: npm ci of tests/connect into target/node-connect"
+        mkdir -p "$connect_dir"
+        cp "$root/tests/connect/package.json" "$root/tests/connect/package-lock.json" "$connect_dir/"
+        npm ci --prefix "$connect_dir" --no-audit --no-fund --loglevel=error >/dev/null
+    fi
+else
+    echo "setup-peers: npm not found; the connect-node interop tests will skip (fail in CI)" >&2
 fi
