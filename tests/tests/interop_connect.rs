@@ -194,16 +194,22 @@ impl Curled {
             .map_err(|e| format!("stdout is not JSON ({e}):\n{}", self.describe()))
     }
 
-    /// The error buf curl prints last on stderr: a JSON object starting on
-    /// a line of its own (`-v` logs come before it).
+    /// The error buf curl prints on stderr: a JSON object starting on a
+    /// line of its own, among `-v` log lines (`buf: …`; with reflection,
+    /// the reflection stream's end is logged after it).
     fn error(&self) -> Result<Value, String> {
-        let start = self
+        let text: String = self
             .stderr
+            .lines()
+            .filter(|line| !line.starts_with("buf: "))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let start = text
             .find("\n{")
             .map(|i| i + 1)
-            .or_else(|| self.stderr.starts_with('{').then_some(0))
+            .or_else(|| text.starts_with('{').then_some(0))
             .ok_or_else(|| format!("no error object on stderr:\n{}", self.describe()))?;
-        serde_json::from_str(&self.stderr[start..]).map_err(|e| {
+        serde_json::from_str(&text[start..]).map_err(|e| {
             format!(
                 "the error on stderr is not JSON ({e}):\n{}",
                 self.describe()
@@ -381,16 +387,22 @@ fn unary_error(peer: &ConnectPeer, port: u16, variant: &Variant<'_>) -> Result<(
             error["details"]
         ));
     }
-    // Connect unary carries trailers as `trailer-` prefixed headers; gRPC
-    // trailers (or a trailers-only response's headers) are logged too.
-    // gRPC-Web trailers travel in the body, which `-v` logs only as a byte
-    // count, so there only the header can be checked.
-    let mut expected = vec![format!("{ECHO_INITIAL}: echo-me")];
-    match variant.protocol {
-        "connect" => expected.push(format!("trailer-{ECHO_TRAILING}: {ECHO_TRAILING_VALUE}")),
-        "grpc" => expected.push(format!("{ECHO_TRAILING}: {ECHO_TRAILING_VALUE}")),
-        _ => {}
-    }
+    // A gRPC error is trailers-only, so all of its metadata (the echoed
+    // initial value too) is trailing: Connect unary carries it as
+    // `trailer-` prefixed headers, gRPC in the trailers-only headers, and
+    // gRPC-Web in the body's trailer frame, which `-v` logs only as a byte
+    // count (connect-node and connect-web check it there).
+    let expected = match variant.protocol {
+        "connect" => vec![
+            format!("trailer-{ECHO_INITIAL}: echo-me"),
+            format!("trailer-{ECHO_TRAILING}: {ECHO_TRAILING_VALUE}"),
+        ],
+        "grpc" => vec![
+            format!("{ECHO_INITIAL}: echo-me"),
+            format!("{ECHO_TRAILING}: {ECHO_TRAILING_VALUE}"),
+        ],
+        _ => Vec::new(),
+    };
     let metadata = curled.response_metadata();
     for expected in expected {
         if !metadata.contains(&expected) {

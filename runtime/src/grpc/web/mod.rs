@@ -303,15 +303,19 @@ async fn prepare(
                 connect::read_unary(body, unary_encoding, cx.config.max_decode).await?
             };
             let frame = match &input {
-                Some(input) => {
-                    let plain = match unary_encoding.take() {
-                        Some(encoding) if !message.is_empty() => encoding
-                            .decompress(&message, cx.config.max_decode)?
-                            .freeze(),
-                        _ => message,
-                    };
-                    frame(0, &transcode::from_json(input, &plain)?)
-                }
+                Some(input) => match unary_encoding {
+                    // Compressed JSON goes to the handler as compressed
+                    // binary, so it sees what the client sent.
+                    Some(encoding) if !message.is_empty() => {
+                        let plain = encoding.decompress(&message, cx.config.max_decode)?;
+                        let binary = transcode::from_json(input, &plain)?;
+                        let mut compressed = BytesMut::new();
+                        encoding.compress(&binary, &mut compressed)?;
+                        headers.insert(GRPC_ENCODING, HeaderValue::from_static(encoding.as_str()));
+                        frame(1, &compressed)
+                    }
+                    _ => frame(0, &transcode::from_json(input, &message)?),
+                },
                 None => match unary_encoding {
                     // A zero-length body is never decompressed.
                     Some(encoding) if !message.is_empty() => {

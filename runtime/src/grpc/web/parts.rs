@@ -124,7 +124,9 @@ impl Messages {
         let encoding = *encoding;
         let json = (|| {
             let binary = match (compressed, encoding) {
-                (true, Some(encoding)) => encoding.decompress(&payload, usize::MAX)?.freeze(),
+                (true, Some(encoding)) => {
+                    encoding.decompress(&payload, u32::MAX as usize)?.freeze()
+                }
                 _ => payload,
             };
             let json = transcode::to_json(output, &binary)?;

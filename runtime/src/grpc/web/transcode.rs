@@ -83,9 +83,17 @@ pub(super) fn request_stream(
             }
             loop {
                 match decoder.next() {
-                    Ok(Some((json, _))) => {
-                        let item = from_json(&input, &json)
-                            .map(|binary| http_body::Frame::data(frame(0, &binary)));
+                    Ok(Some((json, compressed))) => {
+                        // Compressed stays compressed, so the handler sees
+                        // what the client sent.
+                        let item = from_json(&input, &json).and_then(|binary| match encoding {
+                            Some(encoding) if compressed => {
+                                let mut out = bytes::BytesMut::new();
+                                encoding.compress(&binary, &mut out)?;
+                                Ok(http_body::Frame::data(frame(1, &out)))
+                            }
+                            _ => Ok(http_body::Frame::data(frame(0, &binary))),
+                        });
                         let done = item.is_err();
                         return Some((item, (body, decoder, input, done)));
                     }
