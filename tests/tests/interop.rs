@@ -5,7 +5,9 @@
 //!   server (`examples/src/bin/interop-server.rs`);
 //! * protocall's client (`examples/src/bin/interop-client.rs`) against
 //!   grpcio's server (`tests/python/interop_server.py`);
-//! * protocall's client against protocall's server.
+//! * protocall's client against protocall's server, in gRPC and, against
+//!   a server answering that protocol alone, in gRPC-Web and Connect over
+//!   HTTP/2 and HTTP/1.1.
 //!
 //! Each matrix starts its server on a free loopback port (the server prints
 //! it), runs every case as its own client process, and reports every case
@@ -105,4 +107,49 @@ fn protocall_client_against_protocall_server() {
         &plan(ServerSide::Protocall),
         || Command::new(&binaries.client),
     );
+}
+
+/// protocall's client in gRPC-Web and Connect, over HTTP/2 and HTTP/1.1,
+/// against protocall's server answering that protocol alone (a client
+/// speaking another is refused with HTTP 415, so a pass proves the
+/// protocol): every case, bidirectional streams over HTTP/1.1 included
+/// (hyper reads the response while the request body is still being sent).
+fn web_matrix(protocol: &str, http_version: &str) {
+    let binaries = binaries();
+    let mut command = Command::new(&binaries.server);
+    command.arg(format!("--protocols={}", protocol.replace('-', "")));
+    let server = Server::start("interop-server", command);
+    matrix(
+        &format!("protocall client ({protocol}, HTTP/{http_version}) -> protocall server"),
+        server,
+        &plan(ServerSide::Protocall),
+        || {
+            let mut command = Command::new(&binaries.client);
+            command.args([
+                format!("--protocol={protocol}"),
+                format!("--http_version={http_version}"),
+            ]);
+            command
+        },
+    );
+}
+
+#[test]
+fn protocall_client_grpc_web_http2_against_protocall_server() {
+    web_matrix("grpc-web", "2");
+}
+
+#[test]
+fn protocall_client_grpc_web_http1_against_protocall_server() {
+    web_matrix("grpc-web", "1.1");
+}
+
+#[test]
+fn protocall_client_connect_http2_against_protocall_server() {
+    web_matrix("connect", "2");
+}
+
+#[test]
+fn protocall_client_connect_http1_against_protocall_server() {
+    web_matrix("connect", "1.1");
 }

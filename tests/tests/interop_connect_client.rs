@@ -11,11 +11,6 @@
 //! with `CI=true`); the processes from `support/peers.rs`, as in
 //! `interop_node.rs`.
 //!
-//! Today only the gRPC matrix runs: protocall's client speaks gRPC alone.
-//! The gRPC-Web and Connect matrices below are written and commented out
-//! until `interop-client` has `--protocol=grpc|grpc-web|connect` and
-//! `--http_version=2|1.1`.
-//!
 //! # What connect-node's server cannot express
 //!
 //! The four compression cases are **skipped** in every matrix: a
@@ -40,10 +35,8 @@ const REQUEST_FLAG_HIDDEN: &str = "a connect-node handler cannot tell whether a 
      arrived compressed, so it cannot implement CompressedRequest (expect_compressed)";
 const NO_RESPONSE_CHOICE: &str = "connect-node compresses all response messages of a call or \
      none, by the client's accepted encodings, so it cannot implement CompressedResponse";
-const BIDI_NEEDS_HTTP2: &str = "a bidirectional stream, which Connect and gRPC-Web cannot carry \
-     over HTTP/1.1";
-const UNARY_AND_SERVER_STREAMING: &str = "the HTTP/1.1 matrices run the unary and \
-     server-streaming cases";
+const BIDI_NEEDS_HTTP2: &str = "connect-node refuses a bidirectional stream over HTTP/1.1 \
+     (HTTP 505 Version Not Supported): Connect and gRPC-Web carry one over HTTP/2 only";
 
 /// Every matrix: the cases that are not plain passes.
 const EVERY_MATRIX: &[(&str, Expect)] = &[
@@ -59,22 +52,18 @@ const EVERY_MATRIX: &[(&str, Expect)] = &[
     ),
 ];
 
-/// The HTTP/1.1 matrices, in addition: unary and server-streaming cases only.
+/// The HTTP/1.1 matrices, in addition: connect-node refuses bidirectional
+/// streams (the cases run, and must fail with its refusal).
 const HTTP1: &[(&str, Expect)] = &[
-    ("client_streaming", Expect::Skip(UNARY_AND_SERVER_STREAMING)),
-    (
-        "cancel_after_begin",
-        Expect::Skip(UNARY_AND_SERVER_STREAMING),
-    ),
-    ("ping_pong", Expect::Skip(BIDI_NEEDS_HTTP2)),
-    ("empty_stream", Expect::Skip(BIDI_NEEDS_HTTP2)),
-    ("custom_metadata", Expect::Skip(BIDI_NEEDS_HTTP2)),
-    ("status_code_and_message", Expect::Skip(BIDI_NEEDS_HTTP2)),
+    ("ping_pong", Expect::Fail(BIDI_NEEDS_HTTP2)),
+    ("empty_stream", Expect::Fail(BIDI_NEEDS_HTTP2)),
+    ("custom_metadata", Expect::Fail(BIDI_NEEDS_HTTP2)),
+    ("status_code_and_message", Expect::Fail(BIDI_NEEDS_HTTP2)),
     (
         "cancel_after_first_response",
-        Expect::Skip(BIDI_NEEDS_HTTP2),
+        Expect::Fail(BIDI_NEEDS_HTTP2),
     ),
-    ("timeout_on_sleeping_server", Expect::Skip(BIDI_NEEDS_HTTP2)),
+    ("timeout_on_sleeping_server", Expect::Fail(BIDI_NEEDS_HTTP2)),
 ];
 
 /// Every case with what is expected of it: the first table naming a case wins.
@@ -131,30 +120,25 @@ fn protocall_client_grpc_http2() {
     server_matrix("grpc", "2");
 }
 
-// TODO(connect client): enable these once interop-client takes
-// `--protocol=grpc-web|connect` and `--http_version=1.1`. Until then it
-// ignores both flags (with a note) and speaks gRPC over HTTP/2, which the
-// single-protocol servers refuse, so these would fail, not pass.
-//
-// #[test]
-// fn protocall_client_grpc_web_http2() {
-//     server_matrix("grpc-web", "2");
-// }
-//
-// #[test]
-// fn protocall_client_connect_http2() {
-//     server_matrix("connect", "2");
-// }
-//
-// #[test]
-// fn protocall_client_grpc_web_http1() {
-//     server_matrix("grpc-web", "1.1");
-// }
-//
-// #[test]
-// fn protocall_client_connect_http1() {
-//     server_matrix("connect", "1.1");
-// }
+#[test]
+fn protocall_client_grpc_web_http2() {
+    server_matrix("grpc-web", "2");
+}
+
+#[test]
+fn protocall_client_connect_http2() {
+    server_matrix("connect", "2");
+}
+
+#[test]
+fn protocall_client_grpc_web_http1() {
+    server_matrix("grpc-web", "1.1");
+}
+
+#[test]
+fn protocall_client_connect_http1() {
+    server_matrix("connect", "1.1");
+}
 
 /// The exception tables name real cases, so a typo cannot hide a case.
 #[test]

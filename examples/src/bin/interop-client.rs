@@ -14,6 +14,10 @@
 //! given (protocall ships no copy of grpc's test CA, so `--use_test_ca` is
 //! accepted and unused).
 //!
+//! `--protocol=grpc-web|connect` calls in gRPC-Web or Connect instead of
+//! gRPC, and `--http_version=1.1` over HTTP/1.1 (HTTP/2 by default), as
+//! connect's interop clients take them.
+//!
 //! `client_compressed_streaming` compresses the first request message and
 //! not the second (`Request::set_message_compression`), as the procedure
 //! says.
@@ -22,7 +26,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use protocall::client::Grpc;
+use protocall::http;
 use protocall::tls::{Certificate, ClientTlsConfig};
+use protocall::web::Protocol;
 use protocall::{
     Channel, Code, Request, Status, Streaming, client::Endpoint, compression::Encoding,
 };
@@ -686,10 +692,15 @@ struct Args {
     cases: Vec<String>,
     /// With `--use_tls=true`: the CA file and the name to verify.
     tls: Option<(Option<String>, Option<String>)>,
+    /// `--protocol=grpc|grpc-web|connect`.
+    protocol: Protocol,
+    /// `--http_version=2|1.1`.
+    http_version: http::Version,
 }
 
 const USAGE: &str = "usage: interop-client --server_host=HOST --server_port=PORT \
---test_case=NAME|all [--use_tls=false | --use_tls=true [--ca_file=PEM] [--server_host_override=HOST]]";
+--test_case=NAME|all [--use_tls=false | --use_tls=true [--ca_file=PEM] [--server_host_override=HOST]] \
+[--protocol=grpc|grpc-web|connect] [--http_version=2|1.1]";
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut host = "localhost".to_string();
@@ -697,6 +708,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut cases = None;
     let mut use_tls = false;
     let (mut ca_file, mut host_override) = (None, None);
+    let mut protocol = Protocol::Grpc;
+    let mut http_version = http::Version::HTTP_2;
     for (flag, value) in flags::parse(args).map_err(|e| format!("{e}\n{USAGE}"))? {
         let (flag, value) = (flag.as_str(), value.as_str());
         match flag {
@@ -721,6 +734,25 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
             "use_tls" => use_tls = flags::parse_bool(flag, value)?,
             "ca_file" => ca_file = Some(value.to_string()),
             "server_host_override" => host_override = Some(value.to_string()),
+            "protocol" => {
+                protocol = match value {
+                    "grpc" => Protocol::Grpc,
+                    "grpc-web" | "grpcweb" => Protocol::GrpcWeb,
+                    "connect" => Protocol::Connect,
+                    _ => {
+                        return Err(format!(
+                            "--protocol: {value:?} is not grpc, grpc-web or connect"
+                        ));
+                    }
+                }
+            }
+            "http_version" => {
+                http_version = match value {
+                    "2" => http::Version::HTTP_2,
+                    "1.1" => http::Version::HTTP_11,
+                    _ => return Err(format!("--http_version: {value:?} is not 2 or 1.1")),
+                }
+            }
             // Cloud credentials, service configs and the like.
             _ => flags::ignore(flag),
         }
@@ -730,6 +762,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
         port: port.ok_or_else(|| format!("--server_port is required\n{USAGE}"))?,
         cases: cases.ok_or_else(|| format!("--test_case is required\n{USAGE}"))?,
         tls: use_tls.then_some((ca_file, host_override)),
+        protocol,
+        http_version,
     })
 }
 
@@ -764,7 +798,11 @@ async fn main() {
         endpoint.tls_config(config)
     });
     let endpoint = match endpoint {
-        Ok(endpoint) => endpoint.connect_timeout(Duration::from_secs(5)),
+        Ok(endpoint) => endpoint
+            .connect_timeout(Duration::from_secs(5))
+            .protocol(args.protocol)
+            .http_version(args.http_version)
+            .expect("HTTP/1.1 or HTTP/2"),
         Err(status) => {
             eprintln!("interop-client: {status}");
             std::process::exit(2);

@@ -15,7 +15,9 @@
 //! HalfDuplexCall, CompressedRequest, CompressedResponse, Echo Status, Echo
 //! Metadata and `interval_us`. UnimplementedCall answers `UNIMPLEMENTED`.
 //! The same port serves gRPC-Web and Connect (CORS open to any origin) and
-//! server reflection (`grpc.reflection.v1` and `v1alpha`).
+//! server reflection (`grpc.reflection.v1` and `v1alpha`);
+//! `--protocols=grpc,grpcweb,connect` names the protocols answered (all by
+//! default), so a test can prove which one a client speaks.
 //!
 
 use std::collections::VecDeque;
@@ -24,7 +26,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use protocall::tls::{Identity, ServerTlsConfig};
-use protocall::web::Cors;
+use protocall::web::{Cors, Protocol};
 use protocall::{
     Code, Metadata, Request, Response, Server, Status, Streaming, compression::Encoding,
     compression::RequestCompressed, server::Stream,
@@ -369,19 +371,25 @@ impl TestService for Interop {
     }
 }
 
+const PROTOCOLS: [Protocol; 3] = [Protocol::Grpc, Protocol::GrpcWeb, Protocol::Connect];
+
 struct Args {
     port: u16,
     /// PEM certificate chain and key, with `--use_tls=true`.
     tls: Option<(String, String)>,
+    /// `--protocols=grpc,grpcweb,connect` (all by default): the others are
+    /// refused.
+    protocols: Vec<Protocol>,
 }
 
 const USAGE: &str = "usage: interop-server --port=PORT [--use_tls=false | --use_tls=true \
---tls_cert_file=PEM --tls_key_file=PEM]";
+--tls_cert_file=PEM --tls_key_file=PEM] [--protocols=grpc,grpcweb,connect]";
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut port = None;
     let mut use_tls = false;
     let (mut cert, mut key) = (None, None);
+    let mut protocols = PROTOCOLS.to_vec();
     for (flag, value) in flags::parse(args).map_err(|e| format!("{e}\n{USAGE}"))? {
         let (flag, value) = (flag.as_str(), value.as_str());
         match flag {
@@ -395,6 +403,17 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
             "use_tls" => use_tls = flags::parse_bool(flag, value)?,
             "tls_cert_file" => cert = Some(value.to_string()),
             "tls_key_file" => key = Some(value.to_string()),
+            "protocols" => {
+                protocols = value
+                    .split(',')
+                    .map(|name| match name.trim() {
+                        "grpc" => Ok(Protocol::Grpc),
+                        "grpcweb" | "grpc-web" => Ok(Protocol::GrpcWeb),
+                        "connect" => Ok(Protocol::Connect),
+                        other => Err(format!("--protocols: unknown protocol {other:?}")),
+                    })
+                    .collect::<Result<_, _>>()?
+            }
             _ => flags::ignore(flag),
         }
     }
@@ -410,7 +429,11 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
             ));
         }
     };
-    Ok(Args { port, tls })
+    Ok(Args {
+        port,
+        tls,
+        protocols,
+    })
 }
 
 #[tokio::main]
@@ -434,6 +457,9 @@ async fn main() {
     // Tests wait for this line; print it only once the socket accepts.
     println!("interop-server listening on {local}");
     let mut server = Server::builder();
+    for protocol in PROTOCOLS {
+        server = server.protocol(protocol, args.protocols.contains(&protocol));
+    }
     if let Some((cert, key)) = &args.tls {
         let identity = std::fs::read(cert)
             .and_then(|cert| Ok((cert, std::fs::read(key)?)))

@@ -327,7 +327,7 @@ impl ClientTlsConfig {
         let server_name = ServerName::try_from(name.to_string())
             .map_err(|e| invalid("invalid TLS server name", e))?;
         Ok(TlsConnector {
-            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            config: Arc::new(config),
             server_name,
         })
     }
@@ -336,8 +336,25 @@ impl ClientTlsConfig {
 /// A configured client side: rustls connector and the name to verify.
 #[derive(Clone)]
 pub(crate) struct TlsConnector {
-    pub(crate) connector: tokio_rustls::TlsConnector,
+    config: Arc<rustls::ClientConfig>,
     pub(crate) server_name: ServerName<'static>,
+}
+
+impl TlsConnector {
+    /// The rustls connector.
+    pub(crate) fn connector(&self) -> tokio_rustls::TlsConnector {
+        tokio_rustls::TlsConnector::from(self.config.clone())
+    }
+
+    /// The same, offering `http/1.1` instead of `h2` in ALPN.
+    pub(crate) fn http1(&self) -> TlsConnector {
+        let mut config = (*self.config).clone();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        TlsConnector {
+            config: Arc::new(config),
+            server_name: self.server_name.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for TlsConnector {

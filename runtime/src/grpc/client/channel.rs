@@ -8,17 +8,19 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::body::Incoming;
+use hyper::client::conn::http1;
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::connector::Connector;
+use super::connector::{BoxIo, Connector};
 use crate::grpc::body::{Body, BoxError};
 use crate::grpc::errors;
 use crate::grpc::headers::GRPC_TIMEOUT;
 use crate::grpc::request::Deadline;
 use crate::grpc::status::{Code, Status};
 use crate::grpc::timeout;
+use crate::grpc::web::{Protocol, client as web};
 
 /// Where and how to connect: the builder of a [`Channel`].
 ///
@@ -44,6 +46,8 @@ pub struct Endpoint {
     initial_stream_window_size: Option<u32>,
     initial_connection_window_size: Option<u32>,
     user_agent: http::HeaderValue,
+    protocol: Protocol,
+    http1: bool,
     connector: Connector,
     #[cfg(feature = "tls")]
     tls: Option<crate::grpc::tls::TlsConnector>,
@@ -116,6 +120,8 @@ impl Endpoint {
             initial_stream_window_size: Some(1024 * 1024),
             initial_connection_window_size: Some(2 * 1024 * 1024),
             user_agent: http::HeaderValue::from_static(super::USER_AGENT),
+            protocol: Protocol::Grpc,
+            http1: false,
             connector: Connector::Tcp,
             #[cfg(feature = "tls")]
             tls,
@@ -294,6 +300,53 @@ impl Endpoint {
         Ok(self)
     }
 
+    /// The protocol calls are made in: gRPC (the default), or gRPC-Web or
+    /// Connect, to reach a server behind a proxy or a stack that speaks
+    /// only those. Calls and their results are the same in each; Connect
+    /// sends unary calls as bare messages (with HTTP status codes and JSON
+    /// errors) and the other kinds as its streams.
+    ///
+    /// ```
+    /// use protocall::{client::Endpoint, web::Protocol};
+    /// let channel = Endpoint::new("http://127.0.0.1:8080")?
+    ///     .protocol(Protocol::Connect)
+    ///     .http_version(http::Version::HTTP_11)?
+    ///     .connect_lazy();
+    /// # let _ = channel;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn protocol(mut self, protocol: Protocol) -> Endpoint {
+        self.protocol = protocol;
+        self
+    }
+
+    /// The HTTP version: HTTP/2 (the default; prior knowledge on `http://`,
+    /// ALPN `h2` on `https://`), or HTTP/1.1 (ALPN `http/1.1`), for
+    /// gRPC-Web and Connect only. HTTP/1.1 carries one call at a time per
+    /// connection, so the channel keeps a pool of them; a bidirectional
+    /// stream over it is half-duplex.
+    ///
+    /// ```
+    /// use protocall::{Code, client::Endpoint};
+    /// let endpoint = Endpoint::new("http://127.0.0.1:8080")?.http_version(http::Version::HTTP_11)?;
+    /// let err = Endpoint::new("http://127.0.0.1:8080")?.http_version(http::Version::HTTP_3).unwrap_err();
+    /// assert_eq!(err.code(), Code::InvalidArgument);
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn http_version(mut self, version: http::Version) -> Result<Endpoint, Status> {
+        self.http1 = match version {
+            http::Version::HTTP_11 => true,
+            http::Version::HTTP_2 => false,
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "HTTP version {other:?}: protocall clients speak HTTP/1.1 or HTTP/2"
+                )));
+            }
+        };
+        Ok(self)
+    }
+
     /// Connects now; fails with `UNAVAILABLE` if the server cannot be reached.
     ///
     /// ```
@@ -315,7 +368,7 @@ impl Endpoint {
     /// ```
     pub async fn connect(&self) -> Result<Channel, Status> {
         let channel = self.connect_lazy();
-        channel.sender().await?;
+        channel.warm_up().await?;
         Ok(channel)
     }
 
@@ -334,6 +387,7 @@ impl Endpoint {
                 endpoint: self.clone(),
                 sender: Mutex::new(None),
                 connecting: tokio::sync::Mutex::new(()),
+                idle: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -367,7 +421,7 @@ impl Endpoint {
         C::Future: Send + 'static,
     {
         let channel = self.connect_with_connector_lazy(connector);
-        channel.sender().await?;
+        channel.warm_up().await?;
         Ok(channel)
     }
 
@@ -401,7 +455,9 @@ impl Endpoint {
         }
     }
 
-    async fn handshake(&self) -> Result<SendRequest<Body>, Status> {
+    /// A connected byte stream: TCP, Unix or the user's connector, then
+    /// TLS when the endpoint is `https://`.
+    async fn open(&self) -> Result<BoxIo, Status> {
         let connect = self.connector.connect(&self.uri, &self.host, self.port);
         let stream = match self.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, connect).await.map_err(|_| {
@@ -415,17 +471,38 @@ impl Endpoint {
         })?;
         #[cfg(feature = "tls")]
         if let Some(tls) = &self.tls {
+            let tls = if self.http1 { tls.http1() } else { tls.clone() };
             let stream = tls
-                .connector
+                .connector()
                 .connect(tls.server_name.clone(), stream)
                 .await
                 .map_err(|e| {
                     let message = format!("TLS handshake with {} failed: {e}", self.target());
                     Status::from_error(Code::Unavailable, message, e)
                 })?;
-            return self.http2_handshake(stream).await;
+            return Ok(Box::new(stream));
         }
+        Ok(stream)
+    }
+
+    async fn handshake(&self) -> Result<SendRequest<Body>, Status> {
+        let stream = self.open().await?;
         self.http2_handshake(stream).await
+    }
+
+    /// An HTTP/1.1 connection, running in its own task.
+    async fn http1_handshake(&self) -> Result<http1::SendRequest<Body>, Status> {
+        let stream = self.open().await?;
+        let (sender, connection) = http1::Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(errors::from_hyper)?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "client connection ended with an error");
+            }
+        });
+        Ok(sender)
     }
 
     /// HTTP/2 over an established stream; the connection runs in its own task.
@@ -474,7 +551,12 @@ struct Inner {
     sender: Mutex<Option<SendRequest<Body>>>,
     /// Serialises reconnects so concurrent calls share one handshake.
     connecting: tokio::sync::Mutex<()>,
+    /// HTTP/1.1 connections between calls.
+    idle: Mutex<Vec<http1::SendRequest<Body>>>,
 }
+
+/// The most idle HTTP/1.1 connections a channel keeps.
+const MAX_IDLE_HTTP1: usize = 32;
 
 impl std::fmt::Debug for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -528,6 +610,18 @@ impl Channel {
         guard.as_ref().filter(|s| !s.is_closed()).cloned()
     }
 
+    /// Connects now, for [`Endpoint::connect`]: the HTTP/2 connection, or a
+    /// first HTTP/1.1 one put in the pool.
+    async fn warm_up(&self) -> Result<(), Status> {
+        if self.inner.endpoint.http1 {
+            let sender = self.inner.endpoint.http1_handshake().await?;
+            self.release(sender);
+        } else {
+            self.sender().await?;
+        }
+        Ok(())
+    }
+
     async fn sender(&self) -> Result<SendRequest<Body>, Status> {
         if let Some(sender) = self.current() {
             return Ok(sender);
@@ -545,8 +639,19 @@ impl Channel {
         *self.inner.sender.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
-    /// Sends one request on the shared connection.
+    /// Sends one request: multiplexed on the HTTP/2 connection, or on an
+    /// HTTP/1.1 connection of the pool.
     pub(crate) async fn send(
+        &self,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, Status> {
+        if self.inner.endpoint.http1 {
+            return self.send_http1(request).await;
+        }
+        Ok(self.send_http2(request).await?.map(Body::incoming))
+    }
+
+    async fn send_http2(
         &self,
         request: http::Request<Body>,
     ) -> Result<http::Response<Incoming>, Status> {
@@ -581,6 +686,111 @@ impl Channel {
                 }
             }
         }
+    }
+
+    /// One call on an idle HTTP/1.1 connection or a new one; the connection
+    /// goes back to the pool once the response body has been read.
+    async fn send_http1(
+        &self,
+        mut request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, Status> {
+        if self.inner.endpoint.protocol == Protocol::Grpc {
+            return Err(Status::invalid_argument(
+                "gRPC needs HTTP/2: choose Protocol::GrpcWeb or Protocol::Connect for HTTP/1.1",
+            ));
+        }
+        // HTTP/1.1 names the server in `host` and sends the path alone.
+        if let Some(authority) = request.uri().authority() {
+            if let Ok(host) = http::HeaderValue::from_str(authority.as_str()) {
+                request.headers_mut().insert(http::header::HOST, host);
+            }
+        }
+        if let Some(path) = request.uri().path_and_query().cloned() {
+            *request.uri_mut() = http::Uri::from(path);
+        }
+        let mut sender = match self.idle_http1() {
+            Some(sender) => sender,
+            None => self.inner.endpoint.http1_handshake().await?,
+        };
+        sender.ready().await.map_err(errors::from_hyper)?;
+        let response = match sender.try_send_request(request).await {
+            Ok(response) => response,
+            // Never sent (the idle connection had closed): once more on a
+            // new one.
+            Err(mut error) => match error.take_message() {
+                Some(request) => {
+                    tracing::debug!(error = %error.error(), "request not sent; retrying on a new connection");
+                    sender = self.inner.endpoint.http1_handshake().await?;
+                    sender.ready().await.map_err(errors::from_hyper)?;
+                    sender
+                        .send_request(request)
+                        .await
+                        .map_err(errors::from_hyper)?
+                }
+                None => return Err(errors::from_hyper(error.into_error())),
+            },
+        };
+        let pool = Arc::downgrade(&self.inner);
+        Ok(response.map(|body| {
+            Body::new(Pooled {
+                body,
+                sender: Some(sender),
+                pool,
+            })
+        }))
+    }
+
+    /// An idle HTTP/1.1 connection ready for a call; closed ones are dropped.
+    fn idle_http1(&self) -> Option<http1::SendRequest<Body>> {
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.retain(|sender| !sender.is_closed());
+        let ready = idle.iter().rposition(|sender| sender.is_ready())?;
+        Some(idle.swap_remove(ready))
+    }
+
+    fn release(&self, sender: http1::SendRequest<Body>) {
+        release(&self.inner, sender);
+    }
+}
+
+fn release(inner: &Inner, sender: http1::SendRequest<Body>) {
+    let mut idle = inner.idle.lock().unwrap_or_else(|e| e.into_inner());
+    if idle.len() < MAX_IDLE_HTTP1 && !sender.is_closed() {
+        idle.push(sender);
+    }
+}
+
+/// An HTTP/1.1 response body that returns its connection to the pool when
+/// it has been read to the end (dropped early, the connection closes).
+struct Pooled {
+    body: Incoming,
+    sender: Option<http1::SendRequest<Body>>,
+    pool: std::sync::Weak<Inner>,
+}
+
+impl http_body::Body for Pooled {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
+        let frame = std::task::ready!(Pin::new(&mut self.body).poll_frame(cx));
+        if frame.is_none() || self.body.is_end_stream() {
+            if let (Some(sender), Some(inner)) = (self.sender.take(), self.pool.upgrade()) {
+                release(&inner, sender);
+            }
+        }
+        Poll::Ready(frame.map(|frame| frame.map_err(errors::from_hyper)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -642,15 +852,18 @@ impl tower_service::Service<http::Request<Body>> for Channel {
             _ => None,
         };
         let channel = self.clone();
+        let protocol = endpoint.protocol;
         Box::pin(async move {
-            let send = channel.send(request);
-            let response = match deadline {
+            let send = async {
+                let (request, exchange) = web::request(protocol, request).await?;
+                web::response(exchange, channel.send(request).await?).await
+            };
+            let mut response = match deadline {
                 None => send.await?,
                 Some(at) => tokio::time::timeout_at(at, send)
                     .await
                     .map_err(|_| Status::deadline_exceeded("deadline exceeded"))??,
             };
-            let mut response = response.map(Body::incoming);
             if let Some(at) = deadline {
                 response.extensions_mut().insert(Deadline(at));
             }

@@ -21,6 +21,7 @@ use crate::grpc::server::Interceptor;
 use crate::grpc::status::{Code, Status};
 use crate::grpc::streaming::{Side, Streaming};
 use crate::grpc::timeout;
+use crate::grpc::web::client::UnaryCall;
 use crate::message::Message;
 
 /// A transport plus per-client call options: what every generated client
@@ -228,8 +229,11 @@ impl<T: GrpcTransport> Grpc<T> {
         In: Message,
         Out: Message,
     {
-        let (head, message) = split(request);
+        let (mut head, message) = split(request);
         let body = Body::once(encode(&message, &self.codec)?, None);
+        head.extensions_mut().insert(UnaryCall {
+            max_response: self.codec.max_decode,
+        });
         let (metadata, mut stream) = self.call::<Out>(head, path, body).await?;
         single_response(metadata, &mut stream).await
     }

@@ -21,8 +21,8 @@ use crate::grpc::timeout;
 
 pub(super) const CONTENT_ENCODING: HeaderName = HeaderName::from_static("connect-content-encoding");
 pub(super) const ACCEPT_ENCODING: HeaderName = HeaderName::from_static("connect-accept-encoding");
-const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("connect-protocol-version");
-const TIMEOUT: HeaderName = HeaderName::from_static("connect-timeout-ms");
+pub(super) const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("connect-protocol-version");
+pub(super) const TIMEOUT: HeaderName = HeaderName::from_static("connect-timeout-ms");
 
 /// Connect's name for a code (`canceled`, `invalid_argument`, …).
 pub(crate) fn code_name(code: Code) -> &'static str {
@@ -45,6 +45,13 @@ pub(crate) fn code_name(code: Code) -> &'static str {
         Code::DataLoss => "data_loss",
         Code::Unauthenticated => "unauthenticated",
     }
+}
+
+/// The code Connect names `name`, if it names one.
+pub(crate) fn code_from_name(name: &str) -> Option<Code> {
+    (0..=16)
+        .map(Code::from_i32)
+        .find(|&code| code_name(code) == name)
 }
 
 /// The HTTP status of a unary error (the protocol's "Error Codes" table).

@@ -16,6 +16,7 @@
 //! * the JSON codec (`+json`, `application/json`) of all three, transcoded
 //!   by the service's descriptors.
 
+pub(crate) mod client;
 mod connect;
 mod cors;
 mod grpc_web;
@@ -155,7 +156,7 @@ impl Dialect {
             Dialect::from_content_type(content_type).filter(|d| protocols.has(d.wire.protocol()))
         };
         let Some(dialect) = dialect else {
-            return Err(Box::new(unsupported_media_type(request)));
+            return Err(Box::new(unsupported_media_type(request, protocols)));
         };
         if dialect.wire != Wire::ConnectGet && request.method() != Method::POST {
             return Err(Box::new(method_not_allowed(dialect, request.method())));
@@ -374,14 +375,30 @@ fn frame(flag: u8, payload: &[u8]) -> Bytes {
 }
 
 /// The refusal of a request whose content type no enabled protocol uses.
-fn unsupported_media_type<B>(request: &http::Request<B>) -> http::Response<Body> {
+fn unsupported_media_type<B>(
+    request: &http::Request<B>,
+    protocols: Protocols,
+) -> http::Response<Body> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
+    let served: Vec<&str> = [
+        (Protocol::Grpc, "application/grpc"),
+        (Protocol::GrpcWeb, "application/grpc-web"),
+        (
+            Protocol::Connect,
+            "application/proto, application/json, application/connect+proto",
+        ),
+    ]
+    .into_iter()
+    .filter(|&(protocol, _)| protocols.has(protocol))
+    .map(|(_, types)| types)
+    .collect();
     let status = Status::internal(format!(
-        "invalid content-type {content_type:?}: expected application/grpc"
+        "content-type {content_type:?} is not served here: expected {}",
+        served.join(", ")
     ));
     let mut response = status_response(&status, None);
     *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
