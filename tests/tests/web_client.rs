@@ -134,7 +134,11 @@ async fn errors_keep_code_message_details_and_metadata() {
             let status = bounded(client.unary(failing.clone())).await.unwrap_err();
             assert_eq!(status.code(), Code::Unavailable, "{what}");
             assert_eq!(status.message(), "busy: 100% full", "{what}");
-            assert_eq!(status.error_details(), std::slice::from_ref(&detail), "{what}");
+            assert_eq!(
+                status.error_details(),
+                std::slice::from_ref(&detail),
+                "{what}"
+            );
             assert_eq!(
                 status.metadata().get("x-status-md"),
                 Some("on-error"),
@@ -161,7 +165,11 @@ async fn errors_keep_code_message_details_and_metadata() {
             );
             let status = bounded(replies.message()).await.unwrap_err();
             assert_eq!(status.code(), Code::Unavailable, "{what}");
-            assert_eq!(status.error_details(), std::slice::from_ref(&detail), "{what}");
+            assert_eq!(
+                status.error_details(),
+                std::slice::from_ref(&detail),
+                "{what}"
+            );
         }
     }
 }
