@@ -305,10 +305,14 @@ pub mod compression {
 /// ```
 #[cfg(feature = "transport")]
 pub mod extensions {
+    pub use crate::grpc::server::GrpcMethod;
     #[cfg(feature = "tls")]
     pub use crate::grpc::tls::PeerCertificates;
     pub use crate::grpc::{Deadline, RemoteAddr};
 }
+
+#[cfg(feature = "auth")]
+pub mod auth;
 
 /// gRPC-Web and the Connect protocol: the [`Protocol`](web::Protocol)s a
 /// server answers and a channel calls with, and the [`Cors`](web::Cors)

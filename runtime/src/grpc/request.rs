@@ -38,6 +38,12 @@ pub struct Request<T> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemoteAddr(pub SocketAddr);
 
+/// Marks a client call carrying credentials that must not cross a
+/// plaintext connection: a [`Channel`](crate::Channel) without TLS refuses
+/// to send it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TransportSecurityRequired;
+
 /// The deadline the client set (`grpc-timeout`), in a server request's
 /// extensions.
 ///

@@ -17,7 +17,7 @@ use super::connector::{BoxIo, Connector};
 use crate::grpc::body::{Body, BoxError};
 use crate::grpc::errors;
 use crate::grpc::headers::GRPC_TIMEOUT;
-use crate::grpc::request::Deadline;
+use crate::grpc::request::{Deadline, TransportSecurityRequired};
 use crate::grpc::status::{Code, Status};
 use crate::grpc::timeout;
 use crate::grpc::web::{Protocol, client as web};
@@ -851,6 +851,16 @@ impl tower_service::Service<http::Request<Body>> for Channel {
             }
             _ => None,
         };
+        if request
+            .extensions()
+            .get::<TransportSecurityRequired>()
+            .is_some()
+            && endpoint.uri.scheme_str() != Some("https")
+        {
+            return Box::pin(std::future::ready(Err(Status::unauthenticated(
+                "credentials need a TLS channel (https://); allow_plaintext() on the credentials sends them anyway",
+            ))));
+        }
         let channel = self.clone();
         let protocol = endpoint.protocol;
         Box::pin(async move {

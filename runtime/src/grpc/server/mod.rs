@@ -23,7 +23,8 @@ pub(crate) use handler::{panic_status, status_response};
 pub use router::{Layered, Routes, RoutesFuture};
 pub use serve::Connected;
 pub use service::{
-    Call, GrpcService, Intercepted, Interceptor, NamedService, ResponseFuture, intercept,
+    Call, GrpcMethod, GrpcService, Intercepted, Interceptor, NamedService, ResponseFuture,
+    intercept,
 };
 
 use crate::grpc::body::{Body, BoxError};

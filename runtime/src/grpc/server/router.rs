@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::config::ServerConfig;
 use super::handler::status_response;
-use super::service::{Call, GrpcService, Interceptor, NamedService, ResponseFuture};
+use super::service::{Call, GrpcMethod, GrpcService, Interceptor, NamedService, ResponseFuture};
 use crate::grpc::body::{Body, BoxError};
 use crate::grpc::metadata::{Metadata, is_reserved};
 use crate::grpc::request::Request;
@@ -179,7 +179,13 @@ pub(crate) async fn run_interceptors(
         method_start,
     } = call;
     let (mut parts, body) = request.into_parts();
-    let extensions = std::mem::take(&mut parts.extensions);
+    let mut extensions = std::mem::take(&mut parts.extensions);
+    if let Some(path) = parts.uri.path_and_query() {
+        extensions.insert(GrpcMethod {
+            path: path.clone(),
+            method_start,
+        });
+    }
     let mut head = Request::from_parts(Metadata::from_headers(&parts.headers), extensions, ());
     for interceptor in interceptors {
         head = interceptor

@@ -144,6 +144,77 @@ impl Call {
     }
 }
 
+/// The method a server call is for, in the request extensions that
+/// interceptors (and the handlers behind them) see: what a per-method
+/// policy, such as [`auth::Authenticator`](crate::auth), matches on.
+///
+/// ```
+/// use protocall::{Request, Status, extensions::GrpcMethod};
+/// let only_reads = |request: Request<()>| async move {
+///     match request.extensions().get::<GrpcMethod>() {
+///         Some(method) if method.method().starts_with("Get") => Ok(request),
+///         _ => Err(Status::permission_denied("read-only replica")),
+///     }
+/// };
+/// let _server = protocall::Server::builder().interceptor(only_reads);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrpcMethod {
+    pub(crate) path: http::uri::PathAndQuery,
+    pub(crate) method_start: usize,
+}
+
+impl GrpcMethod {
+    /// The method at `path` (`/package.Service/Method`), if it is one.
+    ///
+    /// ```
+    /// use protocall::extensions::GrpcMethod;
+    /// let method = GrpcMethod::from_path("/user.UserService/GetUser").unwrap();
+    /// assert_eq!((method.service(), method.method()), ("user.UserService", "GetUser"));
+    /// assert!(GrpcMethod::from_path("/no-method").is_none());
+    /// ```
+    pub fn from_path(path: &str) -> Option<GrpcMethod> {
+        let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+        if service.is_empty() || method.is_empty() || method.contains('/') {
+            return None;
+        }
+        Some(GrpcMethod {
+            path: path.parse().ok()?,
+            method_start: path.len() - method.len(),
+        })
+    }
+
+    /// The full path, e.g. `/user.UserService/GetUser`.
+    ///
+    /// ```
+    /// # let method = protocall::extensions::GrpcMethod::from_path("/user.UserService/GetUser").unwrap();
+    /// assert_eq!(method.path(), "/user.UserService/GetUser");
+    /// ```
+    pub fn path(&self) -> &str {
+        self.path.path()
+    }
+
+    /// The service's full name, e.g. `user.UserService`.
+    ///
+    /// ```
+    /// # let method = protocall::extensions::GrpcMethod::from_path("/user.UserService/GetUser").unwrap();
+    /// assert_eq!(method.service(), "user.UserService");
+    /// ```
+    pub fn service(&self) -> &str {
+        &self.path()[1..self.method_start - 1]
+    }
+
+    /// The method name, e.g. `GetUser`.
+    ///
+    /// ```
+    /// # let method = protocall::extensions::GrpcMethod::from_path("/user.UserService/GetUser").unwrap();
+    /// assert_eq!(method.method(), "GetUser");
+    /// ```
+    pub fn method(&self) -> &str {
+        &self.path()[self.method_start..]
+    }
+}
+
 /// An async check run before a call reaches its handler: it sees the
 /// request metadata and extensions, may change them (e.g. insert the
 /// authenticated user), or reject the call with a status.
