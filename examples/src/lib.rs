@@ -12,7 +12,7 @@ pub mod users {
     use crate::user::{GetUserRequest, GetUserResponse};
     use protocall::{Request, Response, Status};
 
-    /// The service: one known user.
+    /// The service: two known users, 1 and 42.
     #[derive(Clone, Copy, Debug, Default)]
     pub struct Users;
 
@@ -22,13 +22,15 @@ pub mod users {
             request: Request<GetUserRequest>,
         ) -> Result<Response<GetUserResponse>, Status> {
             let id = request.into_inner().id;
-            if id != 42 {
-                return Err(Status::not_found(format!("no user {id}")));
-            }
+            let (name, email) = match id {
+                1 => ("Grace Hopper", "grace@example.com"),
+                42 => ("Ada Lovelace", "ada@example.com"),
+                _ => return Err(Status::not_found(format!("no user {id}"))),
+            };
             Ok(Response::new(GetUserResponse {
                 id,
-                name: "Ada Lovelace".into(),
-                email: "ada@example.com".into(),
+                name: name.into(),
+                email: email.into(),
                 ..Default::default()
             }))
         }

@@ -325,7 +325,9 @@ pub mod web {
 /// TLS configuration (feature `tls`): identities, trusted roots, mutual TLS.
 #[cfg(feature = "tls")]
 pub mod tls {
-    pub use crate::grpc::tls::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
+    pub use crate::grpc::tls::{
+        Certificate, ClientTlsConfig, Identity, PeerIdentity, ServerTlsConfig,
+    };
 }
 
 /// The `http` crate, whose types appear in this API (`Code::from_http`,

@@ -604,3 +604,122 @@ async fn credentials_never_cross_a_plaintext_channel_unless_allowed() {
         .into_inner();
     assert_eq!(reply.metadata["authorization"], "Bearer t0k3n");
 }
+
+/// Accepts the one token `ok`.
+struct FixedToken;
+
+impl protocall::auth::TokenValidator for FixedToken {
+    fn validate<'a>(&'a self, token: &'a str) -> protocall::auth::ValidateFuture<'a> {
+        Box::pin(async move {
+            match token {
+                "ok" => Claims::from_json(json!({"sub": "token-user"})),
+                _ => Err(Status::unauthenticated("unknown token")),
+            }
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificates_are_identities_the_policy_can_require() {
+    use protocall::tls::{Certificate, ClientTlsConfig, Identity, PeerIdentity, ServerTlsConfig};
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "auth test CA");
+    let ca = params.self_signed(&ca_key).unwrap();
+    let issue = |sans: Vec<SanType>, cn: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.subject_alt_names = sans;
+        params.distinguished_name.push(DnType::CommonName, cn);
+        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+        Identity::from_pem(cert.pem(), key.serialize_pem()).unwrap()
+    };
+    let uri = |text: &str| SanType::URI(text.try_into().unwrap());
+    let server_identity = issue(
+        vec![SanType::DnsName("localhost".try_into().unwrap())],
+        "server",
+    );
+    let invoicer = issue(
+        vec![
+            uri("spiffe://example.org/ns/prod/sa/invoicer"),
+            SanType::DnsName("invoicer.internal".try_into().unwrap()),
+            SanType::IpAddress("10.0.0.7".parse().unwrap()),
+        ],
+        "invoicer",
+    );
+    let intruder = issue(
+        vec![uri("spiffe://example.org/ns/dev/sa/intruder")],
+        "intruder",
+    );
+
+    // Unary needs the invoicer's SPIFFE ID and a token; the other methods
+    // a token only; the copied spiffe ID shows the handler saw the identity.
+    let auth = Authenticator::new(FixedToken).require_peer(UNARY, |peer| {
+        peer.spiffe_id() == Some("spiffe://example.org/ns/prod/sa/invoicer")
+    });
+    let mark_peer = |mut request: Request<()>| async move {
+        if let Some(peer) = request.extensions().get::<PeerIdentity>() {
+            let seen = format!(
+                "{}|{:?}|{:?}",
+                peer.spiffe_id().unwrap_or(""),
+                peer.dns_names(),
+                peer.ip_addresses()
+            );
+            request.extensions_mut().insert(Mark(seen));
+        }
+        Ok(request)
+    };
+    let tls = ServerTlsConfig::new(server_identity)
+        .client_ca_root(Certificate::from_pem(ca.pem()).unwrap())
+        .client_auth_optional(true);
+    let router = protocall::Server::builder()
+        .tls_config(tls)
+        .unwrap()
+        .interceptor(auth)
+        .interceptor(mark_peer)
+        .add_service(TransportServer::new(Svc::default()));
+    let server = spawn(router).await;
+    let client = |identity: Option<Identity>| {
+        let mut tls =
+            ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca.pem()).unwrap());
+        if let Some(identity) = identity {
+            tls = tls.identity(identity);
+        }
+        let channel =
+            protocall::client::Endpoint::new(format!("https://localhost:{}", server.addr.port()))
+                .unwrap()
+                .tls_config(tls)
+                .unwrap()
+                .connect_lazy();
+        TransportClient::new(channel).with_interceptor(BearerToken::new("ok").unwrap())
+    };
+
+    let reply = bounded(client(Some(invoicer)).unary(Req::default()))
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.into_inner().extension,
+        "spiffe://example.org/ns/prod/sa/invoicer|[\"invoicer.internal\"]|[10.0.0.7]"
+    );
+    let status = bounded(client(Some(intruder.clone())).unary(Req::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status}");
+    assert!(status.message().contains("intruder"), "{status}");
+    let status = bounded(client(None).unary(Req::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status}");
+    assert!(status.message().contains("client certificate"), "{status}");
+    // A method without a peer rule: the token is enough.
+    let streamed = bounded(client(None).server_stream(Req {
+        count: 1,
+        ..Default::default()
+    }))
+    .await;
+    assert!(streamed.is_ok());
+}

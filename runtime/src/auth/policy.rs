@@ -7,8 +7,9 @@ use std::sync::Arc;
 use super::{Claims, TokenValidator, bearer_token};
 use crate::Request;
 use crate::Status;
-use crate::extensions::GrpcMethod;
+use crate::extensions::{GrpcMethod, PeerCertificates};
 use crate::server::Interceptor;
+use crate::tls::PeerIdentity;
 
 /// What a method asks of its callers.
 #[derive(Clone, Debug)]
@@ -21,10 +22,41 @@ enum Access {
 
 /// A rule for a service (`pkg.Service`) or one method (`pkg.Service/Method`).
 #[derive(Clone, Debug)]
-struct Rule {
+struct Rule<A> {
     service: String,
     method: Option<String>,
-    access: Access,
+    access: A,
+}
+
+/// Which client certificates may call.
+type PeerCheck = Arc<dyn Fn(&PeerIdentity) -> bool + Send + Sync>;
+
+/// Parses `pkg.Service` or `pkg.Service/Method` (a leading `/` allowed).
+fn split_name(name: &str) -> (String, Option<String>) {
+    let name = name.trim_start_matches('/');
+    match name.split_once('/') {
+        Some((service, method)) => (service.to_owned(), Some(method.to_owned())),
+        None => (name.to_owned(), None),
+    }
+}
+
+/// The most specific of `rules` for `method`: its own, else its service's.
+fn most_specific<'r, A>(rules: &'r [Rule<A>], method: &GrpcMethod) -> Option<&'r A> {
+    let of_service = || rules.iter().filter(|rule| rule.service == method.service());
+    of_service()
+        .find(|rule| rule.method.as_deref() == Some(method.method()))
+        .or_else(|| of_service().find(|rule| rule.method.is_none()))
+        .map(|rule| &rule.access)
+}
+
+fn set<A>(rules: &mut Vec<Rule<A>>, name: &str, access: A) {
+    let (service, method) = split_name(name);
+    rules.retain(|rule| !(rule.service == service && rule.method == method));
+    rules.push(Rule {
+        service,
+        method,
+        access,
+    });
 }
 
 /// The server side of token authentication, as an [`Interceptor`]: per
@@ -63,13 +95,15 @@ struct Rule {
 #[derive(Clone)]
 pub struct Authenticator {
     validator: Arc<dyn TokenValidator>,
-    rules: Arc<Vec<Rule>>,
+    rules: Arc<Vec<Rule<Access>>>,
+    peers: Arc<Vec<Rule<PeerCheck>>>,
 }
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
             .field("rules", &self.rules)
+            .field("peer_rules", &self.peers.len())
             .finish_non_exhaustive()
     }
 }
@@ -88,22 +122,12 @@ impl Authenticator {
         Authenticator {
             validator: Arc::new(validator),
             rules: Arc::new(Vec::new()),
+            peers: Arc::new(Vec::new()),
         }
     }
 
     fn rule(mut self, name: &str, access: Access) -> Authenticator {
-        let name = name.trim_start_matches('/');
-        let (service, method) = match name.split_once('/') {
-            Some((service, method)) => (service, Some(method.to_owned())),
-            None => (name, None),
-        };
-        let rules = Arc::make_mut(&mut self.rules);
-        rules.retain(|rule| !(rule.service == service && rule.method == method));
-        rules.push(Rule {
-            service: service.to_owned(),
-            method,
-            access,
-        });
+        set(Arc::make_mut(&mut self.rules), name, access);
         self
     }
 
@@ -156,30 +180,79 @@ impl Authenticator {
         self.rule(name, Access::Scopes(scopes))
     }
 
+    /// `name` (a service or a method, as in [`Authenticator::public`])
+    /// needs a verified client certificate (mutual TLS) whose identity
+    /// `allowed` accepts — in addition to what its token rule asks. No
+    /// certificate is `UNAUTHENTICATED`; one `allowed` refuses,
+    /// `PERMISSION_DENIED`. The [`PeerIdentity`] reaches the handler in the
+    /// request extensions.
+    ///
+    /// ```
+    /// # let keys = protocall::auth::Jwks::from_json(r#"{"keys": []}"#)?;
+    /// # let auth = protocall::auth::Authenticator::new(protocall::auth::JwtValidator::new(keys, "iss", "aud"));
+    /// let auth = auth.require_peer("billing.Ledger", |peer| {
+    ///     peer.spiffe_id() == Some("spiffe://example.org/ns/prod/sa/invoicer")
+    /// });
+    /// # let _ = auth;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn require_peer(
+        mut self,
+        name: &str,
+        allowed: impl Fn(&PeerIdentity) -> bool + Send + Sync + 'static,
+    ) -> Authenticator {
+        set(
+            Arc::make_mut(&mut self.peers),
+            name,
+            Arc::new(allowed) as PeerCheck,
+        );
+        self
+    }
+
     /// The access `method` asks for.
     fn access(&self, method: Option<&GrpcMethod>) -> Access {
-        let Some(method) = method else {
-            return Access::Scopes(Vec::new());
+        let authenticated = Access::Scopes(Vec::new());
+        method
+            .and_then(|method| most_specific(&self.rules, method))
+            .map_or(authenticated, Clone::clone)
+    }
+
+    /// The client certificate check of `method`, if it has one.
+    fn check_peer(&self, request: &mut Request<()>, path: &str) -> Result<(), Status> {
+        let Some(method) = request.extensions().get::<GrpcMethod>() else {
+            return Ok(());
         };
-        let for_service = |rule: &&Rule| rule.service == method.service();
-        let rules = || self.rules.iter().filter(for_service);
-        rules()
-            .find(|rule| rule.method.as_deref() == Some(method.method()))
-            .or_else(|| rules().find(|rule| rule.method.is_none()))
-            .map_or(Access::Scopes(Vec::new()), |rule| rule.access.clone())
+        let Some(allowed) = most_specific(&self.peers, method).cloned() else {
+            return Ok(());
+        };
+        let certificates = request
+            .extensions()
+            .get::<PeerCertificates>()
+            .ok_or_else(|| Status::unauthenticated(format!("{path} needs a client certificate")))?;
+        let identity = certificates.identity()?;
+        if !allowed(&identity) {
+            return Err(Status::permission_denied(format!(
+                "the client certificate ({}) may not call {path}",
+                identity.subject()
+            )));
+        }
+        request.extensions_mut().insert(identity);
+        Ok(())
     }
 
     async fn check(&self, mut request: Request<()>) -> Result<Request<()>, Status> {
         let method = request.extensions().get::<GrpcMethod>();
         let path = method.map_or("", GrpcMethod::path).to_owned();
-        let scopes = match self.access(method) {
-            Access::Public => return Ok(request),
-            Access::Scopes(scopes) => scopes,
-        };
+        let access = self.access(method);
         let refused = |status: Status| {
             // The reason, never the token.
             tracing::debug!(method = %path, code = ?status.code(), reason = status.message(), "call refused");
             status
+        };
+        self.check_peer(&mut request, &path).map_err(refused)?;
+        let scopes = match access {
+            Access::Public => return Ok(request),
+            Access::Scopes(scopes) => scopes,
         };
         let token = bearer_token(request.metadata()).map_err(refused)?;
         let claims = self.validator.validate(token).await.map_err(refused)?;

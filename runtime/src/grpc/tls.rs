@@ -131,6 +131,142 @@ impl Certificate {
 #[derive(Clone, Debug)]
 pub struct PeerCertificates(pub Arc<Vec<CertificateDer<'static>>>);
 
+impl PeerCertificates {
+    /// The identity of the peer's own certificate (the first of the chain).
+    ///
+    /// ```
+    /// # fn f(certs: &protocall::extensions::PeerCertificates) -> Result<(), protocall::Status> {
+    /// let identity = certs.identity()?;
+    /// println!("{} ({:?})", identity.subject(), identity.spiffe_id());
+    /// # Ok(()) }
+    /// ```
+    pub fn identity(&self) -> Result<PeerIdentity, Status> {
+        let leaf = self
+            .0
+            .first()
+            .ok_or_else(|| Status::unauthenticated("no client certificate"))?;
+        PeerIdentity::from_der(leaf)
+    }
+}
+
+/// Who a certificate names: its subject and subject alternative names
+/// (DNS names, URIs — a SPIFFE ID among them —, IP addresses, e-mail
+/// addresses), read from a certificate TLS has already verified. Handlers
+/// get the client's from [`PeerCertificates::identity`]; an
+/// [`Authenticator`](crate::auth::Authenticator) can require one per method.
+///
+/// ```
+/// # fn f(der: &[u8]) -> Result<(), protocall::Status> {
+/// let identity = protocall::tls::PeerIdentity::from_der(der)?;
+/// if identity.spiffe_id() == Some("spiffe://example.org/ns/prod/sa/billing") {
+///     // the billing service
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerIdentity {
+    subject: String,
+    dns_names: Vec<String>,
+    uris: Vec<String>,
+    ip_addresses: Vec<std::net::IpAddr>,
+    emails: Vec<String>,
+}
+
+impl PeerIdentity {
+    /// Reads a DER certificate's names (no verification: TLS did that).
+    ///
+    /// ```
+    /// assert!(protocall::tls::PeerIdentity::from_der(b"not a certificate").is_err());
+    /// ```
+    pub fn from_der(der: &[u8]) -> Result<PeerIdentity, Status> {
+        use x509_parser::extensions::GeneralName;
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| Status::unauthenticated(format!("unreadable certificate: {e}")))?;
+        let mut identity = PeerIdentity {
+            subject: cert.subject().to_string(),
+            ..PeerIdentity::default()
+        };
+        let names = cert.subject_alternative_name().map_err(|e| {
+            Status::unauthenticated(format!("unreadable subject alternative names: {e}"))
+        })?;
+        for name in names.iter().flat_map(|ext| ext.value.general_names.iter()) {
+            match name {
+                GeneralName::DNSName(dns) => identity.dns_names.push((*dns).to_owned()),
+                GeneralName::URI(uri) => identity.uris.push((*uri).to_owned()),
+                GeneralName::RFC822Name(email) => identity.emails.push((*email).to_owned()),
+                GeneralName::IPAddress(bytes) => {
+                    if let Ok(v4) = <[u8; 4]>::try_from(*bytes) {
+                        identity.ip_addresses.push(v4.into());
+                    } else if let Ok(v6) = <[u8; 16]>::try_from(*bytes) {
+                        identity.ip_addresses.push(v6.into());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(identity)
+    }
+
+    /// The subject as RFC 4514 text, e.g. `CN=billing, O=Example`.
+    ///
+    /// ```
+    /// assert_eq!(protocall::tls::PeerIdentity::default().subject(), "");
+    /// ```
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The DNS names.
+    ///
+    /// ```
+    /// assert!(protocall::tls::PeerIdentity::default().dns_names().is_empty());
+    /// ```
+    pub fn dns_names(&self) -> &[String] {
+        &self.dns_names
+    }
+
+    /// The URIs.
+    ///
+    /// ```
+    /// assert!(protocall::tls::PeerIdentity::default().uris().is_empty());
+    /// ```
+    pub fn uris(&self) -> &[String] {
+        &self.uris
+    }
+
+    /// The IP addresses.
+    ///
+    /// ```
+    /// assert!(protocall::tls::PeerIdentity::default().ip_addresses().is_empty());
+    /// ```
+    pub fn ip_addresses(&self) -> &[std::net::IpAddr] {
+        &self.ip_addresses
+    }
+
+    /// The e-mail addresses.
+    ///
+    /// ```
+    /// assert!(protocall::tls::PeerIdentity::default().emails().is_empty());
+    /// ```
+    pub fn emails(&self) -> &[String] {
+        &self.emails
+    }
+
+    /// The SPIFFE ID: the one `spiffe://` URI, when there is exactly one
+    /// (an X.509 SVID has one; more is no SVID).
+    ///
+    /// ```
+    /// assert_eq!(protocall::tls::PeerIdentity::default().spiffe_id(), None);
+    /// ```
+    pub fn spiffe_id(&self) -> Option<&str> {
+        let mut ids = self.uris.iter().filter(|uri| uri.starts_with("spiffe://"));
+        match (ids.next(), ids.next()) {
+            (Some(id), None) => Some(id),
+            _ => None,
+        }
+    }
+}
+
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
