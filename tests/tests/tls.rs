@@ -37,10 +37,23 @@ impl Pki {
 
     /// (certificate PEM, key PEM) for `names`.
     fn issue(&self, names: &[&str]) -> (String, String) {
+        self.issue_valid(names, None)
+    }
+
+    /// The same, valid from and until the given (year, month, day)s.
+    fn issue_valid(
+        &self,
+        names: &[&str],
+        validity: Option<((i32, u8, u8), (i32, u8, u8))>,
+    ) -> (String, String) {
         let key = KeyPair::generate().unwrap();
-        let params =
+        let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .unwrap();
+        if let Some(((y1, m1, d1), (y2, m2, d2))) = validity {
+            params.not_before = rcgen::date_time_ymd(y1, m1, d1);
+            params.not_after = rcgen::date_time_ymd(y2, m2, d2);
+        }
         let cert = params.signed_by(&key, &self.ca, &self.ca_key).unwrap();
         (cert.pem(), key.serialize_pem())
     }
@@ -215,6 +228,98 @@ async fn mutual_tls() {
         .await
         .unwrap();
     assert_eq!(reply.f_string, "client cert: true");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn expired_and_future_certificates_and_mismatched_transports_fail() {
+    let pki = Pki::new();
+    let ca = Certificate::from_pem(&pki.ca_pem).unwrap();
+    let trusting = || {
+        ClientTlsConfig::new()
+            .ca_certificate(ca.clone())
+            .domain_name("localhost")
+    };
+    for validity in [((2000, 1, 1), (2001, 1, 1)), ((2090, 1, 1), (2091, 1, 1))] {
+        let (cert, key) = pki.issue_valid(&["localhost"], Some(validity));
+        let server = serve(ServerTlsConfig::new(
+            Identity::from_pem(&cert, &key).unwrap(),
+        ))
+        .await;
+        let err = call(server.addr, trusting()).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable, "{err}");
+        assert!(err.message().contains("TLS handshake"), "{err}");
+        server.stop().await;
+    }
+
+    // A client certificate from another CA, where the server requires one.
+    let (cert, key) = pki.issue(&["localhost"]);
+    let config =
+        ServerTlsConfig::new(Identity::from_pem(&cert, &key).unwrap()).client_ca_root(ca.clone());
+    let server = serve(config).await;
+    let stranger = Pki::new();
+    let (client_cert, client_key) = stranger.issue(&["client.test"]);
+    let identity = Identity::from_pem(client_cert, client_key).unwrap();
+    let err = call(server.addr, trusting().identity(identity))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    server.stop().await;
+
+    // A TLS client to a plaintext port.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let plain = tokio::spawn(
+        Server::builder()
+            .add_service(EchoServer::new(Echoer))
+            .serve_with_listener(listener, std::future::pending()),
+    );
+    let err = call(addr, trusting()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    plain.abort();
+}
+
+#[tokio::test]
+async fn identities_from_files_are_reloaded_for_new_handshakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    let (old_ca, new_ca) = (Pki::new(), Pki::new());
+    let write = |pki: &Pki| {
+        let (cert, key) = pki.issue(&["localhost"]);
+        std::fs::write(&cert_path, cert).unwrap();
+        std::fs::write(&key_path, key).unwrap();
+    };
+    write(&old_ca);
+    let identity = Identity::from_files(&cert_path, &key_path).unwrap();
+    let server = serve(ServerTlsConfig::new(identity)).await;
+    let trusting = |pki: &Pki| {
+        ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(&pki.ca_pem).unwrap())
+            .domain_name("localhost")
+    };
+    let endpoint = Endpoint::new(format!("https://127.0.0.1:{}", server.addr.port()))
+        .unwrap()
+        .tls_config(trusting(&old_ca))
+        .unwrap();
+    let open = EchoClient::new(endpoint.connect().await.unwrap());
+    open.echo(Everything::default()).await.unwrap();
+
+    // New files: a certificate from another CA.
+    write(&new_ca);
+    tokio::time::sleep(Duration::from_millis(1200)).await; // checked at most once a second
+    let reply = call(server.addr, trusting(&new_ca)).await.unwrap();
+    assert_eq!(reply.f_int32, 7, "new handshakes use the new pair");
+    let err = call(server.addr, trusting(&old_ca)).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    open.echo(Everything::default())
+        .await
+        .expect("the connection made before is unaffected");
+
+    // A half-written pair (a key that does not match) keeps the last good one.
+    let (_, other_key) = old_ca.issue(&["localhost"]);
+    std::fs::write(&key_path, other_key).unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    call(server.addr, trusting(&new_ca)).await.unwrap();
     server.stop().await;
 }
 

@@ -21,10 +21,13 @@
 //! # let _ = channel; Ok(()) }
 //! ```
 
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::sign::CertifiedKey;
 
 use super::status::{Code, Status};
 
@@ -46,6 +49,8 @@ fn invalid(what: &str, error: impl std::error::Error + Send + Sync + 'static) ->
 pub struct Identity {
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
+    /// The files it was read from, to be re-read when they change.
+    files: Option<Arc<(PathBuf, PathBuf)>>,
 }
 
 impl Clone for Identity {
@@ -53,6 +58,7 @@ impl Clone for Identity {
         Identity {
             chain: self.chain.clone(),
             key: self.key.clone_key(),
+            files: self.files.clone(),
         }
     }
 }
@@ -70,7 +76,132 @@ impl Identity {
         let chain = Certificate::from_pem(chain)?.0;
         let key = PrivateKeyDer::from_pem_slice(key.as_ref())
             .map_err(|e| invalid("invalid PEM private key", e))?;
-        Ok(Identity { chain, key })
+        Ok(Identity {
+            chain,
+            key,
+            files: None,
+        })
+    }
+
+    /// Reads a PEM certificate chain and key from files, and keeps
+    /// watching them: a server or client using this identity picks up new
+    /// files for its next handshakes, checking at most once a second
+    /// (connections already made keep theirs). A pair that does not load
+    /// — a certificate written before its key, say — leaves the last good
+    /// one in use until it does.
+    ///
+    /// ```no_run
+    /// # fn f() -> Result<(), protocall::Status> {
+    /// use protocall::tls::{Identity, ServerTlsConfig};
+    /// let identity = Identity::from_files("/etc/tls/server.pem", "/etc/tls/server.key")?;
+    /// let server = protocall::Server::builder().tls_config(ServerTlsConfig::new(identity))?;
+    /// # let _ = server; Ok(()) }
+    /// ```
+    pub fn from_files(
+        chain: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Result<Identity, Status> {
+        let (chain, key) = (chain.into(), key.into());
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|e| {
+                Status::invalid_argument(format!("cannot read {}: {e}", path.display()))
+            })
+        };
+        let mut identity = Identity::from_pem(read(&chain)?, read(&key)?)?;
+        identity.files = Some(Arc::new((chain, key)));
+        Ok(identity)
+    }
+
+    /// The identity as rustls takes it: a fixed key, or one re-read from
+    /// its files.
+    fn resolver(&self) -> Result<Arc<Reloading>, Status> {
+        let certified =
+            CertifiedKey::from_der(self.chain.clone(), self.key.clone_key(), &provider())
+                .map_err(|e| invalid("certificate and key", e))?;
+        let files = self.files.clone();
+        let stamp = files
+            .as_deref()
+            .map(|(c, k)| stamp(c, k))
+            .unwrap_or_default();
+        Ok(Arc::new(Reloading {
+            files,
+            state: Mutex::new(ReloadState {
+                current: Arc::new(certified),
+                stamp,
+                checked: Instant::now(),
+            }),
+        }))
+    }
+}
+
+/// Modification times and sizes of a certificate file and a key file.
+type Stamp = [Option<(SystemTime, u64)>; 2];
+
+fn stamp(chain: &Path, key: &Path) -> Stamp {
+    let of = |path: &Path| {
+        let meta = std::fs::metadata(path).ok()?;
+        Some((meta.modified().ok()?, meta.len()))
+    };
+    [of(chain), of(key)]
+}
+
+/// A certificate and key, re-read from their files when these change.
+#[derive(Debug)]
+struct Reloading {
+    files: Option<Arc<(PathBuf, PathBuf)>>,
+    state: Mutex<ReloadState>,
+}
+
+#[derive(Debug)]
+struct ReloadState {
+    current: Arc<CertifiedKey>,
+    stamp: Stamp,
+    checked: Instant,
+}
+
+impl Reloading {
+    fn current(&self) -> Arc<CertifiedKey> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((chain, key)) = self.files.as_deref() else {
+            return state.current.clone();
+        };
+        if state.checked.elapsed() >= Duration::from_secs(1) {
+            state.checked = Instant::now();
+            let now = stamp(chain, key);
+            if now != state.stamp {
+                match Identity::from_files(chain, key).and_then(|identity| {
+                    CertifiedKey::from_der(identity.chain, identity.key, &provider())
+                        .map_err(|e| invalid("certificate and key", e))
+                }) {
+                    Ok(certified) => {
+                        tracing::info!(certificate = %chain.display(), "TLS identity reloaded");
+                        state.current = Arc::new(certified);
+                        state.stamp = now;
+                    }
+                    Err(error) => tracing::warn!(
+                        certificate = %chain.display(), %error,
+                        "TLS identity files changed but do not load; keeping the previous one"
+                    ),
+                }
+            }
+        }
+        state.current.clone()
+    }
+}
+
+impl rustls::server::ResolvesServerCert for Reloading {
+    fn resolve(&self, _: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+}
+
+impl rustls::client::ResolvesClientCert for Reloading {
+    fn resolve(&self, _: &[&[u8]], _: &[rustls::SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
     }
 }
 
@@ -356,10 +487,7 @@ impl ServerTlsConfig {
                 )
             }
         };
-        let identity = self.identity.clone();
-        let mut config = builder
-            .with_single_cert(identity.chain, identity.key)
-            .map_err(|e| invalid("server certificate and key", e))?;
+        let mut config = builder.with_cert_resolver(self.identity.resolver()?);
         // HTTP/2 first; HTTP/1.1 for browsers' gRPC-Web and Connect calls.
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
@@ -452,11 +580,9 @@ impl ClientTlsConfig {
             .with_safe_default_protocol_versions()
             .map_err(|e| invalid("TLS setup", e))?
             .with_root_certificates(roots);
-        let mut config = match self.identity.clone() {
+        let mut config = match &self.identity {
             None => builder.with_no_client_auth(),
-            Some(identity) => builder
-                .with_client_auth_cert(identity.chain, identity.key)
-                .map_err(|e| invalid("client certificate and key", e))?,
+            Some(identity) => builder.with_client_cert_resolver(identity.resolver()?),
         };
         config.alpn_protocols = vec![b"h2".to_vec()];
         let name = self.domain.as_deref().unwrap_or(host);
