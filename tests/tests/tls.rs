@@ -12,6 +12,9 @@ use protocall_tests::protocall::test::echo_client::EchoClient;
 use protocall_tests::protocall::test::echo_server::{Echo, EchoServer};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
+/// A date: (year, month, day).
+type Ymd = (i32, u8, u8);
+
 /// A CA, and PEM identities it signed.
 struct Pki {
     ca_pem: String,
@@ -44,7 +47,7 @@ impl Pki {
     fn issue_valid(
         &self,
         names: &[&str],
-        validity: Option<((i32, u8, u8), (i32, u8, u8))>,
+        validity: Option<(Ymd, Ymd)>,
     ) -> (String, String) {
         let key = KeyPair::generate().unwrap();
         let mut params =

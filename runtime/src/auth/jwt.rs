@@ -28,7 +28,7 @@ struct Key {
 enum Source {
     Static,
     File(PathBuf),
-    Url(Endpoint),
+    Url(Box<Endpoint>),
 }
 
 /// A JSON Web Key Set (RFC 7517): the public keys tokens are verified
@@ -112,7 +112,7 @@ impl Jwks {
     /// ```
     pub fn from_url(url: &str) -> Result<Jwks, Status> {
         Ok(Jwks::new(
-            Source::Url(Endpoint::new(url)?),
+            Source::Url(Box::new(Endpoint::new(url)?)),
             Vec::new(),
             None,
         ))
