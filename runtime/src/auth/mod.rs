@@ -1,7 +1,8 @@
 //! Token authentication: bearer tokens in the `authorization` metadata,
 //! checked on the server and attached by the client (feature `auth`).
 //!
-//! On the server, an [`Authenticator`] is an [`Interceptor`]: it finds the
+//! On the server, an [`Authenticator`] is an
+//! [`Interceptor`](crate::server::Interceptor): it finds the
 //! policy of the method called (public, or a valid token with these
 //! scopes), reads `authorization: Bearer <token>`, has a
 //! [`TokenValidator`] check it — [`JwtValidator`] for JWTs against a

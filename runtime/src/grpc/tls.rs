@@ -284,7 +284,8 @@ impl PeerCertificates {
 /// (DNS names, URIs — a SPIFFE ID among them —, IP addresses, e-mail
 /// addresses), read from a certificate TLS has already verified. Handlers
 /// get the client's from [`PeerCertificates::identity`]; an
-/// [`Authenticator`](crate::auth::Authenticator) can require one per method.
+/// `Authenticator` (`protocall::auth`, feature `auth`) can require one per
+/// method.
 ///
 /// ```
 /// # fn f(der: &[u8]) -> Result<(), protocall::Status> {

@@ -146,7 +146,7 @@ impl Call {
 
 /// The method a server call is for, in the request extensions that
 /// interceptors (and the handlers behind them) see: what a per-method
-/// policy, such as [`auth::Authenticator`](crate::auth), matches on.
+/// policy, such as `protocall::auth::Authenticator`, matches on.
 ///
 /// ```
 /// use protocall::{Request, Status, extensions::GrpcMethod};
