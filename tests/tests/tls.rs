@@ -44,11 +44,7 @@ impl Pki {
     }
 
     /// The same, valid from and until the given (year, month, day)s.
-    fn issue_valid(
-        &self,
-        names: &[&str],
-        validity: Option<(Ymd, Ymd)>,
-    ) -> (String, String) {
+    fn issue_valid(&self, names: &[&str], validity: Option<(Ymd, Ymd)>) -> (String, String) {
         let key = KeyPair::generate().unwrap();
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
