@@ -322,6 +322,45 @@ async fn identities_from_files_are_reloaded_for_new_handshakes() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn client_identities_from_files_are_reloaded_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("client.pem"), dir.path().join("client.key"));
+    let pki = Pki::new();
+    let (cert, key) = pki.issue(&["localhost"]);
+    let ca = Certificate::from_pem(&pki.ca_pem).unwrap();
+    let config =
+        ServerTlsConfig::new(Identity::from_pem(&cert, &key).unwrap()).client_ca_root(ca.clone());
+    let server = serve(config).await;
+    let write = |issuer: &Pki| {
+        let (cert, key) = issuer.issue(&["client.test"]);
+        std::fs::write(&cert_path, cert).unwrap();
+        std::fs::write(&key_path, key).unwrap();
+    };
+    write(&Pki::new()); // a CA the server does not trust
+    let client_config = ClientTlsConfig::new()
+        .ca_certificate(ca)
+        .domain_name("localhost")
+        .identity(Identity::from_files(&cert_path, &key_path).unwrap());
+    // One endpoint throughout: its reconnects use the files as they are.
+    let endpoint = Endpoint::new(format!("https://127.0.0.1:{}", server.addr.port()))
+        .unwrap()
+        .tls_config(client_config)
+        .unwrap();
+    // TLS 1.3 clients finish before the server checks their certificate:
+    // the refusal shows on the first call.
+    let echo = |channel: protocall::Channel| async move {
+        EchoClient::new(channel).echo(Everything::default()).await
+    };
+    let err = echo(endpoint.connect_lazy()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    write(&pki);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let reply = echo(endpoint.connect_lazy()).await.unwrap().into_inner();
+    assert_eq!(reply.f_string, "client cert: true");
+    server.stop().await;
+}
+
 #[test]
 fn bad_pem_is_an_invalid_argument() {
     assert_eq!(

@@ -115,14 +115,24 @@ impl Identity {
     /// The identity as rustls takes it: a fixed key, or one re-read from
     /// its files.
     fn resolver(&self) -> Result<Arc<Reloading>, Status> {
-        let certified =
-            CertifiedKey::from_der(self.chain.clone(), self.key.clone_key(), &provider())
-                .map_err(|e| invalid("certificate and key", e))?;
+        // From the files as they are now, if it has them: a configuration
+        // made after they changed starts from the new pair. The stamp is
+        // taken first, so a change during the read is seen next time.
         let files = self.files.clone();
         let stamp = files
             .as_deref()
             .map(|(c, k)| stamp(c, k))
             .unwrap_or_default();
+        let fresh = files
+            .as_deref()
+            .and_then(|(chain, key)| Identity::from_files(chain, key).ok());
+        let identity = fresh.as_ref().unwrap_or(self);
+        let certified = CertifiedKey::from_der(
+            identity.chain.clone(),
+            identity.key.clone_key(),
+            &provider(),
+        )
+        .map_err(|e| invalid("certificate and key", e))?;
         Ok(Arc::new(Reloading {
             files,
             state: Mutex::new(ReloadState {
