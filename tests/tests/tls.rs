@@ -361,6 +361,34 @@ async fn client_identities_from_files_are_reloaded_too() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_server_that_never_answers_the_handshake_times_out() {
+    // Accepts, reads, never writes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let ca = Certificate::from_pem(Pki::new().ca_pem).unwrap();
+    let endpoint = Endpoint::new(format!("https://127.0.0.1:{}", addr.port()))
+        .unwrap()
+        .tls_config(ClientTlsConfig::new().ca_certificate(ca))
+        .unwrap()
+        .connect_timeout(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(10), endpoint.connect())
+        .await
+        .expect("bounded by the connect timeout")
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert!(err.message().contains("timed out"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    silent.abort();
+}
+
 #[test]
 fn bad_pem_is_an_invalid_argument() {
     assert_eq!(

@@ -472,14 +472,19 @@ impl Endpoint {
         #[cfg(feature = "tls")]
         if let Some(tls) = &self.tls {
             let tls = if self.http1 { tls.http1() } else { tls.clone() };
-            let stream = tls
-                .connector()
-                .connect(tls.server_name.clone(), stream)
-                .await
-                .map_err(|e| {
-                    let message = format!("TLS handshake with {} failed: {e}", self.target());
-                    Status::from_error(Code::Unavailable, message, e)
-                })?;
+            let handshake = tls.connector().connect(tls.server_name.clone(), stream);
+            // The connect timeout bounds the TLS handshake too: a server
+            // that accepts and never answers must not hang the call.
+            let handshake = match self.connect_timeout {
+                Some(limit) => tokio::time::timeout(limit, handshake).await.map_err(|_| {
+                    Status::unavailable(format!("TLS handshake with {} timed out", self.target()))
+                })?,
+                None => handshake.await,
+            };
+            let stream = handshake.map_err(|e| {
+                let message = format!("TLS handshake with {} failed: {e}", self.target());
+                Status::from_error(Code::Unavailable, message, e)
+            })?;
             return Ok(Box::new(stream));
         }
         Ok(stream)
