@@ -2,7 +2,8 @@
 # Installs the third-party peers the tests talk to, idempotently:
 #  - Debian: grpc-proto (official schemas), protobuf-compiler (protoc),
 #    nghttp2-client (h2load) — with apt-get when root;
-#  - PyPI: grpcio, grpcio-tools, protobuf… into a venv under target/;
+#  - PyPI: grpcio, grpcio-tools, protobuf…, pyjwt and cryptography (the
+#    token tests, tests/tests/interop_auth.rs) into a venv under target/;
 #  - npm: @grpc/grpc-js, @grpc/proto-loader (tests/node) into target/node-grpc,
 #    @connectrpc/connect-node, protoc-gen-es, buf (tests/connect) into
 #    target/node-connect, with Debian's nodejs and npm when node or npm is

@@ -5,8 +5,8 @@ pub mod user {
     protocall::include_proto!("user");
 }
 
-/// The demo implementation of `user.UserService`: user 42 exists, every
-/// other id is `NOT_FOUND`.
+/// The demo implementation of `user.UserService`: users 1 and 42 exist,
+/// every other id is `NOT_FOUND`.
 pub mod users {
     use crate::user::user_service_server::UserService;
     use crate::user::{GetUserRequest, GetUserResponse};

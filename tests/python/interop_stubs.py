@@ -1,5 +1,6 @@
 """Shared by interop_server.py and interop_client.py: the grpc.testing
-modules, generated at startup, and detection of compressed messages.
+modules, generated at startup, and detection of compressed messages; and by
+auth_client.py and auth_server.py: the `user` modules (load_user).
 
 The modules are generated with grpc_tools.protoc (what
 `python -m grpc_tools.protoc -I proto --python_out=D --grpc_python_out=D`
@@ -56,29 +57,54 @@ def deserializer(message_class):
     return parse
 
 
-def load():
-    """Generates and imports the grpc.testing modules: (empty_pb2, messages_pb2)."""
-    import grpc
+def _generate(include, protos, out=None):
+    """Runs grpc_tools.protoc on `protos` (under `include`) into `out`, or
+    into a temporary directory removed at exit, and returns that directory."""
     from grpc_tools import protoc
 
-    out = tempfile.mkdtemp(prefix="protocall-interop-py-")
-    atexit.register(shutil.rmtree, out, True)
+    if out is None:
+        out = tempfile.mkdtemp(prefix="protocall-interop-py-")
+        atexit.register(shutil.rmtree, out, True)
+    else:
+        os.makedirs(out, exist_ok=True)
     well_known = pathlib.Path(protoc.__file__).parent / "_proto"
-    protos = sorted(str(p) for p in SCHEMAS.glob("*.proto"))
     args = [
         "grpc_tools.protoc",
-        f"-I{REPO / 'proto'}",
+        f"-I{include}",
         f"-I{well_known}",
         f"--python_out={out}",
         f"--grpc_python_out={out}",
         *protos,
     ]
     if protoc.main(args) != 0:
-        sys.exit(f"grpc_tools.protoc failed on {SCHEMAS}")
+        sys.exit(f"grpc_tools.protoc failed on {', '.join(protos)}")
+    return out
+
+
+def load():
+    """Generates and imports the grpc.testing modules: (empty_pb2, messages_pb2)."""
+    import grpc
+
+    protos = sorted(str(p) for p in SCHEMAS.glob("*.proto"))
+    out = _generate(REPO / "proto", protos)
     grpc.__path__.append(os.path.join(out, "grpc"))
     from grpc.testing import empty_pb2, messages_pb2
 
     return empty_pb2, messages_pb2
+
+
+def load_user(out=None):
+    """Generates and imports the `user` package of examples/proto/user.proto
+    (user.UserService): (user_pb2, user_pb2_grpc). Into `out` when given —
+    a directory its caller removes, for a process that is killed rather
+    than left to exit (no atexit handler runs then)."""
+    include = REPO / "examples" / "proto"
+    out = _generate(include, [str(include / "user.proto")], out)
+    sys.path.insert(0, out)
+    import user_pb2
+    import user_pb2_grpc
+
+    return user_pb2, user_pb2_grpc
 
 
 def parse_bool(flag, value):

@@ -26,7 +26,8 @@ use protocall_examples::user::GetUserRequest;
 use protocall_examples::user::user_service_client::UserServiceClient;
 
 const USAGE: &str = "usage: secure-client --server_host=H --server_port=P --ca_file=F \
-[--cert_file=F --key_file=F] --token=T | --token_endpoint=URL --client_id=ID --client_secret=SECRET";
+[--cert_file=F --key_file=F] [--server_host_override=NAME] \
+--token=T | --token_endpoint=URL --client_id=ID --client_secret=SECRET [--scope=SCOPES]";
 
 const FLAGS: &[&str] = &[
     "server_host",
@@ -51,13 +52,19 @@ fn read(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| fail(format!("{path}: {e}")))
 }
 
-/// The TLS settings: the CA, and the client identity when given.
-fn tls(args: &HashMap<String, String>) -> ClientTlsConfig {
+/// Trusting `--ca_file` only: what the token endpoint is checked with.
+fn trusting_ca(args: &HashMap<String, String>) -> ClientTlsConfig {
     let ca = args
         .get("ca_file")
         .unwrap_or_else(|| fail("--ca_file is required"));
     let ca = Certificate::from_pem(read(ca)).unwrap_or_else(|e| fail(format!("--ca_file: {e}")));
-    let mut config = ClientTlsConfig::new().ca_certificate(ca);
+    ClientTlsConfig::new().ca_certificate(ca)
+}
+
+/// The TLS settings of the gRPC server: the CA, the client identity and
+/// the name to verify, when given.
+fn tls(args: &HashMap<String, String>) -> ClientTlsConfig {
+    let mut config = trusting_ca(args);
     match (args.get("cert_file"), args.get("key_file")) {
         (Some(cert), Some(key)) => {
             let identity = Identity::from_pem(read(cert), read(key))
@@ -97,7 +104,7 @@ async fn main() {
     };
     let tls = tls(&args);
     let channel = Endpoint::new(format!("https://{host_in_uri}:{port}"))
-        .and_then(|endpoint| endpoint.tls_config(tls.clone()))
+        .and_then(|endpoint| endpoint.tls_config(tls))
         .unwrap_or_else(|e| fail(e))
         .connect_lazy();
     let client = UserServiceClient::new(channel);
@@ -112,7 +119,8 @@ async fn main() {
             };
             let mut credentials = ClientCredentials::new(endpoint, id, secret)
                 .unwrap_or_else(|e| fail(format!("--token_endpoint: {e}")))
-                .tls_config(tls);
+                // The endpoint's own name, and no client certificate.
+                .tls_config(trusting_ca(&args));
             if let Some(scope) = args.get("scope") {
                 credentials = credentials.scopes(scope.split(' ').filter(|s| !s.is_empty()));
             }
