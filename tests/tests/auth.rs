@@ -422,6 +422,33 @@ async fn jwt_checks_and_the_classic_attacks() {
         "no key \"k1\" for algorithm HS256",
     );
 
+    // The classic form: an RSA public key (without `alg`, so every RS*/PS*
+    // algorithm) as the HMAC secret. The attack needs the public key only;
+    // the modulus here is 2048 bits made up for the test.
+    let mut modulus = vec![0xc5u8; 256];
+    modulus[255] |= 1;
+    let rsa =
+        json!({"kty": "RSA", "kid": "r1", "n": URL_SAFE_NO_PAD.encode(&modulus), "e": "AQAB"});
+    let keys = Jwks::from_json(&json!({"keys": [rsa.clone()]}).to_string()).unwrap();
+    assert_eq!(keys.len(), 1, "the RSA key is usable");
+    let lenient = server_with_hs256(keys).await;
+    for secret in [rsa.to_string().into_bytes(), modulus.clone()] {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("r1".into());
+        let key = EncodingKey::from_secret(&secret).unwrap();
+        let confused = jsonwebtoken::encode(&header, &claims("users.read", |_| {}), &key).unwrap();
+        assert_refused(
+            call(&lenient, Some(&bearer(&confused))).await,
+            Code::Unauthenticated,
+            "no key \"r1\" for algorithm HS256",
+        );
+        assert_refused(
+            call(&server, Some(&bearer(&confused))).await,
+            Code::Unauthenticated,
+            "algorithm HS256 is not accepted",
+        );
+    }
+
     // Valid but without the scope (scopes match exactly).
     let readonly = sign(&k1, &claims("users.readonly users.write", |_| {}));
     assert_refused(
