@@ -135,13 +135,83 @@ fn form(body: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
+/// TLS on a TCP listener, for axum: the provider over `https://`.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
 impl Provider {
+    /// Serves over TLS with a certificate for `localhost` from a fresh CA;
+    /// answers the base URL and the CA.
+    async fn serve_tls(&self) -> (String, protocall::tls::Certificate) {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&ca_key).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&key, &ca, &ca_key)
+            .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        let listener = TlsListener {
+            tcp,
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        };
+        let app = self.app();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let ca = protocall::tls::Certificate::from_pem(ca.pem()).unwrap();
+        (format!("https://localhost:{port}"), ca)
+    }
+
     async fn serve(&self) -> String {
+        let app = self.app();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    fn app(&self) -> axum::Router {
         use axum::routing::{get, post};
         let jwks = self.clone();
         let token = self.clone();
         let introspect = self.clone();
-        let app = axum::Router::new()
+        axum::Router::new()
             .route(
                 "/jwks",
                 get(move || async move {
@@ -186,11 +256,7 @@ impl Provider {
                     };
                     (http::StatusCode::OK, answer.to_string())
                 }),
-            );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{addr}")
+            )
     }
 }
 
@@ -474,6 +540,36 @@ async fn server_with_hs256(keys: Jwks) -> TestServer {
     let validator =
         JwtValidator::new(keys, ISSUER, AUDIENCE).algorithms([Algorithm::ES256, Algorithm::HS256]);
     server(validator).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_fetched_over_https_from_a_server_they_trust() {
+    let k1 = ec_key("k1");
+    let provider = Provider::default();
+    *provider.jwks.lock().unwrap() = jwks(&[&k1]);
+    let (base, ca) = provider.serve_tls().await;
+    let good = format!("Bearer {}", sign(&k1, &claims("users.read", |_| {})));
+
+    let trusting = Jwks::from_url(&format!("{base}/jwks"))
+        .unwrap()
+        .tls_config(protocall::tls::ClientTlsConfig::new().ca_certificate(ca));
+    let server_ok = server(JwtValidator::new(trusting, ISSUER, AUDIENCE)).await;
+    assert_eq!(call(&server_ok, Some(&good)).await.unwrap(), "user-42");
+    assert_eq!(provider.jwks_fetches.load(Ordering::SeqCst), 1);
+
+    // The Mozilla roots do not know the test CA: no keys, so UNAVAILABLE.
+    let untrusting = Jwks::from_url(&format!("{base}/jwks")).unwrap();
+    let server_blind = server(JwtValidator::new(untrusting, ISSUER, AUDIENCE)).await;
+    assert_refused(
+        call(&server_blind, Some(&good)).await,
+        Code::Unavailable,
+        "TLS handshake failed",
+    );
+    assert_eq!(
+        provider.jwks_fetches.load(Ordering::SeqCst),
+        1,
+        "nothing was fetched"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
