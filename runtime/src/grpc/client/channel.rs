@@ -870,6 +870,9 @@ impl tower_service::Service<http::Request<Body>> for Channel {
         let protocol = endpoint.protocol;
         Box::pin(async move {
             let send = async {
+                if protocol == Protocol::Grpc {
+                    return channel.send(request).await;
+                }
                 let (request, exchange) = web::request(protocol, request).await?;
                 web::response(exchange, channel.send(request).await?).await
             };
