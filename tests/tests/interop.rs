@@ -22,10 +22,10 @@
 #[path = "support/peers.rs"]
 mod peers;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use peers::{CASES, Expect, Server, binaries, matrix, workspace_root};
+use peers::{CASES, Expect, Server, binaries, matrix, python_command};
 use protocall_tests::harness::python_with;
 
 /// Which server the clients talk to, for [`EXPECTED_FAILURES`].
@@ -44,15 +44,6 @@ const EXPECTED_FAILURES: &[(ServerSide, &str, &str)] = &[];
 /// a missing peer is a failure.
 fn python() -> Option<PathBuf> {
     python_with("grpc, grpc_tools.protoc")
-}
-
-fn python_command(python: &Path, script: &str) -> Command {
-    let mut command = Command::new(python);
-    command
-        .arg(workspace_root().join("tests/python").join(script))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONUNBUFFERED", "1");
-    command
 }
 
 /// The cases with what `side`'s server is expected to do with them.

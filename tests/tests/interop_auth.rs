@@ -28,7 +28,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use peers::{Server, build_binaries, run_client, workspace_root};
+use peers::{Server, build_binaries, python_command, run_client};
 use protocall_tests::harness::python_with;
 use rcgen::{BasicConstraints, Certificate, CertificateParams, DnType, IsCa, KeyPair};
 use serde_json::{Value, json};
@@ -58,15 +58,6 @@ fn secure() -> &'static Secure {
         Ok(binaries) => binaries,
         Err(message) => panic!("building the secure binaries: {message}"),
     }
-}
-
-fn python_command(python: &Path, script: &str) -> Command {
-    let mut command = Command::new(python);
-    command
-        .arg(workspace_root().join("tests/python").join(script))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONUNBUFFERED", "1");
-    command
 }
 
 fn path_arg(flag: &str, path: &Path) -> String {

@@ -23,6 +23,16 @@ pub const CASE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub use protocall_tests::harness::workspace_root;
 
+/// `python` running `tests/python/SCRIPT`, unbuffered, writing no bytecode.
+pub fn python_command(python: &std::path::Path, script: &str) -> Command {
+    let mut command = Command::new(python);
+    command
+        .arg(workspace_root().join("tests/python").join(script))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONUNBUFFERED", "1");
+    command
+}
+
 /// Every case of the interop spec the matrices run, in the order
 /// `doc/interop-test-descriptions.md` lists them.
 pub const CASES: &[&str] = &[
