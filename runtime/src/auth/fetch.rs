@@ -48,11 +48,7 @@ impl Endpoint {
         let authority = uri
             .authority()
             .ok_or_else(|| Status::invalid_argument(format!("URL {url:?} has no host")))?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
+        let (host, port) = crate::grpc::client::host_and_port(authority, https);
         let loopback =
             host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
         if !https && !loopback {
@@ -60,7 +56,6 @@ impl Endpoint {
                 "URL {url:?}: keys and tokens are fetched over https:// (plain http:// only from a loopback address)"
             )));
         }
-        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         Ok(Endpoint {
             uri,
             host,

@@ -21,6 +21,7 @@ pub use body::Body;
 pub use client::Channel;
 pub use compression::Encoding;
 pub use metadata::{InvalidMetadata, Metadata, MetadataValue};
+#[cfg(feature = "auth")]
 pub(crate) use request::TransportSecurityRequired;
 pub use request::{
     Deadline, IntoRequest, IntoStreamingRequest, MessageCompression, RemoteAddr, Request,

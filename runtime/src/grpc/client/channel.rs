@@ -95,13 +95,8 @@ impl Endpoint {
         let authority = uri
             .authority()
             .ok_or_else(|| Status::invalid_argument(format!("URI {text:?} has no host")))?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
         let https = uri.scheme_str() == Some("https");
-        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let (host, port) = host_and_port(authority, https);
         #[cfg(feature = "tls")]
         let tls = if https {
             Some(crate::grpc::tls::ClientTlsConfig::new().connector(&host)?)
@@ -534,6 +529,17 @@ impl Endpoint {
         });
         Ok(sender)
     }
+}
+
+/// The host of `authority` (an IPv6 address without its brackets) and its
+/// port, 443 or 80 when it names none.
+pub(crate) fn host_and_port(authority: &http::uri::Authority, https: bool) -> (String, u16) {
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+    (host.to_owned(), port)
 }
 
 /// A connection to one server, cheap to clone: clones share it, and calls

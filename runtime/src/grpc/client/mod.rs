@@ -6,6 +6,8 @@ mod connector;
 mod grpc;
 mod transport;
 
+#[cfg(feature = "auth")]
+pub(crate) use channel::host_and_port;
 pub use channel::{Channel, Endpoint};
 pub use grpc::Grpc;
 pub use transport::GrpcTransport;
