@@ -261,7 +261,11 @@ pub mod server {
 /// ```
 #[cfg(feature = "transport")]
 pub mod client {
-    pub use crate::grpc::client::{Endpoint, Grpc, GrpcTransport};
+    pub use crate::grpc::client::{
+        Address, Backoff, Candidate, ChangedFuture, ConnectivityState, Endpoint, Grpc,
+        GrpcTransport, LoadBalancer, ManualResolver, PickFirst, Resolution, ResolveFuture,
+        Resolver, RoundRobin, ServiceConfig,
+    };
     pub use crate::grpc::{IntoRequest, IntoStreamingRequest};
 }
 

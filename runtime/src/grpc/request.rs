@@ -44,6 +44,12 @@ pub struct RemoteAddr(pub SocketAddr);
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TransportSecurityRequired;
 
+/// Client side: whether a call waits for a ready connection instead of
+/// failing fast with `UNAVAILABLE` while none can be made (gRPC's
+/// wait-for-ready), set with [`Request::set_wait_for_ready`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WaitForReady(pub(crate) bool);
+
 /// The deadline the client set (`grpc-timeout`), in a server request's
 /// extensions.
 ///
@@ -267,6 +273,22 @@ impl<T> Request<T> {
     /// ```
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = Some(timeout);
+    }
+
+    /// Client side: with `true`, the call waits (until its deadline) for
+    /// the channel to connect instead of failing with `UNAVAILABLE` when no
+    /// server can be reached now — for a server that is starting, or a
+    /// fleet being replaced. Overrides the service config's `waitForReady`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use protocall::{Request, types::StringValue};
+    /// let mut request = Request::new(StringValue::from("hi"));
+    /// request.set_wait_for_ready(true);
+    /// request.set_timeout(Duration::from_secs(5)); // how long it may wait
+    /// ```
+    pub fn set_wait_for_ready(&mut self, wait: bool) {
+        self.extensions.insert(WaitForReady(wait));
     }
 
     /// Client side, streaming requests: compresses only the messages for

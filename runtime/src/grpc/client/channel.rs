@@ -1,5 +1,6 @@
-//! [`Endpoint`] and [`Channel`]: one HTTP/2 connection, shared by every call,
-//! re-established after it drops.
+//! [`Endpoint`] and [`Channel`]: a target resolved to addresses, a
+//! connection per address as the load-balancing policy wants, calls
+//! spread over them and retried or hedged as the service config says.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,17 +8,22 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::body::Incoming;
-use hyper::client::conn::http1;
-use hyper::client::conn::http2::SendRequest;
+use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::backoff::Backoff;
+use super::balancer::{Candidate, ConnectivityState, LoadBalancer, PickFirst, RoundRobin};
 use super::connector::{BoxIo, Connector};
+use super::resolver::{DnsResolver, FixedResolver, Resolution, Resolver};
+use super::retry::{self, Throttle};
+use super::service_config::{MethodConfig, ServiceConfig};
+use super::subchannel::{Events, SendError, Subchannel};
+use super::target::{self, Address, Target};
 use crate::grpc::body::{Body, BoxError};
 use crate::grpc::errors;
 use crate::grpc::headers::GRPC_TIMEOUT;
-use crate::grpc::request::{Deadline, TransportSecurityRequired};
+use crate::grpc::request::{Deadline, TransportSecurityRequired, WaitForReady};
 use crate::grpc::status::{Code, Status};
 use crate::grpc::timeout;
 use crate::grpc::web::{Protocol, client as web};
@@ -33,11 +39,22 @@ use crate::grpc::web::{Protocol, client as web};
 ///     .connect_lazy();
 /// # let _ = channel; Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Endpoint {
+    /// Scheme and authority of the calls' URIs.
     uri: http::Uri,
+    /// The authority's host (the TLS server name) and port.
     host: String,
     port: u16,
+    target: Target,
+    /// The target was an `http://` URI: plaintext by its own words.
+    #[cfg(feature = "tls")]
+    http_uri: bool,
+    resolver: Option<Arc<dyn Resolver>>,
+    balancer: Option<Arc<dyn LoadBalancer>>,
+    service_config: Option<Arc<ServiceConfig>>,
+    pub(crate) backoff: Backoff,
+    min_resolution_interval: Duration,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     keepalive_interval: Option<Duration>,
@@ -47,66 +64,107 @@ pub struct Endpoint {
     initial_connection_window_size: Option<u32>,
     user_agent: http::HeaderValue,
     protocol: Protocol,
-    http1: bool,
+    pub(crate) http1: bool,
     connector: Connector,
     #[cfg(feature = "tls")]
     tls: Option<crate::grpc::tls::TlsConnector>,
 }
 
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("uri", &self.uri)
+            .field("target", &self.target)
+            .field("protocol", &self.protocol)
+            .field("http1", &self.http1)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Endpoint {
-    /// An endpoint for `http://host:port` (h2c), a Unix-domain socket
-    /// (`unix:path` or `unix:///absolute/path`, as grpc's naming.md spells
-    /// them) or, with the `tls` feature, `https://host:port` (trusting the
-    /// Mozilla roots unless `Endpoint::tls_config` says otherwise).
+    /// An endpoint for a target as grpc's `doc/naming.md` spells it:
+    ///
+    /// - `dns:[//server/]host[:port]`, or just `host[:port]`: every address
+    ///   the name resolves to (port 443 when none is given);
+    /// - `ipv4:a[:port][,a[:port]…]` and `ipv6:[a]:port,…`: these addresses;
+    /// - `unix:path`, `unix:///absolute/path`, `unix-abstract:name`: a
+    ///   Unix-domain socket;
+    /// - `http://host:port` (h2c) and, with the `tls` feature,
+    ///   `https://host:port` (trusting the Mozilla roots unless
+    ///   [`Endpoint::tls_config`] says otherwise).
+    ///
+    /// Calls are spread over the addresses by the load-balancing policy
+    /// (`pick_first` unless the service config or
+    /// [`Endpoint::load_balancer`] says otherwise).
     ///
     /// ```
     /// use protocall::client::Endpoint;
     /// let endpoint = Endpoint::new("http://127.0.0.1:50051")?;
+    /// let fleet = Endpoint::new("dns:///backends.default.svc.cluster.local:50051")?;
+    /// let listed = Endpoint::new("ipv4:127.0.0.1:50051,127.0.0.2:50051")?;
     /// let local = Endpoint::new("unix:/run/app/grpc.sock")?;
-    /// assert!(Endpoint::new("127.0.0.1:50051").is_err()); // no scheme
+    /// assert!(Endpoint::new("ipv4:::1").is_err()); // not an IPv4 address
     /// assert!(Endpoint::new("unix://relative/path").is_err()); // unix:// needs an absolute path
-    /// # let _ = (endpoint, local);
+    /// # let _ = (endpoint, fleet, listed, local);
     /// # Ok::<(), protocall::Status>(())
     /// ```
-    pub fn new(uri: impl AsRef<str>) -> Result<Endpoint, Status> {
-        let text = uri.as_ref();
-        if let Some(path) = text.strip_prefix("unix:") {
-            return Endpoint::unix(text, path);
+    pub fn new(target: impl AsRef<str>) -> Result<Endpoint, Status> {
+        let text = target.as_ref();
+        let parsed = target::parse(text)?;
+        #[cfg(not(feature = "tls"))]
+        if parsed.https {
+            return Err(Status::unimplemented(
+                "https endpoints need the `tls` feature of protocall",
+            ));
         }
-        let uri: http::Uri = text.parse().map_err(|e| {
-            Status::from_error(Code::InvalidArgument, format!("invalid URI {text:?}"), e)
-        })?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            #[cfg(feature = "tls")]
-            Some("https") => {}
-            #[cfg(not(feature = "tls"))]
-            Some("https") => {
-                return Err(Status::unimplemented(
-                    "https endpoints need the `tls` feature of protocall",
-                ));
-            }
-            _ => {
-                return Err(Status::invalid_argument(format!(
-                    "URI {text:?} must start with http://, https:// or unix:"
-                )));
-            }
-        }
-        let authority = uri
-            .authority()
-            .ok_or_else(|| Status::invalid_argument(format!("URI {text:?} has no host")))?;
-        let https = uri.scheme_str() == Some("https");
-        let (host, port) = host_and_port(authority, https);
+        let scheme = if parsed.https { "https" } else { "http" };
+        let uri: http::Uri = format!("{scheme}://{}", parsed.authority)
+            .parse()
+            .map_err(|e| {
+                Status::from_error(
+                    Code::InvalidArgument,
+                    format!(
+                        "target {text:?}: {:?} is not a valid authority",
+                        parsed.authority
+                    ),
+                    e,
+                )
+            })?;
+        let authority = uri.authority().expect("built with an authority");
+        let (host, port) = host_and_port(authority, parsed.https);
         #[cfg(feature = "tls")]
-        let tls = if https {
+        let tls = if parsed.https {
             Some(crate::grpc::tls::ClientTlsConfig::new().connector(&host)?)
         } else {
             None
+        };
+        let connector = match &parsed.target {
+            Target::Fixed(addresses) if !addresses.is_empty() => match &addresses[0] {
+                #[cfg(not(unix))]
+                Address::Unix(_) | Address::UnixAbstract(_) => {
+                    return Err(Status::unimplemented(format!(
+                        "target {text:?}: Unix-domain sockets need a Unix platform"
+                    )));
+                }
+                _ => Connector::Direct,
+            },
+            _ => Connector::Direct,
         };
         Ok(Endpoint {
             uri,
             host,
             port,
+            target: parsed.target,
+            #[cfg(feature = "tls")]
+            http_uri: text
+                .get(..7)
+                .is_some_and(|s| s.eq_ignore_ascii_case("http://")),
+            resolver: None,
+            balancer: None,
+            service_config: None,
+            backoff: Backoff::default(),
+            min_resolution_interval: Duration::from_secs(30),
             timeout: None,
             connect_timeout: Some(Duration::from_secs(20)),
             keepalive_interval: None,
@@ -117,43 +175,129 @@ impl Endpoint {
             user_agent: http::HeaderValue::from_static(super::USER_AGENT),
             protocol: Protocol::Grpc,
             http1: false,
-            connector: Connector::Tcp,
+            connector,
             #[cfg(feature = "tls")]
             tls,
         })
     }
 
-    /// A `unix:` target: `text` is the whole target, `path` what follows
-    /// the scheme. The HTTP/2 authority is `localhost`, as grpc-go and
-    /// grpc-java send for Unix sockets.
-    fn unix(text: &str, path: &str) -> Result<Endpoint, Status> {
-        let path = match path.strip_prefix("//") {
-            Some(absolute) if absolute.starts_with('/') => absolute,
-            Some(_) => {
-                return Err(Status::invalid_argument(format!(
-                    "target {text:?}: unix:// needs an absolute path (unix:///path), or write unix:path"
-                )));
-            }
-            None => path,
-        };
-        if path.is_empty() {
-            return Err(Status::invalid_argument(format!(
-                "target {text:?} names no socket path"
-            )));
-        }
-        #[cfg(unix)]
-        {
-            let mut endpoint = Endpoint::new("http://localhost")?;
-            endpoint.connector = Connector::Unix(path.into());
-            Ok(endpoint)
-        }
-        #[cfg(not(unix))]
-        Err(Status::unimplemented(format!(
-            "target {text:?}: Unix-domain sockets need a Unix platform"
-        )))
+    /// Resolves the target with `resolver` instead of what its scheme
+    /// says; the target still names the calls' authority.
+    ///
+    /// ```
+    /// use protocall::client::{Endpoint, ManualResolver, Resolution};
+    /// let backends = ManualResolver::new(Resolution::addresses([
+    ///     "127.0.0.1:50051".parse::<std::net::SocketAddr>().unwrap(),
+    /// ]));
+    /// let channel = Endpoint::new("dns:///backends.internal")?.resolver(backends).connect_lazy();
+    /// # let _ = channel;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn resolver(mut self, resolver: impl Resolver) -> Endpoint {
+        self.resolver = Some(Arc::new(resolver));
+        self
     }
 
-    /// Connects with TLS as `config` says (an `https://` URI is needed).
+    /// The load-balancing policy, unless the service config names another
+    /// one the channel knows (`pick_first`, `round_robin`, or this one by
+    /// its [`name`](LoadBalancer::name)).
+    ///
+    /// ```
+    /// use protocall::client::{Endpoint, RoundRobin};
+    /// let channel = Endpoint::new("dns:///backends.internal:50051")?
+    ///     .load_balancer(RoundRobin::default())
+    ///     .connect_lazy();
+    /// # let _ = channel;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn load_balancer(mut self, policy: impl LoadBalancer) -> Endpoint {
+        self.balancer = Some(Arc::new(policy));
+        self
+    }
+
+    /// The channel's default service config (a resolver's own config,
+    /// if it gives one, replaces it). Refused if its load-balancing
+    /// policies are all unknown to this channel.
+    ///
+    /// ```
+    /// use protocall::client::{Endpoint, ServiceConfig};
+    /// let config = ServiceConfig::from_json(r#"{"loadBalancingConfig": [{"round_robin": {}}]}"#)?;
+    /// let endpoint = Endpoint::new("dns:///backends.internal:50051")?.service_config(config)?;
+    /// let unknown = ServiceConfig::from_json(r#"{"loadBalancingConfig": [{"grpclb": {}}]}"#)?;
+    /// let error = Endpoint::new("dns:///backends.internal:50051")?.service_config(unknown).unwrap_err();
+    /// assert!(error.message().contains("grpclb"));
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn service_config(mut self, config: ServiceConfig) -> Result<Endpoint, Status> {
+        if !config.load_balancing.is_empty() && self.policy_named(&config.load_balancing).is_none()
+        {
+            return Err(Status::invalid_argument(format!(
+                "service config: no known load-balancing policy in {:?} (known: pick_first, round_robin{})",
+                config.load_balancing,
+                self.balancer
+                    .as_ref()
+                    .map(|b| format!(", {}", b.name()))
+                    .unwrap_or_default()
+            )));
+        }
+        self.service_config = Some(Arc::new(config));
+        Ok(self)
+    }
+
+    /// The first policy of `names` this endpoint knows.
+    fn policy_named(&self, names: &[String]) -> Option<Arc<dyn LoadBalancer>> {
+        names
+            .iter()
+            .find_map(|name| -> Option<Arc<dyn LoadBalancer>> {
+                match name.as_str() {
+                    _ if self.balancer.as_ref().is_some_and(|b| b.name() == name) => {
+                        self.balancer.clone()
+                    }
+                    "pick_first" => Some(Arc::new(PickFirst)),
+                    "round_robin" => Some(Arc::new(RoundRobin::default())),
+                    _ => None,
+                }
+            })
+    }
+
+    /// How reconnection attempts are spaced (connection-backoff.md's
+    /// defaults: 1 s, ×1.6, jitter 0.2, 120 s at most, 20 s minimum
+    /// connect timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use protocall::client::{Backoff, Endpoint};
+    /// let endpoint = Endpoint::new("dns:///backends.internal:50051")?
+    ///     .backoff(Backoff::default().initial(Duration::from_millis(200)));
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn backoff(mut self, backoff: Backoff) -> Endpoint {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The least time between two resolutions asked for by lost or failed
+    /// connections (default 30 s, as grpc's DNS resolver). A resolver's
+    /// own change notices are not held back.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use protocall::client::Endpoint;
+    /// let endpoint = Endpoint::new("dns:///backends.internal:50051")?
+    ///     .min_resolution_interval(Duration::from_secs(5));
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn min_resolution_interval(mut self, interval: Duration) -> Endpoint {
+        self.min_resolution_interval = interval;
+        self
+    }
+
+    /// Connects with TLS as `config` says, to the target's host as server
+    /// name: for `https://` targets and naming.md's (`dns:`, `ipv4:`…),
+    /// not for `http://`, which says plaintext.
     ///
     /// ```no_run
     /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -169,10 +313,17 @@ impl Endpoint {
         mut self,
         config: crate::grpc::tls::ClientTlsConfig,
     ) -> Result<Endpoint, Status> {
-        if self.uri.scheme_str() != Some("https") {
-            return Err(Status::invalid_argument("TLS needs an https:// URI"));
+        if self.http_uri {
+            return Err(Status::invalid_argument(
+                "TLS needs an https:// URI (or a dns:, ipv4: or ipv6: target), not http://",
+            ));
         }
         self.tls = Some(config.connector(&self.host)?);
+        let mut parts = self.uri.clone().into_parts();
+        parts.scheme = Some(http::uri::Scheme::HTTPS);
+        self.uri = http::Uri::from_parts(parts).map_err(|e| {
+            Status::from_error(Code::InvalidArgument, "cannot make the URI https", e)
+        })?;
         Ok(self)
     }
 
@@ -377,14 +528,7 @@ impl Endpoint {
     /// # Ok::<(), protocall::Status>(())
     /// ```
     pub fn connect_lazy(&self) -> Channel {
-        Channel {
-            inner: Arc::new(Inner {
-                endpoint: self.clone(),
-                sender: Mutex::new(None),
-                connecting: tokio::sync::Mutex::new(()),
-                idle: Mutex::new(Vec::new()),
-            }),
-        }
+        Channel::new(self.clone())
     }
 
     /// Connects now through `connector`, any tower `Service` that takes the
@@ -441,27 +585,50 @@ impl Endpoint {
         endpoint.connect_lazy()
     }
 
-    /// Where this endpoint connects, for messages.
-    fn target(&self) -> String {
-        match &self.connector {
-            #[cfg(unix)]
-            Connector::Unix(path) => format!("unix:{}", path.display()),
-            _ => format!("{}:{}", self.host, self.port),
+    /// The resolver of this endpoint's target.
+    fn target_resolver(&self) -> Arc<dyn Resolver> {
+        if let Some(resolver) = &self.resolver {
+            return resolver.clone();
+        }
+        if let Connector::Custom(_) = self.connector {
+            // The user's connector decides where the bytes go.
+            return Arc::new(FixedResolver(vec![Address::Host(
+                self.host.clone(),
+                self.port,
+            )]));
+        }
+        match &self.target {
+            Target::Fixed(addresses) => Arc::new(FixedResolver(addresses.clone())),
+            Target::Dns {
+                host,
+                port,
+                server: None,
+            } => Arc::new(DnsResolver {
+                host: host.clone(),
+                port: *port,
+            }),
+            Target::Dns {
+                server: Some(server),
+                host,
+                ..
+            } => Arc::new(Unresolvable(Status::unimplemented(format!(
+                "target names DNS server {server:?} for {host:?}: protocall resolves with the system resolver; write dns:///{host}"
+            )))),
         }
     }
 
-    /// A connected byte stream: TCP, Unix or the user's connector, then
-    /// TLS when the endpoint is `https://`.
-    async fn open(&self) -> Result<BoxIo, Status> {
-        let connect = self.connector.connect(&self.uri, &self.host, self.port);
+    /// A connected byte stream to `address`: TCP, Unix or the user's
+    /// connector, then TLS when the endpoint has it.
+    async fn open(&self, address: &Address) -> Result<BoxIo, Status> {
+        let connect = self.connector.connect(&self.uri, address);
         let stream = match self.connect_timeout {
-            Some(limit) => tokio::time::timeout(limit, connect).await.map_err(|_| {
-                Status::unavailable(format!("timed out connecting to {}", self.target()))
-            })?,
+            Some(limit) => tokio::time::timeout(limit, connect)
+                .await
+                .map_err(|_| Status::unavailable(format!("timed out connecting to {address}")))?,
             None => connect.await,
         }
         .map_err(|e| {
-            let message = format!("cannot connect to {}: {e}", self.target());
+            let message = format!("cannot connect to {address}: {e}");
             Status::from_boxed(Code::Unavailable, message, e)
         })?;
         #[cfg(feature = "tls")]
@@ -472,12 +639,12 @@ impl Endpoint {
             // that accepts and never answers must not hang the call.
             let handshake = match self.connect_timeout {
                 Some(limit) => tokio::time::timeout(limit, handshake).await.map_err(|_| {
-                    Status::unavailable(format!("TLS handshake with {} timed out", self.target()))
+                    Status::unavailable(format!("TLS handshake with {address} timed out"))
                 })?,
                 None => handshake.await,
             };
             let stream = handshake.map_err(|e| {
-                let message = format!("TLS handshake with {} failed: {e}", self.target());
+                let message = format!("TLS handshake with {address} failed: {e}");
                 Status::from_error(Code::Unavailable, message, e)
             })?;
             return Ok(Box::new(stream));
@@ -485,14 +652,12 @@ impl Endpoint {
         Ok(stream)
     }
 
-    async fn handshake(&self) -> Result<SendRequest<Body>, Status> {
-        let stream = self.open().await?;
-        self.http2_handshake(stream).await
-    }
-
-    /// An HTTP/1.1 connection, running in its own task.
-    async fn http1_handshake(&self) -> Result<http1::SendRequest<Body>, Status> {
-        let stream = self.open().await?;
+    /// An HTTP/1.1 connection to `address`, running in its own task.
+    pub(crate) async fn http1_handshake(
+        &self,
+        address: &Address,
+    ) -> Result<http1::SendRequest<Body>, Status> {
+        let stream = self.open(address).await?;
         let (sender, connection) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
@@ -505,12 +670,19 @@ impl Endpoint {
         Ok(sender)
     }
 
-    /// HTTP/2 over an established stream; the connection runs in its own task.
-    async fn http2_handshake<I>(&self, stream: I) -> Result<SendRequest<Body>, Status>
-    where
-        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
-    {
-        let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+    /// An HTTP/2 connection to `address`; the caller runs the connection.
+    pub(crate) async fn http2_handshake(
+        &self,
+        address: &Address,
+    ) -> Result<
+        (
+            http2::SendRequest<Body>,
+            impl Future<Output = hyper::Result<()>> + Send + 'static,
+        ),
+        Status,
+    > {
+        let stream = self.open(address).await?;
+        let mut builder = http2::Builder::new(TokioExecutor::new());
         builder
             .timer(TokioTimer::new())
             .initial_stream_window_size(self.initial_stream_window_size)
@@ -518,16 +690,19 @@ impl Endpoint {
             .keep_alive_interval(self.keepalive_interval)
             .keep_alive_timeout(self.keepalive_timeout)
             .keep_alive_while_idle(self.keepalive_while_idle);
-        let (sender, connection) = builder
+        builder
             .handshake(TokioIo::new(stream))
             .await
-            .map_err(errors::from_hyper)?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "client connection ended with an error");
-            }
-        });
-        Ok(sender)
+            .map_err(errors::from_hyper)
+    }
+}
+
+/// A resolver that always fails (a target protocall cannot resolve).
+struct Unresolvable(Status);
+
+impl Resolver for Unresolvable {
+    fn resolve(&self) -> super::resolver::ResolveFuture {
+        Box::pin(std::future::ready(Err(self.0.clone())))
     }
 }
 
@@ -542,10 +717,12 @@ pub(crate) fn host_and_port(authority: &http::uri::Authority, https: bool) -> (S
     (host.to_owned(), port)
 }
 
-/// A connection to one server, cheap to clone: clones share it, and calls
-/// on it are multiplexed as HTTP/2 streams. When the connection drops, the
-/// next call reconnects; calls made while the server is unreachable fail
-/// with `UNAVAILABLE`.
+/// A channel: cheap to clone (clones share it), and every call made on it
+/// goes to one of the target's servers, over connections the channel opens,
+/// keeps and re-establishes as its load-balancing policy says. Calls on a
+/// connection are multiplexed as HTTP/2 streams. Calls made while no server
+/// can be reached fail with `UNAVAILABLE`, or wait for one with
+/// [`Request::set_wait_for_ready`](crate::Request::set_wait_for_ready).
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), protocall::Status> {
@@ -558,21 +735,42 @@ pub struct Channel {
 }
 
 struct Inner {
-    endpoint: Endpoint,
-    sender: Mutex<Option<SendRequest<Body>>>,
-    /// Serialises reconnects so concurrent calls share one handshake.
-    connecting: tokio::sync::Mutex<()>,
-    /// HTTP/1.1 connections between calls.
-    idle: Mutex<Vec<http1::SendRequest<Body>>>,
+    endpoint: Arc<Endpoint>,
+    resolver: Arc<dyn Resolver>,
+    events: Arc<Events>,
+    balancing: Mutex<Balancing>,
+    /// The resolver task runs (started by the first call).
+    started: std::sync::atomic::AtomicBool,
+    /// Bytes held for replay by all of this channel's retried calls.
+    replay_budget: Arc<retry::Budget>,
 }
 
-/// The most idle HTTP/1.1 connections a channel keeps.
-const MAX_IDLE_HTTP1: usize = 32;
+/// What the last resolution made of the channel.
+struct Balancing {
+    subchannels: Vec<Arc<Subchannel>>,
+    policy: Arc<dyn LoadBalancer>,
+    config: Arc<ServiceConfig>,
+    /// `None` until the first resolution; its error while it has given no
+    /// address.
+    resolution: Option<Result<(), Status>>,
+    throttle: Option<Arc<Throttle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.events.closed.send_replace(true);
+        let balancing = self.balancing.get_mut().unwrap_or_else(|e| e.into_inner());
+        for subchannel in &balancing.subchannels {
+            subchannel.shut_down();
+        }
+    }
+}
 
 impl std::fmt::Debug for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Channel")
             .field("uri", &self.inner.endpoint.uri)
+            .field("state", &self.state(false))
             .finish()
     }
 }
@@ -616,192 +814,360 @@ impl Channel {
         Ok(Endpoint::new(uri)?.connect_lazy())
     }
 
-    fn current(&self) -> Option<SendRequest<Body>> {
-        let guard = self.inner.sender.lock().unwrap_or_else(|e| e.into_inner());
-        guard.as_ref().filter(|s| !s.is_closed()).cloned()
+    fn new(endpoint: Endpoint) -> Channel {
+        let config = endpoint.service_config.clone().unwrap_or_default();
+        let policy = endpoint
+            .policy_named(&config.load_balancing)
+            .or_else(|| endpoint.balancer.clone())
+            .unwrap_or_else(|| Arc::new(PickFirst));
+        let throttle = config.retry_throttling.map(|t| Arc::new(Throttle::new(t)));
+        Channel {
+            inner: Arc::new(Inner {
+                resolver: endpoint.target_resolver(),
+                endpoint: Arc::new(endpoint),
+                events: Arc::new(Events::new()),
+                balancing: Mutex::new(Balancing {
+                    subchannels: Vec::new(),
+                    policy,
+                    config,
+                    resolution: None,
+                    throttle,
+                }),
+                started: std::sync::atomic::AtomicBool::new(false),
+                replay_budget: Arc::new(retry::Budget::new(retry::CHANNEL_REPLAY_LIMIT)),
+            }),
+        }
     }
 
-    /// Connects now, for [`Endpoint::connect`]: the HTTP/2 connection, or a
-    /// first HTTP/1.1 one put in the pool.
-    async fn warm_up(&self) -> Result<(), Status> {
-        if self.inner.endpoint.http1 {
-            let sender = self.inner.endpoint.http1_handshake().await?;
-            self.release(sender);
-        } else {
-            self.sender().await?;
-        }
-        Ok(())
+    fn balancing(&self) -> std::sync::MutexGuard<'_, Balancing> {
+        self.inner
+            .balancing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn sender(&self) -> Result<SendRequest<Body>, Status> {
-        if let Some(sender) = self.current() {
-            return Ok(sender);
+    /// The channel's connectivity state: `READY` if a connection is,
+    /// else `CONNECTING` if one is being made, `TRANSIENT_FAILURE` if all
+    /// are failing, `IDLE` before the first call (or after connections
+    /// ended with nothing to send). With `connect`, an idle channel starts
+    /// connecting (inside a Tokio runtime).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), protocall::Status> {
+    /// use protocall::{Channel, client::ConnectivityState};
+    /// let channel = Channel::connect_lazy("http://127.0.0.1:1")?;
+    /// assert_eq!(channel.state(false), ConnectivityState::Idle);
+    /// channel.state(true); // start connecting; nothing listens on port 1
+    /// let state = channel.state_changed(ConnectivityState::Idle).await;
+    /// assert!(matches!(state, ConnectivityState::Connecting | ConnectivityState::TransientFailure));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn state(&self, connect: bool) -> ConnectivityState {
+        if connect {
+            self.start();
+            self.kick(&self.balancing());
         }
-        let _connecting = self.inner.connecting.lock().await;
-        if let Some(sender) = self.current() {
-            return Ok(sender);
-        }
-        let sender = self.inner.endpoint.handshake().await?;
-        *self.inner.sender.lock().unwrap_or_else(|e| e.into_inner()) = Some(sender.clone());
-        Ok(sender)
-    }
-
-    fn forget(&self) {
-        *self.inner.sender.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    }
-
-    /// Sends one request: multiplexed on the HTTP/2 connection, or on an
-    /// HTTP/1.1 connection of the pool.
-    pub(crate) async fn send(
-        &self,
-        request: http::Request<Body>,
-    ) -> Result<http::Response<Body>, Status> {
-        if self.inner.endpoint.http1 {
-            return self.send_http1(request).await;
-        }
-        Ok(self.send_http2(request).await?.map(Body::incoming))
-    }
-
-    async fn send_http2(
-        &self,
-        request: http::Request<Body>,
-    ) -> Result<http::Response<Incoming>, Status> {
-        let mut sender = self.sender().await?;
-        if let Err(error) = sender.ready().await {
-            // The connection died since we last used it: one fresh attempt.
-            self.forget();
-            tracing::debug!(%error, "connection not ready; reconnecting");
-            sender = self.sender().await?;
-            sender.ready().await.map_err(errors::from_hyper)?;
-        }
-        match sender.try_send_request(request).await {
-            Ok(response) => Ok(response),
-            Err(mut error) => {
-                if sender.is_closed() {
-                    self.forget();
-                }
-                // A request hyper handed back never reached the server (the
-                // connection closed or went away first): retry it once on a
-                // fresh connection rather than fail a call nobody saw.
-                match error.take_message() {
-                    Some(request) => {
-                        tracing::debug!(error = %error.error(), "request not sent; retrying on a new connection");
-                        let mut sender = self.sender().await?;
-                        sender.ready().await.map_err(errors::from_hyper)?;
-                        sender
-                            .send_request(request)
-                            .await
-                            .map_err(errors::from_hyper)
-                    }
-                    None => Err(errors::from_hyper(error.into_error())),
-                }
+        let balancing = self.balancing();
+        match &balancing.resolution {
+            Some(Err(_)) if balancing.subchannels.is_empty() => ConnectivityState::TransientFailure,
+            _ => {
+                ConnectivityState::aggregate(balancing.subchannels.iter().map(|s| s.connectivity()))
             }
         }
     }
 
-    /// One call on an idle HTTP/1.1 connection or a new one; the connection
-    /// goes back to the pool once the response body has been read.
-    async fn send_http1(
+    /// Waits until the state is no longer `from`, and returns the new one.
+    /// Bound it with a timeout to wait no longer than a deadline.
+    pub async fn state_changed(&self, from: ConnectivityState) -> ConnectivityState {
+        let mut changed = self.inner.events.changed.subscribe();
+        loop {
+            let state = self.state(false);
+            if state != from {
+                return state;
+            }
+            if changed.changed().await.is_err() {
+                return ConnectivityState::Shutdown;
+            }
+        }
+    }
+
+    /// Starts the resolver task, once.
+    fn start(&self) {
+        use std::sync::atomic::Ordering;
+        if self.inner.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let inner = Arc::downgrade(&self.inner);
+        let resolver = self.inner.resolver.clone();
+        let events = self.inner.events.clone();
+        let min_interval = self.inner.endpoint.min_resolution_interval;
+        tokio::spawn(async move {
+            let mut closed = events.closed.subscribe();
+            loop {
+                let changed = resolver.changed();
+                let result = tokio::select! {
+                    result = resolver.resolve() => result,
+                    _ = Events::closed(&mut closed) => return,
+                };
+                match inner.upgrade() {
+                    Some(inner) => Channel { inner }.apply(result),
+                    None => return,
+                }
+                let resolved_at = tokio::time::Instant::now();
+                tokio::select! {
+                    _ = changed => {}
+                    _ = events.reresolve.notified() => {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(resolved_at + min_interval) => {}
+                            _ = Events::closed(&mut closed) => return,
+                        }
+                    }
+                    _ = Events::closed(&mut closed) => return,
+                }
+            }
+        });
+    }
+
+    /// Takes a resolution in: the service config it brings (or the
+    /// default), its policy, and a subchannel per address (kept where the
+    /// address was already known).
+    fn apply(&self, result: Result<Resolution, Status>) {
+        let endpoint = &self.inner.endpoint;
+        let mut balancing = self.balancing();
+        let resolution = match result {
+            Ok(resolution) if resolution.addresses.is_empty() => {
+                Err(Status::unavailable("the resolver returned no addresses"))
+            }
+            other => other,
+        };
+        let resolution = match resolution {
+            Ok(resolution) => resolution,
+            Err(error) => {
+                tracing::debug!(%error, "resolution failed");
+                // Known addresses stay in use; only a channel with none fails.
+                if balancing.subchannels.is_empty() {
+                    balancing.resolution = Some(Err(error));
+                }
+                drop(balancing);
+                self.inner.events.bump();
+                return;
+            }
+        };
+        if let Some(config) = resolution.service_config {
+            match endpoint.policy_named(&config.load_balancing) {
+                None if !config.load_balancing.is_empty() => tracing::warn!(
+                    policies = ?config.load_balancing,
+                    "resolver's service config names no known load-balancing policy; ignored"
+                ),
+                _ => balancing.config = Arc::new(config),
+            }
+        }
+        let policy = endpoint
+            .policy_named(&balancing.config.load_balancing)
+            .or_else(|| endpoint.balancer.clone())
+            .unwrap_or_else(|| Arc::new(PickFirst));
+        if policy.name() != balancing.policy.name() {
+            for subchannel in balancing.subchannels.drain(..) {
+                subchannel.shut_down();
+            }
+            balancing.policy = policy;
+        }
+        let throttling = balancing.config.retry_throttling;
+        if balancing.throttle.as_ref().map(|t| t.settings()) != throttling {
+            balancing.throttle = throttling.map(|t| Arc::new(Throttle::new(t)));
+        }
+        let addresses = resolution.addresses;
+        let single = balancing.policy.single_connection();
+        let make = |addresses: Vec<Address>| {
+            Subchannel::new(
+                endpoint.clone(),
+                self.inner.events.clone(),
+                addresses,
+                !single,
+            )
+        };
+        if single {
+            match balancing.subchannels.first() {
+                Some(subchannel) => subchannel.set_addresses(addresses),
+                None => balancing.subchannels.push(make(addresses)),
+            }
+        } else {
+            let mut old = std::mem::take(&mut balancing.subchannels);
+            for address in addresses {
+                match old.iter().position(|s| s.addresses() == [address.clone()]) {
+                    Some(i) => balancing.subchannels.push(old.swap_remove(i)),
+                    None if balancing
+                        .subchannels
+                        .iter()
+                        .any(|s| s.addresses() == [address.clone()]) => {}
+                    None => balancing.subchannels.push(make(vec![address])),
+                }
+            }
+            for gone in old {
+                gone.shut_down();
+            }
+        }
+        for subchannel in &balancing.subchannels {
+            subchannel.set_eager(!single);
+        }
+        balancing.resolution = Some(Ok(()));
+        self.kick(&balancing);
+        drop(balancing);
+        self.inner.events.bump();
+    }
+
+    /// Starts the connections the policy wants: every address, or (for a
+    /// single-connection policy) the one subchannel.
+    fn kick(&self, balancing: &Balancing) {
+        for subchannel in &balancing.subchannels {
+            if subchannel.connectivity() == ConnectivityState::Idle {
+                subchannel.connect();
+            }
+        }
+    }
+
+    /// The connection for the next call: a ready one chosen by the policy,
+    /// waiting while connections are being made. Fails with `UNAVAILABLE`
+    /// when all have failed, unless `wait_for_ready`.
+    async fn pick(&self, wait_for_ready: bool) -> Result<Arc<Subchannel>, Status> {
+        self.start();
+        loop {
+            let mut changed = self.inner.events.changed.subscribe();
+            {
+                let balancing = self.balancing();
+                let ready: Vec<&Arc<Subchannel>> = balancing
+                    .subchannels
+                    .iter()
+                    .filter(|s| s.connectivity() == ConnectivityState::Ready)
+                    .collect();
+                if !ready.is_empty() {
+                    let addresses: Vec<Address> = ready.iter().map(|s| s.address()).collect();
+                    let candidates: Vec<Candidate<'_>> = ready
+                        .iter()
+                        .zip(&addresses)
+                        .map(|(s, address)| Candidate {
+                            address,
+                            in_flight: s.in_flight(),
+                        })
+                        .collect();
+                    let picked = balancing.policy.pick(&candidates).min(ready.len() - 1);
+                    return Ok(ready[picked].clone());
+                }
+                self.kick(&balancing);
+                if !wait_for_ready {
+                    if let Some(error) = self.failure(&balancing) {
+                        return Err(error);
+                    }
+                }
+            }
+            if changed.changed().await.is_err() {
+                return Err(Status::unavailable("channel shut down"));
+            }
+        }
+    }
+
+    /// Why no call can be sent now: resolution failed, or every
+    /// connection is failing. `None` while there is hope (connecting).
+    fn failure(&self, balancing: &Balancing) -> Option<Status> {
+        match &balancing.resolution {
+            None => return None,
+            Some(Err(error)) if balancing.subchannels.is_empty() => {
+                return Some(Status::new(Code::Unavailable, error.message().to_owned()));
+            }
+            _ => {}
+        }
+        let all_failing = balancing
+            .subchannels
+            .iter()
+            .all(|s| s.connectivity() == ConnectivityState::TransientFailure);
+        if !all_failing {
+            return None;
+        }
+        let error = balancing.subchannels.iter().find_map(|s| s.last_error());
+        Some(match error {
+            Some(error) => Status::new(Code::Unavailable, error.message().to_owned()),
+            None => Status::unavailable("no connection to any address"),
+        })
+    }
+
+    /// Connects now, for [`Endpoint::connect`]: fails if no address can be
+    /// reached.
+    async fn warm_up(&self) -> Result<(), Status> {
+        self.pick(false).await.map(drop)
+    }
+
+    /// Sends one request on a connection the policy picks; a request
+    /// refused before it left (the connection was closing) goes to
+    /// another pick.
+    async fn send(
         &self,
         mut request: http::Request<Body>,
+        wait_for_ready: bool,
     ) -> Result<http::Response<Body>, Status> {
-        if self.inner.endpoint.protocol == Protocol::Grpc {
-            return Err(Status::invalid_argument(
-                "gRPC needs HTTP/2: choose Protocol::GrpcWeb or Protocol::Connect for HTTP/1.1",
-            ));
-        }
-        // HTTP/1.1 names the server in `host` and sends the path alone.
-        if let Some(authority) = request.uri().authority() {
-            if let Ok(host) = http::HeaderValue::from_str(authority.as_str()) {
-                request.headers_mut().insert(http::header::HOST, host);
+        if self.inner.endpoint.http1 {
+            if self.inner.endpoint.protocol == Protocol::Grpc {
+                return Err(Status::invalid_argument(
+                    "gRPC needs HTTP/2: choose Protocol::GrpcWeb or Protocol::Connect for HTTP/1.1",
+                ));
             }
-        }
-        if let Some(path) = request.uri().path_and_query().cloned() {
-            *request.uri_mut() = http::Uri::from(path);
-        }
-        let mut sender = match self.idle_http1() {
-            Some(sender) => sender,
-            None => self.inner.endpoint.http1_handshake().await?,
-        };
-        sender.ready().await.map_err(errors::from_hyper)?;
-        let response = match sender.try_send_request(request).await {
-            Ok(response) => response,
-            // Never sent (the idle connection had closed): once more on a
-            // new one.
-            Err(mut error) => match error.take_message() {
-                Some(request) => {
-                    tracing::debug!(error = %error.error(), "request not sent; retrying on a new connection");
-                    sender = self.inner.endpoint.http1_handshake().await?;
-                    sender.ready().await.map_err(errors::from_hyper)?;
-                    sender
-                        .send_request(request)
-                        .await
-                        .map_err(errors::from_hyper)?
+            // HTTP/1.1 names the server in `host` and sends the path alone.
+            if let Some(authority) = request.uri().authority() {
+                if let Ok(host) = http::HeaderValue::from_str(authority.as_str()) {
+                    request.headers_mut().insert(http::header::HOST, host);
                 }
-                None => return Err(errors::from_hyper(error.into_error())),
-            },
-        };
-        let pool = Arc::downgrade(&self.inner);
-        Ok(response.map(|body| {
-            Body::new(Pooled {
-                body,
-                sender: Some(sender),
-                pool,
-            })
-        }))
-    }
-
-    /// An idle HTTP/1.1 connection ready for a call; closed ones are dropped.
-    fn idle_http1(&self) -> Option<http1::SendRequest<Body>> {
-        let mut idle = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
-        idle.retain(|sender| !sender.is_closed());
-        let ready = idle.iter().rposition(|sender| sender.is_ready())?;
-        Some(idle.swap_remove(ready))
-    }
-
-    fn release(&self, sender: http1::SendRequest<Body>) {
-        release(&self.inner, sender);
-    }
-}
-
-fn release(inner: &Inner, sender: http1::SendRequest<Body>) {
-    let mut idle = inner.idle.lock().unwrap_or_else(|e| e.into_inner());
-    if idle.len() < MAX_IDLE_HTTP1 && !sender.is_closed() {
-        idle.push(sender);
-    }
-}
-
-/// An HTTP/1.1 response body that returns its connection to the pool when
-/// it has been read to the end (dropped early, the connection closes).
-struct Pooled {
-    body: Incoming,
-    sender: Option<http1::SendRequest<Body>>,
-    pool: std::sync::Weak<Inner>,
-}
-
-impl http_body::Body for Pooled {
-    type Data = bytes::Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
-        let frame = std::task::ready!(Pin::new(&mut self.body).poll_frame(cx));
-        if frame.is_none() || self.body.is_end_stream() {
-            if let (Some(sender), Some(inner)) = (self.sender.take(), self.pool.upgrade()) {
-                release(&inner, sender);
+            }
+            if let Some(path) = request.uri().path_and_query().cloned() {
+                *request.uri_mut() = http::Uri::from(path);
             }
         }
-        Poll::Ready(frame.map(|frame| frame.map_err(errors::from_hyper)))
+        // Each refusal marks its connection lost, so this ends.
+        const MAX_UNSENT: usize = 4;
+        for _ in 1..MAX_UNSENT {
+            let subchannel = self.pick(wait_for_ready).await?;
+            match subchannel.send(request).await {
+                Ok(response) => return Ok(response),
+                Err(SendError::Failed(status)) => return Err(status),
+                Err(SendError::Unsent(unsent, status)) => {
+                    tracing::debug!(error = %status, "request not sent; picking again");
+                    request = *unsent;
+                }
+            }
+        }
+        let subchannel = self.pick(wait_for_ready).await?;
+        match subchannel.send(request).await {
+            Ok(response) => Ok(response),
+            Err(SendError::Failed(status) | SendError::Unsent(_, status)) => Err(status),
+        }
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+    /// One attempt of a call: translated to the endpoint's protocol, sent,
+    /// and its response read back as gRPC.
+    pub(crate) async fn attempt(
+        &self,
+        request: http::Request<Body>,
+        wait_for_ready: bool,
+    ) -> Result<http::Response<Body>, Status> {
+        let protocol = self.inner.endpoint.protocol;
+        if protocol == Protocol::Grpc {
+            return self.send(request, wait_for_ready).await;
+        }
+        let (request, exchange) = web::request(protocol, request).await?;
+        web::response(exchange, self.send(request, wait_for_ready).await?).await
     }
 
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
+    /// The throttle of retries and hedges, if the service config has one.
+    pub(crate) fn throttle(&self) -> Option<Arc<Throttle>> {
+        self.balancing().throttle.clone()
+    }
+
+    pub(crate) fn replay_budget(&self) -> &Arc<retry::Budget> {
+        &self.inner.replay_budget
+    }
+
+    fn service_config(&self) -> Arc<ServiceConfig> {
+        self.balancing().config.clone()
     }
 }
 
@@ -853,15 +1219,6 @@ impl tower_service::Service<http::Request<Body>> for Channel {
                 *request.uri_mut() = uri;
             }
         }
-        let headers = request.headers_mut();
-        headers.insert(http::header::USER_AGENT, endpoint.user_agent.clone());
-        let deadline = match endpoint.timeout {
-            Some(limit) if !headers.contains_key(GRPC_TIMEOUT) => {
-                headers.insert(GRPC_TIMEOUT, timeout::header_value(limit));
-                Some(tokio::time::Instant::now() + limit)
-            }
-            _ => None,
-        };
         if request
             .extensions()
             .get::<TransportSecurityRequired>()
@@ -872,15 +1229,25 @@ impl tower_service::Service<http::Request<Body>> for Channel {
                 "credentials need a TLS channel (https://); allow_plaintext() on the credentials sends them anyway",
             ))));
         }
+        let config = self.service_config();
+        let method = config.method(request.uri().path());
+        let headers = request.headers_mut();
+        headers.insert(http::header::USER_AGENT, endpoint.user_agent.clone());
+        let deadline = apply_timeout(headers, endpoint.timeout, method);
+        let wait_for_ready = request
+            .extensions()
+            .get::<WaitForReady>()
+            .map(|w| w.0)
+            .or(method.and_then(|m| m.wait_for_ready))
+            .unwrap_or(false);
+        let policy = method.and_then(|m| m.policy.clone());
         let channel = self.clone();
-        let protocol = endpoint.protocol;
         Box::pin(async move {
             let send = async {
-                if protocol == Protocol::Grpc {
-                    return channel.send(request).await;
+                match policy {
+                    None => channel.attempt(request, wait_for_ready).await,
+                    Some(policy) => retry::run(&channel, request, policy, wait_for_ready).await,
                 }
-                let (request, exchange) = web::request(protocol, request).await?;
-                web::response(exchange, channel.send(request).await?).await
             };
             let mut response = match deadline {
                 None => send.await?,
@@ -893,5 +1260,33 @@ impl tower_service::Service<http::Request<Body>> for Channel {
             }
             Ok(response)
         })
+    }
+}
+
+/// Applies the endpoint's default timeout and the method config's one to
+/// a request: the shorter of them replaces a longer (or no) `grpc-timeout`.
+/// Returns the deadline this set, if any.
+fn apply_timeout(
+    headers: &mut http::HeaderMap,
+    default: Option<Duration>,
+    method: Option<&MethodConfig>,
+) -> Option<tokio::time::Instant> {
+    let configured = method.and_then(|m| m.timeout);
+    let asked = headers
+        .get(GRPC_TIMEOUT)
+        .and_then(|v| timeout::parse(v.as_bytes()).ok());
+    // A call's own timeout wins over the endpoint's default, not over the
+    // method config's.
+    let limit = match (asked, default, configured) {
+        (Some(_), _, configured) => configured?,
+        (None, Some(a), Some(b)) => a.min(b),
+        (None, a, b) => a.or(b)?,
+    };
+    match asked {
+        Some(asked) if asked <= limit => None,
+        _ => {
+            headers.insert(GRPC_TIMEOUT, timeout::header_value(limit));
+            Some(tokio::time::Instant::now() + limit)
+        }
     }
 }

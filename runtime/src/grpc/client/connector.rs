@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::target::Address;
 use crate::grpc::body::BoxError;
 
 /// A connected byte stream, boxed.
@@ -20,21 +21,16 @@ type ConnectFuture = Pin<Box<dyn Future<Output = Result<BoxIo, BoxError>> + Send
 /// Where the bytes of a connection come from.
 #[derive(Clone)]
 pub(crate) enum Connector {
-    /// TCP to the endpoint's host and port.
-    Tcp,
-    /// A Unix-domain socket at this path.
-    #[cfg(unix)]
-    Unix(std::path::PathBuf),
-    /// The user's connector.
+    /// A socket to the address itself: TCP or Unix-domain.
+    Direct,
+    /// The user's connector, given the endpoint's URI.
     Custom(Arc<dyn Fn(http::Uri) -> ConnectFuture + Send + Sync>),
 }
 
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Connector::Tcp => f.write_str("Tcp"),
-            #[cfg(unix)]
-            Connector::Unix(path) => f.debug_tuple("Unix").field(path).finish(),
+            Connector::Direct => f.write_str("Direct"),
             Connector::Custom(_) => f.write_str("Custom"),
         }
     }
@@ -68,23 +64,42 @@ impl Connector {
         }))
     }
 
-    /// Opens one connection.
+    /// Opens one connection to `address`.
     pub(crate) async fn connect(
         &self,
         uri: &http::Uri,
-        host: &str,
-        port: u16,
+        address: &Address,
     ) -> Result<BoxIo, BoxError> {
-        match self {
-            Connector::Tcp => {
-                let stream = tokio::net::TcpStream::connect((host, port)).await?;
-                // gRPC sends small frames that must not wait for Nagle.
-                let _ = stream.set_nodelay(true);
-                Ok(Box::new(stream))
+        let Connector::Direct = self else {
+            let Connector::Custom(connect) = self else {
+                unreachable!()
+            };
+            return connect(uri.clone()).await;
+        };
+        match address {
+            Address::Tcp(addr) => tcp(tokio::net::TcpStream::connect(addr).await?),
+            Address::Host(host, port) => {
+                tcp(tokio::net::TcpStream::connect((host.as_str(), *port)).await?)
             }
             #[cfg(unix)]
-            Connector::Unix(path) => Ok(Box::new(tokio::net::UnixStream::connect(path).await?)),
-            Connector::Custom(connect) => connect(uri.clone()).await,
+            Address::Unix(path) => Ok(Box::new(tokio::net::UnixStream::connect(path).await?)),
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            Address::UnixAbstract(name) => {
+                use std::os::linux::net::SocketAddrExt;
+                let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+                // Connecting to a local socket does not wait on a network.
+                let stream = std::os::unix::net::UnixStream::connect_addr(&addr)?;
+                stream.set_nonblocking(true)?;
+                Ok(Box::new(tokio::net::UnixStream::from_std(stream)?))
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(format!("{other}: not supported on this platform").into()),
         }
     }
+}
+
+fn tcp(stream: tokio::net::TcpStream) -> Result<BoxIo, BoxError> {
+    // gRPC sends small frames that must not wait for Nagle.
+    let _ = stream.set_nodelay(true);
+    Ok(Box::new(stream))
 }

@@ -1,15 +1,28 @@
-//! The gRPC client: [`Endpoint`] and [`Channel`] (the connection), and
+//! The gRPC client: [`Endpoint`] and [`Channel`] (resolution, load
+//! balancing, connections, retries), and
 //! [`Grpc`] (the four call kinds over any [`GrpcTransport`]).
 
+mod backoff;
+mod balancer;
 mod channel;
 mod connector;
 mod grpc;
+mod resolver;
+mod retry;
+mod service_config;
+mod subchannel;
+mod target;
 mod transport;
 
+pub use backoff::Backoff;
+pub use balancer::{Candidate, ConnectivityState, LoadBalancer, PickFirst, RoundRobin};
 #[cfg(feature = "auth")]
 pub(crate) use channel::host_and_port;
 pub use channel::{Channel, Endpoint};
 pub use grpc::Grpc;
+pub use resolver::{ChangedFuture, ManualResolver, Resolution, ResolveFuture, Resolver};
+pub use service_config::ServiceConfig;
+pub use target::Address;
 pub use transport::GrpcTransport;
 
 /// The `user-agent` of calls, unless the transport sets its own.

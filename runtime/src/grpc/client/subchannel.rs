@@ -1,0 +1,519 @@
+//! A subchannel: the connection a channel keeps to one address (or, for
+//! `pick_first`, to the first of a list that answers), its connectivity
+//! state, and its reconnection with backoff.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+
+use super::backoff::Schedule;
+use super::balancer::ConnectivityState;
+use super::channel::Endpoint;
+use super::target::Address;
+use crate::grpc::body::Body;
+use crate::grpc::errors;
+use crate::grpc::status::Status;
+
+/// What a channel and its subchannels tell each other.
+pub(crate) struct Events {
+    /// Bumped whenever a subchannel's state or the set of subchannels
+    /// changes: waiting picks look again.
+    pub(crate) changed: tokio::sync::watch::Sender<u64>,
+    /// A connection was lost or could not be made: resolve again.
+    pub(crate) reresolve: tokio::sync::Notify,
+    /// The channel is gone: background tasks end.
+    pub(crate) closed: tokio::sync::watch::Sender<bool>,
+}
+
+impl Events {
+    pub(crate) fn new() -> Events {
+        Events {
+            changed: tokio::sync::watch::Sender::new(0),
+            reresolve: tokio::sync::Notify::new(),
+            closed: tokio::sync::watch::Sender::new(false),
+        }
+    }
+
+    /// Completes when the channel is gone.
+    pub(crate) async fn closed(receiver: &mut tokio::sync::watch::Receiver<bool>) {
+        // The borrow `wait_for` returns is dropped here, not held by callers.
+        let _ = receiver.wait_for(|closed| *closed).await.map(|_| ());
+    }
+
+    pub(crate) fn bump(&self) {
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+}
+
+pub(crate) struct Subchannel {
+    endpoint: Arc<Endpoint>,
+    events: Arc<Events>,
+    /// Addresses tried in order at each connection attempt.
+    addresses: Mutex<Vec<Address>>,
+    state: Mutex<State>,
+    /// Reconnect at once when the connection ends (every policy but
+    /// `pick_first`, which waits for the next call).
+    eager: AtomicBool,
+    in_flight: AtomicUsize,
+}
+
+struct State {
+    connectivity: ConnectivityState,
+    /// The HTTP/2 connection, when ready.
+    sender: Option<http2::SendRequest<Body>>,
+    /// Which connection `sender` is, so a late notice of an older one's
+    /// end changes nothing.
+    generation: u64,
+    /// The address the last connection reached.
+    connected: Option<Address>,
+    /// HTTP/1.1 connections between calls.
+    idle: Vec<http1::SendRequest<Body>>,
+    last_error: Option<Status>,
+    /// A connecting task runs (trying, or waiting out a backoff).
+    connecting: bool,
+}
+
+/// The most idle HTTP/1.1 connections a subchannel keeps.
+const MAX_IDLE_HTTP1: usize = 32;
+
+/// A request that did not leave: send it elsewhere.
+pub(crate) enum SendError {
+    Unsent(Box<http::Request<Body>>, Status),
+    Failed(Status),
+}
+
+impl Subchannel {
+    pub(crate) fn new(
+        endpoint: Arc<Endpoint>,
+        events: Arc<Events>,
+        addresses: Vec<Address>,
+        eager: bool,
+    ) -> Arc<Subchannel> {
+        Arc::new(Subchannel {
+            endpoint,
+            events,
+            addresses: Mutex::new(addresses),
+            state: Mutex::new(State {
+                connectivity: ConnectivityState::Idle,
+                sender: None,
+                generation: 0,
+                connected: None,
+                idle: Vec::new(),
+                last_error: None,
+                connecting: false,
+            }),
+            eager: AtomicBool::new(eager),
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn addresses(&self) -> Vec<Address> {
+        self.addresses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The address connected to (or the first one to try).
+    pub(crate) fn address(&self) -> Address {
+        let connected = self.lock().connected.clone();
+        connected.unwrap_or_else(|| self.addresses()[0].clone())
+    }
+
+    /// Replaces the address list (`pick_first` after a new resolution); a
+    /// connection to an address no longer listed is dropped.
+    pub(crate) fn set_addresses(&self, addresses: Vec<Address>) {
+        let mut state = self.lock();
+        if let Some(connected) = &state.connected {
+            if !addresses.contains(connected) {
+                state.sender = None;
+                state.idle.clear();
+                state.connected = None;
+                if state.connectivity == ConnectivityState::Ready {
+                    state.connectivity = ConnectivityState::Idle;
+                }
+            }
+        }
+        drop(state);
+        *self.addresses.lock().unwrap_or_else(|e| e.into_inner()) = addresses;
+        self.events.bump();
+    }
+
+    pub(crate) fn set_eager(&self, eager: bool) {
+        self.eager.store(eager, Ordering::Relaxed);
+    }
+
+    pub(crate) fn connectivity(&self) -> ConnectivityState {
+        self.lock().connectivity
+    }
+
+    pub(crate) fn last_error(&self) -> Option<Status> {
+        self.lock().last_error.clone()
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Drops the connection; calls on it finish, no new ones start.
+    pub(crate) fn shut_down(&self) {
+        let mut state = self.lock();
+        state.connectivity = ConnectivityState::Shutdown;
+        state.sender = None;
+        state.idle.clear();
+    }
+
+    /// Starts connecting unless connected, connecting or shut down.
+    pub(crate) fn connect(self: &Arc<Self>) {
+        {
+            let mut state = self.lock();
+            if state.connecting
+                || matches!(
+                    state.connectivity,
+                    ConnectivityState::Ready | ConnectivityState::Shutdown
+                )
+            {
+                return;
+            }
+            state.connecting = true;
+        }
+        let subchannel = Arc::downgrade(self);
+        let backoff = self.endpoint.backoff;
+        tokio::spawn(async move {
+            let mut schedule = Schedule::start(backoff);
+            loop {
+                let Some(this) = subchannel.upgrade() else {
+                    return;
+                };
+                if !this.set_connectivity(ConnectivityState::Connecting, None) {
+                    return;
+                }
+                let attempt = tokio::time::timeout_at(schedule.attempt_deadline(), this.attempt());
+                let failure = match attempt.await {
+                    Ok(Ok(())) => return,
+                    Ok(Err(status)) => status,
+                    Err(_) => {
+                        Status::unavailable(format!("timed out connecting to {}", this.address()))
+                    }
+                };
+                tracing::debug!(address = %this.address(), error = %failure, "connection attempt failed");
+                if !this.set_connectivity(ConnectivityState::TransientFailure, Some(failure)) {
+                    return;
+                }
+                this.events.reresolve.notify_one();
+                let events = this.events.clone();
+                drop(this);
+                let mut closed = events.closed.subscribe();
+                tokio::select! {
+                    _ = tokio::time::sleep_until(schedule.next_attempt()) => {}
+                    _ = Events::closed(&mut closed) => return,
+                }
+            }
+        });
+    }
+
+    /// Sets the state (unless shut down, which ends the connecting task:
+    /// `false`).
+    fn set_connectivity(&self, connectivity: ConnectivityState, error: Option<Status>) -> bool {
+        let mut state = self.lock();
+        if state.connectivity == ConnectivityState::Shutdown {
+            state.connecting = false;
+            return false;
+        }
+        state.connectivity = connectivity;
+        if error.is_some() {
+            state.last_error = error;
+        }
+        drop(state);
+        self.events.bump();
+        true
+    }
+
+    /// One connection attempt: each address in order, the first that
+    /// answers is kept.
+    async fn attempt(self: &Arc<Self>) -> Result<(), Status> {
+        let mut last = None;
+        for address in self.addresses() {
+            match self.open(&address).await {
+                Ok(()) => return Ok(()),
+                Err(status) => last = Some(status),
+            }
+        }
+        Err(last.unwrap_or_else(|| Status::unavailable("no address to connect to")))
+    }
+
+    async fn open(self: &Arc<Self>, address: &Address) -> Result<(), Status> {
+        if self.endpoint.http1 {
+            let sender = self.endpoint.http1_handshake(address).await?;
+            let mut state = self.lock();
+            state.connected = Some(address.clone());
+            state.idle.push(sender);
+            state.connectivity = ConnectivityState::Ready;
+            state.connecting = false;
+            drop(state);
+            self.events.bump();
+            return Ok(());
+        }
+        let (sender, connection) = self.endpoint.http2_handshake(address).await?;
+        let generation = {
+            let mut state = self.lock();
+            state.generation += 1;
+            state.sender = Some(sender);
+            state.connected = Some(address.clone());
+            state.connectivity = ConnectivityState::Ready;
+            state.connecting = false;
+            state.generation
+        };
+        self.events.bump();
+        let subchannel = Arc::downgrade(self);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "client connection ended with an error");
+            }
+            if let Some(subchannel) = subchannel.upgrade() {
+                subchannel.connection_ended(generation);
+            }
+        });
+        Ok(())
+    }
+
+    /// The HTTP/2 connection ended (closed, GOAWAY and drained, or lost):
+    /// idle until a call needs it, or reconnecting at once if eager.
+    fn connection_ended(self: &Arc<Self>, generation: u64) {
+        {
+            let mut state = self.lock();
+            if state.generation != generation || state.connectivity == ConnectivityState::Shutdown {
+                return;
+            }
+            state.sender = None;
+            state.connectivity = ConnectivityState::Idle;
+        }
+        self.events.bump();
+        self.events.reresolve.notify_one();
+        if self.eager.load(Ordering::Relaxed) {
+            self.connect();
+        }
+    }
+
+    /// The connection died under a call: forget it (its task reports the
+    /// end too, but a call must not wait for that).
+    fn connection_lost(self: &Arc<Self>) {
+        let generation = self.lock().generation;
+        self.connection_ended(generation);
+    }
+
+    fn ready_sender(&self) -> Option<http2::SendRequest<Body>> {
+        let state = self.lock();
+        state.sender.as_ref().filter(|s| !s.is_closed()).cloned()
+    }
+
+    /// Sends `request` on this subchannel's connection.
+    pub(crate) async fn send(
+        self: &Arc<Self>,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, SendError> {
+        if self.endpoint.http1 {
+            return self.send_http1(request).await;
+        }
+        let Some(mut sender) = self.ready_sender() else {
+            self.connection_lost();
+            return Err(SendError::Unsent(
+                Box::new(request),
+                Status::unavailable("connection closed"),
+            ));
+        };
+        if let Err(error) = sender.ready().await {
+            self.connection_lost();
+            return Err(SendError::Unsent(
+                Box::new(request),
+                errors::from_hyper(error),
+            ));
+        }
+        let guard = InFlight::start(self);
+        match sender.try_send_request(request).await {
+            Ok(response) => Ok(response.map(|body| {
+                Body::new(Tracked {
+                    body,
+                    _guard: guard,
+                })
+            })),
+            Err(mut error) => {
+                if sender.is_closed() {
+                    self.connection_lost();
+                }
+                // A request hyper hands back never reached the server (the
+                // connection closed or went away first): it may go
+                // elsewhere, as if never sent.
+                match error.take_message() {
+                    Some(request) => {
+                        let status = errors::from_hyper(error.into_error());
+                        Err(SendError::Unsent(Box::new(request), status))
+                    }
+                    None => Err(SendError::Failed(errors::from_hyper(error.into_error()))),
+                }
+            }
+        }
+    }
+
+    /// One call on an idle HTTP/1.1 connection or a new one; the connection
+    /// goes back to the pool once the response body has been read.
+    async fn send_http1(
+        self: &Arc<Self>,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, SendError> {
+        let mut sender = match self.idle_http1() {
+            Some(sender) => sender,
+            None => match self.endpoint.http1_handshake(&self.address()).await {
+                Ok(sender) => sender,
+                Err(status) => {
+                    // Unreachable now: fail over, and reconnect with backoff.
+                    self.set_connectivity(
+                        ConnectivityState::TransientFailure,
+                        Some(status.clone()),
+                    );
+                    self.connect();
+                    return Err(SendError::Unsent(Box::new(request), status));
+                }
+            },
+        };
+        if let Err(error) = sender.ready().await {
+            return Err(SendError::Unsent(
+                Box::new(request),
+                errors::from_hyper(error),
+            ));
+        }
+        let guard = InFlight::start(self);
+        let response = match sender.try_send_request(request).await {
+            Ok(response) => response,
+            Err(mut error) => {
+                return Err(match error.take_message() {
+                    Some(request) => {
+                        SendError::Unsent(Box::new(request), errors::from_hyper(error.into_error()))
+                    }
+                    None => SendError::Failed(errors::from_hyper(error.into_error())),
+                });
+            }
+        };
+        let pool = Arc::downgrade(self);
+        Ok(response.map(|body| {
+            Body::new(Tracked {
+                body: Pooled {
+                    body,
+                    sender: Some(sender),
+                    pool,
+                },
+                _guard: guard,
+            })
+        }))
+    }
+
+    /// An idle HTTP/1.1 connection ready for a call; closed ones are dropped.
+    fn idle_http1(&self) -> Option<http1::SendRequest<Body>> {
+        let mut state = self.lock();
+        state.idle.retain(|sender| !sender.is_closed());
+        let ready = state.idle.iter().rposition(|sender| sender.is_ready())?;
+        Some(state.idle.swap_remove(ready))
+    }
+
+    fn release(&self, sender: http1::SendRequest<Body>) {
+        let mut state = self.lock();
+        if state.idle.len() < MAX_IDLE_HTTP1
+            && !sender.is_closed()
+            && state.connectivity != ConnectivityState::Shutdown
+        {
+            state.idle.push(sender);
+        }
+    }
+}
+
+/// Counts a call on its subchannel until its response body is done.
+struct InFlight(Arc<Subchannel>);
+
+impl InFlight {
+    fn start(subchannel: &Arc<Subchannel>) -> InFlight {
+        subchannel.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(subchannel.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that keeps its call counted.
+    struct Tracked<B> {
+        #[pin]
+        body: B,
+        _guard: InFlight,
+    }
+}
+
+impl<B> http_body::Body for Tracked<B>
+where
+    B: http_body::Body<Data = bytes::Bytes>,
+    B::Error: Into<crate::grpc::body::BoxError>,
+{
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
+        let frame = std::task::ready!(self.project().body.poll_frame(cx));
+        Poll::Ready(frame.map(|frame| frame.map_err(|e| errors::from_box(e.into()))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// An HTTP/1.1 response body that returns its connection to the pool when
+/// it has been read to the end (dropped early, the connection closes).
+struct Pooled {
+    body: Incoming,
+    sender: Option<http1::SendRequest<Body>>,
+    pool: Weak<Subchannel>,
+}
+
+impl http_body::Body for Pooled {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, hyper::Error>>> {
+        let frame = std::task::ready!(Pin::new(&mut self.body).poll_frame(cx));
+        if frame.is_none() || self.body.is_end_stream() {
+            if let (Some(sender), Some(pool)) = (self.sender.take(), self.pool.upgrade()) {
+                pool.release(sender);
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
