@@ -19,6 +19,13 @@
 //! `--protocols=grpc,grpcweb,connect` names the protocols answered (all by
 //! default), so a test can prove which one a client speaks.
 //!
+//! For fleet tests: `--host=127.0.0.2` listens on another loopback address
+//! (loopback only), `--server_id=ID` is returned in `SimpleResponse.server_id`
+//! when a request sets `fill_server_id` (the listening address by default),
+//! and `grpc.health.v1.Health` reports the overall status (`""`) and
+//! `grpc.testing.TestService`, which `grpc.testing.XdsUpdateHealthService`'s
+//! `SetServing`/`SetNotServing` switch.
+//!
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -33,6 +40,9 @@ use protocall::{
 };
 use protocall_examples::flags;
 use protocall_examples::grpc::testing::test_service_server::{TestService, TestServiceServer};
+use protocall_examples::grpc::testing::xds_update_health_service_server::{
+    XdsUpdateHealthService, XdsUpdateHealthServiceServer,
+};
 use protocall_examples::grpc::testing::{
     BoolValue, EchoStatus, Empty, Payload, PayloadType, ResponseParameters, SimpleRequest,
     SimpleResponse, StreamingInputCallRequest, StreamingInputCallResponse,
@@ -46,7 +56,32 @@ const ECHO_TRAILING: &str = "x-grpc-test-echo-trailing-bin";
 type ResponseStream =
     Pin<Box<dyn Stream<Item = Result<StreamingOutputCallResponse, Status>> + Send + 'static>>;
 
-struct Interop;
+struct Interop {
+    server_id: String,
+}
+
+/// `grpc.testing.XdsUpdateHealthService`: switches what the health service
+/// reports, so a test can turn a backend unhealthy.
+struct HealthSwitch(protocall::health::HealthReporter);
+
+impl HealthSwitch {
+    fn set(&self, status: protocall::health::ServingStatus) {
+        self.0.set_status("", status);
+        self.0.set_status("grpc.testing.TestService", status);
+    }
+}
+
+impl XdsUpdateHealthService for HealthSwitch {
+    async fn set_serving(&self, _: Request<Empty>) -> Result<Response<Empty>, Status> {
+        self.set(protocall::health::ServingStatus::Serving);
+        Ok(Response::new(Empty::default()))
+    }
+
+    async fn set_not_serving(&self, _: Request<Empty>) -> Result<Response<Empty>, Status> {
+        self.set(protocall::health::ServingStatus::NotServing);
+        Ok(Response::new(Empty::default()))
+    }
+}
 
 /// Copies the echo keys of `request` into leading and trailing metadata.
 fn echo_metadata(request: &Metadata, leading: &mut Metadata, trailing: &mut Metadata) {
@@ -211,6 +246,11 @@ impl Interop {
         }
         let mut response = Response::new(SimpleResponse {
             payload: Some(payload(message.response_type, message.response_size)?),
+            server_id: if message.fill_server_id {
+                self.server_id.clone()
+            } else {
+                String::new()
+            },
             ..Default::default()
         });
         if let Some(flag) = &message.response_compressed {
@@ -375,6 +415,10 @@ const PROTOCOLS: [Protocol; 3] = [Protocol::Grpc, Protocol::GrpcWeb, Protocol::C
 
 struct Args {
     port: u16,
+    /// `--host`: a loopback address (127.0.0.1 by default).
+    host: std::net::IpAddr,
+    /// `--server_id`, filled in when a request asks.
+    server_id: Option<String>,
     /// PEM certificate chain and key, with `--use_tls=true`.
     tls: Option<(String, String)>,
     /// `--protocols=grpc,grpcweb,connect` (all by default): the others are
@@ -383,13 +427,16 @@ struct Args {
 }
 
 const USAGE: &str = "usage: interop-server --port=PORT [--use_tls=false | --use_tls=true \
---tls_cert_file=PEM --tls_key_file=PEM] [--protocols=grpc,grpcweb,connect]";
+--tls_cert_file=PEM --tls_key_file=PEM] [--protocols=grpc,grpcweb,connect] [--host=127.0.0.N] \
+[--server_id=ID]";
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut port = None;
     let mut use_tls = false;
     let (mut cert, mut key) = (None, None);
     let mut protocols = PROTOCOLS.to_vec();
+    let mut host = std::net::IpAddr::from([127, 0, 0, 1]);
+    let mut server_id = None;
     for (flag, value) in flags::parse(args).map_err(|e| format!("{e}\n{USAGE}"))? {
         let (flag, value) = (flag.as_str(), value.as_str());
         match flag {
@@ -401,6 +448,14 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
                 )
             }
             "use_tls" => use_tls = flags::parse_bool(flag, value)?,
+            "host" => {
+                host = value
+                    .parse()
+                    .ok()
+                    .filter(|ip: &std::net::IpAddr| ip.is_loopback())
+                    .ok_or_else(|| format!("--host: {value:?} is not a loopback address"))?
+            }
+            "server_id" => server_id = Some(value.to_string()),
             "tls_cert_file" => cert = Some(value.to_string()),
             "tls_key_file" => key = Some(value.to_string()),
             "protocols" => {
@@ -431,6 +486,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     };
     Ok(Args {
         port,
+        host,
+        server_id,
         tls,
         protocols,
     })
@@ -445,7 +502,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
+    let addr = SocketAddr::new(args.host, args.port);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -489,8 +546,16 @@ async fn main() {
             protocall_examples::grpc::testing::FILE_DESCRIPTOR_SET,
         )
         .expect("the generated descriptors decode");
+    let (reporter, health) = protocall::health::health_service();
+    let switch = HealthSwitch(reporter);
+    switch.set(protocall::health::ServingStatus::Serving);
+    let interop = Interop {
+        server_id: args.server_id.unwrap_or_else(|| local.to_string()),
+    };
     let serve = server
-        .add_service(TestServiceServer::new(Interop))
+        .add_service(TestServiceServer::new(interop))
+        .add_service(health)
+        .add_service(XdsUpdateHealthServiceServer::new(switch))
         .add_service(reflection.clone().build_v1())
         .add_service(reflection.build_v1alpha())
         .layer(cors)

@@ -68,9 +68,16 @@ pub enum MetadataValue<'a> {
     Binary(Vec<u8>),
 }
 
-/// Headers owned by the protocol, never exposed as metadata.
+/// Headers owned by the protocol, never exposed as metadata. gRFC A6's
+/// two are metadata: a server reads `grpc-previous-rpc-attempts` and pushes
+/// back with `grpc-retry-pushback-ms` in its trailers, as in grpc-go and
+/// grpc-java.
 pub(crate) fn is_reserved(name: &str) -> bool {
-    name.starts_with("grpc-")
+    (name.starts_with("grpc-")
+        && !matches!(
+            name,
+            "grpc-previous-rpc-attempts" | "grpc-retry-pushback-ms"
+        ))
         || matches!(
             name,
             "content-type"

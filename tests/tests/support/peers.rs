@@ -189,7 +189,7 @@ pub struct Server {
 
 impl Server {
     /// Starts `command --port=0` and waits (bounded) for its
-    /// `… listening on 127.0.0.1:PORT` line.
+    /// `… listening on HOST:PORT` line.
     pub fn start(name: &str, mut command: Command) -> Server {
         command
             .arg("--port=0")
@@ -227,7 +227,7 @@ impl Server {
             }
         };
         let port = line
-            .rsplit_once("127.0.0.1:")
+            .rsplit_once(':')
             .and_then(|(_, port)| port.trim().parse().ok())
             .unwrap_or_else(|| panic!("{name} printed {line:?}, not its port"));
         Server {

@@ -1,0 +1,504 @@
+//! A client that runs a fleet: targets, load balancing, resolution that
+//! changes, wait-for-ready, retries, hedging and throttling (gRFC A6), with
+//! real processes on loopback (the interop server on 127.0.0.1-3, the
+//! `fleet-client` example) and with in-process backends whose faults a
+//! test controls. Every run is bounded in time and stops what it starts.
+
+#[path = "support/peers.rs"]
+mod peers;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use peers::{Server, build_binaries, run_client};
+use protocall::client::{
+    ConnectivityState, Endpoint, Grpc, ManualResolver, Resolution, ServiceConfig,
+};
+use protocall::server::{Call, GrpcService, NamedService, ResponseFuture, unary, unimplemented};
+use protocall::types::StringValue;
+use protocall::{Code, Request, Response, Status};
+
+// ------------------------------------------------------------ processes
+
+struct Fleet {
+    servers: Vec<Option<Server>>,
+}
+
+fn fleet_binaries() -> &'static [std::path::PathBuf; 2] {
+    static BUILT: std::sync::OnceLock<[std::path::PathBuf; 2]> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        build_binaries("protocall-examples", ["interop-server", "fleet-client"])
+            .unwrap_or_else(|e| panic!("building the fleet binaries: {e}"))
+    })
+}
+
+impl Fleet {
+    /// `n` interop servers, server `i` on 127.0.0.`i+1` with id `s{i+1}`.
+    fn start(n: usize) -> Fleet {
+        let servers = (1..=n)
+            .map(|i| {
+                let mut command = Command::new(&fleet_binaries()[0]);
+                command.args([format!("--host=127.0.0.{i}"), format!("--server_id=s{i}")]);
+                Some(Server::start(&format!("interop-server s{i}"), command))
+            })
+            .collect();
+        Fleet { servers }
+    }
+
+    fn target(&self) -> String {
+        let addresses: Vec<String> = self
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("127.0.0.{}:{}", i + 1, s.as_ref().expect("running").port))
+            .collect();
+        format!("ipv4:{}", addresses.join(","))
+    }
+
+    fn kill(&mut self, i: usize) {
+        drop(self.servers[i].take());
+    }
+}
+
+/// What `fleet-client` printed.
+#[derive(Debug)]
+struct Tally {
+    ok: u64,
+    failed: BTreeMap<String, u64>,
+    by_server: BTreeMap<String, u64>,
+}
+
+fn fleet_client(
+    target: &str,
+    service_config: Option<&str>,
+    calls: usize,
+    concurrency: usize,
+) -> Command {
+    let mut command = Command::new(&fleet_binaries()[1]);
+    command.args([
+        format!("--target={target}"),
+        format!("--calls={calls}"),
+        format!("--concurrency={concurrency}"),
+    ]);
+    if let Some(config) = service_config {
+        command.arg(format!("--service_config={config}"));
+    }
+    command
+}
+
+fn read_tally(output: &str) -> Tally {
+    let line = output.lines().last().unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("{e}: fleet-client printed {output:?}"));
+    let counts = |key: &str| -> BTreeMap<String, u64> {
+        json[key]
+            .as_object()
+            .unwrap_or_else(|| panic!("no {key:?} in {line}"))
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_u64().expect("a count")))
+            .collect()
+    };
+    Tally {
+        ok: json["ok"].as_u64().expect("ok count"),
+        failed: counts("failed"),
+        by_server: counts("by_server"),
+    }
+}
+
+const ROUND_ROBIN: &str = r#"{"loadBalancingConfig": [{"round_robin": {}}]}"#;
+
+const RETRY_UNAVAILABLE: &str = r#"{
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "methodConfig": [{
+        "name": [{"service": "grpc.testing.TestService"}],
+        "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.01s", "maxBackoff": "0.1s",
+                        "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+    }]
+}"#;
+
+#[test]
+fn round_robin_spreads_3000_calls_over_3_backends_within_ten_percent() {
+    let fleet = Fleet::start(3);
+    let output = run_client(fleet_client(&fleet.target(), Some(ROUND_ROBIN), 3000, 8)).unwrap();
+    let tally = read_tally(&output);
+    assert_eq!((tally.ok, tally.failed.len()), (3000, 0), "{output}");
+    assert_eq!(tally.by_server.len(), 3, "{output}");
+    for (server, calls) in &tally.by_server {
+        assert!(
+            (900..=1100).contains(calls),
+            "{server} got {calls} of 3000: {output}"
+        );
+    }
+    // pick_first, the default: every call to the first address.
+    let output = run_client(fleet_client(&fleet.target(), None, 300, 4)).unwrap();
+    let tally = read_tally(&output);
+    assert_eq!(
+        tally.by_server,
+        BTreeMap::from([("s1".to_owned(), 300)]),
+        "{output}"
+    );
+}
+
+/// Calls in a run with a kill: a few seconds' worth.
+const CALLS: usize = 60_000;
+
+/// Runs `fleet-client` while the second backend is killed under it.
+fn kill_during_run(service_config: &str) -> Tally {
+    let mut fleet = Fleet::start(3);
+    let command = fleet_client(&fleet.target(), Some(service_config), CALLS, 16);
+    let client = std::thread::spawn(move || run_client(command));
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        !client.is_finished(),
+        "the run ended before the kill: make it longer"
+    );
+    fleet.kill(1);
+    let output = client.join().unwrap().unwrap();
+    read_tally(&output)
+}
+
+#[test]
+fn a_backend_killed_mid_run_fails_no_call_with_retries_and_only_unavailable_without() {
+    let with_retries = kill_during_run(RETRY_UNAVAILABLE);
+    assert_eq!(with_retries.ok, CALLS as u64, "{with_retries:?}");
+    assert!(with_retries.failed.is_empty(), "{with_retries:?}");
+    assert!(
+        with_retries.by_server["s2"] > 0,
+        "s2 served before the kill: {with_retries:?}"
+    );
+    let without = kill_during_run(ROUND_ROBIN);
+    for code in without.failed.keys() {
+        assert_eq!(code, "UNAVAILABLE", "{without:?}");
+    }
+    let failed: u64 = without.failed.values().sum();
+    assert_eq!(without.ok + failed, CALLS as u64, "{without:?}");
+}
+
+// ------------------------------------------------------------ in process
+
+/// An in-process backend whose behaviour a test sets.
+#[derive(Clone, Default)]
+struct Backend {
+    id: String,
+    /// Calls seen, each with its `grpc-previous-rpc-attempts`.
+    seen: Arc<Mutex<Vec<Option<String>>>>,
+    /// The next this many calls fail with UNAVAILABLE.
+    fail_next: Arc<AtomicUsize>,
+    /// Every call fails with UNAVAILABLE, with this pushback (if any).
+    always_fail: Arc<Mutex<Option<Option<String>>>>,
+    /// Each call takes this long.
+    delay: Arc<Mutex<Duration>>,
+}
+
+impl NamedService for Backend {
+    const NAME: &'static str = "fleet.Backend";
+}
+
+impl GrpcService for Backend {
+    fn call(&self, call: Call) -> ResponseFuture {
+        let backend = self.clone();
+        match call.method() {
+            "Who" => unary(call, move |request: Request<StringValue>| async move {
+                let attempts = request
+                    .metadata()
+                    .get("grpc-previous-rpc-attempts")
+                    .map(str::to_owned);
+                backend.seen.lock().unwrap().push(attempts);
+                let delay = *backend.delay.lock().unwrap();
+                tokio::time::sleep(delay).await;
+                let always = backend.always_fail.lock().unwrap().clone();
+                if let Some(pushback) = always {
+                    let mut status = Status::unavailable("always failing");
+                    if let Some(ms) = pushback {
+                        status
+                            .metadata_mut()
+                            .insert("grpc-retry-pushback-ms", &ms)
+                            .unwrap();
+                    }
+                    return Err(status);
+                }
+                let failing = backend
+                    .fail_next
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                if failing {
+                    return Err(Status::unavailable("failing this once"));
+                }
+                Ok(Response::new(StringValue::from(backend.id.clone())))
+            }),
+            _ => unimplemented(call),
+        }
+    }
+}
+
+struct Running {
+    addr: SocketAddr,
+    backend: Backend,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn serve_on(addr: SocketAddr, id: &str) -> Running {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let backend = Backend {
+        id: id.to_owned(),
+        ..Default::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = protocall::Server::builder().add_service(backend.clone());
+    tokio::spawn(server.serve_with_listener(listener, async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        addr,
+        backend,
+        stop: Some(stop),
+    }
+}
+
+async fn serve(ip: &str, id: &str) -> Running {
+    serve_on(format!("{ip}:0").parse().unwrap(), id).await
+}
+
+async fn who(grpc: &Grpc, timeout: Duration) -> Result<String, Status> {
+    let mut request = Request::new(StringValue::from("?"));
+    request.set_timeout(timeout);
+    let reply = grpc
+        .unary::<_, StringValue>(request, "/fleet.Backend/Who")
+        .await?;
+    Ok(reply.into_inner().value)
+}
+
+fn endpoint_with(resolver: &ManualResolver, config: &str) -> Endpoint {
+    Endpoint::new("dns:///fleet.test")
+        .unwrap()
+        .resolver(resolver.clone())
+        .service_config(ServiceConfig::from_json(config).unwrap())
+        .unwrap()
+}
+
+fn addresses(running: &[&Running]) -> Resolution {
+    Resolution::addresses(running.iter().map(|r| r.addr))
+}
+
+#[tokio::test]
+async fn a_backend_the_resolver_adds_receives_calls() {
+    let (a, b) = (serve("127.0.0.1", "a").await, serve("127.0.0.2", "b").await);
+    let resolver = ManualResolver::new(addresses(&[&a]));
+    let grpc = Grpc::new(endpoint_with(&resolver, ROUND_ROBIN).connect_lazy());
+    for _ in 0..10 {
+        assert_eq!(who(&grpc, Duration::from_secs(5)).await.unwrap(), "a");
+    }
+    resolver.update(addresses(&[&a, &b]));
+    let start = Instant::now();
+    let mut seen_b = 0;
+    while seen_b == 0 && start.elapsed() < Duration::from_secs(5) {
+        if who(&grpc, Duration::from_secs(5)).await.unwrap() == "b" {
+            seen_b += 1;
+        }
+    }
+    assert_eq!(seen_b, 1, "the added backend got no call in 5 s");
+    let mut counts = BTreeMap::new();
+    for _ in 0..100 {
+        *counts
+            .entry(who(&grpc, Duration::from_secs(5)).await.unwrap())
+            .or_insert(0) += 1;
+    }
+    assert_eq!(
+        counts,
+        BTreeMap::from([("a".to_owned(), 50), ("b".to_owned(), 50)])
+    );
+    // And one the resolver removes gets no more.
+    resolver.update(addresses(&[&b]));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..20 {
+        assert_eq!(who(&grpc, Duration::from_secs(5)).await.unwrap(), "b");
+    }
+}
+
+#[tokio::test]
+async fn wait_for_ready_waits_for_a_server_that_starts_later() {
+    // A free port, closed again: nothing listens there yet.
+    let addr = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let endpoint = Endpoint::new(format!("ipv4:{addr}"))
+        .unwrap()
+        .backoff(protocall::client::Backoff::default().initial(Duration::from_millis(100)));
+    let channel = endpoint.connect_lazy();
+    let grpc = Grpc::new(channel.clone());
+    // Fails fast without wait-for-ready…
+    let error = who(&grpc, Duration::from_secs(5)).await.unwrap_err();
+    assert_eq!(error.code(), Code::Unavailable, "{error:?}");
+    assert_eq!(channel.state(false), ConnectivityState::TransientFailure);
+    // …and waits with it, until the server is up.
+    let waiting = tokio::spawn({
+        let grpc = grpc.clone();
+        async move {
+            let mut request = Request::new(StringValue::from("?"));
+            request.set_timeout(Duration::from_secs(10));
+            request.set_wait_for_ready(true);
+            grpc.unary::<_, StringValue>(request, "/fleet.Backend/Who")
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a wait-for-ready call returned before the server was up"
+    );
+    let _server = serve_on(addr, "late").await;
+    let reply = tokio::time::timeout(Duration::from_secs(8), waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply.unwrap().into_inner().value, "late");
+    assert_eq!(channel.state(false), ConnectivityState::Ready);
+    // Wait-for-ready still ends at the deadline.
+    let addr = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let grpc = Grpc::new(
+        Endpoint::new(format!("ipv4:{addr}"))
+            .unwrap()
+            .connect_lazy(),
+    );
+    let mut request = Request::new(StringValue::from("?"));
+    request.set_timeout(Duration::from_millis(300));
+    request.set_wait_for_ready(true);
+    let error = grpc
+        .unary::<_, StringValue>(request, "/fleet.Backend/Who")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Code::DeadlineExceeded, "{error:?}");
+}
+
+fn retry_config(attempts: u32, throttling: &str) -> String {
+    format!(
+        r#"{{"methodConfig": [{{"name": [{{"service": "fleet.Backend"}}],
+             "retryPolicy": {{"maxAttempts": {attempts}, "initialBackoff": "0.01s", "maxBackoff": "0.05s",
+                              "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}}}]
+             {throttling}}}"#
+    )
+}
+
+#[tokio::test]
+async fn retries_count_previous_attempts_and_stop_at_max_attempts() {
+    let a = serve("127.0.0.1", "a").await;
+    let resolver = ManualResolver::new(addresses(&[&a]));
+    let grpc = Grpc::new(endpoint_with(&resolver, &retry_config(4, "")).connect_lazy());
+    a.backend.fail_next.store(2, Ordering::SeqCst);
+    assert_eq!(who(&grpc, Duration::from_secs(5)).await.unwrap(), "a");
+    let seen = std::mem::take(&mut *a.backend.seen.lock().unwrap());
+    assert_eq!(seen, [None, Some("1".into()), Some("2".into())]);
+    // Four attempts, then the last failure is the call's.
+    a.backend.fail_next.store(10, Ordering::SeqCst);
+    let error = who(&grpc, Duration::from_secs(5)).await.unwrap_err();
+    assert_eq!(
+        (error.code(), error.message()),
+        (Code::Unavailable, "failing this once")
+    );
+    assert_eq!(a.backend.seen.lock().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn server_pushback_delays_or_stops_retries() {
+    let a = serve("127.0.0.1", "a").await;
+    let resolver = ManualResolver::new(addresses(&[&a]));
+    let grpc = Grpc::new(endpoint_with(&resolver, &retry_config(3, "")).connect_lazy());
+    *a.backend.always_fail.lock().unwrap() = Some(Some("300".into()));
+    let start = Instant::now();
+    who(&grpc, Duration::from_secs(5)).await.unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(a.backend.seen.lock().unwrap().len(), 3);
+    assert!(
+        took >= Duration::from_millis(600),
+        "two 300 ms pushbacks took {took:?}"
+    );
+    // A negative pushback: no retry at all.
+    a.backend.seen.lock().unwrap().clear();
+    *a.backend.always_fail.lock().unwrap() = Some(Some("-1".into()));
+    who(&grpc, Duration::from_secs(5)).await.unwrap_err();
+    assert_eq!(a.backend.seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn retry_throttling_stops_a_retry_storm_when_every_backend_fails() {
+    let (a, b) = (serve("127.0.0.1", "a").await, serve("127.0.0.2", "b").await);
+    for backend in [&a.backend, &b.backend] {
+        *backend.always_fail.lock().unwrap() = Some(None);
+    }
+    let resolver = ManualResolver::new(addresses(&[&a, &b]));
+    let throttled = retry_config(
+        5,
+        r#", "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
+        "loadBalancingConfig": [{"round_robin": {}}]"#,
+    );
+    let grpc = Grpc::new(endpoint_with(&resolver, &throttled).connect_lazy());
+    for _ in 0..50 {
+        who(&grpc, Duration::from_secs(5)).await.unwrap_err();
+    }
+    let attempts = a.backend.seen.lock().unwrap().len() + b.backend.seen.lock().unwrap().len();
+    // Unthrottled: 250 attempts. Throttled: the tokens fall from 10 to 5
+    // within a few calls, and from then on each call is tried once.
+    assert!(attempts < 60, "{attempts} attempts for 50 calls");
+    assert!(
+        attempts > 50,
+        "some calls were retried before the throttle closed: {attempts}"
+    );
+}
+
+/// The p99 latency of `calls` sequential calls.
+async fn p99(grpc: &Grpc, calls: usize) -> Duration {
+    let mut latencies = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let start = Instant::now();
+        who(grpc, Duration::from_secs(5)).await.unwrap();
+        latencies.push(start.elapsed());
+    }
+    latencies.sort();
+    latencies[calls * 99 / 100]
+}
+
+#[tokio::test]
+async fn hedging_against_one_slow_backend_cuts_the_p99() {
+    let (fast, slow) = (
+        serve("127.0.0.1", "fast").await,
+        serve("127.0.0.2", "slow").await,
+    );
+    *slow.backend.delay.lock().unwrap() = Duration::from_millis(300);
+    let resolver = ManualResolver::new(addresses(&[&fast, &slow]));
+    let plain = Grpc::new(endpoint_with(&resolver, ROUND_ROBIN).connect_lazy());
+    let hedged_config = r#"{"loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [{"name": [{"service": "fleet.Backend"}],
+            "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.02s"}}]}"#;
+    let hedged = Grpc::new(endpoint_with(&resolver, hedged_config).connect_lazy());
+    let (without, with) = (p99(&plain, 40).await, p99(&hedged, 40).await);
+    eprintln!("p99 against one 300 ms backend: {without:?} without hedging, {with:?} with");
+    assert!(without >= Duration::from_millis(300), "{without:?}");
+    assert!(with < Duration::from_millis(200), "{with:?}");
+    // Each hedge after the first says how many went before it.
+    let seen = fast.backend.seen.lock().unwrap().clone();
+    assert!(seen.iter().any(|s| s.as_deref() == Some("1")), "{seen:?}");
+    let seen = slow.backend.seen.lock().unwrap().clone();
+    assert!(
+        seen.iter().all(|s| s.as_deref() != Some("2")),
+        "two attempts at most: {seen:?}"
+    );
+}
