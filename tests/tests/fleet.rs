@@ -502,3 +502,101 @@ async fn hedging_against_one_slow_backend_cuts_the_p99() {
         "two attempts at most: {seen:?}"
     );
 }
+
+/// A resolver that answers what it is set to, without telling the channel
+/// of changes (as DNS does): the channel learns of them only when it
+/// resolves again, after losing a connection.
+#[derive(Clone, Default)]
+struct Silent(Arc<Mutex<Vec<SocketAddr>>>);
+
+impl protocall::client::Resolver for Silent {
+    fn resolve(&self) -> protocall::client::ResolveFuture {
+        let addresses = self.0.lock().unwrap().clone();
+        Box::pin(async move { Ok(Resolution::addresses(addresses)) })
+    }
+}
+
+async fn serve_aging(ip: &str, id: &str, age: Duration) -> Running {
+    let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let backend = Backend {
+        id: id.to_owned(),
+        ..Default::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = protocall::Server::builder()
+        .max_connection_age(age)
+        .add_service(backend.clone());
+    tokio::spawn(server.serve_with_listener(listener, async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        addr,
+        backend,
+        stop: Some(stop),
+    }
+}
+
+#[tokio::test]
+async fn max_connection_age_moves_load_to_a_backend_started_later_without_failing_a_call() {
+    let a = serve_aging("127.0.0.1", "a", Duration::from_millis(400)).await;
+    let resolver = Silent::default();
+    resolver.0.lock().unwrap().push(a.addr);
+    let endpoint = Endpoint::new("dns:///fleet.test")
+        .unwrap()
+        .resolver(resolver.clone())
+        .min_resolution_interval(Duration::from_millis(50))
+        .service_config(ServiceConfig::from_json(ROUND_ROBIN).unwrap())
+        .unwrap();
+    let grpc = Grpc::new(endpoint.connect_lazy());
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let start = Instant::now();
+    let mut b = None;
+    while start.elapsed() < Duration::from_secs(3) {
+        if b.is_none() && start.elapsed() > Duration::from_millis(100) {
+            // A scale-up: DNS now names both, but nobody tells the client.
+            let started = serve("127.0.0.2", "b").await;
+            resolver.0.lock().unwrap().push(started.addr);
+            b = Some(started);
+        }
+        let server = who(&grpc, Duration::from_secs(5)).await.unwrap();
+        *counts.entry(server).or_default() += 1;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert!(
+        counts.get("b").copied().unwrap_or(0) > counts["a"] / 4,
+        "{counts:?}"
+    );
+}
+
+#[tokio::test]
+async fn max_connection_idle_drains_a_connection_without_calls_and_the_next_call_reconnects() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let backend = Backend {
+        id: "idle".into(),
+        ..Default::default()
+    };
+    *backend.delay.lock().unwrap() = Duration::from_millis(400);
+    let server = protocall::Server::builder()
+        .max_connection_idle(Duration::from_millis(200))
+        .add_service(backend);
+    tokio::spawn(server.serve_with_listener(listener, std::future::pending()));
+    let channel = Endpoint::new(format!("ipv4:{addr}"))
+        .unwrap()
+        .connect_lazy();
+    let grpc = Grpc::new(channel.clone());
+    // A call longer than the idle limit keeps the connection.
+    assert_eq!(who(&grpc, Duration::from_secs(5)).await.unwrap(), "idle");
+    assert_eq!(channel.state(false), ConnectivityState::Ready);
+    let state = tokio::time::timeout(
+        Duration::from_secs(2),
+        channel.state_changed(ConnectivityState::Ready),
+    )
+    .await
+    .expect("the idle connection is drained");
+    assert_eq!(state, ConnectivityState::Idle);
+    assert_eq!(who(&grpc, Duration::from_secs(5)).await.unwrap(), "idle");
+}

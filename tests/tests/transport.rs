@@ -1738,8 +1738,14 @@ async fn channel_reconnects_after_a_server_restart() {
         let status = client.unary(req("down")).await.unwrap_err();
         assert_eq!(status.code(), Code::Unavailable, "{status:?}");
         let _second = IsolatedServer::start(addr);
+        // The failed reconnect put the channel in TRANSIENT_FAILURE: calls
+        // fail fast until the backoff's next attempt (connection-backoff.md,
+        // 1 s), so this one waits for it.
+        let mut request = protocall::Request::new(req("two"));
+        request.set_wait_for_ready(true);
+        request.set_timeout(std::time::Duration::from_secs(5));
         let reply = client
-            .unary(req("two"))
+            .unary(request)
             .await
             .expect("the same channel after a restart");
         assert_eq!(reply.get_ref().payload, "two");

@@ -1074,7 +1074,7 @@ impl Channel {
         match &balancing.resolution {
             None => return None,
             Some(Err(error)) if balancing.subchannels.is_empty() => {
-                return Some(Status::new(Code::Unavailable, error.message().to_owned()));
+                return Some(unavailable(error));
             }
             _ => {}
         }
@@ -1087,7 +1087,7 @@ impl Channel {
         }
         let error = balancing.subchannels.iter().find_map(|s| s.last_error());
         Some(match error {
-            Some(error) => Status::new(Code::Unavailable, error.message().to_owned()),
+            Some(error) => unavailable(&error),
             None => Status::unavailable("no connection to any address"),
         })
     }
@@ -1260,6 +1260,15 @@ impl tower_service::Service<http::Request<Body>> for Channel {
             }
             Ok(response)
         })
+    }
+}
+
+/// `error` as the `UNAVAILABLE` of a call that found no connection (its
+/// cause kept as the source when it already is one).
+fn unavailable(error: &Status) -> Status {
+    match error.code() {
+        Code::Unavailable => error.clone(),
+        _ => Status::new(Code::Unavailable, error.message().to_owned()),
     }
 }
 

@@ -73,6 +73,12 @@ pub(crate) struct Http2Config {
     pub(crate) max_connections: Option<usize>,
     /// HTTP/1.1 served beside HTTP/2 (gRPC-Web and Connect need it).
     pub(crate) accept_http1: bool,
+    /// How long a connection lives before it is drained (±10% jitter).
+    pub(crate) max_connection_age: Option<Duration>,
+    /// How long a connection drained for its age may finish its calls.
+    pub(crate) max_connection_age_grace: Option<Duration>,
+    /// How long a connection may go without calls before it is drained.
+    pub(crate) max_connection_idle: Option<Duration>,
 }
 
 impl Default for Http2Config {
@@ -95,6 +101,9 @@ impl Default for Http2Config {
             handshake_timeout: Duration::from_secs(10),
             max_connections: None,
             accept_http1: true,
+            max_connection_age: None,
+            max_connection_age_grace: None,
+            max_connection_idle: None,
         }
     }
 }

@@ -331,6 +331,48 @@ impl Server {
         self
     }
 
+    /// Drains each connection after it has lived about this long (±10%
+    /// jitter, so a fleet's connections do not all go at once): the server
+    /// sends GOAWAY, the client opens a new connection — perhaps to another
+    /// backend — for new calls, and the calls in flight finish. That is how
+    /// load spreads again after a rolling deploy or a scale-up (grpc's
+    /// `MAX_CONNECTION_AGE`). Default: connections live until closed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use protocall::Server;
+    /// let server = Server::builder()
+    ///     .max_connection_age(Duration::from_secs(300))
+    ///     .max_connection_age_grace(Duration::from_secs(30));
+    /// # let _ = server;
+    /// ```
+    pub fn max_connection_age(mut self, age: Duration) -> Server {
+        self.http2.max_connection_age = Some(age);
+        self
+    }
+
+    /// How long a connection drained for its age may take to finish its
+    /// calls before it is closed (grpc's `MAX_CONNECTION_AGE_GRACE`;
+    /// default: as long as they take).
+    pub fn max_connection_age_grace(mut self, grace: Duration) -> Server {
+        self.http2.max_connection_age_grace = Some(grace);
+        self
+    }
+
+    /// Drains a connection that has had no call in flight for this long
+    /// (grpc's `MAX_CONNECTION_IDLE`; default: idle connections stay).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use protocall::Server;
+    /// let server = Server::builder().max_connection_idle(Duration::from_secs(600));
+    /// # let _ = server;
+    /// ```
+    pub fn max_connection_idle(mut self, idle: Duration) -> Server {
+        self.http2.max_connection_idle = Some(idle);
+        self
+    }
+
     /// Streams h2 may reset on its own over a connection's lifetime before
     /// it ends the connection with GOAWAY `ENHANCE_YOUR_CALM` (the defence
     /// against clients that provoke resets, CVE-2025-8671; default 1024).

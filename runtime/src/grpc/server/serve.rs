@@ -15,7 +15,6 @@ use futures_util::StreamExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::config::Http2Config;
@@ -89,7 +88,8 @@ where
     E: Into<BoxError>,
     S: ServiceStack,
 {
-    let graceful = GracefulShutdown::new();
+    // Tells every connection to drain (GOAWAY, then finish its calls).
+    let drain = tokio::sync::watch::Sender::new(false);
     let builder = connection_builder(&http2);
     let mut signal = std::pin::pin!(signal);
     // Boxed, not pinned on the stack, so it can be dropped (closing a
@@ -126,13 +126,14 @@ where
             drop(io);
             continue;
         }
+        let lifetime = Lifetime::new(&http2, drain.subscribe());
         let adapter = HyperService {
             service: service.clone(),
             peer: io.remote_addr(),
             extensions: http::Extensions::new(),
+            activity: lifetime.activity.clone(),
         };
         let builder = builder.clone();
-        let watcher = graceful.watcher();
         let tls = tls.clone();
         let deadline = tokio::time::Instant::now() + http2.handshake_timeout;
         // The TLS handshake runs in the connection's task: a slow client
@@ -141,9 +142,9 @@ where
             match tls {
                 None => {
                     let io = PrefaceDeadline::new(io, deadline);
-                    serve_connection(io, builder, watcher, adapter).await
+                    serve_connection(io, builder, lifetime, adapter).await
                 }
-                Some(tls) => serve_tls(tls, io, deadline, builder, watcher, adapter).await,
+                Some(tls) => serve_tls(tls, io, deadline, builder, lifetime, adapter).await,
             }
         });
     };
@@ -157,7 +158,8 @@ where
             () = &mut signal => {}
         }
     }
-    let drain = graceful.shutdown();
+    drain.send_replace(true);
+    let drain = async { while connections.join_next().await.is_some() {} };
     match grace {
         None => drain.await,
         Some(grace) => {
@@ -208,20 +210,142 @@ fn connection_builder(http2: &Http2Config) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Serves one connection until it ends or the server drains it.
+/// Serves one connection until it ends, or is drained: for the server's
+/// shutdown, its age or its idleness.
 async fn serve_connection<IO, S>(
     io: IO,
     builder: auto::Builder<TokioExecutor>,
-    watcher: Watcher,
+    lifetime: Lifetime,
     adapter: HyperService<S>,
 ) where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     S: ServiceStack,
 {
     let peer = adapter.peer;
-    let connection = watcher.watch(builder.serve_connection(TokioIo::new(io), adapter));
-    if let Err(error) = connection.await {
-        tracing::debug!(%error, ?peer, "connection ended with an error");
+    let connection = builder.serve_connection(TokioIo::new(io), adapter);
+    let mut connection = std::pin::pin!(connection);
+    let ended = lifetime
+        .run(connection.as_mut(), |c| c.graceful_shutdown())
+        .await;
+    match ended {
+        Some(Err(error)) => tracing::debug!(%error, ?peer, "connection ended with an error"),
+        Some(Ok(())) => {}
+        None => tracing::debug!(?peer, "connection closed: its grace after draining is over"),
+    }
+}
+
+/// When a connection is drained: the server's shutdown, the connection's
+/// age (`max_connection_age`, jittered) or its idleness
+/// (`max_connection_idle`), and how long it may then finish its calls.
+struct Lifetime {
+    drain: tokio::sync::watch::Receiver<bool>,
+    age: Option<Duration>,
+    age_grace: Option<Duration>,
+    idle: Option<Duration>,
+    /// Calls in flight, counted when `idle` is set.
+    activity: Option<std::sync::Arc<Activity>>,
+}
+
+/// The calls in flight on a connection, and when the last one ended.
+#[derive(Debug)]
+pub(super) struct Activity {
+    active: std::sync::atomic::AtomicUsize,
+    last: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Activity {
+    fn start(self: &std::sync::Arc<Self>) -> ActiveCall {
+        self.active
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        ActiveCall(self.clone())
+    }
+
+    /// When the connection became idle, if it is.
+    fn idle_since(&self) -> Option<tokio::time::Instant> {
+        let last = *self.last.lock().unwrap_or_else(|e| e.into_inner());
+        (self.active.load(std::sync::atomic::Ordering::Acquire) == 0).then_some(last)
+    }
+}
+
+/// One call counted in its connection's [`Activity`] until dropped (with
+/// the response body).
+struct ActiveCall(std::sync::Arc<Activity>);
+
+impl Drop for ActiveCall {
+    fn drop(&mut self) {
+        *self.0.last.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
+        self.0
+            .active
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl Lifetime {
+    fn new(http2: &Http2Config, drain: tokio::sync::watch::Receiver<bool>) -> Lifetime {
+        // ±10%, as grpc-go and grpc-java jitter the age.
+        let age = http2
+            .max_connection_age
+            .map(|age| age.mul_f64(0.9 + 0.2 * fastrand::f64()));
+        Lifetime {
+            drain,
+            age,
+            age_grace: http2.max_connection_age_grace,
+            idle: http2.max_connection_idle,
+            activity: http2.max_connection_idle.map(|_| {
+                std::sync::Arc::new(Activity {
+                    active: std::sync::atomic::AtomicUsize::new(0),
+                    last: std::sync::Mutex::new(tokio::time::Instant::now()),
+                })
+            }),
+        }
+    }
+
+    /// Drives `connection` to its end; `None` if it was closed because its
+    /// grace ran out.
+    async fn run<C, T>(
+        mut self,
+        mut connection: Pin<&mut C>,
+        graceful_shutdown: impl FnOnce(Pin<&mut C>),
+    ) -> Option<T>
+    where
+        C: Future<Output = T>,
+    {
+        let born = tokio::time::Instant::now();
+        let far = born + Duration::from_secs(100 * 365 * 24 * 3600);
+        let aged = self.age.map_or(far, |age| born + age);
+        let grace = tokio::select! {
+            output = connection.as_mut() => return Some(output),
+            _ = self.drain.wait_for(|drain| *drain) => None,
+            _ = tokio::time::sleep_until(aged) => {
+                tracing::debug!("connection reached its max age: draining");
+                self.age_grace
+            }
+            () = Self::idle(self.idle, self.activity.as_deref()) => {
+                tracing::debug!("connection idle too long: draining");
+                None
+            }
+        };
+        graceful_shutdown(connection.as_mut());
+        // The server's own drain has its grace period, enforced by the
+        // server; an aged connection has `max_connection_age_grace`.
+        match grace {
+            None => Some(connection.await),
+            Some(grace) => tokio::time::timeout(grace, connection).await.ok(),
+        }
+    }
+
+    /// Completes once no call has been in flight for `idle`.
+    async fn idle(idle: Option<Duration>, activity: Option<&Activity>) {
+        let (Some(idle), Some(activity)) = (idle, activity) else {
+            return std::future::pending().await;
+        };
+        loop {
+            match activity.idle_since() {
+                Some(since) if since + idle <= tokio::time::Instant::now() => return,
+                Some(since) => tokio::time::sleep_until(since + idle).await,
+                None => tokio::time::sleep(idle).await,
+            }
+        }
     }
 }
 
@@ -232,7 +356,7 @@ async fn serve_tls<IO, S>(
     io: IO,
     deadline: tokio::time::Instant,
     builder: auto::Builder<TokioExecutor>,
-    watcher: Watcher,
+    lifetime: Lifetime,
     mut adapter: HyperService<S>,
 ) where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
@@ -259,7 +383,7 @@ async fn serve_tls<IO, S>(
             )));
     }
     let stream = PrefaceDeadline::new(stream, deadline);
-    serve_connection(stream, builder, watcher, adapter).await
+    serve_connection(stream, builder, lifetime, adapter).await
 }
 
 #[cfg(not(feature = "tls"))]
@@ -268,7 +392,7 @@ async fn serve_tls<IO, S>(
     _: IO,
     _: tokio::time::Instant,
     _: auto::Builder<TokioExecutor>,
-    _: Watcher,
+    _: Lifetime,
     _: HyperService<S>,
 ) {
     match tls.0 {}
@@ -393,6 +517,8 @@ struct HyperService<S> {
     peer: Option<SocketAddr>,
     /// Per-connection values every request gets (TLS peer certificates).
     extensions: http::Extensions,
+    /// Counts the calls in flight (for `max_connection_idle`).
+    activity: Option<std::sync::Arc<Activity>>,
 }
 
 impl<S> hyper::service::Service<http::Request<Incoming>> for HyperService<S>
@@ -413,6 +539,16 @@ where
         }
         let request = http::Request::from_parts(parts, Body::incoming(body));
         let mut service = self.service.clone();
+        if let Some(activity) = &self.activity {
+            // The call lasts until its response body is done.
+            let call = activity.start();
+            return HyperFuture::Deferred {
+                future: Box::pin(async move {
+                    let response = call_when_ready(service, request).await;
+                    Ok(response.map(|body| Body::new(Counted { body, _call: call })))
+                }),
+            };
+        }
         // Most stacks are always ready: call at once, without boxing.
         let mut cx = Context::from_waker(std::task::Waker::noop());
         if let Poll::Ready(Ok(())) = service.poll_ready(&mut cx) {
@@ -421,17 +557,53 @@ where
             };
         }
         HyperFuture::Deferred {
-            future: Box::pin(async move {
-                let ready = std::future::poll_fn(|cx| service.poll_ready(cx))
-                    .await
-                    .map_err(Into::into);
-                let result: Result<_, BoxError> = match ready {
-                    Ok(()) => service.call(request).await.map_err(Into::into),
-                    Err(error) => Err(error),
-                };
-                Ok(result.unwrap_or_else(layer_error))
-            }),
+            future: Box::pin(async move { Ok(call_when_ready(service, request).await) }),
         }
+    }
+}
+
+/// Waits for the stack to be ready, then calls it; a layer's error is
+/// answered as a gRPC status.
+async fn call_when_ready<S: ServiceStack>(
+    mut service: S,
+    request: http::Request<Body>,
+) -> http::Response<Body> {
+    let ready = std::future::poll_fn(|cx| service.poll_ready(cx))
+        .await
+        .map_err(Into::into);
+    let result: Result<_, BoxError> = match ready {
+        Ok(()) => service.call(request).await.map_err(Into::into),
+        Err(error) => Err(error),
+    };
+    result.unwrap_or_else(layer_error)
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that keeps its call counted as in flight.
+    struct Counted {
+        #[pin]
+        body: Body,
+        _call: ActiveCall,
+    }
+}
+
+impl http_body::Body for Counted {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
+        self.project().body.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 
