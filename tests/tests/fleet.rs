@@ -600,3 +600,108 @@ async fn max_connection_idle_drains_a_connection_without_calls_and_the_next_call
     assert_eq!(state, ConnectivityState::Idle);
     assert_eq!(who(&grpc, Duration::from_secs(5)).await.unwrap(), "idle");
 }
+
+const HEALTH_CHECKED: &str = r#"{"loadBalancingConfig": [{"round_robin": {}}],
+    "healthCheckConfig": {"serviceName": "fleet.Backend"}}"#;
+
+async fn serve_with_health(ip: &str, id: &str) -> (Running, protocall::health::HealthReporter) {
+    let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let backend = Backend {
+        id: id.to_owned(),
+        ..Default::default()
+    };
+    let (reporter, health) = protocall::health::health_service();
+    reporter.set_serving::<Backend>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = protocall::Server::builder()
+        .add_service(backend.clone())
+        .add_service(health);
+    tokio::spawn(server.serve_with_listener(listener, async move {
+        let _ = stopped.await;
+    }));
+    let running = Running {
+        addr,
+        backend,
+        stop: Some(stop),
+    };
+    (running, reporter)
+}
+
+async fn spread(grpc: &Grpc, calls: usize) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for _ in 0..calls {
+        *counts
+            .entry(who(grpc, Duration::from_secs(5)).await.unwrap())
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_backend_that_turns_unhealthy_stops_getting_calls_until_it_recovers() {
+    let ((a, _a_health), (b, b_health)) = (
+        serve_with_health("127.0.0.1", "a").await,
+        serve_with_health("127.0.0.2", "b").await,
+    );
+    let resolver = ManualResolver::new(addresses(&[&a, &b]));
+    let grpc = Grpc::new(endpoint_with(&resolver, HEALTH_CHECKED).connect_lazy());
+    // Calls wait for the first health answers (CONNECTING until then).
+    let both = BTreeMap::from([("a".to_owned(), 50), ("b".to_owned(), 50)]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(spread(&grpc, 100).await, both);
+    b_health.set_not_serving::<Backend>();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        spread(&grpc, 100).await,
+        BTreeMap::from([("a".to_owned(), 100)])
+    );
+    b_health.set_serving::<Backend>();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(spread(&grpc, 100).await, both);
+    // A server without the health service counts as healthy.
+    let c = serve("127.0.0.3", "c").await;
+    resolver.update(addresses(&[&c]));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        spread(&grpc, 10).await,
+        BTreeMap::from([("c".to_owned(), 10)])
+    );
+}
+
+#[test]
+fn fleet_client_skips_an_interop_server_set_not_serving() {
+    let fleet = Fleet::start(3);
+    let port = fleet.servers[1].as_ref().unwrap().port;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let channel = Endpoint::new(format!("http://127.0.0.2:{port}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let request = Request::new(protocall::types::Empty::default());
+        Grpc::new(channel)
+            .unary::<_, protocall::types::Empty>(
+                request,
+                "/grpc.testing.XdsUpdateHealthService/SetNotServing",
+            )
+            .await
+            .unwrap();
+    });
+    let config = r#"{"loadBalancingConfig": [{"round_robin": {}}],
+        "healthCheckConfig": {"serviceName": "grpc.testing.TestService"}}"#;
+    let output = run_client(fleet_client(&fleet.target(), Some(config), 300, 4)).unwrap();
+    let tally = read_tally(&output);
+    assert_eq!(tally.ok, 300, "{output}");
+    assert_eq!(
+        tally.by_server.keys().collect::<Vec<_>>(),
+        ["s1", "s3"],
+        "{output}"
+    );
+}

@@ -585,6 +585,11 @@ impl Endpoint {
         endpoint.connect_lazy()
     }
 
+    /// The scheme and authority of the calls.
+    pub(crate) fn uri(&self) -> &http::Uri {
+        &self.uri
+    }
+
     /// The resolver of this endpoint's target.
     fn target_resolver(&self) -> Arc<dyn Resolver> {
         if let Some(resolver) = &self.resolver {
@@ -1009,8 +1014,14 @@ impl Channel {
                 gone.shut_down();
             }
         }
+        // Health checking is for policies that balance over many
+        // connections; pick_first has one, and uses it as it is.
+        let health = (!single)
+            .then(|| balancing.config.health_check_service.clone())
+            .flatten();
         for subchannel in &balancing.subchannels {
             subchannel.set_eager(!single);
+            subchannel.set_health_service(health.clone());
         }
         balancing.resolution = Some(Ok(()));
         self.kick(&balancing);

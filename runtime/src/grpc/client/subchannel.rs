@@ -59,6 +59,19 @@ pub(crate) struct Subchannel {
     /// `pick_first`, which waits for the next call).
     eager: AtomicBool,
     in_flight: AtomicUsize,
+    /// `healthCheckConfig.serviceName`: each connection watches this
+    /// service's health and counts as ready only while it is `SERVING`.
+    health_service: Mutex<Option<String>>,
+}
+
+/// What the health watch of the current connection says.
+#[derive(Clone, Debug, PartialEq)]
+enum Health {
+    /// No answer yet.
+    Unknown,
+    Serving,
+    /// Why not, for the calls that fail meanwhile.
+    NotServing(String),
 }
 
 struct State {
@@ -75,6 +88,8 @@ struct State {
     last_error: Option<Status>,
     /// A connecting task runs (trying, or waiting out a backoff).
     connecting: bool,
+    /// The health of the connection, when health checking is on.
+    health: Option<Health>,
 }
 
 /// The most idle HTTP/1.1 connections a subchannel keeps.
@@ -105,9 +120,11 @@ impl Subchannel {
                 idle: Vec::new(),
                 last_error: None,
                 connecting: false,
+                health: None,
             }),
             eager: AtomicBool::new(eager),
             in_flight: AtomicUsize::new(0),
+            health_service: Mutex::new(None),
         })
     }
 
@@ -151,12 +168,34 @@ impl Subchannel {
         self.eager.store(eager, Ordering::Relaxed);
     }
 
+    /// Watches `service`'s health on each connection from now on (`None`:
+    /// no health checking).
+    pub(crate) fn set_health_service(&self, service: Option<String>) {
+        *self
+            .health_service
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = service;
+    }
+
+    /// The state calls see: a connection whose health watch has not said
+    /// `SERVING` is not ready.
     pub(crate) fn connectivity(&self) -> ConnectivityState {
-        self.lock().connectivity
+        let state = self.lock();
+        match (state.connectivity, &state.health) {
+            (ConnectivityState::Ready, Some(Health::Unknown)) => ConnectivityState::Connecting,
+            (ConnectivityState::Ready, Some(Health::NotServing(_))) => {
+                ConnectivityState::TransientFailure
+            }
+            (connectivity, _) => connectivity,
+        }
     }
 
     pub(crate) fn last_error(&self) -> Option<Status> {
-        self.lock().last_error.clone()
+        let state = self.lock();
+        match &state.health {
+            Some(Health::NotServing(why)) => Some(Status::unavailable(why.clone())),
+            _ => state.last_error.clone(),
+        }
     }
 
     pub(crate) fn in_flight(&self) -> usize {
@@ -263,16 +302,30 @@ impl Subchannel {
             return Ok(());
         }
         let (sender, connection) = self.endpoint.http2_handshake(address).await?;
+        let health_service = self
+            .health_service
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let generation = {
             let mut state = self.lock();
             state.generation += 1;
-            state.sender = Some(sender);
+            state.sender = Some(sender.clone());
             state.connected = Some(address.clone());
             state.connectivity = ConnectivityState::Ready;
             state.connecting = false;
+            state.health = health_service.as_ref().map(|_| Health::Unknown);
             state.generation
         };
         self.events.bump();
+        if let Some(service) = health_service {
+            tokio::spawn(watch_health(
+                Arc::downgrade(self),
+                generation,
+                sender,
+                service,
+            ));
+        }
         let subchannel = Arc::downgrade(self);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -431,6 +484,118 @@ impl Subchannel {
         {
             state.idle.push(sender);
         }
+    }
+}
+
+/// Watches the health of `service` on one connection (grpc's
+/// `doc/health-checking.md`, gRFC A17) and sets the subchannel's health
+/// from each answer. `UNIMPLEMENTED` means the server has no health
+/// service: the connection counts as healthy. A watch that fails is
+/// started again after a backoff, the connection unhealthy meanwhile.
+async fn watch_health(
+    subchannel: Weak<Subchannel>,
+    generation: u64,
+    sender: http2::SendRequest<Body>,
+    service: String,
+) {
+    use crate::health::{HealthCheckRequest, HealthCheckResponse, ServingStatus};
+    let Some(this) = subchannel.upgrade() else {
+        return;
+    };
+    let grpc = super::Grpc::with_origin(Direct(sender), this.endpoint.uri().clone());
+    let backoff = this.endpoint.backoff;
+    drop(this);
+    let mut schedule = Schedule::start(backoff);
+    // Sets the health; `false` once the connection is no longer current.
+    let set = |health: Health| {
+        let Some(this) = subchannel.upgrade() else {
+            return false;
+        };
+        let mut state = this.lock();
+        if state.generation != generation || state.connectivity != ConnectivityState::Ready {
+            return false;
+        }
+        let changed = state.health.as_ref() != Some(&health);
+        state.health = Some(health);
+        drop(state);
+        if changed {
+            this.events.bump();
+        }
+        true
+    };
+    loop {
+        let request = crate::Request::new(HealthCheckRequest {
+            service: service.clone(),
+            ..Default::default()
+        });
+        let path = "/grpc.health.v1.Health/Watch";
+        let failure = match grpc
+            .server_streaming::<_, HealthCheckResponse>(request, path)
+            .await
+        {
+            Err(status) if status.code() == crate::Code::Unimplemented => {
+                tracing::warn!(%service, "server has no health service: health checking is off for this connection");
+                set(Health::Serving);
+                return;
+            }
+            Err(status) => status,
+            Ok(response) => {
+                let mut updates = response.into_inner();
+                loop {
+                    match updates.message().await {
+                        Ok(Some(update)) => {
+                            let health = if update.status == ServingStatus::Serving {
+                                Health::Serving
+                            } else {
+                                Health::NotServing(format!(
+                                    "health check of {service:?}: {:?}",
+                                    update.status
+                                ))
+                            };
+                            if !set(health) {
+                                return;
+                            }
+                            schedule = Schedule::start(backoff);
+                        }
+                        Ok(None) => break Status::unavailable("health watch ended"),
+                        Err(status) => break status,
+                    }
+                }
+            }
+        };
+        let why = format!("health check of {service:?} failed: {}", failure.message());
+        if !set(Health::NotServing(why)) {
+            return;
+        }
+        tokio::time::sleep_until(schedule.next_attempt()).await;
+    }
+}
+
+/// A transport of one connection, for the health watch that must run on
+/// it (and no other).
+#[derive(Clone)]
+struct Direct(http2::SendRequest<Body>);
+
+impl tower_service::Service<http::Request<Body>> for Direct {
+    type Response = http::Response<Body>;
+    type Error = Status;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<http::Response<Body>, Status>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let mut sender = self.0.clone();
+        Box::pin(async move {
+            sender.ready().await.map_err(errors::from_hyper)?;
+            let response = sender
+                .send_request(request)
+                .await
+                .map_err(errors::from_hyper)?;
+            Ok(response.map(Body::incoming))
+        })
     }
 }
 
