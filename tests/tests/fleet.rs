@@ -230,6 +230,17 @@ impl GrpcService for Backend {
                 }
                 Ok(Response::new(StringValue::from(backend.id.clone())))
             }),
+            "Count" => protocall::server::client_streaming(
+                call,
+                |request: Request<protocall::Streaming<StringValue>>| async move {
+                    let mut messages = request.into_inner();
+                    let mut count = 0;
+                    while messages.message().await?.is_some() {
+                        count += 1;
+                    }
+                    Ok(Response::new(StringValue::from(count.to_string())))
+                },
+            ),
             _ => unimplemented(call),
         }
     }
@@ -704,4 +715,311 @@ fn fleet_client_skips_an_interop_server_set_not_serving() {
         ["s1", "s3"],
         "{output}"
     );
+}
+
+// ------------------------------------------------------------ differential
+
+/// One backend of a mixed fleet: the interop server (protocall) or
+/// `tests/python/fleet_server.py` (grpcio) with fault flags.
+enum Spec {
+    Protocall,
+    Python(&'static [&'static str]),
+}
+
+/// What a differential case expects of both clients' tallies.
+type Check = fn(&Tally) -> Result<(), String>;
+
+/// Starts `specs`, backend `i` on 127.0.0.`i+1` with id `s{i+1}` (protocall)
+/// or `p{i+1}` (grpcio); returns them and their `ipv4:` target.
+fn mixed_fleet(python: &std::path::Path, specs: &[Spec]) -> (Vec<Server>, String) {
+    let mut servers = Vec::new();
+    let mut addresses = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let host = format!("127.0.0.{}", i + 1);
+        let server = match spec {
+            Spec::Protocall => {
+                let mut command = Command::new(&fleet_binaries()[0]);
+                command.args([format!("--host={host}"), format!("--server_id=s{}", i + 1)]);
+                Server::start(&format!("interop-server s{}", i + 1), command)
+            }
+            Spec::Python(flags) => {
+                let mut command = peers::python_command(python, "fleet_server.py");
+                command.args([format!("--host={host}"), format!("--server_id=p{}", i + 1)]);
+                command.args(*flags);
+                Server::start(&format!("fleet_server.py p{}", i + 1), command)
+            }
+        };
+        addresses.push(format!("{host}:{}", server.port));
+        servers.push(server);
+    }
+    (servers, format!("ipv4:{}", addresses.join(",")))
+}
+
+fn retry_on(codes: &str, extra: &str) -> String {
+    format!(
+        r#"{{"loadBalancingConfig": [{{"round_robin": {{}}}}],
+            "methodConfig": [{{"name": [{{"service": "grpc.testing.TestService"}}],
+                "retryPolicy": {{"maxAttempts": 5, "initialBackoff": "0.01s", "maxBackoff": "0.05s",
+                                 "backoffMultiplier": 2, "retryableStatusCodes": [{codes}]}}}}]
+            {extra}}}"#
+    )
+}
+
+#[test]
+fn grpcio_with_the_same_service_config_has_the_same_outcomes() {
+    let Some(python) = protocall_tests::harness::python_with("grpc") else {
+        return;
+    };
+    const CALLS: usize = 40;
+    let always_unavailable: &[&str] = &["--fail_every=1"];
+    let cases: Vec<(&str, Vec<Spec>, String, Check)> = vec![
+        (
+            "retried past a failing backend",
+            vec![Spec::Protocall, Spec::Python(always_unavailable)],
+            retry_on(r#""UNAVAILABLE""#, ""),
+            |t| {
+                expect(
+                    t.ok == CALLS as u64 && t.by_server.keys().eq(["s1"]),
+                    "every call served by s1",
+                )
+            },
+        ),
+        (
+            "no retry policy: the failing backend's calls fail",
+            vec![Spec::Protocall, Spec::Python(always_unavailable)],
+            ROUND_ROBIN.to_owned(),
+            |t| {
+                expect(
+                    half_failed(t, "UNAVAILABLE"),
+                    "about half failed UNAVAILABLE",
+                )
+            },
+        ),
+        (
+            "a code the policy does not retry",
+            vec![
+                Spec::Protocall,
+                Spec::Python(&["--fail_every=1", "--fail_code=INTERNAL"]),
+            ],
+            retry_on(r#""UNAVAILABLE""#, ""),
+            |t| expect(half_failed(t, "INTERNAL"), "about half failed INTERNAL"),
+        ),
+        (
+            "a pushback that says stop",
+            vec![
+                Spec::Protocall,
+                Spec::Python(&["--fail_every=1", "--pushback_ms=-1"]),
+            ],
+            retry_on(r#""UNAVAILABLE""#, ""),
+            |t| {
+                expect(
+                    half_failed(t, "UNAVAILABLE"),
+                    "about half failed UNAVAILABLE",
+                )
+            },
+        ),
+        (
+            "every other call fails once",
+            vec![Spec::Python(&["--fail_every=2"])],
+            retry_on(r#""UNAVAILABLE""#, ""),
+            |t| expect(t.ok == CALLS as u64, "every call retried to success"),
+        ),
+        (
+            "all failing, throttled",
+            vec![
+                Spec::Python(always_unavailable),
+                Spec::Python(always_unavailable),
+            ],
+            retry_on(
+                r#""UNAVAILABLE""#,
+                r#", "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}"#,
+            ),
+            |t| {
+                expect(
+                    t.failed.get("UNAVAILABLE") == Some(&(CALLS as u64)),
+                    "every call failed UNAVAILABLE",
+                )
+            },
+        ),
+    ];
+    let mut report = Vec::new();
+    for (name, specs, config, check) in cases {
+        let (servers, target) = mixed_fleet(&python, &specs);
+        let ours = read_tally(&run_client(fleet_client(&target, Some(&config), CALLS, 1)).unwrap());
+        let mut command = peers::python_command(&python, "fleet_client.py");
+        command.args([
+            format!("--target={target}"),
+            format!("--service_config={config}"),
+            format!("--calls={CALLS}"),
+            "--concurrency=1".to_owned(),
+        ]);
+        let theirs = read_tally(&run_client(command).unwrap());
+        for server in servers {
+            server.stop().unwrap();
+        }
+        for (who, tally) in [("protocall", &ours), ("grpcio", &theirs)] {
+            if let Err(why) = check(tally) {
+                report.push(format!("{name}: {who}: expected {why}, got {tally:?}"));
+            }
+        }
+        eprintln!("{name}: protocall {ours:?}, grpcio {theirs:?}");
+    }
+    assert!(report.is_empty(), "outcomes differ:\n{}", report.join("\n"));
+}
+
+fn expect(holds: bool, what: &str) -> Result<(), String> {
+    if holds { Ok(()) } else { Err(what.to_owned()) }
+}
+
+/// Round robin over one good and one failing backend, calls one at a time:
+/// every other call fails (give or take where the rotation starts).
+fn half_failed(tally: &Tally, code: &str) -> bool {
+    let failed = tally.failed.get(code).copied().unwrap_or(0);
+    tally.failed.len() == 1 && (15..=25).contains(&failed) && tally.ok + failed == 40
+}
+
+#[tokio::test]
+async fn the_method_config_limits_message_sizes_both_ways() {
+    let long = serve("127.0.0.1", "a-backend-with-a-long-name").await;
+    let resolver = ManualResolver::new(addresses(&[&long]));
+    let config = r#"{"methodConfig": [
+        {"name": [{"service": "fleet.Backend", "method": "Who"}], "maxResponseMessageBytes": 10},
+        {"name": [{"service": "fleet.Backend", "method": "Count"}], "maxRequestMessageBytes": 8}]}"#;
+    let grpc = Grpc::new(endpoint_with(&resolver, config).connect_lazy());
+    let error = who(&grpc, Duration::from_secs(5)).await.unwrap_err();
+    assert_eq!(error.code(), Code::ResourceExhausted, "{error:?}");
+    // Streamed requests: small messages pass, a large one fails the call.
+    let small = futures_util::stream::iter(["a", "b"].map(StringValue::from));
+    let reply = grpc
+        .client_streaming::<_, _, StringValue>(Request::new(small), "/fleet.Backend/Count")
+        .await
+        .unwrap();
+    assert_eq!(reply.into_inner().value, "2");
+    let large =
+        futures_util::stream::iter(["a".to_owned(), "x".repeat(100)].map(StringValue::from));
+    let error = grpc
+        .client_streaming::<_, _, StringValue>(Request::new(large), "/fleet.Backend/Count")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Code::ResourceExhausted, "{error:?}");
+    assert!(
+        error.message().contains("maxRequestMessageBytes"),
+        "{error:?}"
+    );
+    // A unary request over the limit is refused before it is sent.
+    let config = r#"{"methodConfig": [{"name": [{}], "maxRequestMessageBytes": 2}]}"#;
+    let grpc = Grpc::new(endpoint_with(&resolver, config).connect_lazy());
+    let error = who(&grpc, Duration::from_secs(5)).await.unwrap_err();
+    assert_eq!(error.code(), Code::ResourceExhausted, "{error:?}");
+    assert!(
+        long.backend.seen.lock().unwrap().len() == 1,
+        "only the first call reached the server"
+    );
+}
+
+// ------------------------------------------------------------ DNS
+
+/// A DNS server on loopback UDP that answers A queries for `name` with
+/// `ips` and TXT queries for `_grpc_config.<name>` with `txt` (every other
+/// query gets no answer records). Enough of RFC 1035 for hickory.
+async fn dns_server(name: &'static str, ips: Vec<std::net::Ipv4Addr>, txt: String) -> SocketAddr {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        loop {
+            let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
+                return;
+            };
+            let query = &buf[..len];
+            // The question: labels up to a zero byte, then type and class.
+            let mut at = 12;
+            let mut labels = Vec::new();
+            while at < len && query[at] != 0 {
+                let n = query[at] as usize;
+                labels.push(String::from_utf8_lossy(&query[at + 1..at + 1 + n]).to_lowercase());
+                at += 1 + n;
+            }
+            let question_end = at + 5;
+            let qtype = u16::from_be_bytes([query[at + 1], query[at + 2]]);
+            let qname = labels.join(".");
+            let mut answers: Vec<(u16, Vec<u8>)> = Vec::new();
+            if qtype == 1 && qname == name {
+                answers.extend(ips.iter().map(|ip| (1, ip.octets().to_vec())));
+            }
+            if qtype == 16 && qname == format!("_grpc_config.{name}") {
+                let mut rdata = Vec::new();
+                for chunk in txt.as_bytes().chunks(255) {
+                    rdata.push(chunk.len() as u8);
+                    rdata.extend_from_slice(chunk);
+                }
+                answers.push((16, rdata));
+            }
+            let mut reply = Vec::new();
+            reply.extend_from_slice(&query[..2]); // the id
+            reply.extend_from_slice(&[0x81, 0x80, 0, 1]); // a response, one question
+            reply.extend_from_slice(&(answers.len() as u16).to_be_bytes());
+            reply.extend_from_slice(&[0, 0, 0, 0]); // no authority, no additional
+            reply.extend_from_slice(&query[12..question_end]);
+            for (rtype, rdata) in answers {
+                reply.extend_from_slice(&[0xc0, 12]); // the question's name
+                reply.extend_from_slice(&rtype.to_be_bytes());
+                reply.extend_from_slice(&[0, 1, 0, 0, 0, 1]); // IN, TTL 1 s
+                reply.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+                reply.extend_from_slice(&rdata);
+            }
+            let _ = socket.send_to(&reply, peer).await;
+        }
+    });
+    addr
+}
+
+/// Backends on 127.0.0.1 and 127.0.0.2 with the same port (DNS names
+/// hosts; the port is the target's).
+async fn same_port_pair() -> (Running, Running) {
+    for _ in 0..20 {
+        let a = serve("127.0.0.1", "a").await;
+        let second: SocketAddr = format!("127.0.0.2:{}", a.addr.port()).parse().unwrap();
+        if tokio::net::TcpListener::bind(second).await.is_ok() {
+            // Free a moment ago: take it for real.
+            return (a, serve_on(second, "b").await);
+        }
+    }
+    panic!("no port free on both 127.0.0.1 and 127.0.0.2");
+}
+
+#[tokio::test]
+async fn a_dns_server_named_in_the_target_and_its_txt_service_config() {
+    let (a, b) = same_port_pair().await;
+    let txt = r#"grpc_config=[{"clientLanguage": ["go"], "serviceConfig": {}},
+        {"serviceConfig": {"loadBalancingConfig": [{"round_robin": {}}]}}]"#;
+    let ips = vec![[127, 0, 0, 1].into(), [127, 0, 0, 2].into()];
+    let dns = dns_server("fleet.test", ips, txt.to_owned()).await;
+    let target = format!("dns://{dns}/fleet.test:{}", a.addr.port());
+    // The TXT record's round_robin: both backends.
+    let grpc = Grpc::new(
+        Endpoint::new(&target)
+            .unwrap()
+            .dns_service_config(true)
+            .connect_lazy(),
+    );
+    let counts = spread(&grpc, 100).await;
+    assert_eq!(
+        counts,
+        BTreeMap::from([("a".to_owned(), 50), ("b".to_owned(), 50)])
+    );
+    // Without TXT lookups: pick_first, every call to one of them.
+    let grpc = Grpc::new(Endpoint::new(&target).unwrap().connect_lazy());
+    let counts = spread(&grpc, 20).await;
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    let _ = b;
+    // A name the server does not know: UNAVAILABLE, naming it.
+    let grpc = Grpc::new(
+        Endpoint::new(format!("dns://{dns}/nowhere.test:1"))
+            .unwrap()
+            .connect_lazy(),
+    );
+    let error = who(&grpc, Duration::from_secs(10)).await.unwrap_err();
+    assert_eq!(error.code(), Code::Unavailable, "{error:?}");
+    assert!(error.message().contains("nowhere.test"), "{error:?}");
 }

@@ -100,6 +100,14 @@ impl Body {
         }
     }
 
+    /// The data of a one-frame body not yet read (a unary request).
+    pub(crate) fn single_data(&self) -> Option<&Bytes> {
+        match &self.inner {
+            Inner::Once { data, .. } => data.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Frames from a stream.
     pub(crate) fn from_stream(stream: FrameStream) -> Body {
         Body {

@@ -15,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::backoff::Backoff;
 use super::balancer::{Candidate, ConnectivityState, LoadBalancer, PickFirst, RoundRobin};
 use super::connector::{BoxIo, Connector};
+use super::limits;
 use super::resolver::{DnsResolver, FixedResolver, Resolution, Resolver};
 use super::retry::{self, Throttle};
 use super::service_config::{MethodConfig, ServiceConfig};
@@ -55,6 +56,9 @@ pub struct Endpoint {
     service_config: Option<Arc<ServiceConfig>>,
     pub(crate) backoff: Backoff,
     min_resolution_interval: Duration,
+    /// Look up service configs in DNS TXT records (feature `dns`).
+    #[cfg(feature = "dns")]
+    dns_service_config: bool,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     keepalive_interval: Option<Duration>,
@@ -92,7 +96,7 @@ impl Endpoint {
     ///   Unix-domain socket;
     /// - `http://host:port` (h2c) and, with the `tls` feature,
     ///   `https://host:port` (trusting the Mozilla roots unless
-    ///   [`Endpoint::tls_config`] says otherwise).
+    ///   `Endpoint::tls_config` says otherwise).
     ///
     /// Calls are spread over the addresses by the load-balancing policy
     /// (`pick_first` unless the service config or
@@ -165,6 +169,8 @@ impl Endpoint {
             service_config: None,
             backoff: Backoff::default(),
             min_resolution_interval: Duration::from_secs(30),
+            #[cfg(feature = "dns")]
+            dns_service_config: false,
             timeout: None,
             connect_timeout: Some(Duration::from_secs(20)),
             keepalive_interval: None,
@@ -259,6 +265,26 @@ impl Endpoint {
                     _ => None,
                 }
             })
+    }
+
+    /// Looks up the target's service config in DNS, in the TXT record
+    /// `_grpc_config.<host>` (grpc's `doc/service_config.md`: `grpc_config=`
+    /// and a list of choices; the first whose `clientLanguage` includes
+    /// `rust`, `clientHostname` this host and `percentage` this client
+    /// wins). Off by default, as in grpc-java and grpc-go: whoever controls
+    /// the zone then steers the client. It replaces the default service
+    /// config while the record lasts. Feature `dns`; `dns:` targets only.
+    ///
+    /// ```
+    /// use protocall::client::Endpoint;
+    /// let endpoint = Endpoint::new("dns:///backends.example.com:50051")?.dns_service_config(true);
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    #[cfg(feature = "dns")]
+    pub fn dns_service_config(mut self, on: bool) -> Endpoint {
+        self.dns_service_config = on;
+        self
     }
 
     /// How reconnection attempts are spaced (connection-backoff.md's
@@ -602,6 +628,16 @@ impl Endpoint {
                 self.port,
             )]));
         }
+        #[cfg(feature = "dns")]
+        if let Target::Dns { host, port, server } = &self.target {
+            if server.is_some() || self.dns_service_config {
+                let txt = self.dns_service_config;
+                return match super::dns::HickoryResolver::new(host, *port, server.as_deref(), txt) {
+                    Ok(resolver) => Arc::new(resolver),
+                    Err(error) => Arc::new(Unresolvable(error)),
+                };
+            }
+        }
         match &self.target {
             Target::Fixed(addresses) => Arc::new(FixedResolver(addresses.clone())),
             Target::Dns {
@@ -617,7 +653,7 @@ impl Endpoint {
                 host,
                 ..
             } => Arc::new(Unresolvable(Status::unimplemented(format!(
-                "target names DNS server {server:?} for {host:?}: protocall resolves with the system resolver; write dns:///{host}"
+                "target names DNS server {server:?} for {host:?}: that needs the `dns` feature of protocall (or write dns:///{host} for the system resolver)"
             )))),
         }
     }
@@ -1252,6 +1288,24 @@ impl tower_service::Service<http::Request<Body>> for Channel {
             .or(method.and_then(|m| m.wait_for_ready))
             .unwrap_or(false);
         let policy = method.and_then(|m| m.policy.clone());
+        let max_response = method.and_then(|m| m.max_response_bytes);
+        if let (Some(limit), Some(unary)) = (
+            max_response,
+            request.extensions_mut().get_mut::<web::UnaryCall>(),
+        ) {
+            unary.max_response = unary.max_response.min(limit);
+        }
+        let mut broken = None;
+        if let Some(limit) = method.and_then(|m| m.max_request_bytes) {
+            let (parts, body) = request.into_parts();
+            match limits::limit_request(body, limit) {
+                Ok((body, slot)) => {
+                    request = http::Request::from_parts(parts, body);
+                    broken = slot;
+                }
+                Err(status) => return Box::pin(std::future::ready(Err(status))),
+            }
+        }
         let channel = self.clone();
         Box::pin(async move {
             let send = async {
@@ -1260,14 +1314,26 @@ impl tower_service::Service<http::Request<Body>> for Channel {
                     Some(policy) => retry::run(&channel, request, policy, wait_for_ready).await,
                 }
             };
-            let mut response = match deadline {
-                None => send.await?,
+            let result = match deadline {
+                None => send.await,
                 Some(at) => tokio::time::timeout_at(at, send)
                     .await
-                    .map_err(|_| Status::deadline_exceeded("deadline exceeded"))??,
+                    .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded"))),
             };
+            // A request that broke its size limit failed for that reason.
+            let broke = || {
+                broken
+                    .as_ref()?
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+            };
+            let mut response = result.map_err(|error| broke().unwrap_or(error))?;
             if let Some(at) = deadline {
                 response.extensions_mut().insert(Deadline(at));
+            }
+            if let Some(limit) = max_response {
+                response.extensions_mut().insert(limits::MaxResponse(limit));
             }
             Ok(response)
         })

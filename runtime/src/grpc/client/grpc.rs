@@ -441,7 +441,12 @@ impl<T: GrpcTransport> Grpc<T> {
             return Ok((Metadata::new(), Streaming::finished(trailers)));
         }
         let encoding = self.response_encoding(&parts.headers)?;
-        let decoder = FrameDecoder::new(encoding, self.codec.max_decode);
+        // The method's service config may lower the limit.
+        let max_decode = match parts.extensions.get::<super::limits::MaxResponse>() {
+            Some(limit) => limit.0.min(self.codec.max_decode),
+            None => self.codec.max_decode,
+        };
+        let decoder = FrameDecoder::new(encoding, max_decode);
         let mut stream = Streaming::new(Body::new(body), decoder, Side::Client);
         // The transport may have set a deadline of its own (a `Channel`'s
         // default timeout): the earlier one ends the stream.

@@ -6,7 +6,10 @@ mod backoff;
 mod balancer;
 mod channel;
 mod connector;
+#[cfg(feature = "dns")]
+mod dns;
 mod grpc;
+mod limits;
 mod resolver;
 mod retry;
 mod service_config;

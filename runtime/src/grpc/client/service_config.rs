@@ -132,6 +132,53 @@ impl ServiceConfig {
     }
 }
 
+/// The service config a DNS TXT record (`_grpc_config.<host>`) gives this
+/// client, as grpc's `doc/service_config.md` defines it: `grpc_config=`
+/// then a JSON list of choices, the first whose `clientLanguage`,
+/// `percentage` and `clientHostname` admit this client wins. `None` when
+/// no choice does (or the record is not a `grpc_config`).
+#[cfg_attr(not(feature = "dns"), allow(dead_code))]
+pub(crate) fn from_txt(record: &str, hostname: &str) -> Result<Option<ServiceConfig>, Status> {
+    let Some(json) = record.strip_prefix("grpc_config=") else {
+        return Ok(None);
+    };
+    let bad = |why: String| Status::invalid_argument(format!("DNS service config: {why}"));
+    let choices: Value =
+        serde_json::from_str(json).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+    let choices = choices
+        .as_array()
+        .ok_or_else(|| bad("expected a list of choices".into()))?;
+    for (i, choice) in choices.iter().enumerate() {
+        let choice = choice
+            .as_object()
+            .ok_or_else(|| bad(format!("[{i}]: expected an object")))?;
+        let listed = |key: &str, wanted: &str| match choice.get(key) {
+            None => Ok(true),
+            Some(Value::Array(names)) => Ok(names.iter().any(|n| n.as_str() == Some(wanted))),
+            Some(_) => Err(bad(format!("[{i}].{key}: expected a list of strings"))),
+        };
+        if !listed("clientLanguage", "rust")? || !listed("clientHostname", hostname)? {
+            continue;
+        }
+        if let Some(percentage) = choice.get("percentage") {
+            let percentage = percentage
+                .as_u64()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| bad(format!("[{i}].percentage: expected 0 to 100")))?;
+            if fastrand::u64(0..100) >= percentage {
+                continue;
+            }
+        }
+        let config = choice
+            .get("serviceConfig")
+            .ok_or_else(|| bad(format!("[{i}]: no serviceConfig")))?;
+        return parse(config)
+            .map(Some)
+            .map_err(|(path, why)| bad(format!("[{i}].serviceConfig{path}: {why}")));
+    }
+    Ok(None)
+}
+
 /// A validation failure: the JSON path and what is wrong there.
 type Invalid = (String, String);
 
@@ -531,6 +578,37 @@ mod tests {
                 .method("/a/b")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn dns_txt_choices_pick_the_first_that_admits_this_client() {
+        let record = r#"grpc_config=[
+            {"clientLanguage": ["go", "java"], "serviceConfig": {"loadBalancingPolicy": "pick_first"}},
+            {"clientHostname": ["other-host"], "serviceConfig": {"loadBalancingPolicy": "pick_first"}},
+            {"percentage": 0, "serviceConfig": {"loadBalancingPolicy": "pick_first"}},
+            {"clientLanguage": ["rust"], "percentage": 100, "serviceConfig": {"loadBalancingConfig": [{"round_robin": {}}]}}
+        ]"#;
+        let config = from_txt(record, "this-host").unwrap().unwrap();
+        assert_eq!(config.load_balancing, ["round_robin"]);
+        assert!(from_txt("v=spf1 -all", "h").unwrap().is_none());
+        assert!(
+            from_txt(
+                r#"grpc_config=[{"clientLanguage": ["go"], "serviceConfig": {}}]"#,
+                "h"
+            )
+            .unwrap()
+            .is_none()
+        );
+        let error = from_txt(
+            r#"grpc_config=[{"serviceConfig": {"methodConfig": 3}}]"#,
+            "h",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.message(),
+            "DNS service config: [0].serviceConfig.methodConfig: expected a list, found a number"
+        );
+        assert!(from_txt("grpc_config={", "h").is_err());
     }
 
     #[test]

@@ -180,7 +180,7 @@ fn is_scheme(scheme: &str) -> bool {
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`.
-fn host_port(text: &str, default_port: u16) -> Result<(String, u16), String> {
+pub(crate) fn host_port(text: &str, default_port: u16) -> Result<(String, u16), String> {
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
