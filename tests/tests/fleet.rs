@@ -1023,3 +1023,59 @@ async fn a_dns_server_named_in_the_target_and_its_txt_service_config() {
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");
     assert!(error.message().contains("nowhere.test"), "{error:?}");
 }
+
+// ------------------------------------------------------------ keepalive
+
+/// Pings from a raw h2 client, `gap` apart; the connection's end, if it
+/// came within a few seconds.
+async fn ping_server(
+    server: protocall::Server,
+    pings: usize,
+    gap: Duration,
+) -> Option<Result<(), h2::Error>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = server.add_service(Backend::default());
+    tokio::spawn(router.serve_with_listener(listener, std::future::pending()));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (_client, mut connection) = h2::client::handshake(tcp).await.unwrap();
+    let mut ping_pong = connection.ping_pong().expect("the first ping_pong");
+    let mut connection = tokio::spawn(connection);
+    for _ in 0..pings {
+        tokio::time::sleep(gap).await;
+        if ping_pong.ping(h2::Ping::opaque()).await.is_err() {
+            break;
+        }
+    }
+    match tokio::time::timeout(Duration::from_secs(2), &mut connection).await {
+        Ok(ended) => Some(ended.unwrap()),
+        Err(_) => {
+            connection.abort();
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_pinging_too_often_gets_goaway_enhance_your_calm() {
+    // The default policy: pings 5 minutes apart at most, none without calls.
+    let ended = ping_server(protocall::Server::builder(), 5, Duration::ZERO).await;
+    let error = ended
+        .expect("the server closed the connection")
+        .unwrap_err();
+    assert!(error.is_go_away() && error.is_remote(), "{error:?}");
+    assert_eq!(
+        error.reason(),
+        Some(h2::Reason::ENHANCE_YOUR_CALM),
+        "{error:?}"
+    );
+    // Within a permissive policy, the same pings are fine.
+    let permissive = protocall::Server::builder()
+        .permit_keepalive_time(Duration::from_millis(50))
+        .permit_keepalive_without_calls(true);
+    let ended = ping_server(permissive, 5, Duration::from_millis(100)).await;
+    assert!(ended.is_none(), "the connection stays open: {ended:?}");
+    // And with enforcement off, any rate.
+    let off = protocall::Server::builder().permit_keepalive_time(Duration::ZERO);
+    assert!(ping_server(off, 10, Duration::ZERO).await.is_none());
+}

@@ -1089,18 +1089,21 @@ impl Channel {
                     .iter()
                     .filter(|s| s.connectivity() == ConnectivityState::Ready)
                     .collect();
-                if !ready.is_empty() {
-                    let addresses: Vec<Address> = ready.iter().map(|s| s.address()).collect();
-                    let candidates: Vec<Candidate<'_>> = ready
-                        .iter()
-                        .zip(&addresses)
-                        .map(|(s, address)| Candidate {
-                            address,
-                            in_flight: s.in_flight(),
-                        })
-                        .collect();
-                    let picked = balancing.policy.pick(&candidates).min(ready.len() - 1);
-                    return Ok(ready[picked].clone());
+                match ready.len() {
+                    0 => {}
+                    // One ready connection (pick_first's, always): no choice.
+                    1 => return Ok(ready[0].clone()),
+                    n => {
+                        let candidates: Vec<Candidate<'_>> = ready
+                            .iter()
+                            .map(|s| Candidate {
+                                address: s.first_address(),
+                                in_flight: s.in_flight(),
+                            })
+                            .collect();
+                        let picked = balancing.policy.pick(&candidates).min(n - 1);
+                        return Ok(ready[picked].clone());
+                    }
                 }
                 self.kick(&balancing);
                 if !wait_for_ready {

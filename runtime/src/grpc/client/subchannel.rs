@@ -54,6 +54,9 @@ pub(crate) struct Subchannel {
     events: Arc<Events>,
     /// Addresses tried in order at each connection attempt.
     addresses: Mutex<Vec<Address>>,
+    /// The first of them when the subchannel was made: the address of a
+    /// one-address subchannel, which never changes.
+    first: Address,
     state: Mutex<State>,
     /// Reconnect at once when the connection ends (every policy but
     /// `pick_first`, which waits for the next call).
@@ -90,6 +93,24 @@ struct State {
     connecting: bool,
     /// The health of the connection, when health checking is on.
     health: Option<Health>,
+    /// The task watching it, stopped with the connection.
+    health_watch: Option<tokio::task::AbortHandle>,
+}
+
+impl State {
+    /// Forgets the HTTP/2 connection (and stops its health watch).
+    fn drop_connection(&mut self) {
+        self.sender = None;
+        if let Some(watch) = self.health_watch.take() {
+            watch.abort();
+        }
+    }
+}
+
+impl Drop for Subchannel {
+    fn drop(&mut self) {
+        self.lock().drop_connection();
+    }
 }
 
 /// The most idle HTTP/1.1 connections a subchannel keeps.
@@ -111,6 +132,7 @@ impl Subchannel {
         Arc::new(Subchannel {
             endpoint,
             events,
+            first: addresses[0].clone(),
             addresses: Mutex::new(addresses),
             state: Mutex::new(State {
                 connectivity: ConnectivityState::Idle,
@@ -121,6 +143,7 @@ impl Subchannel {
                 last_error: None,
                 connecting: false,
                 health: None,
+                health_watch: None,
             }),
             eager: AtomicBool::new(eager),
             in_flight: AtomicUsize::new(0),
@@ -139,6 +162,12 @@ impl Subchannel {
             .clone()
     }
 
+    /// The address the subchannel was made for (its only one, unless it
+    /// is `pick_first`'s).
+    pub(crate) fn first_address(&self) -> &Address {
+        &self.first
+    }
+
     /// The address connected to (or the first one to try).
     pub(crate) fn address(&self) -> Address {
         let connected = self.lock().connected.clone();
@@ -151,7 +180,7 @@ impl Subchannel {
         let mut state = self.lock();
         if let Some(connected) = &state.connected {
             if !addresses.contains(connected) {
-                state.sender = None;
+                state.drop_connection();
                 state.idle.clear();
                 state.connected = None;
                 if state.connectivity == ConnectivityState::Ready {
@@ -206,7 +235,7 @@ impl Subchannel {
     pub(crate) fn shut_down(&self) {
         let mut state = self.lock();
         state.connectivity = ConnectivityState::Shutdown;
-        state.sender = None;
+        state.drop_connection();
         state.idle.clear();
     }
 
@@ -310,6 +339,7 @@ impl Subchannel {
         let generation = {
             let mut state = self.lock();
             state.generation += 1;
+            state.drop_connection();
             state.sender = Some(sender.clone());
             state.connected = Some(address.clone());
             state.connectivity = ConnectivityState::Ready;
@@ -319,12 +349,18 @@ impl Subchannel {
         };
         self.events.bump();
         if let Some(service) = health_service {
-            tokio::spawn(watch_health(
+            let watch = tokio::spawn(watch_health(
                 Arc::downgrade(self),
                 generation,
                 sender,
                 service,
             ));
+            let mut state = self.lock();
+            if state.generation == generation {
+                state.health_watch = Some(watch.abort_handle());
+            } else {
+                watch.abort();
+            }
         }
         let subchannel = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -346,7 +382,7 @@ impl Subchannel {
             if state.generation != generation || state.connectivity == ConnectivityState::Shutdown {
                 return;
             }
-            state.sender = None;
+            state.drop_connection();
             state.connectivity = ConnectivityState::Idle;
         }
         self.events.bump();
@@ -468,12 +504,14 @@ impl Subchannel {
         }))
     }
 
-    /// An idle HTTP/1.1 connection ready for a call; closed ones are dropped.
+    /// The idle HTTP/1.1 connection used last; closed ones are dropped. It
+    /// may not be ready yet — hyper finishes the previous exchange after
+    /// its body is read — so the caller waits for `ready()` rather than
+    /// open a second connection.
     fn idle_http1(&self) -> Option<http1::SendRequest<Body>> {
         let mut state = self.lock();
         state.idle.retain(|sender| !sender.is_closed());
-        let ready = state.idle.iter().rposition(|sender| sender.is_ready())?;
-        Some(state.idle.swap_remove(ready))
+        state.idle.pop()
     }
 
     fn release(&self, sender: http1::SendRequest<Body>) {

@@ -79,6 +79,8 @@ pub(crate) struct Http2Config {
     pub(crate) max_connection_age_grace: Option<Duration>,
     /// How long a connection may go without calls before it is drained.
     pub(crate) max_connection_idle: Option<Duration>,
+    /// The keepalive pings clients may send (`None`: any).
+    pub(crate) ping_policy: Option<super::ping_policy::PingPolicy>,
 }
 
 impl Default for Http2Config {
@@ -104,6 +106,9 @@ impl Default for Http2Config {
             max_connection_age: None,
             max_connection_age_grace: None,
             max_connection_idle: None,
+            // As grpc's servers: pings at most every 5 minutes, none
+            // without calls.
+            ping_policy: Some(super::ping_policy::PingPolicy::default()),
         }
     }
 }

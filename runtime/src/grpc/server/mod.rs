@@ -4,6 +4,7 @@
 
 mod config;
 mod handler;
+mod ping_policy;
 mod router;
 mod serve;
 mod service;
@@ -370,6 +371,42 @@ impl Server {
     /// ```
     pub fn max_connection_idle(mut self, idle: Duration) -> Server {
         self.http2.max_connection_idle = Some(idle);
+        self
+    }
+
+    /// The least time between two keepalive pings a client may send
+    /// (default 5 minutes, as grpc's servers). A client that pings sooner
+    /// three times in a row — while the server sends nothing back — gets
+    /// GOAWAY `ENHANCE_YOUR_CALM` with `too_many_pings` and is
+    /// disconnected; gRPC clients then ping less. `Duration::ZERO` permits
+    /// any rate.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use protocall::Server;
+    /// let server = Server::builder()
+    ///     .permit_keepalive_time(Duration::from_secs(20))
+    ///     .permit_keepalive_without_calls(true);
+    /// # let _ = server;
+    /// ```
+    pub fn permit_keepalive_time(mut self, min_time: Duration) -> Server {
+        self.http2.ping_policy = match (min_time.is_zero(), self.http2.ping_policy) {
+            (true, _) => None,
+            (false, policy) => Some(ping_policy::PingPolicy {
+                min_time,
+                without_calls: policy.is_some_and(|p| p.without_calls),
+            }),
+        };
+        self
+    }
+
+    /// Whether clients may ping while no call is in flight (default
+    /// `false`: such pings count against the policy unless two hours
+    /// apart).
+    pub fn permit_keepalive_without_calls(mut self, permit: bool) -> Server {
+        if let Some(policy) = &mut self.http2.ping_policy {
+            policy.without_calls = permit;
+        }
         self
     }
 

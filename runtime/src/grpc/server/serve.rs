@@ -222,6 +222,7 @@ async fn serve_connection<IO, S>(
     S: ServiceStack,
 {
     let peer = adapter.peer;
+    let io = PolicedIo::new(io, lifetime.ping_policy);
     let connection = builder.serve_connection(TokioIo::new(io), adapter);
     let mut connection = std::pin::pin!(connection);
     let ended = lifetime
@@ -234,6 +235,9 @@ async fn serve_connection<IO, S>(
     }
 }
 
+/// A connection's I/O, under the ping policy when there is one.
+type PolicedIo<IO> = super::ping_policy::PingPolicyIo<IO>;
+
 /// When a connection is drained: the server's shutdown, the connection's
 /// age (`max_connection_age`, jittered) or its idleness
 /// (`max_connection_idle`), and how long it may then finish its calls.
@@ -244,6 +248,7 @@ struct Lifetime {
     idle: Option<Duration>,
     /// Calls in flight, counted when `idle` is set.
     activity: Option<std::sync::Arc<Activity>>,
+    ping_policy: Option<super::ping_policy::PingPolicy>,
 }
 
 /// The calls in flight on a connection, and when the last one ended.
@@ -291,6 +296,7 @@ impl Lifetime {
             age,
             age_grace: http2.max_connection_age_grace,
             idle: http2.max_connection_idle,
+            ping_policy: http2.ping_policy,
             activity: http2.max_connection_idle.map(|_| {
                 std::sync::Arc::new(Activity {
                     active: std::sync::atomic::AtomicUsize::new(0),
