@@ -232,7 +232,20 @@ impl GrpcService for Backend {
             }),
             "Count" => protocall::server::client_streaming(
                 call,
-                |request: Request<protocall::Streaming<StringValue>>| async move {
+                move |request: Request<protocall::Streaming<StringValue>>| async move {
+                    let attempts = request
+                        .metadata()
+                        .get("grpc-previous-rpc-attempts")
+                        .map(str::to_owned);
+                    backend.seen.lock().unwrap().push(attempts);
+                    let failing = backend
+                        .fail_next
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    if failing {
+                        // Before any response headers: the call may be retried.
+                        return Err(Status::unavailable("failing this once"));
+                    }
                     let mut messages = request.into_inner();
                     let mut count = 0;
                     while messages.message().await?.is_some() {
@@ -333,7 +346,7 @@ async fn a_backend_the_resolver_adds_receives_calls() {
     );
     // And one the resolver removes gets no more.
     resolver.update(addresses(&[&b]));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    settle(&grpc, &["b"]).await;
     for _ in 0..20 {
         assert_eq!(who(&grpc, Duration::from_secs(5)).await.unwrap(), "b");
     }
@@ -426,6 +439,28 @@ async fn retries_count_previous_attempts_and_stop_at_max_attempts() {
         (Code::Unavailable, "failing this once")
     );
     assert_eq!(a.backend.seen.lock().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_client_stream_is_replayed_to_the_retry_before_the_call_commits() {
+    let a = serve("127.0.0.1", "a").await;
+    let resolver = ManualResolver::new(addresses(&[&a]));
+    let grpc = Grpc::new(endpoint_with(&resolver, &retry_config(3, "")).connect_lazy());
+    a.backend.fail_next.store(1, Ordering::SeqCst);
+    let messages = futures_util::stream::iter(["x", "y", "z"].map(StringValue::from));
+    let reply = grpc
+        .client_streaming::<_, _, StringValue>(Request::new(messages), "/fleet.Backend/Count")
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.into_inner().value,
+        "3",
+        "the second attempt got every message"
+    );
+    assert_eq!(
+        *a.backend.seen.lock().unwrap(),
+        [None, Some("1".to_owned())]
+    );
 }
 
 #[tokio::test]
@@ -641,6 +676,23 @@ async fn serve_with_health(ip: &str, id: &str) -> (Running, protocall::health::H
     (running, reporter)
 }
 
+/// Waits (at most 5 s) until calls reach exactly the backends `ids`, as
+/// health answers and connections settle.
+async fn settle(grpc: &Grpc, ids: &[&str]) {
+    let start = Instant::now();
+    loop {
+        let seen = spread(grpc, 10).await;
+        if seen.keys().map(String::as_str).eq(ids.iter().copied()) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "calls still reach {seen:?}, not {ids:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn spread(grpc: &Grpc, calls: usize) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for _ in 0..calls {
@@ -661,21 +713,21 @@ async fn a_backend_that_turns_unhealthy_stops_getting_calls_until_it_recovers() 
     let grpc = Grpc::new(endpoint_with(&resolver, HEALTH_CHECKED).connect_lazy());
     // Calls wait for the first health answers (CONNECTING until then).
     let both = BTreeMap::from([("a".to_owned(), 50), ("b".to_owned(), 50)]);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle(&grpc, &["a", "b"]).await;
     assert_eq!(spread(&grpc, 100).await, both);
     b_health.set_not_serving::<Backend>();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle(&grpc, &["a"]).await;
     assert_eq!(
         spread(&grpc, 100).await,
         BTreeMap::from([("a".to_owned(), 100)])
     );
     b_health.set_serving::<Backend>();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle(&grpc, &["a", "b"]).await;
     assert_eq!(spread(&grpc, 100).await, both);
     // A server without the health service counts as healthy.
     let c = serve("127.0.0.3", "c").await;
     resolver.update(addresses(&[&c]));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle(&grpc, &["c"]).await;
     assert_eq!(
         spread(&grpc, 10).await,
         BTreeMap::from([("c".to_owned(), 10)])
@@ -772,7 +824,7 @@ fn grpcio_with_the_same_service_config_has_the_same_outcomes() {
     };
     const CALLS: usize = 40;
     let always_unavailable: &[&str] = &["--fail_every=1"];
-    let cases: Vec<(&str, Vec<Spec>, String, Check)> = vec![
+    let mut cases: Vec<(&str, Vec<Spec>, String, Check)> = vec![
         (
             "retried past a failing backend",
             vec![Spec::Protocall, Spec::Python(always_unavailable)],
@@ -842,6 +894,18 @@ fn grpcio_with_the_same_service_config_has_the_same_outcomes() {
             },
         ),
     ];
+    // gRPC C-core (grpcio) does not implement hedging: it reads the same
+    // config and sends each call once, so only the outcome is compared
+    // here; tests above measure protocall's hedging itself.
+    cases.push((
+        "hedged around a slow backend",
+        vec![Spec::Python(&["--delay_ms=200"]), Spec::Protocall],
+        r#"{"loadBalancingConfig": [{"round_robin": {}}],
+            "methodConfig": [{"name": [{"service": "grpc.testing.TestService"}],
+                "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.02s"}}]}"#
+            .to_owned(),
+        |t| expect(t.ok == CALLS as u64, "every call answered"),
+    ));
     let mut report = Vec::new();
     for (name, specs, config, check) in cases {
         let (servers, target) = mixed_fleet(&python, &specs);
@@ -907,13 +971,15 @@ async fn the_method_config_limits_message_sizes_both_ways() {
         "{error:?}"
     );
     // A unary request over the limit is refused before it is sent.
+    let reached = long.backend.seen.lock().unwrap().len();
     let config = r#"{"methodConfig": [{"name": [{}], "maxRequestMessageBytes": 2}]}"#;
     let grpc = Grpc::new(endpoint_with(&resolver, config).connect_lazy());
     let error = who(&grpc, Duration::from_secs(5)).await.unwrap_err();
     assert_eq!(error.code(), Code::ResourceExhausted, "{error:?}");
-    assert!(
-        long.backend.seen.lock().unwrap().len() == 1,
-        "only the first call reached the server"
+    assert_eq!(
+        long.backend.seen.lock().unwrap().len(),
+        reached,
+        "the refused call never reached the server"
     );
 }
 

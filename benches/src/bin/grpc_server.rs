@@ -192,7 +192,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "protocall" => {
                 let listener = tokio::net::TcpListener::bind(addr).await?;
                 eprintln!("protocall serving bench.Bench on {addr}");
-                protocall::Server::builder()
+                let mut server = protocall::Server::builder();
+                // `PROTOCALL_PING_POLICY=off`: without keepalive enforcement,
+                // to measure what watching the frames costs.
+                if std::env::var("PROTOCALL_PING_POLICY").as_deref() == Ok("off") {
+                    server = server.permit_keepalive_time(std::time::Duration::ZERO);
+                }
+                server
                     .add_service(pc::bench_server::BenchServer::new(ProtocallBench))
                     .serve_with_listener(listener, stop_signal())
                     .await?;
