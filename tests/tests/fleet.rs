@@ -1145,3 +1145,39 @@ async fn a_client_pinging_too_often_gets_goaway_enhance_your_calm() {
     let off = protocall::Server::builder().permit_keepalive_time(Duration::ZERO);
     assert!(ping_server(off, 10, Duration::ZERO).await.is_none());
 }
+
+#[tokio::test]
+async fn a_client_told_too_many_pings_doubles_its_keepalive_interval() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = protocall::Server::builder()
+        .permit_keepalive_time(Duration::from_millis(300))
+        .permit_keepalive_without_calls(true)
+        .add_service(Backend::default());
+    tokio::spawn(server.serve_with_listener(listener, std::future::pending()));
+    let opened = Arc::new(AtomicUsize::new(0));
+    let connector = {
+        let opened = opened.clone();
+        tower::service_fn(move |_: http::Uri| {
+            opened.fetch_add(1, Ordering::SeqCst);
+            tokio::net::TcpStream::connect(addr)
+        })
+    };
+    // round_robin reconnects as soon as a connection ends.
+    let channel = Endpoint::new(format!("http://{addr}"))
+        .unwrap()
+        .http2_keepalive_interval(Duration::from_millis(100))
+        .http2_keepalive_while_idle(true)
+        .backoff(protocall::client::Backoff::default().initial(Duration::from_millis(50)))
+        .service_config(ServiceConfig::from_json(ROUND_ROBIN).unwrap())
+        .unwrap()
+        .connect_with_connector_lazy(connector);
+    channel.state(true);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Pings 100 ms apart against a 300 ms minimum: GOAWAY after the third
+    // early one; then 200 ms apart, GOAWAY again; then 400 ms, within the
+    // policy. Without the doubling: a new connection every ~0.4 s.
+    let opened = opened.load(Ordering::SeqCst);
+    assert_eq!(opened, 3, "connections opened in 4 s");
+    assert_eq!(channel.state(false), ConnectivityState::Ready);
+}

@@ -616,6 +616,11 @@ impl Endpoint {
         &self.uri
     }
 
+    /// The keepalive interval set, before any doubling.
+    pub(crate) fn keepalive_interval(&self) -> Option<Duration> {
+        self.keepalive_interval
+    }
+
     /// The resolver of this endpoint's target.
     fn target_resolver(&self) -> Arc<dyn Resolver> {
         if let Some(resolver) = &self.resolver {
@@ -715,6 +720,7 @@ impl Endpoint {
     pub(crate) async fn http2_handshake(
         &self,
         address: &Address,
+        keepalive_interval: Option<Duration>,
     ) -> Result<
         (
             http2::SendRequest<Body>,
@@ -728,7 +734,7 @@ impl Endpoint {
             .timer(TokioTimer::new())
             .initial_stream_window_size(self.initial_stream_window_size)
             .initial_connection_window_size(self.initial_connection_window_size)
-            .keep_alive_interval(self.keepalive_interval)
+            .keep_alive_interval(keepalive_interval)
             .keep_alive_timeout(self.keepalive_timeout)
             .keep_alive_while_idle(self.keepalive_while_idle);
         builder

@@ -3,7 +3,7 @@
 //! state, and its reconnection with backoff.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 
@@ -27,6 +27,9 @@ pub(crate) struct Events {
     pub(crate) reresolve: tokio::sync::Notify,
     /// The channel is gone: background tasks end.
     pub(crate) closed: tokio::sync::watch::Sender<bool>,
+    /// How many times a server said `too_many_pings`: each doubles the
+    /// keepalive interval of new connections (gRFC A8).
+    pub(crate) keepalive_doublings: AtomicU32,
 }
 
 impl Events {
@@ -35,6 +38,7 @@ impl Events {
             changed: tokio::sync::watch::Sender::new(0),
             reresolve: tokio::sync::Notify::new(),
             closed: tokio::sync::watch::Sender::new(false),
+            keepalive_doublings: AtomicU32::new(0),
         }
     }
 
@@ -330,7 +334,16 @@ impl Subchannel {
             self.events.bump();
             return Ok(());
         }
-        let (sender, connection) = self.endpoint.http2_handshake(address).await?;
+        let doublings = self
+            .events
+            .keepalive_doublings
+            .load(Ordering::Relaxed)
+            .min(16);
+        let keepalive = self
+            .endpoint
+            .keepalive_interval()
+            .map(|i| i * (1 << doublings));
+        let (sender, connection) = self.endpoint.http2_handshake(address, keepalive).await?;
         let health_service = self
             .health_service
             .lock()
@@ -364,12 +377,26 @@ impl Subchannel {
         }
         let subchannel = Arc::downgrade(self);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let ended = connection.await;
+            let Some(subchannel) = subchannel.upgrade() else {
+                return;
+            };
+            if let Err(error) = ended {
                 tracing::debug!(%error, "client connection ended with an error");
+                if too_many_pings(&error) {
+                    let doublings = subchannel
+                        .events
+                        .keepalive_doublings
+                        .fetch_add(1, Ordering::Relaxed)
+                        + 1;
+                    tracing::warn!(
+                        address = %subchannel.address(),
+                        doublings,
+                        "server sent GOAWAY too_many_pings: doubling the keepalive interval"
+                    );
+                }
             }
-            if let Some(subchannel) = subchannel.upgrade() {
-                subchannel.connection_ended(generation);
-            }
+            subchannel.connection_ended(generation);
         });
         Ok(())
     }
@@ -635,6 +662,22 @@ impl tower_service::Service<http::Request<Body>> for Direct {
             Ok(response.map(Body::incoming))
         })
     }
+}
+
+/// A server's GOAWAY `ENHANCE_YOUR_CALM` with debug data `too_many_pings`
+/// (h2 shows the debug data only in its message).
+fn too_many_pings(error: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(error) = source {
+        if let Some(h2) = error.downcast_ref::<h2::Error>() {
+            return h2.is_go_away()
+                && h2.is_remote()
+                && h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM)
+                && h2.to_string().contains("too_many_pings");
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// Counts a call on its subchannel until its response body is done.
