@@ -1181,3 +1181,32 @@ async fn a_client_told_too_many_pings_doubles_its_keepalive_interval() {
     assert_eq!(opened, 3, "connections opened in 4 s");
     assert_eq!(channel.state(false), ConnectivityState::Ready);
 }
+
+#[tokio::test]
+async fn a_hedge_the_throttle_stops_while_it_waits_ends_with_the_last_failure() {
+    let a = serve("127.0.0.1", "a").await;
+    *a.backend.always_fail.lock().unwrap() = Some(Some("200".into()));
+    let resolver = ManualResolver::new(addresses(&[&a]));
+    let config = r#"{"methodConfig": [{"name": [{"service": "fleet.Backend"}],
+            "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "1s", "nonFatalStatusCodes": ["UNAVAILABLE"]}}],
+        "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}}"#;
+    let grpc = Grpc::new(endpoint_with(&resolver, config).connect_lazy());
+    // The first call's hedge waits out a 200 ms pushback; meanwhile five
+    // more calls fail and close the throttle.
+    let first = tokio::spawn({
+        let grpc = grpc.clone();
+        async move { who(&grpc, Duration::from_secs(5)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let others: Vec<_> = (0..5)
+        .map(|_| {
+            let grpc = grpc.clone();
+            tokio::spawn(async move { who(&grpc, Duration::from_secs(5)).await })
+        })
+        .collect();
+    let error = first.await.expect("no panic").unwrap_err();
+    assert_eq!(error.code(), Code::Unavailable, "{error:?}");
+    for other in others {
+        assert_eq!(other.await.unwrap().unwrap_err().code(), Code::Unavailable);
+    }
+}

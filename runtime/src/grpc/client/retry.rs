@@ -158,6 +158,8 @@ impl<'a> Call<'a> {
         let mut sent = 1;
         let mut next = tokio::time::Instant::now() + policy.delay;
         let mut stopped = false;
+        // The latest failure: the call's result if no attempt is left.
+        let mut last = None;
         loop {
             let more = !stopped && sent < policy.max_attempts;
             tokio::select! {
@@ -185,6 +187,7 @@ impl<'a> Call<'a> {
                     if running.is_empty() && !more {
                         return result;
                     }
+                    last = Some(result);
                 }
                 _ = tokio::time::sleep_until(next), if more => {
                     if self.may_repeat() {
@@ -194,6 +197,11 @@ impl<'a> Call<'a> {
                     } else {
                         stopped = true;
                     }
+                }
+                // Nothing running and nothing more to send (the throttle or
+                // the replay buffer stopped the hedges): the last failure.
+                else => {
+                    return last.unwrap_or_else(|| Err(Status::unavailable("no hedged attempt left")));
                 }
             }
         }
