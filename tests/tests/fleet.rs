@@ -1210,3 +1210,17 @@ async fn a_hedge_the_throttle_stops_while_it_waits_ends_with_the_last_failure() 
         assert_eq!(other.await.unwrap().unwrap_err().code(), Code::Unavailable);
     }
 }
+
+#[tokio::test]
+async fn a_pushback_of_u64_max_ms_waits_until_the_deadline_and_panics_nothing() {
+    let a = serve("127.0.0.1", "a").await;
+    *a.backend.always_fail.lock().unwrap() = Some(Some(u64::MAX.to_string()));
+    let resolver = ManualResolver::new(addresses(&[&a]));
+    let hedging = r#"{"methodConfig": [{"name": [{"service": "fleet.Backend"}],
+        "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.01s", "nonFatalStatusCodes": ["UNAVAILABLE"]}}]}"#;
+    for config in [hedging.to_owned(), retry_config(3, "")] {
+        let grpc = Grpc::new(endpoint_with(&resolver, &config).connect_lazy());
+        let error = who(&grpc, Duration::from_millis(300)).await.unwrap_err();
+        assert_eq!(error.code(), Code::DeadlineExceeded, "{config}: {error:?}");
+    }
+}

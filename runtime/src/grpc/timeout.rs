@@ -56,6 +56,23 @@ pub(crate) fn format(timeout: Duration) -> String {
     format!("{MAX}H")
 }
 
+/// `at + delay`, or a point some thirty years on when that overflows (a
+/// `Duration::MAX` timeout, a pushback of `u64::MAX` ms): never a panic.
+pub(crate) fn later(at: tokio::time::Instant, delay: Duration) -> tokio::time::Instant {
+    at.checked_add(delay)
+        .unwrap_or_else(|| at + Duration::from_secs(30 * 365 * 24 * 3600))
+}
+
+/// [`later`] than now.
+pub(crate) fn after(delay: Duration) -> tokio::time::Instant {
+    later(tokio::time::Instant::now(), delay)
+}
+
+/// `seconds` as a `Duration`, saturating instead of panicking.
+pub(crate) fn from_secs_f64(seconds: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +121,18 @@ mod tests {
         ] {
             assert!(parse(format(d).as_bytes()).unwrap() >= d);
         }
+    }
+
+    #[test]
+    fn deadlines_saturate_instead_of_overflowing() {
+        let now = tokio::time::Instant::now();
+        assert!(later(now, Duration::MAX) > now + Duration::from_secs(365 * 24 * 3600));
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+        assert_eq!(from_secs_f64(f64::INFINITY), Duration::MAX);
+        assert_eq!(from_secs_f64(-1.0), Duration::ZERO);
+        assert_eq!(from_secs_f64(1.5), Duration::from_millis(1500));
     }
 }

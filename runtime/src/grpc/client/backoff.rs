@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::grpc::timeout;
+
 /// How a channel spaces its attempts to connect to an address that keeps
 /// failing: the first retry after `initial`, each later one `multiplier`
 /// times the last up to `max`, every delay moved by up to ±`jitter` of
@@ -105,29 +107,29 @@ impl Schedule {
         Schedule {
             config,
             current: config.initial,
-            deadline: tokio::time::Instant::now() + config.initial,
+            deadline: timeout::after(config.initial),
         }
     }
 
     /// The deadline of the attempt starting now.
     pub(crate) fn attempt_deadline(&self) -> tokio::time::Instant {
         self.deadline
-            .max(tokio::time::Instant::now() + self.config.min_connect_timeout)
+            .max(timeout::after(self.config.min_connect_timeout))
     }
 
     /// When the attempt after a failed one may start; moves the schedule on.
     pub(crate) fn next_attempt(&mut self) -> tokio::time::Instant {
         let start = self.deadline;
         let grown = self.current.as_secs_f64() * self.config.multiplier;
-        self.current = Duration::from_secs_f64(grown.min(self.config.max.as_secs_f64()));
-        self.deadline = start.max(tokio::time::Instant::now()) + self.jittered();
+        self.current = timeout::from_secs_f64(grown).min(self.config.max);
+        self.deadline = timeout::later(start.max(tokio::time::Instant::now()), self.jittered());
         start
     }
 
     /// `current_backoff` moved uniformly within ±`jitter` of itself.
     fn jittered(&self) -> Duration {
         let spread = self.config.jitter * (2.0 * fastrand::f64() - 1.0);
-        Duration::from_secs_f64(self.current.as_secs_f64() * (1.0 + spread))
+        timeout::from_secs_f64(self.current.as_secs_f64() * (1.0 + spread))
     }
 }
 

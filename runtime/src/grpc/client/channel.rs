@@ -967,7 +967,7 @@ impl Channel {
                     _ = changed => {}
                     _ = events.reresolve.notified() => {
                         tokio::select! {
-                            _ = tokio::time::sleep_until(resolved_at + min_interval) => {}
+                            _ = tokio::time::sleep_until(timeout::later(resolved_at, min_interval)) => {}
                             _ = Events::closed(&mut closed) => return,
                         }
                     }
@@ -1381,7 +1381,7 @@ fn apply_timeout(
         Some(asked) if asked <= limit => None,
         _ => {
             headers.insert(GRPC_TIMEOUT, timeout::header_value(limit));
-            Some(tokio::time::Instant::now() + limit)
+            Some(timeout::after(limit))
         }
     }
 }

@@ -407,7 +407,7 @@ impl<T: GrpcTransport> Grpc<T> {
             head = interceptor.intercept(head).await?;
         }
         let (metadata, extensions, timeout, ()) = head.into_parts();
-        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let deadline = timeout.map(timeout::after);
         let mut request = http::Request::post(self.uri_for(path)?)
             .body(body)
             .map_err(|e| Status::from_error(Code::Internal, "cannot build request", e))?;

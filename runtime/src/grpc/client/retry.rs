@@ -20,6 +20,7 @@ use super::Channel;
 use super::service_config::{CallPolicy, HedgingPolicy, RetryPolicy, RetryThrottling};
 use crate::grpc::body::Body;
 use crate::grpc::status::{Code, Status};
+use crate::grpc::timeout;
 
 /// The request bytes one call may hold for replay (grpc-java's default).
 pub(crate) const CALL_REPLAY_LIMIT: usize = 1 << 20;
@@ -156,7 +157,7 @@ impl<'a> Call<'a> {
         let mut running = FuturesUnordered::new();
         running.push(self.attempt(0));
         let mut sent = 1;
-        let mut next = tokio::time::Instant::now() + policy.delay;
+        let mut next = timeout::after(policy.delay);
         let mut stopped = false;
         // The latest failure: the call's result if no attempt is left.
         let mut last = None;
@@ -179,7 +180,7 @@ impl<'a> Call<'a> {
                     }
                     match pushback {
                         Pushback::Stop => stopped = true,
-                        Pushback::Delay(delay) => next = tokio::time::Instant::now() + delay,
+                        Pushback::Delay(delay) => next = timeout::after(delay),
                         // A non-fatal failure sends the next hedge at once.
                         Pushback::None => next = tokio::time::Instant::now(),
                     }
@@ -193,7 +194,7 @@ impl<'a> Call<'a> {
                     if self.may_repeat() {
                         running.push(self.attempt(sent));
                         sent += 1;
-                        next = tokio::time::Instant::now() + policy.delay;
+                        next = timeout::after(policy.delay);
                     } else {
                         stopped = true;
                     }
@@ -213,7 +214,7 @@ impl<'a> Call<'a> {
 fn backoff(policy: &RetryPolicy, n: u32) -> Duration {
     let ceiling = policy.initial_backoff.as_secs_f64() * policy.multiplier.powi(n as i32);
     let ceiling = ceiling.min(policy.max_backoff.as_secs_f64());
-    Duration::from_secs_f64(ceiling * fastrand::f64())
+    timeout::from_secs_f64(ceiling * fastrand::f64())
 }
 
 /// Reads the policy's view of an attempt's result.

@@ -456,6 +456,13 @@ fn duration(value: &Value, path: &str) -> Result<Duration, Invalid> {
         return Err(bad());
     }
     let seconds: u64 = whole.parse().map_err(|_| bad())?;
+    // google.protobuf.Duration's range: ±10,000 years.
+    if seconds > 315_576_000_000 {
+        return Err((
+            path.to_owned(),
+            format!("{value} is longer than 10,000 years"),
+        ));
+    }
     let nanos: u32 = if fraction.is_empty() {
         0
     } else {
@@ -642,6 +649,10 @@ mod tests {
             (
                 r#"{"methodConfig": [{"name": [{}], "timeout": "1.0000000001s"}]}"#,
                 "is not a duration",
+            ),
+            (
+                r#"{"methodConfig": [{"name": [{}], "timeout": "99999999999999s"}]}"#,
+                "longer than 10,000 years",
             ),
             (
                 r#"{"methodConfig": [{"name": [{}], "waitForReady": 1}]}"#,

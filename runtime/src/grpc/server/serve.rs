@@ -135,7 +135,7 @@ where
         };
         let builder = builder.clone();
         let tls = tls.clone();
-        let deadline = tokio::time::Instant::now() + http2.handshake_timeout;
+        let deadline = crate::grpc::timeout::after(http2.handshake_timeout);
         // The TLS handshake runs in the connection's task: a slow client
         // must not hold up accepting others.
         connections.spawn(async move {
@@ -288,9 +288,9 @@ impl Drop for ActiveCall {
 impl Lifetime {
     fn new(http2: &Http2Config, drain: tokio::sync::watch::Receiver<bool>) -> Lifetime {
         // ±10%, as grpc-go and grpc-java jitter the age.
-        let age = http2
-            .max_connection_age
-            .map(|age| age.mul_f64(0.9 + 0.2 * fastrand::f64()));
+        let age = http2.max_connection_age.map(|age| {
+            crate::grpc::timeout::from_secs_f64(age.as_secs_f64() * (0.9 + 0.2 * fastrand::f64()))
+        });
         Lifetime {
             drain,
             age,
@@ -317,8 +317,7 @@ impl Lifetime {
         C: Future<Output = T>,
     {
         let born = tokio::time::Instant::now();
-        let far = born + Duration::from_secs(100 * 365 * 24 * 3600);
-        let aged = self.age.map_or(far, |age| born + age);
+        let aged = crate::grpc::timeout::later(born, self.age.unwrap_or(Duration::MAX));
         let grace = tokio::select! {
             output = connection.as_mut() => return Some(output),
             _ = self.drain.wait_for(|drain| *drain) => None,
@@ -347,8 +346,14 @@ impl Lifetime {
         };
         loop {
             match activity.idle_since() {
-                Some(since) if since + idle <= tokio::time::Instant::now() => return,
-                Some(since) => tokio::time::sleep_until(since + idle).await,
+                Some(since)
+                    if crate::grpc::timeout::later(since, idle) <= tokio::time::Instant::now() =>
+                {
+                    return;
+                }
+                Some(since) => {
+                    tokio::time::sleep_until(crate::grpc::timeout::later(since, idle)).await
+                }
                 None => tokio::time::sleep(idle).await,
             }
         }
