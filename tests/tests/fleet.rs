@@ -143,8 +143,9 @@ fn round_robin_spreads_3000_calls_over_3_backends_within_ten_percent() {
     );
 }
 
-/// Calls in a run with a kill: a few seconds' worth.
-const CALLS: usize = 60_000;
+/// Calls in a run with a kill: a few seconds' worth (well inside the
+/// client's 30 s bound on a loaded CI machine).
+const CALLS: usize = 30_000;
 
 /// Runs `fleet-client` while the second backend is killed under it.
 fn kill_during_run(service_config: &str) -> Tally {
