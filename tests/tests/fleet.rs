@@ -274,7 +274,12 @@ impl Drop for Running {
     }
 }
 
-async fn serve_on(addr: SocketAddr, id: &str) -> Running {
+/// Serves a backend `id` on `addr` with the router `serve` builds around it.
+async fn serve_with(
+    addr: SocketAddr,
+    id: &str,
+    serve: impl FnOnce(Backend) -> protocall::server::Router,
+) -> Running {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let backend = Backend {
@@ -282,8 +287,8 @@ async fn serve_on(addr: SocketAddr, id: &str) -> Running {
         ..Default::default()
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = protocall::Server::builder().add_service(backend.clone());
-    tokio::spawn(server.serve_with_listener(listener, async move {
+    let router = serve(backend.clone());
+    tokio::spawn(router.serve_with_listener(listener, async move {
         let _ = stopped.await;
     }));
     Running {
@@ -291,6 +296,13 @@ async fn serve_on(addr: SocketAddr, id: &str) -> Running {
         backend,
         stop: Some(stop),
     }
+}
+
+async fn serve_on(addr: SocketAddr, id: &str) -> Running {
+    serve_with(addr, id, |backend| {
+        protocall::Server::builder().add_service(backend)
+    })
+    .await
 }
 
 async fn serve(ip: &str, id: &str) -> Running {
@@ -564,26 +576,13 @@ impl protocall::client::Resolver for Silent {
 }
 
 async fn serve_aging(ip: &str, id: &str, age: Duration) -> Running {
-    let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let backend = Backend {
-        id: id.to_owned(),
-        ..Default::default()
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = protocall::Server::builder()
-        .max_connection_age(age)
-        .add_service(backend.clone());
-    tokio::spawn(server.serve_with_listener(listener, async move {
-        let _ = stopped.await;
-    }));
-    Running {
-        addr,
-        backend,
-        stop: Some(stop),
-    }
+    let addr = format!("{ip}:0").parse().unwrap();
+    serve_with(addr, id, |backend| {
+        protocall::Server::builder()
+            .max_connection_age(age)
+            .add_service(backend)
+    })
+    .await
 }
 
 #[tokio::test]
@@ -652,28 +651,15 @@ const HEALTH_CHECKED: &str = r#"{"loadBalancingConfig": [{"round_robin": {}}],
     "healthCheckConfig": {"serviceName": "fleet.Backend"}}"#;
 
 async fn serve_with_health(ip: &str, id: &str) -> (Running, protocall::health::HealthReporter) {
-    let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let backend = Backend {
-        id: id.to_owned(),
-        ..Default::default()
-    };
     let (reporter, health) = protocall::health::health_service();
     reporter.set_serving::<Backend>();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = protocall::Server::builder()
-        .add_service(backend.clone())
-        .add_service(health);
-    tokio::spawn(server.serve_with_listener(listener, async move {
-        let _ = stopped.await;
-    }));
-    let running = Running {
-        addr,
-        backend,
-        stop: Some(stop),
-    };
+    let addr = format!("{ip}:0").parse().unwrap();
+    let running = serve_with(addr, id, |backend| {
+        protocall::Server::builder()
+            .add_service(backend)
+            .add_service(health)
+    })
+    .await;
     (running, reporter)
 }
 

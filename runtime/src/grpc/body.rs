@@ -192,3 +192,40 @@ impl http_body::Body for Body {
         }
     }
 }
+
+pin_project_lite::pin_project! {
+    /// A body that holds `guard` until it is dropped: a call stays counted
+    /// (in flight on a connection) as long as its response is being read.
+    pub(crate) struct Guarded<G> {
+        #[pin]
+        body: Body,
+        guard: G,
+    }
+}
+
+impl<G: Send + 'static> Guarded<G> {
+    /// `body`, holding `guard`.
+    pub(crate) fn wrap(body: Body, guard: G) -> Body {
+        Body::new(Guarded { body, guard })
+    }
+}
+
+impl<G> http_body::Body for Guarded<G> {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        self.project().body.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}

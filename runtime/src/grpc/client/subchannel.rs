@@ -14,7 +14,7 @@ use super::backoff::Schedule;
 use super::balancer::ConnectivityState;
 use super::channel::Endpoint;
 use super::target::Address;
-use crate::grpc::body::Body;
+use crate::grpc::body::{Body, Guarded};
 use crate::grpc::errors;
 use crate::grpc::status::Status;
 
@@ -455,12 +455,7 @@ impl Subchannel {
         }
         let guard = InFlight::start(self);
         match sender.try_send_request(request).await {
-            Ok(response) => Ok(response.map(|body| {
-                Body::new(Tracked {
-                    body,
-                    _guard: guard,
-                })
-            })),
+            Ok(response) => Ok(response.map(|body| Guarded::wrap(Body::incoming(body), guard))),
             Err(mut error) => {
                 if sender.is_closed() {
                     self.connection_lost();
@@ -520,13 +515,11 @@ impl Subchannel {
         };
         let pool = Arc::downgrade(self);
         Ok(response.map(|body| {
-            Body::new(Tracked {
-                body: Pooled {
-                    body,
-                    sender: Some(sender),
-                    pool,
-                },
-                _guard: guard,
+            Body::new(Pooled {
+                body,
+                sender: Some(sender),
+                pool,
+                _call: guard,
             })
         }))
     }
@@ -696,46 +689,14 @@ impl Drop for InFlight {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// A response body that keeps its call counted.
-    struct Tracked<B> {
-        #[pin]
-        body: B,
-        _guard: InFlight,
-    }
-}
-
-impl<B> http_body::Body for Tracked<B>
-where
-    B: http_body::Body<Data = bytes::Bytes>,
-    B::Error: Into<crate::grpc::body::BoxError>,
-{
-    type Data = bytes::Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
-        let frame = std::task::ready!(self.project().body.poll_frame(cx));
-        Poll::Ready(frame.map(|frame| frame.map_err(|e| errors::from_box(e.into()))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
-    }
-}
-
 /// An HTTP/1.1 response body that returns its connection to the pool when
 /// it has been read to the end (dropped early, the connection closes).
 struct Pooled {
     body: Incoming,
     sender: Option<http1::SendRequest<Body>>,
     pool: Weak<Subchannel>,
+    /// Keeps the call counted in flight.
+    _call: InFlight,
 }
 
 impl http_body::Body for Pooled {

@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::config::Http2Config;
 use super::{ServiceStack, Tls, handler};
-use crate::grpc::body::{Body, BoxError};
+use crate::grpc::body::{Body, BoxError, Guarded};
 use crate::grpc::request::RemoteAddr;
 use crate::grpc::status::Status;
 
@@ -556,7 +556,7 @@ where
             return HyperFuture::Deferred {
                 future: Box::pin(async move {
                     let response = call_when_ready(service, request).await;
-                    Ok(response.map(|body| Body::new(Counted { body, _call: call })))
+                    Ok(response.map(|body| Guarded::wrap(body, call)))
                 }),
             };
         }
@@ -587,35 +587,6 @@ async fn call_when_ready<S: ServiceStack>(
         Err(error) => Err(error),
     };
     result.unwrap_or_else(layer_error)
-}
-
-pin_project_lite::pin_project! {
-    /// A response body that keeps its call counted as in flight.
-    struct Counted {
-        #[pin]
-        body: Body,
-        _call: ActiveCall,
-    }
-}
-
-impl http_body::Body for Counted {
-    type Data = bytes::Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
-        self.project().body.poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
-    }
 }
 
 /// The response for an error from a tower layer.
