@@ -315,6 +315,22 @@ pub mod extensions {
     pub use crate::grpc::{Deadline, RemoteAddr};
 }
 
+/// Call metrics by gRFC A66 (the OpenTelemetry metrics of gRPC), for
+/// servers ([`Server::metrics`]) and channels
+/// ([`Endpoint::metrics`](client::Endpoint::metrics)), read as Prometheus
+/// text or a per-method summary.
+#[cfg(feature = "transport")]
+pub mod metrics {
+    pub use crate::grpc::metrics::{MethodSummary, Metrics, MetricsService, Summary};
+}
+
+/// Trace context propagation: W3C `traceparent`/`tracestate` and
+/// `grpc-trace-bin`, read by servers and sent by channels.
+#[cfg(feature = "transport")]
+pub mod trace {
+    pub use crate::grpc::trace::TraceContext;
+}
+
 #[cfg(feature = "auth")]
 pub mod auth;
 

@@ -1014,6 +1014,9 @@ pub mod sample_service_server {
                 _ => unimplemented(call),
             }
         }
+        fn methods(&self) -> ::core::option::Option<&'static [&'static str]> {
+            ::core::option::Option::Some(&["Echo", "Chat"])
+        }
         fn descriptor(
             &self,
         ) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {

@@ -600,6 +600,9 @@ pub mod node_service_server {
                 _ => unimplemented(call),
             }
         }
+        fn methods(&self) -> ::core::option::Option<&'static [&'static str]> {
+            ::core::option::Option::Some(&["Get"])
+        }
         fn descriptor(
             &self,
         ) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {

@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run -p protocall-examples --bin fleet-client -- --target=TARGET \
 //!     [--service_config=JSON] --calls=N --concurrency=C [--timeout_ms=5000] \
-//!     [--wait_for_ready=false]
+//!     [--wait_for_ready=false] [--metrics]
 //! ```
 //!
 //! `TARGET` is any naming.md target (`dns:///host:port`,
@@ -16,6 +16,10 @@
 //! ```text
 //! {"ok": 2990, "failed": {"UNAVAILABLE": 10}, "by_server": {"a": 1000, "b": 995, "c": 995}}
 //! ```
+//!
+//! With `--metrics`, the channel records gRFC A66 metrics and a per-method
+//! summary (calls, attempts, statuses, p50/p99, bytes) goes to stderr at
+//! exit.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,10 +39,11 @@ struct Args {
     concurrency: usize,
     timeout: Duration,
     wait_for_ready: bool,
+    metrics: bool,
 }
 
 const USAGE: &str = "usage: fleet-client --target=TARGET [--service_config=JSON] --calls=N \
---concurrency=C [--timeout_ms=5000] [--wait_for_ready=false]";
+--concurrency=C [--timeout_ms=5000] [--wait_for_ready=false] [--metrics]";
 
 fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut target = None;
@@ -47,6 +52,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut concurrency = 1;
     let mut timeout = Duration::from_secs(5);
     let mut wait_for_ready = false;
+    let mut metrics = false;
     let number = |flag: &str, value: &str| {
         value
             .parse::<usize>()
@@ -61,6 +67,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
             "concurrency" => concurrency = number(flag, value)?.max(1),
             "timeout_ms" => timeout = Duration::from_millis(number(flag, value)? as u64),
             "wait_for_ready" => wait_for_ready = flags::parse_bool(flag, value)?,
+            "metrics" => metrics = flags::parse_bool(flag, value)?,
             _ => flags::ignore(flag),
         }
     }
@@ -71,6 +78,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
         concurrency,
         timeout,
         wait_for_ready,
+        metrics,
     })
 }
 
@@ -101,6 +109,11 @@ async fn main() {
             eprintln!("fleet-client: {}", status.message());
             std::process::exit(2);
         }
+    };
+    let metrics = args.metrics.then(protocall::metrics::Metrics::new);
+    let endpoint = match &metrics {
+        Some(metrics) => endpoint.metrics(metrics.clone()),
+        None => endpoint,
     };
     let client = TestServiceClient::new(endpoint.connect_lazy());
     let next = Arc::new(AtomicUsize::new(0));
@@ -156,4 +169,7 @@ async fn main() {
         ),
     );
     println!("{line}");
+    if let Some(metrics) = metrics {
+        eprint!("{}", metrics.summary());
+    }
 }

@@ -2,8 +2,11 @@
 //! `GetUser` through the generated client, print the reply, stop.
 //!
 //! ```text
-//! cargo run -p protocall-examples --bin user
+//! cargo run -p protocall-examples --bin user [-- --metrics]
 //! ```
+//!
+//! With `--metrics`, server and client record gRFC A66 metrics and a
+//! per-method summary is printed at exit.
 
 use protocall::Server;
 use protocall_examples::user::GetUserRequest;
@@ -13,11 +16,23 @@ use protocall_examples::users::Users;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut with_metrics = false;
+    for (flag, value) in protocall_examples::flags::parse(std::env::args().skip(1))? {
+        match flag.as_str() {
+            "metrics" => with_metrics = protocall_examples::flags::parse_bool(&flag, &value)?,
+            _ => protocall_examples::flags::ignore(&flag),
+        }
+    }
+    let metrics = protocall::metrics::Metrics::new();
+    let mut server = Server::builder();
+    if with_metrics {
+        server = server.metrics(metrics.clone());
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
-        Server::builder()
+        server
             .add_service(UserServiceServer::new(Users))
             .serve_with_listener(listener, async {
                 let _ = stopped.await;
@@ -25,7 +40,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("serving user.UserService on {addr}");
 
-    let client = UserServiceClient::connect(format!("http://{addr}")).await?;
+    let mut endpoint = protocall::client::Endpoint::new(format!("http://{addr}"))?;
+    if with_metrics {
+        endpoint = endpoint.metrics(metrics.clone());
+    }
+    let client = UserServiceClient::new(endpoint.connect().await?);
     let reply = client
         .get_user(GetUserRequest {
             id: 42,
@@ -46,5 +65,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let _ = stop.send(());
     server.await??;
+    if with_metrics {
+        print!("{}", metrics.summary());
+    }
     Ok(())
 }

@@ -34,6 +34,49 @@ impl Default for Codec {
     }
 }
 
+/// Finds the message prefixes in a stream of bytes that pass by in chunks
+/// split anywhere, without holding the messages: what the client's size
+/// limits and the call observer need of a body they do not decode.
+#[derive(Debug, Default)]
+pub(crate) struct Prefixes {
+    /// The prefix being read, `filled` bytes of it so far.
+    header: [u8; HEADER_LEN],
+    filled: usize,
+    /// Bytes of the current message still to pass.
+    remaining: usize,
+}
+
+impl Prefixes {
+    /// Walks `chunk`, calling `on_message(compressed, length)` at each
+    /// complete prefix; the first error stops the walk.
+    pub(crate) fn scan<E>(
+        &mut self,
+        mut chunk: &[u8],
+        mut on_message: impl FnMut(bool, usize) -> Result<(), E>,
+    ) -> Result<(), E> {
+        while !chunk.is_empty() {
+            if self.remaining > 0 {
+                let step = self.remaining.min(chunk.len());
+                self.remaining -= step;
+                chunk.advance(step);
+                continue;
+            }
+            let step = (HEADER_LEN - self.filled).min(chunk.len());
+            self.header[self.filled..self.filled + step].copy_from_slice(&chunk[..step]);
+            self.filled += step;
+            chunk.advance(step);
+            if self.filled == HEADER_LEN {
+                self.filled = 0;
+                let h = self.header;
+                let length = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
+                self.remaining = length;
+                on_message(h[0] & 1 == 1, length)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Encodes `message` as one frame.
 pub(crate) fn encode<M: Message>(message: &M, codec: &Codec) -> Result<Bytes, Status> {
     let mut buf = BytesMut::new();

@@ -8,6 +8,8 @@ mod errors;
 mod frame;
 mod headers;
 mod metadata;
+pub(crate) mod metrics;
+mod observe;
 mod request;
 pub(crate) mod server;
 mod status;
@@ -15,6 +17,7 @@ mod streaming;
 mod timeout;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
+pub(crate) mod trace;
 pub(crate) mod web;
 
 pub use body::Body;

@@ -374,6 +374,9 @@ pub mod health_server {
                 _ => unimplemented(call),
             }
         }
+        fn methods(&self) -> ::core::option::Option<&'static [&'static str]> {
+            ::core::option::Option::Some(&["Check", "Watch"])
+        }
         fn descriptor(
             &self,
         ) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {

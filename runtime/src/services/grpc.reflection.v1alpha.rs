@@ -1438,6 +1438,9 @@ pub mod server_reflection_server {
                 _ => unimplemented(call),
             }
         }
+        fn methods(&self) -> ::core::option::Option<&'static [&'static str]> {
+            ::core::option::Option::Some(&["ServerReflectionInfo"])
+        }
         fn descriptor(
             &self,
         ) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {

@@ -272,6 +272,7 @@ fn server(service: &Service, descriptors: bool) -> TokenStream {
     let server_doc =
         format!(" Serves a [`{bare_name}`] implementation: add it to a `protocall::Server`.");
 
+    let method_names = service.methods.iter().map(|method| &method.name);
     let module_doc = format!(" Server side of `{full_name}`.");
     let descriptor = descriptors.then(|| {
         quote! {
@@ -341,6 +342,9 @@ fn server(service: &Service, descriptors: bool) -> TokenStream {
                         #(#arms)*
                         _ => unimplemented(call),
                     }
+                }
+                fn methods(&self) -> ::core::option::Option<&'static [&'static str]> {
+                    ::core::option::Option::Some(&[#(#method_names),*])
                 }
                 #descriptor
             }

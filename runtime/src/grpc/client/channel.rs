@@ -24,10 +24,14 @@ use super::target::{self, Address, Target};
 use crate::grpc::body::{Body, BoxError};
 use crate::grpc::errors;
 use crate::grpc::headers::GRPC_TIMEOUT;
+use crate::grpc::metrics::{Metrics, TargetMethods};
+use crate::grpc::observe::{self, Observation};
 use crate::grpc::request::{Deadline, TransportSecurityRequired, WaitForReady};
 use crate::grpc::status::{Code, Status};
 use crate::grpc::timeout;
+use crate::grpc::trace::TraceContext;
 use crate::grpc::web::{Protocol, client as web};
+use tracing::Instrument as _;
 
 /// Where and how to connect: the builder of a [`Channel`].
 ///
@@ -72,6 +76,11 @@ pub struct Endpoint {
     connector: Connector,
     #[cfg(feature = "tls")]
     tls: Option<crate::grpc::tls::TlsConnector>,
+    /// The target as A66's `grpc.target` names it (with its scheme).
+    target_name: Arc<str>,
+    metrics: Option<Metrics>,
+    /// Send `grpc-trace-bin` beside `traceparent`.
+    grpc_trace_bin: bool,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -184,7 +193,39 @@ impl Endpoint {
             connector,
             #[cfg(feature = "tls")]
             tls,
+            target_name: canonical_target(text).into(),
+            metrics: None,
+            grpc_trace_bin: false,
         })
+    }
+
+    /// Records the channel's calls' A66 metrics (`grpc.client.attempt.*`,
+    /// `grpc.client.call.duration`) into `metrics`, with the target (its
+    /// scheme added when it had none, `dns:///host:port`) as
+    /// `grpc.target`.
+    ///
+    /// ```
+    /// let metrics = protocall::metrics::Metrics::new();
+    /// let endpoint = protocall::client::Endpoint::new("http://127.0.0.1:50051")?.metrics(metrics.clone());
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn metrics(mut self, metrics: Metrics) -> Endpoint {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Sends the trace context as `grpc-trace-bin` too (for peers of the
+    /// OpenCensus era), beside W3C `traceparent`. Off by default.
+    ///
+    /// ```
+    /// let endpoint = protocall::client::Endpoint::new("http://127.0.0.1:50051")?.grpc_trace_bin(true);
+    /// # let _ = endpoint;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn grpc_trace_bin(mut self, on: bool) -> Endpoint {
+        self.grpc_trace_bin = on;
+        self
     }
 
     /// Resolves the target with `resolver` instead of what its scheme
@@ -755,6 +796,26 @@ impl Resolver for Unresolvable {
 
 /// The host of `authority` (an IPv6 address without its brackets) and its
 /// port, 443 or 80 when it names none.
+/// `text` with the scheme naming.md implies when it has none: a bare
+/// `host:port` is `dns:///host:port`.
+fn canonical_target(text: &str) -> String {
+    const SCHEMES: [&str; 7] = [
+        "dns:",
+        "ipv4:",
+        "ipv6:",
+        "unix:",
+        "unix-abstract:",
+        "http:",
+        "https:",
+    ];
+    let lower = text.to_ascii_lowercase();
+    if SCHEMES.iter().any(|scheme| lower.starts_with(scheme)) {
+        text.to_owned()
+    } else {
+        format!("dns:///{text}")
+    }
+}
+
 pub(crate) fn host_and_port(authority: &http::uri::Authority, https: bool) -> (String, u16) {
     let host = authority
         .host()
@@ -790,6 +851,8 @@ struct Inner {
     started: std::sync::atomic::AtomicBool,
     /// Bytes held for replay by all of this channel's retried calls.
     replay_budget: Arc<retry::Budget>,
+    /// The A66 instruments of this channel's target, when metrics are on.
+    metrics: Option<Arc<TargetMethods>>,
 }
 
 /// What the last resolution made of the channel.
@@ -868,6 +931,10 @@ impl Channel {
             .or_else(|| endpoint.balancer.clone())
             .unwrap_or_else(|| Arc::new(PickFirst));
         let throttle = config.retry_throttling.map(|t| Arc::new(Throttle::new(t)));
+        let metrics = endpoint
+            .metrics
+            .as_ref()
+            .map(|metrics| metrics.target(&endpoint.target_name));
         Channel {
             inner: Arc::new(Inner {
                 resolver: endpoint.target_resolver(),
@@ -882,6 +949,7 @@ impl Channel {
                 }),
                 started: std::sync::atomic::AtomicBool::new(false),
                 replay_budget: Arc::new(retry::Budget::new(retry::CHANNEL_REPLAY_LIMIT)),
+                metrics,
             }),
         }
     }
@@ -1198,9 +1266,31 @@ impl Channel {
         }
     }
 
+    /// One attempt of a call, its A66 attempt metrics recorded when the
+    /// channel has metrics.
+    pub(crate) async fn attempt(
+        &self,
+        request: http::Request<Body>,
+        wait_for_ready: bool,
+    ) -> Result<http::Response<Body>, Status> {
+        let Some(metrics) = &self.inner.metrics else {
+            return self.attempt_unwatched(request, wait_for_ready).await;
+        };
+        let method = metrics.method(request.uri().path().trim_start_matches('/'));
+        let mut observation = Observation::client_attempt(method);
+        let request = request.map(|body| observation.watch_request(body));
+        match self.attempt_unwatched(request, wait_for_ready).await {
+            Ok(response) => Ok(observation.watch_response(response)),
+            Err(status) => {
+                observation.finish(&status);
+                Err(status)
+            }
+        }
+    }
+
     /// One attempt of a call: translated to the endpoint's protocol, sent,
     /// and its response read back as gRPC.
-    pub(crate) async fn attempt(
+    async fn attempt_unwatched(
         &self,
         request: http::Request<Body>,
         wait_for_ready: bool,
@@ -1315,8 +1405,13 @@ impl tower_service::Service<http::Request<Body>> for Channel {
                 Err(status) => return Box::pin(std::future::ready(Err(status))),
             }
         }
+        let observation = self.observe(&mut request);
+        let span = observation
+            .as_ref()
+            .and_then(|o| o.span().cloned())
+            .unwrap_or_else(tracing::Span::none);
         let channel = self.clone();
-        Box::pin(async move {
+        let call = async move {
             let send = async {
                 match policy {
                     None => channel.attempt(request, wait_for_ready).await,
@@ -1345,7 +1440,55 @@ impl tower_service::Service<http::Request<Body>> for Channel {
                 response.extensions_mut().insert(limits::MaxResponse(limit));
             }
             Ok(response)
-        })
+        };
+        let Some(mut observation) = observation else {
+            return Box::pin(call);
+        };
+        Box::pin(
+            async move {
+                match call.await {
+                    Ok(response) => Ok(observation.watch_response(response)),
+                    Err(status) => {
+                        observation.finish(&status);
+                        Err(status)
+                    }
+                }
+            }
+            .instrument(span),
+        )
+    }
+}
+
+impl Channel {
+    /// Sends the call's trace context (a child of the one in the request's
+    /// extensions, or of the server call being handled) and starts
+    /// watching the call, if a subscriber wants its span or the channel
+    /// has metrics.
+    fn observe(&self, request: &mut http::Request<Body>) -> Option<Observation> {
+        let endpoint = &self.inner.endpoint;
+        let trace = request
+            .extensions()
+            .get::<TraceContext>()
+            .cloned()
+            .or_else(TraceContext::current)
+            .map(|parent| parent.child());
+        if let Some(trace) = &trace {
+            trace.write_to(request.headers_mut(), endpoint.grpc_trace_bin);
+        }
+        let path = request.uri().path();
+        let method = self
+            .inner
+            .metrics
+            .as_ref()
+            .map(|metrics| metrics.method(path.trim_start_matches('/')));
+        let span = observe::client_span(path, &endpoint.host, endpoint.port);
+        let observation = Observation::client_call(span, method)?;
+        if let (Some(span), Some(trace)) = (observation.span(), &trace) {
+            observe::record_trace(span, trace);
+        }
+        let body = std::mem::take(request.body_mut());
+        *request.body_mut() = observation.watch_request(body);
+        Some(observation)
     }
 }
 

@@ -6,10 +6,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use http_body::Frame;
 
 use crate::grpc::body::Body;
+use crate::grpc::frame::Prefixes;
 use crate::grpc::status::Status;
 
 /// The largest response message a method's config accepts, in the
@@ -43,9 +44,7 @@ pub(crate) fn limit_request(body: Body, limit: usize) -> Result<(Body, Option<Br
     let checked = FrameLimit {
         body,
         limit,
-        header: [0; 5],
-        filled: 0,
-        remaining: 0,
+        prefixes: Prefixes::default(),
         broken: broken.clone(),
     };
     Ok((Body::new(checked), Some(broken)))
@@ -55,40 +54,21 @@ pub(crate) fn limit_request(body: Body, limit: usize) -> Result<(Body, Option<Br
 struct FrameLimit {
     body: Body,
     limit: usize,
-    /// The prefix of the frame being read, `filled` bytes of it so far.
-    header: [u8; 5],
-    filled: usize,
-    /// Bytes of the current message still to pass.
-    remaining: usize,
+    prefixes: Prefixes,
     broken: Broken,
 }
 
 impl FrameLimit {
     /// Walks `chunk`'s frame boundaries; the first message over the limit
     /// is an error.
-    fn check(&mut self, mut chunk: &[u8]) -> Result<(), Status> {
-        while !chunk.is_empty() {
-            if self.remaining > 0 {
-                let step = self.remaining.min(chunk.len());
-                self.remaining -= step;
-                chunk.advance(step);
-                continue;
+    fn check(&mut self, chunk: &[u8]) -> Result<(), Status> {
+        let limit = self.limit;
+        self.prefixes.scan(chunk, |_, length| {
+            if length > limit {
+                return Err(too_large(length, limit));
             }
-            let step = (5 - self.filled).min(chunk.len());
-            self.header[self.filled..self.filled + step].copy_from_slice(&chunk[..step]);
-            self.filled += step;
-            chunk.advance(step);
-            if self.filled == 5 {
-                self.filled = 0;
-                let h = self.header;
-                let length = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
-                if length > self.limit {
-                    return Err(too_large(length, self.limit));
-                }
-                self.remaining = length;
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -137,9 +117,7 @@ mod tests {
         FrameLimit {
             body: Body::empty(),
             limit,
-            header: [0; 5],
-            filled: 0,
-            remaining: 0,
+            prefixes: Prefixes::default(),
             broken: Arc::default(),
         }
     }

@@ -24,6 +24,8 @@ pub(crate) struct ServerConfig {
     pub(crate) accept_header: http::HeaderValue,
     /// The protocols answered (gRPC, gRPC-Web, Connect).
     pub(crate) protocols: Protocols,
+    /// Where calls' A66 metrics go, if anywhere.
+    pub(crate) metrics: Option<crate::grpc::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -50,6 +52,7 @@ impl Default for ServerConfig {
             timeout: None,
             accept_header: crate::grpc::compression::accept_value(SUPPORTED),
             protocols: Protocols::default(),
+            metrics: None,
         }
     }
 }

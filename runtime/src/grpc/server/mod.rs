@@ -138,6 +138,20 @@ impl Server {
         self
     }
 
+    /// Records every call's A66 metrics (`grpc.server.call.*`) into
+    /// `metrics`; methods the server does not have are counted as `other`.
+    ///
+    /// ```
+    /// let metrics = protocall::metrics::Metrics::new();
+    /// let server = protocall::Server::builder().metrics(metrics.clone());
+    /// // serve it, then publish `metrics.prometheus()` at /metrics
+    /// # let _ = server;
+    /// ```
+    pub fn metrics(mut self, metrics: crate::grpc::metrics::Metrics) -> Server {
+        self.config.metrics = Some(metrics);
+        self
+    }
+
     /// Caps every call's duration, whatever deadline the client sent.
     ///
     /// ```

@@ -9,14 +9,18 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use tracing::{Instrument as _, Span};
 
 use super::config::ServerConfig;
 use super::handler::status_response;
 use super::service::{Call, GrpcMethod, GrpcService, Interceptor, NamedService, ResponseFuture};
 use crate::grpc::body::{Body, BoxError};
 use crate::grpc::metadata::{Metadata, is_reserved};
+use crate::grpc::metrics::OTHER_METHOD;
+use crate::grpc::observe::{self, Observation};
 use crate::grpc::request::Request;
 use crate::grpc::status::Status;
+use crate::grpc::trace::TraceContext;
 use crate::grpc::web::{self, Dialect};
 use crate::reflect::MethodDescriptor;
 
@@ -112,8 +116,43 @@ impl Routes {
         }
     }
 
-    /// Routes one gRPC request (`application/grpc`, protobuf).
-    pub(crate) fn dispatch_native(&self, request: http::Request<Body>) -> ResponseFuture {
+    /// Routes one gRPC request (`application/grpc`, protobuf), watched
+    /// (span, trace context, metrics) when anyone is watching.
+    pub(crate) fn dispatch_native(&self, mut request: http::Request<Body>) -> ResponseFuture {
+        let trace = TraceContext::from_headers(request.headers()).map(|parent| parent.child());
+        let metrics = self.config.metrics.as_ref().map(|metrics| {
+            let path = request.uri().path();
+            let registered = self.routes(path) && path.len() > 1;
+            metrics.server(if registered { &path[1..] } else { OTHER_METHOD })
+        });
+        let observation = Observation::server(observe::server_span(&request), metrics);
+        let Some(observation) = observation else {
+            return match trace {
+                None => self.route(request),
+                Some(trace) => {
+                    request.extensions_mut().insert(trace.clone());
+                    Box::pin(trace.scope(self.route(request)))
+                }
+            };
+        };
+        let span = observation.span().cloned().unwrap_or_else(Span::none);
+        if let Some(trace) = &trace {
+            observe::record_trace(&span, trace);
+            request.extensions_mut().insert(trace.clone());
+        }
+        let request = request.map(|body| observation.watch_request(body));
+        let call = self.route(request);
+        Box::pin(async move {
+            let response = match trace {
+                None => call.instrument(span).await,
+                Some(trace) => trace.scope(call).instrument(span).await,
+            };
+            observation.watch_response(response)
+        })
+    }
+
+    /// Finds the service of `request` and calls it, interceptors first.
+    fn route(&self, request: http::Request<Body>) -> ResponseFuture {
         let path = request.uri().path();
         // "/" service "/" method
         let route = path.strip_prefix('/').and_then(|rest| rest.split_once('/'));
@@ -151,16 +190,19 @@ impl Routes {
     }
 
     /// False when no service answers `path` (unknown service, or a method
-    /// its descriptor does not have).
+    /// its method list or descriptor does not have).
     pub(crate) fn routes(&self, path: &str) -> bool {
         let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
             return false;
         };
-        self.services.get(service).is_some_and(|service| {
-            service
-                .descriptor()
-                .is_none_or(|descriptor| descriptor.method(method).is_some())
-        })
+        self.services
+            .get(service)
+            .is_some_and(|service| match service.methods() {
+                Some(methods) => methods.contains(&method),
+                None => service
+                    .descriptor()
+                    .is_none_or(|descriptor| descriptor.method(method).is_some()),
+            })
     }
 
     pub(crate) fn config(&self) -> &Arc<ServerConfig> {

@@ -93,6 +93,21 @@ pub trait GrpcService: Send + Sync + 'static {
     fn descriptor(&self) -> Option<crate::reflect::ServiceDescriptor> {
         None
     }
+
+    /// The names of the methods the service answers, when it knows them
+    /// (generated services do, descriptors or not). Metrics name the calls
+    /// of other methods `other` (gRFC A66: a caller must not grow them with
+    /// made-up names); a service that answers `None` and has no descriptor
+    /// has every call counted under the name it came with.
+    ///
+    /// ```
+    /// use protocall::server::GrpcService;
+    /// let (_reporter, health) = protocall::health::health_service();
+    /// assert_eq!(health.methods(), Some(&["Check", "Watch"][..]));
+    /// ```
+    fn methods(&self) -> Option<&'static [&'static str]> {
+        None
+    }
 }
 
 /// One incoming call, as routed to a [`GrpcService`].
@@ -328,5 +343,9 @@ impl<S: GrpcService> GrpcService for Intercepted<S> {
 
     fn descriptor(&self) -> Option<crate::reflect::ServiceDescriptor> {
         self.service.descriptor()
+    }
+
+    fn methods(&self) -> Option<&'static [&'static str]> {
+        self.service.methods()
     }
 }

@@ -1,0 +1,433 @@
+//! Watching calls go by: one `tracing` span per call (OpenTelemetry's RPC
+//! semantic conventions), debug events per message, and the A66 metrics.
+//!
+//! The observation sits on the call's HTTP bodies, outside the handlers and
+//! the codec, so every call is seen the same way — generated services,
+//! health and reflection, gRPC-Web and Connect translated to gRPC — and a
+//! call with no subscriber listening and no metrics costs nothing: nothing
+//! is wrapped.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body::Frame;
+use tracing::Span;
+use tracing::field::Empty;
+
+use crate::grpc::body::Body;
+use crate::grpc::frame::Prefixes;
+use crate::grpc::metrics::{ClientMethod, ServerMethod};
+use crate::grpc::status::{Code, Status};
+
+/// Where a finished call's figures go.
+enum Sink {
+    None,
+    Server(Arc<ServerMethod>),
+    Attempt(Arc<ClientMethod>),
+    Call(Arc<ClientMethod>),
+}
+
+/// Which way a body's messages go, for the message events.
+#[derive(Clone, Copy)]
+enum Direction {
+    Sent,
+    Received,
+}
+
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Direction::Sent => "SENT",
+            Direction::Received => "RECEIVED",
+        }
+    }
+}
+
+/// One call (or attempt) being watched, finished once: by its status
+/// (trailers, a failed response, a body error) or, dropped unfinished, as
+/// `CANCELLED`.
+pub(crate) struct Observation {
+    start: Instant,
+    /// `None` when no subscriber wants the span.
+    span: Option<Span>,
+    sink: Sink,
+    /// The request's message bytes, counted by its body.
+    request_bytes: Arc<AtomicU64>,
+    /// The response's message bytes.
+    response_bytes: u64,
+    /// Server spans mark only server-side faults as errors (semantic
+    /// conventions); client spans every non-OK status.
+    server: bool,
+    done: bool,
+}
+
+impl Observation {
+    fn new(span: Span, sink: Sink, server: bool) -> Option<Observation> {
+        let span = (!span.is_disabled()).then_some(span);
+        if span.is_none() && matches!(sink, Sink::None) {
+            return None;
+        }
+        match &sink {
+            Sink::Server(method) => method.started(),
+            Sink::Attempt(method) => method.attempt_started(),
+            Sink::None | Sink::Call(_) => {}
+        }
+        Some(Observation {
+            start: Instant::now(),
+            span,
+            sink,
+            request_bytes: Arc::default(),
+            response_bytes: 0,
+            server,
+            done: false,
+        })
+    }
+
+    /// A server call: its span, and `method`'s instruments when metrics
+    /// are on.
+    pub(crate) fn server(span: Span, method: Option<Arc<ServerMethod>>) -> Option<Observation> {
+        Observation::new(span, method.map_or(Sink::None, Sink::Server), true)
+    }
+
+    /// A client call as the application sees it.
+    pub(crate) fn client_call(
+        span: Span,
+        method: Option<Arc<ClientMethod>>,
+    ) -> Option<Observation> {
+        Observation::new(span, method.map_or(Sink::None, Sink::Call), false)
+    }
+
+    /// One attempt of a client call (metrics only: the call has the span).
+    pub(crate) fn client_attempt(method: Arc<ClientMethod>) -> Observation {
+        Observation::new(Span::none(), Sink::Attempt(method), false).expect("a sink is set")
+    }
+
+    pub(crate) fn span(&self) -> Option<&Span> {
+        self.span.as_ref()
+    }
+
+    /// The request body, its messages counted (and, with a span, logged).
+    pub(crate) fn watch_request(&self, body: Body) -> Body {
+        if self.span.is_none() && matches!(self.sink, Sink::Call(_)) {
+            // A call's metrics are its duration: nothing to count.
+            return body;
+        }
+        let direction = if self.server {
+            Direction::Received
+        } else {
+            Direction::Sent
+        };
+        Body::new(Watched {
+            body,
+            prefixes: Prefixes::default(),
+            messages: 0,
+            direction,
+            span: self.span.clone(),
+            count: Count::Shared(self.request_bytes.clone()),
+        })
+    }
+
+    /// The response body, finishing this observation at its end.
+    pub(crate) fn watch_response(self, response: http::Response<Body>) -> http::Response<Body> {
+        let (parts, body) = response.into_parts();
+        if let Some(status) = Status::from_headers(&parts.headers) {
+            // Trailers-only: the call is over.
+            let mut this = self;
+            this.finish(&status);
+            return http::Response::from_parts(parts, body);
+        }
+        let direction = if self.server {
+            Direction::Sent
+        } else {
+            Direction::Received
+        };
+        let span = self.span.clone();
+        let body = Body::new(Watched {
+            body,
+            prefixes: Prefixes::default(),
+            messages: 0,
+            direction,
+            span,
+            count: Count::Ends(self),
+        });
+        http::Response::from_parts(parts, body)
+    }
+
+    /// Records the call's end with `status`.
+    pub(crate) fn finish(&mut self, status: &Status) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let elapsed = self.start.elapsed();
+        let code = status.code();
+        let request = self.request_bytes.load(Relaxed);
+        match &self.sink {
+            Sink::None => {}
+            Sink::Server(m) => m.finished(code, elapsed, self.response_bytes, request),
+            Sink::Attempt(m) => m.attempt_finished(code, elapsed, request, self.response_bytes),
+            Sink::Call(m) => m.call_finished(code, elapsed),
+        }
+        if let Some(span) = self.span.take() {
+            span.record("rpc.grpc.status_code", code as i32);
+            let fault = !self.server
+                || matches!(
+                    code,
+                    Code::Unknown
+                        | Code::DeadlineExceeded
+                        | Code::Unimplemented
+                        | Code::Internal
+                        | Code::Unavailable
+                        | Code::DataLoss
+                );
+            if code != Code::Ok && fault {
+                span.record("otel.status_code", "ERROR");
+            }
+            if code != Code::Ok {
+                // The one log line of a failed call; the status message, never
+                // a payload or a credential.
+                span.in_scope(|| {
+                    tracing::debug!(
+                        rpc.grpc.status_code = code as i32,
+                        status = code.as_str(),
+                        error = status.message(),
+                        "call failed"
+                    )
+                });
+            }
+        }
+    }
+}
+
+impl Drop for Observation {
+    fn drop(&mut self) {
+        if !self.done {
+            self.finish(&Status::cancelled("the call was cancelled"));
+        }
+    }
+}
+
+/// Where a body's message bytes go.
+enum Count {
+    /// A request: into the observation's counter.
+    Shared(Arc<AtomicU64>),
+    /// The response: into the observation, which the body finishes.
+    Ends(Observation),
+}
+
+pin_project_lite::pin_project! {
+    /// A body whose gRPC messages are counted as they pass.
+    struct Watched {
+        #[pin]
+        body: Body,
+        prefixes: Prefixes,
+        messages: u64,
+        direction: Direction,
+        span: Option<Span>,
+        count: Count,
+    }
+}
+
+impl http_body::Body for Watched {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let this = self.project();
+        let _entered = this.span.as_ref().map(Span::enter);
+        let frame = std::task::ready!(this.body.poll_frame(cx));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    let (direction, messages) = (*this.direction, &mut *this.messages);
+                    let logged = this.span.is_some();
+                    let mut bytes = 0;
+                    let _ = this.prefixes.scan::<()>(data, |compressed, length| {
+                        *messages += 1;
+                        bytes += length as u64;
+                        if logged {
+                            tracing::debug!(
+                                rpc.message.type = direction.as_str(),
+                                rpc.message.id = *messages,
+                                rpc.message.compressed_size = length,
+                                compressed,
+                                "message"
+                            );
+                        }
+                        Ok(())
+                    });
+                    match this.count {
+                        Count::Shared(total) => {
+                            total.fetch_add(bytes, Relaxed);
+                        }
+                        Count::Ends(observation) => observation.response_bytes += bytes,
+                    }
+                }
+                if let (Some(trailers), Count::Ends(observation)) =
+                    (frame.trailers_ref(), this.count)
+                {
+                    let status = Status::from_headers(trailers)
+                        .unwrap_or_else(|| Status::unknown("trailers without grpc-status"));
+                    observation.finish(&status);
+                }
+            }
+            Some(Err(status)) => {
+                if let Count::Ends(observation) = this.count {
+                    observation.finish(status);
+                }
+            }
+            None => {
+                if let Count::Ends(observation) = this.count {
+                    observation.finish(&Status::internal("the response ended without a status"));
+                }
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The span of a server call to `path` (`/service/method`).
+pub(crate) fn server_span(request: &http::Request<Body>) -> Span {
+    let path = request.uri().path();
+    let (service, method) = split(path);
+    let span = tracing::info_span!(
+        "grpc.server",
+        otel.name = path.trim_start_matches('/'),
+        otel.kind = "server",
+        otel.status_code = Empty,
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = method,
+        rpc.grpc.status_code = Empty,
+        server.address = Empty,
+        server.port = Empty,
+        network.peer.address = Empty,
+        network.peer.port = Empty,
+        trace_id = Empty,
+        span_id = Empty,
+    );
+    if span.is_disabled() {
+        return span;
+    }
+    let authority = request.uri().authority().cloned().or_else(|| {
+        request
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok()?.parse().ok())
+    });
+    if let Some(authority) = authority {
+        span.record("server.address", authority.host());
+        if let Some(port) = authority.port_u16() {
+            span.record("server.port", port);
+        }
+    }
+    if let Some(peer) = request.extensions().get::<crate::grpc::RemoteAddr>() {
+        span.record("network.peer.address", peer.0.ip().to_string());
+        span.record("network.peer.port", peer.0.port());
+    }
+    span
+}
+
+/// The span of a client call to `path` on the server at `authority`.
+pub(crate) fn client_span(path: &str, host: &str, port: u16) -> Span {
+    let (service, method) = split(path);
+    tracing::info_span!(
+        "grpc.client",
+        otel.name = path.trim_start_matches('/'),
+        otel.kind = "client",
+        otel.status_code = Empty,
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = method,
+        rpc.grpc.status_code = Empty,
+        server.address = host,
+        server.port = port,
+        trace_id = Empty,
+        span_id = Empty,
+    )
+}
+
+/// Records the call's trace context on its span.
+pub(crate) fn record_trace(span: &Span, context: &crate::grpc::trace::TraceContext) {
+    span.record("trace_id", context.trace_id());
+    span.record("span_id", context.span_id());
+}
+
+/// `/service/method` as its two names.
+fn split(path: &str) -> (&str, &str) {
+    path.trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or((path, ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grpc::metrics::Metrics;
+
+    fn frame(len: usize) -> Vec<u8> {
+        let mut f = vec![0];
+        f.extend_from_slice(&(len as u32).to_be_bytes());
+        f.extend(std::iter::repeat_n(7, len));
+        f
+    }
+
+    async fn drain(body: Body) {
+        use http_body_util::BodyExt as _;
+        let _ = body.collect().await;
+    }
+
+    #[tokio::test]
+    async fn a_server_call_counts_message_bytes_without_prefixes() {
+        let metrics = Metrics::new();
+        let method = metrics.server("demo.Echo/Say");
+        let observation = Observation::server(Span::none(), Some(method)).unwrap();
+        let request = observation.watch_request(Body::once(frame(10).into(), None));
+        drain(request).await;
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("grpc-status", http::HeaderValue::from_static("5"));
+        let mut bytes = frame(3);
+        bytes.extend(frame(4));
+        let response = http::Response::new(Body::once(bytes.into(), Some(trailers)));
+        drain(observation.watch_response(response).into_body()).await;
+        let text = metrics.prometheus();
+        for line in [
+            r#"grpc_server_call_started_total{grpc_method="demo.Echo/Say"} 1"#,
+            r#"grpc_server_call_sent_total_compressed_message_size_bytes_sum{grpc_method="demo.Echo/Say",grpc_status="NOT_FOUND"} 7"#,
+            r#"grpc_server_call_rcvd_total_compressed_message_size_bytes_sum{grpc_method="demo.Echo/Say",grpc_status="NOT_FOUND"} 10"#,
+        ] {
+            assert!(text.contains(line), "no {line} in\n{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_response_dropped_unfinished_is_cancelled() {
+        let metrics = Metrics::new();
+        let observation =
+            Observation::server(Span::none(), Some(metrics.server("demo.Echo/Say"))).unwrap();
+        let response = http::Response::new(Body::once(frame(3).into(), None));
+        drop(observation.watch_response(response));
+        assert!(metrics.prometheus().contains(
+            r#"grpc_server_call_duration_seconds_count{grpc_method="demo.Echo/Say",grpc_status="CANCELLED"} 1"#
+        ));
+    }
+
+    #[test]
+    fn nothing_is_watched_without_a_subscriber_or_metrics() {
+        assert!(Observation::server(Span::none(), None).is_none());
+    }
+}
