@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-features=(transport gzip zstd tls macros auth dns)
+features=(transport gzip zstd tls macros auth dns opentelemetry)
 echo "== protocall --no-default-features"
 cargo check -q -p protocall --no-default-features
 for feature in "${features[@]}"; do

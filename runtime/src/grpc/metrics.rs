@@ -11,14 +11,14 @@ use std::time::Duration;
 use crate::grpc::status::Code;
 
 /// A66's latency buckets, in seconds.
-const LATENCY_BOUNDS: [f64; 41] = [
+pub(crate) const LATENCY_BOUNDS: [f64; 41] = [
     0.0, 0.00001, 0.00005, 0.0001, 0.0003, 0.0006, 0.0008, 0.001, 0.002, 0.003, 0.004, 0.005,
     0.006, 0.008, 0.01, 0.013, 0.016, 0.02, 0.025, 0.03, 0.04, 0.05, 0.065, 0.08, 0.1, 0.13, 0.16,
     0.2, 0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0,
 ];
 
 /// A66's size buckets, in bytes.
-const SIZE_BOUNDS: [f64; 14] = [
+pub(crate) const SIZE_BOUNDS: [f64; 14] = [
     0.0,
     1024.0,
     2048.0,
@@ -76,6 +76,9 @@ pub(crate) const OTHER_METHOD: &str = "other";
 #[derive(Clone, Default)]
 pub struct Metrics {
     registry: Arc<Registry>,
+    /// A66's instruments on the application's OpenTelemetry meter.
+    #[cfg(feature = "opentelemetry")]
+    otel: Option<Arc<crate::grpc::otel::Instruments>>,
 }
 
 impl fmt::Debug for Metrics {
@@ -91,31 +94,52 @@ struct Registry {
 }
 
 /// The instruments of one target's methods.
-#[derive(Default)]
 pub(crate) struct TargetMethods {
     methods: RwLock<HashMap<Box<str>, Arc<ClientMethod>>>,
+    #[cfg(feature = "opentelemetry")]
+    target: Box<str>,
+    #[cfg(feature = "opentelemetry")]
+    otel: Option<Arc<crate::grpc::otel::Instruments>>,
 }
 
 impl TargetMethods {
     /// The instruments of calls to `method`.
     pub(crate) fn method(&self, method: &str) -> Arc<ClientMethod> {
-        entry(&self.methods, method, || method.into())
+        entry(&self.methods, method, || {
+            let instruments = ClientMethod {
+                #[cfg(feature = "opentelemetry")]
+                otel: self.otel.clone().map(|otel| {
+                    crate::grpc::otel::MethodInstruments::client(otel, &self.target, method)
+                }),
+                ..ClientMethod::default()
+            };
+            (method.into(), instruments)
+        })
     }
 }
 
 /// Looks `key` up, adding it on first use; the read lock is all a known
 /// key costs.
-fn entry<K, V, Q>(map: &RwLock<HashMap<K, Arc<V>>>, key: &Q, make: impl FnOnce() -> K) -> Arc<V>
+fn entry<K, V, Q>(
+    map: &RwLock<HashMap<K, Arc<V>>>,
+    key: &Q,
+    make: impl FnOnce() -> (K, V),
+) -> Arc<V>
 where
     K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
     Q: std::hash::Hash + Eq + ?Sized,
-    V: Default,
 {
     if let Some(found) = map.read().unwrap_or_else(|e| e.into_inner()).get(key) {
         return found.clone();
     }
     let mut map = map.write().unwrap_or_else(|e| e.into_inner());
-    map.entry(make()).or_default().clone()
+    if let Some(found) = map.get(key) {
+        return found.clone();
+    }
+    let (key, value) = make();
+    let value = Arc::new(value);
+    map.insert(key, value.clone());
+    value
 }
 
 impl Metrics {
@@ -124,15 +148,53 @@ impl Metrics {
         Metrics::default()
     }
 
+    /// Metrics recorded both here and on `provider`'s meter (named
+    /// `protocall`): A66's instruments with its names, units, attributes
+    /// and bucket boundaries (as advice), exported however the
+    /// application's OpenTelemetry SDK exports (OTLP, Prometheus…).
+    ///
+    /// ```
+    /// let provider = opentelemetry::metrics::noop::NoopMeterProvider::new();
+    /// let metrics = protocall::metrics::Metrics::with_meter_provider(&provider);
+    /// let server = protocall::Server::builder().metrics(metrics);
+    /// # let _ = server;
+    /// ```
+    #[cfg(feature = "opentelemetry")]
+    pub fn with_meter_provider(provider: &dyn opentelemetry::metrics::MeterProvider) -> Metrics {
+        Metrics {
+            registry: Arc::default(),
+            otel: Some(Arc::new(crate::grpc::otel::Instruments::new(provider))),
+        }
+    }
+
     /// The instruments of server calls to `method` (`service/method`).
     pub(crate) fn server(&self, method: &str) -> Arc<ServerMethod> {
-        entry(&self.registry.server, method, || method.into())
+        entry(&self.registry.server, method, || {
+            let instruments = ServerMethod {
+                #[cfg(feature = "opentelemetry")]
+                otel: self
+                    .otel
+                    .clone()
+                    .map(|otel| crate::grpc::otel::MethodInstruments::server(otel, method)),
+                ..ServerMethod::default()
+            };
+            (method.into(), instruments)
+        })
     }
 
     /// The instruments of the calls through `target` (a channel takes
     /// this once).
     pub(crate) fn target(&self, target: &str) -> Arc<TargetMethods> {
-        entry(&self.registry.client, target, || target.into())
+        entry(&self.registry.client, target, || {
+            let methods = TargetMethods {
+                methods: RwLock::default(),
+                #[cfg(feature = "opentelemetry")]
+                target: target.into(),
+                #[cfg(feature = "opentelemetry")]
+                otel: self.otel.clone(),
+            };
+            (target.into(), methods)
+        })
     }
 
     /// The metrics in the Prometheus text exposition format (version
@@ -421,6 +483,14 @@ struct Finished {
     rcvd: Histogram,
 }
 
+impl Finished {
+    fn record(&self, duration: Duration, sent: u64, rcvd: u64) {
+        self.duration.record(duration.as_nanos() as u64);
+        self.sent.record(sent);
+        self.rcvd.record(rcvd);
+    }
+}
+
 impl Default for Finished {
     fn default() -> Finished {
         Finished {
@@ -462,20 +532,27 @@ impl StatusSet<Finished> {
 pub(crate) struct ServerMethod {
     started: AtomicU64,
     finished: StatusSet<Finished>,
+    #[cfg(feature = "opentelemetry")]
+    otel: Option<crate::grpc::otel::MethodInstruments>,
 }
 
 impl ServerMethod {
     /// `grpc.server.call.started`.
     pub(crate) fn started(&self) {
         self.started.fetch_add(1, Relaxed);
+        #[cfg(feature = "opentelemetry")]
+        if let Some(otel) = &self.otel {
+            otel.server_started();
+        }
     }
 
     /// The call's duration and sizes, by its status.
     pub(crate) fn finished(&self, code: Code, duration: Duration, sent: u64, rcvd: u64) {
-        let finished = self.finished.get(code);
-        finished.duration.record(duration.as_nanos() as u64);
-        finished.sent.record(sent);
-        finished.rcvd.record(rcvd);
+        self.finished.get(code).record(duration, sent, rcvd);
+        #[cfg(feature = "opentelemetry")]
+        if let Some(otel) = &self.otel {
+            otel.server_finished(code, duration, sent, rcvd);
+        }
     }
 }
 
@@ -485,25 +562,36 @@ pub(crate) struct ClientMethod {
     attempts_started: AtomicU64,
     attempts: StatusSet<Finished>,
     calls: StatusSet<Histogram>,
+    #[cfg(feature = "opentelemetry")]
+    otel: Option<crate::grpc::otel::MethodInstruments>,
 }
 
 impl ClientMethod {
     /// `grpc.client.attempt.started`.
     pub(crate) fn attempt_started(&self) {
         self.attempts_started.fetch_add(1, Relaxed);
+        #[cfg(feature = "opentelemetry")]
+        if let Some(otel) = &self.otel {
+            otel.attempt_started();
+        }
     }
 
     /// An attempt's duration and sizes, by its status.
     pub(crate) fn attempt_finished(&self, code: Code, duration: Duration, sent: u64, rcvd: u64) {
-        let finished = self.attempts.get(code);
-        finished.duration.record(duration.as_nanos() as u64);
-        finished.sent.record(sent);
-        finished.rcvd.record(rcvd);
+        self.attempts.get(code).record(duration, sent, rcvd);
+        #[cfg(feature = "opentelemetry")]
+        if let Some(otel) = &self.otel {
+            otel.attempt_finished(code, duration, sent, rcvd);
+        }
     }
 
     /// `grpc.client.call.duration`.
     pub(crate) fn call_finished(&self, code: Code, duration: Duration) {
         self.calls.get(code).record(duration.as_nanos() as u64);
+        #[cfg(feature = "opentelemetry")]
+        if let Some(otel) = &self.otel {
+            otel.call_finished(code, duration);
+        }
     }
 }
 

@@ -10,6 +10,8 @@ mod headers;
 mod metadata;
 pub(crate) mod metrics;
 mod observe;
+#[cfg(feature = "opentelemetry")]
+mod otel;
 mod request;
 pub(crate) mod server;
 mod status;

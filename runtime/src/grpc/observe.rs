@@ -22,6 +22,7 @@ use crate::grpc::body::Body;
 use crate::grpc::frame::Prefixes;
 use crate::grpc::metrics::{ClientMethod, ServerMethod};
 use crate::grpc::status::{Code, Status};
+use crate::grpc::trace::TraceContext;
 
 /// Where a finished call's figures go.
 enum Sink {
@@ -361,8 +362,27 @@ pub(crate) fn client_span(path: &str, host: &str, port: u16) -> Span {
     )
 }
 
+/// Joins `span` to OpenTelemetry (feature `opentelemetry`, when a
+/// `tracing-opentelemetry` layer records it), under `parent` if given;
+/// its own context then is the call's. `None` without OpenTelemetry.
+pub(crate) fn join(span: &Span, parent: Option<&TraceContext>) -> Option<TraceContext> {
+    #[cfg(feature = "opentelemetry")]
+    return super::otel::join(span, parent);
+    #[cfg(not(feature = "opentelemetry"))]
+    {
+        let _ = (span, parent);
+        None
+    }
+}
+
+/// The context a call runs in: its OpenTelemetry span's, else a child of
+/// `parent` (the caller's), else none.
+pub(crate) fn call_context(span: &Span, parent: Option<TraceContext>) -> Option<TraceContext> {
+    join(span, parent.as_ref()).or_else(|| parent.map(|parent| parent.child()))
+}
+
 /// Records the call's trace context on its span.
-pub(crate) fn record_trace(span: &Span, context: &crate::grpc::trace::TraceContext) {
+pub(crate) fn record_trace(span: &Span, context: &TraceContext) {
     span.record("trace_id", context.trace_id());
     span.record("span_id", context.span_id());
 }

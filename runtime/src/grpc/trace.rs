@@ -214,6 +214,32 @@ impl TraceContext {
         }
     }
 
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) fn trace_id_bytes(&self) -> [u8; 16] {
+        self.trace_id
+    }
+
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) fn span_id_bytes(&self) -> [u8; 8] {
+        self.span_id
+    }
+
+    /// A context from its parts (an OpenTelemetry span's).
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) fn from_parts(
+        trace_id: [u8; 16],
+        span_id: [u8; 8],
+        flags: u8,
+        state: Option<String>,
+    ) -> TraceContext {
+        TraceContext {
+            trace_id,
+            span_id,
+            flags,
+            state: state.and_then(|s| HeaderValue::from_str(&s).ok()),
+        }
+    }
+
     /// The context of the server call being handled on this task, if its
     /// caller sent one.
     ///

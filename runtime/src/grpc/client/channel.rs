@@ -1466,22 +1466,22 @@ impl Channel {
     /// has metrics.
     fn observe(&self, request: &mut http::Request<Body>) -> Option<Observation> {
         let endpoint = &self.inner.endpoint;
-        let trace = request
+        let path = request.uri().path();
+        let span = observe::client_span(path, &endpoint.host, endpoint.port);
+        let parent = request
             .extensions()
             .get::<TraceContext>()
             .cloned()
-            .or_else(TraceContext::current)
-            .map(|parent| parent.child());
-        if let Some(trace) = &trace {
-            trace.write_to(request.headers_mut(), endpoint.grpc_trace_bin);
-        }
-        let path = request.uri().path();
+            .or_else(TraceContext::current);
         let method = self
             .inner
             .metrics
             .as_ref()
             .map(|metrics| metrics.method(path.trim_start_matches('/')));
-        let span = observe::client_span(path, &endpoint.host, endpoint.port);
+        let trace = observe::call_context(&span, parent);
+        if let Some(trace) = &trace {
+            trace.write_to(request.headers_mut(), endpoint.grpc_trace_bin);
+        }
         let observation = Observation::client_call(span, method)?;
         if let (Some(span), Some(trace)) = (observation.span(), &trace) {
             observe::record_trace(span, trace);

@@ -119,13 +119,14 @@ impl Routes {
     /// Routes one gRPC request (`application/grpc`, protobuf), watched
     /// (span, trace context, metrics) when anyone is watching.
     pub(crate) fn dispatch_native(&self, mut request: http::Request<Body>) -> ResponseFuture {
-        let trace = TraceContext::from_headers(request.headers()).map(|parent| parent.child());
+        let span = observe::server_span(&request);
+        let trace = observe::call_context(&span, TraceContext::from_headers(request.headers()));
         let metrics = self.config.metrics.as_ref().map(|metrics| {
             let path = request.uri().path();
             let registered = self.routes(path) && path.len() > 1;
             metrics.server(if registered { &path[1..] } else { OTHER_METHOD })
         });
-        let observation = Observation::server(observe::server_span(&request), metrics);
+        let observation = Observation::server(span, metrics);
         let Some(observation) = observation else {
             return match trace {
                 None => self.route(request),
