@@ -198,6 +198,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if std::env::var("PROTOCALL_PING_POLICY").as_deref() == Ok("off") {
                     server = server.permit_keepalive_time(std::time::Duration::ZERO);
                 }
+                // `PROTOCALL_METRICS=on`: A66 metrics recorded for every
+                // call, to measure what they cost.
+                if std::env::var("PROTOCALL_METRICS").as_deref() == Ok("on") {
+                    server = server.metrics(protocall::metrics::Metrics::new());
+                }
                 server
                     .add_service(pc::bench_server::BenchServer::new(ProtocallBench))
                     .serve_with_listener(listener, stop_signal())
