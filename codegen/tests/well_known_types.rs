@@ -63,6 +63,7 @@ fn runtime_services_are_up_to_date() {
                 "grpc/health/v1/health.proto",
                 "grpc/reflection/v1/reflection.proto",
                 "grpc/reflection/v1alpha/reflection.proto",
+                "grpc/channelz/v1/channelz.proto",
             ],
             &[concat!(env!("CARGO_MANIFEST_DIR"), "/../proto")],
         )
@@ -74,6 +75,7 @@ fn runtime_services_are_up_to_date() {
         "grpc.health.v1.rs",
         "grpc.reflection.v1.rs",
         "grpc.reflection.v1alpha.rs",
+        "grpc.channelz.v1.rs",
     ] {
         let fresh = std::fs::read_to_string(out.path().join(name)).unwrap();
         let path = checked_in.join(name);

@@ -45,6 +45,8 @@
 #[allow(unused_extern_crates)]
 extern crate self as protocall;
 
+#[cfg(feature = "transport")]
+pub mod channelz;
 mod codec;
 mod decoder;
 mod describe;

@@ -18,8 +18,10 @@ use http_body::Frame;
 use tracing::Span;
 use tracing::field::Empty;
 
+use crate::channelz;
 use crate::grpc::body::Body;
 use crate::grpc::frame::Prefixes;
+use crate::grpc::headers::GRPC_STATUS;
 use crate::grpc::metrics::{ClientMethod, ServerMethod};
 use crate::grpc::status::{Code, Status};
 use crate::grpc::trace::TraceContext;
@@ -56,20 +58,63 @@ pub(crate) struct Observation {
     /// `None` when no subscriber wants the span.
     span: Option<Span>,
     sink: Sink,
-    /// The request's message bytes, counted by its body.
-    request_bytes: Arc<AtomicU64>,
+    /// Channelz counters the call also counts in.
+    tracked: Option<Tracked>,
+    /// The request's message bytes and messages, counted by its body.
+    request: Arc<Counts>,
     /// The response's message bytes.
     response_bytes: u64,
+    response_messages: u64,
     /// Server spans mark only server-side faults as errors (semantic
     /// conventions); client spans every non-OK status.
     server: bool,
     done: bool,
 }
 
+/// A body's message count and bytes.
+#[derive(Default)]
+struct Counts {
+    bytes: AtomicU64,
+    messages: AtomicU64,
+}
+
+/// The channelz entities a call counts in.
+pub(crate) enum Tracked {
+    /// A server call: its server and the connection it came on.
+    Server(channelz::CallSite),
+    Channel(Arc<channelz::ChannelEntry>),
+    Subchannel(Arc<channelz::SubchannelEntry>),
+}
+
+impl Tracked {
+    fn started(&self) {
+        match self {
+            Tracked::Server(site) => {
+                site.server.calls.started();
+                site.socket.streams.started();
+            }
+            Tracked::Channel(channel) => channel.calls.started(),
+            Tracked::Subchannel(subchannel) => subchannel.calls.started(),
+        }
+    }
+
+    fn finished(&self, code: Code, sent: u64, received: u64) {
+        match self {
+            Tracked::Server(site) => {
+                site.server.calls.finished(code);
+                site.socket.streams.finished(code);
+                site.socket.messages(sent, received);
+            }
+            Tracked::Channel(channel) => channel.calls.finished(code),
+            Tracked::Subchannel(subchannel) => subchannel.calls.finished(code),
+        }
+    }
+}
+
 impl Observation {
-    fn new(span: Span, sink: Sink, server: bool) -> Option<Observation> {
+    fn new(span: Span, sink: Sink, tracked: Option<Tracked>, server: bool) -> Option<Observation> {
         let span = (!span.is_disabled()).then_some(span);
-        if span.is_none() && matches!(sink, Sink::None) {
+        if span.is_none() && matches!(sink, Sink::None) && tracked.is_none() {
             return None;
         }
         match &sink {
@@ -77,34 +122,52 @@ impl Observation {
             Sink::Attempt(method) => method.attempt_started(),
             Sink::None | Sink::Call(_) => {}
         }
+        if let Some(tracked) = &tracked {
+            tracked.started();
+        }
         Some(Observation {
             start: Instant::now(),
             span,
             sink,
-            request_bytes: Arc::default(),
+            tracked,
+            request: Arc::default(),
             response_bytes: 0,
+            response_messages: 0,
             server,
             done: false,
         })
     }
 
-    /// A server call: its span, and `method`'s instruments when metrics
-    /// are on.
-    pub(crate) fn server(span: Span, method: Option<Arc<ServerMethod>>) -> Option<Observation> {
-        Observation::new(span, method.map_or(Sink::None, Sink::Server), true)
+    /// A server call: its span, `method`'s instruments when metrics are
+    /// on, its channelz server and socket when channelz is.
+    pub(crate) fn server(
+        span: Span,
+        method: Option<Arc<ServerMethod>>,
+        site: Option<channelz::CallSite>,
+    ) -> Option<Observation> {
+        let sink = method.map_or(Sink::None, Sink::Server);
+        Observation::new(span, sink, site.map(Tracked::Server), true)
     }
 
     /// A client call as the application sees it.
     pub(crate) fn client_call(
         span: Span,
         method: Option<Arc<ClientMethod>>,
+        channel: Option<Arc<channelz::ChannelEntry>>,
     ) -> Option<Observation> {
-        Observation::new(span, method.map_or(Sink::None, Sink::Call), false)
+        let sink = method.map_or(Sink::None, Sink::Call);
+        Observation::new(span, sink, channel.map(Tracked::Channel), false)
     }
 
     /// One attempt of a client call (metrics only: the call has the span).
     pub(crate) fn client_attempt(method: Arc<ClientMethod>) -> Observation {
-        Observation::new(Span::none(), Sink::Attempt(method), false).expect("a sink is set")
+        Observation::new(Span::none(), Sink::Attempt(method), None, false).expect("a sink is set")
+    }
+
+    /// A call sent on a subchannel (channelz).
+    pub(crate) fn subchannel_call(subchannel: Arc<channelz::SubchannelEntry>) -> Observation {
+        let tracked = Some(Tracked::Subchannel(subchannel));
+        Observation::new(Span::none(), Sink::None, tracked, false).expect("tracked")
     }
 
     pub(crate) fn span(&self) -> Option<&Span> {
@@ -113,8 +176,11 @@ impl Observation {
 
     /// The request body, its messages counted (and, with a span, logged).
     pub(crate) fn watch_request(&self, body: Body) -> Body {
-        if self.span.is_none() && matches!(self.sink, Sink::Call(_)) {
-            // A call's metrics are its duration: nothing to count.
+        let counted = matches!(self.sink, Sink::Server(_) | Sink::Attempt(_))
+            || matches!(self.tracked, Some(Tracked::Server(_)));
+        if self.span.is_none() && !counted {
+            // Nothing needs the request's messages (a call's metrics are
+            // its duration, channelz counts calls).
             return body;
         }
         let direction = if self.server {
@@ -128,17 +194,17 @@ impl Observation {
             messages: 0,
             direction,
             span: self.span.clone(),
-            count: Count::Shared(self.request_bytes.clone()),
+            count: Count::Shared(self.request.clone()),
         })
     }
 
     /// The response body, finishing this observation at its end.
     pub(crate) fn watch_response(self, response: http::Response<Body>) -> http::Response<Body> {
         let (parts, body) = response.into_parts();
-        if let Some(status) = Status::from_headers(&parts.headers) {
+        if parts.headers.contains_key(GRPC_STATUS) {
             // Trailers-only: the call is over.
             let mut this = self;
-            this.finish(&status);
+            this.finish_with(&parts.headers);
             return http::Response::from_parts(parts, body);
         }
         let direction = if self.server {
@@ -160,12 +226,42 @@ impl Observation {
 
     /// Records the call's end with `status`.
     pub(crate) fn finish(&mut self, status: &Status) {
+        self.end(status.code(), || status.message().to_owned());
+    }
+
+    /// Records the call's end with the status in trailers (or
+    /// trailers-only headers): only the code is read, and the message only
+    /// for a failed call's log line.
+    fn finish_with(&mut self, trailers: &http::HeaderMap) {
+        let code = trailers
+            .get(GRPC_STATUS)
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok()?.trim().parse().ok())
+            .map_or(Code::Unknown, Code::from_i32);
+        self.end(code, || {
+            Status::from_headers(trailers).map_or_else(
+                || "trailers without grpc-status".to_owned(),
+                |status| status.message().to_owned(),
+            )
+        });
+    }
+
+    fn end(&mut self, code: Code, message: impl FnOnce() -> String) {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
         let elapsed = self.start.elapsed();
-        let code = status.code();
-        let request = self.request_bytes.load(Relaxed);
+        let (request, requests) = (
+            self.request.bytes.load(Relaxed),
+            self.request.messages.load(Relaxed),
+        );
+        if let Some(tracked) = &self.tracked {
+            let (sent, received) = if self.server {
+                (self.response_messages, requests)
+            } else {
+                (requests, self.response_messages)
+            };
+            tracked.finished(code, sent, received);
+        }
         match &self.sink {
             Sink::None => {}
             Sink::Server(m) => m.finished(code, elapsed, self.response_bytes, request),
@@ -194,7 +290,7 @@ impl Observation {
                     tracing::debug!(
                         rpc.grpc.status_code = code as i32,
                         status = code.as_str(),
-                        error = status.message(),
+                        error = message(),
                         "call failed"
                     )
                 });
@@ -206,7 +302,7 @@ impl Observation {
 impl Drop for Observation {
     fn drop(&mut self) {
         if !self.done {
-            self.finish(&Status::cancelled("the call was cancelled"));
+            self.end(Code::Cancelled, || "the call was cancelled".to_owned());
         }
     }
 }
@@ -214,7 +310,7 @@ impl Drop for Observation {
 /// Where a body's message bytes go.
 enum Count {
     /// A request: into the observation's counter.
-    Shared(Arc<AtomicU64>),
+    Shared(Arc<Counts>),
     /// The response: into the observation, which the body finishes.
     Ends(Observation),
 }
@@ -248,7 +344,7 @@ impl http_body::Body for Watched {
                 if let Some(data) = frame.data_ref() {
                     let (direction, messages) = (*this.direction, &mut *this.messages);
                     let logged = this.span.is_some();
-                    let mut bytes = 0;
+                    let (mut bytes, first) = (0, *messages);
                     let _ = this.prefixes.scan::<()>(data, |compressed, length| {
                         *messages += 1;
                         bytes += length as u64;
@@ -263,19 +359,22 @@ impl http_body::Body for Watched {
                         }
                         Ok(())
                     });
+                    let new = *messages - first;
                     match this.count {
                         Count::Shared(total) => {
-                            total.fetch_add(bytes, Relaxed);
+                            total.bytes.fetch_add(bytes, Relaxed);
+                            total.messages.fetch_add(new, Relaxed);
                         }
-                        Count::Ends(observation) => observation.response_bytes += bytes,
+                        Count::Ends(observation) => {
+                            observation.response_bytes += bytes;
+                            observation.response_messages += new;
+                        }
                     }
                 }
                 if let (Some(trailers), Count::Ends(observation)) =
                     (frame.trailers_ref(), this.count)
                 {
-                    let status = Status::from_headers(trailers)
-                        .unwrap_or_else(|| Status::unknown("trailers without grpc-status"));
-                    observation.finish(&status);
+                    observation.finish_with(trailers);
                 }
             }
             Some(Err(status)) => {
@@ -285,7 +384,9 @@ impl http_body::Body for Watched {
             }
             None => {
                 if let Count::Ends(observation) = this.count {
-                    observation.finish(&Status::internal("the response ended without a status"));
+                    observation.end(Code::Internal, || {
+                        "the response ended without a status".to_owned()
+                    });
                 }
             }
         }
@@ -415,7 +516,7 @@ mod tests {
     async fn a_server_call_counts_message_bytes_without_prefixes() {
         let metrics = Metrics::new();
         let method = metrics.server("demo.Echo/Say");
-        let observation = Observation::server(Span::none(), Some(method)).unwrap();
+        let observation = Observation::server(Span::none(), Some(method), None).unwrap();
         let request = observation.watch_request(Body::once(frame(10).into(), None));
         drain(request).await;
         let mut trailers = http::HeaderMap::new();
@@ -438,7 +539,7 @@ mod tests {
     async fn a_response_dropped_unfinished_is_cancelled() {
         let metrics = Metrics::new();
         let observation =
-            Observation::server(Span::none(), Some(metrics.server("demo.Echo/Say"))).unwrap();
+            Observation::server(Span::none(), Some(metrics.server("demo.Echo/Say")), None).unwrap();
         let response = http::Response::new(Body::once(frame(3).into(), None));
         drop(observation.watch_response(response));
         assert!(metrics.prometheus().contains(
@@ -448,6 +549,6 @@ mod tests {
 
     #[test]
     fn nothing_is_watched_without_a_subscriber_or_metrics() {
-        assert!(Observation::server(Span::none(), None).is_none());
+        assert!(Observation::server(Span::none(), None, None).is_none());
     }
 }

@@ -11,14 +11,14 @@
 
 use std::fmt;
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// `traceparent`: version, trace id, parent (span) id, flags.
-pub(crate) const TRACEPARENT: &str = "traceparent";
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// `tracestate`: vendor entries, passed on as they came.
-pub(crate) const TRACESTATE: &str = "tracestate";
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// The binary context of OpenCensus-era gRPC (base64 in HTTP/2).
-pub(crate) const GRPC_TRACE_BIN: &str = "grpc-trace-bin";
+const GRPC_TRACE_BIN: HeaderName = HeaderName::from_static("grpc-trace-bin");
 
 /// The trace a call belongs to: a trace id, the id of the span that sent
 /// (or handles) it, the sampled flag and the vendors' `tracestate`.

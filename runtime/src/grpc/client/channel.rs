@@ -853,6 +853,8 @@ struct Inner {
     replay_budget: Arc<retry::Budget>,
     /// The A66 instruments of this channel's target, when metrics are on.
     metrics: Option<Arc<TargetMethods>>,
+    /// This channel in channelz, when channelz was on as it was made.
+    channelz: Option<crate::channelz::Registered<crate::channelz::ChannelEntry>>,
 }
 
 /// What the last resolution made of the channel.
@@ -936,7 +938,15 @@ impl Channel {
             .as_ref()
             .map(|metrics| metrics.target(&endpoint.target_name));
         Channel {
-            inner: Arc::new(Inner {
+            inner: Arc::new_cyclic(|weak: &std::sync::Weak<Inner>| Inner {
+                channelz: {
+                    let weak = weak.clone();
+                    crate::channelz::channel(&endpoint.target_name, move || {
+                        weak.upgrade().map_or(ConnectivityState::Shutdown, |inner| {
+                            Channel { inner }.state(false)
+                        })
+                    })
+                },
                 resolver: endpoint.target_resolver(),
                 endpoint: Arc::new(endpoint),
                 events: Arc::new(Events::new()),
@@ -1096,12 +1106,16 @@ impl Channel {
         let addresses = resolution.addresses;
         let single = balancing.policy.single_connection();
         let make = |addresses: Vec<Address>| {
-            Subchannel::new(
+            let subchannel = Subchannel::new(
                 endpoint.clone(),
                 self.inner.events.clone(),
                 addresses,
                 !single,
-            )
+            );
+            if let Some(channel) = &self.inner.channelz {
+                subchannel.track(channel);
+            }
+            subchannel
         };
         if single {
             match balancing.subchannels.first() {
@@ -1250,7 +1264,7 @@ impl Channel {
         const MAX_UNSENT: usize = 4;
         for _ in 1..MAX_UNSENT {
             let subchannel = self.pick(wait_for_ready).await?;
-            match subchannel.send(request).await {
+            match tracked(&subchannel, subchannel.send(request).await) {
                 Ok(response) => return Ok(response),
                 Err(SendError::Failed(status)) => return Err(status),
                 Err(SendError::Unsent(unsent, status)) => {
@@ -1260,7 +1274,7 @@ impl Channel {
             }
         }
         let subchannel = self.pick(wait_for_ready).await?;
-        match subchannel.send(request).await {
+        match tracked(&subchannel, subchannel.send(request).await) {
             Ok(response) => Ok(response),
             Err(SendError::Failed(status) | SendError::Unsent(_, status)) => Err(status),
         }
@@ -1482,13 +1496,33 @@ impl Channel {
         if let Some(trace) = &trace {
             trace.write_to(request.headers_mut(), endpoint.grpc_trace_bin);
         }
-        let observation = Observation::client_call(span, method)?;
+        let channelz = self.inner.channelz.as_ref().map(|entry| (**entry).clone());
+        let observation = Observation::client_call(span, method, channelz)?;
         if let (Some(span), Some(trace)) = (observation.span(), &trace) {
             observe::record_trace(span, trace);
         }
         let body = std::mem::take(request.body_mut());
         *request.body_mut() = observation.watch_request(body);
         Some(observation)
+    }
+}
+
+/// A call's outcome on `subchannel`, counted in channelz (when tracked)
+/// once it left: a request that never did is not a call of the subchannel.
+fn tracked(
+    subchannel: &Subchannel,
+    sent: Result<http::Response<Body>, SendError>,
+) -> Result<http::Response<Body>, SendError> {
+    let Some(entry) = subchannel.channelz() else {
+        return sent;
+    };
+    match sent {
+        Ok(response) => Ok(Observation::subchannel_call(entry.clone()).watch_response(response)),
+        Err(SendError::Failed(status)) => {
+            Observation::subchannel_call(entry.clone()).finish(&status);
+            Err(SendError::Failed(status))
+        }
+        Err(unsent) => Err(unsent),
     }
 }
 

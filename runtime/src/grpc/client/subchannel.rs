@@ -69,6 +69,8 @@ pub(crate) struct Subchannel {
     /// `healthCheckConfig.serviceName`: each connection watches this
     /// service's health and counts as ready only while it is `SERVING`.
     health_service: Mutex<Option<String>>,
+    /// This subchannel in channelz, when its channel is.
+    channelz: std::sync::OnceLock<crate::channelz::Registered<crate::channelz::SubchannelEntry>>,
 }
 
 /// What the health watch of the current connection says.
@@ -152,7 +154,23 @@ impl Subchannel {
             eager: AtomicBool::new(eager),
             in_flight: AtomicUsize::new(0),
             health_service: Mutex::new(None),
+            channelz: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Registers the subchannel with channelz under `channel`.
+    pub(crate) fn track(self: &Arc<Self>, channel: &crate::channelz::ChannelEntry) {
+        let weak = Arc::downgrade(self);
+        let entry = crate::channelz::subchannel(channel, self.first.to_string(), move || {
+            weak.upgrade()
+                .map_or(ConnectivityState::Shutdown, |s| s.connectivity())
+        });
+        let _ = self.channelz.set(entry);
+    }
+
+    /// The subchannel's channelz entry, when tracked.
+    pub(crate) fn channelz(&self) -> Option<&Arc<crate::channelz::SubchannelEntry>> {
+        self.channelz.get().map(|entry| &**entry)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

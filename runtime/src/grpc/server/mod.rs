@@ -742,7 +742,8 @@ impl<L> Router<L> {
         L: Layer<Routes>,
         L::Service: ServiceStack,
     {
-        self.serve_with_incoming_shutdown(serve::tcp_incoming(listener), signal)
+        let listening: Vec<_> = listener.local_addr().into_iter().collect();
+        self.serve_listening(serve::tcp_incoming(listener), &listening, signal)
             .await
     }
 
@@ -813,11 +814,28 @@ impl<L> Router<L> {
         L: Layer<Routes>,
         L::Service: ServiceStack,
     {
+        self.serve_listening(incoming, &[], signal).await
+    }
+
+    /// Serves `incoming`, accepted on the `listening` addresses.
+    async fn serve_listening<I, IO, E>(
+        self,
+        incoming: I,
+        listening: &[std::net::SocketAddr],
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()>
+    where
+        I: Stream<Item = Result<IO, E>>,
+        IO: Connected,
+        E: Into<BoxError>,
+        L: Layer<Routes>,
+        L::Service: ServiceStack,
+    {
         let http2 = self.server.http2.clone();
         let tls = self.server.tls.clone();
         let grace = self.server.grace;
         let service = self.into_service().into_inner();
-        serve::serve_incoming(incoming, service, http2, tls, grace, signal).await
+        serve::serve_incoming(incoming, service, http2, tls, grace, listening, signal).await
     }
 
     /// Serves on a Unix-domain socket at `path` (created; it must not

@@ -126,7 +126,11 @@ impl Routes {
             let registered = self.routes(path) && path.len() > 1;
             metrics.server(if registered { &path[1..] } else { OTHER_METHOD })
         });
-        let observation = Observation::server(span, metrics);
+        let site = request
+            .extensions()
+            .get::<crate::channelz::CallSite>()
+            .cloned();
+        let observation = Observation::server(span, metrics, site);
         let Some(observation) = observation else {
             return match trace {
                 None => self.route(request),

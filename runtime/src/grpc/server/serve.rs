@@ -7,6 +7,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -55,11 +56,27 @@ pub trait Connected: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     fn remote_addr(&self) -> Option<SocketAddr> {
         None
     }
+
+    /// This end's address, when the transport has one (channelz shows it).
+    ///
+    /// ```
+    /// use protocall::server::Connected;
+    /// let (client, server) = tokio::io::duplex(64);
+    /// assert_eq!(server.local_addr(), None);
+    /// # drop(client);
+    /// ```
+    fn local_addr(&self) -> Option<SocketAddr> {
+        None
+    }
 }
 
 impl Connected for tokio::net::TcpStream {
     fn remote_addr(&self) -> Option<SocketAddr> {
         self.peer_addr().ok()
+    }
+
+    fn local_addr(&self) -> Option<SocketAddr> {
+        tokio::net::TcpStream::local_addr(self).ok()
     }
 }
 
@@ -80,6 +97,7 @@ pub(super) async fn serve_incoming<I, IO, E, S>(
     http2: Http2Config,
     tls: Option<Tls>,
     grace: Option<Duration>,
+    listening: &[SocketAddr],
     signal: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()>
 where
@@ -88,6 +106,8 @@ where
     E: Into<BoxError>,
     S: ServiceStack,
 {
+    // In channelz while serving, when it is on.
+    let channelz = crate::channelz::server(listening);
     // Tells every connection to drain (GOAWAY, then finish its calls).
     let drain = tokio::sync::watch::Sender::new(false);
     let builder = connection_builder(&http2);
@@ -127,12 +147,19 @@ where
             continue;
         }
         let lifetime = Lifetime::new(&http2, drain.subscribe());
-        let adapter = HyperService {
+        let mut adapter = HyperService {
             service: service.clone(),
             peer: io.remote_addr(),
             extensions: http::Extensions::new(),
             activity: lifetime.activity.clone(),
         };
+        if let Some(server) = &channelz {
+            let socket = crate::channelz::accepted(server, io.local_addr(), io.remote_addr());
+            adapter.extensions.insert(crate::channelz::CallSite {
+                server: (*server).clone(),
+                socket: Arc::new(socket),
+            });
+        }
         let builder = builder.clone();
         let tls = tls.clone();
         let deadline = crate::grpc::timeout::after(http2.handshake_timeout);
