@@ -64,6 +64,7 @@ fn runtime_services_are_up_to_date() {
                 "grpc/reflection/v1/reflection.proto",
                 "grpc/reflection/v1alpha/reflection.proto",
                 "grpc/channelz/v1/channelz.proto",
+                "grpc/binlog/v1/binarylog.proto",
             ],
             &[concat!(env!("CARGO_MANIFEST_DIR"), "/../proto")],
         )
@@ -76,6 +77,7 @@ fn runtime_services_are_up_to_date() {
         "grpc.reflection.v1.rs",
         "grpc.reflection.v1alpha.rs",
         "grpc.channelz.v1.rs",
+        "grpc.binarylog.v1.rs",
     ] {
         let fresh = std::fs::read_to_string(out.path().join(name)).unwrap();
         let path = checked_in.join(name);

@@ -46,6 +46,8 @@
 extern crate self as protocall;
 
 #[cfg(feature = "transport")]
+pub mod binlog;
+#[cfg(feature = "transport")]
 pub mod channelz;
 mod codec;
 mod decoder;

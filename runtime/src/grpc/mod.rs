@@ -6,8 +6,8 @@ mod compression;
 mod encode;
 mod errors;
 mod frame;
-mod headers;
-mod metadata;
+pub(crate) mod headers;
+pub(crate) mod metadata;
 pub(crate) mod metrics;
 mod observe;
 #[cfg(feature = "opentelemetry")]
@@ -16,7 +16,7 @@ mod request;
 pub(crate) mod server;
 mod status;
 mod streaming;
-mod timeout;
+pub(crate) mod timeout;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
 pub(crate) mod trace;

@@ -26,6 +26,8 @@ pub(crate) struct ServerConfig {
     pub(crate) protocols: Protocols,
     /// Where calls' A66 metrics go, if anywhere.
     pub(crate) metrics: Option<crate::grpc::metrics::Metrics>,
+    /// The binary log, if any.
+    pub(crate) binary_log: Option<crate::binlog::BinaryLog>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -53,6 +55,7 @@ impl Default for ServerConfig {
             accept_header: crate::grpc::compression::accept_value(SUPPORTED),
             protocols: Protocols::default(),
             metrics: None,
+            binary_log: None,
         }
     }
 }

@@ -152,6 +152,21 @@ impl Server {
         self
     }
 
+    /// Writes the calls `log`'s filter chooses to its sink, in gRFC A16's
+    /// `grpc.binarylog.v1` format (see [`crate::binlog`]).
+    ///
+    /// ```
+    /// use protocall::binlog::{BinaryLog, FileSink};
+    /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let log = BinaryLog::new("*", FileSink::create("/tmp/calls.binlog")?)?;
+    /// let server = protocall::Server::builder().binary_log(log);
+    /// # let _ = server; Ok(()) }
+    /// ```
+    pub fn binary_log(mut self, log: crate::binlog::BinaryLog) -> Server {
+        self.config.binary_log = Some(log);
+        self
+    }
+
     /// Caps every call's duration, whatever deadline the client sent.
     ///
     /// ```

@@ -116,9 +116,29 @@ impl Routes {
         }
     }
 
-    /// Routes one gRPC request (`application/grpc`, protobuf), watched
-    /// (span, trace context, metrics) when anyone is watching.
-    pub(crate) fn dispatch_native(&self, mut request: http::Request<Body>) -> ResponseFuture {
+    /// Routes one gRPC request (`application/grpc`, protobuf), logged when
+    /// the server has a binary log that chooses it.
+    pub(crate) fn dispatch_native(&self, request: http::Request<Body>) -> ResponseFuture {
+        let Some(log) = &self.config.binary_log else {
+            return self.dispatch_watched(request);
+        };
+        let (request, call) = log.server_call(request);
+        let Some(call) = call else {
+            return self.dispatch_watched(request);
+        };
+        let response = self.dispatch_watched(request);
+        Box::pin(async move {
+            // A call dropped before its handler answered was cancelled.
+            let cancelled = crate::binlog::CancelOnDrop::new(call.clone());
+            let response = response.await;
+            cancelled.disarm();
+            call.server_response(response)
+        })
+    }
+
+    /// Routes one gRPC request, watched (span, trace context, metrics,
+    /// channelz) when anyone is watching.
+    fn dispatch_watched(&self, mut request: http::Request<Body>) -> ResponseFuture {
         let span = observe::server_span(&request);
         let trace = observe::call_context(&span, TraceContext::from_headers(request.headers()));
         let metrics = self.config.metrics.as_ref().map(|metrics| {
