@@ -33,6 +33,7 @@ use crate::Message as _;
 use crate::enumeration::EnumValue;
 use crate::grpc::Body;
 use crate::grpc::Status;
+use crate::grpc::frame::{Piece, Prefixes};
 use grpc_log_entry::{EventType, Logger, Payload};
 
 /// How much of a call to log: header and message bytes (`None`: all).
@@ -450,13 +451,10 @@ pin_project_lite::pin_project! {
         body: Body,
         call: Arc<CallLog>,
         kind: EventType,
-        header: [u8; 5],
-        filled: usize,
-        // The message being read: its length, the bytes kept, the bytes
-        // still to come.
+        prefixes: Prefixes,
+        // The message being read: its length and the bytes kept of it.
         length: usize,
         kept: Vec<u8>,
-        remaining: usize,
         ended: bool,
     }
 
@@ -475,11 +473,9 @@ impl Logged {
             body,
             call,
             kind,
-            header: [0; 5],
-            filled: 0,
+            prefixes: Prefixes::default(),
             length: 0,
             kept: Vec::new(),
-            remaining: 0,
             ended: false,
         }
     }
@@ -499,43 +495,35 @@ impl http_body::Body for Logged {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
                     let limit = this.call.limits.message.unwrap_or(usize::MAX);
-                    let mut chunk = &data[..];
-                    while !chunk.is_empty() {
-                        if *this.remaining == 0 && *this.filled < 5 {
-                            let step = (5 - *this.filled).min(chunk.len());
-                            this.header[*this.filled..*this.filled + step]
-                                .copy_from_slice(&chunk[..step]);
-                            *this.filled += step;
-                            chunk = &chunk[step..];
-                            if *this.filled < 5 {
-                                break;
+                    let (call, kind) = (&*this.call, *this.kind);
+                    let (length, kept) = (&mut *this.length, &mut *this.kept);
+                    let _ = this.prefixes.walk::<()>(data, |piece| {
+                        match piece {
+                            Piece::Start { length: n, .. } => {
+                                *length = n;
+                                kept.clear();
                             }
-                            let h = *this.header;
-                            *this.length = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
-                            *this.remaining = *this.length;
-                            this.kept.clear();
+                            Piece::Payload(bytes) => {
+                                let keep = bytes.len().min(limit.saturating_sub(kept.len()));
+                                kept.extend_from_slice(&bytes[..keep]);
+                            }
+                            Piece::End => {
+                                let data = std::mem::take(kept);
+                                let truncated = data.len() < *length;
+                                call.write(
+                                    kind,
+                                    truncated,
+                                    None,
+                                    Payload::Message(Message {
+                                        length: *length as u32,
+                                        data,
+                                        ..Default::default()
+                                    }),
+                                );
+                            }
                         }
-                        let step = (*this.remaining).min(chunk.len());
-                        let keep = step.min(limit.saturating_sub(this.kept.len()));
-                        this.kept.extend_from_slice(&chunk[..keep]);
-                        *this.remaining -= step;
-                        chunk = &chunk[step..];
-                        if *this.remaining == 0 {
-                            *this.filled = 0;
-                            let data = std::mem::take(this.kept);
-                            let truncated = data.len() < *this.length;
-                            this.call.write(
-                                *this.kind,
-                                truncated,
-                                None,
-                                Payload::Message(Message {
-                                    length: *this.length as u32,
-                                    data,
-                                    ..Default::default()
-                                }),
-                            );
-                        }
-                    }
+                        Ok(())
+                    });
                 }
                 if let Some(trailers) = frame.trailers_ref() {
                     if *this.kind == EventType::ServerMessage {

@@ -46,19 +46,46 @@ pub(crate) struct Prefixes {
     remaining: usize,
 }
 
+/// What [`Prefixes::walk`] finds in the bytes.
+pub(crate) enum Piece<'a> {
+    /// A message's prefix.
+    Start { compressed: bool, length: usize },
+    /// Some of its bytes.
+    Payload(&'a [u8]),
+    /// Its last byte has passed.
+    End,
+}
+
 impl Prefixes {
     /// Walks `chunk`, calling `on_message(compressed, length)` at each
     /// complete prefix; the first error stops the walk.
     pub(crate) fn scan<E>(
         &mut self,
-        mut chunk: &[u8],
+        chunk: &[u8],
         mut on_message: impl FnMut(bool, usize) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.walk(chunk, |piece| match piece {
+            Piece::Start { compressed, length } => on_message(compressed, length),
+            Piece::Payload(_) | Piece::End => Ok(()),
+        })
+    }
+
+    /// Walks `chunk`, calling `on` with each prefix, payload slice and
+    /// message end; the first error stops the walk.
+    pub(crate) fn walk<E>(
+        &mut self,
+        mut chunk: &[u8],
+        mut on: impl FnMut(Piece<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         while !chunk.is_empty() {
             if self.remaining > 0 {
                 let step = self.remaining.min(chunk.len());
                 self.remaining -= step;
+                on(Piece::Payload(&chunk[..step]))?;
                 chunk.advance(step);
+                if self.remaining == 0 {
+                    on(Piece::End)?;
+                }
                 continue;
             }
             let step = (HEADER_LEN - self.filled).min(chunk.len());
@@ -70,7 +97,13 @@ impl Prefixes {
                 let h = self.header;
                 let length = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
                 self.remaining = length;
-                on_message(h[0] & 1 == 1, length)?;
+                on(Piece::Start {
+                    compressed: h[0] & 1 == 1,
+                    length,
+                })?;
+                if length == 0 {
+                    on(Piece::End)?;
+                }
             }
         }
         Ok(())
@@ -256,6 +289,31 @@ pub(crate) fn decode_message<M: Message>(payload: Bytes) -> Result<M, Status> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn prefixes_walk_messages_split_anywhere() {
+        let mut bytes = Vec::new();
+        for payload in [&b"abc"[..], b"", b"defgh"] {
+            bytes.push(0);
+            bytes.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(payload);
+        }
+        for split in 0..=bytes.len() {
+            let mut prefixes = Prefixes::default();
+            let (mut messages, mut current) = (Vec::new(), Vec::new());
+            for part in [&bytes[..split], &bytes[split..]] {
+                let _ = prefixes.walk::<()>(part, |piece| {
+                    match piece {
+                        Piece::Start { .. } => current.clear(),
+                        Piece::Payload(b) => current.extend_from_slice(b),
+                        Piece::End => messages.push(std::mem::take(&mut current)),
+                    }
+                    Ok(())
+                });
+            }
+            assert_eq!(messages, [&b"abc"[..], b"", b"defgh"], "split {split}");
+        }
+    }
+
     use super::*;
     use crate::types::StringValue;
 

@@ -5,7 +5,7 @@ pub(crate) mod client;
 mod compression;
 mod encode;
 mod errors;
-mod frame;
+pub(crate) mod frame;
 pub(crate) mod headers;
 pub(crate) mod metadata;
 pub(crate) mod metrics;
