@@ -1,5 +1,7 @@
-//! Binary logs (`grpc.binarylog.v1`, gRFC A16): a server's calls written as
-//! `GrpcLogEntry` records — client header, each message, half-close,
+//! Binary logs (`grpc.binarylog.v1`, gRFC A16): calls of a server
+//! ([`Server::binary_log`](crate::Server::binary_log)) or a channel
+//! ([`Endpoint::binary_log`](crate::client::Endpoint::binary_log)) written
+//! as `GrpcLogEntry` records — client header, each message, half-close,
 //! server header, trailer or cancel — for auditing and replay, chosen by
 //! A16's filter strings (`*`, `Service/*`, `Service/Method{h:256;m:1024}`,
 //! `-Service/Method`).
@@ -34,7 +36,8 @@ use crate::enumeration::EnumValue;
 use crate::grpc::Body;
 use crate::grpc::Status;
 use crate::grpc::frame::{Piece, Prefixes};
-use grpc_log_entry::{EventType, Logger, Payload};
+pub(crate) use grpc_log_entry::Logger;
+use grpc_log_entry::{EventType, Payload};
 
 /// How much of a call to log: header and message bytes (`None`: all).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,11 +224,13 @@ impl BinaryLog {
         })
     }
 
-    /// Logs the server call `request` starts, if the filter chooses it:
-    /// its client header now, the rest as its bodies pass.
-    pub(crate) fn server_call(
+    /// Logs the call `request` starts (received by a server, or sent by a
+    /// channel), if the filter chooses it: its client header now, the rest
+    /// as its bodies pass.
+    pub(crate) fn call(
         &self,
         request: http::Request<Body>,
+        logger: Logger,
     ) -> (http::Request<Body>, Option<Arc<CallLog>>) {
         let Some(limits) = self.filter.limits(request.uri().path()) else {
             return (request, None);
@@ -233,6 +238,7 @@ impl BinaryLog {
         let call = Arc::new(CallLog {
             log: self.clone(),
             limits,
+            logger,
             id: self.next_call.fetch_add(1, Relaxed),
             sequence: AtomicU64::new(0),
         });
@@ -243,9 +249,13 @@ impl BinaryLog {
             .and_then(|v| crate::grpc::timeout::parse(v.as_bytes()).ok())
             .and_then(|d| crate::types::Duration::try_from(d).ok());
         let (metadata, truncated) = metadata(&parts.headers, limits.header);
+        // A server logs its peer on the client header; a channel would on
+        // the server header, but which connection carries the call is not
+        // known at the call's level.
         let peer = parts
             .extensions
             .get::<crate::grpc::RemoteAddr>()
+            .filter(|_| logger == Logger::Server)
             .map(|a| address(a.0));
         call.write(
             EventType::ClientHeader,
@@ -293,29 +303,49 @@ impl Drop for CancelOnDrop {
 pub(crate) struct CallLog {
     log: BinaryLog,
     limits: Limits,
+    logger: Logger,
     id: u64,
     sequence: AtomicU64,
 }
 
 impl CallLog {
     fn write(&self, kind: EventType, truncated: bool, peer: Option<Address>, payload: Payload) {
+        self.entry(kind, truncated, peer, Some(payload));
+    }
+
+    /// Writes the call's next entry.
+    fn entry(
+        &self,
+        kind: EventType,
+        truncated: bool,
+        peer: Option<Address>,
+        payload: Option<Payload>,
+    ) {
         let entry = GrpcLogEntry {
             timestamp: Some(std::time::SystemTime::now().into()),
             call_id: self.id,
             sequence_id_within_call: self.sequence.fetch_add(1, Relaxed) + 1,
             r#type: EnumValue::Known(kind),
-            logger: EnumValue::Known(Logger::Server),
+            logger: EnumValue::Known(self.logger),
             payload_truncated: truncated,
             peer,
-            payload: Some(payload),
+            payload,
             ..Default::default()
         };
         self.log.sink.write(&entry);
     }
 
+    /// A call that ended before a response: the status the library gave
+    /// the application, as its trailer (A16).
+    pub(crate) fn failed(&self, status: &Status) {
+        let mut headers = http::HeaderMap::new();
+        status.write_to(&mut headers);
+        self.trailer(&headers);
+    }
+
     /// Logs the response's header (or, trailers-only, its trailer) and
     /// watches its body for messages and the trailer.
-    pub(crate) fn server_response(
+    pub(crate) fn response(
         self: Arc<Self>,
         response: http::Response<Body>,
     ) -> http::Response<Body> {
@@ -360,15 +390,7 @@ impl CallLog {
     }
 
     fn cancel(&self) {
-        let entry = GrpcLogEntry {
-            timestamp: Some(std::time::SystemTime::now().into()),
-            call_id: self.id,
-            sequence_id_within_call: self.sequence.fetch_add(1, Relaxed) + 1,
-            r#type: EnumValue::Known(EventType::Cancel),
-            logger: EnumValue::Known(Logger::Server),
-            ..Default::default()
-        };
-        self.log.sink.write(&entry);
+        self.entry(EventType::Cancel, false, None, None);
     }
 }
 
@@ -525,6 +547,16 @@ impl http_body::Body for Logged {
                         Ok(())
                     });
                 }
+                // A sender's body may say it has ended without a last poll
+                // (hyper sends END_STREAM with the last data then).
+                if *this.kind == EventType::ClientMessage
+                    && !*this.ended
+                    && this.body.is_end_stream()
+                {
+                    *this.ended = true;
+                    this.call
+                        .entry(EventType::ClientHalfClose, false, None, None);
+                }
                 if let Some(trailers) = frame.trailers_ref() {
                     if *this.kind == EventType::ServerMessage {
                         *this.ended = true;
@@ -536,15 +568,8 @@ impl http_body::Body for Logged {
             None => {
                 if *this.kind == EventType::ClientMessage && !*this.ended {
                     *this.ended = true;
-                    let entry = GrpcLogEntry {
-                        timestamp: Some(std::time::SystemTime::now().into()),
-                        call_id: this.call.id,
-                        sequence_id_within_call: this.call.sequence.fetch_add(1, Relaxed) + 1,
-                        r#type: EnumValue::Known(EventType::ClientHalfClose),
-                        logger: EnumValue::Known(Logger::Server),
-                        ..Default::default()
-                    };
-                    this.call.log.sink.write(&entry);
+                    this.call
+                        .entry(EventType::ClientHalfClose, false, None, None);
                 }
             }
         }

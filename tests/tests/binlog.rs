@@ -57,6 +57,9 @@ fn server_calls_are_logged_as_grpc_log_entries() {
     let path = dir.path().join("calls.binlog");
     // Headers in full, the first 4 bytes of each message; Skip not at all.
     let log = BinaryLog::new("*{h;m:4},-demo.Echo/Skip", FileSink::create(&path).unwrap()).unwrap();
+    let client_path = dir.path().join("client.binlog");
+    let client_log =
+        BinaryLog::new("demo.Echo/Say", FileSink::create(&client_path).unwrap()).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let port = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -68,6 +71,7 @@ fn server_calls_are_logged_as_grpc_log_entries() {
         let grpc = Grpc::new(
             Endpoint::new(format!("http://{addr}"))
                 .unwrap()
+                .binary_log(client_log.clone())
                 .connect()
                 .await
                 .unwrap(),
@@ -97,6 +101,18 @@ fn server_calls_are_logged_as_grpc_log_entries() {
             .unwrap()
             .into_inner();
         while stream.message().await.unwrap().is_some() {}
+        // A call that never reaches a server: its header, then the status
+        // the library gave the application, as its trailer.
+        let nowhere = Grpc::new(
+            Endpoint::new("http://127.0.0.1:1")
+                .unwrap()
+                .binary_log(client_log)
+                .connect_lazy(),
+        );
+        nowhere
+            .unary::<_, StringValue>(Request::new(StringValue::from("x")), "/demo.Echo/Say")
+            .await
+            .unwrap_err();
         tokio::time::sleep(Duration::from_millis(100)).await;
         addr.port()
     });
@@ -187,4 +203,59 @@ fn server_calls_are_logged_as_grpc_log_entries() {
         .filter(|e| e["type"] == "EVENT_TYPE_SERVER_MESSAGE")
         .count();
     assert_eq!(messages, 3, "{count:?}");
+
+    // The channel's own log of the same calls.
+    let mut command = peers::python_command(&python, "binlog_read.py");
+    command.arg(&client_path);
+    let out = peers::run_client(command).unwrap_or_else(|e| panic!("binlog_read.py: {e}"));
+    let entries: Vec<Value> = serde_json::from_str(out.trim()).unwrap();
+    assert!(
+        entries.iter().all(|e| e["logger"] == "LOGGER_CLIENT"),
+        "{out}"
+    );
+    let mut calls: Vec<u64> = entries
+        .iter()
+        .map(|e| e["call_id"].as_u64().unwrap())
+        .collect();
+    calls.dedup();
+    assert_eq!(
+        calls.len(),
+        3,
+        "two Say calls and the unreachable one; Count is not chosen: {out}"
+    );
+    let of = |call: u64| {
+        entries
+            .iter()
+            .filter(|e| e["call_id"] == call)
+            .collect::<Vec<_>>()
+    };
+    let kinds: Vec<&str> = of(calls[0])
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "EVENT_TYPE_CLIENT_HEADER",
+            "EVENT_TYPE_CLIENT_MESSAGE",
+            "EVENT_TYPE_CLIENT_HALF_CLOSE",
+            "EVENT_TYPE_SERVER_HEADER",
+            "EVENT_TYPE_SERVER_MESSAGE",
+            "EVENT_TYPE_SERVER_TRAILER",
+        ],
+        "{out}"
+    );
+    assert_eq!(
+        of(calls[0])[1]["data"],
+        "0a0568656c6c6f",
+        "the whole message: no limit in this filter"
+    );
+    let unreachable = of(calls[2]);
+    assert_eq!(unreachable[0]["type"], "EVENT_TYPE_CLIENT_HEADER");
+    let last = unreachable.last().unwrap();
+    assert_eq!(
+        (last["type"].clone(), last["status_code"].clone()),
+        ("EVENT_TYPE_SERVER_TRAILER".into(), 14.into()),
+        "{unreachable:?}"
+    );
 }

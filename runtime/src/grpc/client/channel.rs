@@ -78,6 +78,7 @@ pub struct Endpoint {
     tls: Option<crate::grpc::tls::TlsConnector>,
     /// The target as A66's `grpc.target` names it (with its scheme).
     target_name: Arc<str>,
+    binary_log: Option<crate::binlog::BinaryLog>,
     metrics: Option<Metrics>,
     /// Send `grpc-trace-bin` beside `traceparent`.
     grpc_trace_bin: bool,
@@ -196,7 +197,24 @@ impl Endpoint {
             target_name: canonical_target(text).into(),
             metrics: None,
             grpc_trace_bin: false,
+            binary_log: None,
         })
+    }
+
+    /// Writes the calls `log`'s filter chooses to its sink, in gRFC A16's
+    /// `grpc.binarylog.v1` format, as the application makes them (one call
+    /// however many attempts its retries take).
+    ///
+    /// ```
+    /// use protocall::binlog::{BinaryLog, FileSink};
+    /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let log = BinaryLog::new("*{h;m:256}", FileSink::create("/tmp/client.binlog")?)?;
+    /// let endpoint = protocall::client::Endpoint::new("http://127.0.0.1:50051")?.binary_log(log);
+    /// # let _ = endpoint; Ok(()) }
+    /// ```
+    pub fn binary_log(mut self, log: crate::binlog::BinaryLog) -> Endpoint {
+        self.binary_log = Some(log);
+        self
     }
 
     /// Records the channel's calls' A66 metrics (`grpc.client.attempt.*`,
@@ -1419,13 +1437,21 @@ impl tower_service::Service<http::Request<Body>> for Channel {
                 Err(status) => return Box::pin(std::future::ready(Err(status))),
             }
         }
+        // The binary log sees the call as the application made it (A16:
+        // not the attempts of retries and hedges).
+        let mut logged = None;
+        if let Some(log) = &endpoint.binary_log {
+            let (logged_request, call) = log.call(request, crate::binlog::Logger::Client);
+            request = logged_request;
+            logged = call;
+        }
         let observation = self.observe(&mut request);
         let span = observation
             .as_ref()
             .and_then(|o| o.span().cloned())
             .unwrap_or_else(tracing::Span::none);
         let channel = self.clone();
-        let call = async move {
+        let call: ChannelFuture = Box::pin(async move {
             let send = async {
                 match policy {
                     None => channel.attempt(request, wait_for_ready).await,
@@ -1454,9 +1480,24 @@ impl tower_service::Service<http::Request<Body>> for Channel {
                 response.extensions_mut().insert(limits::MaxResponse(limit));
             }
             Ok(response)
+        });
+        let call: ChannelFuture = match logged {
+            None => call,
+            Some(log) => Box::pin(async move {
+                let cancelled = crate::binlog::CancelOnDrop::new(log.clone());
+                let result = call.await;
+                cancelled.disarm();
+                match result {
+                    Ok(response) => Ok(log.response(response)),
+                    Err(status) => {
+                        log.failed(&status);
+                        Err(status)
+                    }
+                }
+            }),
         };
         let Some(mut observation) = observation else {
-            return Box::pin(call);
+            return call;
         };
         Box::pin(
             async move {

@@ -122,7 +122,7 @@ impl Routes {
         let Some(log) = &self.config.binary_log else {
             return self.dispatch_watched(request);
         };
-        let (request, call) = log.server_call(request);
+        let (request, call) = log.call(request, crate::binlog::Logger::Server);
         let Some(call) = call else {
             return self.dispatch_watched(request);
         };
@@ -132,7 +132,7 @@ impl Routes {
             let cancelled = crate::binlog::CancelOnDrop::new(call.clone());
             let response = response.await;
             cancelled.disarm();
-            call.server_response(response)
+            call.response(response)
         })
     }
 
