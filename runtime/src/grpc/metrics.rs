@@ -35,9 +35,10 @@ pub(crate) const SIZE_BOUNDS: [f64; 14] = [
     4294967296.0,
 ];
 
-/// The method name recorded for methods a server does not know (A66:
-/// unregistered names would let a caller grow the metrics without bound).
-pub(crate) const OTHER_METHOD: &str = "other";
+/// The name recorded for methods a server does not know and targets
+/// filtered out (A66: unregistered names would let a caller grow the
+/// metrics without bound).
+const OTHER_METHOD: &str = "other";
 
 /// Call metrics of servers and channels (gRFC A66), shared by every
 /// server and channel given a clone of it, read as Prometheus text or as a
@@ -76,9 +77,20 @@ pub(crate) const OTHER_METHOD: &str = "other";
 #[derive(Clone, Default)]
 pub struct Metrics {
     registry: Arc<Registry>,
+    filters: Filters,
     /// A66's instruments on the application's OpenTelemetry meter.
     #[cfg(feature = "opentelemetry")]
     otel: Option<Arc<crate::grpc::otel::Instruments>>,
+}
+
+/// Whether a name is recorded as it is.
+type Keep = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A66's overrides of what the attributes record.
+#[derive(Clone, Default)]
+struct Filters {
+    target: Option<Keep>,
+    generic_method: Option<Keep>,
 }
 
 impl fmt::Debug for Metrics {
@@ -163,7 +175,59 @@ impl Metrics {
     pub fn with_meter_provider(provider: &dyn opentelemetry::metrics::MeterProvider) -> Metrics {
         Metrics {
             registry: Arc::default(),
+            filters: Filters::default(),
             otel: Some(Arc::new(crate::grpc::otel::Instruments::new(provider))),
+        }
+    }
+
+    /// Records a channel's target as `grpc.target` only when `keep` says
+    /// so, else as `other` (A66: targets made of IP addresses would grow
+    /// the metrics without bound). Channels made with these metrics after
+    /// this call are affected.
+    ///
+    /// ```
+    /// let metrics = protocall::metrics::Metrics::new().target_filter(|target| target.starts_with("dns:"));
+    /// # let _ = metrics;
+    /// ```
+    pub fn target_filter(mut self, keep: impl Fn(&str) -> bool + Send + Sync + 'static) -> Metrics {
+        self.filters.target = Some(Arc::new(keep));
+        self
+    }
+
+    /// Records calls to methods a server does not have under their own
+    /// names when `keep` says so (A66's generic-method option), instead
+    /// of `other`.
+    ///
+    /// ```
+    /// let metrics = protocall::metrics::Metrics::new().generic_method_filter(|method| method.starts_with("proxy."));
+    /// # let _ = metrics;
+    /// ```
+    pub fn generic_method_filter(
+        mut self,
+        keep: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Metrics {
+        self.filters.generic_method = Some(Arc::new(keep));
+        self
+    }
+
+    /// The instruments of a server call to `method` (`service/method`),
+    /// named `other` when the server does not have it and the generic
+    /// method filter does not keep it.
+    pub(crate) fn server_call(&self, method: &str, registered: bool) -> Arc<ServerMethod> {
+        let keep = registered
+            || self
+                .filters
+                .generic_method
+                .as_ref()
+                .is_some_and(|keep| keep(method));
+        self.server(if keep { method } else { OTHER_METHOD })
+    }
+
+    /// The name a channel's target is recorded under.
+    pub(crate) fn target_name<'a>(&self, target: &'a str) -> &'a str {
+        match &self.filters.target {
+            Some(keep) if !keep(target) => OTHER_METHOD,
+            _ => target,
         }
     }
 
@@ -817,6 +881,24 @@ mod tests {
             r#"grpc_server_call_rcvd_total_compressed_message_size_bytes_sum{grpc_method="demo.Echo/Say",grpc_status="OK"} 20"#
         ));
         assert!(text.contains(r#"grpc_server_call_duration_seconds_sum{grpc_method="demo.Echo/Say",grpc_status="OK"} 0.002"#));
+    }
+
+    #[test]
+    fn unknown_methods_and_filtered_targets_are_other() {
+        let metrics = Metrics::new()
+            .target_filter(|target| target.starts_with("dns:"))
+            .generic_method_filter(|method| method.starts_with("proxy."));
+        metrics.server_call("demo.Echo/Say", true).started();
+        metrics.server_call("made.Up/Name", false).started();
+        metrics.server_call("proxy.Any/Thing", false).started();
+        let text = metrics.prometheus();
+        for method in ["demo.Echo/Say", "other", "proxy.Any/Thing"] {
+            let line = format!("grpc_server_call_started_total{{grpc_method=\"{method}\"}} 1");
+            assert!(text.contains(&line), "{line} in\n{text}");
+        }
+        assert!(!text.contains("made.Up"));
+        assert_eq!(metrics.target_name("ipv4:10.0.0.1:443"), "other");
+        assert_eq!(metrics.target_name("dns:///svc:443"), "dns:///svc:443");
     }
 
     #[test]

@@ -954,7 +954,7 @@ impl Channel {
         let metrics = endpoint
             .metrics
             .as_ref()
-            .map(|metrics| metrics.target(&endpoint.target_name));
+            .map(|metrics| metrics.target(metrics.target_name(&endpoint.target_name)));
         Channel {
             inner: Arc::new_cyclic(|weak: &std::sync::Weak<Inner>| Inner {
                 channelz: {

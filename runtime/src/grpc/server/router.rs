@@ -16,7 +16,6 @@ use super::handler::status_response;
 use super::service::{Call, GrpcMethod, GrpcService, Interceptor, NamedService, ResponseFuture};
 use crate::grpc::body::{Body, BoxError};
 use crate::grpc::metadata::{Metadata, is_reserved};
-use crate::grpc::metrics::OTHER_METHOD;
 use crate::grpc::observe::{self, Observation};
 use crate::grpc::request::Request;
 use crate::grpc::status::Status;
@@ -143,8 +142,8 @@ impl Routes {
         let trace = observe::call_context(&span, TraceContext::from_headers(request.headers()));
         let metrics = self.config.metrics.as_ref().map(|metrics| {
             let path = request.uri().path();
-            let registered = self.routes(path) && path.len() > 1;
-            metrics.server(if registered { &path[1..] } else { OTHER_METHOD })
+            let registered = self.routes(path);
+            metrics.server_call(path.strip_prefix('/').unwrap_or(path), registered)
         });
         let site = request
             .extensions()
