@@ -35,6 +35,8 @@ include!("services/grpc.channelz.v1.rs");
 use crate::Code;
 use crate::client::ConnectivityState;
 use crate::enumeration::EnumValue;
+use crate::grpc::Body;
+use crate::grpc::frame::Prefixes;
 use crate::grpc::{Request, Response, Status};
 use crate::types::Timestamp;
 use channel_connectivity_state::State;
@@ -167,12 +169,14 @@ impl std::fmt::Debug for ChannelEntry {
     }
 }
 
-/// A subchannel: the address it connects to, its calls and state.
+/// A subchannel: the address it connects to, its calls, state and
+/// connections.
 pub(crate) struct SubchannelEntry {
     id: i64,
     target: String,
     pub(crate) calls: Calls,
     state: Box<dyn Fn() -> ConnectivityState + Send + Sync>,
+    sockets: Mutex<BTreeMap<i64, Weak<SocketEntry>>>,
 }
 
 impl std::fmt::Debug for SubchannelEntry {
@@ -334,6 +338,7 @@ pub(crate) fn subchannel(
         target,
         calls: Calls::default(),
         state: Box::new(state),
+        sockets: Mutex::default(),
     });
     channel
         .subchannels
@@ -341,6 +346,77 @@ pub(crate) fn subchannel(
         .unwrap_or_else(|e| e.into_inner())
         .insert(entry.id, Arc::downgrade(&entry));
     entry
+}
+
+/// Registers a connection `subchannel` made from `local` to `remote`.
+pub(crate) fn connection(
+    subchannel: &SubchannelEntry,
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> Registered<SocketEntry> {
+    let entry = register(SocketEntry {
+        id: next_id(),
+        name: format!("connection to {remote}"),
+        local: Some(local),
+        remote: Some(remote),
+        ..SocketEntry::default()
+    });
+    subchannel
+        .sockets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(entry.id, Arc::downgrade(&entry));
+    entry
+}
+
+/// `body`, its messages counted as sent on `socket` as they pass.
+pub(crate) fn count_sent(socket: Arc<Registered<SocketEntry>>, body: Body) -> Body {
+    Body::new(Counted {
+        body,
+        socket,
+        prefixes: Prefixes::default(),
+    })
+}
+
+pin_project_lite::pin_project! {
+    struct Counted {
+        #[pin]
+        body: Body,
+        socket: Arc<Registered<SocketEntry>>,
+        prefixes: Prefixes,
+    }
+}
+
+impl http_body::Body for Counted {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
+        let this = self.project();
+        let frame = std::task::ready!(this.body.poll_frame(cx));
+        if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(|f| f.data_ref())) {
+            let mut messages = 0;
+            let _ = this
+                .prefixes
+                .scan::<()>(data.map_or(&[][..], |d| &d[..]), |_, _| {
+                    messages += 1;
+                    Ok(())
+                });
+            this.socket.messages(messages, 0);
+        }
+        std::task::Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// The live entries of a table from `start` on, at most `max` (0: a
@@ -578,6 +654,14 @@ impl channelz_server::Channelz for Registry {
                     (subchannel.state)(),
                     &subchannel.calls,
                 )),
+                socket_ref: subchannel
+                    .sockets
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .values()
+                    .filter_map(Weak::upgrade)
+                    .map(|s| socket_ref(&s))
+                    .collect(),
                 ..Default::default()
             }),
             ..Default::default()

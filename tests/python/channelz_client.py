@@ -85,7 +85,20 @@ def main():
             subchannels = []
             for ref in one.subchannel_ref:
                 sub = stub.GetSubchannel(pb.GetSubchannelRequest(subchannel_id=ref.subchannel_id), timeout=10).subchannel
+                sockets = []
+                for sref in sub.socket_ref:
+                    s = stub.GetSocket(pb.GetSocketRequest(socket_id=sref.socket_id), timeout=10).socket
+                    sockets.append({
+                        "local": address(s.local),
+                        "remote": address(s.remote),
+                        "streams_started": s.data.streams_started,
+                        "streams_succeeded": s.data.streams_succeeded,
+                        "streams_failed": s.data.streams_failed,
+                        "messages_sent": s.data.messages_sent,
+                        "messages_received": s.data.messages_received,
+                    })
                 subchannels.append({
+                    "sockets": sockets,
                     "target": sub.data.target,
                     "state": pb.ChannelConnectivityState.State.Name(sub.data.state.state),
                     "calls_started": sub.data.calls_started,

@@ -130,6 +130,24 @@ fn channelz_shows_servers_sockets_channels_and_subchannels_to_grpcio() {
     assert_eq!(subchannels[0]["target"], backend.to_string());
     assert_eq!(subchannels[0]["calls_started"], 4);
     assert_eq!(subchannels[0]["calls_failed"], 1);
+    // The subchannel's connection, seen from the client's end.
+    let sockets = subchannels[0]["sockets"].as_array().unwrap();
+    assert_eq!(sockets.len(), 1, "{channel_seen}");
+    let client_socket = &sockets[0];
+    assert_eq!(client_socket["remote"]["port"], backend.port());
+    assert_eq!(client_socket["local"]["ip"], "127.0.0.1");
+    assert_eq!(client_socket["streams_started"], 4);
+    assert_eq!(
+        (
+            client_socket["streams_succeeded"].clone(),
+            client_socket["streams_failed"].clone()
+        ),
+        (3.into(), 1.into())
+    );
+    assert_eq!(client_socket["messages_sent"], 4);
+    assert_eq!(client_socket["messages_received"], 3);
+    // The same connection from the server's end.
+    assert_eq!(socket["remote"]["port"], client_socket["local"]["port"]);
 
     // A channel dropped leaves channelz.
     drop(channel);

@@ -83,7 +83,11 @@ pub(crate) enum Tracked {
     /// A server call: its server and the connection it came on.
     Server(channelz::CallSite),
     Channel(Arc<channelz::ChannelEntry>),
-    Subchannel(Arc<channelz::SubchannelEntry>),
+    /// A call on a subchannel, and the connection it went on.
+    Subchannel(
+        Arc<channelz::SubchannelEntry>,
+        Option<Arc<channelz::Registered<channelz::SocketEntry>>>,
+    ),
 }
 
 impl Tracked {
@@ -94,7 +98,12 @@ impl Tracked {
                 site.socket.streams.started();
             }
             Tracked::Channel(channel) => channel.calls.started(),
-            Tracked::Subchannel(subchannel) => subchannel.calls.started(),
+            Tracked::Subchannel(subchannel, socket) => {
+                subchannel.calls.started();
+                if let Some(socket) = socket {
+                    socket.streams.started();
+                }
+            }
         }
     }
 
@@ -106,7 +115,14 @@ impl Tracked {
                 site.socket.messages(sent, received);
             }
             Tracked::Channel(channel) => channel.calls.finished(code),
-            Tracked::Subchannel(subchannel) => subchannel.calls.finished(code),
+            Tracked::Subchannel(subchannel, socket) => {
+                subchannel.calls.finished(code);
+                if let Some(socket) = socket {
+                    socket.streams.finished(code);
+                    // What it sent is counted as it passes (`count_sent`).
+                    socket.messages(0, received);
+                }
+            }
         }
     }
 }
@@ -165,8 +181,11 @@ impl Observation {
     }
 
     /// A call sent on a subchannel (channelz).
-    pub(crate) fn subchannel_call(subchannel: Arc<channelz::SubchannelEntry>) -> Observation {
-        let tracked = Some(Tracked::Subchannel(subchannel));
+    pub(crate) fn subchannel_call(
+        subchannel: Arc<channelz::SubchannelEntry>,
+        socket: Option<Arc<channelz::Registered<channelz::SocketEntry>>>,
+    ) -> Observation {
+        let tracked = Some(Tracked::Subchannel(subchannel, socket));
         Observation::new(Span::none(), Sink::None, tracked, false).expect("tracked")
     }
 

@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::backoff::Backoff;
 use super::balancer::{Candidate, ConnectivityState, LoadBalancer, PickFirst, RoundRobin};
-use super::connector::{BoxIo, Connector};
+use super::connector::{BoxIo, Connector, Ends};
 use super::limits;
 use super::resolver::{DnsResolver, FixedResolver, Resolution, Resolver};
 use super::retry::{self, Throttle};
@@ -724,7 +724,7 @@ impl Endpoint {
 
     /// A connected byte stream to `address`: TCP, Unix or the user's
     /// connector, then TLS when the endpoint has it.
-    async fn open(&self, address: &Address) -> Result<BoxIo, Status> {
+    async fn open(&self, address: &Address) -> Result<(BoxIo, Ends), Status> {
         let connect = self.connector.connect(&self.uri, address);
         let stream = match self.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, connect)
@@ -736,6 +736,7 @@ impl Endpoint {
             let message = format!("cannot connect to {address}: {e}");
             Status::from_boxed(Code::Unavailable, message, e)
         })?;
+        let (stream, ends) = stream;
         #[cfg(feature = "tls")]
         if let Some(tls) = &self.tls {
             let tls = if self.http1 { tls.http1() } else { tls.clone() };
@@ -752,9 +753,9 @@ impl Endpoint {
                 let message = format!("TLS handshake with {address} failed: {e}");
                 Status::from_error(Code::Unavailable, message, e)
             })?;
-            return Ok(Box::new(stream));
+            return Ok((Box::new(stream), ends));
         }
-        Ok(stream)
+        Ok((stream, ends))
     }
 
     /// An HTTP/1.1 connection to `address`, running in its own task.
@@ -762,7 +763,7 @@ impl Endpoint {
         &self,
         address: &Address,
     ) -> Result<http1::SendRequest<Body>, Status> {
-        let stream = self.open(address).await?;
+        let (stream, _) = self.open(address).await?;
         let (sender, connection) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
@@ -784,10 +785,11 @@ impl Endpoint {
         (
             http2::SendRequest<Body>,
             impl Future<Output = hyper::Result<()>> + Send + 'static,
+            Ends,
         ),
         Status,
     > {
-        let stream = self.open(address).await?;
+        let (stream, ends) = self.open(address).await?;
         let mut builder = http2::Builder::new(TokioExecutor::new());
         builder
             .timer(TokioTimer::new())
@@ -796,10 +798,11 @@ impl Endpoint {
             .keep_alive_interval(keepalive_interval)
             .keep_alive_timeout(self.keepalive_timeout)
             .keep_alive_while_idle(self.keepalive_while_idle);
-        builder
+        let (sender, connection) = builder
             .handshake(TokioIo::new(stream))
             .await
-            .map_err(errors::from_hyper)
+            .map_err(errors::from_hyper)?;
+        Ok((sender, connection, ends))
     }
 }
 
@@ -1282,7 +1285,8 @@ impl Channel {
         const MAX_UNSENT: usize = 4;
         for _ in 1..MAX_UNSENT {
             let subchannel = self.pick(wait_for_ready).await?;
-            match tracked(&subchannel, subchannel.send(request).await) {
+            let (counted_request, socket) = counted(&subchannel, request);
+            match tracked(&subchannel, socket, subchannel.send(counted_request).await) {
                 Ok(response) => return Ok(response),
                 Err(SendError::Failed(status)) => return Err(status),
                 Err(SendError::Unsent(unsent, status)) => {
@@ -1292,7 +1296,8 @@ impl Channel {
             }
         }
         let subchannel = self.pick(wait_for_ready).await?;
-        match tracked(&subchannel, subchannel.send(request).await) {
+        let (request, socket) = counted(&subchannel, request);
+        match tracked(&subchannel, socket, subchannel.send(request).await) {
             Ok(response) => Ok(response),
             Err(SendError::Failed(status) | SendError::Unsent(_, status)) => Err(status),
         }
@@ -1552,19 +1557,43 @@ impl Channel {
 /// once it left: a request that never did is not a call of the subchannel.
 fn tracked(
     subchannel: &Subchannel,
+    socket: Option<Arc<crate::channelz::Registered<crate::channelz::SocketEntry>>>,
     sent: Result<http::Response<Body>, SendError>,
 ) -> Result<http::Response<Body>, SendError> {
     let Some(entry) = subchannel.channelz() else {
         return sent;
     };
     match sent {
-        Ok(response) => Ok(Observation::subchannel_call(entry.clone()).watch_response(response)),
+        Ok(response) => {
+            let observation = Observation::subchannel_call(entry.clone(), socket);
+            Ok(observation.watch_response(response))
+        }
         Err(SendError::Failed(status)) => {
-            Observation::subchannel_call(entry.clone()).finish(&status);
+            Observation::subchannel_call(entry.clone(), socket).finish(&status);
             Err(SendError::Failed(status))
         }
         Err(unsent) => Err(unsent),
     }
+}
+
+/// `request`, its messages counted on the subchannel's connection (when
+/// channelz tracks it), and that connection.
+fn counted(
+    subchannel: &Subchannel,
+    request: http::Request<Body>,
+) -> (
+    http::Request<Body>,
+    Option<Arc<crate::channelz::Registered<crate::channelz::SocketEntry>>>,
+) {
+    if subchannel.channelz().is_none() {
+        return (request, None);
+    }
+    let socket = subchannel.socket();
+    let request = match &socket {
+        Some(socket) => request.map(|body| crate::channelz::count_sent(socket.clone(), body)),
+        None => request,
+    };
+    (request, socket)
 }
 
 /// `error` as the `UNAVAILABLE` of a call that found no connection (its

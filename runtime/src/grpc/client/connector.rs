@@ -16,6 +16,9 @@ pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 
 pub(crate) type BoxIo = Box<dyn Io>;
+
+/// A connection's two ends, when it is TCP (channelz shows them).
+pub(crate) type Ends = Option<(std::net::SocketAddr, std::net::SocketAddr)>;
 type ConnectFuture = Pin<Box<dyn Future<Output = Result<BoxIo, BoxError>> + Send>>;
 
 /// Where the bytes of a connection come from.
@@ -64,17 +67,17 @@ impl Connector {
         }))
     }
 
-    /// Opens one connection to `address`.
+    /// Opens one connection to `address`, with its ends when it is TCP.
     pub(crate) async fn connect(
         &self,
         uri: &http::Uri,
         address: &Address,
-    ) -> Result<BoxIo, BoxError> {
+    ) -> Result<(BoxIo, Ends), BoxError> {
         let Connector::Direct = self else {
             let Connector::Custom(connect) = self else {
                 unreachable!()
             };
-            return connect(uri.clone()).await;
+            return Ok((connect(uri.clone()).await?, None));
         };
         match address {
             Address::Tcp(addr) => tcp(tokio::net::TcpStream::connect(addr).await?),
@@ -82,7 +85,9 @@ impl Connector {
                 tcp(tokio::net::TcpStream::connect((host.as_str(), *port)).await?)
             }
             #[cfg(unix)]
-            Address::Unix(path) => Ok(Box::new(tokio::net::UnixStream::connect(path).await?)),
+            Address::Unix(path) => {
+                Ok((Box::new(tokio::net::UnixStream::connect(path).await?), None))
+            }
             #[cfg(any(target_os = "linux", target_os = "android"))]
             Address::UnixAbstract(name) => {
                 use std::os::linux::net::SocketAddrExt;
@@ -90,7 +95,7 @@ impl Connector {
                 // Connecting to a local socket does not wait on a network.
                 let stream = std::os::unix::net::UnixStream::connect_addr(&addr)?;
                 stream.set_nonblocking(true)?;
-                Ok(Box::new(tokio::net::UnixStream::from_std(stream)?))
+                Ok((Box::new(tokio::net::UnixStream::from_std(stream)?), None))
             }
             #[allow(unreachable_patterns)]
             other => Err(format!("{other}: not supported on this platform").into()),
@@ -98,8 +103,9 @@ impl Connector {
     }
 }
 
-fn tcp(stream: tokio::net::TcpStream) -> Result<BoxIo, BoxError> {
+fn tcp(stream: tokio::net::TcpStream) -> Result<(BoxIo, Ends), BoxError> {
     // gRPC sends small frames that must not wait for Nagle.
     let _ = stream.set_nodelay(true);
-    Ok(Box::new(stream))
+    let ends = stream.local_addr().ok().zip(stream.peer_addr().ok());
+    Ok((Box::new(stream), ends))
 }

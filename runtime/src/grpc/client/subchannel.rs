@@ -101,12 +101,15 @@ struct State {
     health: Option<Health>,
     /// The task watching it, stopped with the connection.
     health_watch: Option<tokio::task::AbortHandle>,
+    /// The HTTP/2 connection in channelz, when the subchannel is.
+    socket: Option<Arc<crate::channelz::Registered<crate::channelz::SocketEntry>>>,
 }
 
 impl State {
     /// Forgets the HTTP/2 connection (and stops its health watch).
     fn drop_connection(&mut self) {
         self.sender = None;
+        self.socket = None;
         if let Some(watch) = self.health_watch.take() {
             watch.abort();
         }
@@ -150,6 +153,7 @@ impl Subchannel {
                 connecting: false,
                 health: None,
                 health_watch: None,
+                socket: None,
             }),
             eager: AtomicBool::new(eager),
             in_flight: AtomicUsize::new(0),
@@ -166,6 +170,13 @@ impl Subchannel {
                 .map_or(ConnectivityState::Shutdown, |s| s.connectivity())
         });
         let _ = self.channelz.set(entry);
+    }
+
+    /// The current connection's channelz entry, when tracked.
+    pub(crate) fn socket(
+        &self,
+    ) -> Option<Arc<crate::channelz::Registered<crate::channelz::SocketEntry>>> {
+        self.lock().socket.clone()
     }
 
     /// The subchannel's channelz entry, when tracked.
@@ -361,7 +372,13 @@ impl Subchannel {
             .endpoint
             .keepalive_interval()
             .map(|i| i * (1 << doublings));
-        let (sender, connection) = self.endpoint.http2_handshake(address, keepalive).await?;
+        let (sender, connection, ends) = self.endpoint.http2_handshake(address, keepalive).await?;
+        let socket = match (self.channelz(), ends) {
+            (Some(entry), Some((local, remote))) => {
+                Some(Arc::new(crate::channelz::connection(entry, local, remote)))
+            }
+            _ => None,
+        };
         let health_service = self
             .health_service
             .lock()
@@ -372,6 +389,7 @@ impl Subchannel {
             state.generation += 1;
             state.drop_connection();
             state.sender = Some(sender.clone());
+            state.socket = socket;
             state.connected = Some(address.clone());
             state.connectivity = ConnectivityState::Ready;
             state.connecting = false;
