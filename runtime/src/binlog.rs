@@ -340,7 +340,7 @@ impl CallLog {
     pub(crate) fn failed(&self, status: &Status) {
         let mut headers = http::HeaderMap::new();
         status.write_to(&mut headers);
-        self.trailer(&headers);
+        self.trailer(&headers, None);
     }
 
     /// Logs the response's header (or, trailers-only, its trailer) and
@@ -350,18 +350,24 @@ impl CallLog {
         response: http::Response<Body>,
     ) -> http::Response<Body> {
         let (parts, body) = response.into_parts();
+        // A channel logs its peer on the first event from the server.
+        let peer = parts
+            .extensions
+            .get::<crate::grpc::RemoteAddr>()
+            .filter(|_| self.logger == Logger::Client)
+            .map(|a| address(a.0));
         if parts
             .headers
             .contains_key(crate::grpc::headers::GRPC_STATUS)
         {
-            self.trailer(&parts.headers);
+            self.trailer(&parts.headers, peer);
             return http::Response::from_parts(parts, body);
         }
         let (metadata, truncated) = metadata(&parts.headers, self.limits.header);
         self.write(
             EventType::ServerHeader,
             truncated,
-            None,
+            peer,
             Payload::ServerHeader(ServerHeader {
                 metadata: Some(metadata),
                 ..Default::default()
@@ -371,14 +377,14 @@ impl CallLog {
         http::Response::from_parts(parts, body)
     }
 
-    fn trailer(&self, headers: &http::HeaderMap) {
+    fn trailer(&self, headers: &http::HeaderMap, peer: Option<Address>) {
         let status =
             Status::from_headers(headers).unwrap_or_else(|| Status::unknown("no grpc-status"));
         let (metadata, truncated) = metadata(headers, self.limits.header);
         self.write(
             EventType::ServerTrailer,
             truncated,
-            None,
+            peer,
             Payload::Trailer(Trailer {
                 metadata: Some(metadata),
                 status_code: status.code() as u32,
@@ -560,7 +566,7 @@ impl http_body::Body for Logged {
                 if let Some(trailers) = frame.trailers_ref() {
                     if *this.kind == EventType::ServerMessage {
                         *this.ended = true;
-                        this.call.trailer(trailers);
+                        this.call.trailer(trailers, None);
                     }
                 }
             }

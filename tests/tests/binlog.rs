@@ -250,6 +250,10 @@ fn server_calls_are_logged_as_grpc_log_entries() {
         "0a0568656c6c6f",
         "the whole message: no limit in this filter"
     );
+    // The client logs its peer on the server header (A16), not on its own.
+    assert!(of(calls[0])[0].get("peer").is_none());
+    assert_eq!(of(calls[0])[3]["peer"]["port"], port);
+    assert_eq!(of(calls[0])[3]["peer"]["address"], "127.0.0.1");
     let unreachable = of(calls[2]);
     assert_eq!(unreachable[0]["type"], "EVENT_TYPE_CLIENT_HEADER");
     let last = unreachable.last().unwrap();

@@ -1286,7 +1286,8 @@ impl Channel {
         for _ in 1..MAX_UNSENT {
             let subchannel = self.pick(wait_for_ready).await?;
             let (counted_request, socket) = counted(&subchannel, request);
-            match tracked(&subchannel, socket, subchannel.send(counted_request).await) {
+            let sent = self.with_peer(&subchannel, subchannel.send(counted_request).await);
+            match tracked(&subchannel, socket, sent) {
                 Ok(response) => return Ok(response),
                 Err(SendError::Failed(status)) => return Err(status),
                 Err(SendError::Unsent(unsent, status)) => {
@@ -1297,9 +1298,30 @@ impl Channel {
         }
         let subchannel = self.pick(wait_for_ready).await?;
         let (request, socket) = counted(&subchannel, request);
-        match tracked(&subchannel, socket, subchannel.send(request).await) {
+        let sent = self.with_peer(&subchannel, subchannel.send(request).await);
+        match tracked(&subchannel, socket, sent) {
             Ok(response) => Ok(response),
             Err(SendError::Failed(status) | SendError::Unsent(_, status)) => Err(status),
+        }
+    }
+
+    /// The response, told which server answered (a binary log records
+    /// it); only when the channel has a binary log.
+    fn with_peer(
+        &self,
+        subchannel: &Subchannel,
+        sent: Result<http::Response<Body>, SendError>,
+    ) -> Result<http::Response<Body>, SendError> {
+        match (sent, &self.inner.endpoint.binary_log) {
+            (Ok(mut response), Some(_)) => {
+                if let Address::Tcp(addr) = subchannel.address() {
+                    response
+                        .extensions_mut()
+                        .insert(crate::grpc::RemoteAddr(addr));
+                }
+                Ok(response)
+            }
+            (sent, _) => sent,
         }
     }
 
