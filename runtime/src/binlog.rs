@@ -14,8 +14,8 @@
 //! # let _ = server; Ok(()) }
 //! ```
 //!
-//! Messages are logged as they cross the wire (compressed when the call
-//! compressed them); metadata without gRPC's own headers, transport headers
+//! Messages are logged as the application sees them (decompressed);
+//! metadata without gRPC's own headers, transport headers
 //! and credentials (`authorization`, `cookie`), but always with
 //! `grpc-trace-bin`.
 
@@ -34,6 +34,7 @@ include!("services/grpc.binarylog.v1.rs");
 use crate::Message as _;
 use crate::enumeration::EnumValue;
 use crate::grpc::Body;
+use crate::grpc::Encoding;
 use crate::grpc::Status;
 use crate::grpc::frame::{Piece, Prefixes};
 pub(crate) use grpc_log_entry::Logger;
@@ -273,7 +274,12 @@ impl BinaryLog {
                 ..Default::default()
             }),
         );
-        let body = Body::new(Logged::new(body, call.clone(), EventType::ClientMessage));
+        let body = Body::new(Logged::new(
+            body,
+            call.clone(),
+            EventType::ClientMessage,
+            &parts.headers,
+        ));
         (http::Request::from_parts(parts, body), Some(call))
     }
 }
@@ -373,7 +379,12 @@ impl CallLog {
                 ..Default::default()
             }),
         );
-        let body = Body::new(Logged::new(body, self, EventType::ServerMessage));
+        let body = Body::new(Logged::new(
+            body,
+            self,
+            EventType::ServerMessage,
+            &parts.headers,
+        ));
         http::Response::from_parts(parts, body)
     }
 
@@ -480,8 +491,12 @@ pin_project_lite::pin_project! {
         call: Arc<CallLog>,
         kind: EventType,
         prefixes: Prefixes,
-        // The message being read: its length and the bytes kept of it.
+        // The body's grpc-encoding, for its compressed messages.
+        encoding: Option<Encoding>,
+        // The message being read: its length, whether it is compressed,
+        // and the bytes kept of it.
         length: usize,
+        compressed: bool,
         kept: Vec<u8>,
         ended: bool,
     }
@@ -496,17 +511,50 @@ pin_project_lite::pin_project! {
 }
 
 impl Logged {
-    fn new(body: Body, call: Arc<CallLog>, kind: EventType) -> Logged {
+    fn new(body: Body, call: Arc<CallLog>, kind: EventType, headers: &http::HeaderMap) -> Logged {
+        let encoding = headers
+            .get(crate::grpc::headers::GRPC_ENCODING)
+            .and_then(|v| Encoding::from_name(v.to_str().ok()?));
         Logged {
             body,
             call,
             kind,
             prefixes: Prefixes::default(),
+            encoding,
             length: 0,
+            compressed: false,
             kept: Vec::new(),
             ended: false,
         }
     }
+}
+
+/// The most compressed bytes kept to log a message uncompressed; a larger
+/// one is logged as it came, truncated.
+const MAX_COMPRESSED: usize = 16 << 20;
+
+/// A finished message as logged: decompressed when it came compressed
+/// (A16 logs messages as the application sees them), then cut to `limit`.
+/// Returns its length, the bytes logged, and whether they are all of it.
+fn logged_message(
+    kept: Vec<u8>,
+    wire_length: usize,
+    compressed: Option<Encoding>,
+    limit: usize,
+) -> (usize, Vec<u8>, bool) {
+    let whole = kept.len() == wire_length;
+    if let (Some(encoding), true) = (compressed, whole) {
+        if let Ok(plain) = encoding.decompress(&kept, MAX_COMPRESSED * 8) {
+            let length = plain.len();
+            let data = plain[..length.min(limit)].to_vec();
+            let truncated = data.len() < length;
+            return (length, data, truncated);
+        }
+    }
+    let mut data = kept;
+    data.truncate(limit);
+    let truncated = data.len() < wire_length;
+    (wire_length, data, truncated)
 }
 
 impl http_body::Body for Logged {
@@ -523,27 +571,36 @@ impl http_body::Body for Logged {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
                     let limit = this.call.limits.message.unwrap_or(usize::MAX);
-                    let (call, kind) = (&*this.call, *this.kind);
+                    let (call, kind, encoding) = (&*this.call, *this.kind, *this.encoding);
                     let (length, kept) = (&mut *this.length, &mut *this.kept);
+                    let compressed = &mut *this.compressed;
                     let _ = this.prefixes.walk::<()>(data, |piece| {
                         match piece {
-                            Piece::Start { length: n, .. } => {
+                            Piece::Start {
+                                length: n,
+                                compressed: c,
+                            } => {
                                 *length = n;
+                                *compressed = c && encoding.is_some();
                                 kept.clear();
                             }
                             Piece::Payload(bytes) => {
-                                let keep = bytes.len().min(limit.saturating_sub(kept.len()));
+                                // A compressed message is kept whole (to
+                                // be decompressed), within a bound.
+                                let room = if *compressed { MAX_COMPRESSED } else { limit };
+                                let keep = bytes.len().min(room.saturating_sub(kept.len()));
                                 kept.extend_from_slice(&bytes[..keep]);
                             }
                             Piece::End => {
-                                let data = std::mem::take(kept);
-                                let truncated = data.len() < *length;
+                                let encoding = encoding.filter(|_| *compressed);
+                                let (n, data, truncated) =
+                                    logged_message(std::mem::take(kept), *length, encoding, limit);
                                 call.write(
                                     kind,
                                     truncated,
                                     None,
                                     Payload::Message(Message {
-                                        length: *length as u32,
+                                        length: n as u32,
                                         data,
                                         ..Default::default()
                                     }),

@@ -101,6 +101,12 @@ fn server_calls_are_logged_as_grpc_log_entries() {
             .unwrap()
             .into_inner();
         while stream.message().await.unwrap().is_some() {}
+        // A compressed call: its messages are logged decompressed.
+        grpc.clone()
+            .send_compressed(protocall::compression::Encoding::Gzip)
+            .unary::<_, StringValue>(Request::new(StringValue::from("hello")), "/demo.Echo/Say")
+            .await
+            .unwrap();
         // A call that never reaches a server: its header, then the status
         // the library gave the application, as its trailer.
         let nowhere = Grpc::new(
@@ -127,8 +133,8 @@ fn server_calls_are_logged_as_grpc_log_entries() {
     calls.dedup();
     assert_eq!(
         calls.len(),
-        3,
-        "Say twice and Count; Skip is excluded: {out}"
+        4,
+        "Say three times and Count; Skip is excluded: {out}"
     );
     assert!(
         entries
@@ -203,6 +209,13 @@ fn server_calls_are_logged_as_grpc_log_entries() {
         .filter(|e| e["type"] == "EVENT_TYPE_SERVER_MESSAGE")
         .count();
     assert_eq!(messages, 3, "{count:?}");
+    let gzipped = of(calls[3]);
+    assert_eq!(gzipped[1]["type"], "EVENT_TYPE_CLIENT_MESSAGE");
+    assert_eq!(
+        (gzipped[1]["length"].clone(), gzipped[1]["data"].clone()),
+        (7.into(), "0a056865".into()),
+        "logged decompressed, then cut to 4 bytes: {gzipped:?}"
+    );
 
     // The channel's own log of the same calls.
     let mut command = peers::python_command(&python, "binlog_read.py");
@@ -220,8 +233,8 @@ fn server_calls_are_logged_as_grpc_log_entries() {
     calls.dedup();
     assert_eq!(
         calls.len(),
-        3,
-        "two Say calls and the unreachable one; Count is not chosen: {out}"
+        4,
+        "three Say calls and the unreachable one; Count is not chosen: {out}"
     );
     let of = |call: u64| {
         entries
@@ -254,7 +267,12 @@ fn server_calls_are_logged_as_grpc_log_entries() {
     assert!(of(calls[0])[0].get("peer").is_none());
     assert_eq!(of(calls[0])[3]["peer"]["port"], port);
     assert_eq!(of(calls[0])[3]["peer"]["address"], "127.0.0.1");
-    let unreachable = of(calls[2]);
+    assert_eq!(
+        of(calls[2])[1]["data"],
+        "0a0568656c6c6f",
+        "decompressed on the client too"
+    );
+    let unreachable = of(calls[3]);
     assert_eq!(unreachable[0]["type"], "EVENT_TYPE_CLIENT_HEADER");
     let last = unreachable.last().unwrap();
     assert_eq!(
