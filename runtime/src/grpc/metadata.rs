@@ -100,6 +100,12 @@ fn is_reserved_ignoring_case(name: &str) -> bool {
     }
 }
 
+/// `value` as a `-bin` header value: base64 without padding, as gRPC sends.
+pub(crate) fn encode_base64(value: &[u8]) -> HeaderValue {
+    let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(value);
+    HeaderValue::from_str(&encoded).expect("base64 is a valid header value")
+}
+
 pub(crate) fn decode_base64(value: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
     let trimmed: &[u8] = {
         let mut end = value.len();
@@ -170,11 +176,6 @@ impl Metadata {
         HeaderValue::from_str(value).map_err(|_| invalid(format!("bad value {value:?}")))
     }
 
-    fn binary_value(value: &[u8]) -> HeaderValue {
-        let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(value);
-        HeaderValue::from_str(&encoded).expect("base64 is a valid header value")
-    }
-
     /// Sets an ASCII entry, replacing existing values for `key`.
     ///
     /// ```
@@ -221,7 +222,7 @@ impl Metadata {
         value: impl AsRef<[u8]>,
     ) -> Result<(), InvalidMetadata> {
         self.headers
-            .insert(Self::key(key, true)?, Self::binary_value(value.as_ref()));
+            .insert(Self::key(key, true)?, encode_base64(value.as_ref()));
         Ok(())
     }
 
@@ -240,7 +241,7 @@ impl Metadata {
         value: impl AsRef<[u8]>,
     ) -> Result<(), InvalidMetadata> {
         self.headers
-            .append(Self::key(key, true)?, Self::binary_value(value.as_ref()));
+            .append(Self::key(key, true)?, encode_base64(value.as_ref()));
         Ok(())
     }
 

@@ -254,8 +254,8 @@ impl Observation {
     fn finish_with(&mut self, trailers: &http::HeaderMap) {
         let code = trailers
             .get(GRPC_STATUS)
-            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok()?.trim().parse().ok())
-            .map_or(Code::Unknown, Code::from_i32);
+            .and_then(crate::grpc::status::parse_code)
+            .unwrap_or(Code::Unknown);
         self.end(code, || {
             Status::from_headers(trailers).map_or_else(
                 || "trailers without grpc-status".to_owned(),

@@ -455,12 +455,8 @@ impl Status {
     /// `grpc-status` is present.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Option<Status> {
         let value = headers.get(GRPC_STATUS)?;
-        let code = match value
-            .to_str()
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok())
-        {
-            Some(code) => Code::from_i32(code),
+        let code = match parse_code(value) {
+            Some(code) => code,
             None => {
                 return Some(Status::unknown(format!(
                     "malformed grpc-status header: {value:?}"
@@ -480,6 +476,12 @@ impl Status {
         status.inner.metadata = Metadata::from_headers(headers);
         Some(status)
     }
+}
+
+/// The code a `grpc-status` value carries; `None` when it is not a number.
+pub(crate) fn parse_code(value: &http::HeaderValue) -> Option<Code> {
+    let code = value.to_str().ok()?.trim().parse::<i32>().ok()?;
+    Some(Code::from_i32(code))
 }
 
 /// Percent-encodes a `grpc-message`: bytes outside printable ASCII and `%`

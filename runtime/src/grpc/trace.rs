@@ -205,12 +205,8 @@ impl TraceContext {
             None => headers.remove(TRACESTATE),
         };
         if binary {
-            use base64::Engine as _;
-            let encoded =
-                base64::engine::general_purpose::STANDARD_NO_PAD.encode(self.to_grpc_trace_bin());
-            if let Ok(value) = HeaderValue::from_str(&encoded) {
-                headers.insert(GRPC_TRACE_BIN, value);
-            }
+            let value = crate::grpc::metadata::encode_base64(&self.to_grpc_trace_bin());
+            headers.insert(GRPC_TRACE_BIN, value);
         }
     }
 

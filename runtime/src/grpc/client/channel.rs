@@ -194,7 +194,7 @@ impl Endpoint {
             connector,
             #[cfg(feature = "tls")]
             tls,
-            target_name: canonical_target(text).into(),
+            target_name: target::canonical(text).into(),
             metrics: None,
             grpc_trace_bin: false,
             binary_log: None,
@@ -817,26 +817,6 @@ impl Resolver for Unresolvable {
 
 /// The host of `authority` (an IPv6 address without its brackets) and its
 /// port, 443 or 80 when it names none.
-/// `text` with the scheme naming.md implies when it has none: a bare
-/// `host:port` is `dns:///host:port`.
-fn canonical_target(text: &str) -> String {
-    const SCHEMES: [&str; 7] = [
-        "dns:",
-        "ipv4:",
-        "ipv6:",
-        "unix:",
-        "unix-abstract:",
-        "http:",
-        "https:",
-    ];
-    let lower = text.to_ascii_lowercase();
-    if SCHEMES.iter().any(|scheme| lower.starts_with(scheme)) {
-        text.to_owned()
-    } else {
-        format!("dns:///{text}")
-    }
-}
-
 pub(crate) fn host_and_port(authority: &http::uri::Authority, https: bool) -> (String, u16) {
     let host = authority
         .host()
@@ -1285,9 +1265,7 @@ impl Channel {
         const MAX_UNSENT: usize = 4;
         for _ in 1..MAX_UNSENT {
             let subchannel = self.pick(wait_for_ready).await?;
-            let (counted_request, socket) = counted(&subchannel, request);
-            let sent = self.with_peer(&subchannel, subchannel.send(counted_request).await);
-            match tracked(&subchannel, socket, sent) {
+            match self.send_on(&subchannel, request).await {
                 Ok(response) => return Ok(response),
                 Err(SendError::Failed(status)) => return Err(status),
                 Err(SendError::Unsent(unsent, status)) => {
@@ -1297,12 +1275,22 @@ impl Channel {
             }
         }
         let subchannel = self.pick(wait_for_ready).await?;
-        let (request, socket) = counted(&subchannel, request);
-        let sent = self.with_peer(&subchannel, subchannel.send(request).await);
-        match tracked(&subchannel, socket, sent) {
+        match self.send_on(&subchannel, request).await {
             Ok(response) => Ok(response),
             Err(SendError::Failed(status) | SendError::Unsent(_, status)) => Err(status),
         }
+    }
+
+    /// Sends `request` on `subchannel`, counted in channelz and told its
+    /// peer when the channel's observers need them.
+    async fn send_on(
+        &self,
+        subchannel: &Arc<Subchannel>,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, SendError> {
+        let (request, socket) = counted(subchannel, request);
+        let sent = self.with_peer(subchannel, subchannel.send(request).await);
+        tracked(subchannel, socket, sent)
     }
 
     /// The response, told which server answered (a binary log records

@@ -172,6 +172,15 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, Status> {
 
 /// The schemes a target may start with; anything else is a host name
 /// (`localhost:50051` has no scheme `localhost`).
+/// `text` with the scheme naming.md implies when it has none (what A66's
+/// `grpc.target` records): a bare `host:port` is `dns:///host:port`.
+pub(crate) fn canonical(text: &str) -> String {
+    match text.split_once(':') {
+        Some((scheme, _)) if is_scheme(scheme) => text.to_owned(),
+        _ => format!("dns:///{text}"),
+    }
+}
+
 fn is_scheme(scheme: &str) -> bool {
     matches!(
         scheme.to_ascii_lowercase().as_str(),
@@ -226,6 +235,14 @@ fn ip_address(text: &str, v6: bool) -> Result<Address, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_targets_carry_their_scheme() {
+        assert_eq!(canonical("localhost:50051"), "dns:///localhost:50051");
+        assert_eq!(canonical("dns:///svc:443"), "dns:///svc:443");
+        assert_eq!(canonical("HTTP://127.0.0.1:1"), "HTTP://127.0.0.1:1");
+        assert_eq!(canonical("unix-abstract:name"), "unix-abstract:name");
+    }
 
     fn dns(host: &str, port: u16, server: Option<&str>) -> Target {
         Target::Dns {
