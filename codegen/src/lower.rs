@@ -97,6 +97,7 @@ pub(crate) fn build(
                 depth: 0,
                 json: config.json,
                 json_feature: config.json_feature,
+                special_json: false,
             };
             mark_reflect(&mut package.messages, reflect);
         }
@@ -106,7 +107,10 @@ pub(crate) fn build(
 
 fn mark_reflect(messages: &mut [Message], reflect: protocall_codegen_core::model::Reflect) {
     for message in messages {
-        message.reflect = Some(reflect);
+        message.reflect = Some(protocall_codegen_core::model::Reflect {
+            special_json: protocall::__private::has_special_json(&message.full_name),
+            ..reflect
+        });
         let nested = protocall_codegen_core::model::Reflect {
             depth: reflect.depth + 1,
             ..reflect
@@ -783,6 +787,10 @@ impl<'a> Builder<'a> {
         )?;
         Ok(Field {
             name: field.name().to_string(),
+            json_name: field
+                .json_name
+                .clone()
+                .unwrap_or_else(|| protocall::__private::json_name(field.name())),
             rust_name: rust_ident(&rust_name, || format!("{file}: field `{field_name}`"))?,
             number: u32::try_from(field.number()).map_err(|_| {
                 Error::new(format!(
@@ -882,6 +890,7 @@ impl<'a> Builder<'a> {
         match kind {
             Kind::String if !features.verify_utf8 => Kind::Bytes {
                 shared: self.config.bytes.any(field_name),
+                text: true,
             },
             other => other,
         }
@@ -917,6 +926,7 @@ impl<'a> Builder<'a> {
             ProtoType::String => Kind::String,
             ProtoType::Bytes => Kind::Bytes {
                 shared: self.config.bytes.any(field_name),
+                text: false,
             },
             ProtoType::Message => Kind::Message {
                 path: self.path(field.type_name(), from)?,

@@ -71,8 +71,8 @@ fn everything() -> Everything {
 
 fn legacy() -> Legacy {
     let mut l = Legacy {
-        id: 3,
-        code: "xyz".into(),
+        id: Some(3),
+        code: Some("xyz".into()),
         count: Some(1),
         blob: Some(vec![1, 2]),
         size: Some(Size::Large),
@@ -91,14 +91,18 @@ fn legacy() -> Legacy {
             ..Default::default()
         }],
         pick: Some(legacy::Pick::PickString("p".into())),
-        required_size: Size::Small,
+        required_size: Some(Size::Small),
         ..Default::default()
     };
     l.child = Some(Box::new(Legacy {
-        id: 4,
+        id: Some(4),
         ..Default::default()
     }));
     l
+}
+
+fn json_of<M: protocall::reflect::ReflectMessage>(message: &M) -> Vec<u8> {
+    protocall::json::to_vec(message, &Default::default()).unwrap()
 }
 
 fn descriptor_set(files: &[&str]) -> Vec<u8> {
@@ -188,6 +192,49 @@ fn main() {
     write("decode_recursive", "node", &node.encode_to_vec());
     write("decode_recursive", "deep_mixed", &[0xc8, 0x00, 0b1110_0100]);
     write("decode_recursive", "shallow", &[0x20, 0x00, 0x00]);
+
+    // json_parse and text_parse: the same messages in each format
+    write("json_parse", "everything", &json_of(&everything()));
+    write("json_parse", "legacy", &json_of(&legacy()));
+    write("json_parse", "node", &json_of(&node));
+    write("json_parse", "struct", &json_of(&s));
+    write("json_parse", "any", &json_of(&any));
+    write(
+        "json_parse",
+        "wkt_strings",
+        br#""2023-11-14T22:13:20.000000005Z""#,
+    );
+    write("json_parse", "mask", br#""a.b,cD""#);
+    write(
+        "json_parse",
+        "edge_values",
+        br#"{"fInt64":"-9223372036854775808","fUint64":18446744073709551615,"fFloat":"NaN","fDouble":"-Infinity","fBytes":"_-8","fColor":5,"rColor":["RED",1],"mInt32String":{"-1":"x"},"mBoolString":{"true":"t"},"oInt32":null,"cNested":{}}"#,
+    );
+    write(
+        "text_parse",
+        "everything",
+        protocall::text::to_string(&everything()).as_bytes(),
+    );
+    write(
+        "text_parse",
+        "legacy",
+        protocall::text::to_string(&legacy()).as_bytes(),
+    );
+    write(
+        "text_parse",
+        "node",
+        protocall::text::to_string(&node).as_bytes(),
+    );
+    write(
+        "text_parse",
+        "any",
+        protocall::text::to_string(&any).as_bytes(),
+    );
+    write(
+        "text_parse",
+        "syntax",
+        b"# comment\nf_int32: -0x10 f_string: 'a' \"b\\n\" r_int32: [1, 2] f_nested < a: 1 > f_double: -inf\n",
+    );
 
     // grpc_frames: control byte, then the body (see checks::grpc_frames)
     let request = protocall::health::HealthCheckRequest::default().encode_to_vec();

@@ -246,3 +246,76 @@ pub fn plugin_request(data: &[u8]) {
     // The request itself must round-trip too (it is what the plugin reads).
     round_trip::<CodeGeneratorRequest>(data);
 }
+
+/// Parses `data` as ProtoJSON into `M`; whatever parses must print (both
+/// from its fields and by the descriptor walk of its encoding, to the same
+/// JSON value), and what it prints must parse back to an equal message.
+fn json_round_trip<M: protocall::reflect::ReflectMessage + PartialEq + Debug>(data: &[u8]) {
+    use protocall::json;
+    let options = json::Options::new();
+    let Ok(first) = json::from_slice::<M>(data, &options) else {
+        return;
+    };
+    for printing in [options.clone(), json::Options::new().emit_unpopulated(true)] {
+        let printed = json::to_vec(&first, &printing)
+            .unwrap_or_else(|e| panic!("parsed JSON does not print: {e}\n{first:?}"));
+        let walked = json::binary_to_json(&M::descriptor(), &first.encode_to_vec(), &printing)
+            .unwrap_or_else(|e| panic!("the descriptor walk does not print: {e}\n{first:?}"));
+        let value = |bytes: &[u8]| -> serde_json::Value {
+            serde_json::from_slice(bytes).expect("printed JSON is JSON")
+        };
+        assert_eq!(value(&printed), value(&walked), "the two printers disagree");
+        let second = json::from_slice::<M>(&printed, &options).unwrap_or_else(|e| {
+            panic!(
+                "our own JSON does not parse: {e}\n{}",
+                String::from_utf8_lossy(&printed)
+            )
+        });
+        assert_same(&first, &second, "JSON parse → print → parse");
+    }
+}
+
+/// ProtoJSON parsing of arbitrary text: the test schemas, the recursive
+/// one and the well-known types with special forms.
+pub fn json_parse(data: &[u8]) {
+    json_round_trip::<Everything>(data);
+    json_round_trip::<Legacy>(data);
+    json_round_trip::<Node>(data);
+    json_round_trip::<Any>(data);
+    json_round_trip::<Struct>(data);
+    json_round_trip::<Value>(data);
+    json_round_trip::<Timestamp>(data);
+    json_round_trip::<Duration>(data);
+    json_round_trip::<FieldMask>(data);
+}
+
+/// Parses `data` as text format into `M`; what parses must print, and the
+/// printed text must parse back to an equal message.
+fn text_round_trip<M: protocall::reflect::ReflectMessage + PartialEq + Debug>(text: &str) {
+    use protocall::text;
+    let Ok(first) = text::from_str::<M>(text) else {
+        return;
+    };
+    let single_line = text::Options::new().single_line(true);
+    for printed in [
+        text::to_string(&first),
+        text::to_string_with(&first, &single_line),
+    ] {
+        let second = text::from_str::<M>(&printed)
+            .unwrap_or_else(|e| panic!("our own text does not parse: {e}\n{printed}"));
+        assert_same(&first, &second, "text parse → print → parse");
+    }
+}
+
+/// Text-format parsing of arbitrary text (input that is not UTF-8 is
+/// skipped: the text format is a string).
+pub fn text_parse(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    text_round_trip::<Everything>(text);
+    text_round_trip::<Legacy>(text);
+    text_round_trip::<Node>(text);
+    text_round_trip::<Any>(text);
+    text_round_trip::<Struct>(text);
+}

@@ -21,6 +21,8 @@ pub const TARGETS: &[&str] = &[
     "grpc_frames",
     "codegen_proto",
     "plugin_request",
+    "json_parse",
+    "text_parse",
 ];
 
 /// Runs target `name`'s check on `data`; `false` when no target has that name.
@@ -32,6 +34,8 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "grpc_frames" => checks::grpc_frames,
         "codegen_proto" => checks::codegen_proto,
         "plugin_request" => checks::plugin_request,
+        "json_parse" => checks::json_parse,
+        "text_parse" => checks::text_parse,
         _ => return false,
     };
     check(data);

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use heck::{ToShoutySnakeCase, ToSnakeCase};
+use heck::{ToLowerCamelCase, ToShoutySnakeCase, ToSnakeCase};
 use proc_macro2::{Ident, Span, TokenStream};
 use protocall_codegen_core::inline;
 use protocall_codegen_core::model::{Enum, EnumValue, Field, Kind, Message, Oneof};
@@ -108,6 +108,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
                     tags.claim(tag, span, &rust_name)?;
                     Ok(Field {
                         name: format!("{name}_{tag}"),
+                        json_name: format!("{name}_{tag}").to_lower_camel_case(),
                         rust_name: synthetic(&format!("member_{tag}")),
                         number: tag,
                         kind: Kind::String,
@@ -150,6 +151,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
         let over = attrs.scalar.as_ref().map(|(w, s)| (w.as_str(), *s));
         let mapped = types::field(&field.ty, over)?;
         fields.push(Field {
+            json_name: name.to_lower_camel_case(),
             name,
             rust_name: plain(ident),
             number: tag,
@@ -348,10 +350,12 @@ pub(crate) fn oneof(input: DeriveInput) -> syn::Result<TokenStream> {
         tags.claim(tag, span, &variant.ident.to_string())?;
         let over = attrs.scalar.as_ref().map(|(w, s)| (w.as_str(), *s));
         let mapped = types::oneof_member(&unnamed.unnamed[0].ty, over)?;
+        let name = attrs
+            .name
+            .unwrap_or_else(|| variant.ident.to_string().to_snake_case());
         fields.push(Field {
-            name: attrs
-                .name
-                .unwrap_or_else(|| variant.ident.to_string().to_snake_case()),
+            json_name: name.to_lower_camel_case(),
+            name,
             rust_name: plain(&variant.ident),
             number: tag,
             kind: mapped.kind,

@@ -120,10 +120,14 @@ fn value_kind(ty: &Type, over: Option<(&str, Span)>) -> syn::Result<Option<Kind>
     }
     Ok(match (name.as_str(), args.as_slice()) {
         ("String", []) => Some(Kind::String),
-        ("Bytes", []) => Some(Kind::Bytes { shared: true }),
-        ("Vec", [inner]) if segment(inner).is_some_and(|(n, _)| n == "u8") => {
-            Some(Kind::Bytes { shared: false })
-        }
+        ("Bytes", []) => Some(Kind::Bytes {
+            shared: true,
+            text: false,
+        }),
+        ("Vec", [inner]) if segment(inner).is_some_and(|(n, _)| n == "u8") => Some(Kind::Bytes {
+            shared: false,
+            text: false,
+        }),
         ("EnumValue", [inner]) => Some(enum_ref(inner)?),
         _ => None,
     })

@@ -411,6 +411,16 @@ pub mod __private {
         pub use crate::reflect::features::*;
     }
 
+    /// The lowerCamelCase JSON name protoc gives a field without `json_name`.
+    pub fn json_name(name: &str) -> std::string::String {
+        crate::reflect::json_name(name)
+    }
+
+    /// True for the well-known types whose JSON has a special form.
+    pub fn has_special_json(full_name: &str) -> bool {
+        crate::reflect::WellKnown::of(full_name).is_some()
+    }
+
     /// ProtoJSON glue of generated `Serialize`/`Deserialize` impls.
     #[cfg(feature = "json")]
     pub use crate::json::__private as json;

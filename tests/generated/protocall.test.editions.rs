@@ -101,6 +101,28 @@ impl ::protocall::reflect::ReflectMessage for Inner {
             ))
             .clone()
     }
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int32::json_implicit(
+            p,
+            &mut map,
+            "a",
+            "a",
+            &self.a,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "b",
+            "b",
+            &self.b,
+        )?;
+        p.end(map)
+    }
 }
 impl ::protocall::__private::serde::Serialize for Inner {
     fn serialize<S: ::protocall::__private::serde::Serializer>(
@@ -670,6 +692,231 @@ impl ::protocall::reflect::ReflectMessage for Sample {
                 "protocall.test.editions.Sample",
             ))
             .clone()
+    }
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int32::json_implicit(
+            p,
+            &mut map,
+            "iInt32",
+            "i_int32",
+            &self.i_int32,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "iString",
+            "i_string",
+            &self.i_string,
+        )?;
+        ::protocall::__private::codec::Bytes::json_implicit(
+            p,
+            &mut map,
+            "iBytes",
+            "i_bytes",
+            &self.i_bytes,
+        )?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "iColor",
+            "i_color",
+            &self.i_color,
+        )?;
+        ::protocall::__private::codec::Double::json_implicit(
+            p,
+            &mut map,
+            "iDouble",
+            "i_double",
+            &self.i_double,
+        )?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "iBool",
+            "i_bool",
+            &self.i_bool,
+        )?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "eInt32",
+            "e_int32",
+            &self.e_int32,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "eString",
+            "e_string",
+            &self.e_string,
+        )?;
+        ::protocall::__private::codec::Enum::json_optional(
+            p,
+            &mut map,
+            "eColor",
+            "e_color",
+            &self.e_color,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "eSize",
+            "e_size",
+            &self.e_size,
+        )?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "eDefault",
+            "e_default",
+            &self.e_default,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "eInner",
+            "e_inner",
+            &self.e_inner,
+        )?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "rId",
+            "r_id",
+            &self.r_id,
+        )?;
+        ::protocall::__private::codec::Int32::json_repeated(
+            p,
+            &mut map,
+            "packedInt32",
+            "packed_int32",
+            &self.packed_int32,
+        )?;
+        ::protocall::__private::codec::Int32::json_repeated(
+            p,
+            &mut map,
+            "expandedInt32",
+            "expanded_int32",
+            &self.expanded_int32,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_repeated(
+            p,
+            &mut map,
+            "packedSize",
+            "packed_size",
+            &self.packed_size,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_repeated(
+            p,
+            &mut map,
+            "expandedSize",
+            "expanded_size",
+            &self.expanded_size,
+        )?;
+        ::protocall::__private::codec::Enum::json_repeated(
+            p,
+            &mut map,
+            "packedColor",
+            "packed_color",
+            &self.packed_color,
+        )?;
+        ::protocall::__private::codec::Double::json_repeated(
+            p,
+            &mut map,
+            "expandedDouble",
+            "expanded_double",
+            &self.expanded_double,
+        )?;
+        ::protocall::__private::codec::Group::json_optional(
+            p,
+            &mut map,
+            "delimited",
+            "delimited",
+            &self.delimited,
+        )?;
+        ::protocall::__private::codec::Group::json_repeated(
+            p,
+            &mut map,
+            "delimitedList",
+            "delimited_list",
+            &self.delimited_list,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "prefixedList",
+            "prefixed_list",
+            &self.prefixed_list,
+        )?;
+        ::protocall::__private::codec::Map::json(
+            ::protocall::__private::codec::Str,
+            ::protocall::__private::codec::Msg,
+            p,
+            &mut map,
+            "innerMap",
+            "inner_map",
+            &self.inner_map,
+        )?;
+        if let ::core::option::Option::Some(oneof) = &self.choice {
+            match oneof {
+                sample::Choice::CInt32(value) => {
+                    ::protocall::__private::codec::Int32::json(
+                        p,
+                        &mut map,
+                        "cInt32",
+                        "c_int32",
+                        value,
+                    )?;
+                }
+                sample::Choice::CSize(value) => {
+                    ::protocall::__private::codec::ClosedEnum::json(
+                        p,
+                        &mut map,
+                        "cSize",
+                        "c_size",
+                        value,
+                    )?;
+                }
+                sample::Choice::CDelimited(value) => {
+                    ::protocall::__private::codec::Group::json(
+                        p,
+                        &mut map,
+                        "cDelimited",
+                        "c_delimited",
+                        value,
+                    )?;
+                }
+            }
+        }
+        ::protocall::__private::json::Utf8Bytes::json_implicit(
+            p,
+            &mut map,
+            "rawString",
+            "raw_string",
+            &self.raw_string,
+        )?;
+        ::protocall::__private::json::Utf8Bytes::json_repeated(
+            p,
+            &mut map,
+            "rawStrings",
+            "raw_strings",
+            &self.raw_strings,
+        )?;
+        ::protocall::__private::codec::Map::json(
+            ::protocall::__private::codec::Int32,
+            ::protocall::__private::json::Utf8Bytes,
+            p,
+            &mut map,
+            "rawMap",
+            "raw_map",
+            &self.raw_map,
+        )?;
+        p.end(map)
     }
 }
 impl ::protocall::__private::serde::Serialize for Sample {

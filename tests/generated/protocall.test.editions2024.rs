@@ -89,6 +89,21 @@ impl ::protocall::reflect::ReflectMessage for Leaf {
             ))
             .clone()
     }
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        p.end(map)
+    }
 }
 impl ::protocall::__private::serde::Serialize for Leaf {
     fn serialize<S: ::protocall::__private::serde::Serializer>(
@@ -398,6 +413,109 @@ impl ::protocall::reflect::ReflectMessage for Node {
                 "protocall.test.editions2024.Node",
             ))
             .clone()
+    }
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "id",
+            "id",
+            &self.id,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "level",
+            "level",
+            &self.level,
+        )?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "mood",
+            "mood",
+            &self.mood,
+        )?;
+        ::protocall::__private::codec::Int32::json_repeated(
+            p,
+            &mut map,
+            "values",
+            "values",
+            &self.values,
+        )?;
+        ::protocall::__private::codec::Int32::json_repeated(
+            p,
+            &mut map,
+            "packedValues",
+            "packed_values",
+            &self.packed_values,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_repeated(
+            p,
+            &mut map,
+            "levels",
+            "levels",
+            &self.levels,
+        )?;
+        ::protocall::__private::codec::Enum::json_repeated(
+            p,
+            &mut map,
+            "moods",
+            "moods",
+            &self.moods,
+        )?;
+        ::protocall::__private::codec::Group::json_optional(
+            p,
+            &mut map,
+            "child",
+            "child",
+            &self.child,
+        )?;
+        ::protocall::__private::codec::Group::json_repeated(
+            p,
+            &mut map,
+            "children",
+            "children",
+            &self.children,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "leaf",
+            "leaf",
+            &self.leaf,
+        )?;
+        ::protocall::__private::codec::Map::json(
+            ::protocall::__private::codec::Str,
+            ::protocall::__private::codec::Msg,
+            p,
+            &mut map,
+            "leaves",
+            "leaves",
+            &self.leaves,
+        )?;
+        ::protocall::__private::codec::Map::json(
+            ::protocall::__private::codec::Int32,
+            ::protocall::__private::codec::ClosedEnum,
+            p,
+            &mut map,
+            "levelsById",
+            "levels_by_id",
+            &self.levels_by_id,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "label",
+            "label",
+            &self.label,
+        )?;
+        p.end(map)
     }
 }
 impl ::protocall::__private::serde::Serialize for Node {

@@ -70,6 +70,10 @@ struct Tally {
     ok: u64,
     failed: BTreeMap<String, u64>,
     by_server: BTreeMap<String, u64>,
+    /// Everything the client printed (failed calls in full), shown by
+    /// `Debug` when an assertion fails.
+    #[allow(dead_code)]
+    output: String,
 }
 
 fn fleet_client(
@@ -91,7 +95,11 @@ fn fleet_client(
 }
 
 fn read_tally(output: &str) -> Tally {
-    let line = output.lines().last().unwrap_or_default();
+    // The tally is the last line on stdout; failed calls are on stderr.
+    let line = output
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .unwrap_or_default();
     let json: serde_json::Value = serde_json::from_str(line)
         .unwrap_or_else(|e| panic!("{e}: fleet-client printed {output:?}"));
     let counts = |key: &str| -> BTreeMap<String, u64> {
@@ -106,6 +114,7 @@ fn read_tally(output: &str) -> Tally {
         ok: json["ok"].as_u64().expect("ok count"),
         failed: counts("failed"),
         by_server: counts("by_server"),
+        output: output.to_string(),
     }
 }
 

@@ -82,3 +82,13 @@ fn codegen_proto() {
 fn plugin_request() {
     replay("plugin_request");
 }
+
+#[test]
+fn json_parse() {
+    replay("json_parse");
+}
+
+#[test]
+fn text_parse() {
+    replay("text_parse");
+}

@@ -41,6 +41,9 @@ pub struct Reflect {
     /// Put the serde impls behind `#[cfg(feature = "…")]` (the runtime's
     /// own types, whose JSON is a feature).
     pub json_feature: Option<&'static str>,
+    /// A well-known type whose JSON has a special form (`Timestamp` as a
+    /// string, …): printed by the runtime, not field by field.
+    pub special_json: bool,
 }
 
 #[derive(Debug)]
@@ -93,6 +96,8 @@ pub struct Extension {
 pub struct Field {
     /// The name as written in the schema.
     pub name: String,
+    /// The name in ProtoJSON (`json_name`, lowerCamelCase unless declared).
+    pub json_name: String,
     /// The struct field, or the variant for a oneof member.
     pub rust_name: Ident,
     pub number: u32,
@@ -132,6 +137,9 @@ pub enum Kind {
     String,
     Bytes {
         shared: bool,
+        /// A `string` whose UTF-8 is not checked on decode (editions'
+        /// `utf8_validation = NONE`): bytes in Rust, a string in JSON.
+        text: bool,
     },
     Enum(EnumRef),
     Message {
@@ -151,7 +159,7 @@ impl Kind {
     /// A `bytes::Bytes` value, directly or as a map's value.
     pub fn is_shared_bytes(&self) -> bool {
         match self {
-            Kind::Bytes { shared } => *shared,
+            Kind::Bytes { shared, .. } => *shared,
             Kind::Map { value, .. } => value.is_shared_bytes(),
             _ => false,
         }

@@ -140,7 +140,12 @@ async fn main() {
                         }
                         Err(status) => {
                             let code = status.code().as_str().to_owned();
-                            *tally.failed.entry(code).or_default() += 1;
+                            let failed = tally.failed.entry(code).or_default();
+                            *failed += 1;
+                            // The first few in full: what to read when a run fails.
+                            if *failed <= 5 {
+                                eprintln!("fleet-client: call failed: {status}");
+                            }
                         }
                     }
                 }

@@ -62,6 +62,14 @@ pub trait MapStorage<K, V>: Default {
     /// assert_eq!(map, HashMap::from([("a", 2)]));
     /// ```
     fn insert_entry(&mut self, key: K, value: V);
+    /// How many entries there are.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use protocall::__private::codec::MapStorage;
+    /// assert_eq!(BTreeMap::from([(1, 2)]).entry_count(), 1);
+    /// ```
+    fn entry_count(&self) -> usize;
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher + Default> MapStorage<K, V> for HashMap<K, V, S> {
@@ -72,6 +80,10 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> MapStorage<K, V> for HashMap<K, 
     fn insert_entry(&mut self, key: K, value: V) {
         self.insert(key, value);
     }
+
+    fn entry_count(&self) -> usize {
+        self.len()
+    }
 }
 
 impl<K: Ord, V> MapStorage<K, V> for BTreeMap<K, V> {
@@ -81,6 +93,10 @@ impl<K: Ord, V> MapStorage<K, V> for BTreeMap<K, V> {
 
     fn insert_entry(&mut self, key: K, value: V) {
         self.insert(key, value);
+    }
+
+    fn entry_count(&self) -> usize {
+        self.len()
     }
 }
 

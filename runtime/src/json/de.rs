@@ -21,11 +21,21 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
     options: &Options,
     deserializer: D,
 ) -> Result<Vec<u8>, (String, D::Error)> {
+    deserialize_at(descriptor, options, 0, deserializer)
+}
+
+/// [`deserialize`] for a message nested `depth` messages deep.
+fn deserialize_at<'de, D: Deserializer<'de>>(
+    descriptor: &MessageDescriptor,
+    options: &Options,
+    depth: u32,
+    deserializer: D,
+) -> Result<Vec<u8>, (String, D::Error)> {
     let cx = Cx {
         pool: descriptor.pool(),
         options,
         path: RefCell::new(Vec::new()),
-        depth: Cell::new(0),
+        depth: Cell::new(depth),
     };
     let mut out = Vec::new();
     match (MessageSeed {
@@ -1045,6 +1055,26 @@ impl<'de> Visitor<'de> for ValueVisitor<'_, '_, '_> {
     }
 }
 
+/// The `value` member of an `Any` holding a well-known type, the only
+/// member besides `@type`.
+fn any_value<E: de::Error>(
+    embedded: &MessageDescriptor,
+    mut object: serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Value, E> {
+    let Some(value) = object.remove("value") else {
+        return Err(E::custom(format_args!(
+            "a google.protobuf.Any holding {} needs a `value`",
+            embedded.full_name()
+        )));
+    };
+    if let Some(extra) = object.keys().next() {
+        return Err(E::custom(format_args!(
+            "unexpected `{extra}` in google.protobuf.Any"
+        )));
+    }
+    Ok(value)
+}
+
 /// `google.protobuf.Any`: `@type` may come anywhere in the object, so the
 /// object is read whole first.
 fn any<'de, D: Deserializer<'de>>(
@@ -1066,6 +1096,19 @@ fn any<'de, D: Deserializer<'de>>(
         return Err(D::Error::custom("`@type` is not a string"));
     };
     let embedded = super::any_type(cx.options, cx.pool, &type_url).map_err(D::Error::custom)?;
+    if !embedded.pool().same(cx.pool) {
+        // A type of another pool (a registry) is parsed in that pool.
+        let value = if embedded.info().well_known.is_some() {
+            any_value(&embedded, object)?
+        } else {
+            serde_json::Value::Object(object)
+        };
+        let inner = deserialize_at(&embedded, cx.options, cx.depth.get(), value)
+            .map_err(|(path, e)| D::Error::custom(format_args!("{path}: {e}")))?;
+        raw::put_bytes(out, 1, type_url.as_bytes());
+        raw::put_bytes(out, 2, &inner);
+        return Ok(());
+    }
     let mut inner = Vec::new();
     let seed = MessageSeed {
         cx,
@@ -1073,18 +1116,7 @@ fn any<'de, D: Deserializer<'de>>(
         out: &mut inner,
     };
     let result = if embedded.info().well_known.is_some() {
-        let Some(value) = object.remove("value") else {
-            return Err(D::Error::custom(format_args!(
-                "a google.protobuf.Any holding {} needs a `value`",
-                embedded.full_name()
-            )));
-        };
-        if let Some(extra) = object.keys().next() {
-            return Err(D::Error::custom(format_args!(
-                "unexpected `{extra}` in google.protobuf.Any"
-            )));
-        }
-        seed.deserialize(value)
+        seed.deserialize(any_value(&embedded, object)?)
     } else {
         seed.deserialize(serde_json::Value::Object(object))
     };

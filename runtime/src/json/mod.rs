@@ -24,6 +24,7 @@
 //! errors name the JSON path (`.items[3].price: …`).
 
 mod de;
+mod print;
 mod ser;
 mod wkt;
 
@@ -149,7 +150,14 @@ pub fn to_string<M: ReflectMessage>(message: &M, options: &Options) -> Result<St
 
 /// `message` as JSON text, in bytes.
 pub fn to_vec<M: ReflectMessage>(message: &M, options: &Options) -> Result<Vec<u8>, Error> {
-    binary_to_json(&M::descriptor(), &message.encode_to_vec(), options)
+    // Sized from the binary length, as JSON is about twice as long: growing
+    // from small costs more than the length pass.
+    let mut out = Vec::with_capacity(message.encoded_len() * 2 + 16);
+    let mut serializer = serde_json::Serializer::new(&mut out);
+    message
+        .__print_json(&print::Printer::new(options), &mut serializer)
+        .map_err(|e| Error::new("", e.to_string()))?;
+    Ok(out)
 }
 
 /// Parses JSON text into a message of type `M`.
@@ -173,7 +181,7 @@ pub fn binary_to_json(
 ) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(binary.len() * 2 + 16);
     let mut serializer = serde_json::Serializer::new(&mut out);
-    ser::serialize(descriptor, binary, options, &mut serializer)
+    ser::serialize_at(descriptor, binary, options, 0, &mut serializer)
         .map_err(|e| Error::new("", e.to_string()))?;
     Ok(out)
 }
@@ -210,16 +218,27 @@ pub(crate) fn any_type(
 pub mod __private {
     use serde::{Deserializer, Serializer};
 
-    use super::{Options, de, ser};
+    use super::{Options, de};
     use crate::reflect::ReflectMessage;
+
+    pub use super::print::{PrintKey, PrintValue, Printer, Utf8Bytes};
+
+    /// What serde's entry points print with.
+    static DEFAULT: Options = Options {
+        ignore_unknown_fields: false,
+        emit_unpopulated: false,
+        enums_as_ints: false,
+        proto_field_names: false,
+        registry: None,
+        recursion_limit: crate::decoder::DEFAULT_RECURSION_LIMIT,
+    };
 
     /// `Serialize::serialize` of a generated message.
     pub fn serialize<M: ReflectMessage, S: Serializer>(
         message: &M,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        let binary = message.encode_to_vec();
-        ser::serialize(&M::descriptor(), &binary, &Options::default(), serializer)
+        message.__print_json(&Printer::new(&DEFAULT), serializer)
     }
 
     /// `Deserialize::deserialize` of a generated message.

@@ -12,17 +12,19 @@ use super::wkt;
 use crate::reflect::raw::{self, Record, Scalar, Singular};
 use crate::reflect::{DescriptorPool, FieldInfo, MessageDescriptor, Ty};
 
-/// Prints the message `descriptor` whose encoding is `binary`.
-pub(crate) fn serialize<S: Serializer>(
+/// Prints the message `descriptor` whose encoding is `binary`, nested
+/// `depth` messages deep.
+pub(super) fn serialize_at<S: Serializer>(
     descriptor: &MessageDescriptor,
     binary: &[u8],
     options: &Options,
+    depth: u32,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     let cx = Cx {
         pool: descriptor.pool(),
         options,
-        depth: Cell::new(0),
+        depth: Cell::new(depth),
     };
     MessageJson {
         cx: &cx,
@@ -32,6 +34,28 @@ pub(crate) fn serialize<S: Serializer>(
     .serialize(serializer)
 }
 
+/// Prints the extensions of message `descriptor` found in `unknown` (the
+/// encoding of its unknown fields) into `map`.
+pub(super) fn extensions<M: SerializeMap>(
+    descriptor: &MessageDescriptor,
+    unknown: &[u8],
+    options: &Options,
+    depth: u32,
+    map: &mut M,
+) -> Result<(), M::Error> {
+    let cx = Cx {
+        pool: descriptor.pool(),
+        options,
+        depth: Cell::new(depth),
+    };
+    MessageJson {
+        cx: &cx,
+        message: descriptor.index(),
+        bytes: unknown,
+    }
+    .extensions(map)
+}
+
 pub(super) struct Cx<'a> {
     pub(super) pool: &'a DescriptorPool,
     pub(super) options: &'a Options,
@@ -39,6 +63,15 @@ pub(super) struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// The same print, in another pool's types.
+    pub(super) fn with_pool<'p>(&'p self, pool: &'p DescriptorPool) -> Cx<'p> {
+        Cx {
+            pool,
+            options: self.options,
+            depth: Cell::new(self.depth.get()),
+        }
+    }
+
     fn enter<E: serde::ser::Error>(&self) -> Result<(), E> {
         let depth = self.depth.get() + 1;
         if depth > self.options.recursion_limit {
@@ -93,6 +126,15 @@ impl MessageJson<'_, '_> {
     /// Writes the message's fields into `map` (shared with `Any`, which
     /// writes `@type` first).
     pub(super) fn fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        self.walk(map, false)
+    }
+
+    /// Writes only the extensions among the message's records.
+    fn extensions<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        self.walk(map, true)
+    }
+
+    fn walk<M: SerializeMap>(&self, map: &mut M, only_extensions: bool) -> Result<(), M::Error> {
         let pool = self.cx.pool.inner();
         let info = &pool.messages[self.message];
         let records = raw::records(self.bytes).map_err(M::Error::custom)?;
@@ -100,6 +142,7 @@ impl MessageJson<'_, '_> {
         for run in raw::runs(&records) {
             let number = run[0].number;
             let field = match info.field_index(number) {
+                Some(_) if only_extensions => continue,
                 Some(index) => {
                     if self.cx.options.emit_unpopulated {
                         self.defaults(map, &info.fields[next_field..index])?;
@@ -122,7 +165,7 @@ impl MessageJson<'_, '_> {
             };
             self.entry(map, self.cx.key(field), field, run)?;
         }
-        if self.cx.options.emit_unpopulated {
+        if self.cx.options.emit_unpopulated && !only_extensions {
             self.defaults(map, &info.fields[next_field..])?;
         }
         Ok(())
@@ -345,7 +388,7 @@ pub(super) fn scalar<S: Serializer>(
     }
 }
 
-fn non_finite(v: f64) -> &'static str {
+pub(super) fn non_finite(v: f64) -> &'static str {
     if v.is_nan() {
         "NaN"
     } else if v > 0.0 {

@@ -117,9 +117,17 @@ fn serialize_any<S: Serializer>(
     if type_url.is_empty() && value.is_empty() {
         return map.end();
     }
-    let cx = message.cx;
-    let embedded = super::any_type(cx.options, cx.pool, type_url).map_err(S::Error::custom)?;
+    let embedded =
+        super::any_type(message.cx.options, message.cx.pool, type_url).map_err(S::Error::custom)?;
     map.serialize_entry("@type", type_url)?;
+    // The type may come from another pool (a registry).
+    let foreign;
+    let cx = if embedded.pool().same(message.cx.pool) {
+        message.cx
+    } else {
+        foreign = message.cx.with_pool(embedded.pool());
+        &foreign
+    };
     let inner = MessageJson {
         cx,
         message: embedded.index(),

@@ -26,7 +26,7 @@ pub use pool::{
     Cardinality, DescriptorError, DescriptorPool, EnumDescriptor, FieldDescriptor, Kind,
     MessageDescriptor, MethodDescriptor, OneofDescriptor, ServiceDescriptor,
 };
-pub(crate) use pool::{FieldInfo, Ty, WellKnown};
+pub(crate) use pool::{FieldInfo, Ty, WellKnown, json_name};
 #[cfg(feature = "json")]
 pub(crate) use pool::{Inner, MessageInfo};
 
@@ -38,6 +38,37 @@ pub(crate) use pool::{Inner, MessageInfo};
 pub trait ReflectMessage: crate::Message {
     /// This message's descriptor.
     fn descriptor() -> MessageDescriptor;
+
+    /// Prints the message as ProtoJSON. Generated code prints its fields
+    /// directly; this default goes through the binary encoding.
+    #[cfg(feature = "json")]
+    #[doc(hidden)]
+    fn __print_json<S: serde::Serializer>(
+        &self,
+        printer: &crate::json::__private::Printer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>
+    where
+        Self: Sized,
+    {
+        printer.binary(self, serializer)
+    }
+}
+
+/// A boxed message reflects as the message (recursive fields are boxed).
+impl<M: ReflectMessage> ReflectMessage for Box<M> {
+    fn descriptor() -> MessageDescriptor {
+        M::descriptor()
+    }
+
+    #[cfg(feature = "json")]
+    fn __print_json<S: serde::Serializer>(
+        &self,
+        printer: &crate::json::__private::Printer<'_>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        (**self).__print_json(printer, serializer)
+    }
 }
 
 /// Every pool generated code has built so far, merged: where JSON and text

@@ -89,7 +89,7 @@ pub(crate) enum WellKnown {
 }
 
 impl WellKnown {
-    fn of(full_name: &str) -> Option<WellKnown> {
+    pub(crate) fn of(full_name: &str) -> Option<WellKnown> {
         let name = full_name.strip_prefix("google.protobuf.")?;
         Some(match name {
             "Any" => WellKnown::Any,

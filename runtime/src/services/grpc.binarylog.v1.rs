@@ -211,6 +211,104 @@ impl ::protocall::reflect::ReflectMessage for GrpcLogEntry {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "timestamp",
+            "timestamp",
+            &self.timestamp,
+        )?;
+        ::protocall::__private::codec::Uint64::json_implicit(
+            p,
+            &mut map,
+            "callId",
+            "call_id",
+            &self.call_id,
+        )?;
+        ::protocall::__private::codec::Uint64::json_implicit(
+            p,
+            &mut map,
+            "sequenceIdWithinCall",
+            "sequence_id_within_call",
+            &self.sequence_id_within_call,
+        )?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "type",
+            "type",
+            &self.r#type,
+        )?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "logger",
+            "logger",
+            &self.logger,
+        )?;
+        if let ::core::option::Option::Some(oneof) = &self.payload {
+            match oneof {
+                grpc_log_entry::Payload::ClientHeader(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "clientHeader",
+                        "client_header",
+                        value,
+                    )?;
+                }
+                grpc_log_entry::Payload::ServerHeader(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "serverHeader",
+                        "server_header",
+                        value,
+                    )?;
+                }
+                grpc_log_entry::Payload::Message(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "message",
+                        "message",
+                        value,
+                    )?;
+                }
+                grpc_log_entry::Payload::Trailer(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "trailer",
+                        "trailer",
+                        value,
+                    )?;
+                }
+            }
+        }
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "payloadTruncated",
+            "payload_truncated",
+            &self.payload_truncated,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "peer",
+            "peer",
+            &self.peer,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for GrpcLogEntry {
@@ -660,6 +758,43 @@ impl ::protocall::reflect::ReflectMessage for ClientHeader {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "metadata",
+            "metadata",
+            &self.metadata,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "methodName",
+            "method_name",
+            &self.method_name,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "authority",
+            "authority",
+            &self.authority,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "timeout",
+            "timeout",
+            &self.timeout,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for ClientHeader {
@@ -780,6 +915,22 @@ impl ::protocall::reflect::ReflectMessage for ServerHeader {
                 "grpc.binarylog.v1.ServerHeader",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "metadata",
+            "metadata",
+            &self.metadata,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -954,6 +1105,43 @@ impl ::protocall::reflect::ReflectMessage for Trailer {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "metadata",
+            "metadata",
+            &self.metadata,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "statusCode",
+            "status_code",
+            &self.status_code,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "statusMessage",
+            "status_message",
+            &self.status_message,
+        )?;
+        ::protocall::__private::codec::Bytes::json_implicit(
+            p,
+            &mut map,
+            "statusDetails",
+            "status_details",
+            &self.status_details,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for Trailer {
@@ -1078,6 +1266,29 @@ impl ::protocall::reflect::ReflectMessage for Message {
                 "grpc.binarylog.v1.Message",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "length",
+            "length",
+            &self.length,
+        )?;
+        ::protocall::__private::codec::Bytes::json_implicit(
+            p,
+            &mut map,
+            "data",
+            "data",
+            &self.data,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -1207,6 +1418,22 @@ impl ::protocall::reflect::ReflectMessage for Metadata {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "entry",
+            "entry",
+            &self.entry,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for Metadata {
@@ -1329,6 +1556,29 @@ impl ::protocall::reflect::ReflectMessage for MetadataEntry {
                 "grpc.binarylog.v1.MetadataEntry",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "key",
+            "key",
+            &self.key,
+        )?;
+        ::protocall::__private::codec::Bytes::json_implicit(
+            p,
+            &mut map,
+            "value",
+            "value",
+            &self.value,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -1465,6 +1715,36 @@ impl ::protocall::reflect::ReflectMessage for Address {
                 "grpc.binarylog.v1.Address",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "type",
+            "type",
+            &self.r#type,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "address",
+            "address",
+            &self.address,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "ipPort",
+            "ip_port",
+            &self.ip_port,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]

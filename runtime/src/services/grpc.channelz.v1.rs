@@ -157,6 +157,50 @@ impl ::protocall::reflect::ReflectMessage for Channel {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "ref",
+            "ref",
+            &self.r#ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "data",
+            "data",
+            &self.data,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "channelRef",
+            "channel_ref",
+            &self.channel_ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "subchannelRef",
+            "subchannel_ref",
+            &self.subchannel_ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "socketRef",
+            "socket_ref",
+            &self.socket_ref,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for Channel {
@@ -345,6 +389,50 @@ impl ::protocall::reflect::ReflectMessage for Subchannel {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "ref",
+            "ref",
+            &self.r#ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "data",
+            "data",
+            &self.data,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "channelRef",
+            "channel_ref",
+            &self.channel_ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "subchannelRef",
+            "subchannel_ref",
+            &self.subchannel_ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "socketRef",
+            "socket_ref",
+            &self.socket_ref,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for Subchannel {
@@ -464,6 +552,22 @@ impl ::protocall::reflect::ReflectMessage for ChannelConnectivityState {
                 "grpc.channelz.v1.ChannelConnectivityState",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "state",
+            "state",
+            &self.state,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -754,6 +858,64 @@ impl ::protocall::reflect::ReflectMessage for ChannelData {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "state",
+            "state",
+            &self.state,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "target",
+            "target",
+            &self.target,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "trace",
+            "trace",
+            &self.trace,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "callsStarted",
+            "calls_started",
+            &self.calls_started,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "callsSucceeded",
+            "calls_succeeded",
+            &self.calls_succeeded,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "callsFailed",
+            "calls_failed",
+            &self.calls_failed,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "lastCallStartedTimestamp",
+            "last_call_started_timestamp",
+            &self.last_call_started_timestamp,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for ChannelData {
@@ -935,6 +1097,58 @@ impl ::protocall::reflect::ReflectMessage for ChannelTraceEvent {
                 "grpc.channelz.v1.ChannelTraceEvent",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "description",
+            "description",
+            &self.description,
+        )?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "severity",
+            "severity",
+            &self.severity,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "timestamp",
+            "timestamp",
+            &self.timestamp,
+        )?;
+        if let ::core::option::Option::Some(oneof) = &self.child_ref {
+            match oneof {
+                channel_trace_event::ChildRef::ChannelRef(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "channelRef",
+                        "channel_ref",
+                        value,
+                    )?;
+                }
+                channel_trace_event::ChildRef::SubchannelRef(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "subchannelRef",
+                        "subchannel_ref",
+                        value,
+                    )?;
+                }
+            }
+        }
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -1244,6 +1458,36 @@ impl ::protocall::reflect::ReflectMessage for ChannelTrace {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "numEventsLogged",
+            "num_events_logged",
+            &self.num_events_logged,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "creationTimestamp",
+            "creation_timestamp",
+            &self.creation_timestamp,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "events",
+            "events",
+            &self.events,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for ChannelTrace {
@@ -1369,6 +1613,29 @@ impl ::protocall::reflect::ReflectMessage for ChannelRef {
                 "grpc.channelz.v1.ChannelRef",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "channelId",
+            "channel_id",
+            &self.channel_id,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -1499,6 +1766,29 @@ impl ::protocall::reflect::ReflectMessage for SubchannelRef {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "subchannelId",
+            "subchannel_id",
+            &self.subchannel_id,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for SubchannelRef {
@@ -1619,6 +1909,29 @@ impl ::protocall::reflect::ReflectMessage for SocketRef {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "socketId",
+            "socket_id",
+            &self.socket_id,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for SocketRef {
@@ -1738,6 +2051,29 @@ impl ::protocall::reflect::ReflectMessage for ServerRef {
                 "grpc.channelz.v1.ServerRef",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "serverId",
+            "server_id",
+            &self.server_id,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -1876,6 +2212,36 @@ impl ::protocall::reflect::ReflectMessage for Server {
                 "grpc.channelz.v1.Server",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "ref",
+            "ref",
+            &self.r#ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "data",
+            "data",
+            &self.data,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "listenSocket",
+            "listen_socket",
+            &self.listen_socket,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -2074,6 +2440,50 @@ impl ::protocall::reflect::ReflectMessage for ServerData {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "trace",
+            "trace",
+            &self.trace,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "callsStarted",
+            "calls_started",
+            &self.calls_started,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "callsSucceeded",
+            "calls_succeeded",
+            &self.calls_succeeded,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "callsFailed",
+            "calls_failed",
+            &self.calls_failed,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "lastCallStartedTimestamp",
+            "last_call_started_timestamp",
+            &self.last_call_started_timestamp,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for ServerData {
@@ -2260,6 +2670,57 @@ impl ::protocall::reflect::ReflectMessage for Socket {
                 "grpc.channelz.v1.Socket",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "ref",
+            "ref",
+            &self.r#ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "data",
+            "data",
+            &self.data,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "local",
+            "local",
+            &self.local,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "remote",
+            "remote",
+            &self.remote,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "security",
+            "security",
+            &self.security,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "remoteName",
+            "remote_name",
+            &self.remote_name,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -2664,6 +3125,106 @@ impl ::protocall::reflect::ReflectMessage for SocketData {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "streamsStarted",
+            "streams_started",
+            &self.streams_started,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "streamsSucceeded",
+            "streams_succeeded",
+            &self.streams_succeeded,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "streamsFailed",
+            "streams_failed",
+            &self.streams_failed,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "messagesSent",
+            "messages_sent",
+            &self.messages_sent,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "messagesReceived",
+            "messages_received",
+            &self.messages_received,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "keepAlivesSent",
+            "keep_alives_sent",
+            &self.keep_alives_sent,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "lastLocalStreamCreatedTimestamp",
+            "last_local_stream_created_timestamp",
+            &self.last_local_stream_created_timestamp,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "lastRemoteStreamCreatedTimestamp",
+            "last_remote_stream_created_timestamp",
+            &self.last_remote_stream_created_timestamp,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "lastMessageSentTimestamp",
+            "last_message_sent_timestamp",
+            &self.last_message_sent_timestamp,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "lastMessageReceivedTimestamp",
+            "last_message_received_timestamp",
+            &self.last_message_received_timestamp,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "localFlowControlWindow",
+            "local_flow_control_window",
+            &self.local_flow_control_window,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "remoteFlowControlWindow",
+            "remote_flow_control_window",
+            &self.remote_flow_control_window,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "option",
+            "option",
+            &self.option,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for SocketData {
@@ -2808,6 +3369,46 @@ impl ::protocall::reflect::ReflectMessage for Address {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        if let ::core::option::Option::Some(oneof) = &self.address {
+            match oneof {
+                address::Address::TcpipAddress(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "tcpipAddress",
+                        "tcpip_address",
+                        value,
+                    )?;
+                }
+                address::Address::UdsAddress(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "udsAddress",
+                        "uds_address",
+                        value,
+                    )?;
+                }
+                address::Address::OtherAddress(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "otherAddress",
+                        "other_address",
+                        value,
+                    )?;
+                }
+            }
+        }
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for Address {
@@ -2940,6 +3541,29 @@ pub mod address {
                 ))
                 .clone()
         }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Bytes::json_implicit(
+                p,
+                &mut map,
+                "ipAddress",
+                "ip_address",
+                &self.ip_address,
+            )?;
+            ::protocall::__private::codec::Int32::json_implicit(
+                p,
+                &mut map,
+                "port",
+                "port",
+                &self.port,
+            )?;
+            p.end(map)
+        }
     }
     #[cfg(feature = "json")]
     impl ::protocall::__private::serde::Serialize for TcpIpAddress {
@@ -3050,6 +3674,22 @@ pub mod address {
                     "grpc.channelz.v1.Address.UdsAddress",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Str::json_implicit(
+                p,
+                &mut map,
+                "filename",
+                "filename",
+                &self.filename,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -3175,6 +3815,29 @@ pub mod address {
                     "grpc.channelz.v1.Address.OtherAddress",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Str::json_implicit(
+                p,
+                &mut map,
+                "name",
+                "name",
+                &self.name,
+            )?;
+            ::protocall::__private::codec::Msg::json_optional(
+                p,
+                &mut map,
+                "value",
+                "value",
+                &self.value,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -3393,6 +4056,37 @@ impl ::protocall::reflect::ReflectMessage for Security {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        if let ::core::option::Option::Some(oneof) = &self.model {
+            match oneof {
+                security::Model::Tls(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "tls",
+                        "tls",
+                        value,
+                    )?;
+                }
+                security::Model::Other(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "other",
+                        "other",
+                        value,
+                    )?;
+                }
+            }
+        }
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for Security {
@@ -3547,6 +4241,51 @@ pub mod security {
                     "grpc.channelz.v1.Security.Tls",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            if let ::core::option::Option::Some(oneof) = &self.cipher_suite {
+                match oneof {
+                    tls::CipherSuite::StandardName(value) => {
+                        ::protocall::__private::codec::Str::json(
+                            p,
+                            &mut map,
+                            "standardName",
+                            "standard_name",
+                            value,
+                        )?;
+                    }
+                    tls::CipherSuite::OtherName(value) => {
+                        ::protocall::__private::codec::Str::json(
+                            p,
+                            &mut map,
+                            "otherName",
+                            "other_name",
+                            value,
+                        )?;
+                    }
+                }
+            }
+            ::protocall::__private::codec::Bytes::json_implicit(
+                p,
+                &mut map,
+                "localCertificate",
+                "local_certificate",
+                &self.local_certificate,
+            )?;
+            ::protocall::__private::codec::Bytes::json_implicit(
+                p,
+                &mut map,
+                "remoteCertificate",
+                "remote_certificate",
+                &self.remote_certificate,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -3764,6 +4503,29 @@ pub mod security {
                     "grpc.channelz.v1.Security.OtherSecurity",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Str::json_implicit(
+                p,
+                &mut map,
+                "name",
+                "name",
+                &self.name,
+            )?;
+            ::protocall::__private::codec::Msg::json_optional(
+                p,
+                &mut map,
+                "value",
+                "value",
+                &self.value,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -4002,6 +4764,36 @@ impl ::protocall::reflect::ReflectMessage for SocketOption {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "value",
+            "value",
+            &self.value,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "additional",
+            "additional",
+            &self.additional,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for SocketOption {
@@ -4119,6 +4911,22 @@ impl ::protocall::reflect::ReflectMessage for SocketOptionTimeout {
                 "grpc.channelz.v1.SocketOptionTimeout",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "duration",
+            "duration",
+            &self.duration,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -4249,6 +5057,29 @@ impl ::protocall::reflect::ReflectMessage for SocketOptionLinger {
                 "grpc.channelz.v1.SocketOptionLinger",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "active",
+            "active",
+            &self.active,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "duration",
+            "duration",
+            &self.duration,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -4907,6 +5738,218 @@ impl ::protocall::reflect::ReflectMessage for SocketOptionTcpInfo {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiState",
+            "tcpi_state",
+            &self.tcpi_state,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiCaState",
+            "tcpi_ca_state",
+            &self.tcpi_ca_state,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiRetransmits",
+            "tcpi_retransmits",
+            &self.tcpi_retransmits,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiProbes",
+            "tcpi_probes",
+            &self.tcpi_probes,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiBackoff",
+            "tcpi_backoff",
+            &self.tcpi_backoff,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiOptions",
+            "tcpi_options",
+            &self.tcpi_options,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiSndWscale",
+            "tcpi_snd_wscale",
+            &self.tcpi_snd_wscale,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiRcvWscale",
+            "tcpi_rcv_wscale",
+            &self.tcpi_rcv_wscale,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiRto",
+            "tcpi_rto",
+            &self.tcpi_rto,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiAto",
+            "tcpi_ato",
+            &self.tcpi_ato,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiSndMss",
+            "tcpi_snd_mss",
+            &self.tcpi_snd_mss,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiRcvMss",
+            "tcpi_rcv_mss",
+            &self.tcpi_rcv_mss,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiUnacked",
+            "tcpi_unacked",
+            &self.tcpi_unacked,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiSacked",
+            "tcpi_sacked",
+            &self.tcpi_sacked,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiLost",
+            "tcpi_lost",
+            &self.tcpi_lost,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiRetrans",
+            "tcpi_retrans",
+            &self.tcpi_retrans,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiFackets",
+            "tcpi_fackets",
+            &self.tcpi_fackets,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiLastDataSent",
+            "tcpi_last_data_sent",
+            &self.tcpi_last_data_sent,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiLastAckSent",
+            "tcpi_last_ack_sent",
+            &self.tcpi_last_ack_sent,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiLastDataRecv",
+            "tcpi_last_data_recv",
+            &self.tcpi_last_data_recv,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiLastAckRecv",
+            "tcpi_last_ack_recv",
+            &self.tcpi_last_ack_recv,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiPmtu",
+            "tcpi_pmtu",
+            &self.tcpi_pmtu,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiRcvSsthresh",
+            "tcpi_rcv_ssthresh",
+            &self.tcpi_rcv_ssthresh,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiRtt",
+            "tcpi_rtt",
+            &self.tcpi_rtt,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiRttvar",
+            "tcpi_rttvar",
+            &self.tcpi_rttvar,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiSndSsthresh",
+            "tcpi_snd_ssthresh",
+            &self.tcpi_snd_ssthresh,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiSndCwnd",
+            "tcpi_snd_cwnd",
+            &self.tcpi_snd_cwnd,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiAdvmss",
+            "tcpi_advmss",
+            &self.tcpi_advmss,
+        )?;
+        ::protocall::__private::codec::Uint32::json_implicit(
+            p,
+            &mut map,
+            "tcpiReordering",
+            "tcpi_reordering",
+            &self.tcpi_reordering,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for SocketOptionTcpInfo {
@@ -5046,6 +6089,29 @@ impl ::protocall::reflect::ReflectMessage for GetTopChannelsRequest {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "startChannelId",
+            "start_channel_id",
+            &self.start_channel_id,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "maxResults",
+            "max_results",
+            &self.max_results,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for GetTopChannelsRequest {
@@ -5173,6 +6239,29 @@ impl ::protocall::reflect::ReflectMessage for GetTopChannelsResponse {
                 "grpc.channelz.v1.GetTopChannelsResponse",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "channel",
+            "channel",
+            &self.channel,
+        )?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "end",
+            "end",
+            &self.end,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -5314,6 +6403,29 @@ impl ::protocall::reflect::ReflectMessage for GetServersRequest {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "startServerId",
+            "start_server_id",
+            &self.start_server_id,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "maxResults",
+            "max_results",
+            &self.max_results,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for GetServersRequest {
@@ -5441,6 +6553,29 @@ impl ::protocall::reflect::ReflectMessage for GetServersResponse {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "server",
+            "server",
+            &self.server,
+        )?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "end",
+            "end",
+            &self.end,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for GetServersResponse {
@@ -5551,6 +6686,22 @@ impl ::protocall::reflect::ReflectMessage for GetServerRequest {
                 "grpc.channelz.v1.GetServerRequest",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "serverId",
+            "server_id",
+            &self.server_id,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -5663,6 +6814,22 @@ impl ::protocall::reflect::ReflectMessage for GetServerResponse {
                 "grpc.channelz.v1.GetServerResponse",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "server",
+            "server",
+            &self.server,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -5820,6 +6987,36 @@ impl ::protocall::reflect::ReflectMessage for GetServerSocketsRequest {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "serverId",
+            "server_id",
+            &self.server_id,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "startSocketId",
+            "start_socket_id",
+            &self.start_socket_id,
+        )?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "maxResults",
+            "max_results",
+            &self.max_results,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for GetServerSocketsRequest {
@@ -5948,6 +7145,29 @@ impl ::protocall::reflect::ReflectMessage for GetServerSocketsResponse {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "socketRef",
+            "socket_ref",
+            &self.socket_ref,
+        )?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "end",
+            "end",
+            &self.end,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for GetServerSocketsResponse {
@@ -6060,6 +7280,22 @@ impl ::protocall::reflect::ReflectMessage for GetChannelRequest {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "channelId",
+            "channel_id",
+            &self.channel_id,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for GetChannelRequest {
@@ -6171,6 +7407,22 @@ impl ::protocall::reflect::ReflectMessage for GetChannelResponse {
                 "grpc.channelz.v1.GetChannelResponse",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "channel",
+            "channel",
+            &self.channel,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -6293,6 +7545,22 @@ impl ::protocall::reflect::ReflectMessage for GetSubchannelRequest {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "subchannelId",
+            "subchannel_id",
+            &self.subchannel_id,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for GetSubchannelRequest {
@@ -6404,6 +7672,22 @@ impl ::protocall::reflect::ReflectMessage for GetSubchannelResponse {
                 "grpc.channelz.v1.GetSubchannelResponse",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "subchannel",
+            "subchannel",
+            &self.subchannel,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -6535,6 +7819,29 @@ impl ::protocall::reflect::ReflectMessage for GetSocketRequest {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int64::json_implicit(
+            p,
+            &mut map,
+            "socketId",
+            "socket_id",
+            &self.socket_id,
+        )?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "summary",
+            "summary",
+            &self.summary,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for GetSocketRequest {
@@ -6646,6 +7953,22 @@ impl ::protocall::reflect::ReflectMessage for GetSocketResponse {
                 "grpc.channelz.v1.GetSocketResponse",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "socket",
+            "socket",
+            &self.socket,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]

@@ -89,6 +89,22 @@ impl ::protocall::reflect::ReflectMessage for HealthCheckRequest {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "service",
+            "service",
+            &self.service,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for HealthCheckRequest {
@@ -199,6 +215,22 @@ impl ::protocall::reflect::ReflectMessage for HealthCheckResponse {
                 "grpc.health.v1.HealthCheckResponse",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "status",
+            "status",
+            &self.status,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]

@@ -111,6 +111,77 @@ impl ::protocall::reflect::ReflectMessage for ServerReflectionRequest {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "host",
+            "host",
+            &self.host,
+        )?;
+        if let ::core::option::Option::Some(oneof) = &self.message_request {
+            match oneof {
+                server_reflection_request::MessageRequest::FileByFilename(value) => {
+                    ::protocall::__private::codec::Str::json(
+                        p,
+                        &mut map,
+                        "fileByFilename",
+                        "file_by_filename",
+                        value,
+                    )?;
+                }
+                server_reflection_request::MessageRequest::FileContainingSymbol(
+                    value,
+                ) => {
+                    ::protocall::__private::codec::Str::json(
+                        p,
+                        &mut map,
+                        "fileContainingSymbol",
+                        "file_containing_symbol",
+                        value,
+                    )?;
+                }
+                server_reflection_request::MessageRequest::FileContainingExtension(
+                    value,
+                ) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "fileContainingExtension",
+                        "file_containing_extension",
+                        value,
+                    )?;
+                }
+                server_reflection_request::MessageRequest::AllExtensionNumbersOfType(
+                    value,
+                ) => {
+                    ::protocall::__private::codec::Str::json(
+                        p,
+                        &mut map,
+                        "allExtensionNumbersOfType",
+                        "all_extension_numbers_of_type",
+                        value,
+                    )?;
+                }
+                server_reflection_request::MessageRequest::ListServices(value) => {
+                    ::protocall::__private::codec::Str::json(
+                        p,
+                        &mut map,
+                        "listServices",
+                        "list_services",
+                        value,
+                    )?;
+                }
+            }
+        }
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for ServerReflectionRequest {
@@ -418,6 +489,29 @@ impl ::protocall::reflect::ReflectMessage for ExtensionRequest {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "containingType",
+            "containing_type",
+            &self.containing_type,
+        )?;
+        ::protocall::__private::codec::Int32::json_implicit(
+            p,
+            &mut map,
+            "extensionNumber",
+            "extension_number",
+            &self.extension_number,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for ExtensionRequest {
@@ -570,6 +664,75 @@ impl ::protocall::reflect::ReflectMessage for ServerReflectionResponse {
                 "grpc.reflection.v1.ServerReflectionResponse",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "validHost",
+            "valid_host",
+            &self.valid_host,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "originalRequest",
+            "original_request",
+            &self.original_request,
+        )?;
+        if let ::core::option::Option::Some(oneof) = &self.message_response {
+            match oneof {
+                server_reflection_response::MessageResponse::FileDescriptorResponse(
+                    value,
+                ) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "fileDescriptorResponse",
+                        "file_descriptor_response",
+                        value,
+                    )?;
+                }
+                server_reflection_response::MessageResponse::AllExtensionNumbersResponse(
+                    value,
+                ) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "allExtensionNumbersResponse",
+                        "all_extension_numbers_response",
+                        value,
+                    )?;
+                }
+                server_reflection_response::MessageResponse::ListServicesResponse(
+                    value,
+                ) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "listServicesResponse",
+                        "list_services_response",
+                        value,
+                    )?;
+                }
+                server_reflection_response::MessageResponse::ErrorResponse(value) => {
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "errorResponse",
+                        "error_response",
+                        value,
+                    )?;
+                }
+            }
+        }
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -851,6 +1014,22 @@ impl ::protocall::reflect::ReflectMessage for FileDescriptorResponse {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Bytes::json_repeated(
+            p,
+            &mut map,
+            "fileDescriptorProto",
+            "file_descriptor_proto",
+            &self.file_descriptor_proto,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for FileDescriptorResponse {
@@ -988,6 +1167,29 @@ impl ::protocall::reflect::ReflectMessage for ExtensionNumberResponse {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "baseTypeName",
+            "base_type_name",
+            &self.base_type_name,
+        )?;
+        ::protocall::__private::codec::Int32::json_repeated(
+            p,
+            &mut map,
+            "extensionNumber",
+            "extension_number",
+            &self.extension_number,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for ExtensionNumberResponse {
@@ -1101,6 +1303,22 @@ impl ::protocall::reflect::ReflectMessage for ListServiceResponse {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "service",
+            "service",
+            &self.service,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for ListServiceResponse {
@@ -1213,6 +1431,22 @@ impl ::protocall::reflect::ReflectMessage for ServiceResponse {
                 "grpc.reflection.v1.ServiceResponse",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -1339,6 +1573,29 @@ impl ::protocall::reflect::ReflectMessage for ErrorResponse {
                 "grpc.reflection.v1.ErrorResponse",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int32::json_implicit(
+            p,
+            &mut map,
+            "errorCode",
+            "error_code",
+            &self.error_code,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "errorMessage",
+            "error_message",
+            &self.error_message,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]

@@ -18,7 +18,7 @@ enum Token {
 }
 
 pub(super) struct Parser<'a> {
-    pool: &'a DescriptorPool,
+    pool: DescriptorPool,
     options: &'a Options,
     text: &'a str,
     pos: usize,
@@ -37,7 +37,7 @@ impl<'a> Parser<'a> {
         text: &'a str,
     ) -> Result<Parser<'a>> {
         let mut parser = Parser {
-            pool,
+            pool: pool.clone(),
             options,
             text,
             pos: 0,
@@ -244,7 +244,7 @@ impl<'a> Parser<'a> {
                 self.options.recursion_limit
             )));
         }
-        let pool = self.pool;
+        let pool = self.pool.clone();
         let info = &pool.inner().messages[message];
         let mut seen = vec![false; info.fields.len()];
         let mut oneofs = vec![false; info.oneofs.len()];
@@ -350,14 +350,18 @@ impl<'a> Parser<'a> {
     /// An expanded `Any`: `[url] { fields }`.
     fn any(&mut self, url: &str, out: &mut Vec<u8>) -> Result<()> {
         let at = self.token_at;
-        let embedded = super::any_type(self.options, self.pool, url)
+        let embedded = super::any_type(self.options, &self.pool, url)
             .map_err(|e| Error::at(self.text, at, e))?;
         if self.punct(':') {
             self.advance()?;
         }
         let close = self.open_message()?;
         let mut inner = Vec::new();
-        self.message(embedded.index(), Some(close), &mut inner)?;
+        // The type may come from another pool (a registry).
+        let outer = std::mem::replace(&mut self.pool, embedded.pool().clone());
+        let parsed = self.message(embedded.index(), Some(close), &mut inner);
+        self.pool = outer;
+        parsed?;
         self.advance()?;
         raw::put_bytes(out, 1, url.as_bytes());
         raw::put_bytes(out, 2, &inner);

@@ -8,7 +8,7 @@ use crate::reflect::raw::{self, Raw, Record, Scalar, Singular};
 use crate::reflect::{DescriptorPool, FieldInfo, Ty, WellKnown};
 
 pub(super) struct Printer<'a> {
-    pub(super) pool: &'a DescriptorPool,
+    pub(super) pool: DescriptorPool,
     pub(super) options: &'a Options,
     pub(super) out: String,
     indent: usize,
@@ -18,7 +18,7 @@ pub(super) struct Printer<'a> {
 impl<'a> Printer<'a> {
     pub(super) fn new(pool: &'a DescriptorPool, options: &'a Options) -> Printer<'a> {
         Printer {
-            pool,
+            pool: pool.clone(),
             options,
             out: String::new(),
             indent: 0,
@@ -68,7 +68,7 @@ impl<'a> Printer<'a> {
                 crate::error::DecodeErrorKind::RecursionLimit(self.options.recursion_limit),
             ));
         }
-        let pool = self.pool;
+        let pool = self.pool.clone();
         let info = &pool.inner().messages[message];
         let records = raw::records(bytes)?;
         if info.well_known == Some(WellKnown::Any) && self.any(&records)? {
@@ -130,7 +130,7 @@ impl<'a> Printer<'a> {
         let Ok(url) = std::str::from_utf8(url) else {
             return Ok(false);
         };
-        let Ok(embedded) = super::any_type(self.options, self.pool, url) else {
+        let Ok(embedded) = super::any_type(self.options, &self.pool, url) else {
             return Ok(false);
         };
         // A value that does not decode is printed as bytes, unexpanded.
@@ -138,7 +138,11 @@ impl<'a> Printer<'a> {
             return Ok(false);
         }
         self.open(&format!("[{url}]"));
-        self.message(embedded.index(), value)?;
+        // The type may come from another pool (a registry).
+        let outer = std::mem::replace(&mut self.pool, embedded.pool().clone());
+        let printed = self.message(embedded.index(), value);
+        self.pool = outer;
+        printed?;
         self.close();
         Ok(true)
     }

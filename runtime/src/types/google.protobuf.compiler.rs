@@ -129,6 +129,43 @@ impl ::protocall::reflect::ReflectMessage for Version {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "major",
+            "major",
+            &self.major,
+        )?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "minor",
+            "minor",
+            &self.minor,
+        )?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "patch",
+            "patch",
+            &self.patch,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "suffix",
+            "suffix",
+            &self.suffix,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for Version {
@@ -352,6 +389,50 @@ impl ::protocall::reflect::ReflectMessage for CodeGeneratorRequest {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_repeated(
+            p,
+            &mut map,
+            "fileToGenerate",
+            "file_to_generate",
+            &self.file_to_generate,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "parameter",
+            "parameter",
+            &self.parameter,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "compilerVersion",
+            "compiler_version",
+            &self.compiler_version,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "protoFile",
+            "proto_file",
+            &self.proto_file,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "sourceFileDescriptors",
+            "source_file_descriptors",
+            &self.source_file_descriptors,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for CodeGeneratorRequest {
@@ -556,6 +637,50 @@ impl ::protocall::reflect::ReflectMessage for CodeGeneratorResponse {
                 "google.protobuf.compiler.CodeGeneratorResponse",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "error",
+            "error",
+            &self.error,
+        )?;
+        ::protocall::__private::codec::Uint64::json_optional(
+            p,
+            &mut map,
+            "supportedFeatures",
+            "supported_features",
+            &self.supported_features,
+        )?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "minimumEdition",
+            "minimum_edition",
+            &self.minimum_edition,
+        )?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "maximumEdition",
+            "maximum_edition",
+            &self.maximum_edition,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "file",
+            "file",
+            &self.file,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -789,6 +914,43 @@ pub mod code_generator_response {
                     "google.protobuf.compiler.CodeGeneratorResponse.File",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "name",
+                "name",
+                &self.name,
+            )?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "insertionPoint",
+                "insertion_point",
+                &self.insertion_point,
+            )?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "content",
+                "content",
+                &self.content,
+            )?;
+            ::protocall::__private::codec::Msg::json_optional(
+                p,
+                &mut map,
+                "generatedCodeInfo",
+                "generated_code_info",
+                &self.generated_code_info,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]

@@ -391,6 +391,71 @@ impl ::protocall::reflect::ReflectMessage for Api {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "methods",
+            "methods",
+            &self.methods,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "version",
+            "version",
+            &self.version,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "sourceContext",
+            "source_context",
+            &self.source_context,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "mixins",
+            "mixins",
+            &self.mixins,
+        )?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "syntax",
+            "syntax",
+            &self.syntax,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "edition",
+            "edition",
+            &self.edition,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for Api {
@@ -624,6 +689,7 @@ impl ::protocall::__private::reflect::Describe for Method {
         descriptors.imported("google.protobuf.Method", "google/protobuf/api.proto");
     }
 }
+#[allow(deprecated)]
 impl ::protocall::reflect::ReflectMessage for Method {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
         static DESCRIPTOR: ::std::sync::OnceLock<
@@ -635,6 +701,71 @@ impl ::protocall::reflect::ReflectMessage for Method {
                 "google.protobuf.Method",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "requestTypeUrl",
+            "request_type_url",
+            &self.request_type_url,
+        )?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "requestStreaming",
+            "request_streaming",
+            &self.request_streaming,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "responseTypeUrl",
+            "response_type_url",
+            &self.response_type_url,
+        )?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "responseStreaming",
+            "response_streaming",
+            &self.response_streaming,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "syntax",
+            "syntax",
+            &self.syntax,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "edition",
+            "edition",
+            &self.edition,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -844,6 +975,29 @@ impl ::protocall::reflect::ReflectMessage for Mixin {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "root",
+            "root",
+            &self.root,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for Mixin {
@@ -955,6 +1109,27 @@ impl ::protocall::reflect::ReflectMessage for FileDescriptorSet {
                 "google.protobuf.FileDescriptorSet",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "file",
+            "file",
+            &self.file,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -1306,6 +1481,113 @@ impl ::protocall::reflect::ReflectMessage for FileDescriptorProto {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "package",
+            "package",
+            &self.package,
+        )?;
+        ::protocall::__private::codec::Str::json_repeated(
+            p,
+            &mut map,
+            "dependency",
+            "dependency",
+            &self.dependency,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "messageType",
+            "message_type",
+            &self.message_type,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "enumType",
+            "enum_type",
+            &self.enum_type,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "service",
+            "service",
+            &self.service,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "extension",
+            "extension",
+            &self.extension,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "sourceCodeInfo",
+            "source_code_info",
+            &self.source_code_info,
+        )?;
+        ::protocall::__private::codec::Int32::json_repeated(
+            p,
+            &mut map,
+            "publicDependency",
+            "public_dependency",
+            &self.public_dependency,
+        )?;
+        ::protocall::__private::codec::Int32::json_repeated(
+            p,
+            &mut map,
+            "weakDependency",
+            "weak_dependency",
+            &self.weak_dependency,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "syntax",
+            "syntax",
+            &self.syntax,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "edition",
+            "edition",
+            &self.edition,
+        )?;
+        ::protocall::__private::codec::Str::json_repeated(
+            p,
+            &mut map,
+            "optionDependency",
+            "option_dependency",
+            &self.option_dependency,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for FileDescriptorProto {
@@ -1615,6 +1897,92 @@ impl ::protocall::reflect::ReflectMessage for DescriptorProto {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "field",
+            "field",
+            &self.field,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "nestedType",
+            "nested_type",
+            &self.nested_type,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "enumType",
+            "enum_type",
+            &self.enum_type,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "extensionRange",
+            "extension_range",
+            &self.extension_range,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "extension",
+            "extension",
+            &self.extension,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "oneofDecl",
+            "oneof_decl",
+            &self.oneof_decl,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "reservedRange",
+            "reserved_range",
+            &self.reserved_range,
+        )?;
+        ::protocall::__private::codec::Str::json_repeated(
+            p,
+            &mut map,
+            "reservedName",
+            "reserved_name",
+            &self.reserved_name,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "visibility",
+            "visibility",
+            &self.visibility,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for DescriptorProto {
@@ -1771,6 +2139,36 @@ pub mod descriptor_proto {
                 ))
                 .clone()
         }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Int32::json_optional(
+                p,
+                &mut map,
+                "start",
+                "start",
+                &self.start,
+            )?;
+            ::protocall::__private::codec::Int32::json_optional(
+                p,
+                &mut map,
+                "end",
+                "end",
+                &self.end,
+            )?;
+            ::protocall::__private::codec::Msg::json_optional(
+                p,
+                &mut map,
+                "options",
+                "options",
+                &self.options,
+            )?;
+            p.end(map)
+        }
     }
     #[cfg(feature = "json")]
     impl ::protocall::__private::serde::Serialize for ExtensionRange {
@@ -1911,6 +2309,29 @@ pub mod descriptor_proto {
                     "google.protobuf.DescriptorProto.ReservedRange",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Int32::json_optional(
+                p,
+                &mut map,
+                "start",
+                "start",
+                &self.start,
+            )?;
+            ::protocall::__private::codec::Int32::json_optional(
+                p,
+                &mut map,
+                "end",
+                "end",
+                &self.end,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -2092,6 +2513,48 @@ impl ::protocall::reflect::ReflectMessage for ExtensionRangeOptions {
                 "google.protobuf.ExtensionRangeOptions",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "declaration",
+            "declaration",
+            &self.declaration,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "verification",
+            "verification",
+            &self.verification,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "features",
+            "features",
+            &self.features,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -2292,6 +2755,50 @@ pub mod extension_range_options {
                     "google.protobuf.ExtensionRangeOptions.Declaration",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Int32::json_optional(
+                p,
+                &mut map,
+                "number",
+                "number",
+                &self.number,
+            )?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "fullName",
+                "full_name",
+                &self.full_name,
+            )?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "type",
+                "type",
+                &self.r#type,
+            )?;
+            ::protocall::__private::codec::Bool::json_optional(
+                p,
+                &mut map,
+                "reserved",
+                "reserved",
+                &self.reserved,
+            )?;
+            ::protocall::__private::codec::Bool::json_optional(
+                p,
+                &mut map,
+                "repeated",
+                "repeated",
+                &self.repeated,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -2665,6 +3172,92 @@ impl ::protocall::reflect::ReflectMessage for FieldDescriptorProto {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "extendee",
+            "extendee",
+            &self.extendee,
+        )?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "number",
+            "number",
+            &self.number,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "label",
+            "label",
+            &self.label,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "type",
+            "type",
+            &self.r#type,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "typeName",
+            "type_name",
+            &self.type_name,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "defaultValue",
+            "default_value",
+            &self.default_value,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "oneofIndex",
+            "oneof_index",
+            &self.oneof_index,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "jsonName",
+            "json_name",
+            &self.json_name,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "proto3Optional",
+            "proto3_optional",
+            &self.proto3_optional,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for FieldDescriptorProto {
@@ -3027,6 +3620,29 @@ impl ::protocall::reflect::ReflectMessage for OneofDescriptorProto {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for OneofDescriptorProto {
@@ -3232,6 +3848,57 @@ impl ::protocall::reflect::ReflectMessage for EnumDescriptorProto {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "value",
+            "value",
+            &self.value,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "reservedRange",
+            "reserved_range",
+            &self.reserved_range,
+        )?;
+        ::protocall::__private::codec::Str::json_repeated(
+            p,
+            &mut map,
+            "reservedName",
+            "reserved_name",
+            &self.reserved_name,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "visibility",
+            "visibility",
+            &self.visibility,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for EnumDescriptorProto {
@@ -3375,6 +4042,29 @@ pub mod enum_descriptor_proto {
                     "google.protobuf.EnumDescriptorProto.EnumReservedRange",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Int32::json_optional(
+                p,
+                &mut map,
+                "start",
+                "start",
+                &self.start,
+            )?;
+            ::protocall::__private::codec::Int32::json_optional(
+                p,
+                &mut map,
+                "end",
+                "end",
+                &self.end,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -3522,6 +4212,36 @@ impl ::protocall::reflect::ReflectMessage for EnumValueDescriptorProto {
                 "google.protobuf.EnumValueDescriptorProto",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Int32::json_optional(
+            p,
+            &mut map,
+            "number",
+            "number",
+            &self.number,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -3672,6 +4392,36 @@ impl ::protocall::reflect::ReflectMessage for ServiceDescriptorProto {
                 "google.protobuf.ServiceDescriptorProto",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "method",
+            "method",
+            &self.method,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -3877,6 +4627,57 @@ impl ::protocall::reflect::ReflectMessage for MethodDescriptorProto {
                 "google.protobuf.MethodDescriptorProto",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "inputType",
+            "input_type",
+            &self.input_type,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "outputType",
+            "output_type",
+            &self.output_type,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "clientStreaming",
+            "client_streaming",
+            &self.client_streaming,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "serverStreaming",
+            "server_streaming",
+            &self.server_streaming,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -4436,6 +5237,7 @@ impl ::protocall::__private::reflect::Describe for FileOptions {
             .imported("google.protobuf.FileOptions", "google/protobuf/descriptor.proto");
     }
 }
+#[allow(deprecated)]
 impl ::protocall::reflect::ReflectMessage for FileOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
         static DESCRIPTOR: ::std::sync::OnceLock<
@@ -4447,6 +5249,167 @@ impl ::protocall::reflect::ReflectMessage for FileOptions {
                 "google.protobuf.FileOptions",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "javaPackage",
+            "java_package",
+            &self.java_package,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "javaOuterClassname",
+            "java_outer_classname",
+            &self.java_outer_classname,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "optimizeFor",
+            "optimize_for",
+            &self.optimize_for,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "javaMultipleFiles",
+            "java_multiple_files",
+            &self.java_multiple_files,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "goPackage",
+            "go_package",
+            &self.go_package,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "ccGenericServices",
+            "cc_generic_services",
+            &self.cc_generic_services,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "javaGenericServices",
+            "java_generic_services",
+            &self.java_generic_services,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "pyGenericServices",
+            "py_generic_services",
+            &self.py_generic_services,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "javaGenerateEqualsAndHash",
+            "java_generate_equals_and_hash",
+            &self.java_generate_equals_and_hash,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "deprecated",
+            "deprecated",
+            &self.deprecated,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "javaStringCheckUtf8",
+            "java_string_check_utf8",
+            &self.java_string_check_utf8,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "ccEnableArenas",
+            "cc_enable_arenas",
+            &self.cc_enable_arenas,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "objcClassPrefix",
+            "objc_class_prefix",
+            &self.objc_class_prefix,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "csharpNamespace",
+            "csharp_namespace",
+            &self.csharp_namespace,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "swiftPrefix",
+            "swift_prefix",
+            &self.swift_prefix,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "phpClassPrefix",
+            "php_class_prefix",
+            &self.php_class_prefix,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "phpNamespace",
+            "php_namespace",
+            &self.php_namespace,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "phpMetadataNamespace",
+            "php_metadata_namespace",
+            &self.php_metadata_namespace,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "rubyPackage",
+            "ruby_package",
+            &self.ruby_package,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "features",
+            "features",
+            &self.features,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -4879,6 +5842,7 @@ impl ::protocall::__private::reflect::Describe for MessageOptions {
             );
     }
 }
+#[allow(deprecated)]
 impl ::protocall::reflect::ReflectMessage for MessageOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
         static DESCRIPTOR: ::std::sync::OnceLock<
@@ -4890,6 +5854,69 @@ impl ::protocall::reflect::ReflectMessage for MessageOptions {
                 "google.protobuf.MessageOptions",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "messageSetWireFormat",
+            "message_set_wire_format",
+            &self.message_set_wire_format,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "noStandardDescriptorAccessor",
+            "no_standard_descriptor_accessor",
+            &self.no_standard_descriptor_accessor,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "deprecated",
+            "deprecated",
+            &self.deprecated,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "mapEntry",
+            "map_entry",
+            &self.map_entry,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "deprecatedLegacyJsonFieldConflicts",
+            "deprecated_legacy_json_field_conflicts",
+            &self.deprecated_legacy_json_field_conflicts,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "features",
+            "features",
+            &self.features,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -5312,6 +6339,7 @@ impl ::protocall::__private::reflect::Describe for FieldOptions {
             );
     }
 }
+#[allow(deprecated)]
 impl ::protocall::reflect::ReflectMessage for FieldOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
         static DESCRIPTOR: ::std::sync::OnceLock<
@@ -5323,6 +6351,118 @@ impl ::protocall::reflect::ReflectMessage for FieldOptions {
                 "google.protobuf.FieldOptions",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "ctype",
+            "ctype",
+            &self.ctype,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "packed",
+            "packed",
+            &self.packed,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "deprecated",
+            "deprecated",
+            &self.deprecated,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "lazy",
+            "lazy",
+            &self.lazy,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "jstype",
+            "jstype",
+            &self.jstype,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "weak",
+            "weak",
+            &self.weak,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "unverifiedLazy",
+            "unverified_lazy",
+            &self.unverified_lazy,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "debugRedact",
+            "debug_redact",
+            &self.debug_redact,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "retention",
+            "retention",
+            &self.retention,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_repeated(
+            p,
+            &mut map,
+            "targets",
+            "targets",
+            &self.targets,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "editionDefaults",
+            "edition_defaults",
+            &self.edition_defaults,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "features",
+            "features",
+            &self.features,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "featureSupport",
+            "feature_support",
+            &self.feature_support,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -5512,6 +6652,29 @@ pub mod field_options {
                     "google.protobuf.FieldOptions.EditionDefault",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "value",
+                "value",
+                &self.value,
+            )?;
+            ::protocall::__private::codec::ClosedEnum::json_optional(
+                p,
+                &mut map,
+                "edition",
+                "edition",
+                &self.edition,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -5730,6 +6893,50 @@ pub mod field_options {
                     "google.protobuf.FieldOptions.FeatureSupport",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::ClosedEnum::json_optional(
+                p,
+                &mut map,
+                "editionIntroduced",
+                "edition_introduced",
+                &self.edition_introduced,
+            )?;
+            ::protocall::__private::codec::ClosedEnum::json_optional(
+                p,
+                &mut map,
+                "editionDeprecated",
+                "edition_deprecated",
+                &self.edition_deprecated,
+            )?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "deprecationWarning",
+                "deprecation_warning",
+                &self.deprecation_warning,
+            )?;
+            ::protocall::__private::codec::ClosedEnum::json_optional(
+                p,
+                &mut map,
+                "editionRemoved",
+                "edition_removed",
+                &self.edition_removed,
+            )?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "removalError",
+                "removal_error",
+                &self.removal_error,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -6147,6 +7354,34 @@ impl ::protocall::reflect::ReflectMessage for OneofOptions {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "features",
+            "features",
+            &self.features,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for OneofOptions {
@@ -6341,6 +7576,7 @@ impl ::protocall::__private::reflect::Describe for EnumOptions {
             .imported("google.protobuf.EnumOptions", "google/protobuf/descriptor.proto");
     }
 }
+#[allow(deprecated)]
 impl ::protocall::reflect::ReflectMessage for EnumOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
         static DESCRIPTOR: ::std::sync::OnceLock<
@@ -6352,6 +7588,55 @@ impl ::protocall::reflect::ReflectMessage for EnumOptions {
                 "google.protobuf.EnumOptions",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "allowAlias",
+            "allow_alias",
+            &self.allow_alias,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "deprecated",
+            "deprecated",
+            &self.deprecated,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "deprecatedLegacyJsonFieldConflicts",
+            "deprecated_legacy_json_field_conflicts",
+            &self.deprecated_legacy_json_field_conflicts,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "features",
+            "features",
+            &self.features,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -6566,6 +7851,55 @@ impl ::protocall::reflect::ReflectMessage for EnumValueOptions {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "deprecated",
+            "deprecated",
+            &self.deprecated,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "features",
+            "features",
+            &self.features,
+        )?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "debugRedact",
+            "debug_redact",
+            &self.debug_redact,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "featureSupport",
+            "feature_support",
+            &self.feature_support,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for EnumValueOptions {
@@ -6743,6 +8077,41 @@ impl ::protocall::reflect::ReflectMessage for ServiceOptions {
                 "google.protobuf.ServiceOptions",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "deprecated",
+            "deprecated",
+            &self.deprecated,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "features",
+            "features",
+            &self.features,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -6933,6 +8302,48 @@ impl ::protocall::reflect::ReflectMessage for MethodOptions {
                 "google.protobuf.MethodOptions",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Bool::json_optional(
+            p,
+            &mut map,
+            "deprecated",
+            "deprecated",
+            &self.deprecated,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "idempotencyLevel",
+            "idempotency_level",
+            &self.idempotency_level,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "features",
+            "features",
+            &self.features,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "uninterpretedOption",
+            "uninterpreted_option",
+            &self.uninterpreted_option,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -7250,6 +8661,64 @@ impl ::protocall::reflect::ReflectMessage for UninterpretedOption {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "identifierValue",
+            "identifier_value",
+            &self.identifier_value,
+        )?;
+        ::protocall::__private::codec::Uint64::json_optional(
+            p,
+            &mut map,
+            "positiveIntValue",
+            "positive_int_value",
+            &self.positive_int_value,
+        )?;
+        ::protocall::__private::codec::Int64::json_optional(
+            p,
+            &mut map,
+            "negativeIntValue",
+            "negative_int_value",
+            &self.negative_int_value,
+        )?;
+        ::protocall::__private::codec::Double::json_optional(
+            p,
+            &mut map,
+            "doubleValue",
+            "double_value",
+            &self.double_value,
+        )?;
+        ::protocall::__private::codec::Bytes::json_optional(
+            p,
+            &mut map,
+            "stringValue",
+            "string_value",
+            &self.string_value,
+        )?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "aggregateValue",
+            "aggregate_value",
+            &self.aggregate_value,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for UninterpretedOption {
@@ -7409,6 +8878,29 @@ pub mod uninterpreted_option {
                     "google.protobuf.UninterpretedOption.NamePart",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "namePart",
+                "name_part",
+                &self.name_part,
+            )?;
+            ::protocall::__private::codec::Bool::json_optional(
+                p,
+                &mut map,
+                "isExtension",
+                "is_extension",
+                &self.is_extension,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -7698,6 +9190,76 @@ impl ::protocall::reflect::ReflectMessage for FeatureSet {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "fieldPresence",
+            "field_presence",
+            &self.field_presence,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "enumType",
+            "enum_type",
+            &self.enum_type,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "repeatedFieldEncoding",
+            "repeated_field_encoding",
+            &self.repeated_field_encoding,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "utf8Validation",
+            "utf8_validation",
+            &self.utf8_validation,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "messageEncoding",
+            "message_encoding",
+            &self.message_encoding,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "jsonFormat",
+            "json_format",
+            &self.json_format,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "enforceNamingStyle",
+            "enforce_naming_style",
+            &self.enforce_naming_style,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "defaultSymbolVisibility",
+            "default_symbol_visibility",
+            &self.default_symbol_visibility,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for FeatureSet {
@@ -7832,6 +9394,15 @@ pub mod feature_set {
                     "google.protobuf.FeatureSet.VisibilityFeature",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let map = p.begin(serializer)?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -8457,6 +10028,36 @@ impl ::protocall::reflect::ReflectMessage for FeatureSetDefaults {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "defaults",
+            "defaults",
+            &self.defaults,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "minimumEdition",
+            "minimum_edition",
+            &self.minimum_edition,
+        )?;
+        ::protocall::__private::codec::ClosedEnum::json_optional(
+            p,
+            &mut map,
+            "maximumEdition",
+            "maximum_edition",
+            &self.maximum_edition,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for FeatureSetDefaults {
@@ -8628,6 +10229,36 @@ pub mod feature_set_defaults {
                     "google.protobuf.FeatureSetDefaults.FeatureSetEditionDefault",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::ClosedEnum::json_optional(
+                p,
+                &mut map,
+                "edition",
+                "edition",
+                &self.edition,
+            )?;
+            ::protocall::__private::codec::Msg::json_optional(
+                p,
+                &mut map,
+                "overridableFeatures",
+                "overridable_features",
+                &self.overridable_features,
+            )?;
+            ::protocall::__private::codec::Msg::json_optional(
+                p,
+                &mut map,
+                "fixedFeatures",
+                "fixed_features",
+                &self.fixed_features,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -8805,6 +10436,27 @@ impl ::protocall::reflect::ReflectMessage for SourceCodeInfo {
                 "google.protobuf.SourceCodeInfo",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "location",
+            "location",
+            &self.location,
+        )?;
+        p.extensions(
+            &mut map,
+            &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
+            &self._unknown_fields,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -9073,6 +10725,50 @@ pub mod source_code_info {
                 ))
                 .clone()
         }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Int32::json_repeated(
+                p,
+                &mut map,
+                "path",
+                "path",
+                &self.path,
+            )?;
+            ::protocall::__private::codec::Int32::json_repeated(
+                p,
+                &mut map,
+                "span",
+                "span",
+                &self.span,
+            )?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "leadingComments",
+                "leading_comments",
+                &self.leading_comments,
+            )?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "trailingComments",
+                "trailing_comments",
+                &self.trailing_comments,
+            )?;
+            ::protocall::__private::codec::Str::json_repeated(
+                p,
+                &mut map,
+                "leadingDetachedComments",
+                "leading_detached_comments",
+                &self.leading_detached_comments,
+            )?;
+            p.end(map)
+        }
     }
     #[cfg(feature = "json")]
     impl ::protocall::__private::serde::Serialize for Location {
@@ -9195,6 +10891,22 @@ impl ::protocall::reflect::ReflectMessage for GeneratedCodeInfo {
                 "google.protobuf.GeneratedCodeInfo",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "annotation",
+            "annotation",
+            &self.annotation,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -9385,6 +11097,50 @@ pub mod generated_code_info {
                     "google.protobuf.GeneratedCodeInfo.Annotation",
                 ))
                 .clone()
+        }
+        #[cfg(feature = "json")]
+        fn __print_json<S: ::protocall::__private::serde::Serializer>(
+            &self,
+            p: &::protocall::__private::json::Printer<'_>,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            let mut map = p.begin(serializer)?;
+            ::protocall::__private::codec::Int32::json_repeated(
+                p,
+                &mut map,
+                "path",
+                "path",
+                &self.path,
+            )?;
+            ::protocall::__private::codec::Str::json_optional(
+                p,
+                &mut map,
+                "sourceFile",
+                "source_file",
+                &self.source_file,
+            )?;
+            ::protocall::__private::codec::Int32::json_optional(
+                p,
+                &mut map,
+                "begin",
+                "begin",
+                &self.begin,
+            )?;
+            ::protocall::__private::codec::Int32::json_optional(
+                p,
+                &mut map,
+                "end",
+                "end",
+                &self.end,
+            )?;
+            ::protocall::__private::codec::ClosedEnum::json_optional(
+                p,
+                &mut map,
+                "semantic",
+                "semantic",
+                &self.semantic,
+            )?;
+            p.end(map)
         }
     }
     #[cfg(feature = "json")]
@@ -9743,6 +11499,15 @@ impl ::protocall::reflect::ReflectMessage for Empty {
                 "google.protobuf.Empty",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let map = p.begin(serializer)?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -10184,6 +11949,22 @@ impl ::protocall::reflect::ReflectMessage for SourceContext {
                 "google.protobuf.SourceContext",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "fileName",
+            "file_name",
+            &self.file_name,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -11122,6 +12903,64 @@ impl ::protocall::reflect::ReflectMessage for Type {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "fields",
+            "fields",
+            &self.fields,
+        )?;
+        ::protocall::__private::codec::Str::json_repeated(
+            p,
+            &mut map,
+            "oneofs",
+            "oneofs",
+            &self.oneofs,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "sourceContext",
+            "source_context",
+            &self.source_context,
+        )?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "syntax",
+            "syntax",
+            &self.syntax,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "edition",
+            "edition",
+            &self.edition,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for Type {
@@ -11371,6 +13210,85 @@ impl ::protocall::reflect::ReflectMessage for Field {
                 "google.protobuf.Field",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "kind",
+            "kind",
+            &self.kind,
+        )?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "cardinality",
+            "cardinality",
+            &self.cardinality,
+        )?;
+        ::protocall::__private::codec::Int32::json_implicit(
+            p,
+            &mut map,
+            "number",
+            "number",
+            &self.number,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "typeUrl",
+            "type_url",
+            &self.type_url,
+        )?;
+        ::protocall::__private::codec::Int32::json_implicit(
+            p,
+            &mut map,
+            "oneofIndex",
+            "oneof_index",
+            &self.oneof_index,
+        )?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "packed",
+            "packed",
+            &self.packed,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "jsonName",
+            "json_name",
+            &self.json_name,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "defaultValue",
+            "default_value",
+            &self.default_value,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]
@@ -11752,6 +13670,57 @@ impl ::protocall::reflect::ReflectMessage for Enum {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "enumvalue",
+            "enumvalue",
+            &self.enumvalue,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "sourceContext",
+            "source_context",
+            &self.source_context,
+        )?;
+        ::protocall::__private::codec::Enum::json_implicit(
+            p,
+            &mut map,
+            "syntax",
+            "syntax",
+            &self.syntax,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "edition",
+            "edition",
+            &self.edition,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for Enum {
@@ -11894,6 +13863,36 @@ impl ::protocall::reflect::ReflectMessage for EnumValue {
             ))
             .clone()
     }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Int32::json_implicit(
+            p,
+            &mut map,
+            "number",
+            "number",
+            &self.number,
+        )?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "options",
+            "options",
+            &self.options,
+        )?;
+        p.end(map)
+    }
 }
 #[cfg(feature = "json")]
 impl ::protocall::__private::serde::Serialize for EnumValue {
@@ -12023,6 +14022,29 @@ impl ::protocall::reflect::ReflectMessage for Option {
                 "google.protobuf.Option",
             ))
             .clone()
+    }
+    #[cfg(feature = "json")]
+    fn __print_json<S: ::protocall::__private::serde::Serializer>(
+        &self,
+        p: &::protocall::__private::json::Printer<'_>,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        let mut map = p.begin(serializer)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "value",
+            "value",
+            &self.value,
+        )?;
+        p.end(map)
     }
 }
 #[cfg(feature = "json")]

@@ -12,8 +12,8 @@ pub(crate) fn value_type(kind: &Kind, boxed: bool) -> TokenStream {
     let ty = match kind {
         Kind::Scalar(scalar) => scalar_type(*scalar),
         Kind::String => quote!(::std::string::String),
-        Kind::Bytes { shared: false } => quote!(::std::vec::Vec<u8>),
-        Kind::Bytes { shared: true } => quote!(::protocall::bytes::Bytes),
+        Kind::Bytes { shared: false, .. } => quote!(::std::vec::Vec<u8>),
+        Kind::Bytes { shared: true, .. } => quote!(::protocall::bytes::Bytes),
         Kind::Enum(e) if e.closed => {
             let p = &e.path;
             quote!(#p)
@@ -78,6 +78,15 @@ pub(crate) fn codec(kind: &Kind) -> TokenStream {
         Kind::Map { .. } => "Map",
     });
     quote!(::protocall::__private::codec::#name)
+}
+
+/// The kind that prints `kind` as JSON: its codec, but for strings kept as
+/// bytes (unchecked UTF-8), which print as strings.
+pub(crate) fn json_codec(kind: &Kind) -> TokenStream {
+    match kind {
+        Kind::Bytes { text: true, .. } => quote!(::protocall::__private::json::Utf8Bytes),
+        _ => codec(kind),
+    }
 }
 
 /// The descriptor type (`field_descriptor_proto::Type::…`) for `kind`.

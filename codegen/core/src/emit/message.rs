@@ -4,7 +4,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::field::{
-    cardinality, codec, field_type, is_closed_enum, merge_function, number, scalar_type,
+    cardinality, codec, field_type, is_closed_enum, json_codec, merge_function, number, scalar_type,
 };
 use super::{deprecated, doc_or};
 use crate::model::{DefaultValue, Field, Kind, Label, Message, Scalar};
@@ -100,7 +100,23 @@ fn reflect_impl(message: &Message, reflect: crate::model::Reflect) -> TokenStrea
     let name = &message.rust_name;
     let full_name = &message.full_name;
     let supers = std::iter::repeat_n(quote!(super::), reflect.depth);
+    let gate = reflect.json_feature.map(|f| quote!(#[cfg(feature = #f)]));
+    let print = (reflect.json && !reflect.special_json).then(|| {
+        let body = print_json_body(message);
+        quote! {
+            #gate
+            fn __print_json<S: ::protocall::__private::serde::Serializer>(
+                &self,
+                p: &::protocall::__private::json::Printer<'_>,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                #body
+            }
+        }
+    });
+    let allow = allow_deprecated(message);
     let reflect_impl = quote! {
+        #allow
         impl ::protocall::reflect::ReflectMessage for #name {
             fn descriptor() -> ::protocall::reflect::MessageDescriptor {
                 static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
@@ -109,12 +125,12 @@ fn reflect_impl(message: &Message, reflect: crate::model::Reflect) -> TokenStrea
                     .get_or_init(|| ::protocall::__private::message_descriptor(#(#supers)* FILE_DESCRIPTOR_SET, #full_name))
                     .clone()
             }
+            #print
         }
     };
     if !reflect.json {
         return reflect_impl;
     }
-    let gate = reflect.json_feature.map(|f| quote!(#[cfg(feature = #f)]));
     quote! {
         #reflect_impl
         #gate
@@ -134,6 +150,73 @@ fn reflect_impl(message: &Message, reflect: crate::model::Reflect) -> TokenStrea
                 ::protocall::__private::json::deserialize(deserializer)
             }
         }
+    }
+}
+
+/// ProtoJSON printing of a message's fields, in the order they are
+/// encoded; extensions (kept in unknown fields) last.
+fn print_json_body(message: &Message) -> TokenStream {
+    let prints: Vec<TokenStream> = items(message)
+        .into_iter()
+        .map(|item| match item {
+            Item::Field(field) => {
+                let name = &field.rust_name;
+                print_stmt(field, json_cardinality(field), quote!(&self.#name))
+            }
+            Item::Oneof(oneof) => {
+                let field = &oneof.rust_name;
+                let ty = &oneof.path;
+                let arms = oneof.fields.iter().map(|member| {
+                    let variant = &member.rust_name;
+                    let print = print_stmt(member, "", quote!(value));
+                    quote!(#ty::#variant(value) => { #print })
+                });
+                quote! {
+                    if let ::core::option::Option::Some(oneof) = &self.#field {
+                        match oneof { #(#arms)* }
+                    }
+                }
+            }
+        })
+        .collect();
+    let extensions = (message.extendable && message.keep_unknown).then(|| {
+        quote! {
+            p.extensions(&mut map, &<Self as ::protocall::reflect::ReflectMessage>::descriptor(), &self._unknown_fields)?;
+        }
+    });
+    let binding = if prints.is_empty() && extensions.is_none() {
+        quote!(let map)
+    } else {
+        quote!(let mut map)
+    };
+    quote! {
+        #binding = p.begin(serializer)?;
+        #(#prints)*
+        #extensions
+        p.end(map)
+    }
+}
+
+/// `Kind::json…(p, &mut map, "jsonName", "proto_name", value)?;`
+fn print_stmt(field: &Field, cardinality: &str, value: TokenStream) -> TokenStream {
+    let codec = json_codec(&field.kind);
+    let (json, proto) = (&field.json_name, &field.name);
+    if let Kind::Map { key, value: v, .. } = &field.kind {
+        let (k, v) = (json_codec(key), json_codec(v));
+        return quote!(#codec::json(#k, #v, p, &mut map, #json, #proto, #value)?;);
+    }
+    let function = format_ident!("json{}", cardinality);
+    quote!(#codec::#function(p, &mut map, #json, #proto, #value)?;)
+}
+
+/// The suffix of the printing function for a field's cardinality (packed
+/// or not, a repeated field prints as a list).
+fn json_cardinality(field: &Field) -> &'static str {
+    match field.label {
+        Label::Implicit => "_implicit",
+        Label::Optional => "_optional",
+        Label::Required => "",
+        Label::Repeated { .. } => "_repeated",
     }
 }
 
@@ -240,18 +323,15 @@ fn unknown_arg(message: &Message) -> TokenStream {
     }
 }
 
-pub(crate) fn message_impl(message: &Message) -> TokenStream {
-    let name = &message.rust_name;
-    let full_name = &message.full_name;
-    let type_url = format!("type.googleapis.com/{full_name}");
-    let unknown = unknown_arg(message);
+/// A field or a oneof, in the order the message is written.
+enum Item<'a> {
+    Field(&'a Field),
+    Oneof(&'a crate::model::Oneof),
+}
 
-    // Fields are written in field-number order, each oneof at the position
-    // of its lowest-numbered member.
-    enum Item<'a> {
-        Field(&'a Field),
-        Oneof(&'a crate::model::Oneof),
-    }
+/// Fields in field-number order, each oneof at the position of its
+/// lowest-numbered member.
+fn items(message: &Message) -> Vec<Item<'_>> {
     let mut items: Vec<(u32, Item<'_>)> = message
         .fields
         .iter()
@@ -262,8 +342,17 @@ pub(crate) fn message_impl(message: &Message) -> TokenStream {
         items.push((first, Item::Oneof(oneof)));
     }
     items.sort_by_key(|(number, _)| *number);
+    items.into_iter().map(|(_, item)| item).collect()
+}
 
-    let encodes = items.iter().map(|(_, item)| match item {
+pub(crate) fn message_impl(message: &Message) -> TokenStream {
+    let name = &message.rust_name;
+    let full_name = &message.full_name;
+    let type_url = format!("type.googleapis.com/{full_name}");
+    let unknown = unknown_arg(message);
+
+    let items = items(message);
+    let encodes = items.iter().map(|item| match item {
         Item::Field(field) => encode_stmt(field),
         Item::Oneof(oneof) => {
             let field = &oneof.rust_name;
@@ -274,7 +363,7 @@ pub(crate) fn message_impl(message: &Message) -> TokenStream {
             }
         }
     });
-    let lens = items.iter().map(|(_, item)| match item {
+    let lens = items.iter().map(|item| match item {
         Item::Field(field) => len_expr(field),
         Item::Oneof(oneof) => {
             let field = &oneof.rust_name;
