@@ -126,6 +126,9 @@ async fn serve(flags: &[(String, String)]) -> Result<(), Box<dyn std::error::Err
         }
     });
     let mut server = Server::builder();
+    if let Some(limit) = flag(flags, "max_pending_accept_reset_streams") {
+        server = server.max_pending_accept_reset_streams(limit.parse()?);
+    }
     if let Some(limit) = flag(flags, "max_local_error_reset_streams") {
         server = server.max_local_error_reset_streams(limit.parse()?);
     }

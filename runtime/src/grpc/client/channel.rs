@@ -797,7 +797,15 @@ impl Endpoint {
             .initial_connection_window_size(self.initial_connection_window_size)
             .keep_alive_interval(keepalive_interval)
             .keep_alive_timeout(self.keepalive_timeout)
-            .keep_alive_while_idle(self.keepalive_while_idle);
+            .keep_alive_while_idle(self.keepalive_while_idle)
+            // Calls this client cancels (deadlines, drops) are remembered
+            // long enough that the server's frames still in flight for them
+            // are ignored. With h2's small default, the forgotten ones made
+            // h2 reset them "on its own", and after 1024 of those over the
+            // connection's life it closed the connection, failing every call
+            // on it with UNAVAILABLE (the soak, RELIABILITY.md).
+            .max_concurrent_reset_streams(1024)
+            .max_local_error_reset_streams(100_000);
         let (sender, connection) = builder
             .handshake(TokioIo::new(stream))
             .await

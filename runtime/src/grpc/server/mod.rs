@@ -301,7 +301,14 @@ impl Server {
     }
 
     /// Streams a client may reset before the server accepts them, per
-    /// connection (HTTP/2 rapid-reset defence; default 20).
+    /// connection, before the server ends the connection with GOAWAY
+    /// `ENHANCE_YOUR_CALM` (HTTP/2 rapid-reset defence; default 200).
+    ///
+    /// A well-behaved client cancels calls too (deadlines, user cancels),
+    /// and under load a burst of them arrives before the server got to the
+    /// streams: h2's default of 20 closed such clients' connections, failing
+    /// their other calls with `UNAVAILABLE`. 200 still stops a rapid-reset
+    /// flood within its first few hundred streams.
     ///
     /// ```
     /// use protocall::Server;
@@ -441,8 +448,16 @@ impl Server {
 
     /// Streams h2 may reset on its own over a connection's lifetime before
     /// it ends the connection with GOAWAY `ENHANCE_YOUR_CALM` (the defence
-    /// against clients that provoke resets, CVE-2025-8671; default 1024).
-    /// The count never goes down over the connection's life.
+    /// against clients that provoke resets, CVE-2025-8671; default
+    /// 100,000). The count never goes down over the connection's life.
+    ///
+    /// Healthy traffic provokes such resets too: frames still in flight for
+    /// a call the server already ended arrive after h2 forgot the stream.
+    /// h2's default of 1024 ended a healthy connection after about 150,000
+    /// mixed calls with deadlines and cancels (the soak), failing the calls
+    /// in flight with `UNAVAILABLE`. A reset stream's handler is dropped, so
+    /// a higher count does not let a client pile up work; it bounds the
+    /// reset frames a client can make the server queue.
     ///
     /// ```
     /// use protocall::Server;
