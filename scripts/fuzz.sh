@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one cargo-fuzz target for a while, one job, then prints what it did.
+# Runs one cargo-fuzz target for a while, in one process, then prints what it did.
 #   bash scripts/fuzz.sh TARGET SECONDS
 # Needs nightly and cargo-fuzz (`cargo install cargo-fuzz --locked`).
 # The fuzzer grows fuzz/corpus/TARGET in place (new inputs are not checked in
@@ -24,17 +24,11 @@ rm -f "$work/.gitkeep"
 
 status=0
 # -close_fd_mask=1: the code under test may print to stdout; libFuzzer
-# reports on stderr.
+# reports on stderr. One process, in-process (no -jobs, whose worker writes
+# fuzz-0.log in fuzz/): two runs of different targets can go side by side.
 cargo +nightly fuzz run -O "$target" "$work" -- \
-    -max_total_time="$seconds" -jobs=1 -workers=1 -close_fd_mask=1 \
+    -max_total_time="$seconds" -close_fd_mask=1 \
     -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 2>&1 | tee "$log" || status=$?
-# With -jobs=1 the one worker reports into fuzz-0.log.
-if [ -f fuzz-0.log ]; then
-    cat fuzz-0.log >> "$log"
-    mv fuzz-0.log "$work.worker.log"
-    cat "$work.worker.log"
-    rm -f "$work.worker.log"
-fi
 
 echo "== $target: last status line"
 grep -aE '^#[0-9]+' "$log" | tail -1 || true
