@@ -164,3 +164,36 @@ fn datasets_parse() {
         assert!(!dataset.payload().is_empty());
     }
 }
+
+/// The smallest per-byte memory budget (no base) that decodes `bytes`.
+fn least_budget<C: PcMessage>(bytes: &[u8]) -> usize {
+    let fits = |per_byte| {
+        protocall::DecodeOptions::new()
+            .memory_budget(per_byte, 0)
+            .decode::<C, _>(bytes)
+            .is_ok()
+    };
+    let (mut low, mut high) = (0, 4096);
+    assert!(fits(high));
+    while low + 1 < high {
+        let mid = (low + high) / 2;
+        if fits(mid) { high = mid } else { low = mid }
+    }
+    high
+}
+
+#[test]
+fn datasets_fit_a_fraction_of_the_default_budget() {
+    for dataset in Dataset::ALL {
+        let bytes = dataset.payload();
+        let need = protocall_benches::with_types!(dataset, |Pc, Pb| least_budget::<Pc>(&bytes));
+        eprintln!("{}: {need} bytes per input byte", dataset.name());
+        // m1p2 and m1p3 need 1, m2 (repeated groups) 10: the default
+        // leaves room for denser messages than these
+        assert!(
+            2 * need <= protocall::DecodeOptions::DEFAULT_BUDGET_PER_BYTE,
+            "{} needs {need} bytes per input byte",
+            dataset.name()
+        );
+    }
+}

@@ -56,19 +56,98 @@ pub struct Decoder<'a> {
     buf: &'a [u8],
     depth_left: u32,
     limit: u32,
+    /// Bytes of element slots and boxed messages this decode may still
+    /// allocate (see [`crate::DecodeOptions::memory_budget`]). Nested
+    /// decoders take it over and hand back what they left.
+    budget: usize,
     /// The `Bytes` that `buf` lies in, when decoding from one: `bytes`
     /// fields stored as `Bytes` then share it instead of copying.
     shared: Option<&'a bytes::Bytes>,
 }
 
 impl<'a> Decoder<'a> {
+    /// A decoder over `buf` with the default memory budget for its length.
     pub(crate) fn new(buf: &'a [u8], recursion_limit: u32) -> Decoder<'a> {
         Decoder {
             buf,
             depth_left: recursion_limit,
             limit: recursion_limit,
+            budget: crate::message::DecodeOptions::new().budget_for(buf.len()),
             shared: None,
         }
+    }
+
+    /// The same decoder with `budget` bytes to allocate.
+    pub(crate) fn with_budget(self, budget: usize) -> Decoder<'a> {
+        Decoder { budget, ..self }
+    }
+
+    /// Takes `bytes` from the memory budget.
+    #[inline]
+    pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        match self.budget.checked_sub(bytes) {
+            Some(left) => {
+                self.budget = left;
+                Ok(())
+            }
+            None => Err(DecodeError::new(DecodeErrorKind::MemoryBudget)),
+        }
+    }
+
+    /// Takes from the budget what one default `M` holds on the heap (a
+    /// boxed message's box): for a field that is about to be created.
+    ///
+    /// Generated code calls this before it sets a new oneof member.
+    #[doc(hidden)]
+    #[inline]
+    pub fn charge_new<M: Message>(&mut self) -> Result<(), DecodeError> {
+        if M::DEFAULT_HEAP == 0 {
+            return Ok(());
+        }
+        self.charge(M::DEFAULT_HEAP)
+    }
+
+    /// Appends a default element to `values`, charging the budget for the
+    /// growth of the vector and for `heap` bytes the element itself holds.
+    #[inline]
+    pub(crate) fn push_default<'v, T: Default>(
+        &mut self,
+        values: &'v mut Vec<T>,
+        heap: usize,
+    ) -> Result<&'v mut T, DecodeError> {
+        self.make_room(values)?;
+        if heap != 0 {
+            self.charge(heap)?;
+        }
+        values.push(T::default());
+        Ok(values.last_mut().expect("just pushed"))
+    }
+
+    /// Makes room for one more element in `values`, charging the budget
+    /// when the vector has to grow.
+    #[inline]
+    pub(crate) fn make_room<T>(&mut self, values: &mut Vec<T>) -> Result<(), DecodeError> {
+        if values.len() == values.capacity() {
+            self.grow(values)?;
+        }
+        Ok(())
+    }
+
+    /// Grows a full vector as `Vec` would (doubling, at least 4 slots),
+    /// after charging the slots it adds: the budget then covers the
+    /// vector's whole capacity (and the old and new buffers together while
+    /// it moves are at most 1.5 times that).
+    #[cold]
+    #[inline(never)]
+    fn grow<T>(&mut self, values: &mut Vec<T>) -> Result<(), DecodeError> {
+        let size = core::mem::size_of::<T>();
+        if size == 0 {
+            return Ok(());
+        }
+        let capacity = (values.capacity() * 2).max(4);
+        self.charge((capacity - values.capacity()).saturating_mul(size))?;
+        values.reserve_exact(capacity - values.len());
+        Ok(())
     }
 
     /// A decoder over all of `bytes`, whose `Bytes` fields share it.
@@ -342,7 +421,9 @@ impl<'a> Decoder<'a> {
         self.buf
     }
 
-    /// A decoder over `bytes` one nesting level deeper than `self`.
+    /// A decoder over `bytes` one nesting level deeper than `self`, with
+    /// the budget `self` has left (hand back what it leaves with
+    /// [`Decoder::take_budget`]).
     #[inline]
     pub(crate) fn nested(&self, bytes: &'a [u8]) -> Result<Decoder<'a>, DecodeError> {
         if self.depth_left == 0 {
@@ -354,6 +435,7 @@ impl<'a> Decoder<'a> {
             buf: bytes,
             depth_left: self.depth_left - 1,
             limit: self.limit,
+            budget: self.budget,
             shared: self.shared,
         })
     }
@@ -365,8 +447,15 @@ impl<'a> Decoder<'a> {
             buf: bytes,
             depth_left: self.depth_left,
             limit: self.limit,
+            budget: self.budget,
             shared: self.shared,
         }
+    }
+
+    /// Takes back the budget a nested or sibling decoder has left.
+    #[inline]
+    pub(crate) fn take_budget(&mut self, inner: &Decoder<'_>) {
+        self.budget = inner.budget;
     }
 
     /// Merges a length-delimited message into `msg`.
@@ -374,7 +463,9 @@ impl<'a> Decoder<'a> {
     pub(crate) fn merge_message<M: Message>(&mut self, msg: &mut M) -> Result<(), DecodeError> {
         let bytes = self.read_bytes()?;
         let mut inner = self.nested(bytes)?;
-        crate::message::merge_fields(msg, &mut inner, None)
+        let result = crate::message::merge_fields(msg, &mut inner, None);
+        self.take_budget(&inner);
+        result
     }
 
     /// Merges a group (its start key already read) into `msg`.

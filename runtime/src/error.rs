@@ -64,6 +64,9 @@ pub enum DecodeErrorKind {
     /// Message decoding treats this as an unknown field (as protobuf's own
     /// runtimes do); it only surfaces when a single value is decoded alone.
     WireTypeMismatch,
+    /// Decoding would have allocated more than its memory budget
+    /// (see [`DecodeOptions::memory_budget`](crate::DecodeOptions::memory_budget)).
+    MemoryBudget,
     /// A well-known type held a value outside its legal range.
     OutOfRange(&'static str),
     /// Anything else, described in words.
@@ -150,6 +153,10 @@ impl fmt::Display for DecodeErrorKind {
                 f.write_str("group not closed by its matching end tag")
             }
             DecodeErrorKind::WireTypeMismatch => f.write_str("wire type does not match the field"),
+            DecodeErrorKind::MemoryBudget => f.write_str(
+                "the message would take more memory than its decode budget \
+                 (DecodeOptions::memory_budget)",
+            ),
             DecodeErrorKind::OutOfRange(what) => write!(f, "value out of range: {what}"),
             DecodeErrorKind::Other(what) => f.write_str(what),
         }

@@ -112,6 +112,9 @@ pub trait Extendable: Message + Sized {
                 if wire_type != K::WIRE_TYPE {
                     return skip(wire_type, extension.number, decoder);
                 }
+                if value.is_none() {
+                    decoder.charge(K::DEFAULT_HEAP)?;
+                }
                 K::merge_value(value.get_or_insert_with(T::default), decoder)
             },
         )?;
@@ -128,20 +131,13 @@ pub trait Extendable: Message + Sized {
             self.extension_fields(),
             extension.number,
             |wire_type, decoder| {
-                if wire_type == K::WIRE_TYPE {
-                    values.push(T::default());
-                    return K::merge_value(values.last_mut().expect("pushed"), decoder);
-                }
-                if wire_type == WireType::LengthDelimited && K::PACKABLE {
-                    let bytes = decoder.read_bytes()?;
-                    let mut packed = decoder.sibling(bytes);
-                    while !packed.is_empty() {
-                        values.push(T::default());
-                        K::merge_value(values.last_mut().expect("pushed"), &mut packed)?;
+                match crate::codec::merge_repeated::<K, T>(wire_type, &mut values, decoder) {
+                    // A record of another wire type is not this extension's.
+                    Err(e) if e.is_wire_type_mismatch() => {
+                        skip(wire_type, extension.number, decoder)
                     }
-                    return Ok(());
+                    result => result,
                 }
-                skip(wire_type, extension.number, decoder)
             },
         )?;
         Ok(values)

@@ -115,6 +115,21 @@ fn read_closed<E: Enumeration>(
     }
 }
 
+/// Reads one closed enum value onto `values` (an unknown number goes to
+/// `unknown`).
+fn push_closed<E: Enumeration>(
+    number: u32,
+    values: &mut Vec<E>,
+    decoder: &mut Decoder<'_>,
+    unknown: Option<&mut UnknownFields>,
+) -> Result<(), DecodeError> {
+    if let Some(value) = read_closed::<E>(number, decoder, unknown)? {
+        decoder.make_room(values)?;
+        values.push(value);
+    }
+    Ok(())
+}
+
 impl ClosedEnum {
     /// Reads a singular closed enum field; an unknown number goes to
     /// `unknown`.
@@ -256,20 +271,14 @@ impl ClosedEnum {
         mut unknown: Option<&mut UnknownFields>,
     ) -> Result<(), DecodeError> {
         match wire_type {
-            WireType::Varint => {
-                values.extend(read_closed::<E>(number, decoder, unknown)?);
-                Ok(())
-            }
+            WireType::Varint => push_closed(number, values, decoder, unknown),
             WireType::LengthDelimited => {
                 let bytes = decoder.read_bytes()?;
                 let mut packed = decoder.sibling(bytes);
                 while !packed.is_empty() {
-                    values.extend(read_closed::<E>(
-                        number,
-                        &mut packed,
-                        unknown.as_deref_mut(),
-                    )?);
+                    push_closed(number, values, &mut packed, unknown.as_deref_mut())?;
                 }
+                decoder.take_budget(&packed);
                 Ok(())
             }
             _ => Err(wire_type_mismatch()),

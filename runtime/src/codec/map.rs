@@ -206,6 +206,7 @@ impl Map {
         }
         let bytes = decoder.read_bytes()?;
         let mut entry = decoder.nested(bytes)?;
+        entry.charge(core::mem::size_of::<(K, V)>() + VC::DEFAULT_HEAP)?;
         let (mut key, mut value) = (K::default(), V::default());
         while !entry.is_empty() {
             match entry.read_key()? {
@@ -214,6 +215,7 @@ impl Map {
                 (n, wt) => entry.skip_field(n, wt, None)?,
             }
         }
+        decoder.take_budget(&entry);
         map.insert_entry(key, value);
         Ok(())
     }
@@ -272,6 +274,7 @@ impl Map {
         }
         let bytes = decoder.read_bytes()?;
         let mut entry = decoder.nested(bytes)?;
+        entry.charge(core::mem::size_of::<(K, E)>())?;
         let (mut key, mut value) = (K::default(), Some(E::default()));
         while !entry.is_empty() {
             match entry.read_key()? {
@@ -280,6 +283,7 @@ impl Map {
                 (n, wt) => entry.skip_field(n, wt, None)?,
             }
         }
+        decoder.take_budget(&entry);
         match value {
             Some(value) => map.insert_entry(key, value),
             None => {

@@ -47,6 +47,8 @@ impl<M: Message> FieldCodec<M> for Msg {
         wire::varint_len(len as u64) + len
     }
 
+    const DEFAULT_HEAP: usize = M::DEFAULT_HEAP;
+
     #[inline]
     fn merge_value(value: &mut M, decoder: &mut Decoder<'_>) -> Result<(), DecodeError> {
         decoder.merge_message(value)
@@ -228,6 +230,9 @@ impl Group {
         if wire_type != WireType::StartGroup {
             return Err(wire_type_mismatch());
         }
+        if value.is_none() {
+            decoder.charge_new::<M>()?;
+        }
         decoder.merge_group(number, value.get_or_insert_with(M::default))
     }
 
@@ -269,7 +274,7 @@ impl Group {
         if wire_type != WireType::StartGroup {
             return Err(wire_type_mismatch());
         }
-        values.push(M::default());
-        decoder.merge_group(number, values.last_mut().expect("just pushed"))
+        let value = decoder.push_default(values, M::DEFAULT_HEAP)?;
+        decoder.merge_group(number, value)
     }
 }

@@ -70,6 +70,10 @@ pub trait FieldCodec<T> {
     /// assert_eq!(<Uint64 as FieldCodec<u64>>::FIXED_SIZE, 0);
     /// ```
     const FIXED_SIZE: usize = 0;
+    /// Heap bytes a default `T` holds (a boxed message's box), charged to
+    /// the decode's memory budget when one is created.
+    #[doc(hidden)]
+    const DEFAULT_HEAP: usize = 0;
 
     /// Writes the value (with its length prefix, for length-delimited kinds).
     ///
@@ -193,15 +197,14 @@ fn merge<K: FieldCodec<T>, T>(
 }
 
 #[inline]
-fn merge_repeated<K: FieldCodec<T>, T: Default>(
+pub(crate) fn merge_repeated<K: FieldCodec<T>, T: Default>(
     wire_type: WireType,
     values: &mut Vec<T>,
     decoder: &mut Decoder<'_>,
 ) -> Result<(), DecodeError> {
     if wire_type == K::WIRE_TYPE {
         // Merge in place: messages can be large, moving them costs.
-        values.push(T::default());
-        let last = values.last_mut().expect("just pushed");
+        let last = decoder.push_default(values, K::DEFAULT_HEAP)?;
         return K::merge_value(last, decoder);
     }
     if wire_type != WireType::LengthDelimited || !K::PACKABLE {
@@ -209,12 +212,25 @@ fn merge_repeated<K: FieldCodec<T>, T: Default>(
     }
     let bytes = decoder.read_bytes()?;
     if let Some(count) = bytes.len().checked_div(K::FIXED_SIZE) {
+        decoder.charge(count.saturating_mul(core::mem::size_of::<T>()))?;
         values.reserve(count);
     }
     let mut packed = decoder.sibling(bytes);
+    let result = merge_packed::<K, T>(values, &mut packed);
+    decoder.take_budget(&packed);
+    result
+}
+
+/// Appends the values of a packed run.
+#[inline]
+fn merge_packed<K: FieldCodec<T>, T: Default>(
+    values: &mut Vec<T>,
+    packed: &mut Decoder<'_>,
+) -> Result<(), DecodeError> {
     while !packed.is_empty() {
         let mut value = T::default();
-        K::merge_value(&mut value, &mut packed)?;
+        K::merge_value(&mut value, packed)?;
+        packed.make_room(values)?;
         values.push(value);
     }
     Ok(())
@@ -492,6 +508,9 @@ macro_rules! merge_api {
             {
                 if wire_type != <Self as FieldCodec<T>>::WIRE_TYPE {
                     return Err(wire_type_mismatch());
+                }
+                if value.is_none() && <Self as FieldCodec<T>>::DEFAULT_HEAP != 0 {
+                    decoder.charge(<Self as FieldCodec<T>>::DEFAULT_HEAP)?;
                 }
                 <Self as FieldCodec<T>>::merge_value(value.get_or_insert_with(T::default), decoder)
             }

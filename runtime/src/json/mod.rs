@@ -41,6 +41,7 @@ pub struct Options {
     pub(crate) proto_field_names: bool,
     pub(crate) registry: Option<DescriptorPool>,
     pub(crate) recursion_limit: u32,
+    budget: crate::DecodeOptions,
 }
 
 impl Default for Options {
@@ -52,6 +53,7 @@ impl Default for Options {
             proto_field_names: false,
             registry: None,
             recursion_limit: crate::decoder::DEFAULT_RECURSION_LIMIT,
+            budget: crate::DecodeOptions::new(),
         }
     }
 }
@@ -100,6 +102,23 @@ impl Options {
     pub fn recursion_limit(mut self, limit: u32) -> Options {
         self.recursion_limit = limit;
         self
+    }
+
+    /// The memory budget of a parse, per byte of source text plus a base
+    /// (default 32 per byte plus 1 MiB): what the parsed message may take
+    /// in repeated fields, map entries and boxed messages, as
+    /// [`DecodeOptions::memory_budget`](crate::DecodeOptions::memory_budget)
+    /// does for binary.
+    pub fn memory_budget(mut self, per_input_byte: usize, base: usize) -> Options {
+        self.budget = self.budget.memory_budget(per_input_byte, base);
+        self
+    }
+
+    /// The limits for decoding what `len` bytes of source text became.
+    pub(crate) fn decode_options(&self, len: usize) -> crate::DecodeOptions {
+        self.budget
+            .recursion_limit(self.recursion_limit)
+            .budget_of_source(len)
     }
 }
 
@@ -168,7 +187,10 @@ pub fn from_str<M: ReflectMessage>(json: &str, options: &Options) -> Result<M, E
 /// Parses JSON text, in bytes, into a message of type `M`.
 pub fn from_slice<M: ReflectMessage>(json: &[u8], options: &Options) -> Result<M, Error> {
     let binary = json_to_binary(&M::descriptor(), json, options)?;
-    M::decode(binary.as_slice()).map_err(|e| Error::new("", e.to_string()))
+    options
+        .decode_options(json.len())
+        .decode(binary.as_slice())
+        .map_err(|e| Error::new("", e.to_string()))
 }
 
 /// Prints the message of type `descriptor` whose binary encoding is
@@ -231,6 +253,7 @@ pub mod __private {
         proto_field_names: false,
         registry: None,
         recursion_limit: crate::decoder::DEFAULT_RECURSION_LIMIT,
+        budget: crate::DecodeOptions::new(),
     };
 
     /// `Serialize::serialize` of a generated message.

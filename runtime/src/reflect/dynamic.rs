@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::pool::{FieldInfo, Ty};
 use super::raw::{self, Raw, Scalar};
 use super::{FieldDescriptor, MessageDescriptor};
-use crate::decoder::{DEFAULT_RECURSION_LIMIT, Decoder};
+use crate::decoder::Decoder;
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::unknown::UnknownFields;
 use crate::wire::WireType;
@@ -113,9 +113,45 @@ impl DynamicMessage {
         Ok(message)
     }
 
-    /// Merges an encoded message into this one, as binary decoding does.
+    /// Merges an encoded message into this one, as binary decoding does,
+    /// with the default limits (recursion 100; memory budget
+    /// [`DynamicMessage::BUDGET_SCALE`] times the default).
     pub fn merge(&mut self, bytes: &[u8]) -> Result<(), DecodeError> {
-        let mut decoder = Decoder::new(bytes, DEFAULT_RECURSION_LIMIT);
+        self.merge_with(bytes, &crate::DecodeOptions::new())
+    }
+
+    /// How many times a generated message's budget a dynamic decode gets:
+    /// each of its values is a whole [`Value`] (a one-byte varint in a
+    /// packed field costs one), where a generated field stores the bare
+    /// type.
+    pub const BUDGET_SCALE: usize = 8;
+
+    /// Merges an encoded message into this one under `options`' limits,
+    /// with [`DynamicMessage::BUDGET_SCALE`] times its memory budget. Each
+    /// stored value is charged at the size of a [`Value`] (a map entry at
+    /// a key and a value).
+    ///
+    /// ```
+    /// use protocall::{DecodeErrorKind, DecodeOptions};
+    /// use protocall::reflect::{DescriptorPool, DynamicMessage};
+    /// let pool = DescriptorPool::decode(protocall::types::FILE_DESCRIPTOR_SET)?;
+    /// let list = pool.message("google.protobuf.ListValue").unwrap();
+    /// let bytes: Vec<u8> = [0x0a, 0x00].repeat(1000); // 1,000 empty values
+    /// let mut message = DynamicMessage::new(list);
+    /// let tight = DecodeOptions::new().memory_budget(1, 0);
+    /// assert_eq!(message.merge_with(&bytes, &tight).unwrap_err().kind(), &DecodeErrorKind::MemoryBudget);
+    /// message.merge_with(&bytes, &DecodeOptions::new()).unwrap();
+    /// # Ok::<(), protocall::reflect::DescriptorError>(())
+    /// ```
+    pub fn merge_with(
+        &mut self,
+        bytes: &[u8],
+        options: &crate::DecodeOptions,
+    ) -> Result<(), DecodeError> {
+        let budget = options
+            .budget_for(bytes.len())
+            .saturating_mul(Self::BUDGET_SCALE);
+        let mut decoder = Decoder::new(bytes, options.recursion()).with_budget(budget);
         self.merge_from(&mut decoder, None)
     }
 
@@ -197,8 +233,11 @@ impl DynamicMessage {
         options: &crate::json::Options,
     ) -> Result<DynamicMessage, crate::json::Error> {
         let binary = crate::json::json_to_binary(&descriptor, json.as_bytes(), options)?;
-        DynamicMessage::decode(descriptor, &binary)
-            .map_err(|e| crate::json::Error::new("", e.to_string()))
+        let mut message = DynamicMessage::new(descriptor);
+        message
+            .merge_with(&binary, &options.decode_options(json.len()))
+            .map_err(|e| crate::json::Error::new("", e.to_string()))?;
+        Ok(message)
     }
 
     /// The message as canonical JSON.
@@ -215,8 +254,11 @@ impl DynamicMessage {
         options: &crate::text::Options,
     ) -> Result<DynamicMessage, crate::text::Error> {
         let binary = crate::text::text_to_binary(&descriptor, text, options)?;
-        DynamicMessage::decode(descriptor, &binary)
-            .map_err(|e| crate::text::Error::plain(e.to_string()))
+        let mut message = DynamicMessage::new(descriptor);
+        message
+            .merge_with(&binary, &options.decode_options(text.len()))
+            .map_err(|e| crate::text::Error::plain(e.to_string()))?;
+        Ok(message)
     }
 
     /// The message in text format.
@@ -311,7 +353,7 @@ impl DynamicMessage {
                     ),
                     WireType::StartGroup,
                 ) => {
-                    let mut message = self.take_message(field, *m);
+                    let mut message = self.take_message(field, *m, decoder)?;
                     decoder.enter()?;
                     message.merge_from(decoder, Some(number))?;
                     decoder.leave();
@@ -343,7 +385,7 @@ impl DynamicMessage {
         field: &FieldInfo,
         raw: Raw<'_>,
         consumed: &[u8],
-        decoder: &Decoder<'_>,
+        decoder: &mut Decoder<'_>,
     ) -> Result<(), DecodeError> {
         if field.map {
             let Raw::Len(bytes) = raw else { return Ok(()) };
@@ -351,9 +393,11 @@ impl DynamicMessage {
                 return Ok(());
             };
             let entry_descriptor = pool.message_at(entry);
+            decoder.charge(core::mem::size_of::<(MapKey, Value)>())?;
             let mut nested = decoder.nested(bytes)?;
             let mut entry_message = DynamicMessage::new(entry_descriptor.clone());
             entry_message.merge_from(&mut nested, None)?;
+            decoder.take_budget(&nested);
             let entry_info = entry_descriptor.info();
             let key = entry_message.get_info(&entry_info.fields[0]);
             let value = entry_message.get_info(&entry_info.fields[1]);
@@ -377,9 +421,10 @@ impl DynamicMessage {
         }
         if let Ty::Message(m) = field.ty {
             let Raw::Len(bytes) = raw else { return Ok(()) };
-            let mut message = self.take_message(field, m);
+            let mut message = self.take_message(field, m, decoder)?;
             let mut nested = decoder.nested(bytes)?;
             message.merge_from(&mut nested, None)?;
+            decoder.take_budget(&nested);
             self.merge_message(field, message);
             return Ok(());
         }
@@ -400,6 +445,7 @@ impl DynamicMessage {
                     continue;
                 }
             }
+            decoder.charge(core::mem::size_of::<Value>())?;
             let value = value_of(field, scalar)?;
             if field.list {
                 let list = self
@@ -424,15 +470,23 @@ impl DynamicMessage {
     }
 
     /// The message a singular or repeated message field merges into next.
-    fn take_message(&mut self, field: &FieldInfo, message: usize) -> DynamicMessage {
-        let descriptor = self.descriptor.pool().message_at(message);
-        if field.list {
-            return DynamicMessage::new(descriptor);
+    /// The message a record of `field` merges into: the one set, or a new
+    /// one (charged to the budget).
+    fn take_message(
+        &mut self,
+        field: &FieldInfo,
+        message: usize,
+        decoder: &mut Decoder<'_>,
+    ) -> Result<DynamicMessage, DecodeError> {
+        if !field.list {
+            if let Some(Value::Message(m)) = self.fields.remove(&field.number) {
+                return Ok(m);
+            }
         }
-        match self.fields.remove(&field.number) {
-            Some(Value::Message(m)) => m,
-            _ => DynamicMessage::new(descriptor),
-        }
+        decoder.charge(core::mem::size_of::<Value>())?;
+        Ok(DynamicMessage::new(
+            self.descriptor.pool().message_at(message),
+        ))
     }
 
     fn merge_message(&mut self, field: &FieldInfo, message: DynamicMessage) {

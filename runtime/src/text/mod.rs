@@ -35,6 +35,7 @@ pub struct Options {
     print_unknown_fields: bool,
     registry: Option<DescriptorPool>,
     recursion_limit: u32,
+    budget: crate::DecodeOptions,
 }
 
 impl Default for Options {
@@ -44,6 +45,7 @@ impl Default for Options {
             print_unknown_fields: false,
             registry: None,
             recursion_limit: crate::decoder::DEFAULT_RECURSION_LIMIT,
+            budget: crate::DecodeOptions::new(),
         }
     }
 }
@@ -77,6 +79,23 @@ impl Options {
     pub fn recursion_limit(mut self, limit: u32) -> Options {
         self.recursion_limit = limit;
         self
+    }
+
+    /// The memory budget of a parse, per byte of source text plus a base
+    /// (default 32 per byte plus 1 MiB): what the parsed message may take
+    /// in repeated fields, map entries and boxed messages, as
+    /// [`DecodeOptions::memory_budget`](crate::DecodeOptions::memory_budget)
+    /// does for binary.
+    pub fn memory_budget(mut self, per_input_byte: usize, base: usize) -> Options {
+        self.budget = self.budget.memory_budget(per_input_byte, base);
+        self
+    }
+
+    /// The limits for decoding what `len` bytes of source text became.
+    pub(crate) fn decode_options(&self, len: usize) -> crate::DecodeOptions {
+        self.budget
+            .recursion_limit(self.recursion_limit)
+            .budget_of_source(len)
     }
 }
 
@@ -169,7 +188,10 @@ pub fn from_str<M: ReflectMessage>(text: &str) -> Result<M, Error> {
 /// Parses text format into a message of type `M`, as `options` say.
 pub fn from_str_with<M: ReflectMessage>(text: &str, options: &Options) -> Result<M, Error> {
     let binary = text_to_binary(&M::descriptor(), text, options)?;
-    M::decode(binary.as_slice()).map_err(|e| Error::plain(e.to_string()))
+    options
+        .decode_options(text.len())
+        .decode(binary.as_slice())
+        .map_err(|e| Error::plain(e.to_string()))
 }
 
 /// Prints the message of type `descriptor` whose binary encoding is

@@ -128,8 +128,14 @@ fn merge_arm(name: &proc_macro2::Ident, field: &Field) -> TokenStream {
             } else {
                 quote!(#codec::merge(wire_type, value, decoder))
             };
+            // A boxed member costs its box: charge the decode's budget.
+            let charge = field.boxed.then(|| {
+                let ty = value_type(&field.kind, true);
+                quote!(decoder.charge_new::<#ty>()?;)
+            });
             quote! {
                 if !::core::matches!(field, ::core::option::Option::Some(#name::#variant(_))) {
+                    #charge
                     *field = ::core::option::Option::Some(#name::#variant(::core::default::Default::default()));
                 }
                 let ::core::option::Option::Some(#name::#variant(value)) = field else {
