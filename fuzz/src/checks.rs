@@ -18,6 +18,11 @@ use crate::schemas::protocall::fuzz::Node;
 use crate::schemas::protocall::test::Everything;
 use crate::schemas::protocall::test2::Legacy;
 
+/// Re-decoding what we printed or encoded: a correctness check, not a
+/// budget check (our own encoding may be shorter than the input, say
+/// packed where the input was not, with the same memory behind it).
+const UNBOUNDED: DecodeOptions = DecodeOptions::new().memory_budget(0, usize::MAX);
+
 /// Decodes `data` as `M` from a slice and from a `Bytes`; whatever decodes
 /// must survive encode → decode unchanged.
 fn round_trip<M: Message + PartialEq + Debug>(data: &[u8]) {
@@ -31,10 +36,12 @@ fn round_trip<M: Message + PartialEq + Debug>(data: &[u8]) {
     let Ok(first) = from_slice else { return };
     let encoded = first.encode_to_vec();
     assert_eq!(encoded.len(), first.encoded_len(), "encoded_len is wrong");
-    let second = M::decode(encoded.as_slice())
+    let second = UNBOUNDED
+        .decode::<M, _>(encoded.as_slice())
         .unwrap_or_else(|e| panic!("re-decoding our own encoding failed: {e}\n{first:?}"));
     assert_same(&first, &second, "decode → encode → decode");
-    let third = M::decode(Bytes::from(encoded))
+    let third = UNBOUNDED
+        .decode::<M, _>(Bytes::from(encoded))
         .unwrap_or_else(|e| panic!("re-decoding our own encoding from Bytes failed: {e}"));
     assert_same(&first, &third, "decode → encode → decode (Bytes)");
 }
@@ -265,7 +272,8 @@ fn json_round_trip<M: protocall::reflect::ReflectMessage + PartialEq + Debug>(da
             serde_json::from_slice(bytes).expect("printed JSON is JSON")
         };
         assert_eq!(value(&printed), value(&walked), "the two printers disagree");
-        let second = json::from_slice::<M>(&printed, &options).unwrap_or_else(|e| {
+        let unbounded = options.clone().memory_budget(0, usize::MAX);
+        let second = json::from_slice::<M>(&printed, &unbounded).unwrap_or_else(|e| {
             panic!(
                 "our own JSON does not parse: {e}\n{}",
                 String::from_utf8_lossy(&printed)
@@ -301,7 +309,8 @@ fn text_round_trip<M: protocall::reflect::ReflectMessage + PartialEq + Debug>(te
         text::to_string(&first),
         text::to_string_with(&first, &single_line),
     ] {
-        let second = text::from_str::<M>(&printed)
+        let unbounded = text::Options::new().memory_budget(0, usize::MAX);
+        let second = text::from_str_with::<M>(&printed, &unbounded)
             .unwrap_or_else(|e| panic!("our own text does not parse: {e}\n{printed}"));
         assert_same(&first, &second, "text parse → print → parse");
     }
