@@ -72,6 +72,8 @@ pub(crate) struct Http2Config {
     pub(crate) max_pending_accept_reset_streams: usize,
     pub(crate) max_local_error_reset_streams: usize,
     pub(crate) max_frame_size: Option<u32>,
+    /// Response bytes h2 may queue per stream beyond what the socket took.
+    pub(crate) max_send_buf_size: usize,
     /// How long a new connection may take to finish TLS (if any) and send
     /// the HTTP/2 preface.
     pub(crate) handshake_timeout: Duration,
@@ -107,6 +109,9 @@ impl Default for Http2Config {
             // 1024 ended healthy connections after ~150,000 mixed calls.
             max_local_error_reset_streams: 100_000,
             max_frame_size: None,
+            // hyper's own default. With `max_concurrent_streams` it bounds
+            // what a connection whose peer stops reading can hold queued.
+            max_send_buf_size: 400 * 1024,
             // A connection that says nothing holds a socket and a task:
             // give it what a slow network needs, not forever.
             handshake_timeout: Duration::from_secs(10),

@@ -247,6 +247,22 @@ impl Server {
         self
     }
 
+    /// Response bytes HTTP/2 may queue per stream beyond what the socket
+    /// has taken (default 400 KiB, hyper's): past it the handler's stream
+    /// waits. A connection whose peer opens its windows and then stops
+    /// reading holds at most `max_concurrent_streams ×` this much, so lower
+    /// one or the other to cap a connection's memory.
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let server = Server::builder().max_send_buf_size(64 * 1024);
+    /// # let _ = server;
+    /// ```
+    pub fn max_send_buf_size(mut self, bytes: usize) -> Server {
+        self.http2.max_send_buf_size = bytes;
+        self
+    }
+
     /// Initial HTTP/2 flow-control window of each stream.
     ///
     /// ```

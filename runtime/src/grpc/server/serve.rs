@@ -232,6 +232,7 @@ fn connection_builder(http2: &Http2Config) -> auto::Builder<TokioExecutor> {
         .max_pending_accept_reset_streams(http2.max_pending_accept_reset_streams)
         .max_local_error_reset_streams(http2.max_local_error_reset_streams)
         .max_frame_size(http2.max_frame_size)
+        .max_send_buf_size(http2.max_send_buf_size)
         // gRPC peers have no use for `date`; grpc-go and grpc-java send none.
         .auto_date_header(false);
     builder
@@ -479,15 +480,14 @@ impl<IO: AsyncRead> AsyncRead for PrefaceDeadline<IO> {
             *this.deadline = None;
             return result;
         }
-        if result.is_pending() {
-            if let Some(deadline) = this.deadline {
-                if deadline.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "no HTTP/2 preface before the handshake timeout",
-                    )));
-                }
-            }
+        if result.is_pending()
+            && let Some(deadline) = this.deadline
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "no HTTP/2 preface before the handshake timeout",
+            )));
         }
         result
     }
