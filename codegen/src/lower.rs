@@ -397,10 +397,10 @@ impl<'a> Builder<'a> {
             if name == container {
                 return true;
             }
-            if seen.insert(name) {
-                if let Some(next) = self.edges.get(name) {
-                    stack.extend(next.iter().map(String::as_str));
-                }
+            if seen.insert(name)
+                && let Some(next) = self.edges.get(name)
+            {
+                stack.extend(next.iter().map(String::as_str));
             }
         }
         false

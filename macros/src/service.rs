@@ -266,11 +266,11 @@ fn stream_item(item: &syn::TraitItemType) -> syn::Result<(syn::Ident, Type)> {
             return Err(err());
         };
         for arg in &args.args {
-            if let GenericArgument::AssocType(assoc) = arg {
-                if assoc.ident == "Item" {
-                    let message = generic_of(&assoc.ty, "Result").ok_or_else(err)?;
-                    return Ok((item.ident.clone(), message.clone()));
-                }
+            if let GenericArgument::AssocType(assoc) = arg
+                && assoc.ident == "Item"
+            {
+                let message = generic_of(&assoc.ty, "Result").ok_or_else(err)?;
+                return Ok((item.ident.clone(), message.clone()));
             }
         }
     }

@@ -543,13 +543,13 @@ fn logged_message(
     limit: usize,
 ) -> (usize, Vec<u8>, bool) {
     let whole = kept.len() == wire_length;
-    if let (Some(encoding), true) = (compressed, whole) {
-        if let Ok(plain) = encoding.decompress(&kept, MAX_COMPRESSED * 8) {
-            let length = plain.len();
-            let data = plain[..length.min(limit)].to_vec();
-            let truncated = data.len() < length;
-            return (length, data, truncated);
-        }
+    if let (Some(encoding), true) = (compressed, whole)
+        && let Ok(plain) = encoding.decompress(&kept, MAX_COMPRESSED * 8)
+    {
+        let length = plain.len();
+        let data = plain[..length.min(limit)].to_vec();
+        let truncated = data.len() < length;
+        return (length, data, truncated);
     }
     let mut data = kept;
     data.truncate(limit);
@@ -620,11 +620,11 @@ impl http_body::Body for Logged {
                     this.call
                         .entry(EventType::ClientHalfClose, false, None, None);
                 }
-                if let Some(trailers) = frame.trailers_ref() {
-                    if *this.kind == EventType::ServerMessage {
-                        *this.ended = true;
-                        this.call.trailer(trailers, None);
-                    }
+                if let Some(trailers) = frame.trailers_ref()
+                    && *this.kind == EventType::ServerMessage
+                {
+                    *this.ended = true;
+                    this.call.trailer(trailers, None);
                 }
             }
             Some(Err(_)) => {}

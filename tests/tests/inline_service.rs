@@ -1283,10 +1283,10 @@ fn macro_and_build_rs_emit_the_same_code() {
     // The comparison sees naming: an `#[rpc(name)]` the schema lacks shows.
     let mut renamed = schema.clone();
     for item in &mut renamed.items {
-        if let syn::Item::Trait(t) = item {
-            if let Some(syn::TraitItem::Fn(f)) = t.items.first_mut() {
-                f.attrs.push(syn::parse_quote!(#[rpc(name = "SayHi")]));
-            }
+        if let syn::Item::Trait(t) = item
+            && let Some(syn::TraitItem::Fn(f)) = t.items.first_mut()
+        {
+            f.attrs.push(syn::parse_quote!(#[rpc(name = "SayHi")]));
         }
     }
     let mut from_renamed = Items::new();

@@ -71,7 +71,7 @@ impl GrpcService for Echo {
                 Ok(Response::new(futures_util::stream::iter(items)))
             }),
             "Flaky" => unary(call, move |request: Request<StringValue>| async move {
-                if this.flaky.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+                if this.flaky.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
                     return Err(Status::unavailable("try again"));
                 }
                 Ok(Response::new(request.into_inner()))

@@ -2159,16 +2159,16 @@ fn differential_against_python_upb() {
     // per operation: inputs, both accept alike, both reject, divergences
     let mut per_op: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     for (i, (rust, python)) in rust_inputs.iter().zip(&pythons).enumerate() {
-        if let Rust::Accepted { problems, .. } = rust {
-            if !problems.is_empty() {
-                failures.push(format!(
-                    "input #{i} ({} {}): Rust's round trip: {}\n  bytes: {}",
-                    inputs[i].schema.name(),
-                    inputs[i].origin,
-                    problems.join("; "),
-                    hex(&inputs[i].bytes)
-                ));
-            }
+        if let Rust::Accepted { problems, .. } = rust
+            && !problems.is_empty()
+        {
+            failures.push(format!(
+                "input #{i} ({} {}): Rust's round trip: {}\n  bytes: {}",
+                inputs[i].schema.name(),
+                inputs[i].origin,
+                problems.join("; "),
+                hex(&inputs[i].bytes)
+            ));
         }
         let verdict = classify(rust, python);
         if let Some((name, _, _, expect)) = i.checked_sub(first_probe).map(|p| &probes[p]) {

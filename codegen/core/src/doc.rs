@@ -133,14 +133,14 @@ fn escape_brackets(text: &str) -> String {
             rest = after;
             continue;
         }
-        if tail.starts_with('[') {
-            if let Some(close) = tail.find(']') {
-                let inner = &tail[1..close];
-                if tail[close + 1..].starts_with('(') && !inner.contains('[') {
-                    out.push_str(&tail[..close + 2]);
-                    rest = &tail[close + 2..];
-                    continue;
-                }
+        if tail.starts_with('[')
+            && let Some(close) = tail.find(']')
+        {
+            let inner = &tail[1..close];
+            if tail[close + 1..].starts_with('(') && !inner.contains('[') {
+                out.push_str(&tail[..close + 2]);
+                rest = &tail[close + 2..];
+                continue;
             }
         }
         out.push('\\');

@@ -194,10 +194,10 @@ impl Duplex {
             if self.done {
                 return None;
             }
-            if !self.buffer_all {
-                if let Some((kind, params)) = self.pending.pop_front() {
-                    return Some(respond(kind, &params).await);
-                }
+            if !self.buffer_all
+                && let Some((kind, params)) = self.pending.pop_front()
+            {
+                return Some(respond(kind, &params).await);
             }
             match self.requests.message().await {
                 Err(status) => return Some(Err(status)),

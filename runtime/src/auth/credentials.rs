@@ -256,10 +256,10 @@ impl ClientCredentials {
     /// ```
     pub async fn token(&self) -> Result<Arc<str>, Status> {
         let mut cached = self.inner.cached.lock().await;
-        if let Some((token, refresh_at)) = cached.as_ref() {
-            if Instant::now() < *refresh_at {
-                return Ok(token.clone());
-            }
+        if let Some((token, refresh_at)) = cached.as_ref()
+            && Instant::now() < *refresh_at
+        {
+            return Ok(token.clone());
         }
         let (token, lifetime) = self.inner.fetch().await?;
         // Fetch again a little before it expires: a tenth of its life,
@@ -304,12 +304,12 @@ impl Inner {
             .and_then(Value::as_str)
             .filter(|token| !token.is_empty())
             .ok_or_else(|| Status::unavailable("token endpoint: no access_token in the answer"))?;
-        if let Some(kind) = answer.get("token_type").and_then(Value::as_str) {
-            if !kind.eq_ignore_ascii_case("bearer") {
-                return Err(Status::unavailable(format!(
-                    "token endpoint: a {kind:?} token, not a bearer token"
-                )));
-            }
+        if let Some(kind) = answer.get("token_type").and_then(Value::as_str)
+            && !kind.eq_ignore_ascii_case("bearer")
+        {
+            return Err(Status::unavailable(format!(
+                "token endpoint: a {kind:?} token, not a bearer token"
+            )));
         }
         // Without `expires_in`, an hour (and the server says when it is not).
         let lifetime = answer

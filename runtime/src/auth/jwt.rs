@@ -239,14 +239,12 @@ impl Jwks {
                     !matches!(inner.source, Source::Static) && at.elapsed() >= inner.max_age
                 }
             };
-            if stale {
-                if let Err(status) = inner.reload(&mut loaded).await {
-                    // Old keys stay usable while the source is down.
-                    if inner.current().is_empty() {
-                        return Err(status);
-                    }
-                    tracing::warn!(error = %status, "cannot refresh the JWKS; using the keys held");
+            if stale && let Err(status) = inner.reload(&mut loaded).await {
+                // Old keys stay usable while the source is down.
+                if inner.current().is_empty() {
+                    return Err(status);
                 }
+                tracing::warn!(error = %status, "cannot refresh the JWKS; using the keys held");
             }
         }
         let found = inner.matching(kid, alg);
@@ -256,10 +254,11 @@ impl Jwks {
         // An unknown `kid`: the issuer may have rotated its keys.
         let mut loaded = inner.loaded.lock().await;
         let recent = loaded.is_some_and(|at| at.elapsed() < inner.min_refresh_interval);
-        if !recent && !matches!(inner.source, Source::Static) {
-            if let Err(status) = inner.reload(&mut loaded).await {
-                tracing::warn!(error = %status, "cannot refresh the JWKS for an unknown key id");
-            }
+        if !recent
+            && !matches!(inner.source, Source::Static)
+            && let Err(status) = inner.reload(&mut loaded).await
+        {
+            tracing::warn!(error = %status, "cannot refresh the JWKS for an unknown key id");
         }
         Ok(inner.matching(kid, alg))
     }

@@ -94,12 +94,12 @@ where
         if *this.finished {
             return Poll::Ready(None);
         }
-        if let Some(deadline) = this.deadline {
-            if deadline.as_mut().poll(cx).is_ready() {
-                *this.finished = true;
-                let status = Status::deadline_exceeded("deadline exceeded");
-                return Poll::Ready(Some(Ok(status_trailers(&status, this.trailers.take()))));
-            }
+        if let Some(deadline) = this.deadline
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            *this.finished = true;
+            let status = Status::deadline_exceeded("deadline exceeded");
+            return Poll::Ready(Some(Ok(status_trailers(&status, this.trailers.take()))));
         }
         // Gather every message ready now into one DATA frame: per-frame
         // costs in h2 dominate small streamed messages otherwise.
@@ -192,16 +192,15 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.project();
-        if let Some(cancel) = this.cancel {
-            if Pin::new(cancel).poll(cx).is_ready() {
-                *this.cancel = None;
-                // An error carrying CANCEL makes hyper reset the stream with
-                // RST_STREAM(CANCEL): client cancellation (PROTOCOL-HTTP2.md).
-                let reset = h2::Error::from(h2::Reason::CANCEL);
-                let status =
-                    Status::from_error(super::Code::Cancelled, "the call was dropped", reset);
-                return Poll::Ready(Some(Err(status)));
-            }
+        if let Some(cancel) = this.cancel
+            && Pin::new(cancel).poll(cx).is_ready()
+        {
+            *this.cancel = None;
+            // An error carrying CANCEL makes hyper reset the stream with
+            // RST_STREAM(CANCEL): client cancellation (PROTOCOL-HTTP2.md).
+            let reset = h2::Error::from(h2::Reason::CANCEL);
+            let status = Status::from_error(super::Code::Cancelled, "the call was dropped", reset);
+            return Poll::Ready(Some(Err(status)));
         }
         // As on the server: every message ready now goes in one DATA frame.
         let mut messages = this.messages;

@@ -437,10 +437,10 @@ impl Status {
         let inner = &self.inner;
         inner.metadata.write_to(headers);
         headers.insert(GRPC_STATUS, http::HeaderValue::from(inner.code as i32));
-        if !inner.message.is_empty() {
-            if let Ok(value) = http::HeaderValue::from_str(&percent_encode(&inner.message)) {
-                headers.insert(GRPC_MESSAGE, value);
-            }
+        if !inner.message.is_empty()
+            && let Ok(value) = http::HeaderValue::from_str(&percent_encode(&inner.message))
+        {
+            headers.insert(GRPC_MESSAGE, value);
         }
         if !inner.details.is_empty() {
             use base64::Engine as _;

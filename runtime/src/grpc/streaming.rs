@@ -184,30 +184,29 @@ impl<T: Message> Stream for Streaming<T> {
                 Ok(None) => {}
                 Err(status) => return this.fail(status),
             }
-            if let Some(deadline) = &mut this.deadline {
-                if deadline.as_mut().poll(cx).is_ready() {
-                    return this.fail(Status::deadline_exceeded(
-                        "deadline exceeded while streaming",
-                    ));
-                }
+            if let Some(deadline) = &mut this.deadline
+                && deadline.as_mut().poll(cx).is_ready()
+            {
+                return this.fail(Status::deadline_exceeded(
+                    "deadline exceeded while streaming",
+                ));
             }
             match ready!(Pin::new(&mut this.body).poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => this.decoder.push(data),
                     Err(frame) => {
-                        if let Ok(trailers) = frame.into_trailers() {
-                            if this.side == Side::Client {
-                                this.status_seen = true;
-                                match Status::from_headers(&trailers) {
-                                    Some(status) if status.code() == Code::Ok => {
-                                        this.trailers = Some(Metadata::from_header_map(trailers));
-                                    }
-                                    Some(status) => return this.fail(status),
-                                    None => {
-                                        return this.fail(Status::internal(
-                                            "trailers without grpc-status",
-                                        ));
-                                    }
+                        if let Ok(trailers) = frame.into_trailers()
+                            && this.side == Side::Client
+                        {
+                            this.status_seen = true;
+                            match Status::from_headers(&trailers) {
+                                Some(status) if status.code() == Code::Ok => {
+                                    this.trailers = Some(Metadata::from_header_map(trailers));
+                                }
+                                Some(status) => return this.fail(status),
+                                None => {
+                                    return this
+                                        .fail(Status::internal("trailers without grpc-status"));
                                 }
                             }
                         }

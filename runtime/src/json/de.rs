@@ -255,15 +255,14 @@ impl<'de> Visitor<'de> for KeySeed<'_, '_> {
         if let Some(index) = info.field_by_name(name) {
             return Ok(Key::Field(index));
         }
-        if let Some(full_name) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
-            if let Some(e) = self
+        if let Some(full_name) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']'))
+            && let Some(e) = self
                 .cx
                 .pool_inner()
                 .extensions_of(self.message)
                 .position(|e| e.full_name == full_name)
-            {
-                return Ok(Key::Extension(e));
-            }
+        {
+            return Ok(Key::Extension(e));
         }
         Ok(Key::Unknown(name.to_string()))
     }

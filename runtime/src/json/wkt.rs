@@ -179,9 +179,9 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 fn fraction(nanos: u32) -> String {
     if nanos == 0 {
         String::new()
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         format!(".{:03}", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         format!(".{:06}", nanos / 1_000)
     } else {
         format!(".{nanos:09}")
@@ -261,7 +261,7 @@ pub(crate) fn parse_timestamp(text: &str) -> Result<(i64, i32), String> {
             sign * (hours * 3600 + minutes * 60)
         }
     };
-    let leap = |y: u32| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = |y: u32| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let month_days = [
         31,
         if leap(year) { 29 } else { 28 },

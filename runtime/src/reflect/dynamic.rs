@@ -478,10 +478,10 @@ impl DynamicMessage {
         message: usize,
         decoder: &mut Decoder<'_>,
     ) -> Result<DynamicMessage, DecodeError> {
-        if !field.list {
-            if let Some(Value::Message(m)) = self.fields.remove(&field.number) {
-                return Ok(m);
-            }
+        if !field.list
+            && let Some(Value::Message(m)) = self.fields.remove(&field.number)
+        {
+            return Ok(m);
         }
         decoder.charge(core::mem::size_of::<Value>())?;
         Ok(DynamicMessage::new(

@@ -544,12 +544,12 @@ mod tests {
                 continue;
             }
             for item in &m.content.as_ref().unwrap().1 {
-                if let syn::Item::Impl(i) = item {
-                    if i.trait_.is_none() {
-                        for item in &i.items {
-                            if let syn::ImplItem::Fn(f) = item {
-                                fns.push(f.sig.ident.to_string());
-                            }
+                if let syn::Item::Impl(i) = item
+                    && i.trait_.is_none()
+                {
+                    for item in &i.items {
+                        if let syn::ImplItem::Fn(f) = item {
+                            fns.push(f.sig.ident.to_string());
                         }
                     }
                 }

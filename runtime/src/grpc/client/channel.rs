@@ -693,14 +693,14 @@ impl Endpoint {
             )]));
         }
         #[cfg(feature = "dns")]
-        if let Target::Dns { host, port, server } = &self.target {
-            if server.is_some() || self.dns_service_config {
-                let txt = self.dns_service_config;
-                return match super::dns::HickoryResolver::new(host, *port, server.as_deref(), txt) {
-                    Ok(resolver) => Arc::new(resolver),
-                    Err(error) => Arc::new(Unresolvable(error)),
-                };
-            }
+        if let Target::Dns { host, port, server } = &self.target
+            && (server.is_some() || self.dns_service_config)
+        {
+            let txt = self.dns_service_config;
+            return match super::dns::HickoryResolver::new(host, *port, server.as_deref(), txt) {
+                Ok(resolver) => Arc::new(resolver),
+                Err(error) => Arc::new(Unresolvable(error)),
+            };
         }
         match &self.target {
             Target::Fixed(addresses) => Arc::new(FixedResolver(addresses.clone())),
@@ -1203,10 +1203,8 @@ impl Channel {
                     }
                 }
                 self.kick(&balancing);
-                if !wait_for_ready {
-                    if let Some(error) = self.failure(&balancing) {
-                        return Err(error);
-                    }
+                if !wait_for_ready && let Some(error) = self.failure(&balancing) {
+                    return Err(error);
                 }
             }
             if changed.changed().await.is_err() {
@@ -1260,10 +1258,10 @@ impl Channel {
                 ));
             }
             // HTTP/1.1 names the server in `host` and sends the path alone.
-            if let Some(authority) = request.uri().authority() {
-                if let Ok(host) = http::HeaderValue::from_str(authority.as_str()) {
-                    request.headers_mut().insert(http::header::HOST, host);
-                }
+            if let Some(authority) = request.uri().authority()
+                && let Ok(host) = http::HeaderValue::from_str(authority.as_str())
+            {
+                request.headers_mut().insert(http::header::HOST, host);
             }
             if let Some(path) = request.uri().path_and_query().cloned() {
                 *request.uri_mut() = http::Uri::from(path);

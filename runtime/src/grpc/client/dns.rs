@@ -5,8 +5,9 @@
 use std::net::{IpAddr, SocketAddr};
 
 use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig};
-use hickory_resolver::name_server::TokioConnectionProvider;
+use hickory_resolver::config::{NameServerConfig, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::rr::RData;
 
 use super::resolver::{Resolution, ResolveFuture, Resolver};
 use super::service_config;
@@ -32,8 +33,8 @@ impl HickoryResolver {
         server: Option<&str>,
         txt: bool,
     ) -> Result<HickoryResolver, Status> {
-        let provider = TokioConnectionProvider::default();
-        let resolver = match server {
+        let provider = TokioRuntimeProvider::default();
+        let builder = match server {
             Some(server) => {
                 let (ip, dns_port) = target::host_port(server, 53)
                     .ok()
@@ -43,20 +44,24 @@ impl HickoryResolver {
                             "DNS server {server:?}: expected ip[:port]"
                         ))
                     })?;
-                let servers = NameServerConfigGroup::from_ips_clear(&[ip], dns_port, true);
-                let config = ResolverConfig::from_parts(None, vec![], servers);
-                TokioResolver::builder_with_config(config, provider).build()
+                let mut server = NameServerConfig::udp_and_tcp(ip);
+                for connection in &mut server.connections {
+                    connection.port = dns_port;
+                }
+                let config = ResolverConfig::from_name_servers(vec![server]);
+                TokioResolver::builder_with_config(config, provider)
             }
-            None => TokioResolver::builder(provider)
-                .map_err(|e| {
-                    Status::from_error(
-                        Code::Unavailable,
-                        "cannot read the system's DNS configuration",
-                        e,
-                    )
-                })?
-                .build(),
+            None => TokioResolver::builder(provider).map_err(|e| {
+                Status::from_error(
+                    Code::Unavailable,
+                    "cannot read the system's DNS configuration",
+                    e,
+                )
+            })?,
         };
+        let resolver = builder.build().map_err(|e| {
+            Status::from_error(Code::Unavailable, "cannot set up the DNS resolver", e)
+        })?;
         Ok(HickoryResolver {
             host: host.to_owned(),
             port,
@@ -94,10 +99,14 @@ impl HickoryResolver {
         let name = format!("_grpc_config.{}", self.host);
         let records = self.resolver.txt_lookup(name.as_str()).await.ok()?;
         let hostname = std::env::var("HOSTNAME").unwrap_or_default();
-        for record in records.iter() {
+        let txts = records.answers().iter().filter_map(|r| match &r.data {
+            RData::TXT(txt) => Some(txt),
+            _ => None,
+        });
+        for record in txts {
             // A TXT record is a list of strings, meant to be joined.
             let text: Vec<u8> = record
-                .txt_data()
+                .txt_data
                 .iter()
                 .flat_map(|s| s.iter().copied())
                 .collect();

@@ -549,10 +549,10 @@ async fn single_response<Out: Message>(
 /// The HTTP status and content type of a gRPC response.
 fn check_head(status: http::StatusCode, headers: &HeaderMap) -> Result<(), Status> {
     if status != http::StatusCode::OK {
-        if let Some(grpc) = Status::from_headers(headers) {
-            if grpc.code() != Code::Ok {
-                return Err(grpc);
-            }
+        if let Some(grpc) = Status::from_headers(headers)
+            && grpc.code() != Code::Ok
+        {
+            return Err(grpc);
         }
         return Err(Status::new(
             Code::from_http(status),

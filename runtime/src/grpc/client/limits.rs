@@ -81,13 +81,13 @@ impl http_body::Body for FrameLimit {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let frame = std::task::ready!(Pin::new(&mut self.body).poll_frame(cx));
-        if let Some(Ok(frame)) = &frame {
-            if let Some(data) = frame.data_ref() {
-                let data = data.clone();
-                if let Err(status) = self.check(&data) {
-                    *self.broken.lock().unwrap_or_else(|e| e.into_inner()) = Some(status.clone());
-                    return Poll::Ready(Some(Err(status)));
-                }
+        if let Some(Ok(frame)) = &frame
+            && let Some(data) = frame.data_ref()
+        {
+            let data = data.clone();
+            if let Err(status) = self.check(&data) {
+                *self.broken.lock().unwrap_or_else(|e| e.into_inner()) = Some(status.clone());
+                return Poll::Ready(Some(Err(status)));
             }
         }
         Poll::Ready(frame)

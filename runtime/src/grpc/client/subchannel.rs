@@ -211,14 +211,14 @@ impl Subchannel {
     /// connection to an address no longer listed is dropped.
     pub(crate) fn set_addresses(&self, addresses: Vec<Address>) {
         let mut state = self.lock();
-        if let Some(connected) = &state.connected {
-            if !addresses.contains(connected) {
-                state.drop_connection();
-                state.idle.clear();
-                state.connected = None;
-                if state.connectivity == ConnectivityState::Ready {
-                    state.connectivity = ConnectivityState::Idle;
-                }
+        if let Some(connected) = &state.connected
+            && !addresses.contains(connected)
+        {
+            state.drop_connection();
+            state.idle.clear();
+            state.connected = None;
+            if state.connectivity == ConnectivityState::Ready {
+                state.connectivity = ConnectivityState::Idle;
             }
         }
         drop(state);
@@ -744,10 +744,10 @@ impl http_body::Body for Pooled {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, hyper::Error>>> {
         let frame = std::task::ready!(Pin::new(&mut self.body).poll_frame(cx));
-        if frame.is_none() || self.body.is_end_stream() {
-            if let (Some(sender), Some(pool)) = (self.sender.take(), self.pool.upgrade()) {
-                pool.release(sender);
-            }
+        if (frame.is_none() || self.body.is_end_stream())
+            && let (Some(sender), Some(pool)) = (self.sender.take(), self.pool.upgrade())
+        {
+            pool.release(sender);
         }
         Poll::Ready(frame)
     }

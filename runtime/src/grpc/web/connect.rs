@@ -90,12 +90,12 @@ pub(super) fn request_headers(
     wire: Wire,
     config: &ServerConfig,
 ) -> Result<Option<Encoding>, Status> {
-    if let Some(version) = headers.get(PROTOCOL_VERSION) {
-        if version != "1" {
-            return Err(Status::invalid_argument(format!(
-                "connect-protocol-version must be \"1\", not {version:?}"
-            )));
-        }
+    if let Some(version) = headers.get(PROTOCOL_VERSION)
+        && version != "1"
+    {
+        return Err(Status::invalid_argument(format!(
+            "connect-protocol-version must be \"1\", not {version:?}"
+        )));
     }
     if let Some(value) = headers.get(TIMEOUT) {
         let ms = value
@@ -320,10 +320,8 @@ pub(super) async fn unary_response(
     }
     let body = match message {
         Some((compressed, payload)) if status.code() == Code::Ok => {
-            if compressed {
-                if let Some(encoding) = encoding {
-                    head.headers.insert(header::CONTENT_ENCODING, encoding);
-                }
+            if compressed && let Some(encoding) = encoding {
+                head.headers.insert(header::CONTENT_ENCODING, encoding);
             }
             head.headers
                 .insert(header::CONTENT_TYPE, dialect.content_type());

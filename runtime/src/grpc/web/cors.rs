@@ -253,10 +253,10 @@ impl Cors {
                     || self.expose.iter().any(|h| h.as_str() == name)
             })
             .collect();
-        if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
-            if !allowed.is_empty() {
-                headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, value);
-            }
+        if let Ok(value) = HeaderValue::from_str(&allowed.join(", "))
+            && !allowed.is_empty()
+        {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, value);
         }
         if let Some(max_age) = self.max_age {
             headers.insert(
