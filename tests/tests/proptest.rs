@@ -194,6 +194,20 @@ proptest! {
 }
 
 #[test]
+fn a_packed_record_for_a_singular_field_stays_unknown_in_json() {
+    // Everything.f_sint32 (5) as a length-delimited run of varints: the
+    // generated decoder keeps it as an unknown field; the descriptor walk
+    // of the encoding used to read it as the field's value (found by
+    // `json_from_fields_of_decoded_bytes`).
+    let bytes = [0x2a, 0x02, 0x2f, 0x2f];
+    let message = Everything::decode(&bytes[..]).unwrap();
+    assert_eq!(message.f_sint32, 0);
+    prints_as_its_encoding(&message).unwrap();
+    let json = protocall::json::to_string(&message, &Default::default()).unwrap();
+    assert_eq!(json, "{}");
+}
+
+#[test]
 fn an_any_of_the_well_known_pool_holds_a_message_of_another_pool() {
     use protocall::reflect::ReflectMessage;
     use protocall::types::Any;

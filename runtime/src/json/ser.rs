@@ -156,14 +156,18 @@ impl MessageJson<'_, '_> {
                 {
                     Some(extension) => {
                         let key = format!("[{}]", extension.full_name);
-                        self.entry(map, &key, extension, run)?;
+                        let _ = self.entry(map, &key, extension, run)?;
                         continue;
                     }
                     // Unknown fields have no JSON form.
                     None => continue,
                 },
             };
-            self.entry(map, self.cx.key(field), field, run)?;
+            let printed = self.entry(map, self.cx.key(field), field, run)?;
+            if !printed && self.cx.options.emit_unpopulated && !field.presence {
+                // Only records it cannot hold (unknown fields): unpopulated.
+                self.defaults(map, std::slice::from_ref(field))?;
+            }
         }
         if self.cx.options.emit_unpopulated && !only_extensions {
             self.defaults(map, &info.fields[next_field..])?;
@@ -177,22 +181,22 @@ impl MessageJson<'_, '_> {
         key: &str,
         field: &FieldInfo,
         run: &[Record<'_>],
-    ) -> Result<(), M::Error> {
+    ) -> Result<bool, M::Error> {
         // A record whose wire type the field cannot hold is unknown; copy
-        // the run only when it has one.
+        // the run only when it has one. False when nothing was printed.
         let fitting: Vec<Record<'_>>;
-        let run = if run.iter().all(|r| raw::fits(field.ty, &r.raw)) {
+        let run = if run.iter().all(|r| raw::fits(field, &r.raw)) {
             run
         } else {
             fitting = run
                 .iter()
-                .filter(|r| raw::fits(field.ty, &r.raw))
+                .filter(|r| raw::fits(field, &r.raw))
                 .copied()
                 .collect();
             &fitting
         };
         if run.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         map.serialize_entry(
             key,
@@ -201,7 +205,8 @@ impl MessageJson<'_, '_> {
                 field,
                 run,
             },
-        )
+        )?;
+        Ok(true)
     }
 
     /// The defaults of `fields` that have no presence (for `emit_unpopulated`).
@@ -235,7 +240,7 @@ impl Serialize for FieldJson<'_, '_> {
                     continue;
                 };
                 let (key, value) = raw::entry(bytes).map_err(S::Error::custom)?;
-                let key = match key.last().filter(|r| raw::fits(key_field.ty, &r.raw)) {
+                let key = match key.last().filter(|r| raw::fits(key_field, &r.raw)) {
                     Some(_) => match raw::singular(key_field.ty, &key).map_err(S::Error::custom)? {
                         Singular::One(scalar) => map_key(scalar)?,
                         Singular::Merged(_) => unreachable!("keys are scalars"),
@@ -244,7 +249,7 @@ impl Serialize for FieldJson<'_, '_> {
                 };
                 let value: Vec<Record<'_>> = value
                     .into_iter()
-                    .filter(|r| raw::fits(value_field.ty, &r.raw))
+                    .filter(|r| raw::fits(value_field, &r.raw))
                     .collect();
                 if value.is_empty() {
                     map.serialize_entry(

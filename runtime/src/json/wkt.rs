@@ -21,7 +21,7 @@ pub(super) fn serialize<S: Serializer>(
         let field = info.field_index(number).map(|i| &info.fields[i]);
         records
             .iter()
-            .filter(|r| r.number == number && field.is_some_and(|f| raw::fits(f.ty, &r.raw)))
+            .filter(|r| r.number == number && field.is_some_and(|f| raw::fits(f, &r.raw)))
             .copied()
             .collect()
     };
@@ -68,7 +68,7 @@ pub(super) fn serialize<S: Serializer>(
                 return Err(S::Error::custom("a google.protobuf.Value has no kind set"));
             };
             let field = field(last.number);
-            if !raw::fits(field.ty, &last.raw) {
+            if !raw::fits(field, &last.raw) {
                 return Err(S::Error::custom(
                     "a google.protobuf.Value has a malformed kind",
                 ));

@@ -371,7 +371,7 @@ impl DynamicMessage {
                 (_, WireType::EndGroup) => unreachable!("handled above"),
             };
             let consumed = &start[..start.len() - decoder.remaining()];
-            let Some(field) = field.filter(|f| raw::fits(f.ty, &raw)) else {
+            let Some(field) = field.filter(|f| raw::fits(f, &raw)) else {
                 self.unknown.push_encoded(consumed);
                 continue;
             };

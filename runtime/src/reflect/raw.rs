@@ -2,7 +2,7 @@
 //! text formats use to turn a message's binary encoding into fields and
 //! back, without its Rust type.
 
-use super::pool::Ty;
+use super::pool::{FieldInfo, Ty};
 use crate::decoder::Decoder;
 use crate::error::DecodeError;
 use crate::wire::{self, WireType};
@@ -103,11 +103,14 @@ pub(crate) fn wire_type_of(ty: Ty) -> WireType {
     }
 }
 
-/// Whether `raw` can hold a value of `ty`: its own wire type, or a packed
-/// run of a packable type.
-pub(crate) fn fits(ty: Ty, raw: &Raw<'_>) -> bool {
+/// Whether `raw` can hold a value of `field`: its type's own wire type,
+/// or, for a repeated field of a packable type, a packed run. (A packed
+/// record for a singular field is an unknown field, as in protobuf's
+/// parsers and in generated code.)
+pub(crate) fn fits(field: &FieldInfo, raw: &Raw<'_>) -> bool {
     let wire_type = raw.wire_type();
-    wire_type == wire_type_of(ty) || (wire_type == WireType::LengthDelimited && ty.packable())
+    wire_type == wire_type_of(field.ty)
+        || (wire_type == WireType::LengthDelimited && field.list && field.ty.packable())
 }
 
 fn scalar_of(ty: Ty, raw: Raw<'_>) -> Scalar<'_> {

@@ -89,7 +89,7 @@ impl<'a> Printer<'a> {
             match field {
                 Some(field) => {
                     let (fits, misfits): (Vec<Record<'_>>, Vec<Record<'_>>) =
-                        run.iter().partition(|r| raw::fits(field.ty, &r.raw));
+                        run.iter().partition(|r| raw::fits(field, &r.raw));
                     if !fits.is_empty() {
                         self.field(field, &fits)?;
                     }
