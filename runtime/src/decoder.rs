@@ -123,6 +123,20 @@ impl<'a> Decoder<'a> {
         Ok(values.last_mut().expect("just pushed"))
     }
 
+    /// The value of an optional field, created when unset, charging the
+    /// budget for `heap` bytes it holds (a boxed message's box).
+    #[inline]
+    pub(crate) fn get_or_default<'v, T: Default>(
+        &mut self,
+        value: &'v mut Option<T>,
+        heap: usize,
+    ) -> Result<&'v mut T, DecodeError> {
+        if value.is_none() && heap != 0 {
+            self.charge(heap)?;
+        }
+        Ok(value.get_or_insert_with(T::default))
+    }
+
     /// Makes room for one more element in `values`, charging the budget
     /// when the vector has to grow.
     #[inline]

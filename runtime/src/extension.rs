@@ -112,10 +112,8 @@ pub trait Extendable: Message + Sized {
                 if wire_type != K::WIRE_TYPE {
                     return skip(wire_type, extension.number, decoder);
                 }
-                if value.is_none() {
-                    decoder.charge(K::DEFAULT_HEAP)?;
-                }
-                K::merge_value(value.get_or_insert_with(T::default), decoder)
+                let value = decoder.get_or_default(&mut value, K::DEFAULT_HEAP)?;
+                K::merge_value(value, decoder)
             },
         )?;
         Ok(value)

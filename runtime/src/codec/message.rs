@@ -230,10 +230,8 @@ impl Group {
         if wire_type != WireType::StartGroup {
             return Err(wire_type_mismatch());
         }
-        if value.is_none() {
-            decoder.charge_new::<M>()?;
-        }
-        decoder.merge_group(number, value.get_or_insert_with(M::default))
+        let value = decoder.get_or_default(value, M::DEFAULT_HEAP)?;
+        decoder.merge_group(number, value)
     }
 
     /// Appends a group to a repeated field.

@@ -509,10 +509,8 @@ macro_rules! merge_api {
                 if wire_type != <Self as FieldCodec<T>>::WIRE_TYPE {
                     return Err(wire_type_mismatch());
                 }
-                if value.is_none() && <Self as FieldCodec<T>>::DEFAULT_HEAP != 0 {
-                    decoder.charge(<Self as FieldCodec<T>>::DEFAULT_HEAP)?;
-                }
-                <Self as FieldCodec<T>>::merge_value(value.get_or_insert_with(T::default), decoder)
+                let value = decoder.get_or_default(value, <Self as FieldCodec<T>>::DEFAULT_HEAP)?;
+                <Self as FieldCodec<T>>::merge_value(value, decoder)
             }
 
             /// Appends one value, or a packed run of values, to a repeated field.
