@@ -208,6 +208,32 @@ fn a_packed_record_for_a_singular_field_stays_unknown_in_json() {
 }
 
 #[test]
+fn closed_enum_values_the_enum_does_not_name_stay_unknown_in_json_and_text() {
+    // Legacy.sizes (11) = 0, Legacy.packed_sizes (12) = packed [2, 65],
+    // Legacy.size (9) = 4, Legacy.level_map (18) = {"k": 9}: Size and
+    // Level are closed and name none of 0, 65, 4 or 9. Generated code keeps
+    // those as unknown fields; the descriptor walk used to print them
+    // (found by `json_from_fields_of_decoded_bytes`).
+    let bytes = [
+        0x58, 0x00, 0x62, 0x02, 0x02, 0x41, 0x48, 0x04, 0x92, 0x01, 0x05, 0x0a, 0x01, b'k', 0x10,
+        0x09,
+    ];
+    let message = Legacy::decode(&bytes[..]).unwrap();
+    assert!(message.sizes.is_empty());
+    assert_eq!(message.packed_sizes.len(), 1);
+    assert!(message.level_map.is_empty());
+    prints_as_its_encoding(&message).unwrap();
+    let json = protocall::json::to_string(&message, &Default::default()).unwrap();
+    assert_eq!(json, r#"{"packedSizes":["SIZE_MEDIUM"]}"#);
+    let options = protocall::text::Options::new().print_unknown_fields(true);
+    let text = protocall::text::to_string_with(&message, &options);
+    for line in ["packed_sizes: SIZE_MEDIUM", "9: 4", "11: 0", "12: 65"] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
+    assert!(!text.contains("level_map"), "{text}");
+}
+
+#[test]
 fn an_any_of_the_well_known_pool_holds_a_message_of_another_pool() {
     use protocall::reflect::ReflectMessage;
     use protocall::types::Any;

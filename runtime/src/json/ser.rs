@@ -182,19 +182,8 @@ impl MessageJson<'_, '_> {
         field: &FieldInfo,
         run: &[Record<'_>],
     ) -> Result<bool, M::Error> {
-        // A record whose wire type the field cannot hold is unknown; copy
-        // the run only when it has one. False when nothing was printed.
-        let fitting: Vec<Record<'_>>;
-        let run = if run.iter().all(|r| raw::fits(field, &r.raw)) {
-            run
-        } else {
-            fitting = run
-                .iter()
-                .filter(|r| raw::fits(field, &r.raw))
-                .copied()
-                .collect();
-            &fitting
-        };
+        // What the field cannot hold is an unknown field, without JSON form.
+        let (run, _) = raw::split(self.cx.pool.inner(), field, run).map_err(M::Error::custom)?;
         if run.is_empty() {
             return Ok(false);
         }
@@ -203,7 +192,7 @@ impl MessageJson<'_, '_> {
             &FieldJson {
                 cx: self.cx,
                 field,
-                run,
+                run: &run,
             },
         )?;
         Ok(true)

@@ -2,7 +2,9 @@
 //! text formats use to turn a message's binary encoding into fields and
 //! back, without its Rust type.
 
-use super::pool::{FieldInfo, Ty};
+use std::borrow::Cow;
+
+use super::pool::{EnumInfo, FieldInfo, Inner, Ty};
 use crate::decoder::Decoder;
 use crate::error::DecodeError;
 use crate::wire::{self, WireType};
@@ -113,6 +115,79 @@ pub(crate) fn fits(field: &FieldInfo, raw: &Raw<'_>) -> bool {
         || (wire_type == WireType::LengthDelimited && field.list && field.ty.packable())
 }
 
+/// The records of `run` that `field` holds, and those that stay unknown
+/// fields: records of a wire type the field cannot take, and closed enum
+/// values the enum does not name. Protobuf's parsers and generated code
+/// keep such values among the unknown fields (a packed run's value by
+/// value, a map entry whole), so the walks over an encoding must too.
+pub(crate) fn split<'r, 'a>(
+    pool: &Inner,
+    field: &FieldInfo,
+    run: &'r [Record<'a>],
+) -> Result<(Cow<'r, [Record<'a>]>, Vec<Record<'a>>), DecodeError> {
+    let closed = closed_values(pool, field);
+    if closed.is_none() && run.iter().all(|r| fits(field, &r.raw)) {
+        return Ok((Cow::Borrowed(run), Vec::new()));
+    }
+    let (mut held, mut unknown) = (Vec::new(), Vec::new());
+    for record in run {
+        if !fits(field, &record.raw) {
+            unknown.push(*record);
+            continue;
+        }
+        let Some((value_field, info)) = closed else {
+            held.push(*record);
+            continue;
+        };
+        if field.map {
+            let Raw::Len(bytes) = record.raw else {
+                unreachable!("a map entry that fits is length-delimited")
+            };
+            let (_, value) = entry(bytes)?;
+            let last = value.iter().rev().find(|r| fits(value_field, &r.raw));
+            let named = match last.map(|r| r.raw) {
+                Some(Raw::Varint(n)) => info.name_of(n as i32).is_some(),
+                _ => true,
+            };
+            if named { &mut held } else { &mut unknown }.push(*record);
+            continue;
+        }
+        for value in values(field.ty, std::slice::from_ref(record))? {
+            let Scalar::Enum(n) = value else {
+                unreachable!("enum fields hold enum values")
+            };
+            let varint = Record {
+                number: record.number,
+                raw: Raw::Varint(n as i64 as u64),
+            };
+            if info.name_of(n).is_some() {
+                &mut held
+            } else {
+                &mut unknown
+            }
+            .push(varint);
+        }
+    }
+    Ok((Cow::Owned(held), unknown))
+}
+
+/// For a field of a closed enum, or a map whose values are one: the field
+/// holding the enum values, and the enum.
+fn closed_values<'p>(
+    pool: &'p Inner,
+    field: &'p FieldInfo,
+) -> Option<(&'p FieldInfo, &'p EnumInfo)> {
+    let value_field = match field.ty {
+        Ty::Message(entry) if field.map => &pool.messages[entry].fields[1],
+        _ => field,
+    };
+    let Ty::Enum(e) = value_field.ty else {
+        return None;
+    };
+    let info = &pool.enums[e];
+    info.closed.then_some((value_field, info))
+}
+
 fn scalar_of(ty: Ty, raw: Raw<'_>) -> Scalar<'_> {
     let varint = match raw {
         Raw::Varint(v) => v,
@@ -189,7 +264,6 @@ pub(crate) fn singular<'a>(ty: Ty, records: &[Record<'a>]) -> Result<Singular<'a
 }
 
 /// A map entry's key and value records (last wins), from its encoding.
-#[cfg(feature = "json")]
 pub(crate) fn entry(bytes: &[u8]) -> Result<(Vec<Record<'_>>, Vec<Record<'_>>), DecodeError> {
     let records = records(bytes)?;
     let mut key = Vec::new();

@@ -88,10 +88,9 @@ impl<'a> Printer<'a> {
                 });
             match field {
                 Some(field) => {
-                    let (fits, misfits): (Vec<Record<'_>>, Vec<Record<'_>>) =
-                        run.iter().partition(|r| raw::fits(field, &r.raw));
-                    if !fits.is_empty() {
-                        self.field(field, &fits)?;
+                    let (held, misfits) = raw::split(pool.inner(), field, run)?;
+                    if !held.is_empty() {
+                        self.field(field, &held)?;
                     }
                     unknown.extend(misfits);
                 }
