@@ -24,6 +24,7 @@ mod embed;
 mod error;
 use protocall::__private::features;
 mod lower;
+mod options;
 mod paths;
 mod plugin;
 

@@ -70,9 +70,13 @@ pub(crate) fn build(
                 services: Vec::new(),
                 file_descriptor_set: None,
                 extensions: Vec::new(),
+                declared_options: Vec::new(),
             }),
         };
         builder.add_file(file, package)?;
+        package
+            .declared_options
+            .extend(crate::options::declared(file));
     }
     let mut packages: Vec<Package> = packages.into_values().collect();
     let sharing = builder.sharing.into_inner().closure();

@@ -62,6 +62,7 @@ pub mod health;
 #[cfg(feature = "json")]
 pub mod json;
 mod message;
+pub mod options;
 pub mod reflect;
 #[cfg(feature = "transport")]
 pub mod reflection;

@@ -28,6 +28,20 @@ pub struct Package {
     pub file_descriptor_set: Option<Vec<u8>>,
     /// `extend` blocks at file level.
     pub extensions: Vec<Extension>,
+    /// The elements of the package's files whose options carry custom
+    /// options, emitted as `DECLARED_OPTIONS` (none: not emitted).
+    pub declared_options: Vec<DeclaredOptions>,
+}
+
+/// One element's options as declared, custom options included.
+#[derive(Debug)]
+pub struct DeclaredOptions {
+    /// A variant of `protocall::options::Element`: `Method`, `Field`, ….
+    pub element: Ident,
+    /// The element's protobuf full name (a file: its path).
+    pub name: String,
+    /// The encoded `google.protobuf.*Options`.
+    pub encoded: Vec<u8>,
 }
 
 /// How a generated message reaches its descriptor.

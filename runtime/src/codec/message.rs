@@ -31,6 +31,43 @@ pub struct Msg;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Group;
 
+/// A proto2 group whose field number the type carries: what the handle of
+/// a group extension uses, since a value codec is not told the number and a
+/// group's end key holds it.
+///
+/// ```
+/// use protocall::__private::codec::{FieldCodec, GroupOf};
+/// use protocall::types::Duration;
+/// let mut buf = Vec::new();
+/// GroupOf::<2>::encode_value(&Duration { seconds: 1, ..Default::default() }, &mut buf);
+/// assert_eq!(buf, [0x08, 0x01, 0x14]); // no start key: `seconds: 1`, end of group 2
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GroupOf<const NUMBER: u32>;
+
+impl<M: Message, const NUMBER: u32> FieldCodec<M> for GroupOf<NUMBER> {
+    const WIRE_TYPE: WireType = WireType::StartGroup;
+    const PACKABLE: bool = false;
+    const DEFAULT_HEAP: usize = M::DEFAULT_HEAP;
+
+    fn encode_value<B: BufMut + ?Sized>(value: &M, buf: &mut B) {
+        value.encode_raw(buf);
+        wire::put_key(NUMBER, WireType::EndGroup, buf);
+    }
+
+    fn value_len(value: &M) -> usize {
+        value.encoded_len() + wire::key_len(NUMBER)
+    }
+
+    fn merge_value(value: &mut M, decoder: &mut Decoder<'_>) -> Result<(), DecodeError> {
+        decoder.merge_group(NUMBER, value)
+    }
+
+    fn is_default(_: &M) -> bool {
+        false
+    }
+}
+
 impl<M: Message> FieldCodec<M> for Msg {
     const WIRE_TYPE: WireType = WireType::LengthDelimited;
     const PACKABLE: bool = false;

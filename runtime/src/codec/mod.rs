@@ -25,7 +25,7 @@ mod scalar;
 
 pub use enums::{ClosedEnum, Enum};
 pub use map::{Map, MapStorage};
-pub use message::{Group, Msg};
+pub use message::{Group, GroupOf, Msg};
 pub use scalar::{
     Bool, Bytes, BytesStorage, Double, Fixed32, Fixed64, Float, Int32, Int64, Sfixed32, Sfixed64,
     Sint32, Sint64, Str, Uint32, Uint64,

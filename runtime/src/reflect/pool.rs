@@ -9,8 +9,8 @@ use super::features::{Features, Presence};
 use crate::message::Message;
 use crate::types::field_descriptor_proto::{Label, Type};
 use crate::types::{
-    DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
-    FileDescriptorSet,
+    DescriptorProto, EnumDescriptorProto, EnumOptions, EnumValueOptions, FieldDescriptorProto,
+    FieldOptions, FileDescriptorProto, FileDescriptorSet, MessageOptions, OneofOptions,
 };
 
 /// A set of `.proto` files, indexed: every message, enum and extension by
@@ -117,6 +117,9 @@ pub(crate) struct MessageInfo {
     /// Proto name and JSON name → index into `fields`.
     by_name: HashMap<String, usize>,
     pub(crate) oneofs: Vec<String>,
+    /// The options of `oneofs`, index for index.
+    oneof_options: Vec<Option<OneofOptions>>,
+    options: Option<MessageOptions>,
     pub(crate) map_entry: bool,
     pub(crate) well_known: Option<WellKnown>,
     /// Indices into the pool's extensions that extend this message.
@@ -191,12 +194,17 @@ pub(crate) struct FieldInfo {
     pub(crate) default: Option<String>,
     /// For extensions: the extended message.
     pub(crate) extendee: Option<usize>,
+    /// Shared: lists clone their fields' infos for each element's check.
+    pub(crate) options: Option<Arc<FieldOptions>>,
 }
 
 pub(crate) struct EnumInfo {
     pub(crate) full_name: String,
     /// Values in declaration order: (name, number).
     pub(crate) values: Vec<(String, i32)>,
+    /// The options of `values`, index for index.
+    value_options: Vec<Option<EnumValueOptions>>,
+    options: Option<EnumOptions>,
     pub(crate) closed: bool,
 }
 
@@ -427,6 +435,14 @@ impl MessageDescriptor {
         self.index
     }
 
+    /// Its options (custom options are extensions of `MessageOptions`).
+    pub fn options(&self) -> &MessageOptions {
+        self.info()
+            .options
+            .as_ref()
+            .unwrap_or(MessageOptions::default_instance())
+    }
+
     /// The pool this descriptor belongs to.
     pub fn pool(&self) -> &DescriptorPool {
         &self.pool
@@ -597,6 +613,15 @@ impl FieldDescriptor {
         &self.info().name
     }
 
+    /// Its options: `packed`, `deprecated`, and custom options, read with
+    /// [`crate::Extendable::extension`].
+    pub fn options(&self) -> &FieldOptions {
+        self.info()
+            .options
+            .as_deref()
+            .unwrap_or(FieldOptions::default_instance())
+    }
+
     /// For an extension `pkg.ext`; for a field `pkg.Message.field`.
     pub fn full_name(&self) -> String {
         match self.owner {
@@ -728,6 +753,13 @@ impl OneofDescriptor {
         &self.message.info().oneofs[self.index]
     }
 
+    /// Its options (custom options are extensions of `OneofOptions`).
+    pub fn options(&self) -> &OneofOptions {
+        self.message.info().oneof_options[self.index]
+            .as_ref()
+            .unwrap_or(OneofOptions::default_instance())
+    }
+
     /// Its member fields.
     pub fn fields(&self) -> impl Iterator<Item = FieldDescriptor> + '_ {
         self.message
@@ -785,6 +817,26 @@ impl EnumDescriptor {
     /// Whether unknown numbers are rejected (proto2, editions `CLOSED`).
     pub fn is_closed(&self) -> bool {
         self.info().closed
+    }
+
+    /// Its options (custom options are extensions of `EnumOptions`).
+    pub fn options(&self) -> &EnumOptions {
+        self.info()
+            .options
+            .as_ref()
+            .unwrap_or(EnumOptions::default_instance())
+    }
+
+    /// The options of the value called `name`; `None` when it has no such
+    /// value.
+    pub fn value_options(&self, name: &str) -> Option<&EnumValueOptions> {
+        let info = self.info();
+        let index = info.values.iter().position(|(n, _)| n == name)?;
+        Some(
+            info.value_options[index]
+                .as_ref()
+                .unwrap_or(EnumValueOptions::default_instance()),
+        )
     }
 }
 
@@ -1081,6 +1133,11 @@ fn declare_message<'a>(
             .iter()
             .map(|&i| message.oneof_decl[i].name().to_string())
             .collect(),
+        oneof_options: oneofs
+            .iter()
+            .map(|&i| message.oneof_decl[i].options.clone())
+            .collect(),
+        options: message.options.clone(),
         map_entry: options.is_some_and(|o| o.map_entry()),
         well_known: WellKnown::of(&full_name),
         extensions: Vec::new(),
@@ -1138,6 +1195,8 @@ fn declare_enum(
             .iter()
             .map(|v| (v.name().to_string(), v.number()))
             .collect(),
+        value_options: e.value.iter().map(|v| v.options.clone()).collect(),
+        options: e.options.clone(),
         closed: features.closed_enums,
     });
     // Enum values are scoped like C++ enumerators: siblings of the enum.
@@ -1283,6 +1342,7 @@ fn resolve_field(
         utf8: ty == Ty::String && features.verify_utf8,
         default: field.default_value.clone(),
         extendee,
+        options: field.options.clone().map(Arc::new),
     })
 }
 

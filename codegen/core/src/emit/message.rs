@@ -794,16 +794,16 @@ fn nested_module(message: &Message) -> Option<TokenStream> {
 /// The typed constant of an extension field.
 pub(crate) fn extension(extension: &crate::model::Extension) -> TokenStream {
     let field = &extension.field;
-    // Group extensions (a proto2 rarity) have no typed handle yet: their
-    // end key needs the number, which value codecs do not take.
-    if matches!(field.kind, Kind::Group { .. }) {
-        return TokenStream::new();
-    }
     let name = &extension.rust_name;
     let extendee = &extension.extendee;
     let full_name = &extension.full_name;
     let number = Literal::u32_unsuffixed(field.number);
-    let codec = codec(&field.kind);
+    let codec = match field.kind {
+        // A group's end key holds its number, which value codecs are not
+        // told: the codec type carries it.
+        Kind::Group { .. } => quote!(::protocall::__private::codec::GroupOf<#number>),
+        _ => codec(&field.kind),
+    };
     let value = super::field::value_type(&field.kind, false);
     let doc = format!(
         " Extension `{full_name}` = {} of `{}`.",

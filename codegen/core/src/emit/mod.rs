@@ -81,13 +81,34 @@ pub fn package_tokens(package: &Package, options: &Options) -> TokenStream {
         }
     });
     let extensions = package.extensions.iter().map(message::extension);
+    let options = declared_options(&package.declared_options);
     quote! {
         #descriptors
+        #options
         #(#extensions)*
         #(#messages)*
         #(#enums)*
         #(#services)*
     }
+}
+
+/// `DECLARED_OPTIONS`: the options of the package's elements that carry
+/// custom options, readable without a descriptor pool.
+fn declared_options(declared: &[crate::model::DeclaredOptions]) -> Option<TokenStream> {
+    if declared.is_empty() {
+        return None;
+    }
+    let entries = declared.iter().map(|d| {
+        let (element, name) = (&d.element, &d.name);
+        let bytes = proc_macro2::Literal::byte_string(&d.encoded);
+        quote!((::protocall::options::Element::#element, #name, #bytes))
+    });
+    Some(quote! {
+        /// The options of this package's elements that carry custom
+        /// options, by element (`DECLARED_OPTIONS.method("pkg.Service.Method")`).
+        pub const DECLARED_OPTIONS: ::protocall::options::DeclaredOptions =
+            ::protocall::options::DeclaredOptions::new(&[#(#entries),*]);
+    })
 }
 
 /// Pretty-prints tokens as a file with the "generated" header.
