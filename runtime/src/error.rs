@@ -24,7 +24,7 @@ pub struct DecodeError {
 struct Inner {
     kind: DecodeErrorKind,
     /// Innermost first: `(message full name, field name or number)`.
-    path: Vec<(&'static str, Cow<'static, str>)>,
+    path: Vec<(Cow<'static, str>, Cow<'static, str>)>,
 }
 
 /// The category of a [`DecodeError`].
@@ -112,14 +112,28 @@ impl DecodeError {
     /// let path: Vec<_> = err.path().collect();
     /// assert_eq!(path, [("google.protobuf.Any", "type_url")]);
     /// ```
-    pub fn path(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.inner.path.iter().rev().map(|(m, f)| (*m, f.as_ref()))
+    pub fn path(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.inner
+            .path
+            .iter()
+            .rev()
+            .map(|(m, f)| (m.as_ref(), f.as_ref()))
     }
 
     /// Records that the error happened inside `field` of `message`.
     #[cold]
     pub(crate) fn push(mut self, message: &'static str, field: Cow<'static, str>) -> DecodeError {
-        self.inner.path.push((message, field));
+        self.inner.path.push((Cow::Borrowed(message), field));
+        self
+    }
+
+    /// [`DecodeError::push`] for names only known at run time (dynamic
+    /// messages).
+    #[cold]
+    pub(crate) fn push_owned(mut self, message: String, field: String) -> DecodeError {
+        self.inner
+            .path
+            .push((Cow::Owned(message), Cow::Owned(field)));
         self
     }
 

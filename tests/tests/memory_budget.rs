@@ -248,7 +248,10 @@ fn dynamic_messages_are_budgeted() {
         let mut message = DynamicMessage::new(descriptor.clone());
         message.merge_with(&input, &DecodeOptions::new().memory_budget(1, 0))
     });
-    assert_eq!(result.unwrap_err().kind(), &DecodeErrorKind::MemoryBudget);
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), &DecodeErrorKind::MemoryBudget);
+    let path: Vec<_> = err.path().collect();
+    assert_eq!(path, [("protocall.test.Everything", "children")]);
     let budget = input.len() * DynamicMessage::BUDGET_SCALE;
     assert!(peak <= 4 * budget + 5 * input.len(), "peak {peak}");
     // the default budget takes the same input: each empty message is one
@@ -265,7 +268,8 @@ fn json_parse_is_budgeted() {
     let options = protocall::json::Options::new();
     let (peak, result) = peak_of(|| protocall::json::from_str::<Everything>(&json, &options));
     let err = result.unwrap_err();
-    assert!(err.to_string().contains("budget"), "{err}");
+    assert!(err.message().contains("budget"), "{err}");
+    assert_eq!(err.path(), ".children");
     // the JSON turns into binary first (at most as long as the JSON here,
     // twice that with its buffer's growth), then decodes under the bound
     assert!(
@@ -276,6 +280,17 @@ fn json_parse_is_budgeted() {
     let unlimited = options.memory_budget(0, usize::MAX);
     let parsed = protocall::json::from_str::<Everything>(&json, &unlimited).unwrap();
     assert_eq!(parsed.children.len(), count);
+}
+
+#[test]
+fn a_dynamic_json_parse_past_its_budget_names_the_json_path() {
+    let json = format!(r#"{{"child":{{"rNested":[{}{{}}]}}}}"#, "{},".repeat(999));
+    let options = protocall::json::Options::new().memory_budget(1, 0);
+    let err = DynamicMessage::from_json(Everything::descriptor(), &json, &options).unwrap_err();
+    assert_eq!(err.path(), ".child.rNested", "{err}");
+    assert!(err.message().contains("budget"), "{err}");
+    let err = protocall::json::from_str::<Everything>(&json, &options).unwrap_err();
+    assert_eq!(err.path(), ".child.rNested", "{err}");
 }
 
 #[test]

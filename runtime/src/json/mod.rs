@@ -161,6 +161,21 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl Error {
+    /// A binary decode's error (the second step of a parse, under the
+    /// memory budget) with its field path spelled as JSON keys.
+    pub(crate) fn of_decode(descriptor: &MessageDescriptor, error: crate::DecodeError) -> Error {
+        let pool = descriptor.pool();
+        let mut path = String::new();
+        for (message, field) in error.path().filter(|(_, f)| !f.is_empty()) {
+            let key = pool.message(message).and_then(|m| m.field_by_name(field));
+            path.push('.');
+            path.push_str(key.as_ref().map_or(field, |f| f.json_name()));
+        }
+        Error::new(path, error.kind().to_string())
+    }
+}
+
 /// `message` as JSON text.
 pub fn to_string<M: ReflectMessage>(message: &M, options: &Options) -> Result<String, Error> {
     let bytes = to_vec(message, options)?;
@@ -190,7 +205,7 @@ pub fn from_slice<M: ReflectMessage>(json: &[u8], options: &Options) -> Result<M
     options
         .decode_options(json.len())
         .decode(binary.as_slice())
-        .map_err(|e| Error::new("", e.to_string()))
+        .map_err(|e| Error::of_decode(&M::descriptor(), e))
 }
 
 /// Prints the message of type `descriptor` whose binary encoding is

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::pool::{FieldInfo, Ty};
+use super::pool::{FieldInfo, MessageInfo, Ty};
 use super::raw::{self, Raw, Scalar};
 use super::{FieldDescriptor, MessageDescriptor};
 use crate::decoder::Decoder;
@@ -236,7 +236,7 @@ impl DynamicMessage {
         let mut message = DynamicMessage::new(descriptor);
         message
             .merge_with(&binary, &options.decode_options(json.len()))
-            .map_err(|e| crate::json::Error::new("", e.to_string()))?;
+            .map_err(|e| crate::json::Error::of_decode(&message.descriptor, e))?;
         Ok(message)
     }
 
@@ -355,7 +355,9 @@ impl DynamicMessage {
                 ) => {
                     let mut message = self.take_message(field, *m, decoder)?;
                     decoder.enter()?;
-                    message.merge_from(decoder, Some(number))?;
+                    message
+                        .merge_from(decoder, Some(number))
+                        .map_err(|e| in_field(e, info, field))?;
                     decoder.leave();
                     self.merge_message(field, message);
                     continue;
@@ -375,7 +377,8 @@ impl DynamicMessage {
                 self.unknown.push_encoded(consumed);
                 continue;
             };
-            self.merge_raw(pool, field, raw, consumed, decoder)?;
+            self.merge_raw(pool, field, raw, consumed, decoder)
+                .map_err(|e| in_field(e, info, field))?;
         }
     }
 
@@ -685,4 +688,10 @@ impl MapKey {
             MapKey::String(v) => Value::String(v.clone()),
         }
     }
+}
+
+/// `error` with the field it happened in added to its path.
+#[cold]
+fn in_field(error: DecodeError, message: &MessageInfo, field: &FieldInfo) -> DecodeError {
+    error.push_owned(message.full_name.clone(), field.name.clone())
 }
