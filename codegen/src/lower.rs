@@ -104,6 +104,9 @@ pub(crate) fn build(
                 special_json: false,
             };
             mark_reflect(&mut package.messages, reflect);
+            for e in &mut package.enums {
+                e.descriptor_depth = Some(0);
+            }
         }
     }
     Ok(packages)
@@ -119,6 +122,9 @@ fn mark_reflect(messages: &mut [Message], reflect: protocall_codegen_core::model
             depth: reflect.depth + 1,
             ..reflect
         };
+        for e in &mut message.enums {
+            e.descriptor_depth = Some(nested.depth);
+        }
         mark_reflect(&mut message.messages, nested);
     }
 }
@@ -1019,6 +1025,7 @@ impl<'a> Builder<'a> {
         Ok(Enum {
             full_name: full_name.trim_start_matches('.').to_string(),
             file: file.to_string(),
+            descriptor_depth: None,
             rust_name: rust_ident(&names::camel(enumeration.name()), whose)?,
             values,
             aliases,

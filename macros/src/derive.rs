@@ -285,6 +285,7 @@ pub(crate) fn enumeration(input: DeriveInput) -> syn::Result<TokenStream> {
     let model = Enum {
         full_name: full_name(&input, &proto),
         file: String::new(),
+        descriptor_depth: None,
         rust_name: plain(&input.ident),
         values,
         aliases: Vec::new(),

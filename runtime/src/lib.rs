@@ -439,6 +439,20 @@ pub mod __private {
             .unwrap_or_else(|| panic!("{full_name} is not in its embedded descriptors"))
     }
 
+    /// The descriptor of a derived message, from what its `Describe` impl
+    /// writes (what derived `ReflectMessage` impls return).
+    pub fn described_message<M: crate::Message + crate::describe::Describe>()
+    -> crate::reflect::MessageDescriptor {
+        let mut descriptors = crate::describe::Descriptors::new();
+        M::describe(&mut descriptors);
+        let pool = descriptors
+            .pool()
+            .unwrap_or_else(|e| panic!("{} does not describe a valid pool: {e}", M::FULL_NAME));
+        crate::reflect::register(&pool);
+        pool.message(M::FULL_NAME)
+            .unwrap_or_else(|| panic!("{} is not among its own descriptors", M::FULL_NAME))
+    }
+
     /// The descriptor of service `full_name` in an embedded set (what
     /// generated `GrpcService::descriptor` impls return).
     pub fn service_descriptor(

@@ -96,3 +96,69 @@ async fn calls_with_generated_types_work() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// A derived message without a package, for the default pool naming.
+#[derive(Clone, PartialEq, Debug, Default, protocall::Message)]
+pub struct Tally {
+    #[proto(tag = 1)]
+    pub count: u64,
+    #[proto(tag = 2)]
+    pub events: Vec<Event>,
+}
+
+#[test]
+fn derived_messages_reflect_their_descriptors() {
+    use protocall::reflect::{DynamicMessage, ReflectMessage, Value};
+    let descriptor = Event::descriptor();
+    assert_eq!(descriptor.full_name(), "mixed.Event");
+    let legacy = descriptor.field_by_name("legacy").unwrap();
+    assert_eq!(legacy.json_name(), "legacy");
+    let event = Event {
+        at: Some(protocall::types::Timestamp {
+            seconds: 1,
+            nanos: 500_000_000,
+            ..Default::default()
+        }),
+        legacy: Some(Legacy {
+            id: Some(3),
+            code: Some("c".into()),
+            ..Default::default()
+        }),
+        color: protocall_tests::protocall::test::Color::Blue.into(),
+    };
+    // JSON through the descriptor, with the generated and well-known
+    // types' special forms.
+    let options = protocall::json::Options::default();
+    let json = protocall::json::to_string(&event, &options).unwrap();
+    assert_eq!(
+        json,
+        r#"{"at":"1970-01-01T00:00:01.500Z","legacy":{"id":3,"code":"c"},"color":"COLOR_BLUE"}"#
+    );
+    let back: Event = protocall::json::from_str(&json, &options).unwrap();
+    assert_eq!(back, event);
+    let text = protocall::text::to_string(&event);
+    assert_eq!(protocall::text::from_str::<Event>(&text).unwrap(), event);
+    // A dynamic message of the derived type reads the same bytes.
+    let bytes = protocall::Message::encode_to_vec(&event);
+    let dynamic = DynamicMessage::decode(descriptor, bytes.as_slice()).unwrap();
+    assert!(matches!(
+        dynamic.get_by_name("legacy"),
+        Some(Value::Message(_))
+    ));
+    assert_eq!(dynamic.encode_to_vec(), bytes);
+
+    let tally = Tally {
+        count: 2,
+        events: vec![event.clone(), Event::default()],
+    };
+    assert_eq!(Tally::descriptor().full_name(), "Tally");
+    let json = protocall::json::to_string(&tally, &options).unwrap();
+    assert!(
+        json.starts_with(r#"{"count":"2","events":[{"at":"#),
+        "{json}"
+    );
+    assert_eq!(
+        protocall::json::from_str::<Tally>(&json, &options).unwrap(),
+        tally
+    );
+}

@@ -18,11 +18,13 @@ pub mod inline {
     use crate::emit;
     use crate::model::{Enum, Message, Oneof, Service};
 
-    /// `Message` and `Describe` impls for a `#[derive(Message)]` struct.
+    /// `Message`, `Describe` and `ReflectMessage` impls for a
+    /// `#[derive(Message)]` struct.
     pub fn message(message: &Message) -> TokenStream {
         let message_impl = emit::message::message_impl(message);
         let describe = emit::describe::message(message);
-        quote::quote!(#message_impl #describe)
+        let reflect = emit::message::described_reflect_impl(message);
+        quote::quote!(#message_impl #describe #reflect)
     }
 
     /// The oneof impls for a `#[derive(Oneof)]` enum.

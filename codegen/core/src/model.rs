@@ -274,6 +274,9 @@ pub struct Enum {
     pub full_name: String,
     /// The `.proto` file defining the enum (empty for inline enums).
     pub file: String,
+    /// How many `super::` steps reach the file's `FILE_DESCRIPTOR_SET`
+    /// (None: not embedded).
+    pub descriptor_depth: Option<usize>,
     pub rust_name: Ident,
     pub values: Vec<EnumValue>,
     /// Values sharing a number with an earlier one: associated constants.

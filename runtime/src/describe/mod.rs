@@ -170,6 +170,8 @@ pub struct Descriptors {
     enums: BTreeMap<String, EnumDescriptorProto>,
     /// Types defined in `.proto` files (generated code): full name → file.
     imported: BTreeMap<String, String>,
+    /// The embedded descriptor sets those files are in, where known.
+    embedded: Vec<&'static [u8]>,
     services: BTreeMap<String, ServiceDescriptorProto>,
     docs: BTreeMap<String, String>,
     /// Package given to types declared without one.
@@ -261,6 +263,29 @@ impl Descriptors {
     pub fn imported(&mut self, full_name: &str, file: &str) {
         self.imported
             .insert(full_name.to_string(), file.to_string());
+    }
+
+    /// [`Descriptors::imported`], with the generated package's embedded
+    /// `FILE_DESCRIPTOR_SET` that holds `file`: what a derived message's
+    /// descriptor pool takes the type from.
+    pub fn imported_from(&mut self, full_name: &str, file: &str, set: &'static [u8]) {
+        self.imported(full_name, file);
+        if !self.embedded.iter().any(|s| core::ptr::eq(*s, set)) {
+            self.embedded.push(set);
+        }
+    }
+
+    /// A pool of these descriptors, with the well-known types and the
+    /// embedded sets of the generated types they use.
+    pub(crate) fn pool(
+        &self,
+    ) -> Result<crate::reflect::DescriptorPool, crate::reflect::DescriptorError> {
+        let mut pool = crate::reflect::well_known_pool();
+        for set in &self.embedded {
+            pool.merge(&crate::reflect::embedded_pool(set))?;
+        }
+        pool.add_file_descriptor_set(self.file_descriptor_set())?;
+        Ok(pool)
     }
 
     /// Starts describing message `full_name`; `None` when it is already

@@ -131,7 +131,7 @@ pub(crate) fn embedded_pool(set: &'static [u8]) -> DescriptorPool {
 
 /// The pool of the runtime's well-known types (`google.protobuf.*` and the
 /// plugin protocol).
-fn well_known_pool() -> DescriptorPool {
+pub(crate) fn well_known_pool() -> DescriptorPool {
     static POOL: std::sync::OnceLock<DescriptorPool> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
         let mut pool = DescriptorPool::decode(crate::types::FILE_DESCRIPTOR_SET)

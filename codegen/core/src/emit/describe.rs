@@ -67,12 +67,26 @@ fn doc_text(lines: &[String]) -> Option<String> {
 }
 
 /// `impl Describe` for a message or enum generated from `file`: an inline
-/// service's export imports that file instead of redefining the type.
-pub(crate) fn imported(name: &Ident, full_name: &str, file: &str) -> TokenStream {
+/// service's export imports that file instead of redefining the type. With
+/// the file's embedded descriptors `depth` modules up, it names them too,
+/// so the pool of a derived message that uses the type can hold it.
+pub(crate) fn imported(
+    name: &Ident,
+    full_name: &str,
+    file: &str,
+    depth: Option<usize>,
+) -> TokenStream {
+    let call = match depth {
+        Some(depth) => {
+            let supers = std::iter::repeat_n(quote!(super::), depth);
+            quote!(descriptors.imported_from(#full_name, #file, #(#supers)* FILE_DESCRIPTOR_SET);)
+        }
+        None => quote!(descriptors.imported(#full_name, #file);),
+    };
     quote! {
         impl ::protocall::__private::reflect::Describe for #name {
             fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-                descriptors.imported(#full_name, #file);
+                #call
             }
         }
     }

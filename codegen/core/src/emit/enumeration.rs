@@ -108,8 +108,8 @@ fn emit(e: &Enum, impl_only: bool) -> TokenStream {
     if impl_only {
         return impls;
     }
-    let describe =
-        (!e.file.is_empty()).then(|| super::describe::imported(name, &e.full_name, &e.file));
+    let describe = (!e.file.is_empty())
+        .then(|| super::describe::imported(name, &e.full_name, &e.file, e.descriptor_depth));
     quote! {
         #docs
         #(#attrs)*

@@ -66,8 +66,10 @@ pub(crate) fn message(message: &Message) -> TokenStream {
     let manual_debug = message.keep_unknown.then(|| debug_impl(message));
 
     let message_impl = message_impl(message);
-    let describe = (!message.file.is_empty())
-        .then(|| super::describe::imported(name, &message.full_name, &message.file));
+    let describe = (!message.file.is_empty()).then(|| {
+        let depth = message.reflect.map(|r| r.depth);
+        super::describe::imported(name, &message.full_name, &message.file, depth)
+    });
     let inherent = inherent_impl(message);
     let nested = nested_module(message);
     let reflect = message.reflect.map(|r| reflect_impl(message, r));
@@ -114,20 +116,11 @@ fn reflect_impl(message: &Message, reflect: crate::model::Reflect) -> TokenStrea
             }
         }
     });
-    let allow = allow_deprecated(message);
-    let reflect_impl = quote! {
-        #allow
-        impl ::protocall::reflect::ReflectMessage for #name {
-            fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-                static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                    ::std::sync::OnceLock::new();
-                DESCRIPTOR
-                    .get_or_init(|| ::protocall::__private::message_descriptor(#(#supers)* FILE_DESCRIPTOR_SET, #full_name))
-                    .clone()
-            }
-            #print
-        }
-    };
+    let reflect_impl = reflect_message_impl(
+        message,
+        quote!(::protocall::__private::message_descriptor(#(#supers)* FILE_DESCRIPTOR_SET, #full_name)),
+        print,
+    );
     if !reflect.json {
         return reflect_impl;
     }
@@ -151,6 +144,37 @@ fn reflect_impl(message: &Message, reflect: crate::model::Reflect) -> TokenStrea
             }
         }
     }
+}
+
+/// `ReflectMessage` whose descriptor `init` makes, once.
+fn reflect_message_impl(
+    message: &Message,
+    init: TokenStream,
+    print: Option<TokenStream>,
+) -> TokenStream {
+    let name = &message.rust_name;
+    let allow = allow_deprecated(message);
+    quote! {
+        #allow
+        impl ::protocall::reflect::ReflectMessage for #name {
+            fn descriptor() -> ::protocall::reflect::MessageDescriptor {
+                static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
+                    ::std::sync::OnceLock::new();
+                DESCRIPTOR.get_or_init(|| #init).clone()
+            }
+            #print
+        }
+    }
+}
+
+/// `ReflectMessage` for a derived message, from the descriptors its
+/// `Describe` impl writes (JSON goes through the binary encoding).
+pub(crate) fn described_reflect_impl(message: &Message) -> TokenStream {
+    reflect_message_impl(
+        message,
+        quote!(::protocall::__private::described_message::<Self>()),
+        None,
+    )
 }
 
 /// ProtoJSON printing of a message's fields, in the order they are
