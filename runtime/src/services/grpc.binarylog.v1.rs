@@ -70,25 +70,31 @@ impl ::protocall::Message for GrpcLogEntry {
         if let ::core::option::Option::Some(oneof) = &self.payload {
             oneof.encode(buf);
         }
-        ::protocall::__private::codec::Bool::encode_implicit(10, &self.payload_truncated, buf);
+        ::protocall::__private::codec::Bool::encode_implicit(
+            10,
+            &self.payload_truncated,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_optional(11, &self.peer, buf);
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Msg::encoded_len_optional(1, &self.timestamp)
-            + ::protocall::__private::codec::Uint64::encoded_len_implicit(2, &self.call_id)
+            + ::protocall::__private::codec::Uint64::encoded_len_implicit(
+                2,
+                &self.call_id,
+            )
             + ::protocall::__private::codec::Uint64::encoded_len_implicit(
                 3,
                 &self.sequence_id_within_call,
             )
             + ::protocall::__private::codec::Enum::encoded_len_implicit(4, &self.r#type)
             + ::protocall::__private::codec::Enum::encoded_len_implicit(5, &self.logger)
-            + self
-                .payload
-                .as_ref()
-                .map_or(0, grpc_log_entry::Payload::encoded_len)
-            + ::protocall::__private::codec::Bool::encoded_len_implicit(10, &self.payload_truncated)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(11, &self.peer)
+            + self.payload.as_ref().map_or(0, grpc_log_entry::Payload::encoded_len)
+            + ::protocall::__private::codec::Bool::encoded_len_implicit(
+                10,
+                &self.payload_truncated,
+            ) + ::protocall::__private::codec::Msg::encoded_len_optional(11, &self.peer)
             + self._unknown_fields.encoded_len()
     }
     fn merge_field(
@@ -98,40 +104,76 @@ impl ::protocall::Message for GrpcLogEntry {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.timestamp,
-                decoder,
-            ),
-            2 => {
-                ::protocall::__private::codec::Uint64::merge(wire_type, &mut self.call_id, decoder)
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.timestamp,
+                    decoder,
+                )
             }
-            3 => ::protocall::__private::codec::Uint64::merge(
-                wire_type,
-                &mut self.sequence_id_within_call,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Enum::merge(wire_type, &mut self.r#type, decoder),
-            5 => ::protocall::__private::codec::Enum::merge(wire_type, &mut self.logger, decoder),
-            10 => ::protocall::__private::codec::Bool::merge(
-                wire_type,
-                &mut self.payload_truncated,
-                decoder,
-            ),
-            11 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.peer,
-                decoder,
-            ),
-            6..=9 => grpc_log_entry::Payload::merge(&mut self.payload, number, wire_type, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            2 => {
+                ::protocall::__private::codec::Uint64::merge(
+                    wire_type,
+                    &mut self.call_id,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Uint64::merge(
+                    wire_type,
+                    &mut self.sequence_id_within_call,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.r#type,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.logger,
+                    decoder,
+                )
+            }
+            10 => {
+                ::protocall::__private::codec::Bool::merge(
+                    wire_type,
+                    &mut self.payload_truncated,
+                    decoder,
+                )
+            }
+            11 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.peer,
+                    decoder,
+                )
+            }
+            6..=9 => {
+                grpc_log_entry::Payload::merge(
+                    &mut self.payload,
+                    number,
+                    wire_type,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -150,24 +192,24 @@ impl ::protocall::Message for GrpcLogEntry {
 }
 impl ::protocall::__private::reflect::Describe for GrpcLogEntry {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.binarylog.v1.GrpcLogEntry",
-            "grpc/binlog/v1/binarylog.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.binarylog.v1.GrpcLogEntry",
+                "grpc/binlog/v1/binarylog.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GrpcLogEntry {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.binarylog.v1.GrpcLogEntry",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.binarylog.v1.GrpcLogEntry",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -234,12 +276,20 @@ impl ::protocall::reflect::ReflectMessage for GrpcLogEntry {
                 }
                 grpc_log_entry::Payload::Message(value) => {
                     ::protocall::__private::codec::Msg::json(
-                        p, &mut map, "message", "message", value,
+                        p,
+                        &mut map,
+                        "message",
+                        "message",
+                        value,
                     )?;
                 }
                 grpc_log_entry::Payload::Trailer(value) => {
                     ::protocall::__private::codec::Msg::json(
-                        p, &mut map, "trailer", "trailer", value,
+                        p,
+                        &mut map,
+                        "trailer",
+                        "trailer",
+                        value,
                     )?;
                 }
             }
@@ -251,7 +301,13 @@ impl ::protocall::reflect::ReflectMessage for GrpcLogEntry {
             "payload_truncated",
             &self.payload_truncated,
         )?;
-        ::protocall::__private::codec::Msg::json_optional(p, &mut map, "peer", "peer", &self.peer)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "peer",
+            "peer",
+            &self.peer,
+        )?;
         p.end(map)
     }
 }
@@ -286,9 +342,7 @@ impl GrpcLogEntry {
     }
     /// The value of `peer`, or its default when unset.
     pub fn peer(&self) -> &Address {
-        self.peer
-            .as_ref()
-            .unwrap_or_else(|| Address::default_instance())
+        self.peer.as_ref().unwrap_or_else(|| Address::default_instance())
     }
 }
 /// Nested types and oneofs of [`GrpcLogEntry`].
@@ -331,17 +385,19 @@ pub mod grpc_log_entry {
     impl ::protocall::Enumeration for EventType {
         const FULL_NAME: &'static str = "grpc.binarylog.v1.GrpcLogEntry.EventType";
         fn from_i32(value: i32) -> ::core::option::Option<EventType> {
-            ::core::option::Option::Some(match value {
-                0 => EventType::Unknown,
-                1 => EventType::ClientHeader,
-                2 => EventType::ServerHeader,
-                3 => EventType::ClientMessage,
-                4 => EventType::ServerMessage,
-                5 => EventType::ClientHalfClose,
-                6 => EventType::ServerTrailer,
-                7 => EventType::Cancel,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => EventType::Unknown,
+                    1 => EventType::ClientHeader,
+                    2 => EventType::ServerHeader,
+                    3 => EventType::ClientMessage,
+                    4 => EventType::ServerMessage,
+                    5 => EventType::ClientHalfClose,
+                    6 => EventType::ServerTrailer,
+                    7 => EventType::Cancel,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -359,26 +415,29 @@ pub mod grpc_log_entry {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<EventType> {
-            ::core::option::Option::Some(match name {
-                "EVENT_TYPE_UNKNOWN" => EventType::Unknown,
-                "EVENT_TYPE_CLIENT_HEADER" => EventType::ClientHeader,
-                "EVENT_TYPE_SERVER_HEADER" => EventType::ServerHeader,
-                "EVENT_TYPE_CLIENT_MESSAGE" => EventType::ClientMessage,
-                "EVENT_TYPE_SERVER_MESSAGE" => EventType::ServerMessage,
-                "EVENT_TYPE_CLIENT_HALF_CLOSE" => EventType::ClientHalfClose,
-                "EVENT_TYPE_SERVER_TRAILER" => EventType::ServerTrailer,
-                "EVENT_TYPE_CANCEL" => EventType::Cancel,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "EVENT_TYPE_UNKNOWN" => EventType::Unknown,
+                    "EVENT_TYPE_CLIENT_HEADER" => EventType::ClientHeader,
+                    "EVENT_TYPE_SERVER_HEADER" => EventType::ServerHeader,
+                    "EVENT_TYPE_CLIENT_MESSAGE" => EventType::ClientMessage,
+                    "EVENT_TYPE_SERVER_MESSAGE" => EventType::ServerMessage,
+                    "EVENT_TYPE_CLIENT_HALF_CLOSE" => EventType::ClientHalfClose,
+                    "EVENT_TYPE_SERVER_TRAILER" => EventType::ServerTrailer,
+                    "EVENT_TYPE_CANCEL" => EventType::Cancel,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for EventType {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "grpc.binarylog.v1.GrpcLogEntry.EventType",
-                "grpc/binlog/v1/binarylog.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "grpc.binarylog.v1.GrpcLogEntry.EventType",
+                    "grpc/binlog/v1/binarylog.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// Enumerates the entity that generates the log entry
@@ -396,12 +455,14 @@ pub mod grpc_log_entry {
     impl ::protocall::Enumeration for Logger {
         const FULL_NAME: &'static str = "grpc.binarylog.v1.GrpcLogEntry.Logger";
         fn from_i32(value: i32) -> ::core::option::Option<Logger> {
-            ::core::option::Option::Some(match value {
-                0 => Logger::Unknown,
-                1 => Logger::Client,
-                2 => Logger::Server,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => Logger::Unknown,
+                    1 => Logger::Client,
+                    2 => Logger::Server,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -414,21 +475,24 @@ pub mod grpc_log_entry {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<Logger> {
-            ::core::option::Option::Some(match name {
-                "LOGGER_UNKNOWN" => Logger::Unknown,
-                "LOGGER_CLIENT" => Logger::Client,
-                "LOGGER_SERVER" => Logger::Server,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "LOGGER_UNKNOWN" => Logger::Unknown,
+                    "LOGGER_CLIENT" => Logger::Client,
+                    "LOGGER_SERVER" => Logger::Server,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for Logger {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "grpc.binarylog.v1.GrpcLogEntry.Logger",
-                "grpc/binlog/v1/binarylog.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "grpc.binarylog.v1.GrpcLogEntry.Logger",
+                    "grpc/binlog/v1/binarylog.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// The logger uses one of the following fields to record the payload,
@@ -482,13 +546,15 @@ pub mod grpc_log_entry {
         }
         /// The proto name of member `number`.
         pub fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(match number {
-                6 => "client_header",
-                7 => "server_header",
-                8 => "message",
-                9 => "trailer",
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match number {
+                    6 => "client_header",
+                    7 => "server_header",
+                    8 => "message",
+                    9 => "trailer",
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         /// Reads member `number` into `field`: a message member merges
         /// into the value already set, any other member replaces it.
@@ -501,57 +567,59 @@ pub mod grpc_log_entry {
             match number {
                 6 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     if !::core::matches!(
-                        field,
-                        ::core::option::Option::Some(Payload::ClientHeader(_))
+                        field, ::core::option::Option::Some(Payload::ClientHeader(_))
                     ) {
-                        *field = ::core::option::Option::Some(Payload::ClientHeader(
-                            ::core::default::Default::default(),
-                        ));
+                        *field = ::core::option::Option::Some(
+                            Payload::ClientHeader(::core::default::Default::default()),
+                        );
                     }
-                    let ::core::option::Option::Some(Payload::ClientHeader(value)) = field else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(Payload::ClientHeader(value)) = field
+                    else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 7 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     if !::core::matches!(
-                        field,
-                        ::core::option::Option::Some(Payload::ServerHeader(_))
+                        field, ::core::option::Option::Some(Payload::ServerHeader(_))
                     ) {
-                        *field = ::core::option::Option::Some(Payload::ServerHeader(
-                            ::core::default::Default::default(),
-                        ));
+                        *field = ::core::option::Option::Some(
+                            Payload::ServerHeader(::core::default::Default::default()),
+                        );
                     }
-                    let ::core::option::Option::Some(Payload::ServerHeader(value)) = field else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(Payload::ServerHeader(value)) = field
+                    else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 8 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
-                    if !::core::matches!(field, ::core::option::Option::Some(Payload::Message(_))) {
-                        *field = ::core::option::Option::Some(Payload::Message(
-                            ::core::default::Default::default(),
-                        ));
+                    if !::core::matches!(
+                        field, ::core::option::Option::Some(Payload::Message(_))
+                    ) {
+                        *field = ::core::option::Option::Some(
+                            Payload::Message(::core::default::Default::default()),
+                        );
                     }
-                    let ::core::option::Option::Some(Payload::Message(value)) = field else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(Payload::Message(value)) = field
+                    else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 9 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
-                    if !::core::matches!(field, ::core::option::Option::Some(Payload::Trailer(_))) {
-                        *field = ::core::option::Option::Some(Payload::Trailer(
-                            ::core::default::Default::default(),
-                        ));
+                    if !::core::matches!(
+                        field, ::core::option::Option::Some(Payload::Trailer(_))
+                    ) {
+                        *field = ::core::option::Option::Some(
+                            Payload::Trailer(::core::default::Default::default()),
+                        );
                     }
-                    let ::core::option::Option::Some(Payload::Trailer(value)) = field else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(Payload::Trailer(value)) = field
+                    else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
-                _ => ::core::result::Result::Err(::protocall::DecodeError::new(
-                    ::protocall::DecodeErrorKind::WireTypeMismatch,
-                )),
+                _ => {
+                    ::core::result::Result::Err(
+                        ::protocall::DecodeError::new(
+                            ::protocall::DecodeErrorKind::WireTypeMismatch,
+                        ),
+                    )
+                }
             }
         }
     }
@@ -601,8 +669,14 @@ impl ::protocall::Message for ClientHeader {
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Msg::encoded_len_optional(1, &self.metadata)
-            + ::protocall::__private::codec::Str::encoded_len_implicit(2, &self.method_name)
-            + ::protocall::__private::codec::Str::encoded_len_implicit(3, &self.authority)
+            + ::protocall::__private::codec::Str::encoded_len_implicit(
+                2,
+                &self.method_name,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_implicit(
+                3,
+                &self.authority,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_optional(4, &self.timeout)
             + self._unknown_fields.encoded_len()
     }
@@ -613,28 +687,47 @@ impl ::protocall::Message for ClientHeader {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.metadata,
-                decoder,
-            ),
-            2 => {
-                ::protocall::__private::codec::Str::merge(wire_type, &mut self.method_name, decoder)
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.metadata,
+                    decoder,
+                )
             }
-            3 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.authority, decoder),
-            4 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.timeout,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            2 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.method_name,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.authority,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.timeout,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -649,24 +742,24 @@ impl ::protocall::Message for ClientHeader {
 }
 impl ::protocall::__private::reflect::Describe for ClientHeader {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.binarylog.v1.ClientHeader",
-            "grpc/binlog/v1/binarylog.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.binarylog.v1.ClientHeader",
+                "grpc/binlog/v1/binarylog.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ClientHeader {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.binarylog.v1.ClientHeader",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.binarylog.v1.ClientHeader",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -732,9 +825,7 @@ impl ClientHeader {
     }
     /// The value of `metadata`, or its default when unset.
     pub fn metadata(&self) -> &Metadata {
-        self.metadata
-            .as_ref()
-            .unwrap_or_else(|| Metadata::default_instance())
+        self.metadata.as_ref().unwrap_or_else(|| Metadata::default_instance())
     }
     /// The value of `timeout`, or its default when unset.
     pub fn timeout(&self) -> &::protocall::types::Duration {
@@ -779,19 +870,26 @@ impl ::protocall::Message for ServerHeader {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.metadata,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.metadata,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -803,24 +901,24 @@ impl ::protocall::Message for ServerHeader {
 }
 impl ::protocall::__private::reflect::Describe for ServerHeader {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.binarylog.v1.ServerHeader",
-            "grpc/binlog/v1/binarylog.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.binarylog.v1.ServerHeader",
+                "grpc/binlog/v1/binarylog.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ServerHeader {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.binarylog.v1.ServerHeader",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.binarylog.v1.ServerHeader",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -865,9 +963,7 @@ impl ServerHeader {
     }
     /// The value of `metadata`, or its default when unset.
     pub fn metadata(&self) -> &Metadata {
-        self.metadata
-            .as_ref()
-            .unwrap_or_else(|| Metadata::default_instance())
+        self.metadata.as_ref().unwrap_or_else(|| Metadata::default_instance())
     }
 }
 /// The `grpc.binarylog.v1.Trailer` message.
@@ -904,17 +1000,37 @@ impl ::protocall::Message for Trailer {
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.binarylog.v1.Trailer";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Msg::encode_optional(1, &self.metadata, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(2, &self.status_code, buf);
-        ::protocall::__private::codec::Str::encode_implicit(3, &self.status_message, buf);
-        ::protocall::__private::codec::Bytes::encode_implicit(4, &self.status_details, buf);
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            2,
+            &self.status_code,
+            buf,
+        );
+        ::protocall::__private::codec::Str::encode_implicit(
+            3,
+            &self.status_message,
+            buf,
+        );
+        ::protocall::__private::codec::Bytes::encode_implicit(
+            4,
+            &self.status_details,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Msg::encoded_len_optional(1, &self.metadata)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(2, &self.status_code)
-            + ::protocall::__private::codec::Str::encoded_len_implicit(3, &self.status_message)
-            + ::protocall::__private::codec::Bytes::encoded_len_implicit(4, &self.status_details)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                2,
+                &self.status_code,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_implicit(
+                3,
+                &self.status_message,
+            )
+            + ::protocall::__private::codec::Bytes::encoded_len_implicit(
+                4,
+                &self.status_details,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -923,34 +1039,47 @@ impl ::protocall::Message for Trailer {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.metadata,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.status_code,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Str::merge(
-                wire_type,
-                &mut self.status_message,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Bytes::merge(
-                wire_type,
-                &mut self.status_details,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.metadata,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.status_code,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.status_message,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Bytes::merge(
+                    wire_type,
+                    &mut self.status_details,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -965,24 +1094,24 @@ impl ::protocall::Message for Trailer {
 }
 impl ::protocall::__private::reflect::Describe for Trailer {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.binarylog.v1.Trailer",
-            "grpc/binlog/v1/binarylog.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.binarylog.v1.Trailer",
+                "grpc/binlog/v1/binarylog.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Trailer {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.binarylog.v1.Trailer",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.binarylog.v1.Trailer",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1048,9 +1177,7 @@ impl Trailer {
     }
     /// The value of `metadata`, or its default when unset.
     pub fn metadata(&self) -> &Metadata {
-        self.metadata
-            .as_ref()
-            .unwrap_or_else(|| Metadata::default_instance())
+        self.metadata.as_ref().unwrap_or_else(|| Metadata::default_instance())
     }
 }
 /// Message payload, used by CLIENT_MESSAGE and SERVER_MESSAGE
@@ -1094,16 +1221,33 @@ impl ::protocall::Message for Message {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Uint32::merge(wire_type, &mut self.length, decoder),
-            2 => ::protocall::__private::codec::Bytes::merge(wire_type, &mut self.data, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.length,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Bytes::merge(
+                    wire_type,
+                    &mut self.data,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1116,24 +1260,24 @@ impl ::protocall::Message for Message {
 }
 impl ::protocall::__private::reflect::Describe for Message {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.binarylog.v1.Message",
-            "grpc/binlog/v1/binarylog.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.binarylog.v1.Message",
+                "grpc/binlog/v1/binarylog.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Message {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.binarylog.v1.Message",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.binarylog.v1.Message",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1151,7 +1295,11 @@ impl ::protocall::reflect::ReflectMessage for Message {
             &self.length,
         )?;
         ::protocall::__private::codec::Bytes::json_implicit(
-            p, &mut map, "data", "data", &self.data,
+            p,
+            &mut map,
+            "data",
+            "data",
+            &self.data,
         )?;
         p.end(map)
     }
@@ -1236,19 +1384,26 @@ impl ::protocall::Message for Metadata {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.entry,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.entry,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1260,24 +1415,24 @@ impl ::protocall::Message for Metadata {
 }
 impl ::protocall::__private::reflect::Describe for Metadata {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.binarylog.v1.Metadata",
-            "grpc/binlog/v1/binarylog.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.binarylog.v1.Metadata",
+                "grpc/binlog/v1/binarylog.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Metadata {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.binarylog.v1.Metadata",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.binarylog.v1.Metadata",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1361,16 +1516,33 @@ impl ::protocall::Message for MetadataEntry {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.key, decoder),
-            2 => ::protocall::__private::codec::Bytes::merge(wire_type, &mut self.value, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.key,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Bytes::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1383,24 +1555,24 @@ impl ::protocall::Message for MetadataEntry {
 }
 impl ::protocall::__private::reflect::Describe for MetadataEntry {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.binarylog.v1.MetadataEntry",
-            "grpc/binlog/v1/binarylog.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.binarylog.v1.MetadataEntry",
+                "grpc/binlog/v1/binarylog.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for MetadataEntry {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.binarylog.v1.MetadataEntry",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.binarylog.v1.MetadataEntry",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1410,7 +1582,13 @@ impl ::protocall::reflect::ReflectMessage for MetadataEntry {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "key", "key", &self.key)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "key",
+            "key",
+            &self.key,
+        )?;
         ::protocall::__private::codec::Bytes::json_implicit(
             p,
             &mut map,
@@ -1481,8 +1659,10 @@ impl ::protocall::Message for Address {
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Enum::encoded_len_implicit(1, &self.r#type)
             + ::protocall::__private::codec::Str::encoded_len_implicit(2, &self.address)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(3, &self.ip_port)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                3,
+                &self.ip_port,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -1491,19 +1671,40 @@ impl ::protocall::Message for Address {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Enum::merge(wire_type, &mut self.r#type, decoder),
-            2 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.address, decoder),
-            3 => {
-                ::protocall::__private::codec::Uint32::merge(wire_type, &mut self.ip_port, decoder)
+            1 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.r#type,
+                    decoder,
+                )
             }
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            2 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.address,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.ip_port,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1517,24 +1718,24 @@ impl ::protocall::Message for Address {
 }
 impl ::protocall::__private::reflect::Describe for Address {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.binarylog.v1.Address",
-            "grpc/binlog/v1/binarylog.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.binarylog.v1.Address",
+                "grpc/binlog/v1/binarylog.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Address {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.binarylog.v1.Address",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.binarylog.v1.Address",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1612,13 +1813,15 @@ pub mod address {
     impl ::protocall::Enumeration for Type {
         const FULL_NAME: &'static str = "grpc.binarylog.v1.Address.Type";
         fn from_i32(value: i32) -> ::core::option::Option<Type> {
-            ::core::option::Option::Some(match value {
-                0 => Type::Unknown,
-                1 => Type::Ipv4,
-                2 => Type::Ipv6,
-                3 => Type::Unix,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => Type::Unknown,
+                    1 => Type::Ipv4,
+                    2 => Type::Ipv6,
+                    3 => Type::Unix,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -1632,22 +1835,25 @@ pub mod address {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<Type> {
-            ::core::option::Option::Some(match name {
-                "TYPE_UNKNOWN" => Type::Unknown,
-                "TYPE_IPV4" => Type::Ipv4,
-                "TYPE_IPV6" => Type::Ipv6,
-                "TYPE_UNIX" => Type::Unix,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "TYPE_UNKNOWN" => Type::Unknown,
+                    "TYPE_IPV4" => Type::Ipv4,
+                    "TYPE_IPV6" => Type::Ipv6,
+                    "TYPE_UNIX" => Type::Unix,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for Type {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "grpc.binarylog.v1.Address.Type",
-                "grpc/binlog/v1/binarylog.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "grpc.binarylog.v1.Address.Type",
+                    "grpc/binlog/v1/binarylog.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
 }

@@ -47,17 +47,29 @@ impl ::protocall::Message for Channel {
         ::protocall::__private::codec::Msg::encode_optional(1, &self.r#ref, buf);
         ::protocall::__private::codec::Msg::encode_optional(2, &self.data, buf);
         ::protocall::__private::codec::Msg::encode_repeated(3, &self.channel_ref, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(4, &self.subchannel_ref, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            4,
+            &self.subchannel_ref,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_repeated(5, &self.socket_ref, buf);
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Msg::encoded_len_optional(1, &self.r#ref)
             + ::protocall::__private::codec::Msg::encoded_len_optional(2, &self.data)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(3, &self.channel_ref)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(4, &self.subchannel_ref)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(5, &self.socket_ref)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                3,
+                &self.channel_ref,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                4,
+                &self.subchannel_ref,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                5,
+                &self.socket_ref,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -66,39 +78,54 @@ impl ::protocall::Message for Channel {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.r#ref,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.data,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.channel_ref,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.subchannel_ref,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.socket_ref,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.r#ref,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.data,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.channel_ref,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.subchannel_ref,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.socket_ref,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -114,24 +141,24 @@ impl ::protocall::Message for Channel {
 }
 impl ::protocall::__private::reflect::Describe for Channel {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.Channel",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.Channel",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Channel {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.Channel",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.Channel",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -141,8 +168,20 @@ impl ::protocall::reflect::ReflectMessage for Channel {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Msg::json_optional(p, &mut map, "ref", "ref", &self.r#ref)?;
-        ::protocall::__private::codec::Msg::json_optional(p, &mut map, "data", "data", &self.data)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "ref",
+            "ref",
+            &self.r#ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "data",
+            "data",
+            &self.data,
+        )?;
         ::protocall::__private::codec::Msg::json_repeated(
             p,
             &mut map,
@@ -192,15 +231,11 @@ impl Channel {
     }
     /// The value of `ref`, or its default when unset.
     pub fn r#ref(&self) -> &ChannelRef {
-        self.r#ref
-            .as_ref()
-            .unwrap_or_else(|| ChannelRef::default_instance())
+        self.r#ref.as_ref().unwrap_or_else(|| ChannelRef::default_instance())
     }
     /// The value of `data`, or its default when unset.
     pub fn data(&self) -> &ChannelData {
-        self.data
-            .as_ref()
-            .unwrap_or_else(|| ChannelData::default_instance())
+        self.data.as_ref().unwrap_or_else(|| ChannelData::default_instance())
     }
 }
 /// Subchannel is a logical grouping of channels, subchannels, and sockets.
@@ -248,17 +283,29 @@ impl ::protocall::Message for Subchannel {
         ::protocall::__private::codec::Msg::encode_optional(1, &self.r#ref, buf);
         ::protocall::__private::codec::Msg::encode_optional(2, &self.data, buf);
         ::protocall::__private::codec::Msg::encode_repeated(3, &self.channel_ref, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(4, &self.subchannel_ref, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            4,
+            &self.subchannel_ref,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_repeated(5, &self.socket_ref, buf);
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Msg::encoded_len_optional(1, &self.r#ref)
             + ::protocall::__private::codec::Msg::encoded_len_optional(2, &self.data)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(3, &self.channel_ref)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(4, &self.subchannel_ref)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(5, &self.socket_ref)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                3,
+                &self.channel_ref,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                4,
+                &self.subchannel_ref,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                5,
+                &self.socket_ref,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -267,39 +314,54 @@ impl ::protocall::Message for Subchannel {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.r#ref,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.data,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.channel_ref,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.subchannel_ref,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.socket_ref,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.r#ref,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.data,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.channel_ref,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.subchannel_ref,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.socket_ref,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -315,24 +377,24 @@ impl ::protocall::Message for Subchannel {
 }
 impl ::protocall::__private::reflect::Describe for Subchannel {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.Subchannel",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.Subchannel",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Subchannel {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.Subchannel",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.Subchannel",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -342,8 +404,20 @@ impl ::protocall::reflect::ReflectMessage for Subchannel {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Msg::json_optional(p, &mut map, "ref", "ref", &self.r#ref)?;
-        ::protocall::__private::codec::Msg::json_optional(p, &mut map, "data", "data", &self.data)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "ref",
+            "ref",
+            &self.r#ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "data",
+            "data",
+            &self.data,
+        )?;
         ::protocall::__private::codec::Msg::json_repeated(
             p,
             &mut map,
@@ -393,15 +467,11 @@ impl Subchannel {
     }
     /// The value of `ref`, or its default when unset.
     pub fn r#ref(&self) -> &SubchannelRef {
-        self.r#ref
-            .as_ref()
-            .unwrap_or_else(|| SubchannelRef::default_instance())
+        self.r#ref.as_ref().unwrap_or_else(|| SubchannelRef::default_instance())
     }
     /// The value of `data`, or its default when unset.
     pub fn data(&self) -> &ChannelData {
-        self.data
-            .as_ref()
-            .unwrap_or_else(|| ChannelData::default_instance())
+        self.data.as_ref().unwrap_or_else(|| ChannelData::default_instance())
     }
 }
 /// These come from the specified states in this document:
@@ -441,15 +511,26 @@ impl ::protocall::Message for ChannelConnectivityState {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Enum::merge(wire_type, &mut self.state, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.state,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -461,24 +542,24 @@ impl ::protocall::Message for ChannelConnectivityState {
 }
 impl ::protocall::__private::reflect::Describe for ChannelConnectivityState {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.ChannelConnectivityState",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.ChannelConnectivityState",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ChannelConnectivityState {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.ChannelConnectivityState",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.ChannelConnectivityState",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -518,9 +599,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for ChannelConnectivit
 impl ChannelConnectivityState {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static ChannelConnectivityState {
-        static INSTANCE: ::std::sync::OnceLock<ChannelConnectivityState> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<ChannelConnectivityState as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<ChannelConnectivityState> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<ChannelConnectivityState as ::core::default::Default>::default)
     }
 }
 /// Nested types and oneofs of [`ChannelConnectivityState`].
@@ -546,15 +627,17 @@ pub mod channel_connectivity_state {
     impl ::protocall::Enumeration for State {
         const FULL_NAME: &'static str = "grpc.channelz.v1.ChannelConnectivityState.State";
         fn from_i32(value: i32) -> ::core::option::Option<State> {
-            ::core::option::Option::Some(match value {
-                0 => State::Unknown,
-                1 => State::Idle,
-                2 => State::Connecting,
-                3 => State::Ready,
-                4 => State::TransientFailure,
-                5 => State::Shutdown,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => State::Unknown,
+                    1 => State::Idle,
+                    2 => State::Connecting,
+                    3 => State::Ready,
+                    4 => State::TransientFailure,
+                    5 => State::Shutdown,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -570,24 +653,27 @@ pub mod channel_connectivity_state {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<State> {
-            ::core::option::Option::Some(match name {
-                "UNKNOWN" => State::Unknown,
-                "IDLE" => State::Idle,
-                "CONNECTING" => State::Connecting,
-                "READY" => State::Ready,
-                "TRANSIENT_FAILURE" => State::TransientFailure,
-                "SHUTDOWN" => State::Shutdown,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "UNKNOWN" => State::Unknown,
+                    "IDLE" => State::Idle,
+                    "CONNECTING" => State::Connecting,
+                    "READY" => State::Ready,
+                    "TRANSIENT_FAILURE" => State::TransientFailure,
+                    "SHUTDOWN" => State::Shutdown,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for State {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "grpc.channelz.v1.ChannelConnectivityState.State",
-                "grpc/channelz/v1/channelz.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "grpc.channelz.v1.ChannelConnectivityState.State",
+                    "grpc/channelz/v1/channelz.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
 }
@@ -608,7 +694,9 @@ pub struct ChannelData {
     /// The number of calls that have completed with a non-OK status
     pub calls_failed: i64,
     /// The last time a call was started on the channel.
-    pub last_call_started_timestamp: ::core::option::Option<::protocall::types::Timestamp>,
+    pub last_call_started_timestamp: ::core::option::Option<
+        ::protocall::types::Timestamp,
+    >,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
 }
@@ -621,10 +709,7 @@ impl ::core::fmt::Debug for ChannelData {
             .field("calls_started", &self.calls_started)
             .field("calls_succeeded", &self.calls_succeeded)
             .field("calls_failed", &self.calls_failed)
-            .field(
-                "last_call_started_timestamp",
-                &self.last_call_started_timestamp,
-            );
+            .field("last_call_started_timestamp", &self.last_call_started_timestamp);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -638,9 +723,21 @@ impl ::protocall::Message for ChannelData {
         ::protocall::__private::codec::Msg::encode_optional(1, &self.state, buf);
         ::protocall::__private::codec::Str::encode_implicit(2, &self.target, buf);
         ::protocall::__private::codec::Msg::encode_optional(3, &self.trace, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(4, &self.calls_started, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(5, &self.calls_succeeded, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(6, &self.calls_failed, buf);
+        ::protocall::__private::codec::Int64::encode_implicit(
+            4,
+            &self.calls_started,
+            buf,
+        );
+        ::protocall::__private::codec::Int64::encode_implicit(
+            5,
+            &self.calls_succeeded,
+            buf,
+        );
+        ::protocall::__private::codec::Int64::encode_implicit(
+            6,
+            &self.calls_failed,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_optional(
             7,
             &self.last_call_started_timestamp,
@@ -652,14 +749,22 @@ impl ::protocall::Message for ChannelData {
         ::protocall::__private::codec::Msg::encoded_len_optional(1, &self.state)
             + ::protocall::__private::codec::Str::encoded_len_implicit(2, &self.target)
             + ::protocall::__private::codec::Msg::encoded_len_optional(3, &self.trace)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(4, &self.calls_started)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(5, &self.calls_succeeded)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(6, &self.calls_failed)
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                4,
+                &self.calls_started,
+            )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                5,
+                &self.calls_succeeded,
+            )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                6,
+                &self.calls_failed,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_optional(
                 7,
                 &self.last_call_started_timestamp,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -668,45 +773,68 @@ impl ::protocall::Message for ChannelData {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.state,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.target, decoder),
-            3 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.trace,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.calls_started,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.calls_succeeded,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.calls_failed,
-                decoder,
-            ),
-            7 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.last_call_started_timestamp,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.state,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.target,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.trace,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.calls_started,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.calls_succeeded,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.calls_failed,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.last_call_started_timestamp,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -724,24 +852,24 @@ impl ::protocall::Message for ChannelData {
 }
 impl ::protocall::__private::reflect::Describe for ChannelData {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.ChannelData",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.ChannelData",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ChannelData {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.ChannelData",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.ChannelData",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -834,9 +962,7 @@ impl ChannelData {
     }
     /// The value of `trace`, or its default when unset.
     pub fn trace(&self) -> &ChannelTrace {
-        self.trace
-            .as_ref()
-            .unwrap_or_else(|| ChannelTrace::default_instance())
+        self.trace.as_ref().unwrap_or_else(|| ChannelTrace::default_instance())
     }
     /// The value of `last_call_started_timestamp`, or its default when unset.
     pub fn last_call_started_timestamp(&self) -> &::protocall::types::Timestamp {
@@ -890,8 +1016,14 @@ impl ::protocall::Message for ChannelTraceEvent {
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Str::encoded_len_implicit(1, &self.description)
-            + ::protocall::__private::codec::Enum::encoded_len_implicit(2, &self.severity)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(3, &self.timestamp)
+            + ::protocall::__private::codec::Enum::encoded_len_implicit(
+                2,
+                &self.severity,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                3,
+                &self.timestamp,
+            )
             + self
                 .child_ref
                 .as_ref()
@@ -906,28 +1038,47 @@ impl ::protocall::Message for ChannelTraceEvent {
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
             1 => {
-                ::protocall::__private::codec::Str::merge(wire_type, &mut self.description, decoder)
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.description,
+                    decoder,
+                )
             }
-            2 => ::protocall::__private::codec::Enum::merge(wire_type, &mut self.severity, decoder),
-            3 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.timestamp,
-                decoder,
-            ),
-            4 | 5 => channel_trace_event::ChildRef::merge(
-                &mut self.child_ref,
-                number,
-                wire_type,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            2 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.severity,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.timestamp,
+                    decoder,
+                )
+            }
+            4 | 5 => {
+                channel_trace_event::ChildRef::merge(
+                    &mut self.child_ref,
+                    number,
+                    wire_type,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -942,24 +1093,24 @@ impl ::protocall::Message for ChannelTraceEvent {
 }
 impl ::protocall::__private::reflect::Describe for ChannelTraceEvent {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.ChannelTraceEvent",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.ChannelTraceEvent",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ChannelTraceEvent {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.ChannelTraceEvent",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.ChannelTraceEvent",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1064,13 +1215,15 @@ pub mod channel_trace_event {
     impl ::protocall::Enumeration for Severity {
         const FULL_NAME: &'static str = "grpc.channelz.v1.ChannelTraceEvent.Severity";
         fn from_i32(value: i32) -> ::core::option::Option<Severity> {
-            ::core::option::Option::Some(match value {
-                0 => Severity::CtUnknown,
-                1 => Severity::CtInfo,
-                2 => Severity::CtWarning,
-                3 => Severity::CtError,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => Severity::CtUnknown,
+                    1 => Severity::CtInfo,
+                    2 => Severity::CtWarning,
+                    3 => Severity::CtError,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -1084,22 +1237,25 @@ pub mod channel_trace_event {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<Severity> {
-            ::core::option::Option::Some(match name {
-                "CT_UNKNOWN" => Severity::CtUnknown,
-                "CT_INFO" => Severity::CtInfo,
-                "CT_WARNING" => Severity::CtWarning,
-                "CT_ERROR" => Severity::CtError,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "CT_UNKNOWN" => Severity::CtUnknown,
+                    "CT_INFO" => Severity::CtInfo,
+                    "CT_WARNING" => Severity::CtWarning,
+                    "CT_ERROR" => Severity::CtError,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for Severity {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "grpc.channelz.v1.ChannelTraceEvent.Severity",
-                "grpc/channelz/v1/channelz.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "grpc.channelz.v1.ChannelTraceEvent.Severity",
+                    "grpc/channelz/v1/channelz.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// ref of referenced channel or subchannel.
@@ -1139,11 +1295,13 @@ pub mod channel_trace_event {
         }
         /// The proto name of member `number`.
         pub fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(match number {
-                4 => "channel_ref",
-                5 => "subchannel_ref",
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match number {
+                    4 => "channel_ref",
+                    5 => "subchannel_ref",
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         /// Reads member `number` into `field`: a message member merges
         /// into the value already set, any other member replaces it.
@@ -1156,35 +1314,35 @@ pub mod channel_trace_event {
             match number {
                 4 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     if !::core::matches!(
-                        field,
-                        ::core::option::Option::Some(ChildRef::ChannelRef(_))
+                        field, ::core::option::Option::Some(ChildRef::ChannelRef(_))
                     ) {
-                        *field = ::core::option::Option::Some(ChildRef::ChannelRef(
-                            ::core::default::Default::default(),
-                        ));
+                        *field = ::core::option::Option::Some(
+                            ChildRef::ChannelRef(::core::default::Default::default()),
+                        );
                     }
-                    let ::core::option::Option::Some(ChildRef::ChannelRef(value)) = field else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(ChildRef::ChannelRef(value)) = field
+                    else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 5 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     if !::core::matches!(
-                        field,
-                        ::core::option::Option::Some(ChildRef::SubchannelRef(_))
+                        field, ::core::option::Option::Some(ChildRef::SubchannelRef(_))
                     ) {
-                        *field = ::core::option::Option::Some(ChildRef::SubchannelRef(
-                            ::core::default::Default::default(),
-                        ));
+                        *field = ::core::option::Option::Some(
+                            ChildRef::SubchannelRef(::core::default::Default::default()),
+                        );
                     }
-                    let ::core::option::Option::Some(ChildRef::SubchannelRef(value)) = field else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(ChildRef::SubchannelRef(value)) = field
+                    else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
-                _ => ::core::result::Result::Err(::protocall::DecodeError::new(
-                    ::protocall::DecodeErrorKind::WireTypeMismatch,
-                )),
+                _ => {
+                    ::core::result::Result::Err(
+                        ::protocall::DecodeError::new(
+                            ::protocall::DecodeErrorKind::WireTypeMismatch,
+                        ),
+                    )
+                }
             }
         }
     }
@@ -1219,15 +1377,28 @@ impl ::protocall::Message for ChannelTrace {
     const FULL_NAME: &'static str = "grpc.channelz.v1.ChannelTrace";
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.channelz.v1.ChannelTrace";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::Int64::encode_implicit(1, &self.num_events_logged, buf);
-        ::protocall::__private::codec::Msg::encode_optional(2, &self.creation_timestamp, buf);
+        ::protocall::__private::codec::Int64::encode_implicit(
+            1,
+            &self.num_events_logged,
+            buf,
+        );
+        ::protocall::__private::codec::Msg::encode_optional(
+            2,
+            &self.creation_timestamp,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_repeated(3, &self.events, buf);
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        ::protocall::__private::codec::Int64::encoded_len_implicit(1, &self.num_events_logged)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(2, &self.creation_timestamp)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(3, &self.events)
+        ::protocall::__private::codec::Int64::encoded_len_implicit(
+            1,
+            &self.num_events_logged,
+        )
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                2,
+                &self.creation_timestamp,
+            ) + ::protocall::__private::codec::Msg::encoded_len_repeated(3, &self.events)
             + self._unknown_fields.encoded_len()
     }
     fn merge_field(
@@ -1237,29 +1408,40 @@ impl ::protocall::Message for ChannelTrace {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.num_events_logged,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.creation_timestamp,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.events,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.num_events_logged,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.creation_timestamp,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.events,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1273,24 +1455,24 @@ impl ::protocall::Message for ChannelTrace {
 }
 impl ::protocall::__private::reflect::Describe for ChannelTrace {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.ChannelTrace",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.ChannelTrace",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ChannelTrace {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.ChannelTrace",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.ChannelTrace",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1367,8 +1549,7 @@ pub struct ChannelRef {
 impl ::core::fmt::Debug for ChannelRef {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut s = f.debug_struct("ChannelRef");
-        s.field("channel_id", &self.channel_id)
-            .field("name", &self.name);
+        s.field("channel_id", &self.channel_id).field("name", &self.name);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -1395,20 +1576,33 @@ impl ::protocall::Message for ChannelRef {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.channel_id,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.channel_id,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1421,24 +1615,24 @@ impl ::protocall::Message for ChannelRef {
 }
 impl ::protocall::__private::reflect::Describe for ChannelRef {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.ChannelRef",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.ChannelRef",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ChannelRef {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.ChannelRef",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.ChannelRef",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1455,7 +1649,13 @@ impl ::protocall::reflect::ReflectMessage for ChannelRef {
             "channel_id",
             &self.channel_id,
         )?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         p.end(map)
     }
 }
@@ -1496,8 +1696,7 @@ pub struct SubchannelRef {
 impl ::core::fmt::Debug for SubchannelRef {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut s = f.debug_struct("SubchannelRef");
-        s.field("subchannel_id", &self.subchannel_id)
-            .field("name", &self.name);
+        s.field("subchannel_id", &self.subchannel_id).field("name", &self.name);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -1508,13 +1707,19 @@ impl ::protocall::Message for SubchannelRef {
     const FULL_NAME: &'static str = "grpc.channelz.v1.SubchannelRef";
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.channelz.v1.SubchannelRef";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::Int64::encode_implicit(7, &self.subchannel_id, buf);
+        ::protocall::__private::codec::Int64::encode_implicit(
+            7,
+            &self.subchannel_id,
+            buf,
+        );
         ::protocall::__private::codec::Str::encode_implicit(8, &self.name, buf);
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        ::protocall::__private::codec::Int64::encoded_len_implicit(7, &self.subchannel_id)
-            + ::protocall::__private::codec::Str::encoded_len_implicit(8, &self.name)
+        ::protocall::__private::codec::Int64::encoded_len_implicit(
+            7,
+            &self.subchannel_id,
+        ) + ::protocall::__private::codec::Str::encoded_len_implicit(8, &self.name)
             + self._unknown_fields.encoded_len()
     }
     fn merge_field(
@@ -1524,20 +1729,33 @@ impl ::protocall::Message for SubchannelRef {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            7 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.subchannel_id,
-                decoder,
-            ),
-            8 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            7 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.subchannel_id,
+                    decoder,
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1550,24 +1768,24 @@ impl ::protocall::Message for SubchannelRef {
 }
 impl ::protocall::__private::reflect::Describe for SubchannelRef {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.SubchannelRef",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.SubchannelRef",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for SubchannelRef {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.SubchannelRef",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.SubchannelRef",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1584,7 +1802,13 @@ impl ::protocall::reflect::ReflectMessage for SubchannelRef {
             "subchannel_id",
             &self.subchannel_id,
         )?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         p.end(map)
     }
 }
@@ -1625,8 +1849,7 @@ pub struct SocketRef {
 impl ::core::fmt::Debug for SocketRef {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut s = f.debug_struct("SocketRef");
-        s.field("socket_id", &self.socket_id)
-            .field("name", &self.name);
+        s.field("socket_id", &self.socket_id).field("name", &self.name);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -1654,17 +1877,32 @@ impl ::protocall::Message for SocketRef {
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
             3 => {
-                ::protocall::__private::codec::Int64::merge(wire_type, &mut self.socket_id, decoder)
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.socket_id,
+                    decoder,
+                )
             }
-            4 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            4 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1677,24 +1915,24 @@ impl ::protocall::Message for SocketRef {
 }
 impl ::protocall::__private::reflect::Describe for SocketRef {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.SocketRef",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.SocketRef",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for SocketRef {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.SocketRef",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.SocketRef",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1711,7 +1949,13 @@ impl ::protocall::reflect::ReflectMessage for SocketRef {
             "socket_id",
             &self.socket_id,
         )?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         p.end(map)
     }
 }
@@ -1752,8 +1996,7 @@ pub struct ServerRef {
 impl ::core::fmt::Debug for ServerRef {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut s = f.debug_struct("ServerRef");
-        s.field("server_id", &self.server_id)
-            .field("name", &self.name);
+        s.field("server_id", &self.server_id).field("name", &self.name);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -1781,17 +2024,32 @@ impl ::protocall::Message for ServerRef {
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
             5 => {
-                ::protocall::__private::codec::Int64::merge(wire_type, &mut self.server_id, decoder)
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.server_id,
+                    decoder,
+                )
             }
-            6 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            6 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1804,24 +2062,24 @@ impl ::protocall::Message for ServerRef {
 }
 impl ::protocall::__private::reflect::Describe for ServerRef {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.ServerRef",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.ServerRef",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ServerRef {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.ServerRef",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.ServerRef",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1838,7 +2096,13 @@ impl ::protocall::reflect::ReflectMessage for ServerRef {
             "server_id",
             &self.server_id,
         )?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         p.end(map)
     }
 }
@@ -1904,8 +2168,10 @@ impl ::protocall::Message for Server {
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Msg::encoded_len_optional(1, &self.r#ref)
             + ::protocall::__private::codec::Msg::encoded_len_optional(2, &self.data)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(3, &self.listen_socket)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                3,
+                &self.listen_socket,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -1914,29 +2180,40 @@ impl ::protocall::Message for Server {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.r#ref,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.data,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.listen_socket,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.r#ref,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.data,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.listen_socket,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1950,24 +2227,24 @@ impl ::protocall::Message for Server {
 }
 impl ::protocall::__private::reflect::Describe for Server {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.Server",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.Server",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Server {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.Server",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.Server",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1977,8 +2254,20 @@ impl ::protocall::reflect::ReflectMessage for Server {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Msg::json_optional(p, &mut map, "ref", "ref", &self.r#ref)?;
-        ::protocall::__private::codec::Msg::json_optional(p, &mut map, "data", "data", &self.data)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "ref",
+            "ref",
+            &self.r#ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "data",
+            "data",
+            &self.data,
+        )?;
         ::protocall::__private::codec::Msg::json_repeated(
             p,
             &mut map,
@@ -2014,15 +2303,11 @@ impl Server {
     }
     /// The value of `ref`, or its default when unset.
     pub fn r#ref(&self) -> &ServerRef {
-        self.r#ref
-            .as_ref()
-            .unwrap_or_else(|| ServerRef::default_instance())
+        self.r#ref.as_ref().unwrap_or_else(|| ServerRef::default_instance())
     }
     /// The value of `data`, or its default when unset.
     pub fn data(&self) -> &ServerData {
-        self.data
-            .as_ref()
-            .unwrap_or_else(|| ServerData::default_instance())
+        self.data.as_ref().unwrap_or_else(|| ServerData::default_instance())
     }
 }
 /// ServerData is data for a specific Server.
@@ -2037,7 +2322,9 @@ pub struct ServerData {
     /// The number of incoming calls that have a completed with a non-OK status
     pub calls_failed: i64,
     /// The last time a call was started on the server.
-    pub last_call_started_timestamp: ::core::option::Option<::protocall::types::Timestamp>,
+    pub last_call_started_timestamp: ::core::option::Option<
+        ::protocall::types::Timestamp,
+    >,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
 }
@@ -2048,10 +2335,7 @@ impl ::core::fmt::Debug for ServerData {
             .field("calls_started", &self.calls_started)
             .field("calls_succeeded", &self.calls_succeeded)
             .field("calls_failed", &self.calls_failed)
-            .field(
-                "last_call_started_timestamp",
-                &self.last_call_started_timestamp,
-            );
+            .field("last_call_started_timestamp", &self.last_call_started_timestamp);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -2063,9 +2347,21 @@ impl ::protocall::Message for ServerData {
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.channelz.v1.ServerData";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Msg::encode_optional(1, &self.trace, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(2, &self.calls_started, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(3, &self.calls_succeeded, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(4, &self.calls_failed, buf);
+        ::protocall::__private::codec::Int64::encode_implicit(
+            2,
+            &self.calls_started,
+            buf,
+        );
+        ::protocall::__private::codec::Int64::encode_implicit(
+            3,
+            &self.calls_succeeded,
+            buf,
+        );
+        ::protocall::__private::codec::Int64::encode_implicit(
+            4,
+            &self.calls_failed,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_optional(
             5,
             &self.last_call_started_timestamp,
@@ -2075,14 +2371,22 @@ impl ::protocall::Message for ServerData {
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Msg::encoded_len_optional(1, &self.trace)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(2, &self.calls_started)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(3, &self.calls_succeeded)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(4, &self.calls_failed)
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                2,
+                &self.calls_started,
+            )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                3,
+                &self.calls_succeeded,
+            )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                4,
+                &self.calls_failed,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_optional(
                 5,
                 &self.last_call_started_timestamp,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -2091,39 +2395,54 @@ impl ::protocall::Message for ServerData {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.trace,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.calls_started,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.calls_succeeded,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.calls_failed,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.last_call_started_timestamp,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.trace,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.calls_started,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.calls_succeeded,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.calls_failed,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.last_call_started_timestamp,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -2139,24 +2458,24 @@ impl ::protocall::Message for ServerData {
 }
 impl ::protocall::__private::reflect::Describe for ServerData {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.ServerData",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.ServerData",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ServerData {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.ServerData",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.ServerData",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -2229,9 +2548,7 @@ impl ServerData {
     }
     /// The value of `trace`, or its default when unset.
     pub fn trace(&self) -> &ChannelTrace {
-        self.trace
-            .as_ref()
-            .unwrap_or_else(|| ChannelTrace::default_instance())
+        self.trace.as_ref().unwrap_or_else(|| ChannelTrace::default_instance())
     }
     /// The value of `last_call_started_timestamp`, or its default when unset.
     pub fn last_call_started_timestamp(&self) -> &::protocall::types::Timestamp {
@@ -2293,8 +2610,10 @@ impl ::protocall::Message for Socket {
             + ::protocall::__private::codec::Msg::encoded_len_optional(3, &self.local)
             + ::protocall::__private::codec::Msg::encoded_len_optional(4, &self.remote)
             + ::protocall::__private::codec::Msg::encoded_len_optional(5, &self.security)
-            + ::protocall::__private::codec::Str::encoded_len_implicit(6, &self.remote_name)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Str::encoded_len_implicit(
+                6,
+                &self.remote_name,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -2303,42 +2622,61 @@ impl ::protocall::Message for Socket {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.r#ref,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.data,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.local,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.remote,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.security,
-                decoder,
-            ),
-            6 => {
-                ::protocall::__private::codec::Str::merge(wire_type, &mut self.remote_name, decoder)
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.r#ref,
+                    decoder,
+                )
             }
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            2 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.data,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.local,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.remote,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.security,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.remote_name,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -2355,24 +2693,24 @@ impl ::protocall::Message for Socket {
 }
 impl ::protocall::__private::reflect::Describe for Socket {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.Socket",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.Socket",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Socket {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.Socket",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.Socket",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -2382,8 +2720,20 @@ impl ::protocall::reflect::ReflectMessage for Socket {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Msg::json_optional(p, &mut map, "ref", "ref", &self.r#ref)?;
-        ::protocall::__private::codec::Msg::json_optional(p, &mut map, "data", "data", &self.data)?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "ref",
+            "ref",
+            &self.r#ref,
+        )?;
+        ::protocall::__private::codec::Msg::json_optional(
+            p,
+            &mut map,
+            "data",
+            "data",
+            &self.data,
+        )?;
         ::protocall::__private::codec::Msg::json_optional(
             p,
             &mut map,
@@ -2440,33 +2790,23 @@ impl Socket {
     }
     /// The value of `ref`, or its default when unset.
     pub fn r#ref(&self) -> &SocketRef {
-        self.r#ref
-            .as_ref()
-            .unwrap_or_else(|| SocketRef::default_instance())
+        self.r#ref.as_ref().unwrap_or_else(|| SocketRef::default_instance())
     }
     /// The value of `data`, or its default when unset.
     pub fn data(&self) -> &SocketData {
-        self.data
-            .as_ref()
-            .unwrap_or_else(|| SocketData::default_instance())
+        self.data.as_ref().unwrap_or_else(|| SocketData::default_instance())
     }
     /// The value of `local`, or its default when unset.
     pub fn local(&self) -> &Address {
-        self.local
-            .as_ref()
-            .unwrap_or_else(|| Address::default_instance())
+        self.local.as_ref().unwrap_or_else(|| Address::default_instance())
     }
     /// The value of `remote`, or its default when unset.
     pub fn remote(&self) -> &Address {
-        self.remote
-            .as_ref()
-            .unwrap_or_else(|| Address::default_instance())
+        self.remote.as_ref().unwrap_or_else(|| Address::default_instance())
     }
     /// The value of `security`, or its default when unset.
     pub fn security(&self) -> &Security {
-        self.security
-            .as_ref()
-            .unwrap_or_else(|| Security::default_instance())
+        self.security.as_ref().unwrap_or_else(|| Security::default_instance())
     }
 }
 /// SocketData is data associated for a specific Socket.  The fields present
@@ -2493,22 +2833,34 @@ pub struct SocketData {
     pub keep_alives_sent: i64,
     /// The last time a stream was created by this endpoint.  Usually unset for
     /// servers.
-    pub last_local_stream_created_timestamp: ::core::option::Option<::protocall::types::Timestamp>,
+    pub last_local_stream_created_timestamp: ::core::option::Option<
+        ::protocall::types::Timestamp,
+    >,
     /// The last time a stream was created by the remote endpoint.  Usually unset
     /// for clients.
-    pub last_remote_stream_created_timestamp: ::core::option::Option<::protocall::types::Timestamp>,
+    pub last_remote_stream_created_timestamp: ::core::option::Option<
+        ::protocall::types::Timestamp,
+    >,
     /// The last time a message was sent by this endpoint.
-    pub last_message_sent_timestamp: ::core::option::Option<::protocall::types::Timestamp>,
+    pub last_message_sent_timestamp: ::core::option::Option<
+        ::protocall::types::Timestamp,
+    >,
     /// The last time a message was received by this endpoint.
-    pub last_message_received_timestamp: ::core::option::Option<::protocall::types::Timestamp>,
+    pub last_message_received_timestamp: ::core::option::Option<
+        ::protocall::types::Timestamp,
+    >,
     /// The amount of window, granted to the local endpoint by the remote endpoint.
     /// This may be slightly out of date due to network latency.  This does NOT
     /// include stream level or TCP level flow control info.
-    pub local_flow_control_window: ::core::option::Option<::protocall::types::Int64Value>,
+    pub local_flow_control_window: ::core::option::Option<
+        ::protocall::types::Int64Value,
+    >,
     /// The amount of window, granted to the remote endpoint by the local endpoint.
     /// This may be slightly out of date due to network latency.  This does NOT
     /// include stream level or TCP level flow control info.
-    pub remote_flow_control_window: ::core::option::Option<::protocall::types::Int64Value>,
+    pub remote_flow_control_window: ::core::option::Option<
+        ::protocall::types::Int64Value,
+    >,
     /// Socket options set on this socket.  May be absent if 'summary' is set
     /// on GetSocketRequest.
     pub option: ::std::vec::Vec<SocketOption>,
@@ -2532,19 +2884,13 @@ impl ::core::fmt::Debug for SocketData {
                 "last_remote_stream_created_timestamp",
                 &self.last_remote_stream_created_timestamp,
             )
-            .field(
-                "last_message_sent_timestamp",
-                &self.last_message_sent_timestamp,
-            )
+            .field("last_message_sent_timestamp", &self.last_message_sent_timestamp)
             .field(
                 "last_message_received_timestamp",
                 &self.last_message_received_timestamp,
             )
             .field("local_flow_control_window", &self.local_flow_control_window)
-            .field(
-                "remote_flow_control_window",
-                &self.remote_flow_control_window,
-            )
+            .field("remote_flow_control_window", &self.remote_flow_control_window)
             .field("option", &self.option);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
@@ -2556,12 +2902,36 @@ impl ::protocall::Message for SocketData {
     const FULL_NAME: &'static str = "grpc.channelz.v1.SocketData";
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.channelz.v1.SocketData";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::Int64::encode_implicit(1, &self.streams_started, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(2, &self.streams_succeeded, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(3, &self.streams_failed, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(4, &self.messages_sent, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(5, &self.messages_received, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(6, &self.keep_alives_sent, buf);
+        ::protocall::__private::codec::Int64::encode_implicit(
+            1,
+            &self.streams_started,
+            buf,
+        );
+        ::protocall::__private::codec::Int64::encode_implicit(
+            2,
+            &self.streams_succeeded,
+            buf,
+        );
+        ::protocall::__private::codec::Int64::encode_implicit(
+            3,
+            &self.streams_failed,
+            buf,
+        );
+        ::protocall::__private::codec::Int64::encode_implicit(
+            4,
+            &self.messages_sent,
+            buf,
+        );
+        ::protocall::__private::codec::Int64::encode_implicit(
+            5,
+            &self.messages_received,
+            buf,
+        );
+        ::protocall::__private::codec::Int64::encode_implicit(
+            6,
+            &self.keep_alives_sent,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_optional(
             7,
             &self.last_local_stream_created_timestamp,
@@ -2596,12 +2966,30 @@ impl ::protocall::Message for SocketData {
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        ::protocall::__private::codec::Int64::encoded_len_implicit(1, &self.streams_started)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(2, &self.streams_succeeded)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(3, &self.streams_failed)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(4, &self.messages_sent)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(5, &self.messages_received)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(6, &self.keep_alives_sent)
+        ::protocall::__private::codec::Int64::encoded_len_implicit(
+            1,
+            &self.streams_started,
+        )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                2,
+                &self.streams_succeeded,
+            )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                3,
+                &self.streams_failed,
+            )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                4,
+                &self.messages_sent,
+            )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                5,
+                &self.messages_received,
+            )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                6,
+                &self.keep_alives_sent,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_optional(
                 7,
                 &self.last_local_stream_created_timestamp,
@@ -2636,79 +3024,110 @@ impl ::protocall::Message for SocketData {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.streams_started,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.streams_succeeded,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.streams_failed,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.messages_sent,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.messages_received,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.keep_alives_sent,
-                decoder,
-            ),
-            7 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.last_local_stream_created_timestamp,
-                decoder,
-            ),
-            8 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.last_remote_stream_created_timestamp,
-                decoder,
-            ),
-            9 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.last_message_sent_timestamp,
-                decoder,
-            ),
-            10 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.last_message_received_timestamp,
-                decoder,
-            ),
-            11 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.local_flow_control_window,
-                decoder,
-            ),
-            12 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.remote_flow_control_window,
-                decoder,
-            ),
-            13 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.option,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.streams_started,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.streams_succeeded,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.streams_failed,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.messages_sent,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.messages_received,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.keep_alives_sent,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.last_local_stream_created_timestamp,
+                    decoder,
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.last_remote_stream_created_timestamp,
+                    decoder,
+                )
+            }
+            9 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.last_message_sent_timestamp,
+                    decoder,
+                )
+            }
+            10 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.last_message_received_timestamp,
+                    decoder,
+                )
+            }
+            11 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.local_flow_control_window,
+                    decoder,
+                )
+            }
+            12 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.remote_flow_control_window,
+                    decoder,
+                )
+            }
+            13 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.option,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -2732,24 +3151,24 @@ impl ::protocall::Message for SocketData {
 }
 impl ::protocall::__private::reflect::Describe for SocketData {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.SocketData",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.SocketData",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for SocketData {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.SocketData",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.SocketData",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -2883,7 +3302,9 @@ impl SocketData {
             .unwrap_or_else(|| ::protocall::types::Timestamp::default_instance())
     }
     /// The value of `last_remote_stream_created_timestamp`, or its default when unset.
-    pub fn last_remote_stream_created_timestamp(&self) -> &::protocall::types::Timestamp {
+    pub fn last_remote_stream_created_timestamp(
+        &self,
+    ) -> &::protocall::types::Timestamp {
         self.last_remote_stream_created_timestamp
             .as_ref()
             .unwrap_or_else(|| ::protocall::types::Timestamp::default_instance())
@@ -2941,9 +3362,7 @@ impl ::protocall::Message for Address {
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        self.address
-            .as_ref()
-            .map_or(0, address::Address::encoded_len)
+        self.address.as_ref().map_or(0, address::Address::encoded_len)
             + self._unknown_fields.encoded_len()
     }
     fn merge_field(
@@ -2953,15 +3372,22 @@ impl ::protocall::Message for Address {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1..=3 => address::Address::merge(&mut self.address, number, wire_type, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1..=3 => {
+                address::Address::merge(&mut self.address, number, wire_type, decoder)
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -2973,24 +3399,24 @@ impl ::protocall::Message for Address {
 }
 impl ::protocall::__private::reflect::Describe for Address {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.Address",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.Address",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Address {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.Address",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.Address",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -3074,8 +3500,7 @@ pub mod address {
     impl ::core::fmt::Debug for TcpIpAddress {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             let mut s = f.debug_struct("TcpIpAddress");
-            s.field("ip_address", &self.ip_address)
-                .field("port", &self.port);
+            s.field("ip_address", &self.ip_address).field("port", &self.port);
             if !self._unknown_fields.is_empty() {
                 s.field("_unknown_fields", &self._unknown_fields);
             }
@@ -3086,13 +3511,19 @@ pub mod address {
         const FULL_NAME: &'static str = "grpc.channelz.v1.Address.TcpIpAddress";
         const TYPE_URL: &'static str = "type.googleapis.com/grpc.channelz.v1.Address.TcpIpAddress";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-            ::protocall::__private::codec::Bytes::encode_implicit(1, &self.ip_address, buf);
+            ::protocall::__private::codec::Bytes::encode_implicit(
+                1,
+                &self.ip_address,
+                buf,
+            );
             ::protocall::__private::codec::Int32::encode_implicit(2, &self.port, buf);
             self._unknown_fields.encode(buf);
         }
         fn encoded_len(&self) -> usize {
-            ::protocall::__private::codec::Bytes::encoded_len_implicit(1, &self.ip_address)
-                + ::protocall::__private::codec::Int32::encoded_len_implicit(2, &self.port)
+            ::protocall::__private::codec::Bytes::encoded_len_implicit(
+                1,
+                &self.ip_address,
+            ) + ::protocall::__private::codec::Int32::encoded_len_implicit(2, &self.port)
                 + self._unknown_fields.encoded_len()
         }
         fn merge_field(
@@ -3102,19 +3533,28 @@ pub mod address {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Bytes::merge(
-                    wire_type,
-                    &mut self.ip_address,
-                    decoder,
-                ),
-                2 => {
-                    ::protocall::__private::codec::Int32::merge(wire_type, &mut self.port, decoder)
+                1 => {
+                    ::protocall::__private::codec::Bytes::merge(
+                        wire_type,
+                        &mut self.ip_address,
+                        decoder,
+                    )
                 }
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                2 => {
+                    ::protocall::__private::codec::Int32::merge(
+                        wire_type,
+                        &mut self.port,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -3132,24 +3572,24 @@ pub mod address {
     }
     impl ::protocall::__private::reflect::Describe for TcpIpAddress {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "grpc.channelz.v1.Address.TcpIpAddress",
-                "grpc/channelz/v1/channelz.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "grpc.channelz.v1.Address.TcpIpAddress",
+                    "grpc/channelz/v1/channelz.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for TcpIpAddress {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "grpc.channelz.v1.Address.TcpIpAddress",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "grpc.channelz.v1.Address.TcpIpAddress",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -3167,7 +3607,11 @@ pub mod address {
                 &self.ip_address,
             )?;
             ::protocall::__private::codec::Int32::json_implicit(
-                p, &mut map, "port", "port", &self.port,
+                p,
+                &mut map,
+                "port",
+                "port",
+                &self.port,
             )?;
             p.end(map)
         }
@@ -3232,16 +3676,21 @@ pub mod address {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Str::merge(
-                    wire_type,
-                    &mut self.filename,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::Str::merge(
+                        wire_type,
+                        &mut self.filename,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -3258,24 +3707,24 @@ pub mod address {
     }
     impl ::protocall::__private::reflect::Describe for UdsAddress {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "grpc.channelz.v1.Address.UdsAddress",
-                "grpc/channelz/v1/channelz.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "grpc.channelz.v1.Address.UdsAddress",
+                    "grpc/channelz/v1/channelz.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for UdsAddress {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "grpc.channelz.v1.Address.UdsAddress",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "grpc.channelz.v1.Address.UdsAddress",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -3349,8 +3798,10 @@ pub mod address {
         }
         fn encoded_len(&self) -> usize {
             ::protocall::__private::codec::Str::encoded_len_implicit(1, &self.name)
-                + ::protocall::__private::codec::Msg::encoded_len_optional(2, &self.value)
-                + self._unknown_fields.encoded_len()
+                + ::protocall::__private::codec::Msg::encoded_len_optional(
+                    2,
+                    &self.value,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -3359,17 +3810,28 @@ pub mod address {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-                2 => ::protocall::__private::codec::Msg::merge_optional(
-                    wire_type,
-                    &mut self.value,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::Str::merge(
+                        wire_type,
+                        &mut self.name,
+                        decoder,
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::Msg::merge_optional(
+                        wire_type,
+                        &mut self.value,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -3387,24 +3849,24 @@ pub mod address {
     }
     impl ::protocall::__private::reflect::Describe for OtherAddress {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "grpc.channelz.v1.Address.OtherAddress",
-                "grpc/channelz/v1/channelz.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "grpc.channelz.v1.Address.OtherAddress",
+                    "grpc/channelz/v1/channelz.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for OtherAddress {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "grpc.channelz.v1.Address.OtherAddress",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "grpc.channelz.v1.Address.OtherAddress",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -3415,7 +3877,11 @@ pub mod address {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             let mut map = p.begin(serializer)?;
             ::protocall::__private::codec::Str::json_implicit(
-                p, &mut map, "name", "name", &self.name,
+                p,
+                &mut map,
+                "name",
+                "name",
+                &self.name,
             )?;
             ::protocall::__private::codec::Msg::json_optional(
                 p,
@@ -3499,12 +3965,14 @@ pub mod address {
         }
         /// The proto name of member `number`.
         pub fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(match number {
-                1 => "tcpip_address",
-                2 => "uds_address",
-                3 => "other_address",
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match number {
+                    1 => "tcpip_address",
+                    2 => "uds_address",
+                    3 => "other_address",
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         /// Reads member `number` into `field`: a message member merges
         /// into the value already set, any other member replaces it.
@@ -3517,49 +3985,47 @@ pub mod address {
             match number {
                 1 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     if !::core::matches!(
-                        field,
-                        ::core::option::Option::Some(Address::TcpipAddress(_))
+                        field, ::core::option::Option::Some(Address::TcpipAddress(_))
                     ) {
-                        *field = ::core::option::Option::Some(Address::TcpipAddress(
-                            ::core::default::Default::default(),
-                        ));
+                        *field = ::core::option::Option::Some(
+                            Address::TcpipAddress(::core::default::Default::default()),
+                        );
                     }
-                    let ::core::option::Option::Some(Address::TcpipAddress(value)) = field else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(Address::TcpipAddress(value)) = field
+                    else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 2 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     if !::core::matches!(
-                        field,
-                        ::core::option::Option::Some(Address::UdsAddress(_))
+                        field, ::core::option::Option::Some(Address::UdsAddress(_))
                     ) {
-                        *field = ::core::option::Option::Some(Address::UdsAddress(
-                            ::core::default::Default::default(),
-                        ));
+                        *field = ::core::option::Option::Some(
+                            Address::UdsAddress(::core::default::Default::default()),
+                        );
                     }
-                    let ::core::option::Option::Some(Address::UdsAddress(value)) = field else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(Address::UdsAddress(value)) = field
+                    else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 3 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     if !::core::matches!(
-                        field,
-                        ::core::option::Option::Some(Address::OtherAddress(_))
+                        field, ::core::option::Option::Some(Address::OtherAddress(_))
                     ) {
-                        *field = ::core::option::Option::Some(Address::OtherAddress(
-                            ::core::default::Default::default(),
-                        ));
+                        *field = ::core::option::Option::Some(
+                            Address::OtherAddress(::core::default::Default::default()),
+                        );
                     }
-                    let ::core::option::Option::Some(Address::OtherAddress(value)) = field else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(Address::OtherAddress(value)) = field
+                    else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
-                _ => ::core::result::Result::Err(::protocall::DecodeError::new(
-                    ::protocall::DecodeErrorKind::WireTypeMismatch,
-                )),
+                _ => {
+                    ::core::result::Result::Err(
+                        ::protocall::DecodeError::new(
+                            ::protocall::DecodeErrorKind::WireTypeMismatch,
+                        ),
+                    )
+                }
             }
         }
     }
@@ -3603,14 +4069,19 @@ impl ::protocall::Message for Security {
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
             1 | 2 => security::Model::merge(&mut self.model, number, wire_type, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -3622,24 +4093,24 @@ impl ::protocall::Message for Security {
 }
 impl ::protocall::__private::reflect::Describe for Security {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.Security",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.Security",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Security {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.Security",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.Security",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -3652,10 +4123,22 @@ impl ::protocall::reflect::ReflectMessage for Security {
         if let ::core::option::Option::Some(oneof) = &self.model {
             match oneof {
                 security::Model::Tls(value) => {
-                    ::protocall::__private::codec::Msg::json(p, &mut map, "tls", "tls", value)?;
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "tls",
+                        "tls",
+                        value,
+                    )?;
                 }
                 security::Model::Other(value) => {
-                    ::protocall::__private::codec::Msg::json(p, &mut map, "other", "other", value)?;
+                    ::protocall::__private::codec::Msg::json(
+                        p,
+                        &mut map,
+                        "other",
+                        "other",
+                        value,
+                    )?;
                 }
             }
         }
@@ -3719,14 +4202,20 @@ pub mod security {
             if let ::core::option::Option::Some(oneof) = &self.cipher_suite {
                 oneof.encode(buf);
             }
-            ::protocall::__private::codec::Bytes::encode_implicit(3, &self.local_certificate, buf);
-            ::protocall::__private::codec::Bytes::encode_implicit(4, &self.remote_certificate, buf);
+            ::protocall::__private::codec::Bytes::encode_implicit(
+                3,
+                &self.local_certificate,
+                buf,
+            );
+            ::protocall::__private::codec::Bytes::encode_implicit(
+                4,
+                &self.remote_certificate,
+                buf,
+            );
             self._unknown_fields.encode(buf);
         }
         fn encoded_len(&self) -> usize {
-            self.cipher_suite
-                .as_ref()
-                .map_or(0, tls::CipherSuite::encoded_len)
+            self.cipher_suite.as_ref().map_or(0, tls::CipherSuite::encoded_len)
                 + ::protocall::__private::codec::Bytes::encoded_len_implicit(
                     3,
                     &self.local_certificate,
@@ -3734,8 +4223,7 @@ pub mod security {
                 + ::protocall::__private::codec::Bytes::encoded_len_implicit(
                     4,
                     &self.remote_certificate,
-                )
-                + self._unknown_fields.encoded_len()
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -3744,24 +4232,36 @@ pub mod security {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                3 => ::protocall::__private::codec::Bytes::merge(
-                    wire_type,
-                    &mut self.local_certificate,
-                    decoder,
-                ),
-                4 => ::protocall::__private::codec::Bytes::merge(
-                    wire_type,
-                    &mut self.remote_certificate,
-                    decoder,
-                ),
-                1 | 2 => {
-                    tls::CipherSuite::merge(&mut self.cipher_suite, number, wire_type, decoder)
+                3 => {
+                    ::protocall::__private::codec::Bytes::merge(
+                        wire_type,
+                        &mut self.local_certificate,
+                        decoder,
+                    )
                 }
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                4 => {
+                    ::protocall::__private::codec::Bytes::merge(
+                        wire_type,
+                        &mut self.remote_certificate,
+                        decoder,
+                    )
+                }
+                1 | 2 => {
+                    tls::CipherSuite::merge(
+                        &mut self.cipher_suite,
+                        number,
+                        wire_type,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -3780,24 +4280,24 @@ pub mod security {
     }
     impl ::protocall::__private::reflect::Describe for Tls {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "grpc.channelz.v1.Security.Tls",
-                "grpc/channelz/v1/channelz.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "grpc.channelz.v1.Security.Tls",
+                    "grpc/channelz/v1/channelz.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for Tls {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "grpc.channelz.v1.Security.Tls",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "grpc.channelz.v1.Security.Tls",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -3908,11 +4408,13 @@ pub mod security {
             }
             /// The proto name of member `number`.
             pub fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-                ::core::option::Option::Some(match number {
-                    1 => "standard_name",
-                    2 => "other_name",
-                    _ => return ::core::option::Option::None,
-                })
+                ::core::option::Option::Some(
+                    match number {
+                        1 => "standard_name",
+                        2 => "other_name",
+                        _ => return ::core::option::Option::None,
+                    },
+                )
             }
             /// Reads member `number` into `field`: a message member merges
             /// into the value already set, any other member replaces it.
@@ -3923,21 +4425,39 @@ pub mod security {
                 decoder: &mut ::protocall::__private::Decoder<'_>,
             ) -> ::core::result::Result<(), ::protocall::DecodeError> {
                 match number {
-                    1 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
+                    1 if wire_type
+                        == ::protocall::__private::WireType::LengthDelimited => {
                         let mut value = ::core::default::Default::default();
-                        ::protocall::__private::codec::Str::merge(wire_type, &mut value, decoder)?;
-                        *field = ::core::option::Option::Some(CipherSuite::StandardName(value));
+                        ::protocall::__private::codec::Str::merge(
+                            wire_type,
+                            &mut value,
+                            decoder,
+                        )?;
+                        *field = ::core::option::Option::Some(
+                            CipherSuite::StandardName(value),
+                        );
                         ::core::result::Result::Ok(())
                     }
-                    2 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
+                    2 if wire_type
+                        == ::protocall::__private::WireType::LengthDelimited => {
                         let mut value = ::core::default::Default::default();
-                        ::protocall::__private::codec::Str::merge(wire_type, &mut value, decoder)?;
-                        *field = ::core::option::Option::Some(CipherSuite::OtherName(value));
+                        ::protocall::__private::codec::Str::merge(
+                            wire_type,
+                            &mut value,
+                            decoder,
+                        )?;
+                        *field = ::core::option::Option::Some(
+                            CipherSuite::OtherName(value),
+                        );
                         ::core::result::Result::Ok(())
                     }
-                    _ => ::core::result::Result::Err(::protocall::DecodeError::new(
-                        ::protocall::DecodeErrorKind::WireTypeMismatch,
-                    )),
+                    _ => {
+                        ::core::result::Result::Err(
+                            ::protocall::DecodeError::new(
+                                ::protocall::DecodeErrorKind::WireTypeMismatch,
+                            ),
+                        )
+                    }
                 }
             }
         }
@@ -3964,8 +4484,7 @@ pub mod security {
     }
     impl ::protocall::Message for OtherSecurity {
         const FULL_NAME: &'static str = "grpc.channelz.v1.Security.OtherSecurity";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/grpc.channelz.v1.Security.OtherSecurity";
+        const TYPE_URL: &'static str = "type.googleapis.com/grpc.channelz.v1.Security.OtherSecurity";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             ::protocall::__private::codec::Str::encode_implicit(1, &self.name, buf);
             ::protocall::__private::codec::Msg::encode_optional(2, &self.value, buf);
@@ -3973,8 +4492,10 @@ pub mod security {
         }
         fn encoded_len(&self) -> usize {
             ::protocall::__private::codec::Str::encoded_len_implicit(1, &self.name)
-                + ::protocall::__private::codec::Msg::encoded_len_optional(2, &self.value)
-                + self._unknown_fields.encoded_len()
+                + ::protocall::__private::codec::Msg::encoded_len_optional(
+                    2,
+                    &self.value,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -3983,17 +4504,28 @@ pub mod security {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-                2 => ::protocall::__private::codec::Msg::merge_optional(
-                    wire_type,
-                    &mut self.value,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::Str::merge(
+                        wire_type,
+                        &mut self.name,
+                        decoder,
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::Msg::merge_optional(
+                        wire_type,
+                        &mut self.value,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -4011,24 +4543,24 @@ pub mod security {
     }
     impl ::protocall::__private::reflect::Describe for OtherSecurity {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "grpc.channelz.v1.Security.OtherSecurity",
-                "grpc/channelz/v1/channelz.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "grpc.channelz.v1.Security.OtherSecurity",
+                    "grpc/channelz/v1/channelz.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for OtherSecurity {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "grpc.channelz.v1.Security.OtherSecurity",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "grpc.channelz.v1.Security.OtherSecurity",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -4039,7 +4571,11 @@ pub mod security {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             let mut map = p.begin(serializer)?;
             ::protocall::__private::codec::Str::json_implicit(
-                p, &mut map, "name", "name", &self.name,
+                p,
+                &mut map,
+                "name",
+                "name",
+                &self.name,
             )?;
             ::protocall::__private::codec::Msg::json_optional(
                 p,
@@ -4094,24 +4630,34 @@ pub mod security {
         /// Writes the member that is set.
         pub fn encode<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             match self {
-                Model::Tls(value) => ::protocall::__private::codec::Msg::encode(1, value, buf),
-                Model::Other(value) => ::protocall::__private::codec::Msg::encode(2, value, buf),
+                Model::Tls(value) => {
+                    ::protocall::__private::codec::Msg::encode(1, value, buf)
+                }
+                Model::Other(value) => {
+                    ::protocall::__private::codec::Msg::encode(2, value, buf)
+                }
             }
         }
         /// Bytes [`Self::encode`] writes.
         pub fn encoded_len(&self) -> usize {
             match self {
-                Model::Tls(value) => ::protocall::__private::codec::Msg::encoded_len(1, value),
-                Model::Other(value) => ::protocall::__private::codec::Msg::encoded_len(2, value),
+                Model::Tls(value) => {
+                    ::protocall::__private::codec::Msg::encoded_len(1, value)
+                }
+                Model::Other(value) => {
+                    ::protocall::__private::codec::Msg::encoded_len(2, value)
+                }
             }
         }
         /// The proto name of member `number`.
         pub fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(match number {
-                1 => "tls",
-                2 => "other",
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match number {
+                    1 => "tls",
+                    2 => "other",
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         /// Reads member `number` into `field`: a message member merges
         /// into the value already set, any other member replaces it.
@@ -4123,10 +4669,12 @@ pub mod security {
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
                 1 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
-                    if !::core::matches!(field, ::core::option::Option::Some(Model::Tls(_))) {
-                        *field = ::core::option::Option::Some(Model::Tls(
-                            ::core::default::Default::default(),
-                        ));
+                    if !::core::matches!(
+                        field, ::core::option::Option::Some(Model::Tls(_))
+                    ) {
+                        *field = ::core::option::Option::Some(
+                            Model::Tls(::core::default::Default::default()),
+                        );
                     }
                     let ::core::option::Option::Some(Model::Tls(value)) = field else {
                         ::core::unreachable!()
@@ -4134,19 +4682,25 @@ pub mod security {
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 2 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
-                    if !::core::matches!(field, ::core::option::Option::Some(Model::Other(_))) {
-                        *field = ::core::option::Option::Some(Model::Other(
-                            ::core::default::Default::default(),
-                        ));
+                    if !::core::matches!(
+                        field, ::core::option::Option::Some(Model::Other(_))
+                    ) {
+                        *field = ::core::option::Option::Some(
+                            Model::Other(::core::default::Default::default()),
+                        );
                     }
                     let ::core::option::Option::Some(Model::Other(value)) = field else {
                         ::core::unreachable!()
                     };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
-                _ => ::core::result::Result::Err(::protocall::DecodeError::new(
-                    ::protocall::DecodeErrorKind::WireTypeMismatch,
-                )),
+                _ => {
+                    ::core::result::Result::Err(
+                        ::protocall::DecodeError::new(
+                            ::protocall::DecodeErrorKind::WireTypeMismatch,
+                        ),
+                    )
+                }
             }
         }
     }
@@ -4191,8 +4745,10 @@ impl ::protocall::Message for SocketOption {
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Str::encoded_len_implicit(1, &self.name)
             + ::protocall::__private::codec::Str::encoded_len_implicit(2, &self.value)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(3, &self.additional)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                3,
+                &self.additional,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -4201,21 +4757,40 @@ impl ::protocall::Message for SocketOption {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.value, decoder),
-            3 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.additional,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.additional,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -4229,24 +4804,24 @@ impl ::protocall::Message for SocketOption {
 }
 impl ::protocall::__private::reflect::Describe for SocketOption {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.SocketOption",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.SocketOption",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for SocketOption {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.SocketOption",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.SocketOption",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -4256,7 +4831,13 @@ impl ::protocall::reflect::ReflectMessage for SocketOption {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Str::json_implicit(
             p,
             &mut map,
@@ -4341,19 +4922,26 @@ impl ::protocall::Message for SocketOptionTimeout {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.duration,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.duration,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -4365,24 +4953,24 @@ impl ::protocall::Message for SocketOptionTimeout {
 }
 impl ::protocall::__private::reflect::Describe for SocketOptionTimeout {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.SocketOptionTimeout",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.SocketOptionTimeout",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for SocketOptionTimeout {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.SocketOptionTimeout",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.SocketOptionTimeout",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -4446,8 +5034,7 @@ pub struct SocketOptionLinger {
 impl ::core::fmt::Debug for SocketOptionLinger {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut s = f.debug_struct("SocketOptionLinger");
-        s.field("active", &self.active)
-            .field("duration", &self.duration);
+        s.field("active", &self.active).field("duration", &self.duration);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -4474,20 +5061,33 @@ impl ::protocall::Message for SocketOptionLinger {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Bool::merge(wire_type, &mut self.active, decoder),
-            2 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.duration,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Bool::merge(
+                    wire_type,
+                    &mut self.active,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.duration,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -4500,24 +5100,24 @@ impl ::protocall::Message for SocketOptionLinger {
 }
 impl ::protocall::__private::reflect::Describe for SocketOptionLinger {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.SocketOptionLinger",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.SocketOptionLinger",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for SocketOptionLinger {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.SocketOptionLinger",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.SocketOptionLinger",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -4682,54 +5282,194 @@ impl ::protocall::Message for SocketOptionTcpInfo {
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.channelz.v1.SocketOptionTcpInfo";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Uint32::encode_implicit(1, &self.tcpi_state, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(2, &self.tcpi_ca_state, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(3, &self.tcpi_retransmits, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(4, &self.tcpi_probes, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(5, &self.tcpi_backoff, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(6, &self.tcpi_options, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(7, &self.tcpi_snd_wscale, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(8, &self.tcpi_rcv_wscale, buf);
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            2,
+            &self.tcpi_ca_state,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            3,
+            &self.tcpi_retransmits,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            4,
+            &self.tcpi_probes,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            5,
+            &self.tcpi_backoff,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            6,
+            &self.tcpi_options,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            7,
+            &self.tcpi_snd_wscale,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            8,
+            &self.tcpi_rcv_wscale,
+            buf,
+        );
         ::protocall::__private::codec::Uint32::encode_implicit(9, &self.tcpi_rto, buf);
         ::protocall::__private::codec::Uint32::encode_implicit(10, &self.tcpi_ato, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(11, &self.tcpi_snd_mss, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(12, &self.tcpi_rcv_mss, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(13, &self.tcpi_unacked, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(14, &self.tcpi_sacked, buf);
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            11,
+            &self.tcpi_snd_mss,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            12,
+            &self.tcpi_rcv_mss,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            13,
+            &self.tcpi_unacked,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            14,
+            &self.tcpi_sacked,
+            buf,
+        );
         ::protocall::__private::codec::Uint32::encode_implicit(15, &self.tcpi_lost, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(16, &self.tcpi_retrans, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(17, &self.tcpi_fackets, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(18, &self.tcpi_last_data_sent, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(19, &self.tcpi_last_ack_sent, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(20, &self.tcpi_last_data_recv, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(21, &self.tcpi_last_ack_recv, buf);
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            16,
+            &self.tcpi_retrans,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            17,
+            &self.tcpi_fackets,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            18,
+            &self.tcpi_last_data_sent,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            19,
+            &self.tcpi_last_ack_sent,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            20,
+            &self.tcpi_last_data_recv,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            21,
+            &self.tcpi_last_ack_recv,
+            buf,
+        );
         ::protocall::__private::codec::Uint32::encode_implicit(22, &self.tcpi_pmtu, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(23, &self.tcpi_rcv_ssthresh, buf);
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            23,
+            &self.tcpi_rcv_ssthresh,
+            buf,
+        );
         ::protocall::__private::codec::Uint32::encode_implicit(24, &self.tcpi_rtt, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(25, &self.tcpi_rttvar, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(26, &self.tcpi_snd_ssthresh, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(27, &self.tcpi_snd_cwnd, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(28, &self.tcpi_advmss, buf);
-        ::protocall::__private::codec::Uint32::encode_implicit(29, &self.tcpi_reordering, buf);
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            25,
+            &self.tcpi_rttvar,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            26,
+            &self.tcpi_snd_ssthresh,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            27,
+            &self.tcpi_snd_cwnd,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            28,
+            &self.tcpi_advmss,
+            buf,
+        );
+        ::protocall::__private::codec::Uint32::encode_implicit(
+            29,
+            &self.tcpi_reordering,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Uint32::encoded_len_implicit(1, &self.tcpi_state)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(2, &self.tcpi_ca_state)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(3, &self.tcpi_retransmits)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(4, &self.tcpi_probes)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(5, &self.tcpi_backoff)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(6, &self.tcpi_options)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(7, &self.tcpi_snd_wscale)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(8, &self.tcpi_rcv_wscale)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(9, &self.tcpi_rto)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(10, &self.tcpi_ato)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(11, &self.tcpi_snd_mss)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(12, &self.tcpi_rcv_mss)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(13, &self.tcpi_unacked)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(14, &self.tcpi_sacked)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(15, &self.tcpi_lost)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(16, &self.tcpi_retrans)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(17, &self.tcpi_fackets)
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                2,
+                &self.tcpi_ca_state,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                3,
+                &self.tcpi_retransmits,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                4,
+                &self.tcpi_probes,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                5,
+                &self.tcpi_backoff,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                6,
+                &self.tcpi_options,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                7,
+                &self.tcpi_snd_wscale,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                8,
+                &self.tcpi_rcv_wscale,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                9,
+                &self.tcpi_rto,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                10,
+                &self.tcpi_ato,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                11,
+                &self.tcpi_snd_mss,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                12,
+                &self.tcpi_rcv_mss,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                13,
+                &self.tcpi_unacked,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                14,
+                &self.tcpi_sacked,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                15,
+                &self.tcpi_lost,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                16,
+                &self.tcpi_retrans,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                17,
+                &self.tcpi_fackets,
+            )
             + ::protocall::__private::codec::Uint32::encoded_len_implicit(
                 18,
                 &self.tcpi_last_data_sent,
@@ -4746,21 +5486,38 @@ impl ::protocall::Message for SocketOptionTcpInfo {
                 21,
                 &self.tcpi_last_ack_recv,
             )
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(22, &self.tcpi_pmtu)
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                22,
+                &self.tcpi_pmtu,
+            )
             + ::protocall::__private::codec::Uint32::encoded_len_implicit(
                 23,
                 &self.tcpi_rcv_ssthresh,
             )
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(24, &self.tcpi_rtt)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(25, &self.tcpi_rttvar)
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                24,
+                &self.tcpi_rtt,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                25,
+                &self.tcpi_rttvar,
+            )
             + ::protocall::__private::codec::Uint32::encoded_len_implicit(
                 26,
                 &self.tcpi_snd_ssthresh,
             )
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(27, &self.tcpi_snd_cwnd)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(28, &self.tcpi_advmss)
-            + ::protocall::__private::codec::Uint32::encoded_len_implicit(29, &self.tcpi_reordering)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                27,
+                &self.tcpi_snd_cwnd,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                28,
+                &self.tcpi_advmss,
+            )
+            + ::protocall::__private::codec::Uint32::encoded_len_implicit(
+                29,
+                &self.tcpi_reordering,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -4769,153 +5526,222 @@ impl ::protocall::Message for SocketOptionTcpInfo {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_state,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_ca_state,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_retransmits,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_probes,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_backoff,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_options,
-                decoder,
-            ),
-            7 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_snd_wscale,
-                decoder,
-            ),
-            8 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_rcv_wscale,
-                decoder,
-            ),
+            1 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_state,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_ca_state,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_retransmits,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_probes,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_backoff,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_options,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_snd_wscale,
+                    decoder,
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_rcv_wscale,
+                    decoder,
+                )
+            }
             9 => {
-                ::protocall::__private::codec::Uint32::merge(wire_type, &mut self.tcpi_rto, decoder)
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_rto,
+                    decoder,
+                )
             }
             10 => {
-                ::protocall::__private::codec::Uint32::merge(wire_type, &mut self.tcpi_ato, decoder)
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_ato,
+                    decoder,
+                )
             }
-            11 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_snd_mss,
-                decoder,
-            ),
-            12 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_rcv_mss,
-                decoder,
-            ),
-            13 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_unacked,
-                decoder,
-            ),
-            14 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_sacked,
-                decoder,
-            ),
-            15 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_lost,
-                decoder,
-            ),
-            16 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_retrans,
-                decoder,
-            ),
-            17 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_fackets,
-                decoder,
-            ),
-            18 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_last_data_sent,
-                decoder,
-            ),
-            19 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_last_ack_sent,
-                decoder,
-            ),
-            20 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_last_data_recv,
-                decoder,
-            ),
-            21 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_last_ack_recv,
-                decoder,
-            ),
-            22 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_pmtu,
-                decoder,
-            ),
-            23 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_rcv_ssthresh,
-                decoder,
-            ),
+            11 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_snd_mss,
+                    decoder,
+                )
+            }
+            12 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_rcv_mss,
+                    decoder,
+                )
+            }
+            13 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_unacked,
+                    decoder,
+                )
+            }
+            14 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_sacked,
+                    decoder,
+                )
+            }
+            15 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_lost,
+                    decoder,
+                )
+            }
+            16 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_retrans,
+                    decoder,
+                )
+            }
+            17 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_fackets,
+                    decoder,
+                )
+            }
+            18 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_last_data_sent,
+                    decoder,
+                )
+            }
+            19 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_last_ack_sent,
+                    decoder,
+                )
+            }
+            20 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_last_data_recv,
+                    decoder,
+                )
+            }
+            21 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_last_ack_recv,
+                    decoder,
+                )
+            }
+            22 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_pmtu,
+                    decoder,
+                )
+            }
+            23 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_rcv_ssthresh,
+                    decoder,
+                )
+            }
             24 => {
-                ::protocall::__private::codec::Uint32::merge(wire_type, &mut self.tcpi_rtt, decoder)
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_rtt,
+                    decoder,
+                )
             }
-            25 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_rttvar,
-                decoder,
-            ),
-            26 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_snd_ssthresh,
-                decoder,
-            ),
-            27 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_snd_cwnd,
-                decoder,
-            ),
-            28 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_advmss,
-                decoder,
-            ),
-            29 => ::protocall::__private::codec::Uint32::merge(
-                wire_type,
-                &mut self.tcpi_reordering,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            25 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_rttvar,
+                    decoder,
+                )
+            }
+            26 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_snd_ssthresh,
+                    decoder,
+                )
+            }
+            27 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_snd_cwnd,
+                    decoder,
+                )
+            }
+            28 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_advmss,
+                    decoder,
+                )
+            }
+            29 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.tcpi_reordering,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -4955,24 +5781,24 @@ impl ::protocall::Message for SocketOptionTcpInfo {
 }
 impl ::protocall::__private::reflect::Describe for SocketOptionTcpInfo {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.SocketOptionTcpInfo",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.SocketOptionTcpInfo",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for SocketOptionTcpInfo {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.SocketOptionTcpInfo",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.SocketOptionTcpInfo",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -5243,14 +6069,23 @@ impl ::protocall::Message for GetTopChannelsRequest {
     const FULL_NAME: &'static str = "grpc.channelz.v1.GetTopChannelsRequest";
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.channelz.v1.GetTopChannelsRequest";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::Int64::encode_implicit(1, &self.start_channel_id, buf);
+        ::protocall::__private::codec::Int64::encode_implicit(
+            1,
+            &self.start_channel_id,
+            buf,
+        );
         ::protocall::__private::codec::Int64::encode_implicit(2, &self.max_results, buf);
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        ::protocall::__private::codec::Int64::encoded_len_implicit(1, &self.start_channel_id)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(2, &self.max_results)
-            + self._unknown_fields.encoded_len()
+        ::protocall::__private::codec::Int64::encoded_len_implicit(
+            1,
+            &self.start_channel_id,
+        )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                2,
+                &self.max_results,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -5259,24 +6094,33 @@ impl ::protocall::Message for GetTopChannelsRequest {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.start_channel_id,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.max_results,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.start_channel_id,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.max_results,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -5289,24 +6133,24 @@ impl ::protocall::Message for GetTopChannelsRequest {
 }
 impl ::protocall::__private::reflect::Describe for GetTopChannelsRequest {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetTopChannelsRequest",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetTopChannelsRequest",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetTopChannelsRequest {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetTopChannelsRequest",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetTopChannelsRequest",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -5353,9 +6197,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for GetTopChannelsRequ
 impl GetTopChannelsRequest {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static GetTopChannelsRequest {
-        static INSTANCE: ::std::sync::OnceLock<GetTopChannelsRequest> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<GetTopChannelsRequest as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<GetTopChannelsRequest> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<GetTopChannelsRequest as ::core::default::Default>::default)
     }
 }
 /// The `grpc.channelz.v1.GetTopChannelsResponse` message.
@@ -5402,20 +6246,33 @@ impl ::protocall::Message for GetTopChannelsResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.channel,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Bool::merge(wire_type, &mut self.end, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.channel,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Bool::merge(
+                    wire_type,
+                    &mut self.end,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -5428,24 +6285,24 @@ impl ::protocall::Message for GetTopChannelsResponse {
 }
 impl ::protocall::__private::reflect::Describe for GetTopChannelsResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetTopChannelsResponse",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetTopChannelsResponse",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetTopChannelsResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetTopChannelsResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetTopChannelsResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -5462,7 +6319,13 @@ impl ::protocall::reflect::ReflectMessage for GetTopChannelsResponse {
             "channel",
             &self.channel,
         )?;
-        ::protocall::__private::codec::Bool::json_implicit(p, &mut map, "end", "end", &self.end)?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "end",
+            "end",
+            &self.end,
+        )?;
         p.end(map)
     }
 }
@@ -5486,9 +6349,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for GetTopChannelsResp
 impl GetTopChannelsResponse {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static GetTopChannelsResponse {
-        static INSTANCE: ::std::sync::OnceLock<GetTopChannelsResponse> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<GetTopChannelsResponse as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<GetTopChannelsResponse> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<GetTopChannelsResponse as ::core::default::Default>::default)
     }
 }
 /// The `grpc.channelz.v1.GetServersRequest` message.
@@ -5522,14 +6385,23 @@ impl ::protocall::Message for GetServersRequest {
     const FULL_NAME: &'static str = "grpc.channelz.v1.GetServersRequest";
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.channelz.v1.GetServersRequest";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::Int64::encode_implicit(1, &self.start_server_id, buf);
+        ::protocall::__private::codec::Int64::encode_implicit(
+            1,
+            &self.start_server_id,
+            buf,
+        );
         ::protocall::__private::codec::Int64::encode_implicit(2, &self.max_results, buf);
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        ::protocall::__private::codec::Int64::encoded_len_implicit(1, &self.start_server_id)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(2, &self.max_results)
-            + self._unknown_fields.encoded_len()
+        ::protocall::__private::codec::Int64::encoded_len_implicit(
+            1,
+            &self.start_server_id,
+        )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                2,
+                &self.max_results,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -5538,24 +6410,33 @@ impl ::protocall::Message for GetServersRequest {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.start_server_id,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.max_results,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.start_server_id,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.max_results,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -5568,24 +6449,24 @@ impl ::protocall::Message for GetServersRequest {
 }
 impl ::protocall::__private::reflect::Describe for GetServersRequest {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetServersRequest",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetServersRequest",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetServersRequest {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetServersRequest",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetServersRequest",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -5680,20 +6561,33 @@ impl ::protocall::Message for GetServersResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.server,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Bool::merge(wire_type, &mut self.end, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.server,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Bool::merge(
+                    wire_type,
+                    &mut self.end,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -5706,24 +6600,24 @@ impl ::protocall::Message for GetServersResponse {
 }
 impl ::protocall::__private::reflect::Describe for GetServersResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetServersResponse",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetServersResponse",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetServersResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetServersResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetServersResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -5740,7 +6634,13 @@ impl ::protocall::reflect::ReflectMessage for GetServersResponse {
             "server",
             &self.server,
         )?;
-        ::protocall::__private::codec::Bool::json_implicit(p, &mut map, "end", "end", &self.end)?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "end",
+            "end",
+            &self.end,
+        )?;
         p.end(map)
     }
 }
@@ -5805,16 +6705,25 @@ impl ::protocall::Message for GetServerRequest {
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
             1 => {
-                ::protocall::__private::codec::Int64::merge(wire_type, &mut self.server_id, decoder)
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.server_id,
+                    decoder,
+                )
             }
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -5826,24 +6735,24 @@ impl ::protocall::Message for GetServerRequest {
 }
 impl ::protocall::__private::reflect::Describe for GetServerRequest {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetServerRequest",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetServerRequest",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetServerRequest {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetServerRequest",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetServerRequest",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -5924,19 +6833,26 @@ impl ::protocall::Message for GetServerResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.server,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.server,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -5948,24 +6864,24 @@ impl ::protocall::Message for GetServerResponse {
 }
 impl ::protocall::__private::reflect::Describe for GetServerResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetServerResponse",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetServerResponse",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetServerResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetServerResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetServerResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -6010,9 +6926,7 @@ impl GetServerResponse {
     }
     /// The value of `server`, or its default when unset.
     pub fn server(&self) -> &Server {
-        self.server
-            .as_ref()
-            .unwrap_or_else(|| Server::default_instance())
+        self.server.as_ref().unwrap_or_else(|| Server::default_instance())
     }
 }
 /// The `grpc.channelz.v1.GetServerSocketsRequest` message.
@@ -6050,15 +6964,24 @@ impl ::protocall::Message for GetServerSocketsRequest {
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.channelz.v1.GetServerSocketsRequest";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Int64::encode_implicit(1, &self.server_id, buf);
-        ::protocall::__private::codec::Int64::encode_implicit(2, &self.start_socket_id, buf);
+        ::protocall::__private::codec::Int64::encode_implicit(
+            2,
+            &self.start_socket_id,
+            buf,
+        );
         ::protocall::__private::codec::Int64::encode_implicit(3, &self.max_results, buf);
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Int64::encoded_len_implicit(1, &self.server_id)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(2, &self.start_socket_id)
-            + ::protocall::__private::codec::Int64::encoded_len_implicit(3, &self.max_results)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                2,
+                &self.start_socket_id,
+            )
+            + ::protocall::__private::codec::Int64::encoded_len_implicit(
+                3,
+                &self.max_results,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -6068,26 +6991,39 @@ impl ::protocall::Message for GetServerSocketsRequest {
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
             1 => {
-                ::protocall::__private::codec::Int64::merge(wire_type, &mut self.server_id, decoder)
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.server_id,
+                    decoder,
+                )
             }
-            2 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.start_socket_id,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.max_results,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            2 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.start_socket_id,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.max_results,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -6101,24 +7037,24 @@ impl ::protocall::Message for GetServerSocketsRequest {
 }
 impl ::protocall::__private::reflect::Describe for GetServerSocketsRequest {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetServerSocketsRequest",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetServerSocketsRequest",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetServerSocketsRequest {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetServerSocketsRequest",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetServerSocketsRequest",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -6172,9 +7108,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for GetServerSocketsRe
 impl GetServerSocketsRequest {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static GetServerSocketsRequest {
-        static INSTANCE: ::std::sync::OnceLock<GetServerSocketsRequest> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<GetServerSocketsRequest as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<GetServerSocketsRequest> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<GetServerSocketsRequest as ::core::default::Default>::default)
     }
 }
 /// The `grpc.channelz.v1.GetServerSocketsResponse` message.
@@ -6194,8 +7130,7 @@ pub struct GetServerSocketsResponse {
 impl ::core::fmt::Debug for GetServerSocketsResponse {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut s = f.debug_struct("GetServerSocketsResponse");
-        s.field("socket_ref", &self.socket_ref)
-            .field("end", &self.end);
+        s.field("socket_ref", &self.socket_ref).field("end", &self.end);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -6222,20 +7157,33 @@ impl ::protocall::Message for GetServerSocketsResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.socket_ref,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Bool::merge(wire_type, &mut self.end, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.socket_ref,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Bool::merge(
+                    wire_type,
+                    &mut self.end,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -6248,24 +7196,24 @@ impl ::protocall::Message for GetServerSocketsResponse {
 }
 impl ::protocall::__private::reflect::Describe for GetServerSocketsResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetServerSocketsResponse",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetServerSocketsResponse",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetServerSocketsResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetServerSocketsResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetServerSocketsResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -6282,7 +7230,13 @@ impl ::protocall::reflect::ReflectMessage for GetServerSocketsResponse {
             "socket_ref",
             &self.socket_ref,
         )?;
-        ::protocall::__private::codec::Bool::json_implicit(p, &mut map, "end", "end", &self.end)?;
+        ::protocall::__private::codec::Bool::json_implicit(
+            p,
+            &mut map,
+            "end",
+            "end",
+            &self.end,
+        )?;
         p.end(map)
     }
 }
@@ -6306,9 +7260,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for GetServerSocketsRe
 impl GetServerSocketsResponse {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static GetServerSocketsResponse {
-        static INSTANCE: ::std::sync::OnceLock<GetServerSocketsResponse> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<GetServerSocketsResponse as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<GetServerSocketsResponse> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<GetServerSocketsResponse as ::core::default::Default>::default)
     }
 }
 /// The `grpc.channelz.v1.GetChannelRequest` message.
@@ -6347,19 +7301,26 @@ impl ::protocall::Message for GetChannelRequest {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.channel_id,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.channel_id,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -6371,24 +7332,24 @@ impl ::protocall::Message for GetChannelRequest {
 }
 impl ::protocall::__private::reflect::Describe for GetChannelRequest {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetChannelRequest",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetChannelRequest",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetChannelRequest {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetChannelRequest",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetChannelRequest",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -6469,19 +7430,26 @@ impl ::protocall::Message for GetChannelResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.channel,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.channel,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -6493,24 +7461,24 @@ impl ::protocall::Message for GetChannelResponse {
 }
 impl ::protocall::__private::reflect::Describe for GetChannelResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetChannelResponse",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetChannelResponse",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetChannelResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetChannelResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetChannelResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -6555,9 +7523,7 @@ impl GetChannelResponse {
     }
     /// The value of `channel`, or its default when unset.
     pub fn channel(&self) -> &Channel {
-        self.channel
-            .as_ref()
-            .unwrap_or_else(|| Channel::default_instance())
+        self.channel.as_ref().unwrap_or_else(|| Channel::default_instance())
     }
 }
 /// The `grpc.channelz.v1.GetSubchannelRequest` message.
@@ -6582,12 +7548,18 @@ impl ::protocall::Message for GetSubchannelRequest {
     const FULL_NAME: &'static str = "grpc.channelz.v1.GetSubchannelRequest";
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.channelz.v1.GetSubchannelRequest";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::Int64::encode_implicit(1, &self.subchannel_id, buf);
+        ::protocall::__private::codec::Int64::encode_implicit(
+            1,
+            &self.subchannel_id,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        ::protocall::__private::codec::Int64::encoded_len_implicit(1, &self.subchannel_id)
-            + self._unknown_fields.encoded_len()
+        ::protocall::__private::codec::Int64::encoded_len_implicit(
+            1,
+            &self.subchannel_id,
+        ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -6596,19 +7568,26 @@ impl ::protocall::Message for GetSubchannelRequest {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int64::merge(
-                wire_type,
-                &mut self.subchannel_id,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.subchannel_id,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -6620,24 +7599,24 @@ impl ::protocall::Message for GetSubchannelRequest {
 }
 impl ::protocall::__private::reflect::Describe for GetSubchannelRequest {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetSubchannelRequest",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetSubchannelRequest",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetSubchannelRequest {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetSubchannelRequest",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetSubchannelRequest",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -6718,19 +7697,26 @@ impl ::protocall::Message for GetSubchannelResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.subchannel,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.subchannel,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -6742,24 +7728,24 @@ impl ::protocall::Message for GetSubchannelResponse {
 }
 impl ::protocall::__private::reflect::Describe for GetSubchannelResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetSubchannelResponse",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetSubchannelResponse",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetSubchannelResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetSubchannelResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetSubchannelResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -6799,15 +7785,13 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for GetSubchannelRespo
 impl GetSubchannelResponse {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static GetSubchannelResponse {
-        static INSTANCE: ::std::sync::OnceLock<GetSubchannelResponse> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<GetSubchannelResponse as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<GetSubchannelResponse> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<GetSubchannelResponse as ::core::default::Default>::default)
     }
     /// The value of `subchannel`, or its default when unset.
     pub fn subchannel(&self) -> &Subchannel {
-        self.subchannel
-            .as_ref()
-            .unwrap_or_else(|| Subchannel::default_instance())
+        self.subchannel.as_ref().unwrap_or_else(|| Subchannel::default_instance())
     }
 }
 /// The `grpc.channelz.v1.GetSocketRequest` message.
@@ -6825,8 +7809,7 @@ pub struct GetSocketRequest {
 impl ::core::fmt::Debug for GetSocketRequest {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut s = f.debug_struct("GetSocketRequest");
-        s.field("socket_id", &self.socket_id)
-            .field("summary", &self.summary);
+        s.field("socket_id", &self.socket_id).field("summary", &self.summary);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -6854,17 +7837,32 @@ impl ::protocall::Message for GetSocketRequest {
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
             1 => {
-                ::protocall::__private::codec::Int64::merge(wire_type, &mut self.socket_id, decoder)
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.socket_id,
+                    decoder,
+                )
             }
-            2 => ::protocall::__private::codec::Bool::merge(wire_type, &mut self.summary, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            2 => {
+                ::protocall::__private::codec::Bool::merge(
+                    wire_type,
+                    &mut self.summary,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -6877,24 +7875,24 @@ impl ::protocall::Message for GetSocketRequest {
 }
 impl ::protocall::__private::reflect::Describe for GetSocketRequest {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetSocketRequest",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetSocketRequest",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetSocketRequest {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetSocketRequest",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetSocketRequest",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -6982,19 +7980,26 @@ impl ::protocall::Message for GetSocketResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.socket,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.socket,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -7006,24 +8011,24 @@ impl ::protocall::Message for GetSocketResponse {
 }
 impl ::protocall::__private::reflect::Describe for GetSocketResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.channelz.v1.GetSocketResponse",
-            "grpc/channelz/v1/channelz.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.channelz.v1.GetSocketResponse",
+                "grpc/channelz/v1/channelz.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GetSocketResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.channelz.v1.GetSocketResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.channelz.v1.GetSocketResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -7068,9 +8073,7 @@ impl GetSocketResponse {
     }
     /// The value of `socket`, or its default when unset.
     pub fn socket(&self) -> &Socket {
-        self.socket
-            .as_ref()
-            .unwrap_or_else(|| Socket::default_instance())
+        self.socket.as_ref().unwrap_or_else(|| Socket::default_instance())
     }
 }
 /// Server side of `grpc.channelz.v1.Channelz`.
@@ -7086,37 +8089,51 @@ pub mod channelz_server {
         fn get_top_channels(
             &self,
             request: Request<super::GetTopChannelsRequest>,
-        ) -> impl Future<Output = Result<Response<super::GetTopChannelsResponse>, Status>> + Send;
+        ) -> impl Future<
+            Output = Result<Response<super::GetTopChannelsResponse>, Status>,
+        > + Send;
         /// Gets all servers that exist in the process.
         fn get_servers(
             &self,
             request: Request<super::GetServersRequest>,
-        ) -> impl Future<Output = Result<Response<super::GetServersResponse>, Status>> + Send;
+        ) -> impl Future<
+            Output = Result<Response<super::GetServersResponse>, Status>,
+        > + Send;
         /// Returns a single Server, or else a NOT_FOUND code.
         fn get_server(
             &self,
             request: Request<super::GetServerRequest>,
-        ) -> impl Future<Output = Result<Response<super::GetServerResponse>, Status>> + Send;
+        ) -> impl Future<
+            Output = Result<Response<super::GetServerResponse>, Status>,
+        > + Send;
         /// Gets all server sockets that exist in the process.
         fn get_server_sockets(
             &self,
             request: Request<super::GetServerSocketsRequest>,
-        ) -> impl Future<Output = Result<Response<super::GetServerSocketsResponse>, Status>> + Send;
+        ) -> impl Future<
+            Output = Result<Response<super::GetServerSocketsResponse>, Status>,
+        > + Send;
         /// Returns a single Channel, or else a NOT_FOUND code.
         fn get_channel(
             &self,
             request: Request<super::GetChannelRequest>,
-        ) -> impl Future<Output = Result<Response<super::GetChannelResponse>, Status>> + Send;
+        ) -> impl Future<
+            Output = Result<Response<super::GetChannelResponse>, Status>,
+        > + Send;
         /// Returns a single Subchannel, or else a NOT_FOUND code.
         fn get_subchannel(
             &self,
             request: Request<super::GetSubchannelRequest>,
-        ) -> impl Future<Output = Result<Response<super::GetSubchannelResponse>, Status>> + Send;
+        ) -> impl Future<
+            Output = Result<Response<super::GetSubchannelResponse>, Status>,
+        > + Send;
         /// Returns a single Socket or else a NOT_FOUND code.
         fn get_socket(
             &self,
             request: Request<super::GetSocketRequest>,
-        ) -> impl Future<Output = Result<Response<super::GetSocketResponse>, Status>> + Send;
+        ) -> impl Future<
+            Output = Result<Response<super::GetSocketResponse>, Status>,
+        > + Send;
     }
     /// Serves a [`Channelz`] implementation: add it to a `protocall::Server`.
     pub struct ChannelzServer<T> {
@@ -7148,59 +8165,76 @@ pub mod channelz_server {
         const NAME: &'static str = "grpc.channelz.v1.Channelz";
     }
     impl<T: Channelz> ::protocall::server::GrpcService for ChannelzServer<T> {
-        fn call(&self, call: ::protocall::server::Call) -> ::protocall::server::ResponseFuture {
+        fn call(
+            &self,
+            call: ::protocall::server::Call,
+        ) -> ::protocall::server::ResponseFuture {
             let svc = ::std::sync::Arc::clone(&self.inner);
             match call.method() {
-                "GetTopChannels" => unary(call, move |req| async move {
-                    T::get_top_channels(&svc, req).await
-                }),
-                "GetServers" => unary(
-                    call,
-                    move |req| async move { T::get_servers(&svc, req).await },
-                ),
-                "GetServer" => unary(
-                    call,
-                    move |req| async move { T::get_server(&svc, req).await },
-                ),
-                "GetServerSockets" => unary(call, move |req| async move {
-                    T::get_server_sockets(&svc, req).await
-                }),
-                "GetChannel" => unary(
-                    call,
-                    move |req| async move { T::get_channel(&svc, req).await },
-                ),
-                "GetSubchannel" => unary(call, move |req| async move {
-                    T::get_subchannel(&svc, req).await
-                }),
-                "GetSocket" => unary(
-                    call,
-                    move |req| async move { T::get_socket(&svc, req).await },
-                ),
+                "GetTopChannels" => {
+                    unary(
+                        call,
+                        move |req| async move { T::get_top_channels(&svc, req).await },
+                    )
+                }
+                "GetServers" => {
+                    unary(
+                        call,
+                        move |req| async move { T::get_servers(&svc, req).await },
+                    )
+                }
+                "GetServer" => {
+                    unary(call, move |req| async move { T::get_server(&svc, req).await })
+                }
+                "GetServerSockets" => {
+                    unary(
+                        call,
+                        move |req| async move { T::get_server_sockets(&svc, req).await },
+                    )
+                }
+                "GetChannel" => {
+                    unary(
+                        call,
+                        move |req| async move { T::get_channel(&svc, req).await },
+                    )
+                }
+                "GetSubchannel" => {
+                    unary(
+                        call,
+                        move |req| async move { T::get_subchannel(&svc, req).await },
+                    )
+                }
+                "GetSocket" => {
+                    unary(call, move |req| async move { T::get_socket(&svc, req).await })
+                }
                 _ => unimplemented(call),
             }
         }
         fn methods(&self) -> ::core::option::Option<&'static [&'static str]> {
-            ::core::option::Option::Some(&[
-                "GetTopChannels",
-                "GetServers",
-                "GetServer",
-                "GetServerSockets",
-                "GetChannel",
-                "GetSubchannel",
-                "GetSocket",
-            ])
+            ::core::option::Option::Some(
+                &[
+                    "GetTopChannels",
+                    "GetServers",
+                    "GetServer",
+                    "GetServerSockets",
+                    "GetChannel",
+                    "GetSubchannel",
+                    "GetSocket",
+                ],
+            )
         }
-        fn descriptor(&self) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::ServiceDescriptor> =
-                ::std::sync::OnceLock::new();
+        fn descriptor(
+            &self,
+        ) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::ServiceDescriptor,
+            > = ::std::sync::OnceLock::new();
             ::core::option::Option::Some(
                 DESCRIPTOR
-                    .get_or_init(|| {
-                        ::protocall::__private::service_descriptor(
-                            super::FILE_DESCRIPTOR_SET,
-                            "grpc.channelz.v1.Channelz",
-                        )
-                    })
+                    .get_or_init(|| ::protocall::__private::service_descriptor(
+                        super::FILE_DESCRIPTOR_SET,
+                        "grpc.channelz.v1.Channelz",
+                    ))
                     .clone(),
             )
         }
@@ -7208,7 +8242,7 @@ pub mod channelz_server {
 }
 /// Client side of `grpc.channelz.v1.Channelz`.
 pub mod channelz_client {
-    use ::protocall::{Response, Status, client::IntoRequest};
+    use ::protocall::{client::IntoRequest, Response, Status};
     /// Channelz is a service exposed by gRPC servers that provides detailed debug
     /// information.
     #[derive(Clone, Debug)]
@@ -7220,7 +8254,9 @@ pub mod channelz_client {
         pub async fn connect(
             uri: impl ::core::convert::AsRef<str>,
         ) -> ::core::result::Result<Self, ::protocall::Status> {
-            ::core::result::Result::Ok(Self::new(::protocall::Channel::connect(uri).await?))
+            ::core::result::Result::Ok(
+                Self::new(::protocall::Channel::connect(uri).await?),
+            )
         }
     }
     impl<T: ::protocall::client::GrpcTransport> ChannelzClient<T> {
@@ -7234,11 +8270,17 @@ pub mod channelz_client {
             ChannelzClient { inner: grpc }
         }
         /// Compresses requests with `encoding`.
-        pub fn send_compressed(self, encoding: ::protocall::compression::Encoding) -> Self {
+        pub fn send_compressed(
+            self,
+            encoding: ::protocall::compression::Encoding,
+        ) -> Self {
             Self::with_options(self.inner.send_compressed(encoding))
         }
         /// The encodings accepted on responses.
-        pub fn accept_compressed(self, encodings: &[::protocall::compression::Encoding]) -> Self {
+        pub fn accept_compressed(
+            self,
+            encodings: &[::protocall::compression::Encoding],
+        ) -> Self {
             Self::with_options(self.inner.accept_compressed(encodings))
         }
         /// Largest response message accepted.
@@ -7250,7 +8292,10 @@ pub mod channelz_client {
             Self::with_options(self.inner.max_encoding_message_size(limit))
         }
         /// Runs `interceptor` on every call (after earlier ones).
-        pub fn with_interceptor(self, interceptor: impl ::protocall::server::Interceptor) -> Self {
+        pub fn with_interceptor(
+            self,
+            interceptor: impl ::protocall::server::Interceptor,
+        ) -> Self {
             Self::with_options(self.inner.with_interceptor(interceptor))
         }
         /// Gets all root channels (i.e. channels the application has directly
@@ -7272,10 +8317,7 @@ pub mod channelz_client {
             request: impl IntoRequest<super::GetServersRequest>,
         ) -> Result<Response<super::GetServersResponse>, Status> {
             self.inner
-                .unary(
-                    request.into_request(),
-                    "/grpc.channelz.v1.Channelz/GetServers",
-                )
+                .unary(request.into_request(), "/grpc.channelz.v1.Channelz/GetServers")
                 .await
         }
         /// Returns a single Server, or else a NOT_FOUND code.
@@ -7284,10 +8326,7 @@ pub mod channelz_client {
             request: impl IntoRequest<super::GetServerRequest>,
         ) -> Result<Response<super::GetServerResponse>, Status> {
             self.inner
-                .unary(
-                    request.into_request(),
-                    "/grpc.channelz.v1.Channelz/GetServer",
-                )
+                .unary(request.into_request(), "/grpc.channelz.v1.Channelz/GetServer")
                 .await
         }
         /// Gets all server sockets that exist in the process.
@@ -7308,10 +8347,7 @@ pub mod channelz_client {
             request: impl IntoRequest<super::GetChannelRequest>,
         ) -> Result<Response<super::GetChannelResponse>, Status> {
             self.inner
-                .unary(
-                    request.into_request(),
-                    "/grpc.channelz.v1.Channelz/GetChannel",
-                )
+                .unary(request.into_request(), "/grpc.channelz.v1.Channelz/GetChannel")
                 .await
         }
         /// Returns a single Subchannel, or else a NOT_FOUND code.
@@ -7332,10 +8368,7 @@ pub mod channelz_client {
             request: impl IntoRequest<super::GetSocketRequest>,
         ) -> Result<Response<super::GetSocketResponse>, Status> {
             self.inner
-                .unary(
-                    request.into_request(),
-                    "/grpc.channelz.v1.Channelz/GetSocket",
-                )
+                .unary(request.into_request(), "/grpc.channelz.v1.Channelz/GetSocket")
                 .await
         }
     }

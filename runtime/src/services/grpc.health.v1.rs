@@ -39,15 +39,26 @@ impl ::protocall::Message for HealthCheckRequest {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.service, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.service,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -59,24 +70,24 @@ impl ::protocall::Message for HealthCheckRequest {
 }
 impl ::protocall::__private::reflect::Describe for HealthCheckRequest {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.health.v1.HealthCheckRequest",
-            "grpc/health/v1/health.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.health.v1.HealthCheckRequest",
+                "grpc/health/v1/health.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for HealthCheckRequest {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.health.v1.HealthCheckRequest",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.health.v1.HealthCheckRequest",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -156,15 +167,26 @@ impl ::protocall::Message for HealthCheckResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Enum::merge(wire_type, &mut self.status, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.status,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -176,24 +198,24 @@ impl ::protocall::Message for HealthCheckResponse {
 }
 impl ::protocall::__private::reflect::Describe for HealthCheckResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.health.v1.HealthCheckResponse",
-            "grpc/health/v1/health.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.health.v1.HealthCheckResponse",
+                "grpc/health/v1/health.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for HealthCheckResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.health.v1.HealthCheckResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.health.v1.HealthCheckResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -256,13 +278,15 @@ pub mod health_check_response {
     impl ::protocall::Enumeration for ServingStatus {
         const FULL_NAME: &'static str = "grpc.health.v1.HealthCheckResponse.ServingStatus";
         fn from_i32(value: i32) -> ::core::option::Option<ServingStatus> {
-            ::core::option::Option::Some(match value {
-                0 => ServingStatus::Unknown,
-                1 => ServingStatus::Serving,
-                2 => ServingStatus::NotServing,
-                3 => ServingStatus::ServiceUnknown,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => ServingStatus::Unknown,
+                    1 => ServingStatus::Serving,
+                    2 => ServingStatus::NotServing,
+                    3 => ServingStatus::ServiceUnknown,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -276,22 +300,25 @@ pub mod health_check_response {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<ServingStatus> {
-            ::core::option::Option::Some(match name {
-                "UNKNOWN" => ServingStatus::Unknown,
-                "SERVING" => ServingStatus::Serving,
-                "NOT_SERVING" => ServingStatus::NotServing,
-                "SERVICE_UNKNOWN" => ServingStatus::ServiceUnknown,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "UNKNOWN" => ServingStatus::Unknown,
+                    "SERVING" => ServingStatus::Serving,
+                    "NOT_SERVING" => ServingStatus::NotServing,
+                    "SERVICE_UNKNOWN" => ServingStatus::ServiceUnknown,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for ServingStatus {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "grpc.health.v1.HealthCheckResponse.ServingStatus",
-                "grpc/health/v1/health.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "grpc.health.v1.HealthCheckResponse.ServingStatus",
+                    "grpc/health/v1/health.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
 }
@@ -307,9 +334,13 @@ pub mod health_server {
         fn check(
             &self,
             request: Request<super::HealthCheckRequest>,
-        ) -> impl Future<Output = Result<Response<super::HealthCheckResponse>, Status>> + Send;
+        ) -> impl Future<
+            Output = Result<Response<super::HealthCheckResponse>, Status>,
+        > + Send;
         /// The stream of responses [`Self::watch`] returns.
-        type WatchStream: Stream<Item = Result<super::HealthCheckResponse, Status>> + Send + 'static;
+        type WatchStream: Stream<Item = Result<super::HealthCheckResponse, Status>>
+            + Send
+            + 'static;
         /// Performs a watch for the serving status of the requested service.
         /// The server will immediately send back a message indicating the current
         /// serving status.  It will then subsequently send a new message whenever
@@ -360,12 +391,20 @@ pub mod health_server {
         const NAME: &'static str = "grpc.health.v1.Health";
     }
     impl<T: Health> ::protocall::server::GrpcService for HealthServer<T> {
-        fn call(&self, call: ::protocall::server::Call) -> ::protocall::server::ResponseFuture {
+        fn call(
+            &self,
+            call: ::protocall::server::Call,
+        ) -> ::protocall::server::ResponseFuture {
             let svc = ::std::sync::Arc::clone(&self.inner);
             match call.method() {
-                "Check" => unary(call, move |req| async move { T::check(&svc, req).await }),
+                "Check" => {
+                    unary(call, move |req| async move { T::check(&svc, req).await })
+                }
                 "Watch" => {
-                    server_streaming(call, move |req| async move { T::watch(&svc, req).await })
+                    server_streaming(
+                        call,
+                        move |req| async move { T::watch(&svc, req).await },
+                    )
                 }
                 _ => unimplemented(call),
             }
@@ -373,17 +412,18 @@ pub mod health_server {
         fn methods(&self) -> ::core::option::Option<&'static [&'static str]> {
             ::core::option::Option::Some(&["Check", "Watch"])
         }
-        fn descriptor(&self) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::ServiceDescriptor> =
-                ::std::sync::OnceLock::new();
+        fn descriptor(
+            &self,
+        ) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::ServiceDescriptor,
+            > = ::std::sync::OnceLock::new();
             ::core::option::Option::Some(
                 DESCRIPTOR
-                    .get_or_init(|| {
-                        ::protocall::__private::service_descriptor(
-                            super::FILE_DESCRIPTOR_SET,
-                            "grpc.health.v1.Health",
-                        )
-                    })
+                    .get_or_init(|| ::protocall::__private::service_descriptor(
+                        super::FILE_DESCRIPTOR_SET,
+                        "grpc.health.v1.Health",
+                    ))
                     .clone(),
             )
         }
@@ -391,7 +431,7 @@ pub mod health_server {
 }
 /// Client side of `grpc.health.v1.Health`.
 pub mod health_client {
-    use ::protocall::{Response, Status, Streaming, client::IntoRequest};
+    use ::protocall::{client::IntoRequest, Response, Status, Streaming};
     /// Calls the `grpc.health.v1.Health` service.
     #[derive(Clone, Debug)]
     pub struct HealthClient<T = ::protocall::Channel> {
@@ -402,7 +442,9 @@ pub mod health_client {
         pub async fn connect(
             uri: impl ::core::convert::AsRef<str>,
         ) -> ::core::result::Result<Self, ::protocall::Status> {
-            ::core::result::Result::Ok(Self::new(::protocall::Channel::connect(uri).await?))
+            ::core::result::Result::Ok(
+                Self::new(::protocall::Channel::connect(uri).await?),
+            )
         }
     }
     impl<T: ::protocall::client::GrpcTransport> HealthClient<T> {
@@ -416,11 +458,17 @@ pub mod health_client {
             HealthClient { inner: grpc }
         }
         /// Compresses requests with `encoding`.
-        pub fn send_compressed(self, encoding: ::protocall::compression::Encoding) -> Self {
+        pub fn send_compressed(
+            self,
+            encoding: ::protocall::compression::Encoding,
+        ) -> Self {
             Self::with_options(self.inner.send_compressed(encoding))
         }
         /// The encodings accepted on responses.
-        pub fn accept_compressed(self, encodings: &[::protocall::compression::Encoding]) -> Self {
+        pub fn accept_compressed(
+            self,
+            encodings: &[::protocall::compression::Encoding],
+        ) -> Self {
             Self::with_options(self.inner.accept_compressed(encodings))
         }
         /// Largest response message accepted.
@@ -432,7 +480,10 @@ pub mod health_client {
             Self::with_options(self.inner.max_encoding_message_size(limit))
         }
         /// Runs `interceptor` on every call (after earlier ones).
-        pub fn with_interceptor(self, interceptor: impl ::protocall::server::Interceptor) -> Self {
+        pub fn with_interceptor(
+            self,
+            interceptor: impl ::protocall::server::Interceptor,
+        ) -> Self {
             Self::with_options(self.inner.with_interceptor(interceptor))
         }
         /// If the requested service is unknown, the call will fail with status

@@ -11,15 +11,16 @@ pub struct ServerReflectionRequest {
     /// To use reflection service, the client should set one of the following
     /// fields in message_request. The server distinguishes requests by their
     /// defined field and then handles them using corresponding methods.
-    pub message_request: ::core::option::Option<server_reflection_request::MessageRequest>,
+    pub message_request: ::core::option::Option<
+        server_reflection_request::MessageRequest,
+    >,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
 }
 impl ::core::fmt::Debug for ServerReflectionRequest {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut s = f.debug_struct("ServerReflectionRequest");
-        s.field("host", &self.host)
-            .field("message_request", &self.message_request);
+        s.field("host", &self.host).field("message_request", &self.message_request);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -51,21 +52,34 @@ impl ::protocall::Message for ServerReflectionRequest {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.host, decoder),
-            3..=7 => server_reflection_request::MessageRequest::merge(
-                &mut self.message_request,
-                number,
-                wire_type,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.host,
+                    decoder,
+                )
+            }
+            3..=7 => {
+                server_reflection_request::MessageRequest::merge(
+                    &mut self.message_request,
+                    number,
+                    wire_type,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -78,24 +92,24 @@ impl ::protocall::Message for ServerReflectionRequest {
 }
 impl ::protocall::__private::reflect::Describe for ServerReflectionRequest {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.reflection.v1.ServerReflectionRequest",
-            "grpc/reflection/v1/reflection.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.reflection.v1.ServerReflectionRequest",
+                "grpc/reflection/v1/reflection.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ServerReflectionRequest {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.reflection.v1.ServerReflectionRequest",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.reflection.v1.ServerReflectionRequest",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -105,7 +119,13 @@ impl ::protocall::reflect::ReflectMessage for ServerReflectionRequest {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "host", "host", &self.host)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "host",
+            "host",
+            &self.host,
+        )?;
         if let ::core::option::Option::Some(oneof) = &self.message_request {
             match oneof {
                 server_reflection_request::MessageRequest::FileByFilename(value) => {
@@ -117,7 +137,9 @@ impl ::protocall::reflect::ReflectMessage for ServerReflectionRequest {
                         value,
                     )?;
                 }
-                server_reflection_request::MessageRequest::FileContainingSymbol(value) => {
+                server_reflection_request::MessageRequest::FileContainingSymbol(
+                    value,
+                ) => {
                     ::protocall::__private::codec::Str::json(
                         p,
                         &mut map,
@@ -126,7 +148,9 @@ impl ::protocall::reflect::ReflectMessage for ServerReflectionRequest {
                         value,
                     )?;
                 }
-                server_reflection_request::MessageRequest::FileContainingExtension(value) => {
+                server_reflection_request::MessageRequest::FileContainingExtension(
+                    value,
+                ) => {
                     ::protocall::__private::codec::Msg::json(
                         p,
                         &mut map,
@@ -135,7 +159,9 @@ impl ::protocall::reflect::ReflectMessage for ServerReflectionRequest {
                         value,
                     )?;
                 }
-                server_reflection_request::MessageRequest::AllExtensionNumbersOfType(value) => {
+                server_reflection_request::MessageRequest::AllExtensionNumbersOfType(
+                    value,
+                ) => {
                     ::protocall::__private::codec::Str::json(
                         p,
                         &mut map,
@@ -178,9 +204,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for ServerReflectionRe
 impl ServerReflectionRequest {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static ServerReflectionRequest {
-        static INSTANCE: ::std::sync::OnceLock<ServerReflectionRequest> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<ServerReflectionRequest as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<ServerReflectionRequest> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<ServerReflectionRequest as ::core::default::Default>::default)
     }
 }
 /// Nested types and oneofs of [`ServerReflectionRequest`].
@@ -256,14 +282,16 @@ pub mod server_reflection_request {
         }
         /// The proto name of member `number`.
         pub fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(match number {
-                3 => "file_by_filename",
-                4 => "file_containing_symbol",
-                5 => "file_containing_extension",
-                6 => "all_extension_numbers_of_type",
-                7 => "list_services",
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match number {
+                    3 => "file_by_filename",
+                    4 => "file_containing_symbol",
+                    5 => "file_containing_extension",
+                    6 => "all_extension_numbers_of_type",
+                    7 => "list_services",
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         /// Reads member `number` into `field`: a message member merges
         /// into the value already set, any other member replaces it.
@@ -276,15 +304,26 @@ pub mod server_reflection_request {
             match number {
                 3 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     let mut value = ::core::default::Default::default();
-                    ::protocall::__private::codec::Str::merge(wire_type, &mut value, decoder)?;
-                    *field = ::core::option::Option::Some(MessageRequest::FileByFilename(value));
+                    ::protocall::__private::codec::Str::merge(
+                        wire_type,
+                        &mut value,
+                        decoder,
+                    )?;
+                    *field = ::core::option::Option::Some(
+                        MessageRequest::FileByFilename(value),
+                    );
                     ::core::result::Result::Ok(())
                 }
                 4 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     let mut value = ::core::default::Default::default();
-                    ::protocall::__private::codec::Str::merge(wire_type, &mut value, decoder)?;
-                    *field =
-                        ::core::option::Option::Some(MessageRequest::FileContainingSymbol(value));
+                    ::protocall::__private::codec::Str::merge(
+                        wire_type,
+                        &mut value,
+                        decoder,
+                    )?;
+                    *field = ::core::option::Option::Some(
+                        MessageRequest::FileContainingSymbol(value),
+                    );
                     ::core::result::Result::Ok(())
                 }
                 5 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
@@ -292,22 +331,24 @@ pub mod server_reflection_request {
                         field,
                         ::core::option::Option::Some(MessageRequest::FileContainingExtension(_))
                     ) {
-                        *field =
-                            ::core::option::Option::Some(MessageRequest::FileContainingExtension(
+                        *field = ::core::option::Option::Some(
+                            MessageRequest::FileContainingExtension(
                                 ::core::default::Default::default(),
-                            ));
+                            ),
+                        );
                     }
-                    let ::core::option::Option::Some(MessageRequest::FileContainingExtension(
-                        value,
-                    )) = field
-                    else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(
+                        MessageRequest::FileContainingExtension(value),
+                    ) = field else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 6 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     let mut value = ::core::default::Default::default();
-                    ::protocall::__private::codec::Str::merge(wire_type, &mut value, decoder)?;
+                    ::protocall::__private::codec::Str::merge(
+                        wire_type,
+                        &mut value,
+                        decoder,
+                    )?;
                     *field = ::core::option::Option::Some(
                         MessageRequest::AllExtensionNumbersOfType(value),
                     );
@@ -315,13 +356,23 @@ pub mod server_reflection_request {
                 }
                 7 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     let mut value = ::core::default::Default::default();
-                    ::protocall::__private::codec::Str::merge(wire_type, &mut value, decoder)?;
-                    *field = ::core::option::Option::Some(MessageRequest::ListServices(value));
+                    ::protocall::__private::codec::Str::merge(
+                        wire_type,
+                        &mut value,
+                        decoder,
+                    )?;
+                    *field = ::core::option::Option::Some(
+                        MessageRequest::ListServices(value),
+                    );
                     ::core::result::Result::Ok(())
                 }
-                _ => ::core::result::Result::Err(::protocall::DecodeError::new(
-                    ::protocall::DecodeErrorKind::WireTypeMismatch,
-                )),
+                _ => {
+                    ::core::result::Result::Err(
+                        ::protocall::DecodeError::new(
+                            ::protocall::DecodeErrorKind::WireTypeMismatch,
+                        ),
+                    )
+                }
             }
         }
     }
@@ -352,14 +403,27 @@ impl ::protocall::Message for ExtensionRequest {
     const FULL_NAME: &'static str = "grpc.reflection.v1.ExtensionRequest";
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.reflection.v1.ExtensionRequest";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::Str::encode_implicit(1, &self.containing_type, buf);
-        ::protocall::__private::codec::Int32::encode_implicit(2, &self.extension_number, buf);
+        ::protocall::__private::codec::Str::encode_implicit(
+            1,
+            &self.containing_type,
+            buf,
+        );
+        ::protocall::__private::codec::Int32::encode_implicit(
+            2,
+            &self.extension_number,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        ::protocall::__private::codec::Str::encoded_len_implicit(1, &self.containing_type)
-            + ::protocall::__private::codec::Int32::encoded_len_implicit(2, &self.extension_number)
-            + self._unknown_fields.encoded_len()
+        ::protocall::__private::codec::Str::encoded_len_implicit(
+            1,
+            &self.containing_type,
+        )
+            + ::protocall::__private::codec::Int32::encoded_len_implicit(
+                2,
+                &self.extension_number,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -368,24 +432,33 @@ impl ::protocall::Message for ExtensionRequest {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(
-                wire_type,
-                &mut self.containing_type,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Int32::merge(
-                wire_type,
-                &mut self.extension_number,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.containing_type,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Int32::merge(
+                    wire_type,
+                    &mut self.extension_number,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -398,24 +471,24 @@ impl ::protocall::Message for ExtensionRequest {
 }
 impl ::protocall::__private::reflect::Describe for ExtensionRequest {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.reflection.v1.ExtensionRequest",
-            "grpc/reflection/v1/reflection.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.reflection.v1.ExtensionRequest",
+                "grpc/reflection/v1/reflection.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ExtensionRequest {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.reflection.v1.ExtensionRequest",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.reflection.v1.ExtensionRequest",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -475,7 +548,9 @@ pub struct ServerReflectionResponse {
     pub original_request: ::core::option::Option<ServerReflectionRequest>,
     /// The server sets one of the following fields according to the message_request
     /// in the request.
-    pub message_response: ::core::option::Option<server_reflection_response::MessageResponse>,
+    pub message_response: ::core::option::Option<
+        server_reflection_response::MessageResponse,
+    >,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
 }
@@ -493,11 +568,14 @@ impl ::core::fmt::Debug for ServerReflectionResponse {
 }
 impl ::protocall::Message for ServerReflectionResponse {
     const FULL_NAME: &'static str = "grpc.reflection.v1.ServerReflectionResponse";
-    const TYPE_URL: &'static str =
-        "type.googleapis.com/grpc.reflection.v1.ServerReflectionResponse";
+    const TYPE_URL: &'static str = "type.googleapis.com/grpc.reflection.v1.ServerReflectionResponse";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Str::encode_implicit(1, &self.valid_host, buf);
-        ::protocall::__private::codec::Msg::encode_optional(2, &self.original_request, buf);
+        ::protocall::__private::codec::Msg::encode_optional(
+            2,
+            &self.original_request,
+            buf,
+        );
         if let ::core::option::Option::Some(oneof) = &self.message_response {
             oneof.encode(buf);
         }
@@ -505,7 +583,10 @@ impl ::protocall::Message for ServerReflectionResponse {
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Str::encoded_len_implicit(1, &self.valid_host)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(2, &self.original_request)
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                2,
+                &self.original_request,
+            )
             + self
                 .message_response
                 .as_ref()
@@ -520,27 +601,40 @@ impl ::protocall::Message for ServerReflectionResponse {
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
             1 => {
-                ::protocall::__private::codec::Str::merge(wire_type, &mut self.valid_host, decoder)
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.valid_host,
+                    decoder,
+                )
             }
-            2 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.original_request,
-                decoder,
-            ),
-            4..=7 => server_reflection_response::MessageResponse::merge(
-                &mut self.message_response,
-                number,
-                wire_type,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            2 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.original_request,
+                    decoder,
+                )
+            }
+            4..=7 => {
+                server_reflection_response::MessageResponse::merge(
+                    &mut self.message_response,
+                    number,
+                    wire_type,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -554,24 +648,24 @@ impl ::protocall::Message for ServerReflectionResponse {
 }
 impl ::protocall::__private::reflect::Describe for ServerReflectionResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.reflection.v1.ServerReflectionResponse",
-            "grpc/reflection/v1/reflection.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.reflection.v1.ServerReflectionResponse",
+                "grpc/reflection/v1/reflection.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ServerReflectionResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.reflection.v1.ServerReflectionResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.reflection.v1.ServerReflectionResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -597,7 +691,9 @@ impl ::protocall::reflect::ReflectMessage for ServerReflectionResponse {
         )?;
         if let ::core::option::Option::Some(oneof) = &self.message_response {
             match oneof {
-                server_reflection_response::MessageResponse::FileDescriptorResponse(value) => {
+                server_reflection_response::MessageResponse::FileDescriptorResponse(
+                    value,
+                ) => {
                     ::protocall::__private::codec::Msg::json(
                         p,
                         &mut map,
@@ -606,7 +702,9 @@ impl ::protocall::reflect::ReflectMessage for ServerReflectionResponse {
                         value,
                     )?;
                 }
-                server_reflection_response::MessageResponse::AllExtensionNumbersResponse(value) => {
+                server_reflection_response::MessageResponse::AllExtensionNumbersResponse(
+                    value,
+                ) => {
                     ::protocall::__private::codec::Msg::json(
                         p,
                         &mut map,
@@ -615,7 +713,9 @@ impl ::protocall::reflect::ReflectMessage for ServerReflectionResponse {
                         value,
                     )?;
                 }
-                server_reflection_response::MessageResponse::ListServicesResponse(value) => {
+                server_reflection_response::MessageResponse::ListServicesResponse(
+                    value,
+                ) => {
                     ::protocall::__private::codec::Msg::json(
                         p,
                         &mut map,
@@ -658,9 +758,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for ServerReflectionRe
 impl ServerReflectionResponse {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static ServerReflectionResponse {
-        static INSTANCE: ::std::sync::OnceLock<ServerReflectionResponse> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<ServerReflectionResponse as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<ServerReflectionResponse> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<ServerReflectionResponse as ::core::default::Default>::default)
     }
     /// The value of `original_request`, or its default when unset.
     pub fn original_request(&self) -> &ServerReflectionRequest {
@@ -727,13 +827,15 @@ pub mod server_reflection_response {
         }
         /// The proto name of member `number`.
         pub fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(match number {
-                4 => "file_descriptor_response",
-                5 => "all_extension_numbers_response",
-                6 => "list_services_response",
-                7 => "error_response",
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match number {
+                    4 => "file_descriptor_response",
+                    5 => "all_extension_numbers_response",
+                    6 => "list_services_response",
+                    7 => "error_response",
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         /// Reads member `number` into `field`: a message member merges
         /// into the value already set, any other member replaces it.
@@ -749,25 +851,21 @@ pub mod server_reflection_response {
                         field,
                         ::core::option::Option::Some(MessageResponse::FileDescriptorResponse(_))
                     ) {
-                        *field =
-                            ::core::option::Option::Some(MessageResponse::FileDescriptorResponse(
+                        *field = ::core::option::Option::Some(
+                            MessageResponse::FileDescriptorResponse(
                                 ::core::default::Default::default(),
-                            ));
+                            ),
+                        );
                     }
-                    let ::core::option::Option::Some(MessageResponse::FileDescriptorResponse(
-                        value,
-                    )) = field
-                    else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(
+                        MessageResponse::FileDescriptorResponse(value),
+                    ) = field else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 5 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     if !::core::matches!(
                         field,
-                        ::core::option::Option::Some(MessageResponse::AllExtensionNumbersResponse(
-                            _
-                        ))
+                        ::core::option::Option::Some(MessageResponse::AllExtensionNumbersResponse(_))
                     ) {
                         *field = ::core::option::Option::Some(
                             MessageResponse::AllExtensionNumbersResponse(
@@ -775,12 +873,9 @@ pub mod server_reflection_response {
                             ),
                         );
                     }
-                    let ::core::option::Option::Some(MessageResponse::AllExtensionNumbersResponse(
-                        value,
-                    )) = field
-                    else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(
+                        MessageResponse::AllExtensionNumbersResponse(value),
+                    ) = field else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 6 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
@@ -788,16 +883,15 @@ pub mod server_reflection_response {
                         field,
                         ::core::option::Option::Some(MessageResponse::ListServicesResponse(_))
                     ) {
-                        *field =
-                            ::core::option::Option::Some(MessageResponse::ListServicesResponse(
+                        *field = ::core::option::Option::Some(
+                            MessageResponse::ListServicesResponse(
                                 ::core::default::Default::default(),
-                            ));
+                            ),
+                        );
                     }
-                    let ::core::option::Option::Some(MessageResponse::ListServicesResponse(value)) =
-                        field
-                    else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(
+                        MessageResponse::ListServicesResponse(value),
+                    ) = field else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 7 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
@@ -805,19 +899,24 @@ pub mod server_reflection_response {
                         field,
                         ::core::option::Option::Some(MessageResponse::ErrorResponse(_))
                     ) {
-                        *field = ::core::option::Option::Some(MessageResponse::ErrorResponse(
-                            ::core::default::Default::default(),
-                        ));
+                        *field = ::core::option::Option::Some(
+                            MessageResponse::ErrorResponse(
+                                ::core::default::Default::default(),
+                            ),
+                        );
                     }
-                    let ::core::option::Option::Some(MessageResponse::ErrorResponse(value)) = field
-                    else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(
+                        MessageResponse::ErrorResponse(value),
+                    ) = field else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
-                _ => ::core::result::Result::Err(::protocall::DecodeError::new(
-                    ::protocall::DecodeErrorKind::WireTypeMismatch,
-                )),
+                _ => {
+                    ::core::result::Result::Err(
+                        ::protocall::DecodeError::new(
+                            ::protocall::DecodeErrorKind::WireTypeMismatch,
+                        ),
+                    )
+                }
             }
         }
     }
@@ -848,12 +947,18 @@ impl ::protocall::Message for FileDescriptorResponse {
     const FULL_NAME: &'static str = "grpc.reflection.v1.FileDescriptorResponse";
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.reflection.v1.FileDescriptorResponse";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::Bytes::encode_repeated(1, &self.file_descriptor_proto, buf);
+        ::protocall::__private::codec::Bytes::encode_repeated(
+            1,
+            &self.file_descriptor_proto,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        ::protocall::__private::codec::Bytes::encoded_len_repeated(1, &self.file_descriptor_proto)
-            + self._unknown_fields.encoded_len()
+        ::protocall::__private::codec::Bytes::encoded_len_repeated(
+            1,
+            &self.file_descriptor_proto,
+        ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -862,19 +967,26 @@ impl ::protocall::Message for FileDescriptorResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Bytes::merge_repeated(
-                wire_type,
-                &mut self.file_descriptor_proto,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Bytes::merge_repeated(
+                    wire_type,
+                    &mut self.file_descriptor_proto,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -886,24 +998,24 @@ impl ::protocall::Message for FileDescriptorResponse {
 }
 impl ::protocall::__private::reflect::Describe for FileDescriptorResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.reflection.v1.FileDescriptorResponse",
-            "grpc/reflection/v1/reflection.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.reflection.v1.FileDescriptorResponse",
+                "grpc/reflection/v1/reflection.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for FileDescriptorResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.reflection.v1.FileDescriptorResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.reflection.v1.FileDescriptorResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -943,9 +1055,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for FileDescriptorResp
 impl FileDescriptorResponse {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static FileDescriptorResponse {
-        static INSTANCE: ::std::sync::OnceLock<FileDescriptorResponse> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<FileDescriptorResponse as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<FileDescriptorResponse> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<FileDescriptorResponse as ::core::default::Default>::default)
     }
 }
 /// A list of extension numbers sent by the server answering
@@ -975,14 +1087,24 @@ impl ::protocall::Message for ExtensionNumberResponse {
     const FULL_NAME: &'static str = "grpc.reflection.v1.ExtensionNumberResponse";
     const TYPE_URL: &'static str = "type.googleapis.com/grpc.reflection.v1.ExtensionNumberResponse";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::Str::encode_implicit(1, &self.base_type_name, buf);
-        ::protocall::__private::codec::Int32::encode_packed(2, &self.extension_number, buf);
+        ::protocall::__private::codec::Str::encode_implicit(
+            1,
+            &self.base_type_name,
+            buf,
+        );
+        ::protocall::__private::codec::Int32::encode_packed(
+            2,
+            &self.extension_number,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Str::encoded_len_implicit(1, &self.base_type_name)
-            + ::protocall::__private::codec::Int32::encoded_len_packed(2, &self.extension_number)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Int32::encoded_len_packed(
+                2,
+                &self.extension_number,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -991,24 +1113,33 @@ impl ::protocall::Message for ExtensionNumberResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(
-                wire_type,
-                &mut self.base_type_name,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Int32::merge_repeated(
-                wire_type,
-                &mut self.extension_number,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.base_type_name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Int32::merge_repeated(
+                    wire_type,
+                    &mut self.extension_number,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1021,24 +1152,24 @@ impl ::protocall::Message for ExtensionNumberResponse {
 }
 impl ::protocall::__private::reflect::Describe for ExtensionNumberResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.reflection.v1.ExtensionNumberResponse",
-            "grpc/reflection/v1/reflection.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.reflection.v1.ExtensionNumberResponse",
+                "grpc/reflection/v1/reflection.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ExtensionNumberResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.reflection.v1.ExtensionNumberResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.reflection.v1.ExtensionNumberResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1085,9 +1216,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for ExtensionNumberRes
 impl ExtensionNumberResponse {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static ExtensionNumberResponse {
-        static INSTANCE: ::std::sync::OnceLock<ExtensionNumberResponse> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<ExtensionNumberResponse as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<ExtensionNumberResponse> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<ExtensionNumberResponse as ::core::default::Default>::default)
     }
 }
 /// A list of ServiceResponse sent by the server answering list_services request.
@@ -1127,19 +1258,26 @@ impl ::protocall::Message for ListServiceResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.service,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.service,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1151,24 +1289,24 @@ impl ::protocall::Message for ListServiceResponse {
 }
 impl ::protocall::__private::reflect::Describe for ListServiceResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.reflection.v1.ListServiceResponse",
-            "grpc/reflection/v1/reflection.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.reflection.v1.ListServiceResponse",
+                "grpc/reflection/v1/reflection.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ListServiceResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.reflection.v1.ListServiceResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.reflection.v1.ListServiceResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1250,15 +1388,26 @@ impl ::protocall::Message for ServiceResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1270,24 +1419,24 @@ impl ::protocall::Message for ServiceResponse {
 }
 impl ::protocall::__private::reflect::Describe for ServiceResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.reflection.v1.ServiceResponse",
-            "grpc/reflection/v1/reflection.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.reflection.v1.ServiceResponse",
+                "grpc/reflection/v1/reflection.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ServiceResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.reflection.v1.ServiceResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.reflection.v1.ServiceResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1297,7 +1446,13 @@ impl ::protocall::reflect::ReflectMessage for ServiceResponse {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         p.end(map)
     }
 }
@@ -1356,8 +1511,10 @@ impl ::protocall::Message for ErrorResponse {
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Int32::encoded_len_implicit(1, &self.error_code)
-            + ::protocall::__private::codec::Str::encoded_len_implicit(2, &self.error_message)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Str::encoded_len_implicit(
+                2,
+                &self.error_message,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -1366,24 +1523,33 @@ impl ::protocall::Message for ErrorResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int32::merge(
-                wire_type,
-                &mut self.error_code,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Str::merge(
-                wire_type,
-                &mut self.error_message,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int32::merge(
+                    wire_type,
+                    &mut self.error_code,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.error_message,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1396,24 +1562,24 @@ impl ::protocall::Message for ErrorResponse {
 }
 impl ::protocall::__private::reflect::Describe for ErrorResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "grpc.reflection.v1.ErrorResponse",
-            "grpc/reflection/v1/reflection.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "grpc.reflection.v1.ErrorResponse",
+                "grpc/reflection/v1/reflection.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ErrorResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "grpc.reflection.v1.ErrorResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "grpc.reflection.v1.ErrorResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1468,11 +1634,13 @@ impl ErrorResponse {
 pub mod server_reflection_server {
     use ::core::future::Future;
     use ::protocall::server::{streaming, unimplemented};
-    use ::protocall::{Request, Response, Status, Streaming, server::Stream};
+    use ::protocall::{Request, Response, Status, server::Stream, Streaming};
     /// The `grpc.reflection.v1.ServerReflection` service: implement it to serve it.
     pub trait ServerReflection: ::core::marker::Send + ::core::marker::Sync + 'static {
         /// The stream of responses [`Self::server_reflection_info`] returns.
-        type ServerReflectionInfoStream: Stream<Item = Result<super::ServerReflectionResponse, Status>>
+        type ServerReflectionInfoStream: Stream<
+                Item = Result<super::ServerReflectionResponse, Status>,
+            >
             + Send
             + 'static;
         /// The reflection service is structured as a bidirectional stream, ensuring
@@ -1480,7 +1648,9 @@ pub mod server_reflection_server {
         fn server_reflection_info(
             &self,
             request: Request<Streaming<super::ServerReflectionRequest>>,
-        ) -> impl Future<Output = Result<Response<Self::ServerReflectionInfoStream>, Status>> + Send;
+        ) -> impl Future<
+            Output = Result<Response<Self::ServerReflectionInfoStream>, Status>,
+        > + Send;
     }
     /// Serves a [`ServerReflection`] implementation: add it to a `protocall::Server`.
     pub struct ServerReflectionServer<T> {
@@ -1493,7 +1663,9 @@ pub mod server_reflection_server {
         }
         /// Wraps a shared `service`.
         pub fn from_arc(service: ::std::sync::Arc<T>) -> Self {
-            ServerReflectionServer { inner: service }
+            ServerReflectionServer {
+                inner: service,
+            }
         }
     }
     impl<T> ::core::clone::Clone for ServerReflectionServer<T> {
@@ -1508,33 +1680,44 @@ pub mod server_reflection_server {
             f.write_str("grpc.reflection.v1.ServerReflection")
         }
     }
-    impl<T: ServerReflection> ::protocall::server::NamedService for ServerReflectionServer<T> {
+    impl<T: ServerReflection> ::protocall::server::NamedService
+    for ServerReflectionServer<T> {
         const NAME: &'static str = "grpc.reflection.v1.ServerReflection";
     }
-    impl<T: ServerReflection> ::protocall::server::GrpcService for ServerReflectionServer<T> {
-        fn call(&self, call: ::protocall::server::Call) -> ::protocall::server::ResponseFuture {
+    impl<T: ServerReflection> ::protocall::server::GrpcService
+    for ServerReflectionServer<T> {
+        fn call(
+            &self,
+            call: ::protocall::server::Call,
+        ) -> ::protocall::server::ResponseFuture {
             let svc = ::std::sync::Arc::clone(&self.inner);
             match call.method() {
-                "ServerReflectionInfo" => streaming(call, move |req| async move {
-                    T::server_reflection_info(&svc, req).await
-                }),
+                "ServerReflectionInfo" => {
+                    streaming(
+                        call,
+                        move |req| async move {
+                            T::server_reflection_info(&svc, req).await
+                        },
+                    )
+                }
                 _ => unimplemented(call),
             }
         }
         fn methods(&self) -> ::core::option::Option<&'static [&'static str]> {
             ::core::option::Option::Some(&["ServerReflectionInfo"])
         }
-        fn descriptor(&self) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::ServiceDescriptor> =
-                ::std::sync::OnceLock::new();
+        fn descriptor(
+            &self,
+        ) -> ::core::option::Option<::protocall::reflect::ServiceDescriptor> {
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::ServiceDescriptor,
+            > = ::std::sync::OnceLock::new();
             ::core::option::Option::Some(
                 DESCRIPTOR
-                    .get_or_init(|| {
-                        ::protocall::__private::service_descriptor(
-                            super::FILE_DESCRIPTOR_SET,
-                            "grpc.reflection.v1.ServerReflection",
-                        )
-                    })
+                    .get_or_init(|| ::protocall::__private::service_descriptor(
+                        super::FILE_DESCRIPTOR_SET,
+                        "grpc.reflection.v1.ServerReflection",
+                    ))
                     .clone(),
             )
         }
@@ -1542,7 +1725,7 @@ pub mod server_reflection_server {
 }
 /// Client side of `grpc.reflection.v1.ServerReflection`.
 pub mod server_reflection_client {
-    use ::protocall::{Response, Status, Streaming, client::IntoStreamingRequest};
+    use ::protocall::{client::IntoStreamingRequest, Response, Status, Streaming};
     /// Calls the `grpc.reflection.v1.ServerReflection` service.
     #[derive(Clone, Debug)]
     pub struct ServerReflectionClient<T = ::protocall::Channel> {
@@ -1553,7 +1736,9 @@ pub mod server_reflection_client {
         pub async fn connect(
             uri: impl ::core::convert::AsRef<str>,
         ) -> ::core::result::Result<Self, ::protocall::Status> {
-            ::core::result::Result::Ok(Self::new(::protocall::Channel::connect(uri).await?))
+            ::core::result::Result::Ok(
+                Self::new(::protocall::Channel::connect(uri).await?),
+            )
         }
     }
     impl<T: ::protocall::client::GrpcTransport> ServerReflectionClient<T> {
@@ -1564,14 +1749,22 @@ pub mod server_reflection_client {
         }
         /// Calls with the options of `grpc` (compression, message limits, interceptors).
         pub fn with_options(grpc: ::protocall::client::Grpc<T>) -> Self {
-            ServerReflectionClient { inner: grpc }
+            ServerReflectionClient {
+                inner: grpc,
+            }
         }
         /// Compresses requests with `encoding`.
-        pub fn send_compressed(self, encoding: ::protocall::compression::Encoding) -> Self {
+        pub fn send_compressed(
+            self,
+            encoding: ::protocall::compression::Encoding,
+        ) -> Self {
             Self::with_options(self.inner.send_compressed(encoding))
         }
         /// The encodings accepted on responses.
-        pub fn accept_compressed(self, encodings: &[::protocall::compression::Encoding]) -> Self {
+        pub fn accept_compressed(
+            self,
+            encodings: &[::protocall::compression::Encoding],
+        ) -> Self {
             Self::with_options(self.inner.accept_compressed(encodings))
         }
         /// Largest response message accepted.
@@ -1583,7 +1776,10 @@ pub mod server_reflection_client {
             Self::with_options(self.inner.max_encoding_message_size(limit))
         }
         /// Runs `interceptor` on every call (after earlier ones).
-        pub fn with_interceptor(self, interceptor: impl ::protocall::server::Interceptor) -> Self {
+        pub fn with_interceptor(
+            self,
+            interceptor: impl ::protocall::server::Interceptor,
+        ) -> Self {
             Self::with_options(self.inner.with_interceptor(interceptor))
         }
         /// The reflection service is structured as a bidirectional stream, ensuring

@@ -55,34 +55,47 @@ impl ::protocall::Message for Version {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int32::merge_optional(
-                wire_type,
-                &mut self.major,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Int32::merge_optional(
-                wire_type,
-                &mut self.minor,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Int32::merge_optional(
-                wire_type,
-                &mut self.patch,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.suffix,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int32::merge_optional(
+                    wire_type,
+                    &mut self.major,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Int32::merge_optional(
+                    wire_type,
+                    &mut self.minor,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Int32::merge_optional(
+                    wire_type,
+                    &mut self.patch,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.suffix,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -97,24 +110,24 @@ impl ::protocall::Message for Version {
 }
 impl ::protocall::__private::reflect::Describe for Version {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.compiler.Version",
-            "google/protobuf/compiler/plugin.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.compiler.Version",
+                "google/protobuf/compiler/plugin.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Version {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.compiler.Version",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.compiler.Version",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -249,26 +262,44 @@ impl ::core::fmt::Debug for CodeGeneratorRequest {
 }
 impl ::protocall::Message for CodeGeneratorRequest {
     const FULL_NAME: &'static str = "google.protobuf.compiler.CodeGeneratorRequest";
-    const TYPE_URL: &'static str =
-        "type.googleapis.com/google.protobuf.compiler.CodeGeneratorRequest";
+    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.compiler.CodeGeneratorRequest";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::Str::encode_repeated(1, &self.file_to_generate, buf);
+        ::protocall::__private::codec::Str::encode_repeated(
+            1,
+            &self.file_to_generate,
+            buf,
+        );
         ::protocall::__private::codec::Str::encode_optional(2, &self.parameter, buf);
-        ::protocall::__private::codec::Msg::encode_optional(3, &self.compiler_version, buf);
+        ::protocall::__private::codec::Msg::encode_optional(
+            3,
+            &self.compiler_version,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_repeated(15, &self.proto_file, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(17, &self.source_file_descriptors, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            17,
+            &self.source_file_descriptors,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        ::protocall::__private::codec::Str::encoded_len_repeated(1, &self.file_to_generate)
-            + ::protocall::__private::codec::Str::encoded_len_optional(2, &self.parameter)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(3, &self.compiler_version)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(15, &self.proto_file)
+        ::protocall::__private::codec::Str::encoded_len_repeated(
+            1,
+            &self.file_to_generate,
+        ) + ::protocall::__private::codec::Str::encoded_len_optional(2, &self.parameter)
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                3,
+                &self.compiler_version,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                15,
+                &self.proto_file,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_repeated(
                 17,
                 &self.source_file_descriptors,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -277,39 +308,54 @@ impl ::protocall::Message for CodeGeneratorRequest {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_repeated(
-                wire_type,
-                &mut self.file_to_generate,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.parameter,
-                decoder,
-            ),
-            15 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.proto_file,
-                decoder,
-            ),
-            17 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.source_file_descriptors,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.compiler_version,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_repeated(
+                    wire_type,
+                    &mut self.file_to_generate,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.parameter,
+                    decoder,
+                )
+            }
+            15 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.proto_file,
+                    decoder,
+                )
+            }
+            17 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.source_file_descriptors,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.compiler_version,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -325,24 +371,24 @@ impl ::protocall::Message for CodeGeneratorRequest {
 }
 impl ::protocall::__private::reflect::Describe for CodeGeneratorRequest {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.compiler.CodeGeneratorRequest",
-            "google/protobuf/compiler/plugin.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.compiler.CodeGeneratorRequest",
+                "google/protobuf/compiler/plugin.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for CodeGeneratorRequest {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.compiler.CodeGeneratorRequest",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.compiler.CodeGeneratorRequest",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -419,9 +465,7 @@ impl CodeGeneratorRequest {
     }
     /// The value of `compiler_version`, or its default when unset.
     pub fn compiler_version(&self) -> &Version {
-        self.compiler_version
-            .as_ref()
-            .unwrap_or_else(|| Version::default_instance())
+        self.compiler_version.as_ref().unwrap_or_else(|| Version::default_instance())
     }
 }
 /// The plugin writes an encoded CodeGeneratorResponse to stdout.
@@ -470,13 +514,24 @@ impl ::core::fmt::Debug for CodeGeneratorResponse {
 }
 impl ::protocall::Message for CodeGeneratorResponse {
     const FULL_NAME: &'static str = "google.protobuf.compiler.CodeGeneratorResponse";
-    const TYPE_URL: &'static str =
-        "type.googleapis.com/google.protobuf.compiler.CodeGeneratorResponse";
+    const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.compiler.CodeGeneratorResponse";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Str::encode_optional(1, &self.error, buf);
-        ::protocall::__private::codec::Uint64::encode_optional(2, &self.supported_features, buf);
-        ::protocall::__private::codec::Int32::encode_optional(3, &self.minimum_edition, buf);
-        ::protocall::__private::codec::Int32::encode_optional(4, &self.maximum_edition, buf);
+        ::protocall::__private::codec::Uint64::encode_optional(
+            2,
+            &self.supported_features,
+            buf,
+        );
+        ::protocall::__private::codec::Int32::encode_optional(
+            3,
+            &self.minimum_edition,
+            buf,
+        );
+        ::protocall::__private::codec::Int32::encode_optional(
+            4,
+            &self.maximum_edition,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_repeated(15, &self.file, buf);
         self._unknown_fields.encode(buf);
     }
@@ -486,9 +541,14 @@ impl ::protocall::Message for CodeGeneratorResponse {
                 2,
                 &self.supported_features,
             )
-            + ::protocall::__private::codec::Int32::encoded_len_optional(3, &self.minimum_edition)
-            + ::protocall::__private::codec::Int32::encoded_len_optional(4, &self.maximum_edition)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(15, &self.file)
+            + ::protocall::__private::codec::Int32::encoded_len_optional(
+                3,
+                &self.minimum_edition,
+            )
+            + ::protocall::__private::codec::Int32::encoded_len_optional(
+                4,
+                &self.maximum_edition,
+            ) + ::protocall::__private::codec::Msg::encoded_len_repeated(15, &self.file)
             + self._unknown_fields.encoded_len()
     }
     fn merge_field(
@@ -498,39 +558,54 @@ impl ::protocall::Message for CodeGeneratorResponse {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.error,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Uint64::merge_optional(
-                wire_type,
-                &mut self.supported_features,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Int32::merge_optional(
-                wire_type,
-                &mut self.minimum_edition,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Int32::merge_optional(
-                wire_type,
-                &mut self.maximum_edition,
-                decoder,
-            ),
-            15 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.file,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.error,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Uint64::merge_optional(
+                    wire_type,
+                    &mut self.supported_features,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Int32::merge_optional(
+                    wire_type,
+                    &mut self.minimum_edition,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Int32::merge_optional(
+                    wire_type,
+                    &mut self.maximum_edition,
+                    decoder,
+                )
+            }
+            15 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.file,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -546,24 +621,24 @@ impl ::protocall::Message for CodeGeneratorResponse {
 }
 impl ::protocall::__private::reflect::Describe for CodeGeneratorResponse {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.compiler.CodeGeneratorResponse",
-            "google/protobuf/compiler/plugin.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.compiler.CodeGeneratorResponse",
+                "google/protobuf/compiler/plugin.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for CodeGeneratorResponse {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.compiler.CodeGeneratorResponse",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.compiler.CodeGeneratorResponse",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -601,7 +676,13 @@ impl ::protocall::reflect::ReflectMessage for CodeGeneratorResponse {
             "maximum_edition",
             &self.maximum_edition,
         )?;
-        ::protocall::__private::codec::Msg::json_repeated(p, &mut map, "file", "file", &self.file)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "file",
+            "file",
+            &self.file,
+        )?;
         p.end(map)
     }
 }
@@ -625,9 +706,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for CodeGeneratorRespo
 impl CodeGeneratorResponse {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static CodeGeneratorResponse {
-        static INSTANCE: ::std::sync::OnceLock<CodeGeneratorResponse> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<CodeGeneratorResponse as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<CodeGeneratorResponse> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<CodeGeneratorResponse as ::core::default::Default>::default)
     }
     /// The value of `error`, or its default when unset.
     pub fn error(&self) -> &str {
@@ -725,24 +806,36 @@ pub mod code_generator_response {
     }
     impl ::protocall::Message for File {
         const FULL_NAME: &'static str = "google.protobuf.compiler.CodeGeneratorResponse.File";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.compiler.CodeGeneratorResponse.File";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.compiler.CodeGeneratorResponse.File";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             ::protocall::__private::codec::Str::encode_optional(1, &self.name, buf);
-            ::protocall::__private::codec::Str::encode_optional(2, &self.insertion_point, buf);
+            ::protocall::__private::codec::Str::encode_optional(
+                2,
+                &self.insertion_point,
+                buf,
+            );
             ::protocall::__private::codec::Str::encode_optional(15, &self.content, buf);
-            ::protocall::__private::codec::Msg::encode_optional(16, &self.generated_code_info, buf);
+            ::protocall::__private::codec::Msg::encode_optional(
+                16,
+                &self.generated_code_info,
+                buf,
+            );
             self._unknown_fields.encode(buf);
         }
         fn encoded_len(&self) -> usize {
             ::protocall::__private::codec::Str::encoded_len_optional(1, &self.name)
-                + ::protocall::__private::codec::Str::encoded_len_optional(2, &self.insertion_point)
-                + ::protocall::__private::codec::Str::encoded_len_optional(15, &self.content)
+                + ::protocall::__private::codec::Str::encoded_len_optional(
+                    2,
+                    &self.insertion_point,
+                )
+                + ::protocall::__private::codec::Str::encoded_len_optional(
+                    15,
+                    &self.content,
+                )
                 + ::protocall::__private::codec::Msg::encoded_len_optional(
                     16,
                     &self.generated_code_info,
-                )
-                + self._unknown_fields.encoded_len()
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -751,31 +844,42 @@ pub mod code_generator_response {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.name,
-                    decoder,
-                ),
-                2 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.insertion_point,
-                    decoder,
-                ),
-                15 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.content,
-                    decoder,
-                ),
-                16 => ::protocall::__private::codec::Msg::merge_optional(
-                    wire_type,
-                    &mut self.generated_code_info,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.name,
+                        decoder,
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.insertion_point,
+                        decoder,
+                    )
+                }
+                15 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.content,
+                        decoder,
+                    )
+                }
+                16 => {
+                    ::protocall::__private::codec::Msg::merge_optional(
+                        wire_type,
+                        &mut self.generated_code_info,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -795,24 +899,24 @@ pub mod code_generator_response {
     }
     impl ::protocall::__private::reflect::Describe for File {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.compiler.CodeGeneratorResponse.File",
-                "google/protobuf/compiler/plugin.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.compiler.CodeGeneratorResponse.File",
+                    "google/protobuf/compiler/plugin.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for File {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.compiler.CodeGeneratorResponse.File",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.compiler.CodeGeneratorResponse.File",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -823,7 +927,11 @@ pub mod code_generator_response {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             let mut map = p.begin(serializer)?;
             ::protocall::__private::codec::Str::json_optional(
-                p, &mut map, "name", "name", &self.name,
+                p,
+                &mut map,
+                "name",
+                "name",
+                &self.name,
             )?;
             ::protocall::__private::codec::Str::json_optional(
                 p,
@@ -906,12 +1014,14 @@ pub mod code_generator_response {
     impl ::protocall::Enumeration for Feature {
         const FULL_NAME: &'static str = "google.protobuf.compiler.CodeGeneratorResponse.Feature";
         fn from_i32(value: i32) -> ::core::option::Option<Feature> {
-            ::core::option::Option::Some(match value {
-                0 => Feature::None,
-                1 => Feature::Proto3Optional,
-                2 => Feature::SupportsEditions,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => Feature::None,
+                    1 => Feature::Proto3Optional,
+                    2 => Feature::SupportsEditions,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -924,21 +1034,24 @@ pub mod code_generator_response {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<Feature> {
-            ::core::option::Option::Some(match name {
-                "FEATURE_NONE" => Feature::None,
-                "FEATURE_PROTO3_OPTIONAL" => Feature::Proto3Optional,
-                "FEATURE_SUPPORTS_EDITIONS" => Feature::SupportsEditions,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "FEATURE_NONE" => Feature::None,
+                    "FEATURE_PROTO3_OPTIONAL" => Feature::Proto3Optional,
+                    "FEATURE_SUPPORTS_EDITIONS" => Feature::SupportsEditions,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for Feature {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.compiler.CodeGeneratorResponse.Feature",
-                "google/protobuf/compiler/plugin.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.compiler.CodeGeneratorResponse.Feature",
+                    "google/protobuf/compiler/plugin.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
 }

@@ -73,8 +73,7 @@ pub struct Any {
 impl ::core::fmt::Debug for Any {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut s = f.debug_struct("Any");
-        s.field("type_url", &self.type_url)
-            .field("value", &self.value);
+        s.field("type_url", &self.type_url).field("value", &self.value);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -101,16 +100,33 @@ impl ::protocall::Message for Any {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.type_url, decoder),
-            2 => ::protocall::__private::codec::Bytes::merge(wire_type, &mut self.value, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.type_url,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Bytes::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -123,24 +139,24 @@ impl ::protocall::Message for Any {
 }
 impl ::protocall::__private::reflect::Describe for Any {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Any",
-            "google/protobuf/any.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Any",
+                "google/protobuf/any.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Any {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Any",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Any",
+            ))
             .clone()
     }
 }
@@ -248,7 +264,11 @@ impl ::protocall::Message for Api {
         ::protocall::__private::codec::Msg::encode_repeated(2, &self.methods, buf);
         ::protocall::__private::codec::Msg::encode_repeated(3, &self.options, buf);
         ::protocall::__private::codec::Str::encode_implicit(4, &self.version, buf);
-        ::protocall::__private::codec::Msg::encode_optional(5, &self.source_context, buf);
+        ::protocall::__private::codec::Msg::encode_optional(
+            5,
+            &self.source_context,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_repeated(6, &self.mixins, buf);
         ::protocall::__private::codec::Enum::encode_implicit(7, &self.syntax, buf);
         ::protocall::__private::codec::Str::encode_implicit(8, &self.edition, buf);
@@ -259,8 +279,10 @@ impl ::protocall::Message for Api {
             + ::protocall::__private::codec::Msg::encoded_len_repeated(2, &self.methods)
             + ::protocall::__private::codec::Msg::encoded_len_repeated(3, &self.options)
             + ::protocall::__private::codec::Str::encoded_len_implicit(4, &self.version)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(5, &self.source_context)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(6, &self.mixins)
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                5,
+                &self.source_context,
+            ) + ::protocall::__private::codec::Msg::encoded_len_repeated(6, &self.mixins)
             + ::protocall::__private::codec::Enum::encoded_len_implicit(7, &self.syntax)
             + ::protocall::__private::codec::Str::encoded_len_implicit(8, &self.edition)
             + self._unknown_fields.encoded_len()
@@ -272,38 +294,75 @@ impl ::protocall::Message for Api {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.methods,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.version, decoder),
-            5 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.source_context,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.mixins,
-                decoder,
-            ),
-            7 => ::protocall::__private::codec::Enum::merge(wire_type, &mut self.syntax, decoder),
-            8 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.edition, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.methods,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.version,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.source_context,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.mixins,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.syntax,
+                    decoder,
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.edition,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -322,24 +381,24 @@ impl ::protocall::Message for Api {
 }
 impl ::protocall::__private::reflect::Describe for Api {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Api",
-            "google/protobuf/api.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Api",
+                "google/protobuf/api.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Api {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Api",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Api",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -349,7 +408,13 @@ impl ::protocall::reflect::ReflectMessage for Api {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Msg::json_repeated(
             p,
             &mut map,
@@ -427,9 +492,7 @@ impl Api {
     }
     /// The value of `source_context`, or its default when unset.
     pub fn source_context(&self) -> &SourceContext {
-        self.source_context
-            .as_ref()
-            .unwrap_or_else(|| SourceContext::default_instance())
+        self.source_context.as_ref().unwrap_or_else(|| SourceContext::default_instance())
     }
 }
 /// Method represents a method of an API interface.
@@ -491,10 +554,26 @@ impl ::protocall::Message for Method {
     const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.Method";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Str::encode_implicit(1, &self.name, buf);
-        ::protocall::__private::codec::Str::encode_implicit(2, &self.request_type_url, buf);
-        ::protocall::__private::codec::Bool::encode_implicit(3, &self.request_streaming, buf);
-        ::protocall::__private::codec::Str::encode_implicit(4, &self.response_type_url, buf);
-        ::protocall::__private::codec::Bool::encode_implicit(5, &self.response_streaming, buf);
+        ::protocall::__private::codec::Str::encode_implicit(
+            2,
+            &self.request_type_url,
+            buf,
+        );
+        ::protocall::__private::codec::Bool::encode_implicit(
+            3,
+            &self.request_streaming,
+            buf,
+        );
+        ::protocall::__private::codec::Str::encode_implicit(
+            4,
+            &self.response_type_url,
+            buf,
+        );
+        ::protocall::__private::codec::Bool::encode_implicit(
+            5,
+            &self.response_streaming,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_repeated(6, &self.options, buf);
         ::protocall::__private::codec::Enum::encode_implicit(7, &self.syntax, buf);
         ::protocall::__private::codec::Str::encode_implicit(8, &self.edition, buf);
@@ -502,10 +581,22 @@ impl ::protocall::Message for Method {
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Str::encoded_len_implicit(1, &self.name)
-            + ::protocall::__private::codec::Str::encoded_len_implicit(2, &self.request_type_url)
-            + ::protocall::__private::codec::Bool::encoded_len_implicit(3, &self.request_streaming)
-            + ::protocall::__private::codec::Str::encoded_len_implicit(4, &self.response_type_url)
-            + ::protocall::__private::codec::Bool::encoded_len_implicit(5, &self.response_streaming)
+            + ::protocall::__private::codec::Str::encoded_len_implicit(
+                2,
+                &self.request_type_url,
+            )
+            + ::protocall::__private::codec::Bool::encoded_len_implicit(
+                3,
+                &self.request_streaming,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_implicit(
+                4,
+                &self.response_type_url,
+            )
+            + ::protocall::__private::codec::Bool::encoded_len_implicit(
+                5,
+                &self.response_streaming,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_repeated(6, &self.options)
             + ::protocall::__private::codec::Enum::encoded_len_implicit(7, &self.syntax)
             + ::protocall::__private::codec::Str::encoded_len_implicit(8, &self.edition)
@@ -518,42 +609,75 @@ impl ::protocall::Message for Method {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => ::protocall::__private::codec::Str::merge(
-                wire_type,
-                &mut self.request_type_url,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Bool::merge(
-                wire_type,
-                &mut self.request_streaming,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Str::merge(
-                wire_type,
-                &mut self.response_type_url,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Bool::merge(
-                wire_type,
-                &mut self.response_streaming,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            7 => ::protocall::__private::codec::Enum::merge(wire_type, &mut self.syntax, decoder),
-            8 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.edition, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.request_type_url,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Bool::merge(
+                    wire_type,
+                    &mut self.request_streaming,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.response_type_url,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Bool::merge(
+                    wire_type,
+                    &mut self.response_streaming,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.syntax,
+                    decoder,
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.edition,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -572,25 +696,25 @@ impl ::protocall::Message for Method {
 }
 impl ::protocall::__private::reflect::Describe for Method {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Method",
-            "google/protobuf/api.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Method",
+                "google/protobuf/api.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 #[allow(deprecated)]
 impl ::protocall::reflect::ReflectMessage for Method {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Method",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Method",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -600,7 +724,13 @@ impl ::protocall::reflect::ReflectMessage for Method {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Str::json_implicit(
             p,
             &mut map,
@@ -806,16 +936,33 @@ impl ::protocall::Message for Mixin {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.root, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.root,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -828,24 +975,24 @@ impl ::protocall::Message for Mixin {
 }
 impl ::protocall::__private::reflect::Describe for Mixin {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Mixin",
-            "google/protobuf/api.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Mixin",
+                "google/protobuf/api.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Mixin {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Mixin",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Mixin",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -855,8 +1002,20 @@ impl ::protocall::reflect::ReflectMessage for Mixin {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "root", "root", &self.root)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "root",
+            "root",
+            &self.root,
+        )?;
         p.end(map)
     }
 }
@@ -921,19 +1080,26 @@ impl ::protocall::Message for FileDescriptorSet {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.file,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.file,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -945,24 +1111,24 @@ impl ::protocall::Message for FileDescriptorSet {
 }
 impl ::protocall::__private::reflect::Describe for FileDescriptorSet {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.FileDescriptorSet",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.FileDescriptorSet",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for FileDescriptorSet {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.FileDescriptorSet",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.FileDescriptorSet",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -972,7 +1138,13 @@ impl ::protocall::reflect::ReflectMessage for FileDescriptorSet {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Msg::json_repeated(p, &mut map, "file", "file", &self.file)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "file",
+            "file",
+            &self.file,
+        )?;
         p.extensions(
             &mut map,
             &<Self as ::protocall::reflect::ReflectMessage>::descriptor(),
@@ -1096,33 +1268,76 @@ impl ::protocall::Message for FileDescriptorProto {
         ::protocall::__private::codec::Msg::encode_repeated(6, &self.service, buf);
         ::protocall::__private::codec::Msg::encode_repeated(7, &self.extension, buf);
         ::protocall::__private::codec::Msg::encode_optional(8, &self.options, buf);
-        ::protocall::__private::codec::Msg::encode_optional(9, &self.source_code_info, buf);
-        ::protocall::__private::codec::Int32::encode_repeated(10, &self.public_dependency, buf);
-        ::protocall::__private::codec::Int32::encode_repeated(11, &self.weak_dependency, buf);
+        ::protocall::__private::codec::Msg::encode_optional(
+            9,
+            &self.source_code_info,
+            buf,
+        );
+        ::protocall::__private::codec::Int32::encode_repeated(
+            10,
+            &self.public_dependency,
+            buf,
+        );
+        ::protocall::__private::codec::Int32::encode_repeated(
+            11,
+            &self.weak_dependency,
+            buf,
+        );
         ::protocall::__private::codec::Str::encode_optional(12, &self.syntax, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_optional(14, &self.edition, buf);
-        ::protocall::__private::codec::Str::encode_repeated(15, &self.option_dependency, buf);
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            14,
+            &self.edition,
+            buf,
+        );
+        ::protocall::__private::codec::Str::encode_repeated(
+            15,
+            &self.option_dependency,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Str::encoded_len_optional(1, &self.name)
             + ::protocall::__private::codec::Str::encoded_len_optional(2, &self.package)
-            + ::protocall::__private::codec::Str::encoded_len_repeated(3, &self.dependency)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(4, &self.message_type)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(5, &self.enum_type)
+            + ::protocall::__private::codec::Str::encoded_len_repeated(
+                3,
+                &self.dependency,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                4,
+                &self.message_type,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                5,
+                &self.enum_type,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_repeated(6, &self.service)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(7, &self.extension)
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                7,
+                &self.extension,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_optional(8, &self.options)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(9, &self.source_code_info)
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                9,
+                &self.source_code_info,
+            )
             + ::protocall::__private::codec::Int32::encoded_len_repeated(
                 10,
                 &self.public_dependency,
             )
-            + ::protocall::__private::codec::Int32::encoded_len_repeated(11, &self.weak_dependency)
+            + ::protocall::__private::codec::Int32::encoded_len_repeated(
+                11,
+                &self.weak_dependency,
+            )
             + ::protocall::__private::codec::Str::encoded_len_optional(12, &self.syntax)
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(14, &self.edition)
-            + ::protocall::__private::codec::Str::encoded_len_repeated(15, &self.option_dependency)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                14,
+                &self.edition,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_repeated(
+                15,
+                &self.option_dependency,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -1131,86 +1346,119 @@ impl ::protocall::Message for FileDescriptorProto {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.name,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.package,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Str::merge_repeated(
-                wire_type,
-                &mut self.dependency,
-                decoder,
-            ),
-            10 => ::protocall::__private::codec::Int32::merge_repeated(
-                wire_type,
-                &mut self.public_dependency,
-                decoder,
-            ),
-            11 => ::protocall::__private::codec::Int32::merge_repeated(
-                wire_type,
-                &mut self.weak_dependency,
-                decoder,
-            ),
-            15 => ::protocall::__private::codec::Str::merge_repeated(
-                wire_type,
-                &mut self.option_dependency,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.message_type,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.enum_type,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.service,
-                decoder,
-            ),
-            7 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.extension,
-                decoder,
-            ),
-            8 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            9 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.source_code_info,
-                decoder,
-            ),
-            12 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.syntax,
-                decoder,
-            ),
-            14 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                14,
-                wire_type,
-                &mut self.edition,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.package,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Str::merge_repeated(
+                    wire_type,
+                    &mut self.dependency,
+                    decoder,
+                )
+            }
+            10 => {
+                ::protocall::__private::codec::Int32::merge_repeated(
+                    wire_type,
+                    &mut self.public_dependency,
+                    decoder,
+                )
+            }
+            11 => {
+                ::protocall::__private::codec::Int32::merge_repeated(
+                    wire_type,
+                    &mut self.weak_dependency,
+                    decoder,
+                )
+            }
+            15 => {
+                ::protocall::__private::codec::Str::merge_repeated(
+                    wire_type,
+                    &mut self.option_dependency,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.message_type,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.enum_type,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.service,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.extension,
+                    decoder,
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            9 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.source_code_info,
+                    decoder,
+                )
+            }
+            12 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.syntax,
+                    decoder,
+                )
+            }
+            14 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    14,
+                    wire_type,
+                    &mut self.edition,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1235,24 +1483,24 @@ impl ::protocall::Message for FileDescriptorProto {
 }
 impl ::protocall::__private::reflect::Describe for FileDescriptorProto {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.FileDescriptorProto",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.FileDescriptorProto",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for FileDescriptorProto {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.FileDescriptorProto",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.FileDescriptorProto",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1262,7 +1510,13 @@ impl ::protocall::reflect::ReflectMessage for FileDescriptorProto {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_optional(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Str::json_optional(
             p,
             &mut map,
@@ -1390,9 +1644,7 @@ impl FileDescriptorProto {
     }
     /// The value of `options`, or its default when unset.
     pub fn options(&self) -> &FileOptions {
-        self.options
-            .as_ref()
-            .unwrap_or_else(|| FileOptions::default_instance())
+        self.options.as_ref().unwrap_or_else(|| FileOptions::default_instance())
     }
     /// The value of `source_code_info`, or its default when unset.
     pub fn source_code_info(&self) -> &SourceCodeInfo {
@@ -1466,28 +1718,67 @@ impl ::protocall::Message for DescriptorProto {
         ::protocall::__private::codec::Msg::encode_repeated(2, &self.field, buf);
         ::protocall::__private::codec::Msg::encode_repeated(3, &self.nested_type, buf);
         ::protocall::__private::codec::Msg::encode_repeated(4, &self.enum_type, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(5, &self.extension_range, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            5,
+            &self.extension_range,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_repeated(6, &self.extension, buf);
         ::protocall::__private::codec::Msg::encode_optional(7, &self.options, buf);
         ::protocall::__private::codec::Msg::encode_repeated(8, &self.oneof_decl, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(9, &self.reserved_range, buf);
-        ::protocall::__private::codec::Str::encode_repeated(10, &self.reserved_name, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_optional(11, &self.visibility, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            9,
+            &self.reserved_range,
+            buf,
+        );
+        ::protocall::__private::codec::Str::encode_repeated(
+            10,
+            &self.reserved_name,
+            buf,
+        );
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            11,
+            &self.visibility,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Str::encoded_len_optional(1, &self.name)
             + ::protocall::__private::codec::Msg::encoded_len_repeated(2, &self.field)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(3, &self.nested_type)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(4, &self.enum_type)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(5, &self.extension_range)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(6, &self.extension)
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                3,
+                &self.nested_type,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                4,
+                &self.enum_type,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                5,
+                &self.extension_range,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                6,
+                &self.extension,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_optional(7, &self.options)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(8, &self.oneof_decl)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(9, &self.reserved_range)
-            + ::protocall::__private::codec::Str::encoded_len_repeated(10, &self.reserved_name)
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(11, &self.visibility)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                8,
+                &self.oneof_decl,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                9,
+                &self.reserved_range,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_repeated(
+                10,
+                &self.reserved_name,
+            )
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                11,
+                &self.visibility,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -1496,71 +1787,98 @@ impl ::protocall::Message for DescriptorProto {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.name,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.field,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.extension,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.nested_type,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.enum_type,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.extension_range,
-                decoder,
-            ),
-            8 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.oneof_decl,
-                decoder,
-            ),
-            7 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            9 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.reserved_range,
-                decoder,
-            ),
-            10 => ::protocall::__private::codec::Str::merge_repeated(
-                wire_type,
-                &mut self.reserved_name,
-                decoder,
-            ),
-            11 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                11,
-                wire_type,
-                &mut self.visibility,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.field,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.extension,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.nested_type,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.enum_type,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.extension_range,
+                    decoder,
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.oneof_decl,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            9 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.reserved_range,
+                    decoder,
+                )
+            }
+            10 => {
+                ::protocall::__private::codec::Str::merge_repeated(
+                    wire_type,
+                    &mut self.reserved_name,
+                    decoder,
+                )
+            }
+            11 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    11,
+                    wire_type,
+                    &mut self.visibility,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -1582,24 +1900,24 @@ impl ::protocall::Message for DescriptorProto {
 }
 impl ::protocall::__private::reflect::Describe for DescriptorProto {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.DescriptorProto",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.DescriptorProto",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for DescriptorProto {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.DescriptorProto",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.DescriptorProto",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -1609,7 +1927,13 @@ impl ::protocall::reflect::ReflectMessage for DescriptorProto {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_optional(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Msg::json_repeated(
             p,
             &mut map,
@@ -1712,9 +2036,7 @@ impl DescriptorProto {
     }
     /// The value of `options`, or its default when unset.
     pub fn options(&self) -> &MessageOptions {
-        self.options
-            .as_ref()
-            .unwrap_or_else(|| MessageOptions::default_instance())
+        self.options.as_ref().unwrap_or_else(|| MessageOptions::default_instance())
     }
     /// The value of `visibility`, or its default when unset.
     pub fn visibility(&self) -> SymbolVisibility {
@@ -1749,8 +2071,7 @@ pub mod descriptor_proto {
     }
     impl ::protocall::Message for ExtensionRange {
         const FULL_NAME: &'static str = "google.protobuf.DescriptorProto.ExtensionRange";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.DescriptorProto.ExtensionRange";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.DescriptorProto.ExtensionRange";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             ::protocall::__private::codec::Int32::encode_optional(1, &self.start, buf);
             ::protocall::__private::codec::Int32::encode_optional(2, &self.end, buf);
@@ -1759,9 +2080,14 @@ pub mod descriptor_proto {
         }
         fn encoded_len(&self) -> usize {
             ::protocall::__private::codec::Int32::encoded_len_optional(1, &self.start)
-                + ::protocall::__private::codec::Int32::encoded_len_optional(2, &self.end)
-                + ::protocall::__private::codec::Msg::encoded_len_optional(3, &self.options)
-                + self._unknown_fields.encoded_len()
+                + ::protocall::__private::codec::Int32::encoded_len_optional(
+                    2,
+                    &self.end,
+                )
+                + ::protocall::__private::codec::Msg::encoded_len_optional(
+                    3,
+                    &self.options,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -1770,26 +2096,35 @@ pub mod descriptor_proto {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Int32::merge_optional(
-                    wire_type,
-                    &mut self.start,
-                    decoder,
-                ),
-                2 => ::protocall::__private::codec::Int32::merge_optional(
-                    wire_type,
-                    &mut self.end,
-                    decoder,
-                ),
-                3 => ::protocall::__private::codec::Msg::merge_optional(
-                    wire_type,
-                    &mut self.options,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::Int32::merge_optional(
+                        wire_type,
+                        &mut self.start,
+                        decoder,
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::Int32::merge_optional(
+                        wire_type,
+                        &mut self.end,
+                        decoder,
+                    )
+                }
+                3 => {
+                    ::protocall::__private::codec::Msg::merge_optional(
+                        wire_type,
+                        &mut self.options,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -1808,24 +2143,24 @@ pub mod descriptor_proto {
     }
     impl ::protocall::__private::reflect::Describe for ExtensionRange {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.DescriptorProto.ExtensionRange",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.DescriptorProto.ExtensionRange",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for ExtensionRange {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.DescriptorProto.ExtensionRange",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.DescriptorProto.ExtensionRange",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -1843,7 +2178,11 @@ pub mod descriptor_proto {
                 &self.start,
             )?;
             ::protocall::__private::codec::Int32::json_optional(
-                p, &mut map, "end", "end", &self.end,
+                p,
+                &mut map,
+                "end",
+                "end",
+                &self.end,
             )?;
             ::protocall::__private::codec::Msg::json_optional(
                 p,
@@ -1917,8 +2256,7 @@ pub mod descriptor_proto {
     }
     impl ::protocall::Message for ReservedRange {
         const FULL_NAME: &'static str = "google.protobuf.DescriptorProto.ReservedRange";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.DescriptorProto.ReservedRange";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.DescriptorProto.ReservedRange";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             ::protocall::__private::codec::Int32::encode_optional(1, &self.start, buf);
             ::protocall::__private::codec::Int32::encode_optional(2, &self.end, buf);
@@ -1926,8 +2264,10 @@ pub mod descriptor_proto {
         }
         fn encoded_len(&self) -> usize {
             ::protocall::__private::codec::Int32::encoded_len_optional(1, &self.start)
-                + ::protocall::__private::codec::Int32::encoded_len_optional(2, &self.end)
-                + self._unknown_fields.encoded_len()
+                + ::protocall::__private::codec::Int32::encoded_len_optional(
+                    2,
+                    &self.end,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -1936,21 +2276,28 @@ pub mod descriptor_proto {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Int32::merge_optional(
-                    wire_type,
-                    &mut self.start,
-                    decoder,
-                ),
-                2 => ::protocall::__private::codec::Int32::merge_optional(
-                    wire_type,
-                    &mut self.end,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::Int32::merge_optional(
+                        wire_type,
+                        &mut self.start,
+                        decoder,
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::Int32::merge_optional(
+                        wire_type,
+                        &mut self.end,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -1968,24 +2315,24 @@ pub mod descriptor_proto {
     }
     impl ::protocall::__private::reflect::Describe for ReservedRange {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.DescriptorProto.ReservedRange",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.DescriptorProto.ReservedRange",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for ReservedRange {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.DescriptorProto.ReservedRange",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.DescriptorProto.ReservedRange",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -2003,7 +2350,11 @@ pub mod descriptor_proto {
                 &self.start,
             )?;
             ::protocall::__private::codec::Int32::json_optional(
-                p, &mut map, "end", "end", &self.end,
+                p,
+                &mut map,
+                "end",
+                "end",
+                &self.end,
             )?;
             p.end(map)
         }
@@ -2077,20 +2428,33 @@ impl ::protocall::Message for ExtensionRangeOptions {
     const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.ExtensionRangeOptions";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Msg::encode_repeated(2, &self.declaration, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_optional(3, &self.verification, buf);
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            3,
+            &self.verification,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_optional(50, &self.features, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(999, &self.uninterpreted_option, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            999,
+            &self.uninterpreted_option,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Msg::encoded_len_repeated(2, &self.declaration)
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(3, &self.verification)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(50, &self.features)
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                3,
+                &self.verification,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                50,
+                &self.features,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_repeated(
                 999,
                 &self.uninterpreted_option,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -2099,36 +2463,49 @@ impl ::protocall::Message for ExtensionRangeOptions {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            999 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.uninterpreted_option,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.declaration,
-                decoder,
-            ),
-            50 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.features,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                3,
-                wire_type,
-                &mut self.verification,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            999 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.uninterpreted_option,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.declaration,
+                    decoder,
+                )
+            }
+            50 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.features,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    3,
+                    wire_type,
+                    &mut self.verification,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -2143,24 +2520,24 @@ impl ::protocall::Message for ExtensionRangeOptions {
 }
 impl ::protocall::__private::reflect::Describe for ExtensionRangeOptions {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.ExtensionRangeOptions",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.ExtensionRangeOptions",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ExtensionRangeOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.ExtensionRangeOptions",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.ExtensionRangeOptions",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -2234,15 +2611,13 @@ impl ::protocall::Extendable for ExtensionRangeOptions {
 impl ExtensionRangeOptions {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static ExtensionRangeOptions {
-        static INSTANCE: ::std::sync::OnceLock<ExtensionRangeOptions> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<ExtensionRangeOptions as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<ExtensionRangeOptions> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<ExtensionRangeOptions as ::core::default::Default>::default)
     }
     /// The value of `features`, or its default when unset.
     pub fn features(&self) -> &FeatureSet {
-        self.features
-            .as_ref()
-            .unwrap_or_else(|| FeatureSet::default_instance())
+        self.features.as_ref().unwrap_or_else(|| FeatureSet::default_instance())
     }
     /// The value of `verification`, or its default when unset.
     pub fn verification(&self) -> extension_range_options::VerificationState {
@@ -2290,8 +2665,7 @@ pub mod extension_range_options {
     }
     impl ::protocall::Message for Declaration {
         const FULL_NAME: &'static str = "google.protobuf.ExtensionRangeOptions.Declaration";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.ExtensionRangeOptions.Declaration";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.ExtensionRangeOptions.Declaration";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             ::protocall::__private::codec::Int32::encode_optional(1, &self.number, buf);
             ::protocall::__private::codec::Str::encode_optional(2, &self.full_name, buf);
@@ -2302,11 +2676,22 @@ pub mod extension_range_options {
         }
         fn encoded_len(&self) -> usize {
             ::protocall::__private::codec::Int32::encoded_len_optional(1, &self.number)
-                + ::protocall::__private::codec::Str::encoded_len_optional(2, &self.full_name)
-                + ::protocall::__private::codec::Str::encoded_len_optional(3, &self.r#type)
-                + ::protocall::__private::codec::Bool::encoded_len_optional(5, &self.reserved)
-                + ::protocall::__private::codec::Bool::encoded_len_optional(6, &self.repeated)
-                + self._unknown_fields.encoded_len()
+                + ::protocall::__private::codec::Str::encoded_len_optional(
+                    2,
+                    &self.full_name,
+                )
+                + ::protocall::__private::codec::Str::encoded_len_optional(
+                    3,
+                    &self.r#type,
+                )
+                + ::protocall::__private::codec::Bool::encoded_len_optional(
+                    5,
+                    &self.reserved,
+                )
+                + ::protocall::__private::codec::Bool::encoded_len_optional(
+                    6,
+                    &self.repeated,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -2315,36 +2700,49 @@ pub mod extension_range_options {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Int32::merge_optional(
-                    wire_type,
-                    &mut self.number,
-                    decoder,
-                ),
-                2 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.full_name,
-                    decoder,
-                ),
-                3 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.r#type,
-                    decoder,
-                ),
-                5 => ::protocall::__private::codec::Bool::merge_optional(
-                    wire_type,
-                    &mut self.reserved,
-                    decoder,
-                ),
-                6 => ::protocall::__private::codec::Bool::merge_optional(
-                    wire_type,
-                    &mut self.repeated,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::Int32::merge_optional(
+                        wire_type,
+                        &mut self.number,
+                        decoder,
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.full_name,
+                        decoder,
+                    )
+                }
+                3 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.r#type,
+                        decoder,
+                    )
+                }
+                5 => {
+                    ::protocall::__private::codec::Bool::merge_optional(
+                        wire_type,
+                        &mut self.reserved,
+                        decoder,
+                    )
+                }
+                6 => {
+                    ::protocall::__private::codec::Bool::merge_optional(
+                        wire_type,
+                        &mut self.repeated,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -2365,24 +2763,24 @@ pub mod extension_range_options {
     }
     impl ::protocall::__private::reflect::Describe for Declaration {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.ExtensionRangeOptions.Declaration",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.ExtensionRangeOptions.Declaration",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for Declaration {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.ExtensionRangeOptions.Declaration",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.ExtensionRangeOptions.Declaration",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -2487,11 +2885,13 @@ pub mod extension_range_options {
     impl ::protocall::Enumeration for VerificationState {
         const FULL_NAME: &'static str = "google.protobuf.ExtensionRangeOptions.VerificationState";
         fn from_i32(value: i32) -> ::core::option::Option<VerificationState> {
-            ::core::option::Option::Some(match value {
-                0 => VerificationState::Declaration,
-                1 => VerificationState::Unverified,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => VerificationState::Declaration,
+                    1 => VerificationState::Unverified,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -2503,20 +2903,23 @@ pub mod extension_range_options {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<VerificationState> {
-            ::core::option::Option::Some(match name {
-                "DECLARATION" => VerificationState::Declaration,
-                "UNVERIFIED" => VerificationState::Unverified,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "DECLARATION" => VerificationState::Declaration,
+                    "UNVERIFIED" => VerificationState::Unverified,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for VerificationState {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.ExtensionRangeOptions.VerificationState",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.ExtensionRangeOptions.VerificationState",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
 }
@@ -2615,22 +3018,46 @@ impl ::protocall::Message for FieldDescriptorProto {
         ::protocall::__private::codec::Msg::encode_optional(8, &self.options, buf);
         ::protocall::__private::codec::Int32::encode_optional(9, &self.oneof_index, buf);
         ::protocall::__private::codec::Str::encode_optional(10, &self.json_name, buf);
-        ::protocall::__private::codec::Bool::encode_optional(17, &self.proto3_optional, buf);
+        ::protocall::__private::codec::Bool::encode_optional(
+            17,
+            &self.proto3_optional,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Str::encoded_len_optional(1, &self.name)
             + ::protocall::__private::codec::Str::encoded_len_optional(2, &self.extendee)
             + ::protocall::__private::codec::Int32::encoded_len_optional(3, &self.number)
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(4, &self.label)
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(5, &self.r#type)
-            + ::protocall::__private::codec::Str::encoded_len_optional(6, &self.type_name)
-            + ::protocall::__private::codec::Str::encoded_len_optional(7, &self.default_value)
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                4,
+                &self.label,
+            )
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                5,
+                &self.r#type,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                6,
+                &self.type_name,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                7,
+                &self.default_value,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_optional(8, &self.options)
-            + ::protocall::__private::codec::Int32::encoded_len_optional(9, &self.oneof_index)
-            + ::protocall::__private::codec::Str::encoded_len_optional(10, &self.json_name)
-            + ::protocall::__private::codec::Bool::encoded_len_optional(17, &self.proto3_optional)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Int32::encoded_len_optional(
+                9,
+                &self.oneof_index,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                10,
+                &self.json_name,
+            )
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                17,
+                &self.proto3_optional,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -2639,73 +3066,100 @@ impl ::protocall::Message for FieldDescriptorProto {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.name,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Int32::merge_optional(
-                wire_type,
-                &mut self.number,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                4,
-                wire_type,
-                &mut self.label,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            5 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                5,
-                wire_type,
-                &mut self.r#type,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            6 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.type_name,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.extendee,
-                decoder,
-            ),
-            7 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.default_value,
-                decoder,
-            ),
-            9 => ::protocall::__private::codec::Int32::merge_optional(
-                wire_type,
-                &mut self.oneof_index,
-                decoder,
-            ),
-            10 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.json_name,
-                decoder,
-            ),
-            8 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            17 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.proto3_optional,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Int32::merge_optional(
+                    wire_type,
+                    &mut self.number,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    4,
+                    wire_type,
+                    &mut self.label,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    5,
+                    wire_type,
+                    &mut self.r#type,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.type_name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.extendee,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.default_value,
+                    decoder,
+                )
+            }
+            9 => {
+                ::protocall::__private::codec::Int32::merge_optional(
+                    wire_type,
+                    &mut self.oneof_index,
+                    decoder,
+                )
+            }
+            10 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.json_name,
+                    decoder,
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            17 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.proto3_optional,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -2727,24 +3181,24 @@ impl ::protocall::Message for FieldDescriptorProto {
 }
 impl ::protocall::__private::reflect::Describe for FieldDescriptorProto {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.FieldDescriptorProto",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.FieldDescriptorProto",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for FieldDescriptorProto {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.FieldDescriptorProto",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.FieldDescriptorProto",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -2754,7 +3208,13 @@ impl ::protocall::reflect::ReflectMessage for FieldDescriptorProto {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_optional(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Str::json_optional(
             p,
             &mut map,
@@ -2861,8 +3321,7 @@ impl FieldDescriptorProto {
     }
     /// The value of `label`, or its default when unset.
     pub fn label(&self) -> field_descriptor_proto::Label {
-        self.label
-            .unwrap_or(field_descriptor_proto::Label::Optional)
+        self.label.unwrap_or(field_descriptor_proto::Label::Optional)
     }
     /// The value of `type`, or its default when unset.
     pub fn r#type(&self) -> field_descriptor_proto::Type {
@@ -2890,9 +3349,7 @@ impl FieldDescriptorProto {
     }
     /// The value of `options`, or its default when unset.
     pub fn options(&self) -> &FieldOptions {
-        self.options
-            .as_ref()
-            .unwrap_or_else(|| FieldOptions::default_instance())
+        self.options.as_ref().unwrap_or_else(|| FieldOptions::default_instance())
     }
     /// The value of `proto3_optional`, or its default when unset.
     pub fn proto3_optional(&self) -> bool {
@@ -2953,27 +3410,29 @@ pub mod field_descriptor_proto {
     impl ::protocall::Enumeration for Type {
         const FULL_NAME: &'static str = "google.protobuf.FieldDescriptorProto.Type";
         fn from_i32(value: i32) -> ::core::option::Option<Type> {
-            ::core::option::Option::Some(match value {
-                1 => Type::Double,
-                2 => Type::Float,
-                3 => Type::Int64,
-                4 => Type::Uint64,
-                5 => Type::Int32,
-                6 => Type::Fixed64,
-                7 => Type::Fixed32,
-                8 => Type::Bool,
-                9 => Type::String,
-                10 => Type::Group,
-                11 => Type::Message,
-                12 => Type::Bytes,
-                13 => Type::Uint32,
-                14 => Type::Enum,
-                15 => Type::Sfixed32,
-                16 => Type::Sfixed64,
-                17 => Type::Sint32,
-                18 => Type::Sint64,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    1 => Type::Double,
+                    2 => Type::Float,
+                    3 => Type::Int64,
+                    4 => Type::Uint64,
+                    5 => Type::Int32,
+                    6 => Type::Fixed64,
+                    7 => Type::Fixed32,
+                    8 => Type::Bool,
+                    9 => Type::String,
+                    10 => Type::Group,
+                    11 => Type::Message,
+                    12 => Type::Bytes,
+                    13 => Type::Uint32,
+                    14 => Type::Enum,
+                    15 => Type::Sfixed32,
+                    16 => Type::Sfixed64,
+                    17 => Type::Sint32,
+                    18 => Type::Sint64,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -3001,36 +3460,39 @@ pub mod field_descriptor_proto {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<Type> {
-            ::core::option::Option::Some(match name {
-                "TYPE_DOUBLE" => Type::Double,
-                "TYPE_FLOAT" => Type::Float,
-                "TYPE_INT64" => Type::Int64,
-                "TYPE_UINT64" => Type::Uint64,
-                "TYPE_INT32" => Type::Int32,
-                "TYPE_FIXED64" => Type::Fixed64,
-                "TYPE_FIXED32" => Type::Fixed32,
-                "TYPE_BOOL" => Type::Bool,
-                "TYPE_STRING" => Type::String,
-                "TYPE_GROUP" => Type::Group,
-                "TYPE_MESSAGE" => Type::Message,
-                "TYPE_BYTES" => Type::Bytes,
-                "TYPE_UINT32" => Type::Uint32,
-                "TYPE_ENUM" => Type::Enum,
-                "TYPE_SFIXED32" => Type::Sfixed32,
-                "TYPE_SFIXED64" => Type::Sfixed64,
-                "TYPE_SINT32" => Type::Sint32,
-                "TYPE_SINT64" => Type::Sint64,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "TYPE_DOUBLE" => Type::Double,
+                    "TYPE_FLOAT" => Type::Float,
+                    "TYPE_INT64" => Type::Int64,
+                    "TYPE_UINT64" => Type::Uint64,
+                    "TYPE_INT32" => Type::Int32,
+                    "TYPE_FIXED64" => Type::Fixed64,
+                    "TYPE_FIXED32" => Type::Fixed32,
+                    "TYPE_BOOL" => Type::Bool,
+                    "TYPE_STRING" => Type::String,
+                    "TYPE_GROUP" => Type::Group,
+                    "TYPE_MESSAGE" => Type::Message,
+                    "TYPE_BYTES" => Type::Bytes,
+                    "TYPE_UINT32" => Type::Uint32,
+                    "TYPE_ENUM" => Type::Enum,
+                    "TYPE_SFIXED32" => Type::Sfixed32,
+                    "TYPE_SFIXED64" => Type::Sfixed64,
+                    "TYPE_SINT32" => Type::Sint32,
+                    "TYPE_SINT64" => Type::Sint64,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for Type {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FieldDescriptorProto.Type",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FieldDescriptorProto.Type",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// The `google.protobuf.FieldDescriptorProto.Label` enum.
@@ -3050,12 +3512,14 @@ pub mod field_descriptor_proto {
     impl ::protocall::Enumeration for Label {
         const FULL_NAME: &'static str = "google.protobuf.FieldDescriptorProto.Label";
         fn from_i32(value: i32) -> ::core::option::Option<Label> {
-            ::core::option::Option::Some(match value {
-                1 => Label::Optional,
-                3 => Label::Repeated,
-                2 => Label::Required,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    1 => Label::Optional,
+                    3 => Label::Repeated,
+                    2 => Label::Required,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -3068,21 +3532,24 @@ pub mod field_descriptor_proto {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<Label> {
-            ::core::option::Option::Some(match name {
-                "LABEL_OPTIONAL" => Label::Optional,
-                "LABEL_REPEATED" => Label::Repeated,
-                "LABEL_REQUIRED" => Label::Required,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "LABEL_OPTIONAL" => Label::Optional,
+                    "LABEL_REPEATED" => Label::Repeated,
+                    "LABEL_REQUIRED" => Label::Required,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for Label {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FieldDescriptorProto.Label",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FieldDescriptorProto.Label",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
 }
@@ -3126,24 +3593,33 @@ impl ::protocall::Message for OneofDescriptorProto {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.name,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -3156,24 +3632,24 @@ impl ::protocall::Message for OneofDescriptorProto {
 }
 impl ::protocall::__private::reflect::Describe for OneofDescriptorProto {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.OneofDescriptorProto",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.OneofDescriptorProto",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for OneofDescriptorProto {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.OneofDescriptorProto",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.OneofDescriptorProto",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -3183,7 +3659,13 @@ impl ::protocall::reflect::ReflectMessage for OneofDescriptorProto {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_optional(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Msg::json_optional(
             p,
             &mut map,
@@ -3223,9 +3705,7 @@ impl OneofDescriptorProto {
     }
     /// The value of `options`, or its default when unset.
     pub fn options(&self) -> &OneofOptions {
-        self.options
-            .as_ref()
-            .unwrap_or_else(|| OneofOptions::default_instance())
+        self.options.as_ref().unwrap_or_else(|| OneofOptions::default_instance())
     }
 }
 /// Describes an enum type.
@@ -3271,19 +3751,35 @@ impl ::protocall::Message for EnumDescriptorProto {
         ::protocall::__private::codec::Str::encode_optional(1, &self.name, buf);
         ::protocall::__private::codec::Msg::encode_repeated(2, &self.value, buf);
         ::protocall::__private::codec::Msg::encode_optional(3, &self.options, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(4, &self.reserved_range, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            4,
+            &self.reserved_range,
+            buf,
+        );
         ::protocall::__private::codec::Str::encode_repeated(5, &self.reserved_name, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_optional(6, &self.visibility, buf);
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            6,
+            &self.visibility,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Str::encoded_len_optional(1, &self.name)
             + ::protocall::__private::codec::Msg::encoded_len_repeated(2, &self.value)
             + ::protocall::__private::codec::Msg::encoded_len_optional(3, &self.options)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(4, &self.reserved_range)
-            + ::protocall::__private::codec::Str::encoded_len_repeated(5, &self.reserved_name)
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(6, &self.visibility)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                4,
+                &self.reserved_range,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_repeated(
+                5,
+                &self.reserved_name,
+            )
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                6,
+                &self.visibility,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -3292,46 +3788,63 @@ impl ::protocall::Message for EnumDescriptorProto {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.name,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.value,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.reserved_range,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Str::merge_repeated(
-                wire_type,
-                &mut self.reserved_name,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                6,
-                wire_type,
-                &mut self.visibility,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.reserved_range,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Str::merge_repeated(
+                    wire_type,
+                    &mut self.reserved_name,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    6,
+                    wire_type,
+                    &mut self.visibility,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -3348,24 +3861,24 @@ impl ::protocall::Message for EnumDescriptorProto {
 }
 impl ::protocall::__private::reflect::Describe for EnumDescriptorProto {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.EnumDescriptorProto",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.EnumDescriptorProto",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for EnumDescriptorProto {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.EnumDescriptorProto",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.EnumDescriptorProto",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -3375,7 +3888,13 @@ impl ::protocall::reflect::ReflectMessage for EnumDescriptorProto {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_optional(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Msg::json_repeated(
             p,
             &mut map,
@@ -3443,9 +3962,7 @@ impl EnumDescriptorProto {
     }
     /// The value of `options`, or its default when unset.
     pub fn options(&self) -> &EnumOptions {
-        self.options
-            .as_ref()
-            .unwrap_or_else(|| EnumOptions::default_instance())
+        self.options.as_ref().unwrap_or_else(|| EnumOptions::default_instance())
     }
     /// The value of `visibility`, or its default when unset.
     pub fn visibility(&self) -> SymbolVisibility {
@@ -3481,8 +3998,7 @@ pub mod enum_descriptor_proto {
     }
     impl ::protocall::Message for EnumReservedRange {
         const FULL_NAME: &'static str = "google.protobuf.EnumDescriptorProto.EnumReservedRange";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.EnumDescriptorProto.EnumReservedRange";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.EnumDescriptorProto.EnumReservedRange";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             ::protocall::__private::codec::Int32::encode_optional(1, &self.start, buf);
             ::protocall::__private::codec::Int32::encode_optional(2, &self.end, buf);
@@ -3490,8 +4006,10 @@ pub mod enum_descriptor_proto {
         }
         fn encoded_len(&self) -> usize {
             ::protocall::__private::codec::Int32::encoded_len_optional(1, &self.start)
-                + ::protocall::__private::codec::Int32::encoded_len_optional(2, &self.end)
-                + self._unknown_fields.encoded_len()
+                + ::protocall::__private::codec::Int32::encoded_len_optional(
+                    2,
+                    &self.end,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -3500,21 +4018,28 @@ pub mod enum_descriptor_proto {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Int32::merge_optional(
-                    wire_type,
-                    &mut self.start,
-                    decoder,
-                ),
-                2 => ::protocall::__private::codec::Int32::merge_optional(
-                    wire_type,
-                    &mut self.end,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::Int32::merge_optional(
+                        wire_type,
+                        &mut self.start,
+                        decoder,
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::Int32::merge_optional(
+                        wire_type,
+                        &mut self.end,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -3532,24 +4057,24 @@ pub mod enum_descriptor_proto {
     }
     impl ::protocall::__private::reflect::Describe for EnumReservedRange {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.EnumDescriptorProto.EnumReservedRange",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.EnumDescriptorProto.EnumReservedRange",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for EnumReservedRange {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.EnumDescriptorProto.EnumReservedRange",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.EnumDescriptorProto.EnumReservedRange",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -3567,7 +4092,11 @@ pub mod enum_descriptor_proto {
                 &self.start,
             )?;
             ::protocall::__private::codec::Int32::json_optional(
-                p, &mut map, "end", "end", &self.end,
+                p,
+                &mut map,
+                "end",
+                "end",
+                &self.end,
             )?;
             p.end(map)
         }
@@ -3592,9 +4121,9 @@ pub mod enum_descriptor_proto {
     impl EnumReservedRange {
         /// A shared instance with every field unset.
         pub fn default_instance() -> &'static EnumReservedRange {
-            static INSTANCE: ::std::sync::OnceLock<EnumReservedRange> =
-                ::std::sync::OnceLock::new();
-            INSTANCE.get_or_init(<EnumReservedRange as ::core::default::Default>::default)
+            static INSTANCE: ::std::sync::OnceLock<EnumReservedRange> = ::std::sync::OnceLock::new();
+            INSTANCE
+                .get_or_init(<EnumReservedRange as ::core::default::Default>::default)
         }
         /// The value of `start`, or its default when unset.
         pub fn start(&self) -> i32 {
@@ -3652,29 +4181,40 @@ impl ::protocall::Message for EnumValueDescriptorProto {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.name,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Int32::merge_optional(
-                wire_type,
-                &mut self.number,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Int32::merge_optional(
+                    wire_type,
+                    &mut self.number,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -3688,24 +4228,24 @@ impl ::protocall::Message for EnumValueDescriptorProto {
 }
 impl ::protocall::__private::reflect::Describe for EnumValueDescriptorProto {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.EnumValueDescriptorProto",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.EnumValueDescriptorProto",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for EnumValueDescriptorProto {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.EnumValueDescriptorProto",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.EnumValueDescriptorProto",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -3715,7 +4255,13 @@ impl ::protocall::reflect::ReflectMessage for EnumValueDescriptorProto {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_optional(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Int32::json_optional(
             p,
             &mut map,
@@ -3753,9 +4299,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for EnumValueDescripto
 impl EnumValueDescriptorProto {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static EnumValueDescriptorProto {
-        static INSTANCE: ::std::sync::OnceLock<EnumValueDescriptorProto> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<EnumValueDescriptorProto as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<EnumValueDescriptorProto> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<EnumValueDescriptorProto as ::core::default::Default>::default)
     }
     /// The value of `name`, or its default when unset.
     pub fn name(&self) -> &str {
@@ -3767,9 +4313,7 @@ impl EnumValueDescriptorProto {
     }
     /// The value of `options`, or its default when unset.
     pub fn options(&self) -> &EnumValueOptions {
-        self.options
-            .as_ref()
-            .unwrap_or_else(|| EnumValueOptions::default_instance())
+        self.options.as_ref().unwrap_or_else(|| EnumValueOptions::default_instance())
     }
 }
 /// Describes a service.
@@ -3818,29 +4362,40 @@ impl ::protocall::Message for ServiceDescriptorProto {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.name,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.method,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.method,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -3854,24 +4409,24 @@ impl ::protocall::Message for ServiceDescriptorProto {
 }
 impl ::protocall::__private::reflect::Describe for ServiceDescriptorProto {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.ServiceDescriptorProto",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.ServiceDescriptorProto",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ServiceDescriptorProto {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.ServiceDescriptorProto",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.ServiceDescriptorProto",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -3881,7 +4436,13 @@ impl ::protocall::reflect::ReflectMessage for ServiceDescriptorProto {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_optional(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Msg::json_repeated(
             p,
             &mut map,
@@ -3919,9 +4480,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for ServiceDescriptorP
 impl ServiceDescriptorProto {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static ServiceDescriptorProto {
-        static INSTANCE: ::std::sync::OnceLock<ServiceDescriptorProto> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<ServiceDescriptorProto as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<ServiceDescriptorProto> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<ServiceDescriptorProto as ::core::default::Default>::default)
     }
     /// The value of `name`, or its default when unset.
     pub fn name(&self) -> &str {
@@ -3929,9 +4490,7 @@ impl ServiceDescriptorProto {
     }
     /// The value of `options`, or its default when unset.
     pub fn options(&self) -> &ServiceOptions {
-        self.options
-            .as_ref()
-            .unwrap_or_else(|| ServiceOptions::default_instance())
+        self.options.as_ref().unwrap_or_else(|| ServiceOptions::default_instance())
     }
 }
 /// Describes a method of a service.
@@ -3976,18 +4535,37 @@ impl ::protocall::Message for MethodDescriptorProto {
         ::protocall::__private::codec::Str::encode_optional(2, &self.input_type, buf);
         ::protocall::__private::codec::Str::encode_optional(3, &self.output_type, buf);
         ::protocall::__private::codec::Msg::encode_optional(4, &self.options, buf);
-        ::protocall::__private::codec::Bool::encode_optional(5, &self.client_streaming, buf);
-        ::protocall::__private::codec::Bool::encode_optional(6, &self.server_streaming, buf);
+        ::protocall::__private::codec::Bool::encode_optional(
+            5,
+            &self.client_streaming,
+            buf,
+        );
+        ::protocall::__private::codec::Bool::encode_optional(
+            6,
+            &self.server_streaming,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Str::encoded_len_optional(1, &self.name)
-            + ::protocall::__private::codec::Str::encoded_len_optional(2, &self.input_type)
-            + ::protocall::__private::codec::Str::encoded_len_optional(3, &self.output_type)
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                2,
+                &self.input_type,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                3,
+                &self.output_type,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_optional(4, &self.options)
-            + ::protocall::__private::codec::Bool::encoded_len_optional(5, &self.client_streaming)
-            + ::protocall::__private::codec::Bool::encoded_len_optional(6, &self.server_streaming)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                5,
+                &self.client_streaming,
+            )
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                6,
+                &self.server_streaming,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -3996,44 +4574,61 @@ impl ::protocall::Message for MethodDescriptorProto {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.name,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.input_type,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.output_type,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.client_streaming,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.server_streaming,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.input_type,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.output_type,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.client_streaming,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.server_streaming,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -4050,24 +4645,24 @@ impl ::protocall::Message for MethodDescriptorProto {
 }
 impl ::protocall::__private::reflect::Describe for MethodDescriptorProto {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.MethodDescriptorProto",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.MethodDescriptorProto",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for MethodDescriptorProto {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.MethodDescriptorProto",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.MethodDescriptorProto",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -4077,7 +4672,13 @@ impl ::protocall::reflect::ReflectMessage for MethodDescriptorProto {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_optional(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_optional(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Str::json_optional(
             p,
             &mut map,
@@ -4136,9 +4737,9 @@ impl<'de> ::protocall::__private::serde::Deserialize<'de> for MethodDescriptorPr
 impl MethodDescriptorProto {
     /// A shared instance with every field unset.
     pub fn default_instance() -> &'static MethodDescriptorProto {
-        static INSTANCE: ::std::sync::OnceLock<MethodDescriptorProto> =
-            ::std::sync::OnceLock::new();
-        INSTANCE.get_or_init(<MethodDescriptorProto as ::core::default::Default>::default)
+        static INSTANCE: ::std::sync::OnceLock<MethodDescriptorProto> = ::std::sync::OnceLock::new();
+        INSTANCE
+            .get_or_init(<MethodDescriptorProto as ::core::default::Default>::default)
     }
     /// The value of `name`, or its default when unset.
     pub fn name(&self) -> &str {
@@ -4154,9 +4755,7 @@ impl MethodDescriptorProto {
     }
     /// The value of `options`, or its default when unset.
     pub fn options(&self) -> &MethodOptions {
-        self.options
-            .as_ref()
-            .unwrap_or_else(|| MethodOptions::default_instance())
+        self.options.as_ref().unwrap_or_else(|| MethodOptions::default_instance())
     }
     /// The value of `client_streaming`, or its default when unset.
     pub fn client_streaming(&self) -> bool {
@@ -4276,10 +4875,7 @@ impl ::core::fmt::Debug for FileOptions {
         s.field("java_package", &self.java_package)
             .field("java_outer_classname", &self.java_outer_classname)
             .field("java_multiple_files", &self.java_multiple_files)
-            .field(
-                "java_generate_equals_and_hash",
-                &self.java_generate_equals_and_hash,
-            )
+            .field("java_generate_equals_and_hash", &self.java_generate_equals_and_hash)
             .field("java_string_check_utf8", &self.java_string_check_utf8)
             .field("optimize_for", &self.optimize_for)
             .field("go_package", &self.go_package)
@@ -4309,30 +4905,86 @@ impl ::protocall::Message for FileOptions {
     const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.FileOptions";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Str::encode_optional(1, &self.java_package, buf);
-        ::protocall::__private::codec::Str::encode_optional(8, &self.java_outer_classname, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_optional(9, &self.optimize_for, buf);
-        ::protocall::__private::codec::Bool::encode_optional(10, &self.java_multiple_files, buf);
+        ::protocall::__private::codec::Str::encode_optional(
+            8,
+            &self.java_outer_classname,
+            buf,
+        );
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            9,
+            &self.optimize_for,
+            buf,
+        );
+        ::protocall::__private::codec::Bool::encode_optional(
+            10,
+            &self.java_multiple_files,
+            buf,
+        );
         ::protocall::__private::codec::Str::encode_optional(11, &self.go_package, buf);
-        ::protocall::__private::codec::Bool::encode_optional(16, &self.cc_generic_services, buf);
-        ::protocall::__private::codec::Bool::encode_optional(17, &self.java_generic_services, buf);
-        ::protocall::__private::codec::Bool::encode_optional(18, &self.py_generic_services, buf);
+        ::protocall::__private::codec::Bool::encode_optional(
+            16,
+            &self.cc_generic_services,
+            buf,
+        );
+        ::protocall::__private::codec::Bool::encode_optional(
+            17,
+            &self.java_generic_services,
+            buf,
+        );
+        ::protocall::__private::codec::Bool::encode_optional(
+            18,
+            &self.py_generic_services,
+            buf,
+        );
         ::protocall::__private::codec::Bool::encode_optional(
             20,
             &self.java_generate_equals_and_hash,
             buf,
         );
         ::protocall::__private::codec::Bool::encode_optional(23, &self.deprecated, buf);
-        ::protocall::__private::codec::Bool::encode_optional(27, &self.java_string_check_utf8, buf);
-        ::protocall::__private::codec::Bool::encode_optional(31, &self.cc_enable_arenas, buf);
-        ::protocall::__private::codec::Str::encode_optional(36, &self.objc_class_prefix, buf);
-        ::protocall::__private::codec::Str::encode_optional(37, &self.csharp_namespace, buf);
+        ::protocall::__private::codec::Bool::encode_optional(
+            27,
+            &self.java_string_check_utf8,
+            buf,
+        );
+        ::protocall::__private::codec::Bool::encode_optional(
+            31,
+            &self.cc_enable_arenas,
+            buf,
+        );
+        ::protocall::__private::codec::Str::encode_optional(
+            36,
+            &self.objc_class_prefix,
+            buf,
+        );
+        ::protocall::__private::codec::Str::encode_optional(
+            37,
+            &self.csharp_namespace,
+            buf,
+        );
         ::protocall::__private::codec::Str::encode_optional(39, &self.swift_prefix, buf);
-        ::protocall::__private::codec::Str::encode_optional(40, &self.php_class_prefix, buf);
-        ::protocall::__private::codec::Str::encode_optional(41, &self.php_namespace, buf);
-        ::protocall::__private::codec::Str::encode_optional(44, &self.php_metadata_namespace, buf);
+        ::protocall::__private::codec::Str::encode_optional(
+            40,
+            &self.php_class_prefix,
+            buf,
+        );
+        ::protocall::__private::codec::Str::encode_optional(
+            41,
+            &self.php_namespace,
+            buf,
+        );
+        ::protocall::__private::codec::Str::encode_optional(
+            44,
+            &self.php_metadata_namespace,
+            buf,
+        );
         ::protocall::__private::codec::Str::encode_optional(45, &self.ruby_package, buf);
         ::protocall::__private::codec::Msg::encode_optional(50, &self.features, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(999, &self.uninterpreted_option, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            999,
+            &self.uninterpreted_option,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
@@ -4341,12 +4993,18 @@ impl ::protocall::Message for FileOptions {
                 8,
                 &self.java_outer_classname,
             )
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(9, &self.optimize_for)
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                9,
+                &self.optimize_for,
+            )
             + ::protocall::__private::codec::Bool::encoded_len_optional(
                 10,
                 &self.java_multiple_files,
             )
-            + ::protocall::__private::codec::Str::encoded_len_optional(11, &self.go_package)
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                11,
+                &self.go_package,
+            )
             + ::protocall::__private::codec::Bool::encoded_len_optional(
                 16,
                 &self.cc_generic_services,
@@ -4363,28 +5021,54 @@ impl ::protocall::Message for FileOptions {
                 20,
                 &self.java_generate_equals_and_hash,
             )
-            + ::protocall::__private::codec::Bool::encoded_len_optional(23, &self.deprecated)
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                23,
+                &self.deprecated,
+            )
             + ::protocall::__private::codec::Bool::encoded_len_optional(
                 27,
                 &self.java_string_check_utf8,
             )
-            + ::protocall::__private::codec::Bool::encoded_len_optional(31, &self.cc_enable_arenas)
-            + ::protocall::__private::codec::Str::encoded_len_optional(36, &self.objc_class_prefix)
-            + ::protocall::__private::codec::Str::encoded_len_optional(37, &self.csharp_namespace)
-            + ::protocall::__private::codec::Str::encoded_len_optional(39, &self.swift_prefix)
-            + ::protocall::__private::codec::Str::encoded_len_optional(40, &self.php_class_prefix)
-            + ::protocall::__private::codec::Str::encoded_len_optional(41, &self.php_namespace)
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                31,
+                &self.cc_enable_arenas,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                36,
+                &self.objc_class_prefix,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                37,
+                &self.csharp_namespace,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                39,
+                &self.swift_prefix,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                40,
+                &self.php_class_prefix,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                41,
+                &self.php_namespace,
+            )
             + ::protocall::__private::codec::Str::encoded_len_optional(
                 44,
                 &self.php_metadata_namespace,
             )
-            + ::protocall::__private::codec::Str::encoded_len_optional(45, &self.ruby_package)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(50, &self.features)
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                45,
+                &self.ruby_package,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                50,
+                &self.features,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_repeated(
                 999,
                 &self.uninterpreted_option,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -4393,121 +5077,168 @@ impl ::protocall::Message for FileOptions {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.java_package,
-                decoder,
-            ),
-            8 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.java_outer_classname,
-                decoder,
-            ),
-            10 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.java_multiple_files,
-                decoder,
-            ),
-            20 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.java_generate_equals_and_hash,
-                decoder,
-            ),
-            27 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.java_string_check_utf8,
-                decoder,
-            ),
-            9 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                9,
-                wire_type,
-                &mut self.optimize_for,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            11 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.go_package,
-                decoder,
-            ),
-            16 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.cc_generic_services,
-                decoder,
-            ),
-            17 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.java_generic_services,
-                decoder,
-            ),
-            18 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.py_generic_services,
-                decoder,
-            ),
-            23 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.deprecated,
-                decoder,
-            ),
-            31 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.cc_enable_arenas,
-                decoder,
-            ),
-            36 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.objc_class_prefix,
-                decoder,
-            ),
-            37 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.csharp_namespace,
-                decoder,
-            ),
-            39 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.swift_prefix,
-                decoder,
-            ),
-            40 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.php_class_prefix,
-                decoder,
-            ),
-            41 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.php_namespace,
-                decoder,
-            ),
-            44 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.php_metadata_namespace,
-                decoder,
-            ),
-            45 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.ruby_package,
-                decoder,
-            ),
-            50 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.features,
-                decoder,
-            ),
-            999 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.uninterpreted_option,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.java_package,
+                    decoder,
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.java_outer_classname,
+                    decoder,
+                )
+            }
+            10 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.java_multiple_files,
+                    decoder,
+                )
+            }
+            20 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.java_generate_equals_and_hash,
+                    decoder,
+                )
+            }
+            27 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.java_string_check_utf8,
+                    decoder,
+                )
+            }
+            9 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    9,
+                    wire_type,
+                    &mut self.optimize_for,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            11 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.go_package,
+                    decoder,
+                )
+            }
+            16 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.cc_generic_services,
+                    decoder,
+                )
+            }
+            17 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.java_generic_services,
+                    decoder,
+                )
+            }
+            18 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.py_generic_services,
+                    decoder,
+                )
+            }
+            23 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.deprecated,
+                    decoder,
+                )
+            }
+            31 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.cc_enable_arenas,
+                    decoder,
+                )
+            }
+            36 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.objc_class_prefix,
+                    decoder,
+                )
+            }
+            37 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.csharp_namespace,
+                    decoder,
+                )
+            }
+            39 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.swift_prefix,
+                    decoder,
+                )
+            }
+            40 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.php_class_prefix,
+                    decoder,
+                )
+            }
+            41 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.php_namespace,
+                    decoder,
+                )
+            }
+            44 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.php_metadata_namespace,
+                    decoder,
+                )
+            }
+            45 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.ruby_package,
+                    decoder,
+                )
+            }
+            50 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.features,
+                    decoder,
+                )
+            }
+            999 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.uninterpreted_option,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -4539,25 +5270,25 @@ impl ::protocall::Message for FileOptions {
 }
 impl ::protocall::__private::reflect::Describe for FileOptions {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.FileOptions",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.FileOptions",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 #[allow(deprecated)]
 impl ::protocall::reflect::ReflectMessage for FileOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.FileOptions",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.FileOptions",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -4777,8 +5508,7 @@ impl FileOptions {
     }
     /// The value of `optimize_for`, or its default when unset.
     pub fn optimize_for(&self) -> file_options::OptimizeMode {
-        self.optimize_for
-            .unwrap_or(file_options::OptimizeMode::Speed)
+        self.optimize_for.unwrap_or(file_options::OptimizeMode::Speed)
     }
     /// The value of `go_package`, or its default when unset.
     pub fn go_package(&self) -> &str {
@@ -4834,9 +5564,7 @@ impl FileOptions {
     }
     /// The value of `features`, or its default when unset.
     pub fn features(&self) -> &FeatureSet {
-        self.features
-            .as_ref()
-            .unwrap_or_else(|| FeatureSet::default_instance())
+        self.features.as_ref().unwrap_or_else(|| FeatureSet::default_instance())
     }
 }
 /// Nested types and oneofs of [`FileOptions`].
@@ -4858,12 +5586,14 @@ pub mod file_options {
     impl ::protocall::Enumeration for OptimizeMode {
         const FULL_NAME: &'static str = "google.protobuf.FileOptions.OptimizeMode";
         fn from_i32(value: i32) -> ::core::option::Option<OptimizeMode> {
-            ::core::option::Option::Some(match value {
-                1 => OptimizeMode::Speed,
-                2 => OptimizeMode::CodeSize,
-                3 => OptimizeMode::LiteRuntime,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    1 => OptimizeMode::Speed,
+                    2 => OptimizeMode::CodeSize,
+                    3 => OptimizeMode::LiteRuntime,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -4876,21 +5606,24 @@ pub mod file_options {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<OptimizeMode> {
-            ::core::option::Option::Some(match name {
-                "SPEED" => OptimizeMode::Speed,
-                "CODE_SIZE" => OptimizeMode::CodeSize,
-                "LITE_RUNTIME" => OptimizeMode::LiteRuntime,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "SPEED" => OptimizeMode::Speed,
+                    "CODE_SIZE" => OptimizeMode::CodeSize,
+                    "LITE_RUNTIME" => OptimizeMode::LiteRuntime,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for OptimizeMode {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FileOptions.OptimizeMode",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FileOptions.OptimizeMode",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
 }
@@ -5003,7 +5736,11 @@ impl ::protocall::Message for MessageOptions {
     const FULL_NAME: &'static str = "google.protobuf.MessageOptions";
     const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.MessageOptions";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::Bool::encode_optional(1, &self.message_set_wire_format, buf);
+        ::protocall::__private::codec::Bool::encode_optional(
+            1,
+            &self.message_set_wire_format,
+            buf,
+        );
         ::protocall::__private::codec::Bool::encode_optional(
             2,
             &self.no_standard_descriptor_accessor,
@@ -5017,27 +5754,42 @@ impl ::protocall::Message for MessageOptions {
             buf,
         );
         ::protocall::__private::codec::Msg::encode_optional(12, &self.features, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(999, &self.uninterpreted_option, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            999,
+            &self.uninterpreted_option,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        ::protocall::__private::codec::Bool::encoded_len_optional(1, &self.message_set_wire_format)
+        ::protocall::__private::codec::Bool::encoded_len_optional(
+            1,
+            &self.message_set_wire_format,
+        )
             + ::protocall::__private::codec::Bool::encoded_len_optional(
                 2,
                 &self.no_standard_descriptor_accessor,
             )
-            + ::protocall::__private::codec::Bool::encoded_len_optional(3, &self.deprecated)
-            + ::protocall::__private::codec::Bool::encoded_len_optional(7, &self.map_entry)
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                3,
+                &self.deprecated,
+            )
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                7,
+                &self.map_entry,
+            )
             + ::protocall::__private::codec::Bool::encoded_len_optional(
                 11,
                 &self.deprecated_legacy_json_field_conflicts,
             )
-            + ::protocall::__private::codec::Msg::encoded_len_optional(12, &self.features)
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                12,
+                &self.features,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_repeated(
                 999,
                 &self.uninterpreted_option,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -5046,49 +5798,68 @@ impl ::protocall::Message for MessageOptions {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.message_set_wire_format,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.no_standard_descriptor_accessor,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.deprecated,
-                decoder,
-            ),
-            7 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.map_entry,
-                decoder,
-            ),
-            11 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.deprecated_legacy_json_field_conflicts,
-                decoder,
-            ),
-            12 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.features,
-                decoder,
-            ),
-            999 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.uninterpreted_option,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.message_set_wire_format,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.no_standard_descriptor_accessor,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.deprecated,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.map_entry,
+                    decoder,
+                )
+            }
+            11 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.deprecated_legacy_json_field_conflicts,
+                    decoder,
+                )
+            }
+            12 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.features,
+                    decoder,
+                )
+            }
+            999 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.uninterpreted_option,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -5106,25 +5877,25 @@ impl ::protocall::Message for MessageOptions {
 }
 impl ::protocall::__private::reflect::Describe for MessageOptions {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.MessageOptions",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.MessageOptions",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 #[allow(deprecated)]
 impl ::protocall::reflect::ReflectMessage for MessageOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.MessageOptions",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.MessageOptions",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -5242,14 +6013,11 @@ impl MessageOptions {
     /// The value of `deprecated_legacy_json_field_conflicts`, or its default when unset.
     #[deprecated]
     pub fn deprecated_legacy_json_field_conflicts(&self) -> bool {
-        self.deprecated_legacy_json_field_conflicts
-            .unwrap_or_default()
+        self.deprecated_legacy_json_field_conflicts.unwrap_or_default()
     }
     /// The value of `features`, or its default when unset.
     pub fn features(&self) -> &FeatureSet {
-        self.features
-            .as_ref()
-            .unwrap_or_else(|| FeatureSet::default_instance())
+        self.features.as_ref().unwrap_or_else(|| FeatureSet::default_instance())
     }
 }
 /// The `google.protobuf.FieldOptions` message.
@@ -5375,35 +6143,87 @@ impl ::protocall::Message for FieldOptions {
         ::protocall::__private::codec::Bool::encode_optional(5, &self.lazy, buf);
         ::protocall::__private::codec::ClosedEnum::encode_optional(6, &self.jstype, buf);
         ::protocall::__private::codec::Bool::encode_optional(10, &self.weak, buf);
-        ::protocall::__private::codec::Bool::encode_optional(15, &self.unverified_lazy, buf);
-        ::protocall::__private::codec::Bool::encode_optional(16, &self.debug_redact, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_optional(17, &self.retention, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_repeated(19, &self.targets, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(20, &self.edition_defaults, buf);
+        ::protocall::__private::codec::Bool::encode_optional(
+            15,
+            &self.unverified_lazy,
+            buf,
+        );
+        ::protocall::__private::codec::Bool::encode_optional(
+            16,
+            &self.debug_redact,
+            buf,
+        );
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            17,
+            &self.retention,
+            buf,
+        );
+        ::protocall::__private::codec::ClosedEnum::encode_repeated(
+            19,
+            &self.targets,
+            buf,
+        );
+        ::protocall::__private::codec::Msg::encode_repeated(
+            20,
+            &self.edition_defaults,
+            buf,
+        );
         ::protocall::__private::codec::Msg::encode_optional(21, &self.features, buf);
-        ::protocall::__private::codec::Msg::encode_optional(22, &self.feature_support, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(999, &self.uninterpreted_option, buf);
+        ::protocall::__private::codec::Msg::encode_optional(
+            22,
+            &self.feature_support,
+            buf,
+        );
+        ::protocall::__private::codec::Msg::encode_repeated(
+            999,
+            &self.uninterpreted_option,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::ClosedEnum::encoded_len_optional(1, &self.ctype)
             + ::protocall::__private::codec::Bool::encoded_len_optional(2, &self.packed)
-            + ::protocall::__private::codec::Bool::encoded_len_optional(3, &self.deprecated)
-            + ::protocall::__private::codec::Bool::encoded_len_optional(5, &self.lazy)
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(6, &self.jstype)
-            + ::protocall::__private::codec::Bool::encoded_len_optional(10, &self.weak)
-            + ::protocall::__private::codec::Bool::encoded_len_optional(15, &self.unverified_lazy)
-            + ::protocall::__private::codec::Bool::encoded_len_optional(16, &self.debug_redact)
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(17, &self.retention)
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_repeated(19, &self.targets)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(20, &self.edition_defaults)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(21, &self.features)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(22, &self.feature_support)
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                3,
+                &self.deprecated,
+            ) + ::protocall::__private::codec::Bool::encoded_len_optional(5, &self.lazy)
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                6,
+                &self.jstype,
+            ) + ::protocall::__private::codec::Bool::encoded_len_optional(10, &self.weak)
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                15,
+                &self.unverified_lazy,
+            )
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                16,
+                &self.debug_redact,
+            )
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                17,
+                &self.retention,
+            )
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_repeated(
+                19,
+                &self.targets,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                20,
+                &self.edition_defaults,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                21,
+                &self.features,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                22,
+                &self.feature_support,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_repeated(
                 999,
                 &self.uninterpreted_option,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -5412,92 +6232,125 @@ impl ::protocall::Message for FieldOptions {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                1,
-                wire_type,
-                &mut self.ctype,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            2 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.packed,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                6,
-                wire_type,
-                &mut self.jstype,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            5 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.lazy,
-                decoder,
-            ),
-            15 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.unverified_lazy,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.deprecated,
-                decoder,
-            ),
-            10 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.weak,
-                decoder,
-            ),
-            16 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.debug_redact,
-                decoder,
-            ),
-            17 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                17,
-                wire_type,
-                &mut self.retention,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            19 => ::protocall::__private::codec::ClosedEnum::merge_repeated(
-                19,
-                wire_type,
-                &mut self.targets,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            20 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.edition_defaults,
-                decoder,
-            ),
-            21 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.features,
-                decoder,
-            ),
-            22 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.feature_support,
-                decoder,
-            ),
-            999 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.uninterpreted_option,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    1,
+                    wire_type,
+                    &mut self.ctype,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.packed,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    6,
+                    wire_type,
+                    &mut self.jstype,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.lazy,
+                    decoder,
+                )
+            }
+            15 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.unverified_lazy,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.deprecated,
+                    decoder,
+                )
+            }
+            10 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.weak,
+                    decoder,
+                )
+            }
+            16 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.debug_redact,
+                    decoder,
+                )
+            }
+            17 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    17,
+                    wire_type,
+                    &mut self.retention,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            19 => {
+                ::protocall::__private::codec::ClosedEnum::merge_repeated(
+                    19,
+                    wire_type,
+                    &mut self.targets,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            20 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.edition_defaults,
+                    decoder,
+                )
+            }
+            21 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.features,
+                    decoder,
+                )
+            }
+            22 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.feature_support,
+                    decoder,
+                )
+            }
+            999 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.uninterpreted_option,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -5522,25 +6375,25 @@ impl ::protocall::Message for FieldOptions {
 }
 impl ::protocall::__private::reflect::Describe for FieldOptions {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.FieldOptions",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.FieldOptions",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 #[allow(deprecated)]
 impl ::protocall::reflect::ReflectMessage for FieldOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.FieldOptions",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.FieldOptions",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -5572,7 +6425,11 @@ impl ::protocall::reflect::ReflectMessage for FieldOptions {
             &self.deprecated,
         )?;
         ::protocall::__private::codec::Bool::json_optional(
-            p, &mut map, "lazy", "lazy", &self.lazy,
+            p,
+            &mut map,
+            "lazy",
+            "lazy",
+            &self.lazy,
         )?;
         ::protocall::__private::codec::ClosedEnum::json_optional(
             p,
@@ -5582,7 +6439,11 @@ impl ::protocall::reflect::ReflectMessage for FieldOptions {
             &self.jstype,
         )?;
         ::protocall::__private::codec::Bool::json_optional(
-            p, &mut map, "weak", "weak", &self.weak,
+            p,
+            &mut map,
+            "weak",
+            "weak",
+            &self.weak,
         )?;
         ::protocall::__private::codec::Bool::json_optional(
             p,
@@ -5715,14 +6576,11 @@ impl FieldOptions {
     }
     /// The value of `retention`, or its default when unset.
     pub fn retention(&self) -> field_options::OptionRetention {
-        self.retention
-            .unwrap_or(field_options::OptionRetention::RetentionUnknown)
+        self.retention.unwrap_or(field_options::OptionRetention::RetentionUnknown)
     }
     /// The value of `features`, or its default when unset.
     pub fn features(&self) -> &FeatureSet {
-        self.features
-            .as_ref()
-            .unwrap_or_else(|| FeatureSet::default_instance())
+        self.features.as_ref().unwrap_or_else(|| FeatureSet::default_instance())
     }
     /// The value of `feature_support`, or its default when unset.
     pub fn feature_support(&self) -> &field_options::FeatureSupport {
@@ -5746,8 +6604,7 @@ pub mod field_options {
     impl ::core::fmt::Debug for EditionDefault {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             let mut s = f.debug_struct("EditionDefault");
-            s.field("edition", &self.edition)
-                .field("value", &self.value);
+            s.field("edition", &self.edition).field("value", &self.value);
             if !self._unknown_fields.is_empty() {
                 s.field("_unknown_fields", &self._unknown_fields);
             }
@@ -5756,17 +6613,22 @@ pub mod field_options {
     }
     impl ::protocall::Message for EditionDefault {
         const FULL_NAME: &'static str = "google.protobuf.FieldOptions.EditionDefault";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.FieldOptions.EditionDefault";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.FieldOptions.EditionDefault";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             ::protocall::__private::codec::Str::encode_optional(2, &self.value, buf);
-            ::protocall::__private::codec::ClosedEnum::encode_optional(3, &self.edition, buf);
+            ::protocall::__private::codec::ClosedEnum::encode_optional(
+                3,
+                &self.edition,
+                buf,
+            );
             self._unknown_fields.encode(buf);
         }
         fn encoded_len(&self) -> usize {
             ::protocall::__private::codec::Str::encoded_len_optional(2, &self.value)
-                + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(3, &self.edition)
-                + self._unknown_fields.encoded_len()
+                + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                    3,
+                    &self.edition,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -5775,23 +6637,30 @@ pub mod field_options {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                3 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                    3,
-                    wire_type,
-                    &mut self.edition,
-                    decoder,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
-                2 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.value,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                3 => {
+                    ::protocall::__private::codec::ClosedEnum::merge_optional(
+                        3,
+                        wire_type,
+                        &mut self.edition,
+                        decoder,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.value,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -5809,24 +6678,24 @@ pub mod field_options {
     }
     impl ::protocall::__private::reflect::Describe for EditionDefault {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FieldOptions.EditionDefault",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FieldOptions.EditionDefault",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for EditionDefault {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.FieldOptions.EditionDefault",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.FieldOptions.EditionDefault",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -5924,8 +6793,7 @@ pub mod field_options {
     }
     impl ::protocall::Message for FeatureSupport {
         const FULL_NAME: &'static str = "google.protobuf.FieldOptions.FeatureSupport";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.FieldOptions.FeatureSupport";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.FieldOptions.FeatureSupport";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             ::protocall::__private::codec::ClosedEnum::encode_optional(
                 1,
@@ -5937,30 +6805,44 @@ pub mod field_options {
                 &self.edition_deprecated,
                 buf,
             );
-            ::protocall::__private::codec::Str::encode_optional(3, &self.deprecation_warning, buf);
+            ::protocall::__private::codec::Str::encode_optional(
+                3,
+                &self.deprecation_warning,
+                buf,
+            );
             ::protocall::__private::codec::ClosedEnum::encode_optional(
                 4,
                 &self.edition_removed,
                 buf,
             );
-            ::protocall::__private::codec::Str::encode_optional(5, &self.removal_error, buf);
+            ::protocall::__private::codec::Str::encode_optional(
+                5,
+                &self.removal_error,
+                buf,
+            );
             self._unknown_fields.encode(buf);
         }
         fn encoded_len(&self) -> usize {
             ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
                 1,
                 &self.edition_introduced,
-            ) + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
-                2,
-                &self.edition_deprecated,
-            ) + ::protocall::__private::codec::Str::encoded_len_optional(
-                3,
-                &self.deprecation_warning,
-            ) + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
-                4,
-                &self.edition_removed,
-            ) + ::protocall::__private::codec::Str::encoded_len_optional(5, &self.removal_error)
-                + self._unknown_fields.encoded_len()
+            )
+                + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                    2,
+                    &self.edition_deprecated,
+                )
+                + ::protocall::__private::codec::Str::encoded_len_optional(
+                    3,
+                    &self.deprecation_warning,
+                )
+                + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                    4,
+                    &self.edition_removed,
+                )
+                + ::protocall::__private::codec::Str::encoded_len_optional(
+                    5,
+                    &self.removal_error,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -5969,42 +6851,55 @@ pub mod field_options {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                    1,
-                    wire_type,
-                    &mut self.edition_introduced,
-                    decoder,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
-                2 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                    2,
-                    wire_type,
-                    &mut self.edition_deprecated,
-                    decoder,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
-                3 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.deprecation_warning,
-                    decoder,
-                ),
-                4 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                    4,
-                    wire_type,
-                    &mut self.edition_removed,
-                    decoder,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
-                5 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.removal_error,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::ClosedEnum::merge_optional(
+                        1,
+                        wire_type,
+                        &mut self.edition_introduced,
+                        decoder,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::ClosedEnum::merge_optional(
+                        2,
+                        wire_type,
+                        &mut self.edition_deprecated,
+                        decoder,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+                }
+                3 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.deprecation_warning,
+                        decoder,
+                    )
+                }
+                4 => {
+                    ::protocall::__private::codec::ClosedEnum::merge_optional(
+                        4,
+                        wire_type,
+                        &mut self.edition_removed,
+                        decoder,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+                }
+                5 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.removal_error,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -6025,24 +6920,24 @@ pub mod field_options {
     }
     impl ::protocall::__private::reflect::Describe for FeatureSupport {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FieldOptions.FeatureSupport",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FieldOptions.FeatureSupport",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for FeatureSupport {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.FieldOptions.FeatureSupport",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.FieldOptions.FeatureSupport",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -6154,12 +7049,14 @@ pub mod field_options {
     impl ::protocall::Enumeration for CType {
         const FULL_NAME: &'static str = "google.protobuf.FieldOptions.CType";
         fn from_i32(value: i32) -> ::core::option::Option<CType> {
-            ::core::option::Option::Some(match value {
-                0 => CType::String,
-                1 => CType::Cord,
-                2 => CType::StringPiece,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => CType::String,
+                    1 => CType::Cord,
+                    2 => CType::StringPiece,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -6172,21 +7069,24 @@ pub mod field_options {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<CType> {
-            ::core::option::Option::Some(match name {
-                "STRING" => CType::String,
-                "CORD" => CType::Cord,
-                "STRING_PIECE" => CType::StringPiece,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "STRING" => CType::String,
+                    "CORD" => CType::Cord,
+                    "STRING_PIECE" => CType::StringPiece,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for CType {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FieldOptions.CType",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FieldOptions.CType",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// The `google.protobuf.FieldOptions.JSType` enum.
@@ -6204,12 +7104,14 @@ pub mod field_options {
     impl ::protocall::Enumeration for JsType {
         const FULL_NAME: &'static str = "google.protobuf.FieldOptions.JSType";
         fn from_i32(value: i32) -> ::core::option::Option<JsType> {
-            ::core::option::Option::Some(match value {
-                0 => JsType::JsNormal,
-                1 => JsType::JsString,
-                2 => JsType::JsNumber,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => JsType::JsNormal,
+                    1 => JsType::JsString,
+                    2 => JsType::JsNumber,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -6222,21 +7124,24 @@ pub mod field_options {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<JsType> {
-            ::core::option::Option::Some(match name {
-                "JS_NORMAL" => JsType::JsNormal,
-                "JS_STRING" => JsType::JsString,
-                "JS_NUMBER" => JsType::JsNumber,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "JS_NORMAL" => JsType::JsNormal,
+                    "JS_STRING" => JsType::JsString,
+                    "JS_NUMBER" => JsType::JsNumber,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for JsType {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FieldOptions.JSType",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FieldOptions.JSType",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// If set to RETENTION_SOURCE, the option will be omitted from the binary.
@@ -6254,12 +7159,14 @@ pub mod field_options {
     impl ::protocall::Enumeration for OptionRetention {
         const FULL_NAME: &'static str = "google.protobuf.FieldOptions.OptionRetention";
         fn from_i32(value: i32) -> ::core::option::Option<OptionRetention> {
-            ::core::option::Option::Some(match value {
-                0 => OptionRetention::RetentionUnknown,
-                1 => OptionRetention::RetentionRuntime,
-                2 => OptionRetention::RetentionSource,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => OptionRetention::RetentionUnknown,
+                    1 => OptionRetention::RetentionRuntime,
+                    2 => OptionRetention::RetentionSource,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -6272,21 +7179,24 @@ pub mod field_options {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<OptionRetention> {
-            ::core::option::Option::Some(match name {
-                "RETENTION_UNKNOWN" => OptionRetention::RetentionUnknown,
-                "RETENTION_RUNTIME" => OptionRetention::RetentionRuntime,
-                "RETENTION_SOURCE" => OptionRetention::RetentionSource,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "RETENTION_UNKNOWN" => OptionRetention::RetentionUnknown,
+                    "RETENTION_RUNTIME" => OptionRetention::RetentionRuntime,
+                    "RETENTION_SOURCE" => OptionRetention::RetentionSource,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for OptionRetention {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FieldOptions.OptionRetention",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FieldOptions.OptionRetention",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// This indicates the types of entities that the field may apply to when used
@@ -6320,19 +7230,21 @@ pub mod field_options {
     impl ::protocall::Enumeration for OptionTargetType {
         const FULL_NAME: &'static str = "google.protobuf.FieldOptions.OptionTargetType";
         fn from_i32(value: i32) -> ::core::option::Option<OptionTargetType> {
-            ::core::option::Option::Some(match value {
-                0 => OptionTargetType::TargetTypeUnknown,
-                1 => OptionTargetType::TargetTypeFile,
-                2 => OptionTargetType::TargetTypeExtensionRange,
-                3 => OptionTargetType::TargetTypeMessage,
-                4 => OptionTargetType::TargetTypeField,
-                5 => OptionTargetType::TargetTypeOneof,
-                6 => OptionTargetType::TargetTypeEnum,
-                7 => OptionTargetType::TargetTypeEnumEntry,
-                8 => OptionTargetType::TargetTypeService,
-                9 => OptionTargetType::TargetTypeMethod,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => OptionTargetType::TargetTypeUnknown,
+                    1 => OptionTargetType::TargetTypeFile,
+                    2 => OptionTargetType::TargetTypeExtensionRange,
+                    3 => OptionTargetType::TargetTypeMessage,
+                    4 => OptionTargetType::TargetTypeField,
+                    5 => OptionTargetType::TargetTypeOneof,
+                    6 => OptionTargetType::TargetTypeEnum,
+                    7 => OptionTargetType::TargetTypeEnumEntry,
+                    8 => OptionTargetType::TargetTypeService,
+                    9 => OptionTargetType::TargetTypeMethod,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -6341,7 +7253,9 @@ pub mod field_options {
             match self {
                 OptionTargetType::TargetTypeUnknown => "TARGET_TYPE_UNKNOWN",
                 OptionTargetType::TargetTypeFile => "TARGET_TYPE_FILE",
-                OptionTargetType::TargetTypeExtensionRange => "TARGET_TYPE_EXTENSION_RANGE",
+                OptionTargetType::TargetTypeExtensionRange => {
+                    "TARGET_TYPE_EXTENSION_RANGE"
+                }
                 OptionTargetType::TargetTypeMessage => "TARGET_TYPE_MESSAGE",
                 OptionTargetType::TargetTypeField => "TARGET_TYPE_FIELD",
                 OptionTargetType::TargetTypeOneof => "TARGET_TYPE_ONEOF",
@@ -6352,28 +7266,33 @@ pub mod field_options {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<OptionTargetType> {
-            ::core::option::Option::Some(match name {
-                "TARGET_TYPE_UNKNOWN" => OptionTargetType::TargetTypeUnknown,
-                "TARGET_TYPE_FILE" => OptionTargetType::TargetTypeFile,
-                "TARGET_TYPE_EXTENSION_RANGE" => OptionTargetType::TargetTypeExtensionRange,
-                "TARGET_TYPE_MESSAGE" => OptionTargetType::TargetTypeMessage,
-                "TARGET_TYPE_FIELD" => OptionTargetType::TargetTypeField,
-                "TARGET_TYPE_ONEOF" => OptionTargetType::TargetTypeOneof,
-                "TARGET_TYPE_ENUM" => OptionTargetType::TargetTypeEnum,
-                "TARGET_TYPE_ENUM_ENTRY" => OptionTargetType::TargetTypeEnumEntry,
-                "TARGET_TYPE_SERVICE" => OptionTargetType::TargetTypeService,
-                "TARGET_TYPE_METHOD" => OptionTargetType::TargetTypeMethod,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "TARGET_TYPE_UNKNOWN" => OptionTargetType::TargetTypeUnknown,
+                    "TARGET_TYPE_FILE" => OptionTargetType::TargetTypeFile,
+                    "TARGET_TYPE_EXTENSION_RANGE" => {
+                        OptionTargetType::TargetTypeExtensionRange
+                    }
+                    "TARGET_TYPE_MESSAGE" => OptionTargetType::TargetTypeMessage,
+                    "TARGET_TYPE_FIELD" => OptionTargetType::TargetTypeField,
+                    "TARGET_TYPE_ONEOF" => OptionTargetType::TargetTypeOneof,
+                    "TARGET_TYPE_ENUM" => OptionTargetType::TargetTypeEnum,
+                    "TARGET_TYPE_ENUM_ENTRY" => OptionTargetType::TargetTypeEnumEntry,
+                    "TARGET_TYPE_SERVICE" => OptionTargetType::TargetTypeService,
+                    "TARGET_TYPE_METHOD" => OptionTargetType::TargetTypeMethod,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for OptionTargetType {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FieldOptions.OptionTargetType",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FieldOptions.OptionTargetType",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
 }
@@ -6406,7 +7325,11 @@ impl ::protocall::Message for OneofOptions {
     const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.OneofOptions";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Msg::encode_optional(1, &self.features, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(999, &self.uninterpreted_option, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            999,
+            &self.uninterpreted_option,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
@@ -6414,8 +7337,7 @@ impl ::protocall::Message for OneofOptions {
             + ::protocall::__private::codec::Msg::encoded_len_repeated(
                 999,
                 &self.uninterpreted_option,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -6424,24 +7346,33 @@ impl ::protocall::Message for OneofOptions {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.features,
-                decoder,
-            ),
-            999 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.uninterpreted_option,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.features,
+                    decoder,
+                )
+            }
+            999 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.uninterpreted_option,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -6454,24 +7385,24 @@ impl ::protocall::Message for OneofOptions {
 }
 impl ::protocall::__private::reflect::Describe for OneofOptions {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.OneofOptions",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.OneofOptions",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for OneofOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.OneofOptions",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.OneofOptions",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -6536,9 +7467,7 @@ impl OneofOptions {
     }
     /// The value of `features`, or its default when unset.
     pub fn features(&self) -> &FeatureSet {
-        self.features
-            .as_ref()
-            .unwrap_or_else(|| FeatureSet::default_instance())
+        self.features.as_ref().unwrap_or_else(|| FeatureSet::default_instance())
     }
 }
 /// The `google.protobuf.EnumOptions` message.
@@ -6601,12 +7530,19 @@ impl ::protocall::Message for EnumOptions {
             buf,
         );
         ::protocall::__private::codec::Msg::encode_optional(7, &self.features, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(999, &self.uninterpreted_option, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            999,
+            &self.uninterpreted_option,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Bool::encoded_len_optional(2, &self.allow_alias)
-            + ::protocall::__private::codec::Bool::encoded_len_optional(3, &self.deprecated)
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                3,
+                &self.deprecated,
+            )
             + ::protocall::__private::codec::Bool::encoded_len_optional(
                 6,
                 &self.deprecated_legacy_json_field_conflicts,
@@ -6615,8 +7551,7 @@ impl ::protocall::Message for EnumOptions {
             + ::protocall::__private::codec::Msg::encoded_len_repeated(
                 999,
                 &self.uninterpreted_option,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -6625,39 +7560,54 @@ impl ::protocall::Message for EnumOptions {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            2 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.allow_alias,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.deprecated,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.deprecated_legacy_json_field_conflicts,
-                decoder,
-            ),
-            7 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.features,
-                decoder,
-            ),
-            999 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.uninterpreted_option,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            2 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.allow_alias,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.deprecated,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.deprecated_legacy_json_field_conflicts,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.features,
+                    decoder,
+                )
+            }
+            999 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.uninterpreted_option,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -6673,25 +7623,25 @@ impl ::protocall::Message for EnumOptions {
 }
 impl ::protocall::__private::reflect::Describe for EnumOptions {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.EnumOptions",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.EnumOptions",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 #[allow(deprecated)]
 impl ::protocall::reflect::ReflectMessage for EnumOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.EnumOptions",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.EnumOptions",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -6787,14 +7737,11 @@ impl EnumOptions {
     /// The value of `deprecated_legacy_json_field_conflicts`, or its default when unset.
     #[deprecated]
     pub fn deprecated_legacy_json_field_conflicts(&self) -> bool {
-        self.deprecated_legacy_json_field_conflicts
-            .unwrap_or_default()
+        self.deprecated_legacy_json_field_conflicts.unwrap_or_default()
     }
     /// The value of `features`, or its default when unset.
     pub fn features(&self) -> &FeatureSet {
-        self.features
-            .as_ref()
-            .unwrap_or_else(|| FeatureSet::default_instance())
+        self.features.as_ref().unwrap_or_else(|| FeatureSet::default_instance())
     }
 }
 /// The `google.protobuf.EnumValueOptions` message.
@@ -6842,20 +7789,33 @@ impl ::protocall::Message for EnumValueOptions {
         ::protocall::__private::codec::Bool::encode_optional(1, &self.deprecated, buf);
         ::protocall::__private::codec::Msg::encode_optional(2, &self.features, buf);
         ::protocall::__private::codec::Bool::encode_optional(3, &self.debug_redact, buf);
-        ::protocall::__private::codec::Msg::encode_optional(4, &self.feature_support, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(999, &self.uninterpreted_option, buf);
+        ::protocall::__private::codec::Msg::encode_optional(
+            4,
+            &self.feature_support,
+            buf,
+        );
+        ::protocall::__private::codec::Msg::encode_repeated(
+            999,
+            &self.uninterpreted_option,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Bool::encoded_len_optional(1, &self.deprecated)
             + ::protocall::__private::codec::Msg::encoded_len_optional(2, &self.features)
-            + ::protocall::__private::codec::Bool::encoded_len_optional(3, &self.debug_redact)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(4, &self.feature_support)
+            + ::protocall::__private::codec::Bool::encoded_len_optional(
+                3,
+                &self.debug_redact,
+            )
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                4,
+                &self.feature_support,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_repeated(
                 999,
                 &self.uninterpreted_option,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -6864,39 +7824,54 @@ impl ::protocall::Message for EnumValueOptions {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.deprecated,
-                decoder,
-            ),
-            2 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.features,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.debug_redact,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.feature_support,
-                decoder,
-            ),
-            999 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.uninterpreted_option,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.deprecated,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.features,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.debug_redact,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.feature_support,
+                    decoder,
+                )
+            }
+            999 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.uninterpreted_option,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -6912,24 +7887,24 @@ impl ::protocall::Message for EnumValueOptions {
 }
 impl ::protocall::__private::reflect::Describe for EnumValueOptions {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.EnumValueOptions",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.EnumValueOptions",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for EnumValueOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.EnumValueOptions",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.EnumValueOptions",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -7019,9 +7994,7 @@ impl EnumValueOptions {
     }
     /// The value of `features`, or its default when unset.
     pub fn features(&self) -> &FeatureSet {
-        self.features
-            .as_ref()
-            .unwrap_or_else(|| FeatureSet::default_instance())
+        self.features.as_ref().unwrap_or_else(|| FeatureSet::default_instance())
     }
     /// The value of `debug_redact`, or its default when unset.
     pub fn debug_redact(&self) -> bool {
@@ -7070,17 +8043,23 @@ impl ::protocall::Message for ServiceOptions {
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Bool::encode_optional(33, &self.deprecated, buf);
         ::protocall::__private::codec::Msg::encode_optional(34, &self.features, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(999, &self.uninterpreted_option, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            999,
+            &self.uninterpreted_option,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Bool::encoded_len_optional(33, &self.deprecated)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(34, &self.features)
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                34,
+                &self.features,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_repeated(
                 999,
                 &self.uninterpreted_option,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -7089,29 +8068,40 @@ impl ::protocall::Message for ServiceOptions {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            34 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.features,
-                decoder,
-            ),
-            33 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.deprecated,
-                decoder,
-            ),
-            999 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.uninterpreted_option,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            34 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.features,
+                    decoder,
+                )
+            }
+            33 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.deprecated,
+                    decoder,
+                )
+            }
+            999 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.uninterpreted_option,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -7125,24 +8115,24 @@ impl ::protocall::Message for ServiceOptions {
 }
 impl ::protocall::__private::reflect::Describe for ServiceOptions {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.ServiceOptions",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.ServiceOptions",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ServiceOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.ServiceOptions",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.ServiceOptions",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -7214,9 +8204,7 @@ impl ServiceOptions {
     }
     /// The value of `features`, or its default when unset.
     pub fn features(&self) -> &FeatureSet {
-        self.features
-            .as_ref()
-            .unwrap_or_else(|| FeatureSet::default_instance())
+        self.features.as_ref().unwrap_or_else(|| FeatureSet::default_instance())
     }
     /// The value of `deprecated`, or its default when unset.
     pub fn deprecated(&self) -> bool {
@@ -7267,7 +8255,11 @@ impl ::protocall::Message for MethodOptions {
             buf,
         );
         ::protocall::__private::codec::Msg::encode_optional(35, &self.features, buf);
-        ::protocall::__private::codec::Msg::encode_repeated(999, &self.uninterpreted_option, buf);
+        ::protocall::__private::codec::Msg::encode_repeated(
+            999,
+            &self.uninterpreted_option,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
@@ -7276,12 +8268,14 @@ impl ::protocall::Message for MethodOptions {
                 34,
                 &self.idempotency_level,
             )
-            + ::protocall::__private::codec::Msg::encoded_len_optional(35, &self.features)
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                35,
+                &self.features,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_repeated(
                 999,
                 &self.uninterpreted_option,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -7290,36 +8284,49 @@ impl ::protocall::Message for MethodOptions {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            33 => ::protocall::__private::codec::Bool::merge_optional(
-                wire_type,
-                &mut self.deprecated,
-                decoder,
-            ),
-            34 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                34,
-                wire_type,
-                &mut self.idempotency_level,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            35 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.features,
-                decoder,
-            ),
-            999 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.uninterpreted_option,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            33 => {
+                ::protocall::__private::codec::Bool::merge_optional(
+                    wire_type,
+                    &mut self.deprecated,
+                    decoder,
+                )
+            }
+            34 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    34,
+                    wire_type,
+                    &mut self.idempotency_level,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            35 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.features,
+                    decoder,
+                )
+            }
+            999 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.uninterpreted_option,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -7334,24 +8341,24 @@ impl ::protocall::Message for MethodOptions {
 }
 impl ::protocall::__private::reflect::Describe for MethodOptions {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.MethodOptions",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.MethodOptions",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for MethodOptions {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.MethodOptions",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.MethodOptions",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -7439,9 +8446,7 @@ impl MethodOptions {
     }
     /// The value of `features`, or its default when unset.
     pub fn features(&self) -> &FeatureSet {
-        self.features
-            .as_ref()
-            .unwrap_or_else(|| FeatureSet::default_instance())
+        self.features.as_ref().unwrap_or_else(|| FeatureSet::default_instance())
     }
 }
 /// Nested types and oneofs of [`MethodOptions`].
@@ -7463,12 +8468,14 @@ pub mod method_options {
     impl ::protocall::Enumeration for IdempotencyLevel {
         const FULL_NAME: &'static str = "google.protobuf.MethodOptions.IdempotencyLevel";
         fn from_i32(value: i32) -> ::core::option::Option<IdempotencyLevel> {
-            ::core::option::Option::Some(match value {
-                0 => IdempotencyLevel::IdempotencyUnknown,
-                1 => IdempotencyLevel::NoSideEffects,
-                2 => IdempotencyLevel::Idempotent,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => IdempotencyLevel::IdempotencyUnknown,
+                    1 => IdempotencyLevel::NoSideEffects,
+                    2 => IdempotencyLevel::Idempotent,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -7481,21 +8488,24 @@ pub mod method_options {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<IdempotencyLevel> {
-            ::core::option::Option::Some(match name {
-                "IDEMPOTENCY_UNKNOWN" => IdempotencyLevel::IdempotencyUnknown,
-                "NO_SIDE_EFFECTS" => IdempotencyLevel::NoSideEffects,
-                "IDEMPOTENT" => IdempotencyLevel::Idempotent,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "IDEMPOTENCY_UNKNOWN" => IdempotencyLevel::IdempotencyUnknown,
+                    "NO_SIDE_EFFECTS" => IdempotencyLevel::NoSideEffects,
+                    "IDEMPOTENT" => IdempotencyLevel::Idempotent,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for IdempotencyLevel {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.MethodOptions.IdempotencyLevel",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.MethodOptions.IdempotencyLevel",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
 }
@@ -7546,17 +8556,44 @@ impl ::protocall::Message for UninterpretedOption {
     const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.UninterpretedOption";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Msg::encode_repeated(2, &self.name, buf);
-        ::protocall::__private::codec::Str::encode_optional(3, &self.identifier_value, buf);
-        ::protocall::__private::codec::Uint64::encode_optional(4, &self.positive_int_value, buf);
-        ::protocall::__private::codec::Int64::encode_optional(5, &self.negative_int_value, buf);
-        ::protocall::__private::codec::Double::encode_optional(6, &self.double_value, buf);
-        ::protocall::__private::codec::Bytes::encode_optional(7, &self.string_value, buf);
-        ::protocall::__private::codec::Str::encode_optional(8, &self.aggregate_value, buf);
+        ::protocall::__private::codec::Str::encode_optional(
+            3,
+            &self.identifier_value,
+            buf,
+        );
+        ::protocall::__private::codec::Uint64::encode_optional(
+            4,
+            &self.positive_int_value,
+            buf,
+        );
+        ::protocall::__private::codec::Int64::encode_optional(
+            5,
+            &self.negative_int_value,
+            buf,
+        );
+        ::protocall::__private::codec::Double::encode_optional(
+            6,
+            &self.double_value,
+            buf,
+        );
+        ::protocall::__private::codec::Bytes::encode_optional(
+            7,
+            &self.string_value,
+            buf,
+        );
+        ::protocall::__private::codec::Str::encode_optional(
+            8,
+            &self.aggregate_value,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Msg::encoded_len_repeated(2, &self.name)
-            + ::protocall::__private::codec::Str::encoded_len_optional(3, &self.identifier_value)
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                3,
+                &self.identifier_value,
+            )
             + ::protocall::__private::codec::Uint64::encoded_len_optional(
                 4,
                 &self.positive_int_value,
@@ -7565,10 +8602,18 @@ impl ::protocall::Message for UninterpretedOption {
                 5,
                 &self.negative_int_value,
             )
-            + ::protocall::__private::codec::Double::encoded_len_optional(6, &self.double_value)
-            + ::protocall::__private::codec::Bytes::encoded_len_optional(7, &self.string_value)
-            + ::protocall::__private::codec::Str::encoded_len_optional(8, &self.aggregate_value)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Double::encoded_len_optional(
+                6,
+                &self.double_value,
+            )
+            + ::protocall::__private::codec::Bytes::encoded_len_optional(
+                7,
+                &self.string_value,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_optional(
+                8,
+                &self.aggregate_value,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -7577,49 +8622,68 @@ impl ::protocall::Message for UninterpretedOption {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            2 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.name,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.identifier_value,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Uint64::merge_optional(
-                wire_type,
-                &mut self.positive_int_value,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Int64::merge_optional(
-                wire_type,
-                &mut self.negative_int_value,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::Double::merge_optional(
-                wire_type,
-                &mut self.double_value,
-                decoder,
-            ),
-            7 => ::protocall::__private::codec::Bytes::merge_optional(
-                wire_type,
-                &mut self.string_value,
-                decoder,
-            ),
-            8 => ::protocall::__private::codec::Str::merge_optional(
-                wire_type,
-                &mut self.aggregate_value,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            2 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.identifier_value,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Uint64::merge_optional(
+                    wire_type,
+                    &mut self.positive_int_value,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Int64::merge_optional(
+                    wire_type,
+                    &mut self.negative_int_value,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Double::merge_optional(
+                    wire_type,
+                    &mut self.double_value,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Bytes::merge_optional(
+                    wire_type,
+                    &mut self.string_value,
+                    decoder,
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::Str::merge_optional(
+                    wire_type,
+                    &mut self.aggregate_value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -7637,24 +8701,24 @@ impl ::protocall::Message for UninterpretedOption {
 }
 impl ::protocall::__private::reflect::Describe for UninterpretedOption {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.UninterpretedOption",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.UninterpretedOption",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for UninterpretedOption {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.UninterpretedOption",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.UninterpretedOption",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -7664,7 +8728,13 @@ impl ::protocall::reflect::ReflectMessage for UninterpretedOption {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Msg::json_repeated(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Msg::json_repeated(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Str::json_optional(
             p,
             &mut map,
@@ -7787,17 +8857,22 @@ pub mod uninterpreted_option {
     }
     impl ::protocall::Message for NamePart {
         const FULL_NAME: &'static str = "google.protobuf.UninterpretedOption.NamePart";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.UninterpretedOption.NamePart";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.UninterpretedOption.NamePart";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             ::protocall::__private::codec::Str::encode_optional(1, &self.name_part, buf);
-            ::protocall::__private::codec::Bool::encode_optional(2, &self.is_extension, buf);
+            ::protocall::__private::codec::Bool::encode_optional(
+                2,
+                &self.is_extension,
+                buf,
+            );
             self._unknown_fields.encode(buf);
         }
         fn encoded_len(&self) -> usize {
             ::protocall::__private::codec::Str::encoded_len_optional(1, &self.name_part)
-                + ::protocall::__private::codec::Bool::encoded_len_optional(2, &self.is_extension)
-                + self._unknown_fields.encoded_len()
+                + ::protocall::__private::codec::Bool::encoded_len_optional(
+                    2,
+                    &self.is_extension,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -7806,21 +8881,28 @@ pub mod uninterpreted_option {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.name_part,
-                    decoder,
-                ),
-                2 => ::protocall::__private::codec::Bool::merge_optional(
-                    wire_type,
-                    &mut self.is_extension,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.name_part,
+                        decoder,
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::Bool::merge_optional(
+                        wire_type,
+                        &mut self.is_extension,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -7838,24 +8920,24 @@ pub mod uninterpreted_option {
     }
     impl ::protocall::__private::reflect::Describe for NamePart {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.UninterpretedOption.NamePart",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.UninterpretedOption.NamePart",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for NamePart {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.UninterpretedOption.NamePart",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.UninterpretedOption.NamePart",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -7928,7 +9010,9 @@ pub struct FeatureSet {
     /// Field `enum_type` = 2.
     pub enum_type: ::core::option::Option<feature_set::EnumType>,
     /// Field `repeated_field_encoding` = 3.
-    pub repeated_field_encoding: ::core::option::Option<feature_set::RepeatedFieldEncoding>,
+    pub repeated_field_encoding: ::core::option::Option<
+        feature_set::RepeatedFieldEncoding,
+    >,
     /// Field `utf8_validation` = 4.
     pub utf8_validation: ::core::option::Option<feature_set::Utf8Validation>,
     /// Field `message_encoding` = 5.
@@ -7938,8 +9022,9 @@ pub struct FeatureSet {
     /// Field `enforce_naming_style` = 7.
     pub enforce_naming_style: ::core::option::Option<feature_set::EnforceNamingStyle>,
     /// Field `default_symbol_visibility` = 8.
-    pub default_symbol_visibility:
-        ::core::option::Option<feature_set::visibility_feature::DefaultSymbolVisibility>,
+    pub default_symbol_visibility: ::core::option::Option<
+        feature_set::visibility_feature::DefaultSymbolVisibility,
+    >,
     /// Fields not declared in the schema, kept so they survive a round trip.
     pub _unknown_fields: ::protocall::UnknownFields,
 }
@@ -7964,16 +9049,36 @@ impl ::protocall::Message for FeatureSet {
     const FULL_NAME: &'static str = "google.protobuf.FeatureSet";
     const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.FeatureSet";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-        ::protocall::__private::codec::ClosedEnum::encode_optional(1, &self.field_presence, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_optional(2, &self.enum_type, buf);
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            1,
+            &self.field_presence,
+            buf,
+        );
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            2,
+            &self.enum_type,
+            buf,
+        );
         ::protocall::__private::codec::ClosedEnum::encode_optional(
             3,
             &self.repeated_field_encoding,
             buf,
         );
-        ::protocall::__private::codec::ClosedEnum::encode_optional(4, &self.utf8_validation, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_optional(5, &self.message_encoding, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_optional(6, &self.json_format, buf);
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            4,
+            &self.utf8_validation,
+            buf,
+        );
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            5,
+            &self.message_encoding,
+            buf,
+        );
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            6,
+            &self.json_format,
+            buf,
+        );
         ::protocall::__private::codec::ClosedEnum::encode_optional(
             7,
             &self.enforce_naming_style,
@@ -7987,8 +9092,14 @@ impl ::protocall::Message for FeatureSet {
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        ::protocall::__private::codec::ClosedEnum::encoded_len_optional(1, &self.field_presence)
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(2, &self.enum_type)
+        ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+            1,
+            &self.field_presence,
+        )
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                2,
+                &self.enum_type,
+            )
             + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
                 3,
                 &self.repeated_field_encoding,
@@ -8001,7 +9112,10 @@ impl ::protocall::Message for FeatureSet {
                 5,
                 &self.message_encoding,
             )
-            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(6, &self.json_format)
+            + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                6,
+                &self.json_format,
+            )
             + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
                 7,
                 &self.enforce_naming_style,
@@ -8009,8 +9123,7 @@ impl ::protocall::Message for FeatureSet {
             + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
                 8,
                 &self.default_symbol_visibility,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -8019,70 +9132,91 @@ impl ::protocall::Message for FeatureSet {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                1,
-                wire_type,
-                &mut self.field_presence,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            2 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                2,
-                wire_type,
-                &mut self.enum_type,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            3 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                3,
-                wire_type,
-                &mut self.repeated_field_encoding,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            4 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                4,
-                wire_type,
-                &mut self.utf8_validation,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            5 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                5,
-                wire_type,
-                &mut self.message_encoding,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            6 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                6,
-                wire_type,
-                &mut self.json_format,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            7 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                7,
-                wire_type,
-                &mut self.enforce_naming_style,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            8 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                8,
-                wire_type,
-                &mut self.default_symbol_visibility,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    1,
+                    wire_type,
+                    &mut self.field_presence,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    2,
+                    wire_type,
+                    &mut self.enum_type,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    3,
+                    wire_type,
+                    &mut self.repeated_field_encoding,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    4,
+                    wire_type,
+                    &mut self.utf8_validation,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    5,
+                    wire_type,
+                    &mut self.message_encoding,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    6,
+                    wire_type,
+                    &mut self.json_format,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    7,
+                    wire_type,
+                    &mut self.enforce_naming_style,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    8,
+                    wire_type,
+                    &mut self.default_symbol_visibility,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -8101,24 +9235,24 @@ impl ::protocall::Message for FeatureSet {
 }
 impl ::protocall::__private::reflect::Describe for FeatureSet {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.FeatureSet",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.FeatureSet",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for FeatureSet {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.FeatureSet",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.FeatureSet",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -8225,8 +9359,7 @@ impl FeatureSet {
     }
     /// The value of `field_presence`, or its default when unset.
     pub fn field_presence(&self) -> feature_set::FieldPresence {
-        self.field_presence
-            .unwrap_or(feature_set::FieldPresence::Unknown)
+        self.field_presence.unwrap_or(feature_set::FieldPresence::Unknown)
     }
     /// The value of `enum_type`, or its default when unset.
     pub fn enum_type(&self) -> feature_set::EnumType {
@@ -8239,13 +9372,11 @@ impl FeatureSet {
     }
     /// The value of `utf8_validation`, or its default when unset.
     pub fn utf8_validation(&self) -> feature_set::Utf8Validation {
-        self.utf8_validation
-            .unwrap_or(feature_set::Utf8Validation::Unknown)
+        self.utf8_validation.unwrap_or(feature_set::Utf8Validation::Unknown)
     }
     /// The value of `message_encoding`, or its default when unset.
     pub fn message_encoding(&self) -> feature_set::MessageEncoding {
-        self.message_encoding
-            .unwrap_or(feature_set::MessageEncoding::Unknown)
+        self.message_encoding.unwrap_or(feature_set::MessageEncoding::Unknown)
     }
     /// The value of `json_format`, or its default when unset.
     pub fn json_format(&self) -> feature_set::JsonFormat {
@@ -8253,8 +9384,7 @@ impl FeatureSet {
     }
     /// The value of `enforce_naming_style`, or its default when unset.
     pub fn enforce_naming_style(&self) -> feature_set::EnforceNamingStyle {
-        self.enforce_naming_style
-            .unwrap_or(feature_set::EnforceNamingStyle::Unknown)
+        self.enforce_naming_style.unwrap_or(feature_set::EnforceNamingStyle::Unknown)
     }
     /// The value of `default_symbol_visibility`, or its default when unset.
     pub fn default_symbol_visibility(
@@ -8283,8 +9413,7 @@ pub mod feature_set {
     }
     impl ::protocall::Message for VisibilityFeature {
         const FULL_NAME: &'static str = "google.protobuf.FeatureSet.VisibilityFeature";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.FeatureSet.VisibilityFeature";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.FeatureSet.VisibilityFeature";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             self._unknown_fields.encode(buf);
         }
@@ -8297,11 +9426,12 @@ pub mod feature_set {
             wire_type: ::protocall::__private::WireType,
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
-            decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            )
+            decoder
+                .skip_field(
+                    number,
+                    wire_type,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
         }
         fn unknown_fields_mut(
             &mut self,
@@ -8311,24 +9441,24 @@ pub mod feature_set {
     }
     impl ::protocall::__private::reflect::Describe for VisibilityFeature {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FeatureSet.VisibilityFeature",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FeatureSet.VisibilityFeature",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for VisibilityFeature {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.FeatureSet.VisibilityFeature",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.FeatureSet.VisibilityFeature",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -8361,9 +9491,9 @@ pub mod feature_set {
     impl VisibilityFeature {
         /// A shared instance with every field unset.
         pub fn default_instance() -> &'static VisibilityFeature {
-            static INSTANCE: ::std::sync::OnceLock<VisibilityFeature> =
-                ::std::sync::OnceLock::new();
-            INSTANCE.get_or_init(<VisibilityFeature as ::core::default::Default>::default)
+            static INSTANCE: ::std::sync::OnceLock<VisibilityFeature> = ::std::sync::OnceLock::new();
+            INSTANCE
+                .get_or_init(<VisibilityFeature as ::core::default::Default>::default)
         }
     }
     /// Nested types and oneofs of [`VisibilityFeature`].
@@ -8387,48 +9517,58 @@ pub mod feature_set {
             Strict = 4,
         }
         impl ::protocall::Enumeration for DefaultSymbolVisibility {
-            const FULL_NAME: &'static str =
-                "google.protobuf.FeatureSet.VisibilityFeature.DefaultSymbolVisibility";
+            const FULL_NAME: &'static str = "google.protobuf.FeatureSet.VisibilityFeature.DefaultSymbolVisibility";
             fn from_i32(value: i32) -> ::core::option::Option<DefaultSymbolVisibility> {
-                ::core::option::Option::Some(match value {
-                    0 => DefaultSymbolVisibility::Unknown,
-                    1 => DefaultSymbolVisibility::ExportAll,
-                    2 => DefaultSymbolVisibility::ExportTopLevel,
-                    3 => DefaultSymbolVisibility::LocalAll,
-                    4 => DefaultSymbolVisibility::Strict,
-                    _ => return ::core::option::Option::None,
-                })
+                ::core::option::Option::Some(
+                    match value {
+                        0 => DefaultSymbolVisibility::Unknown,
+                        1 => DefaultSymbolVisibility::ExportAll,
+                        2 => DefaultSymbolVisibility::ExportTopLevel,
+                        3 => DefaultSymbolVisibility::LocalAll,
+                        4 => DefaultSymbolVisibility::Strict,
+                        _ => return ::core::option::Option::None,
+                    },
+                )
             }
             fn to_i32(self) -> i32 {
                 self as i32
             }
             fn as_str_name(self) -> &'static str {
                 match self {
-                    DefaultSymbolVisibility::Unknown => "DEFAULT_SYMBOL_VISIBILITY_UNKNOWN",
+                    DefaultSymbolVisibility::Unknown => {
+                        "DEFAULT_SYMBOL_VISIBILITY_UNKNOWN"
+                    }
                     DefaultSymbolVisibility::ExportAll => "EXPORT_ALL",
                     DefaultSymbolVisibility::ExportTopLevel => "EXPORT_TOP_LEVEL",
                     DefaultSymbolVisibility::LocalAll => "LOCAL_ALL",
                     DefaultSymbolVisibility::Strict => "STRICT",
                 }
             }
-            fn from_str_name(name: &str) -> ::core::option::Option<DefaultSymbolVisibility> {
-                ::core::option::Option::Some(match name {
-                    "DEFAULT_SYMBOL_VISIBILITY_UNKNOWN" => DefaultSymbolVisibility::Unknown,
-                    "EXPORT_ALL" => DefaultSymbolVisibility::ExportAll,
-                    "EXPORT_TOP_LEVEL" => DefaultSymbolVisibility::ExportTopLevel,
-                    "LOCAL_ALL" => DefaultSymbolVisibility::LocalAll,
-                    "STRICT" => DefaultSymbolVisibility::Strict,
-                    _ => return ::core::option::Option::None,
-                })
+            fn from_str_name(
+                name: &str,
+            ) -> ::core::option::Option<DefaultSymbolVisibility> {
+                ::core::option::Option::Some(
+                    match name {
+                        "DEFAULT_SYMBOL_VISIBILITY_UNKNOWN" => {
+                            DefaultSymbolVisibility::Unknown
+                        }
+                        "EXPORT_ALL" => DefaultSymbolVisibility::ExportAll,
+                        "EXPORT_TOP_LEVEL" => DefaultSymbolVisibility::ExportTopLevel,
+                        "LOCAL_ALL" => DefaultSymbolVisibility::LocalAll,
+                        "STRICT" => DefaultSymbolVisibility::Strict,
+                        _ => return ::core::option::Option::None,
+                    },
+                )
             }
         }
         impl ::protocall::__private::reflect::Describe for DefaultSymbolVisibility {
             fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-                descriptors.imported_from(
-                    "google.protobuf.FeatureSet.VisibilityFeature.DefaultSymbolVisibility",
-                    "google/protobuf/descriptor.proto",
-                    super::super::FILE_DESCRIPTOR_SET,
-                );
+                descriptors
+                    .imported_from(
+                        "google.protobuf.FeatureSet.VisibilityFeature.DefaultSymbolVisibility",
+                        "google/protobuf/descriptor.proto",
+                        super::super::FILE_DESCRIPTOR_SET,
+                    );
             }
         }
     }
@@ -8449,13 +9589,15 @@ pub mod feature_set {
     impl ::protocall::Enumeration for FieldPresence {
         const FULL_NAME: &'static str = "google.protobuf.FeatureSet.FieldPresence";
         fn from_i32(value: i32) -> ::core::option::Option<FieldPresence> {
-            ::core::option::Option::Some(match value {
-                0 => FieldPresence::Unknown,
-                1 => FieldPresence::Explicit,
-                2 => FieldPresence::Implicit,
-                3 => FieldPresence::LegacyRequired,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => FieldPresence::Unknown,
+                    1 => FieldPresence::Explicit,
+                    2 => FieldPresence::Implicit,
+                    3 => FieldPresence::LegacyRequired,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -8469,22 +9611,25 @@ pub mod feature_set {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<FieldPresence> {
-            ::core::option::Option::Some(match name {
-                "FIELD_PRESENCE_UNKNOWN" => FieldPresence::Unknown,
-                "EXPLICIT" => FieldPresence::Explicit,
-                "IMPLICIT" => FieldPresence::Implicit,
-                "LEGACY_REQUIRED" => FieldPresence::LegacyRequired,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "FIELD_PRESENCE_UNKNOWN" => FieldPresence::Unknown,
+                    "EXPLICIT" => FieldPresence::Explicit,
+                    "IMPLICIT" => FieldPresence::Implicit,
+                    "LEGACY_REQUIRED" => FieldPresence::LegacyRequired,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for FieldPresence {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FeatureSet.FieldPresence",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FeatureSet.FieldPresence",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// The `google.protobuf.FeatureSet.EnumType` enum.
@@ -8502,12 +9647,14 @@ pub mod feature_set {
     impl ::protocall::Enumeration for EnumType {
         const FULL_NAME: &'static str = "google.protobuf.FeatureSet.EnumType";
         fn from_i32(value: i32) -> ::core::option::Option<EnumType> {
-            ::core::option::Option::Some(match value {
-                0 => EnumType::Unknown,
-                1 => EnumType::Open,
-                2 => EnumType::Closed,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => EnumType::Unknown,
+                    1 => EnumType::Open,
+                    2 => EnumType::Closed,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -8520,21 +9667,24 @@ pub mod feature_set {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<EnumType> {
-            ::core::option::Option::Some(match name {
-                "ENUM_TYPE_UNKNOWN" => EnumType::Unknown,
-                "OPEN" => EnumType::Open,
-                "CLOSED" => EnumType::Closed,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "ENUM_TYPE_UNKNOWN" => EnumType::Unknown,
+                    "OPEN" => EnumType::Open,
+                    "CLOSED" => EnumType::Closed,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for EnumType {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FeatureSet.EnumType",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FeatureSet.EnumType",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// The `google.protobuf.FeatureSet.RepeatedFieldEncoding` enum.
@@ -8552,12 +9702,14 @@ pub mod feature_set {
     impl ::protocall::Enumeration for RepeatedFieldEncoding {
         const FULL_NAME: &'static str = "google.protobuf.FeatureSet.RepeatedFieldEncoding";
         fn from_i32(value: i32) -> ::core::option::Option<RepeatedFieldEncoding> {
-            ::core::option::Option::Some(match value {
-                0 => RepeatedFieldEncoding::Unknown,
-                1 => RepeatedFieldEncoding::Packed,
-                2 => RepeatedFieldEncoding::Expanded,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => RepeatedFieldEncoding::Unknown,
+                    1 => RepeatedFieldEncoding::Packed,
+                    2 => RepeatedFieldEncoding::Expanded,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -8570,21 +9722,24 @@ pub mod feature_set {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<RepeatedFieldEncoding> {
-            ::core::option::Option::Some(match name {
-                "REPEATED_FIELD_ENCODING_UNKNOWN" => RepeatedFieldEncoding::Unknown,
-                "PACKED" => RepeatedFieldEncoding::Packed,
-                "EXPANDED" => RepeatedFieldEncoding::Expanded,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "REPEATED_FIELD_ENCODING_UNKNOWN" => RepeatedFieldEncoding::Unknown,
+                    "PACKED" => RepeatedFieldEncoding::Packed,
+                    "EXPANDED" => RepeatedFieldEncoding::Expanded,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for RepeatedFieldEncoding {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FeatureSet.RepeatedFieldEncoding",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FeatureSet.RepeatedFieldEncoding",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// The `google.protobuf.FeatureSet.Utf8Validation` enum.
@@ -8602,12 +9757,14 @@ pub mod feature_set {
     impl ::protocall::Enumeration for Utf8Validation {
         const FULL_NAME: &'static str = "google.protobuf.FeatureSet.Utf8Validation";
         fn from_i32(value: i32) -> ::core::option::Option<Utf8Validation> {
-            ::core::option::Option::Some(match value {
-                0 => Utf8Validation::Unknown,
-                2 => Utf8Validation::Verify,
-                3 => Utf8Validation::None,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => Utf8Validation::Unknown,
+                    2 => Utf8Validation::Verify,
+                    3 => Utf8Validation::None,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -8620,21 +9777,24 @@ pub mod feature_set {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<Utf8Validation> {
-            ::core::option::Option::Some(match name {
-                "UTF8_VALIDATION_UNKNOWN" => Utf8Validation::Unknown,
-                "VERIFY" => Utf8Validation::Verify,
-                "NONE" => Utf8Validation::None,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "UTF8_VALIDATION_UNKNOWN" => Utf8Validation::Unknown,
+                    "VERIFY" => Utf8Validation::Verify,
+                    "NONE" => Utf8Validation::None,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for Utf8Validation {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FeatureSet.Utf8Validation",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FeatureSet.Utf8Validation",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// The `google.protobuf.FeatureSet.MessageEncoding` enum.
@@ -8652,12 +9812,14 @@ pub mod feature_set {
     impl ::protocall::Enumeration for MessageEncoding {
         const FULL_NAME: &'static str = "google.protobuf.FeatureSet.MessageEncoding";
         fn from_i32(value: i32) -> ::core::option::Option<MessageEncoding> {
-            ::core::option::Option::Some(match value {
-                0 => MessageEncoding::Unknown,
-                1 => MessageEncoding::LengthPrefixed,
-                2 => MessageEncoding::Delimited,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => MessageEncoding::Unknown,
+                    1 => MessageEncoding::LengthPrefixed,
+                    2 => MessageEncoding::Delimited,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -8670,21 +9832,24 @@ pub mod feature_set {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<MessageEncoding> {
-            ::core::option::Option::Some(match name {
-                "MESSAGE_ENCODING_UNKNOWN" => MessageEncoding::Unknown,
-                "LENGTH_PREFIXED" => MessageEncoding::LengthPrefixed,
-                "DELIMITED" => MessageEncoding::Delimited,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "MESSAGE_ENCODING_UNKNOWN" => MessageEncoding::Unknown,
+                    "LENGTH_PREFIXED" => MessageEncoding::LengthPrefixed,
+                    "DELIMITED" => MessageEncoding::Delimited,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for MessageEncoding {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FeatureSet.MessageEncoding",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FeatureSet.MessageEncoding",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// The `google.protobuf.FeatureSet.JsonFormat` enum.
@@ -8702,12 +9867,14 @@ pub mod feature_set {
     impl ::protocall::Enumeration for JsonFormat {
         const FULL_NAME: &'static str = "google.protobuf.FeatureSet.JsonFormat";
         fn from_i32(value: i32) -> ::core::option::Option<JsonFormat> {
-            ::core::option::Option::Some(match value {
-                0 => JsonFormat::Unknown,
-                1 => JsonFormat::Allow,
-                2 => JsonFormat::LegacyBestEffort,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => JsonFormat::Unknown,
+                    1 => JsonFormat::Allow,
+                    2 => JsonFormat::LegacyBestEffort,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -8720,21 +9887,24 @@ pub mod feature_set {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<JsonFormat> {
-            ::core::option::Option::Some(match name {
-                "JSON_FORMAT_UNKNOWN" => JsonFormat::Unknown,
-                "ALLOW" => JsonFormat::Allow,
-                "LEGACY_BEST_EFFORT" => JsonFormat::LegacyBestEffort,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "JSON_FORMAT_UNKNOWN" => JsonFormat::Unknown,
+                    "ALLOW" => JsonFormat::Allow,
+                    "LEGACY_BEST_EFFORT" => JsonFormat::LegacyBestEffort,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for JsonFormat {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FeatureSet.JsonFormat",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FeatureSet.JsonFormat",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// The `google.protobuf.FeatureSet.EnforceNamingStyle` enum.
@@ -8754,13 +9924,15 @@ pub mod feature_set {
     impl ::protocall::Enumeration for EnforceNamingStyle {
         const FULL_NAME: &'static str = "google.protobuf.FeatureSet.EnforceNamingStyle";
         fn from_i32(value: i32) -> ::core::option::Option<EnforceNamingStyle> {
-            ::core::option::Option::Some(match value {
-                0 => EnforceNamingStyle::Unknown,
-                1 => EnforceNamingStyle::Style2024,
-                2 => EnforceNamingStyle::StyleLegacy,
-                3 => EnforceNamingStyle::Style2026,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => EnforceNamingStyle::Unknown,
+                    1 => EnforceNamingStyle::Style2024,
+                    2 => EnforceNamingStyle::StyleLegacy,
+                    3 => EnforceNamingStyle::Style2026,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -8774,22 +9946,25 @@ pub mod feature_set {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<EnforceNamingStyle> {
-            ::core::option::Option::Some(match name {
-                "ENFORCE_NAMING_STYLE_UNKNOWN" => EnforceNamingStyle::Unknown,
-                "STYLE2024" => EnforceNamingStyle::Style2024,
-                "STYLE_LEGACY" => EnforceNamingStyle::StyleLegacy,
-                "STYLE2026" => EnforceNamingStyle::Style2026,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "ENFORCE_NAMING_STYLE_UNKNOWN" => EnforceNamingStyle::Unknown,
+                    "STYLE2024" => EnforceNamingStyle::Style2024,
+                    "STYLE_LEGACY" => EnforceNamingStyle::StyleLegacy,
+                    "STYLE2026" => EnforceNamingStyle::Style2026,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for EnforceNamingStyle {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FeatureSet.EnforceNamingStyle",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FeatureSet.EnforceNamingStyle",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
 }
@@ -8827,8 +10002,16 @@ impl ::protocall::Message for FeatureSetDefaults {
     const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.FeatureSetDefaults";
     fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
         ::protocall::__private::codec::Msg::encode_repeated(1, &self.defaults, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_optional(4, &self.minimum_edition, buf);
-        ::protocall::__private::codec::ClosedEnum::encode_optional(5, &self.maximum_edition, buf);
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            4,
+            &self.minimum_edition,
+            buf,
+        );
+        ::protocall::__private::codec::ClosedEnum::encode_optional(
+            5,
+            &self.maximum_edition,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
@@ -8840,8 +10023,7 @@ impl ::protocall::Message for FeatureSetDefaults {
             + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
                 5,
                 &self.maximum_edition,
-            )
-            + self._unknown_fields.encoded_len()
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -8850,33 +10032,44 @@ impl ::protocall::Message for FeatureSetDefaults {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.defaults,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                4,
-                wire_type,
-                &mut self.minimum_edition,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            5 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                5,
-                wire_type,
-                &mut self.maximum_edition,
-                decoder,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.defaults,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    4,
+                    wire_type,
+                    &mut self.minimum_edition,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::ClosedEnum::merge_optional(
+                    5,
+                    wire_type,
+                    &mut self.maximum_edition,
+                    decoder,
+                    ::core::option::Option::Some(&mut self._unknown_fields),
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -8890,24 +10083,24 @@ impl ::protocall::Message for FeatureSetDefaults {
 }
 impl ::protocall::__private::reflect::Describe for FeatureSetDefaults {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.FeatureSetDefaults",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.FeatureSetDefaults",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for FeatureSetDefaults {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.FeatureSetDefaults",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.FeatureSetDefaults",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -9003,24 +10196,39 @@ pub mod feature_set_defaults {
         }
     }
     impl ::protocall::Message for FeatureSetEditionDefault {
-        const FULL_NAME: &'static str =
-            "google.protobuf.FeatureSetDefaults.FeatureSetEditionDefault";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.FeatureSetDefaults.FeatureSetEditionDefault";
+        const FULL_NAME: &'static str = "google.protobuf.FeatureSetDefaults.FeatureSetEditionDefault";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.FeatureSetDefaults.FeatureSetEditionDefault";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
-            ::protocall::__private::codec::ClosedEnum::encode_optional(3, &self.edition, buf);
-            ::protocall::__private::codec::Msg::encode_optional(4, &self.overridable_features, buf);
-            ::protocall::__private::codec::Msg::encode_optional(5, &self.fixed_features, buf);
+            ::protocall::__private::codec::ClosedEnum::encode_optional(
+                3,
+                &self.edition,
+                buf,
+            );
+            ::protocall::__private::codec::Msg::encode_optional(
+                4,
+                &self.overridable_features,
+                buf,
+            );
+            ::protocall::__private::codec::Msg::encode_optional(
+                5,
+                &self.fixed_features,
+                buf,
+            );
             self._unknown_fields.encode(buf);
         }
         fn encoded_len(&self) -> usize {
-            ::protocall::__private::codec::ClosedEnum::encoded_len_optional(3, &self.edition)
+            ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                3,
+                &self.edition,
+            )
                 + ::protocall::__private::codec::Msg::encoded_len_optional(
                     4,
                     &self.overridable_features,
                 )
-                + ::protocall::__private::codec::Msg::encoded_len_optional(5, &self.fixed_features)
-                + self._unknown_fields.encoded_len()
+                + ::protocall::__private::codec::Msg::encoded_len_optional(
+                    5,
+                    &self.fixed_features,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -9029,28 +10237,37 @@ pub mod feature_set_defaults {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                3 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                    3,
-                    wire_type,
-                    &mut self.edition,
-                    decoder,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
-                4 => ::protocall::__private::codec::Msg::merge_optional(
-                    wire_type,
-                    &mut self.overridable_features,
-                    decoder,
-                ),
-                5 => ::protocall::__private::codec::Msg::merge_optional(
-                    wire_type,
-                    &mut self.fixed_features,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                3 => {
+                    ::protocall::__private::codec::ClosedEnum::merge_optional(
+                        3,
+                        wire_type,
+                        &mut self.edition,
+                        decoder,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+                }
+                4 => {
+                    ::protocall::__private::codec::Msg::merge_optional(
+                        wire_type,
+                        &mut self.overridable_features,
+                        decoder,
+                    )
+                }
+                5 => {
+                    ::protocall::__private::codec::Msg::merge_optional(
+                        wire_type,
+                        &mut self.fixed_features,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -9069,24 +10286,24 @@ pub mod feature_set_defaults {
     }
     impl ::protocall::__private::reflect::Describe for FeatureSetEditionDefault {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.FeatureSetDefaults.FeatureSetEditionDefault",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.FeatureSetDefaults.FeatureSetEditionDefault",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for FeatureSetEditionDefault {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.FeatureSetDefaults.FeatureSetEditionDefault",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.FeatureSetDefaults.FeatureSetEditionDefault",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -9130,7 +10347,8 @@ pub mod feature_set_defaults {
         }
     }
     #[cfg(feature = "json")]
-    impl<'de> ::protocall::__private::serde::Deserialize<'de> for FeatureSetEditionDefault {
+    impl<'de> ::protocall::__private::serde::Deserialize<'de>
+    for FeatureSetEditionDefault {
         fn deserialize<D: ::protocall::__private::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
@@ -9140,9 +10358,11 @@ pub mod feature_set_defaults {
     impl FeatureSetEditionDefault {
         /// A shared instance with every field unset.
         pub fn default_instance() -> &'static FeatureSetEditionDefault {
-            static INSTANCE: ::std::sync::OnceLock<FeatureSetEditionDefault> =
-                ::std::sync::OnceLock::new();
-            INSTANCE.get_or_init(<FeatureSetEditionDefault as ::core::default::Default>::default)
+            static INSTANCE: ::std::sync::OnceLock<FeatureSetEditionDefault> = ::std::sync::OnceLock::new();
+            INSTANCE
+                .get_or_init(
+                    <FeatureSetEditionDefault as ::core::default::Default>::default,
+                )
         }
         /// The value of `edition`, or its default when unset.
         pub fn edition(&self) -> super::Edition {
@@ -9243,19 +10463,26 @@ impl ::protocall::Message for SourceCodeInfo {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.location,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.location,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -9267,24 +10494,24 @@ impl ::protocall::Message for SourceCodeInfo {
 }
 impl ::protocall::__private::reflect::Describe for SourceCodeInfo {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.SourceCodeInfo",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.SourceCodeInfo",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for SourceCodeInfo {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.SourceCodeInfo",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.SourceCodeInfo",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -9449,13 +10676,20 @@ pub mod source_code_info {
     }
     impl ::protocall::Message for Location {
         const FULL_NAME: &'static str = "google.protobuf.SourceCodeInfo.Location";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.SourceCodeInfo.Location";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.SourceCodeInfo.Location";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             ::protocall::__private::codec::Int32::encode_packed(1, &self.path, buf);
             ::protocall::__private::codec::Int32::encode_packed(2, &self.span, buf);
-            ::protocall::__private::codec::Str::encode_optional(3, &self.leading_comments, buf);
-            ::protocall::__private::codec::Str::encode_optional(4, &self.trailing_comments, buf);
+            ::protocall::__private::codec::Str::encode_optional(
+                3,
+                &self.leading_comments,
+                buf,
+            );
+            ::protocall::__private::codec::Str::encode_optional(
+                4,
+                &self.trailing_comments,
+                buf,
+            );
             ::protocall::__private::codec::Str::encode_repeated(
                 6,
                 &self.leading_detached_comments,
@@ -9477,8 +10711,7 @@ pub mod source_code_info {
                 + ::protocall::__private::codec::Str::encoded_len_repeated(
                     6,
                     &self.leading_detached_comments,
-                )
-                + self._unknown_fields.encoded_len()
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -9487,36 +10720,49 @@ pub mod source_code_info {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Int32::merge_repeated(
-                    wire_type,
-                    &mut self.path,
-                    decoder,
-                ),
-                2 => ::protocall::__private::codec::Int32::merge_repeated(
-                    wire_type,
-                    &mut self.span,
-                    decoder,
-                ),
-                3 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.leading_comments,
-                    decoder,
-                ),
-                4 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.trailing_comments,
-                    decoder,
-                ),
-                6 => ::protocall::__private::codec::Str::merge_repeated(
-                    wire_type,
-                    &mut self.leading_detached_comments,
-                    decoder,
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::Int32::merge_repeated(
+                        wire_type,
+                        &mut self.path,
+                        decoder,
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::Int32::merge_repeated(
+                        wire_type,
+                        &mut self.span,
+                        decoder,
+                    )
+                }
+                3 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.leading_comments,
+                        decoder,
+                    )
+                }
+                4 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.trailing_comments,
+                        decoder,
+                    )
+                }
+                6 => {
+                    ::protocall::__private::codec::Str::merge_repeated(
+                        wire_type,
+                        &mut self.leading_detached_comments,
+                        decoder,
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -9537,24 +10783,24 @@ pub mod source_code_info {
     }
     impl ::protocall::__private::reflect::Describe for Location {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.SourceCodeInfo.Location",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.SourceCodeInfo.Location",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for Location {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.SourceCodeInfo.Location",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.SourceCodeInfo.Location",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -9565,10 +10811,18 @@ pub mod source_code_info {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             let mut map = p.begin(serializer)?;
             ::protocall::__private::codec::Int32::json_repeated(
-                p, &mut map, "path", "path", &self.path,
+                p,
+                &mut map,
+                "path",
+                "path",
+                &self.path,
             )?;
             ::protocall::__private::codec::Int32::json_repeated(
-                p, &mut map, "span", "span", &self.span,
+                p,
+                &mut map,
+                "span",
+                "span",
+                &self.span,
             )?;
             ::protocall::__private::codec::Str::json_optional(
                 p,
@@ -9666,19 +10920,26 @@ impl ::protocall::Message for GeneratedCodeInfo {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.annotation,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.annotation,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -9690,24 +10951,24 @@ impl ::protocall::Message for GeneratedCodeInfo {
 }
 impl ::protocall::__private::reflect::Describe for GeneratedCodeInfo {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.GeneratedCodeInfo",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.GeneratedCodeInfo",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for GeneratedCodeInfo {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.GeneratedCodeInfo",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.GeneratedCodeInfo",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -9789,23 +11050,41 @@ pub mod generated_code_info {
     }
     impl ::protocall::Message for Annotation {
         const FULL_NAME: &'static str = "google.protobuf.GeneratedCodeInfo.Annotation";
-        const TYPE_URL: &'static str =
-            "type.googleapis.com/google.protobuf.GeneratedCodeInfo.Annotation";
+        const TYPE_URL: &'static str = "type.googleapis.com/google.protobuf.GeneratedCodeInfo.Annotation";
         fn encode_raw<B: ::protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
             ::protocall::__private::codec::Int32::encode_packed(1, &self.path, buf);
-            ::protocall::__private::codec::Str::encode_optional(2, &self.source_file, buf);
+            ::protocall::__private::codec::Str::encode_optional(
+                2,
+                &self.source_file,
+                buf,
+            );
             ::protocall::__private::codec::Int32::encode_optional(3, &self.begin, buf);
             ::protocall::__private::codec::Int32::encode_optional(4, &self.end, buf);
-            ::protocall::__private::codec::ClosedEnum::encode_optional(5, &self.semantic, buf);
+            ::protocall::__private::codec::ClosedEnum::encode_optional(
+                5,
+                &self.semantic,
+                buf,
+            );
             self._unknown_fields.encode(buf);
         }
         fn encoded_len(&self) -> usize {
             ::protocall::__private::codec::Int32::encoded_len_packed(1, &self.path)
-                + ::protocall::__private::codec::Str::encoded_len_optional(2, &self.source_file)
-                + ::protocall::__private::codec::Int32::encoded_len_optional(3, &self.begin)
-                + ::protocall::__private::codec::Int32::encoded_len_optional(4, &self.end)
-                + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(5, &self.semantic)
-                + self._unknown_fields.encoded_len()
+                + ::protocall::__private::codec::Str::encoded_len_optional(
+                    2,
+                    &self.source_file,
+                )
+                + ::protocall::__private::codec::Int32::encoded_len_optional(
+                    3,
+                    &self.begin,
+                )
+                + ::protocall::__private::codec::Int32::encoded_len_optional(
+                    4,
+                    &self.end,
+                )
+                + ::protocall::__private::codec::ClosedEnum::encoded_len_optional(
+                    5,
+                    &self.semantic,
+                ) + self._unknown_fields.encoded_len()
         }
         fn merge_field(
             &mut self,
@@ -9814,38 +11093,51 @@ pub mod generated_code_info {
             decoder: &mut ::protocall::__private::Decoder<'_>,
         ) -> ::core::result::Result<(), ::protocall::DecodeError> {
             match number {
-                1 => ::protocall::__private::codec::Int32::merge_repeated(
-                    wire_type,
-                    &mut self.path,
-                    decoder,
-                ),
-                2 => ::protocall::__private::codec::Str::merge_optional(
-                    wire_type,
-                    &mut self.source_file,
-                    decoder,
-                ),
-                3 => ::protocall::__private::codec::Int32::merge_optional(
-                    wire_type,
-                    &mut self.begin,
-                    decoder,
-                ),
-                4 => ::protocall::__private::codec::Int32::merge_optional(
-                    wire_type,
-                    &mut self.end,
-                    decoder,
-                ),
-                5 => ::protocall::__private::codec::ClosedEnum::merge_optional(
-                    5,
-                    wire_type,
-                    &mut self.semantic,
-                    decoder,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
-                _ => decoder.skip_field(
-                    number,
-                    wire_type,
-                    ::core::option::Option::Some(&mut self._unknown_fields),
-                ),
+                1 => {
+                    ::protocall::__private::codec::Int32::merge_repeated(
+                        wire_type,
+                        &mut self.path,
+                        decoder,
+                    )
+                }
+                2 => {
+                    ::protocall::__private::codec::Str::merge_optional(
+                        wire_type,
+                        &mut self.source_file,
+                        decoder,
+                    )
+                }
+                3 => {
+                    ::protocall::__private::codec::Int32::merge_optional(
+                        wire_type,
+                        &mut self.begin,
+                        decoder,
+                    )
+                }
+                4 => {
+                    ::protocall::__private::codec::Int32::merge_optional(
+                        wire_type,
+                        &mut self.end,
+                        decoder,
+                    )
+                }
+                5 => {
+                    ::protocall::__private::codec::ClosedEnum::merge_optional(
+                        5,
+                        wire_type,
+                        &mut self.semantic,
+                        decoder,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+                }
+                _ => {
+                    decoder
+                        .skip_field(
+                            number,
+                            wire_type,
+                            ::core::option::Option::Some(&mut self._unknown_fields),
+                        )
+                }
             }
         }
         fn unknown_fields_mut(
@@ -9866,24 +11158,24 @@ pub mod generated_code_info {
     }
     impl ::protocall::__private::reflect::Describe for Annotation {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.GeneratedCodeInfo.Annotation",
-                "google/protobuf/descriptor.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.GeneratedCodeInfo.Annotation",
+                    "google/protobuf/descriptor.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     impl ::protocall::reflect::ReflectMessage for Annotation {
         fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-            static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-                ::std::sync::OnceLock::new();
+            static DESCRIPTOR: ::std::sync::OnceLock<
+                ::protocall::reflect::MessageDescriptor,
+            > = ::std::sync::OnceLock::new();
             DESCRIPTOR
-                .get_or_init(|| {
-                    ::protocall::__private::message_descriptor(
-                        super::FILE_DESCRIPTOR_SET,
-                        "google.protobuf.GeneratedCodeInfo.Annotation",
-                    )
-                })
+                .get_or_init(|| ::protocall::__private::message_descriptor(
+                    super::FILE_DESCRIPTOR_SET,
+                    "google.protobuf.GeneratedCodeInfo.Annotation",
+                ))
                 .clone()
         }
         #[cfg(feature = "json")]
@@ -9894,7 +11186,11 @@ pub mod generated_code_info {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             let mut map = p.begin(serializer)?;
             ::protocall::__private::codec::Int32::json_repeated(
-                p, &mut map, "path", "path", &self.path,
+                p,
+                &mut map,
+                "path",
+                "path",
+                &self.path,
             )?;
             ::protocall::__private::codec::Str::json_optional(
                 p,
@@ -9911,7 +11207,11 @@ pub mod generated_code_info {
                 &self.begin,
             )?;
             ::protocall::__private::codec::Int32::json_optional(
-                p, &mut map, "end", "end", &self.end,
+                p,
+                &mut map,
+                "end",
+                "end",
+                &self.end,
             )?;
             ::protocall::__private::codec::ClosedEnum::json_optional(
                 p,
@@ -9981,12 +11281,14 @@ pub mod generated_code_info {
         impl ::protocall::Enumeration for Semantic {
             const FULL_NAME: &'static str = "google.protobuf.GeneratedCodeInfo.Annotation.Semantic";
             fn from_i32(value: i32) -> ::core::option::Option<Semantic> {
-                ::core::option::Option::Some(match value {
-                    0 => Semantic::None,
-                    1 => Semantic::Set,
-                    2 => Semantic::Alias,
-                    _ => return ::core::option::Option::None,
-                })
+                ::core::option::Option::Some(
+                    match value {
+                        0 => Semantic::None,
+                        1 => Semantic::Set,
+                        2 => Semantic::Alias,
+                        _ => return ::core::option::Option::None,
+                    },
+                )
             }
             fn to_i32(self) -> i32 {
                 self as i32
@@ -9999,21 +11301,24 @@ pub mod generated_code_info {
                 }
             }
             fn from_str_name(name: &str) -> ::core::option::Option<Semantic> {
-                ::core::option::Option::Some(match name {
-                    "NONE" => Semantic::None,
-                    "SET" => Semantic::Set,
-                    "ALIAS" => Semantic::Alias,
-                    _ => return ::core::option::Option::None,
-                })
+                ::core::option::Option::Some(
+                    match name {
+                        "NONE" => Semantic::None,
+                        "SET" => Semantic::Set,
+                        "ALIAS" => Semantic::Alias,
+                        _ => return ::core::option::Option::None,
+                    },
+                )
             }
         }
         impl ::protocall::__private::reflect::Describe for Semantic {
             fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-                descriptors.imported_from(
-                    "google.protobuf.GeneratedCodeInfo.Annotation.Semantic",
-                    "google/protobuf/descriptor.proto",
-                    super::super::FILE_DESCRIPTOR_SET,
-                );
+                descriptors
+                    .imported_from(
+                        "google.protobuf.GeneratedCodeInfo.Annotation.Semantic",
+                        "google/protobuf/descriptor.proto",
+                        super::super::FILE_DESCRIPTOR_SET,
+                    );
             }
         }
     }
@@ -10101,8 +11406,7 @@ pub struct Duration {
 impl ::core::fmt::Debug for Duration {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut s = f.debug_struct("Duration");
-        s.field("seconds", &self.seconds)
-            .field("nanos", &self.nanos);
+        s.field("seconds", &self.seconds).field("nanos", &self.nanos);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -10129,16 +11433,33 @@ impl ::protocall::Message for Duration {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int64::merge(wire_type, &mut self.seconds, decoder),
-            2 => ::protocall::__private::codec::Int32::merge(wire_type, &mut self.nanos, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.seconds,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Int32::merge(
+                    wire_type,
+                    &mut self.nanos,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -10151,24 +11472,24 @@ impl ::protocall::Message for Duration {
 }
 impl ::protocall::__private::reflect::Describe for Duration {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Duration",
-            "google/protobuf/duration.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Duration",
+                "google/protobuf/duration.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Duration {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Duration",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Duration",
+            ))
             .clone()
     }
 }
@@ -10234,36 +11555,39 @@ impl ::protocall::Message for Empty {
         wire_type: ::protocall::__private::WireType,
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
-        decoder.skip_field(
-            number,
-            wire_type,
-            ::core::option::Option::Some(&mut self._unknown_fields),
-        )
+        decoder
+            .skip_field(
+                number,
+                wire_type,
+                ::core::option::Option::Some(&mut self._unknown_fields),
+            )
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
 }
 impl ::protocall::__private::reflect::Describe for Empty {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Empty",
-            "google/protobuf/empty.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Empty",
+                "google/protobuf/empty.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Empty {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Empty",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Empty",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -10556,19 +11880,26 @@ impl ::protocall::Message for FieldMask {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge_repeated(
-                wire_type,
-                &mut self.paths,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge_repeated(
+                    wire_type,
+                    &mut self.paths,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -10580,24 +11911,24 @@ impl ::protocall::Message for FieldMask {
 }
 impl ::protocall::__private::reflect::Describe for FieldMask {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.FieldMask",
-            "google/protobuf/field_mask.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.FieldMask",
+                "google/protobuf/field_mask.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for FieldMask {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.FieldMask",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.FieldMask",
+            ))
             .clone()
     }
 }
@@ -10663,15 +11994,26 @@ impl ::protocall::Message for SourceContext {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.file_name, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.file_name,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -10683,24 +12025,24 @@ impl ::protocall::Message for SourceContext {
 }
 impl ::protocall::__private::reflect::Describe for SourceContext {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.SourceContext",
-            "google/protobuf/source_context.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.SourceContext",
+                "google/protobuf/source_context.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for SourceContext {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.SourceContext",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.SourceContext",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -10802,21 +12144,28 @@ impl ::protocall::Message for Struct {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Map::merge(
-                ::protocall::__private::codec::Str,
-                ::protocall::__private::codec::Msg,
-                wire_type,
-                &mut self.fields,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Map::merge(
+                    ::protocall::__private::codec::Str,
+                    ::protocall::__private::codec::Msg,
+                    wire_type,
+                    &mut self.fields,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -10828,24 +12177,24 @@ impl ::protocall::Message for Struct {
 }
 impl ::protocall::__private::reflect::Describe for Struct {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Struct",
-            "google/protobuf/struct.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Struct",
+                "google/protobuf/struct.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Struct {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Struct",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Struct",
+            ))
             .clone()
     }
 }
@@ -10906,7 +12255,8 @@ impl ::protocall::Message for Value {
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
-        self.kind.as_ref().map_or(0, value::Kind::encoded_len) + self._unknown_fields.encoded_len()
+        self.kind.as_ref().map_or(0, value::Kind::encoded_len)
+            + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -10916,14 +12266,19 @@ impl ::protocall::Message for Value {
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
             1..=6 => value::Kind::merge(&mut self.kind, number, wire_type, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -10935,24 +12290,24 @@ impl ::protocall::Message for Value {
 }
 impl ::protocall::__private::reflect::Describe for Value {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Value",
-            "google/protobuf/struct.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Value",
+                "google/protobuf/struct.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Value {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Value",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Value",
+            ))
             .clone()
     }
 }
@@ -11021,7 +12376,9 @@ pub mod value {
                 Kind::StructValue(value) => {
                     ::protocall::__private::codec::Msg::encode(5, value, buf)
                 }
-                Kind::ListValue(value) => ::protocall::__private::codec::Msg::encode(6, value, buf),
+                Kind::ListValue(value) => {
+                    ::protocall::__private::codec::Msg::encode(6, value, buf)
+                }
             }
         }
         /// Bytes [`Self::encode`] writes.
@@ -11042,20 +12399,24 @@ pub mod value {
                 Kind::StructValue(value) => {
                     ::protocall::__private::codec::Msg::encoded_len(5, value)
                 }
-                Kind::ListValue(value) => ::protocall::__private::codec::Msg::encoded_len(6, value),
+                Kind::ListValue(value) => {
+                    ::protocall::__private::codec::Msg::encoded_len(6, value)
+                }
             }
         }
         /// The proto name of member `number`.
         pub fn field_name(number: u32) -> ::core::option::Option<&'static str> {
-            ::core::option::Option::Some(match number {
-                1 => "null_value",
-                2 => "number_value",
-                3 => "string_value",
-                4 => "bool_value",
-                5 => "struct_value",
-                6 => "list_value",
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match number {
+                    1 => "null_value",
+                    2 => "number_value",
+                    3 => "string_value",
+                    4 => "bool_value",
+                    5 => "struct_value",
+                    6 => "list_value",
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         /// Reads member `number` into `field`: a message member merges
         /// into the value already set, any other member replaces it.
@@ -11068,54 +12429,75 @@ pub mod value {
             match number {
                 1 if wire_type == ::protocall::__private::WireType::Varint => {
                     let mut value = ::core::default::Default::default();
-                    ::protocall::__private::codec::Enum::merge(wire_type, &mut value, decoder)?;
+                    ::protocall::__private::codec::Enum::merge(
+                        wire_type,
+                        &mut value,
+                        decoder,
+                    )?;
                     *field = ::core::option::Option::Some(Kind::NullValue(value));
                     ::core::result::Result::Ok(())
                 }
                 2 if wire_type == ::protocall::__private::WireType::Fixed64 => {
                     let mut value = ::core::default::Default::default();
-                    ::protocall::__private::codec::Double::merge(wire_type, &mut value, decoder)?;
+                    ::protocall::__private::codec::Double::merge(
+                        wire_type,
+                        &mut value,
+                        decoder,
+                    )?;
                     *field = ::core::option::Option::Some(Kind::NumberValue(value));
                     ::core::result::Result::Ok(())
                 }
                 3 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
                     let mut value = ::core::default::Default::default();
-                    ::protocall::__private::codec::Str::merge(wire_type, &mut value, decoder)?;
+                    ::protocall::__private::codec::Str::merge(
+                        wire_type,
+                        &mut value,
+                        decoder,
+                    )?;
                     *field = ::core::option::Option::Some(Kind::StringValue(value));
                     ::core::result::Result::Ok(())
                 }
                 4 if wire_type == ::protocall::__private::WireType::Varint => {
                     let mut value = ::core::default::Default::default();
-                    ::protocall::__private::codec::Bool::merge(wire_type, &mut value, decoder)?;
+                    ::protocall::__private::codec::Bool::merge(
+                        wire_type,
+                        &mut value,
+                        decoder,
+                    )?;
                     *field = ::core::option::Option::Some(Kind::BoolValue(value));
                     ::core::result::Result::Ok(())
                 }
                 5 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
-                    if !::core::matches!(field, ::core::option::Option::Some(Kind::StructValue(_)))
-                    {
-                        *field = ::core::option::Option::Some(Kind::StructValue(
-                            ::core::default::Default::default(),
-                        ));
+                    if !::core::matches!(
+                        field, ::core::option::Option::Some(Kind::StructValue(_))
+                    ) {
+                        *field = ::core::option::Option::Some(
+                            Kind::StructValue(::core::default::Default::default()),
+                        );
                     }
-                    let ::core::option::Option::Some(Kind::StructValue(value)) = field else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(Kind::StructValue(value)) = field
+                    else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
                 6 if wire_type == ::protocall::__private::WireType::LengthDelimited => {
-                    if !::core::matches!(field, ::core::option::Option::Some(Kind::ListValue(_))) {
-                        *field = ::core::option::Option::Some(Kind::ListValue(
-                            ::core::default::Default::default(),
-                        ));
+                    if !::core::matches!(
+                        field, ::core::option::Option::Some(Kind::ListValue(_))
+                    ) {
+                        *field = ::core::option::Option::Some(
+                            Kind::ListValue(::core::default::Default::default()),
+                        );
                     }
-                    let ::core::option::Option::Some(Kind::ListValue(value)) = field else {
-                        ::core::unreachable!()
-                    };
+                    let ::core::option::Option::Some(Kind::ListValue(value)) = field
+                    else { ::core::unreachable!() };
                     ::protocall::__private::codec::Msg::merge(wire_type, value, decoder)
                 }
-                _ => ::core::result::Result::Err(::protocall::DecodeError::new(
-                    ::protocall::DecodeErrorKind::WireTypeMismatch,
-                )),
+                _ => {
+                    ::core::result::Result::Err(
+                        ::protocall::DecodeError::new(
+                            ::protocall::DecodeErrorKind::WireTypeMismatch,
+                        ),
+                    )
+                }
             }
         }
     }
@@ -11156,19 +12538,26 @@ impl ::protocall::Message for ListValue {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.values,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.values,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -11180,24 +12569,24 @@ impl ::protocall::Message for ListValue {
 }
 impl ::protocall::__private::reflect::Describe for ListValue {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.ListValue",
-            "google/protobuf/struct.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.ListValue",
+                "google/protobuf/struct.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for ListValue {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.ListValue",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.ListValue",
+            ))
             .clone()
     }
 }
@@ -11344,8 +12733,7 @@ pub struct Timestamp {
 impl ::core::fmt::Debug for Timestamp {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         let mut s = f.debug_struct("Timestamp");
-        s.field("seconds", &self.seconds)
-            .field("nanos", &self.nanos);
+        s.field("seconds", &self.seconds).field("nanos", &self.nanos);
         if !self._unknown_fields.is_empty() {
             s.field("_unknown_fields", &self._unknown_fields);
         }
@@ -11372,16 +12760,33 @@ impl ::protocall::Message for Timestamp {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int64::merge(wire_type, &mut self.seconds, decoder),
-            2 => ::protocall::__private::codec::Int32::merge(wire_type, &mut self.nanos, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.seconds,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Int32::merge(
+                    wire_type,
+                    &mut self.nanos,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -11394,24 +12799,24 @@ impl ::protocall::Message for Timestamp {
 }
 impl ::protocall::__private::reflect::Describe for Timestamp {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Timestamp",
-            "google/protobuf/timestamp.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Timestamp",
+                "google/protobuf/timestamp.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Timestamp {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Timestamp",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Timestamp",
+            ))
             .clone()
     }
 }
@@ -11488,7 +12893,11 @@ impl ::protocall::Message for Type {
         ::protocall::__private::codec::Msg::encode_repeated(2, &self.fields, buf);
         ::protocall::__private::codec::Str::encode_repeated(3, &self.oneofs, buf);
         ::protocall::__private::codec::Msg::encode_repeated(4, &self.options, buf);
-        ::protocall::__private::codec::Msg::encode_optional(5, &self.source_context, buf);
+        ::protocall::__private::codec::Msg::encode_optional(
+            5,
+            &self.source_context,
+            buf,
+        );
         ::protocall::__private::codec::Enum::encode_implicit(6, &self.syntax, buf);
         ::protocall::__private::codec::Str::encode_implicit(7, &self.edition, buf);
         self._unknown_fields.encode(buf);
@@ -11498,7 +12907,10 @@ impl ::protocall::Message for Type {
             + ::protocall::__private::codec::Msg::encoded_len_repeated(2, &self.fields)
             + ::protocall::__private::codec::Str::encoded_len_repeated(3, &self.oneofs)
             + ::protocall::__private::codec::Msg::encoded_len_repeated(4, &self.options)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(5, &self.source_context)
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                5,
+                &self.source_context,
+            )
             + ::protocall::__private::codec::Enum::encoded_len_implicit(6, &self.syntax)
             + ::protocall::__private::codec::Str::encoded_len_implicit(7, &self.edition)
             + self._unknown_fields.encoded_len()
@@ -11510,37 +12922,68 @@ impl ::protocall::Message for Type {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.fields,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Str::merge_repeated(
-                wire_type,
-                &mut self.oneofs,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.source_context,
-                decoder,
-            ),
-            6 => ::protocall::__private::codec::Enum::merge(wire_type, &mut self.syntax, decoder),
-            7 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.edition, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.fields,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Str::merge_repeated(
+                    wire_type,
+                    &mut self.oneofs,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.source_context,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.syntax,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.edition,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -11558,24 +13001,24 @@ impl ::protocall::Message for Type {
 }
 impl ::protocall::__private::reflect::Describe for Type {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Type",
-            "google/protobuf/type.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Type",
+                "google/protobuf/type.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Type {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Type",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Type",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -11585,7 +13028,13 @@ impl ::protocall::reflect::ReflectMessage for Type {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Msg::json_repeated(
             p,
             &mut map,
@@ -11656,9 +13105,7 @@ impl Type {
     }
     /// The value of `source_context`, or its default when unset.
     pub fn source_context(&self) -> &SourceContext {
-        self.source_context
-            .as_ref()
-            .unwrap_or_else(|| SourceContext::default_instance())
+        self.source_context.as_ref().unwrap_or_else(|| SourceContext::default_instance())
     }
 }
 /// A single field of a message type.
@@ -11726,21 +13173,36 @@ impl ::protocall::Message for Field {
         ::protocall::__private::codec::Bool::encode_implicit(8, &self.packed, buf);
         ::protocall::__private::codec::Msg::encode_repeated(9, &self.options, buf);
         ::protocall::__private::codec::Str::encode_implicit(10, &self.json_name, buf);
-        ::protocall::__private::codec::Str::encode_implicit(11, &self.default_value, buf);
+        ::protocall::__private::codec::Str::encode_implicit(
+            11,
+            &self.default_value,
+            buf,
+        );
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Enum::encoded_len_implicit(1, &self.kind)
-            + ::protocall::__private::codec::Enum::encoded_len_implicit(2, &self.cardinality)
+            + ::protocall::__private::codec::Enum::encoded_len_implicit(
+                2,
+                &self.cardinality,
+            )
             + ::protocall::__private::codec::Int32::encoded_len_implicit(3, &self.number)
             + ::protocall::__private::codec::Str::encoded_len_implicit(4, &self.name)
             + ::protocall::__private::codec::Str::encoded_len_implicit(6, &self.type_url)
-            + ::protocall::__private::codec::Int32::encoded_len_implicit(7, &self.oneof_index)
+            + ::protocall::__private::codec::Int32::encoded_len_implicit(
+                7,
+                &self.oneof_index,
+            )
             + ::protocall::__private::codec::Bool::encoded_len_implicit(8, &self.packed)
             + ::protocall::__private::codec::Msg::encoded_len_repeated(9, &self.options)
-            + ::protocall::__private::codec::Str::encoded_len_implicit(10, &self.json_name)
-            + ::protocall::__private::codec::Str::encoded_len_implicit(11, &self.default_value)
-            + self._unknown_fields.encoded_len()
+            + ::protocall::__private::codec::Str::encoded_len_implicit(
+                10,
+                &self.json_name,
+            )
+            + ::protocall::__private::codec::Str::encoded_len_implicit(
+                11,
+                &self.default_value,
+            ) + self._unknown_fields.encoded_len()
     }
     fn merge_field(
         &mut self,
@@ -11749,42 +13211,89 @@ impl ::protocall::Message for Field {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Enum::merge(wire_type, &mut self.kind, decoder),
-            2 => ::protocall::__private::codec::Enum::merge(
-                wire_type,
-                &mut self.cardinality,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Int32::merge(wire_type, &mut self.number, decoder),
-            4 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            6 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.type_url, decoder),
-            7 => ::protocall::__private::codec::Int32::merge(
-                wire_type,
-                &mut self.oneof_index,
-                decoder,
-            ),
-            8 => ::protocall::__private::codec::Bool::merge(wire_type, &mut self.packed, decoder),
-            9 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            10 => {
-                ::protocall::__private::codec::Str::merge(wire_type, &mut self.json_name, decoder)
+            1 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.kind,
+                    decoder,
+                )
             }
-            11 => ::protocall::__private::codec::Str::merge(
-                wire_type,
-                &mut self.default_value,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            2 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.cardinality,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Int32::merge(
+                    wire_type,
+                    &mut self.number,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.type_url,
+                    decoder,
+                )
+            }
+            7 => {
+                ::protocall::__private::codec::Int32::merge(
+                    wire_type,
+                    &mut self.oneof_index,
+                    decoder,
+                )
+            }
+            8 => {
+                ::protocall::__private::codec::Bool::merge(
+                    wire_type,
+                    &mut self.packed,
+                    decoder,
+                )
+            }
+            9 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            10 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.json_name,
+                    decoder,
+                )
+            }
+            11 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.default_value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -11805,24 +13314,24 @@ impl ::protocall::Message for Field {
 }
 impl ::protocall::__private::reflect::Describe for Field {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Field",
-            "google/protobuf/type.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Field",
+                "google/protobuf/type.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Field {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Field",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Field",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -11833,7 +13342,11 @@ impl ::protocall::reflect::ReflectMessage for Field {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
         ::protocall::__private::codec::Enum::json_implicit(
-            p, &mut map, "kind", "kind", &self.kind,
+            p,
+            &mut map,
+            "kind",
+            "kind",
+            &self.kind,
         )?;
         ::protocall::__private::codec::Enum::json_implicit(
             p,
@@ -11849,7 +13362,13 @@ impl ::protocall::reflect::ReflectMessage for Field {
             "number",
             &self.number,
         )?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Str::json_implicit(
             p,
             &mut map,
@@ -11968,28 +13487,30 @@ pub mod field {
     impl ::protocall::Enumeration for Kind {
         const FULL_NAME: &'static str = "google.protobuf.Field.Kind";
         fn from_i32(value: i32) -> ::core::option::Option<Kind> {
-            ::core::option::Option::Some(match value {
-                0 => Kind::TypeUnknown,
-                1 => Kind::TypeDouble,
-                2 => Kind::TypeFloat,
-                3 => Kind::TypeInt64,
-                4 => Kind::TypeUint64,
-                5 => Kind::TypeInt32,
-                6 => Kind::TypeFixed64,
-                7 => Kind::TypeFixed32,
-                8 => Kind::TypeBool,
-                9 => Kind::TypeString,
-                10 => Kind::TypeGroup,
-                11 => Kind::TypeMessage,
-                12 => Kind::TypeBytes,
-                13 => Kind::TypeUint32,
-                14 => Kind::TypeEnum,
-                15 => Kind::TypeSfixed32,
-                16 => Kind::TypeSfixed64,
-                17 => Kind::TypeSint32,
-                18 => Kind::TypeSint64,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => Kind::TypeUnknown,
+                    1 => Kind::TypeDouble,
+                    2 => Kind::TypeFloat,
+                    3 => Kind::TypeInt64,
+                    4 => Kind::TypeUint64,
+                    5 => Kind::TypeInt32,
+                    6 => Kind::TypeFixed64,
+                    7 => Kind::TypeFixed32,
+                    8 => Kind::TypeBool,
+                    9 => Kind::TypeString,
+                    10 => Kind::TypeGroup,
+                    11 => Kind::TypeMessage,
+                    12 => Kind::TypeBytes,
+                    13 => Kind::TypeUint32,
+                    14 => Kind::TypeEnum,
+                    15 => Kind::TypeSfixed32,
+                    16 => Kind::TypeSfixed64,
+                    17 => Kind::TypeSint32,
+                    18 => Kind::TypeSint64,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -12018,37 +13539,40 @@ pub mod field {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<Kind> {
-            ::core::option::Option::Some(match name {
-                "TYPE_UNKNOWN" => Kind::TypeUnknown,
-                "TYPE_DOUBLE" => Kind::TypeDouble,
-                "TYPE_FLOAT" => Kind::TypeFloat,
-                "TYPE_INT64" => Kind::TypeInt64,
-                "TYPE_UINT64" => Kind::TypeUint64,
-                "TYPE_INT32" => Kind::TypeInt32,
-                "TYPE_FIXED64" => Kind::TypeFixed64,
-                "TYPE_FIXED32" => Kind::TypeFixed32,
-                "TYPE_BOOL" => Kind::TypeBool,
-                "TYPE_STRING" => Kind::TypeString,
-                "TYPE_GROUP" => Kind::TypeGroup,
-                "TYPE_MESSAGE" => Kind::TypeMessage,
-                "TYPE_BYTES" => Kind::TypeBytes,
-                "TYPE_UINT32" => Kind::TypeUint32,
-                "TYPE_ENUM" => Kind::TypeEnum,
-                "TYPE_SFIXED32" => Kind::TypeSfixed32,
-                "TYPE_SFIXED64" => Kind::TypeSfixed64,
-                "TYPE_SINT32" => Kind::TypeSint32,
-                "TYPE_SINT64" => Kind::TypeSint64,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "TYPE_UNKNOWN" => Kind::TypeUnknown,
+                    "TYPE_DOUBLE" => Kind::TypeDouble,
+                    "TYPE_FLOAT" => Kind::TypeFloat,
+                    "TYPE_INT64" => Kind::TypeInt64,
+                    "TYPE_UINT64" => Kind::TypeUint64,
+                    "TYPE_INT32" => Kind::TypeInt32,
+                    "TYPE_FIXED64" => Kind::TypeFixed64,
+                    "TYPE_FIXED32" => Kind::TypeFixed32,
+                    "TYPE_BOOL" => Kind::TypeBool,
+                    "TYPE_STRING" => Kind::TypeString,
+                    "TYPE_GROUP" => Kind::TypeGroup,
+                    "TYPE_MESSAGE" => Kind::TypeMessage,
+                    "TYPE_BYTES" => Kind::TypeBytes,
+                    "TYPE_UINT32" => Kind::TypeUint32,
+                    "TYPE_ENUM" => Kind::TypeEnum,
+                    "TYPE_SFIXED32" => Kind::TypeSfixed32,
+                    "TYPE_SFIXED64" => Kind::TypeSfixed64,
+                    "TYPE_SINT32" => Kind::TypeSint32,
+                    "TYPE_SINT64" => Kind::TypeSint64,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for Kind {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.Field.Kind",
-                "google/protobuf/type.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.Field.Kind",
+                    "google/protobuf/type.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
     /// Whether a field is optional, required, or repeated.
@@ -12068,13 +13592,15 @@ pub mod field {
     impl ::protocall::Enumeration for Cardinality {
         const FULL_NAME: &'static str = "google.protobuf.Field.Cardinality";
         fn from_i32(value: i32) -> ::core::option::Option<Cardinality> {
-            ::core::option::Option::Some(match value {
-                0 => Cardinality::Unknown,
-                1 => Cardinality::Optional,
-                2 => Cardinality::Required,
-                3 => Cardinality::Repeated,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match value {
+                    0 => Cardinality::Unknown,
+                    1 => Cardinality::Optional,
+                    2 => Cardinality::Required,
+                    3 => Cardinality::Repeated,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
         fn to_i32(self) -> i32 {
             self as i32
@@ -12088,22 +13614,25 @@ pub mod field {
             }
         }
         fn from_str_name(name: &str) -> ::core::option::Option<Cardinality> {
-            ::core::option::Option::Some(match name {
-                "CARDINALITY_UNKNOWN" => Cardinality::Unknown,
-                "CARDINALITY_OPTIONAL" => Cardinality::Optional,
-                "CARDINALITY_REQUIRED" => Cardinality::Required,
-                "CARDINALITY_REPEATED" => Cardinality::Repeated,
-                _ => return ::core::option::Option::None,
-            })
+            ::core::option::Option::Some(
+                match name {
+                    "CARDINALITY_UNKNOWN" => Cardinality::Unknown,
+                    "CARDINALITY_OPTIONAL" => Cardinality::Optional,
+                    "CARDINALITY_REQUIRED" => Cardinality::Required,
+                    "CARDINALITY_REPEATED" => Cardinality::Repeated,
+                    _ => return ::core::option::Option::None,
+                },
+            )
         }
     }
     impl ::protocall::__private::reflect::Describe for Cardinality {
         fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-            descriptors.imported_from(
-                "google.protobuf.Field.Cardinality",
-                "google/protobuf/type.proto",
-                super::FILE_DESCRIPTOR_SET,
-            );
+            descriptors
+                .imported_from(
+                    "google.protobuf.Field.Cardinality",
+                    "google/protobuf/type.proto",
+                    super::FILE_DESCRIPTOR_SET,
+                );
         }
     }
 }
@@ -12152,16 +13681,26 @@ impl ::protocall::Message for Enum {
         ::protocall::__private::codec::Str::encode_implicit(1, &self.name, buf);
         ::protocall::__private::codec::Msg::encode_repeated(2, &self.enumvalue, buf);
         ::protocall::__private::codec::Msg::encode_repeated(3, &self.options, buf);
-        ::protocall::__private::codec::Msg::encode_optional(4, &self.source_context, buf);
+        ::protocall::__private::codec::Msg::encode_optional(
+            4,
+            &self.source_context,
+            buf,
+        );
         ::protocall::__private::codec::Enum::encode_implicit(5, &self.syntax, buf);
         ::protocall::__private::codec::Str::encode_implicit(6, &self.edition, buf);
         self._unknown_fields.encode(buf);
     }
     fn encoded_len(&self) -> usize {
         ::protocall::__private::codec::Str::encoded_len_implicit(1, &self.name)
-            + ::protocall::__private::codec::Msg::encoded_len_repeated(2, &self.enumvalue)
+            + ::protocall::__private::codec::Msg::encoded_len_repeated(
+                2,
+                &self.enumvalue,
+            )
             + ::protocall::__private::codec::Msg::encoded_len_repeated(3, &self.options)
-            + ::protocall::__private::codec::Msg::encoded_len_optional(4, &self.source_context)
+            + ::protocall::__private::codec::Msg::encoded_len_optional(
+                4,
+                &self.source_context,
+            )
             + ::protocall::__private::codec::Enum::encoded_len_implicit(5, &self.syntax)
             + ::protocall::__private::codec::Str::encoded_len_implicit(6, &self.edition)
             + self._unknown_fields.encoded_len()
@@ -12173,32 +13712,61 @@ impl ::protocall::Message for Enum {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.enumvalue,
-                decoder,
-            ),
-            3 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            4 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.source_context,
-                decoder,
-            ),
-            5 => ::protocall::__private::codec::Enum::merge(wire_type, &mut self.syntax, decoder),
-            6 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.edition, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.enumvalue,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            4 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.source_context,
+                    decoder,
+                )
+            }
+            5 => {
+                ::protocall::__private::codec::Enum::merge(
+                    wire_type,
+                    &mut self.syntax,
+                    decoder,
+                )
+            }
+            6 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.edition,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -12215,24 +13783,24 @@ impl ::protocall::Message for Enum {
 }
 impl ::protocall::__private::reflect::Describe for Enum {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Enum",
-            "google/protobuf/type.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Enum",
+                "google/protobuf/type.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Enum {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Enum",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Enum",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -12242,7 +13810,13 @@ impl ::protocall::reflect::ReflectMessage for Enum {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Msg::json_repeated(
             p,
             &mut map,
@@ -12306,9 +13880,7 @@ impl Enum {
     }
     /// The value of `source_context`, or its default when unset.
     pub fn source_context(&self) -> &SourceContext {
-        self.source_context
-            .as_ref()
-            .unwrap_or_else(|| SourceContext::default_instance())
+        self.source_context.as_ref().unwrap_or_else(|| SourceContext::default_instance())
     }
 }
 /// Enum value definition.
@@ -12362,21 +13934,40 @@ impl ::protocall::Message for EnumValue {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => ::protocall::__private::codec::Int32::merge(wire_type, &mut self.number, decoder),
-            3 => ::protocall::__private::codec::Msg::merge_repeated(
-                wire_type,
-                &mut self.options,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Int32::merge(
+                    wire_type,
+                    &mut self.number,
+                    decoder,
+                )
+            }
+            3 => {
+                ::protocall::__private::codec::Msg::merge_repeated(
+                    wire_type,
+                    &mut self.options,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -12390,24 +13981,24 @@ impl ::protocall::Message for EnumValue {
 }
 impl ::protocall::__private::reflect::Describe for EnumValue {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.EnumValue",
-            "google/protobuf/type.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.EnumValue",
+                "google/protobuf/type.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for EnumValue {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.EnumValue",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.EnumValue",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -12417,7 +14008,13 @@ impl ::protocall::reflect::ReflectMessage for EnumValue {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Int32::json_implicit(
             p,
             &mut map,
@@ -12510,20 +14107,33 @@ impl ::protocall::Message for Option {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.name, decoder),
-            2 => ::protocall::__private::codec::Msg::merge_optional(
-                wire_type,
-                &mut self.value,
-                decoder,
-            ),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.name,
+                    decoder,
+                )
+            }
+            2 => {
+                ::protocall::__private::codec::Msg::merge_optional(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -12536,24 +14146,24 @@ impl ::protocall::Message for Option {
 }
 impl ::protocall::__private::reflect::Describe for Option {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Option",
-            "google/protobuf/type.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Option",
+                "google/protobuf/type.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Option {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Option",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Option",
+            ))
             .clone()
     }
     #[cfg(feature = "json")]
@@ -12563,7 +14173,13 @@ impl ::protocall::reflect::ReflectMessage for Option {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         let mut map = p.begin(serializer)?;
-        ::protocall::__private::codec::Str::json_implicit(p, &mut map, "name", "name", &self.name)?;
+        ::protocall::__private::codec::Str::json_implicit(
+            p,
+            &mut map,
+            "name",
+            "name",
+            &self.name,
+        )?;
         ::protocall::__private::codec::Msg::json_optional(
             p,
             &mut map,
@@ -12599,9 +14215,7 @@ impl Option {
     }
     /// The value of `value`, or its default when unset.
     pub fn value(&self) -> &Any {
-        self.value
-            .as_ref()
-            .unwrap_or_else(|| Any::default_instance())
+        self.value.as_ref().unwrap_or_else(|| Any::default_instance())
     }
 }
 /// Wrapper message for `double`.
@@ -12645,15 +14259,26 @@ impl ::protocall::Message for DoubleValue {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Double::merge(wire_type, &mut self.value, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Double::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -12665,24 +14290,24 @@ impl ::protocall::Message for DoubleValue {
 }
 impl ::protocall::__private::reflect::Describe for DoubleValue {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.DoubleValue",
-            "google/protobuf/wrappers.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.DoubleValue",
+                "google/protobuf/wrappers.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for DoubleValue {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.DoubleValue",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.DoubleValue",
+            ))
             .clone()
     }
 }
@@ -12751,15 +14376,26 @@ impl ::protocall::Message for FloatValue {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Float::merge(wire_type, &mut self.value, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Float::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -12771,24 +14407,24 @@ impl ::protocall::Message for FloatValue {
 }
 impl ::protocall::__private::reflect::Describe for FloatValue {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.FloatValue",
-            "google/protobuf/wrappers.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.FloatValue",
+                "google/protobuf/wrappers.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for FloatValue {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.FloatValue",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.FloatValue",
+            ))
             .clone()
     }
 }
@@ -12857,15 +14493,26 @@ impl ::protocall::Message for Int64Value {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int64::merge(wire_type, &mut self.value, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int64::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -12877,24 +14524,24 @@ impl ::protocall::Message for Int64Value {
 }
 impl ::protocall::__private::reflect::Describe for Int64Value {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Int64Value",
-            "google/protobuf/wrappers.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Int64Value",
+                "google/protobuf/wrappers.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Int64Value {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Int64Value",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Int64Value",
+            ))
             .clone()
     }
 }
@@ -12963,15 +14610,26 @@ impl ::protocall::Message for UInt64Value {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Uint64::merge(wire_type, &mut self.value, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Uint64::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -12983,24 +14641,24 @@ impl ::protocall::Message for UInt64Value {
 }
 impl ::protocall::__private::reflect::Describe for UInt64Value {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.UInt64Value",
-            "google/protobuf/wrappers.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.UInt64Value",
+                "google/protobuf/wrappers.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for UInt64Value {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.UInt64Value",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.UInt64Value",
+            ))
             .clone()
     }
 }
@@ -13069,15 +14727,26 @@ impl ::protocall::Message for Int32Value {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Int32::merge(wire_type, &mut self.value, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Int32::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -13089,24 +14758,24 @@ impl ::protocall::Message for Int32Value {
 }
 impl ::protocall::__private::reflect::Describe for Int32Value {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Int32Value",
-            "google/protobuf/wrappers.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Int32Value",
+                "google/protobuf/wrappers.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for Int32Value {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.Int32Value",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.Int32Value",
+            ))
             .clone()
     }
 }
@@ -13175,15 +14844,26 @@ impl ::protocall::Message for UInt32Value {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Uint32::merge(wire_type, &mut self.value, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Uint32::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -13195,24 +14875,24 @@ impl ::protocall::Message for UInt32Value {
 }
 impl ::protocall::__private::reflect::Describe for UInt32Value {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.UInt32Value",
-            "google/protobuf/wrappers.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.UInt32Value",
+                "google/protobuf/wrappers.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for UInt32Value {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.UInt32Value",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.UInt32Value",
+            ))
             .clone()
     }
 }
@@ -13281,15 +14961,26 @@ impl ::protocall::Message for BoolValue {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Bool::merge(wire_type, &mut self.value, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Bool::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -13301,24 +14992,24 @@ impl ::protocall::Message for BoolValue {
 }
 impl ::protocall::__private::reflect::Describe for BoolValue {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.BoolValue",
-            "google/protobuf/wrappers.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.BoolValue",
+                "google/protobuf/wrappers.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for BoolValue {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.BoolValue",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.BoolValue",
+            ))
             .clone()
     }
 }
@@ -13387,15 +15078,26 @@ impl ::protocall::Message for StringValue {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Str::merge(wire_type, &mut self.value, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Str::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -13407,24 +15109,24 @@ impl ::protocall::Message for StringValue {
 }
 impl ::protocall::__private::reflect::Describe for StringValue {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.StringValue",
-            "google/protobuf/wrappers.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.StringValue",
+                "google/protobuf/wrappers.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for StringValue {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.StringValue",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.StringValue",
+            ))
             .clone()
     }
 }
@@ -13493,15 +15195,26 @@ impl ::protocall::Message for BytesValue {
         decoder: &mut ::protocall::__private::Decoder<'_>,
     ) -> ::core::result::Result<(), ::protocall::DecodeError> {
         match number {
-            1 => ::protocall::__private::codec::Bytes::merge(wire_type, &mut self.value, decoder),
-            _ => decoder.skip_field(
-                number,
-                wire_type,
-                ::core::option::Option::Some(&mut self._unknown_fields),
-            ),
+            1 => {
+                ::protocall::__private::codec::Bytes::merge(
+                    wire_type,
+                    &mut self.value,
+                    decoder,
+                )
+            }
+            _ => {
+                decoder
+                    .skip_field(
+                        number,
+                        wire_type,
+                        ::core::option::Option::Some(&mut self._unknown_fields),
+                    )
+            }
         }
     }
-    fn unknown_fields_mut(&mut self) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
+    fn unknown_fields_mut(
+        &mut self,
+    ) -> ::core::option::Option<&mut ::protocall::UnknownFields> {
         ::core::option::Option::Some(&mut self._unknown_fields)
     }
     fn field_name(number: u32) -> ::core::option::Option<&'static str> {
@@ -13513,24 +15226,24 @@ impl ::protocall::Message for BytesValue {
 }
 impl ::protocall::__private::reflect::Describe for BytesValue {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.BytesValue",
-            "google/protobuf/wrappers.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.BytesValue",
+                "google/protobuf/wrappers.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 impl ::protocall::reflect::ReflectMessage for BytesValue {
     fn descriptor() -> ::protocall::reflect::MessageDescriptor {
-        static DESCRIPTOR: ::std::sync::OnceLock<::protocall::reflect::MessageDescriptor> =
-            ::std::sync::OnceLock::new();
+        static DESCRIPTOR: ::std::sync::OnceLock<
+            ::protocall::reflect::MessageDescriptor,
+        > = ::std::sync::OnceLock::new();
         DESCRIPTOR
-            .get_or_init(|| {
-                ::protocall::__private::message_descriptor(
-                    FILE_DESCRIPTOR_SET,
-                    "google.protobuf.BytesValue",
-                )
-            })
+            .get_or_init(|| ::protocall::__private::message_descriptor(
+                FILE_DESCRIPTOR_SET,
+                "google.protobuf.BytesValue",
+            ))
             .clone()
     }
 }
@@ -13604,23 +15317,25 @@ pub enum Edition {
 impl ::protocall::Enumeration for Edition {
     const FULL_NAME: &'static str = "google.protobuf.Edition";
     fn from_i32(value: i32) -> ::core::option::Option<Edition> {
-        ::core::option::Option::Some(match value {
-            0 => Edition::Unknown,
-            900 => Edition::Legacy,
-            998 => Edition::Proto2,
-            999 => Edition::Proto3,
-            1000 => Edition::Edition2023,
-            1001 => Edition::Edition2024,
-            1002 => Edition::Edition2026,
-            9999 => Edition::Unstable,
-            1 => Edition::Edition1TestOnly,
-            2 => Edition::Edition2TestOnly,
-            99997 => Edition::Edition99997TestOnly,
-            99998 => Edition::Edition99998TestOnly,
-            99999 => Edition::Edition99999TestOnly,
-            2147483647 => Edition::Max,
-            _ => return ::core::option::Option::None,
-        })
+        ::core::option::Option::Some(
+            match value {
+                0 => Edition::Unknown,
+                900 => Edition::Legacy,
+                998 => Edition::Proto2,
+                999 => Edition::Proto3,
+                1000 => Edition::Edition2023,
+                1001 => Edition::Edition2024,
+                1002 => Edition::Edition2026,
+                9999 => Edition::Unstable,
+                1 => Edition::Edition1TestOnly,
+                2 => Edition::Edition2TestOnly,
+                99997 => Edition::Edition99997TestOnly,
+                99998 => Edition::Edition99998TestOnly,
+                99999 => Edition::Edition99999TestOnly,
+                2147483647 => Edition::Max,
+                _ => return ::core::option::Option::None,
+            },
+        )
     }
     fn to_i32(self) -> i32 {
         self as i32
@@ -13644,32 +15359,35 @@ impl ::protocall::Enumeration for Edition {
         }
     }
     fn from_str_name(name: &str) -> ::core::option::Option<Edition> {
-        ::core::option::Option::Some(match name {
-            "EDITION_UNKNOWN" => Edition::Unknown,
-            "EDITION_LEGACY" => Edition::Legacy,
-            "EDITION_PROTO2" => Edition::Proto2,
-            "EDITION_PROTO3" => Edition::Proto3,
-            "EDITION_2023" => Edition::Edition2023,
-            "EDITION_2024" => Edition::Edition2024,
-            "EDITION_2026" => Edition::Edition2026,
-            "EDITION_UNSTABLE" => Edition::Unstable,
-            "EDITION_1_TEST_ONLY" => Edition::Edition1TestOnly,
-            "EDITION_2_TEST_ONLY" => Edition::Edition2TestOnly,
-            "EDITION_99997_TEST_ONLY" => Edition::Edition99997TestOnly,
-            "EDITION_99998_TEST_ONLY" => Edition::Edition99998TestOnly,
-            "EDITION_99999_TEST_ONLY" => Edition::Edition99999TestOnly,
-            "EDITION_MAX" => Edition::Max,
-            _ => return ::core::option::Option::None,
-        })
+        ::core::option::Option::Some(
+            match name {
+                "EDITION_UNKNOWN" => Edition::Unknown,
+                "EDITION_LEGACY" => Edition::Legacy,
+                "EDITION_PROTO2" => Edition::Proto2,
+                "EDITION_PROTO3" => Edition::Proto3,
+                "EDITION_2023" => Edition::Edition2023,
+                "EDITION_2024" => Edition::Edition2024,
+                "EDITION_2026" => Edition::Edition2026,
+                "EDITION_UNSTABLE" => Edition::Unstable,
+                "EDITION_1_TEST_ONLY" => Edition::Edition1TestOnly,
+                "EDITION_2_TEST_ONLY" => Edition::Edition2TestOnly,
+                "EDITION_99997_TEST_ONLY" => Edition::Edition99997TestOnly,
+                "EDITION_99998_TEST_ONLY" => Edition::Edition99998TestOnly,
+                "EDITION_99999_TEST_ONLY" => Edition::Edition99999TestOnly,
+                "EDITION_MAX" => Edition::Max,
+                _ => return ::core::option::Option::None,
+            },
+        )
     }
 }
 impl ::protocall::__private::reflect::Describe for Edition {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Edition",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Edition",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 /// Describes the 'visibility' of a symbol with respect to the proto import
@@ -13691,12 +15409,14 @@ pub enum SymbolVisibility {
 impl ::protocall::Enumeration for SymbolVisibility {
     const FULL_NAME: &'static str = "google.protobuf.SymbolVisibility";
     fn from_i32(value: i32) -> ::core::option::Option<SymbolVisibility> {
-        ::core::option::Option::Some(match value {
-            0 => SymbolVisibility::VisibilityUnset,
-            1 => SymbolVisibility::VisibilityLocal,
-            2 => SymbolVisibility::VisibilityExport,
-            _ => return ::core::option::Option::None,
-        })
+        ::core::option::Option::Some(
+            match value {
+                0 => SymbolVisibility::VisibilityUnset,
+                1 => SymbolVisibility::VisibilityLocal,
+                2 => SymbolVisibility::VisibilityExport,
+                _ => return ::core::option::Option::None,
+            },
+        )
     }
     fn to_i32(self) -> i32 {
         self as i32
@@ -13709,21 +15429,24 @@ impl ::protocall::Enumeration for SymbolVisibility {
         }
     }
     fn from_str_name(name: &str) -> ::core::option::Option<SymbolVisibility> {
-        ::core::option::Option::Some(match name {
-            "VISIBILITY_UNSET" => SymbolVisibility::VisibilityUnset,
-            "VISIBILITY_LOCAL" => SymbolVisibility::VisibilityLocal,
-            "VISIBILITY_EXPORT" => SymbolVisibility::VisibilityExport,
-            _ => return ::core::option::Option::None,
-        })
+        ::core::option::Option::Some(
+            match name {
+                "VISIBILITY_UNSET" => SymbolVisibility::VisibilityUnset,
+                "VISIBILITY_LOCAL" => SymbolVisibility::VisibilityLocal,
+                "VISIBILITY_EXPORT" => SymbolVisibility::VisibilityExport,
+                _ => return ::core::option::Option::None,
+            },
+        )
     }
 }
 impl ::protocall::__private::reflect::Describe for SymbolVisibility {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.SymbolVisibility",
-            "google/protobuf/descriptor.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.SymbolVisibility",
+                "google/protobuf/descriptor.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 /// Represents a JSON `null`.
@@ -13745,10 +15468,12 @@ pub enum NullValue {
 impl ::protocall::Enumeration for NullValue {
     const FULL_NAME: &'static str = "google.protobuf.NullValue";
     fn from_i32(value: i32) -> ::core::option::Option<NullValue> {
-        ::core::option::Option::Some(match value {
-            0 => NullValue::NullValue,
-            _ => return ::core::option::Option::None,
-        })
+        ::core::option::Option::Some(
+            match value {
+                0 => NullValue::NullValue,
+                _ => return ::core::option::Option::None,
+            },
+        )
     }
     fn to_i32(self) -> i32 {
         self as i32
@@ -13759,19 +15484,22 @@ impl ::protocall::Enumeration for NullValue {
         }
     }
     fn from_str_name(name: &str) -> ::core::option::Option<NullValue> {
-        ::core::option::Option::Some(match name {
-            "NULL_VALUE" => NullValue::NullValue,
-            _ => return ::core::option::Option::None,
-        })
+        ::core::option::Option::Some(
+            match name {
+                "NULL_VALUE" => NullValue::NullValue,
+                _ => return ::core::option::Option::None,
+            },
+        )
     }
 }
 impl ::protocall::__private::reflect::Describe for NullValue {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.NullValue",
-            "google/protobuf/struct.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.NullValue",
+                "google/protobuf/struct.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
 /// The syntax in which a protocol buffer element is defined.
@@ -13789,12 +15517,14 @@ pub enum Syntax {
 impl ::protocall::Enumeration for Syntax {
     const FULL_NAME: &'static str = "google.protobuf.Syntax";
     fn from_i32(value: i32) -> ::core::option::Option<Syntax> {
-        ::core::option::Option::Some(match value {
-            0 => Syntax::Proto2,
-            1 => Syntax::Proto3,
-            2 => Syntax::Editions,
-            _ => return ::core::option::Option::None,
-        })
+        ::core::option::Option::Some(
+            match value {
+                0 => Syntax::Proto2,
+                1 => Syntax::Proto3,
+                2 => Syntax::Editions,
+                _ => return ::core::option::Option::None,
+            },
+        )
     }
     fn to_i32(self) -> i32 {
         self as i32
@@ -13807,20 +15537,23 @@ impl ::protocall::Enumeration for Syntax {
         }
     }
     fn from_str_name(name: &str) -> ::core::option::Option<Syntax> {
-        ::core::option::Option::Some(match name {
-            "SYNTAX_PROTO2" => Syntax::Proto2,
-            "SYNTAX_PROTO3" => Syntax::Proto3,
-            "SYNTAX_EDITIONS" => Syntax::Editions,
-            _ => return ::core::option::Option::None,
-        })
+        ::core::option::Option::Some(
+            match name {
+                "SYNTAX_PROTO2" => Syntax::Proto2,
+                "SYNTAX_PROTO3" => Syntax::Proto3,
+                "SYNTAX_EDITIONS" => Syntax::Editions,
+                _ => return ::core::option::Option::None,
+            },
+        )
     }
 }
 impl ::protocall::__private::reflect::Describe for Syntax {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
-        descriptors.imported_from(
-            "google.protobuf.Syntax",
-            "google/protobuf/type.proto",
-            FILE_DESCRIPTOR_SET,
-        );
+        descriptors
+            .imported_from(
+                "google.protobuf.Syntax",
+                "google/protobuf/type.proto",
+                FILE_DESCRIPTOR_SET,
+            );
     }
 }
