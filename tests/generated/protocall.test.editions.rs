@@ -83,9 +83,10 @@ impl ::protocall::Message for Inner {
 impl ::protocall::__private::reflect::Describe for Inner {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
         descriptors
-            .imported(
+            .imported_from(
                 "protocall.test.editions.Inner",
                 "test/editions/editions2023.proto",
+                FILE_DESCRIPTOR_SET,
             );
     }
 }
@@ -675,9 +676,10 @@ impl ::protocall::Message for Sample {
 impl ::protocall::__private::reflect::Describe for Sample {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
         descriptors
-            .imported(
+            .imported_from(
                 "protocall.test.editions.Sample",
                 "test/editions/editions2023.proto",
+                FILE_DESCRIPTOR_SET,
             );
     }
 }
@@ -1136,9 +1138,10 @@ impl ::protocall::Enumeration for Color {
 impl ::protocall::__private::reflect::Describe for Color {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
         descriptors
-            .imported(
+            .imported_from(
                 "protocall.test.editions.Color",
                 "test/editions/editions2023.proto",
+                FILE_DESCRIPTOR_SET,
             );
     }
 }
@@ -1190,9 +1193,10 @@ impl ::protocall::Enumeration for Size {
 impl ::protocall::__private::reflect::Describe for Size {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
         descriptors
-            .imported(
+            .imported_from(
                 "protocall.test.editions.Size",
                 "test/editions/editions2023.proto",
+                FILE_DESCRIPTOR_SET,
             );
     }
 }

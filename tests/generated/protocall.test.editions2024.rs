@@ -71,9 +71,10 @@ impl ::protocall::Message for Leaf {
 impl ::protocall::__private::reflect::Describe for Leaf {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
         descriptors
-            .imported(
+            .imported_from(
                 "protocall.test.editions2024.Leaf",
                 "test/editions/editions2024.proto",
+                FILE_DESCRIPTOR_SET,
             );
     }
 }
@@ -396,9 +397,10 @@ impl ::protocall::Message for Node {
 impl ::protocall::__private::reflect::Describe for Node {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
         descriptors
-            .imported(
+            .imported_from(
                 "protocall.test.editions2024.Node",
                 "test/editions/editions2024.proto",
+                FILE_DESCRIPTOR_SET,
             );
     }
 }
@@ -608,9 +610,10 @@ impl ::protocall::Enumeration for Level {
 impl ::protocall::__private::reflect::Describe for Level {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
         descriptors
-            .imported(
+            .imported_from(
                 "protocall.test.editions2024.Level",
                 "test/editions/editions2024.proto",
+                FILE_DESCRIPTOR_SET,
             );
     }
 }
@@ -657,9 +660,10 @@ impl ::protocall::Enumeration for Mood {
 impl ::protocall::__private::reflect::Describe for Mood {
     fn describe(descriptors: &mut ::protocall::__private::reflect::Descriptors) {
         descriptors
-            .imported(
+            .imported_from(
                 "protocall.test.editions2024.Mood",
                 "test/editions/editions2024.proto",
+                FILE_DESCRIPTOR_SET,
             );
     }
 }
