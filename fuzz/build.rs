@@ -1,5 +1,6 @@
 //! Generates the schemas the targets decode: the test schemas with the same
-//! options as `tests/build.rs`, and the recursive schema of `proto/`.
+//! options as `tests/build.rs`, the recursive schema of `proto/`, and the
+//! echo service `h2_server` serves.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     protocall_codegen::configure()
@@ -15,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "../proto/test/everything.proto",
                 "../proto/test/proto2.proto",
                 "proto/recursive.proto",
+                "proto/echo.proto",
             ],
             &["../proto", "proto"],
         )?;

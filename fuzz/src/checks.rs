@@ -328,3 +328,287 @@ pub fn text_parse(data: &[u8]) {
     text_round_trip::<Any>(text);
     text_round_trip::<Struct>(text);
 }
+
+/// The bounds of the fuzzed connection, in the runtime's paused clock
+/// (which moves on only while every task waits, so none of them is a
+/// sleep): the client writing its input (the server reading it or closing),
+/// the server getting a PING answered, and closing after the client's EOF.
+const H2_FEED: StdDuration = StdDuration::from_secs(5);
+const H2_CLOSE: StdDuration = StdDuration::from_secs(2);
+/// After the input, how long the client waits (for the server to answer
+/// the calls it opened) before its PING and EOF: in the paused clock, until
+/// the server has nothing left to do, plus any timer of its due by then.
+const H2_SETTLE: StdDuration = StdDuration::from_millis(100);
+/// A connection still open after [`H2_CLOSE`] must be idle: in this much
+/// more time the server may write less than [`H2_IDLE_BYTES`].
+const H2_QUIET: StdDuration = StdDuration::from_secs(1);
+const H2_IDLE_BYTES: usize = 16 * 1024;
+/// The well-behaved call on a second connection must finish within this.
+const H2_CALL: StdDuration = StdDuration::from_secs(2);
+/// The whole input, in real time.
+const H2_WALL: StdDuration = StdDuration::from_secs(5);
+
+/// The whole server (`protocall::Server` with the echo service of
+/// `proto/echo.proto` and the health service, on a current-thread runtime
+/// of its own with a paused clock) over an in-memory duplex, fed the
+/// HTTP/2 frames the input decodes to ([`crate::h2::Input`], through
+/// `arbitrary`), while what the server writes is read, parsed into frames
+/// and checked ([`crate::h2::ServerOutput`]: well-formed, SETTINGS first,
+/// within the client's frame size). After the input the client waits for
+/// the server to settle, sends a PING (when its frames ended on a frame
+/// boundary, so the server reads a PING), then EOF. Findings:
+///
+/// - the client cannot write its input (or the PING) within 5 s: the
+///   server neither reads nor closes;
+/// - the PING is neither acknowledged nor the connection closed within 5 s;
+/// - after the client's EOF the server neither closes the connection within
+///   2 s nor goes quiet (16 KiB or more written in the next second; a
+///   connection left open and idle is fine — h2 closes on EOF, so this
+///   never happened in the runs);
+/// - a panic anywhere on the runtime's thread (the server's tasks
+///   included, counted by a panic hook), the server's task ending;
+/// - on a second connection, a well-behaved client (protocall's own
+///   channel) not getting its unary and bidi echoes within 2 s;
+/// - the whole input taking 5 s of real time (a task that never yields is
+///   left to libFuzzer's `-timeout`).
+pub fn h2_server(data: &[u8]) {
+    let Ok(input) = crate::h2::decode(data) else {
+        return;
+    };
+    let wire = input.to_wire();
+    let panics = panics_on_this_thread();
+    let started = std::time::Instant::now();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime");
+    runtime.block_on(h2_session(&wire));
+    drop(runtime);
+    assert_eq!(
+        panics_on_this_thread(),
+        panics,
+        "a panic on the server's runtime (printed above)"
+    );
+    let took = started.elapsed();
+    assert!(took < H2_WALL, "the input took {took:?} of real time");
+}
+
+thread_local! {
+    static PANICS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Panics so far on this thread, counted by a hook installed on the first
+/// call (before the hook already there, which still runs: under libFuzzer
+/// it aborts). A current-thread runtime runs every task on its thread, so
+/// a panic in a task the server spawned, which tokio would keep to its
+/// `JoinHandle`, is counted here.
+fn panics_on_this_thread() -> usize {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.with(|p| p.set(p.get() + 1));
+            previous(info);
+        }));
+    });
+    PANICS.with(|p| p.get())
+}
+
+async fn h2_session(wire: &[u8]) {
+    use crate::h2::{EchoService, Incoming, PipeConnector};
+    use crate::schemas::protocall::fuzz::echo_server::EchoServer;
+
+    let (connections, incoming) = tokio::sync::mpsc::unbounded_channel();
+    let (_reporter, health) = protocall::health::health_service();
+    let server = protocall::Server::builder()
+        .add_service(EchoServer::new(EchoService))
+        .add_service(health)
+        .serve_with_incoming(Incoming(incoming));
+    let server = tokio::spawn(server);
+
+    let (client, server_end) = tokio::io::duplex(64 * 1024);
+    connections.send(server_end).expect("the server's incoming");
+    fuzzed_connection(client, wire).await;
+
+    tokio::time::timeout(H2_CALL, well_behaved_call(PipeConnector(connections)))
+        .await
+        .expect("a well-behaved call on a second connection did not finish within 2 s");
+    if server.is_finished() {
+        match server.await {
+            Ok(Ok(())) => panic!("the server stopped serving with its incoming open"),
+            Ok(Err(error)) => panic!("the server failed: {error}"),
+            Err(error) => panic!("the server's task: {error}"),
+        }
+    }
+}
+
+/// The client's reading end of the fuzzed connection.
+struct H2Reader {
+    reader: tokio::io::ReadHalf<tokio::io::DuplexStream>,
+    output: crate::h2::ServerOutput,
+    buf: Vec<u8>,
+    /// The server's end reached EOF (or failed).
+    closed: bool,
+}
+
+impl H2Reader {
+    /// Reads what the server writes while driving `future`: its output, or
+    /// `None` if `deadline` came first.
+    async fn drive<F: std::future::Future>(
+        &mut self,
+        future: F,
+        deadline: tokio::time::Instant,
+    ) -> Option<F::Output> {
+        use tokio::io::AsyncReadExt as _;
+        let mut future = std::pin::pin!(future);
+        loop {
+            tokio::select! {
+                out = &mut future => return Some(out),
+                read = self.reader.read(&mut self.buf), if !self.closed => match read {
+                    Ok(0) | Err(_) => self.closed = true,
+                    Ok(n) => self.output.feed(&self.buf[..n]),
+                },
+                () = tokio::time::sleep_until(deadline) => return None,
+            }
+        }
+    }
+
+    /// Reads until `done` holds (`true`), the server closes (`done` is
+    /// asked then too) or `deadline` passes (`false`).
+    async fn until(
+        &mut self,
+        done: impl Fn(&crate::h2::ServerOutput) -> bool,
+        deadline: tokio::time::Instant,
+    ) -> bool {
+        use tokio::io::AsyncReadExt as _;
+        while !done(&self.output) {
+            if self.closed {
+                return false;
+            }
+            tokio::select! {
+                read = self.reader.read(&mut self.buf) => match read {
+                    Ok(0) | Err(_) => self.closed = true,
+                    Ok(n) => self.output.feed(&self.buf[..n]),
+                },
+                () = tokio::time::sleep_until(deadline) => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Writes `wire` into the connection, a PING and EOF, reading what the
+/// server writes all along; see [`h2_server`] for what must happen.
+async fn fuzzed_connection(client: tokio::io::DuplexStream, wire: &[u8]) {
+    use crate::h2::{LIVENESS, ServerOutput};
+    use tokio::io::AsyncWriteExt as _;
+    use tokio::time::Instant;
+
+    let (reader, mut writer) = tokio::io::split(client);
+    let mut conn = H2Reader {
+        reader,
+        output: ServerOutput::new(crate::h2::max_frame_size(wire)),
+        buf: vec![0u8; 16 * 1024],
+        closed: false,
+    };
+    // An error writing: the server closed its end, which is fine.
+    let wrote = conn
+        .drive(writer.write_all(wire), Instant::now() + H2_FEED)
+        .await;
+    assert!(
+        wrote.is_some(),
+        "the client could not write its {} bytes within 5 s: the server stopped reading \
+         without closing ({:?})",
+        wire.len(),
+        conn.output
+    );
+    conn.drive(tokio::time::sleep(H2_SETTLE), Instant::now() + H2_FEED)
+        .await;
+
+    if !conn.closed && crate::h2::ends_on_frame_boundary(wire) {
+        let acks = conn.output.liveness_acks;
+        let ping = crate::h2::ping_frame(LIVENESS);
+        let sent = conn
+            .drive(writer.write_all(&ping), Instant::now() + H2_FEED)
+            .await;
+        assert!(
+            sent.is_some(),
+            "the client could not write a PING within 5 s: the server stopped reading without \
+             closing ({:?})",
+            conn.output
+        );
+        let answered = conn
+            .until(
+                |o: &ServerOutput| o.liveness_acks > acks,
+                Instant::now() + H2_FEED,
+            )
+            .await;
+        assert!(
+            answered || conn.closed,
+            "the server neither answered a PING nor closed the connection within 5 s ({:?})",
+            conn.output
+        );
+    }
+
+    conn.drive(writer.shutdown(), Instant::now() + H2_FEED)
+        .await;
+    if conn.until(|_| false, Instant::now() + H2_CLOSE).await || conn.closed {
+        return;
+    }
+    // Still open 2 s after the client's EOF: fine if idle.
+    let before = conn.output.bytes;
+    let noisy = conn
+        .until(
+            |o: &ServerOutput| o.bytes - before >= H2_IDLE_BYTES,
+            Instant::now() + H2_QUIET,
+        )
+        .await;
+    assert!(
+        !noisy,
+        "the server still writes ({} bytes in {H2_QUIET:?}) {H2_CLOSE:?} after the client's EOF \
+         ({:?})",
+        conn.output.bytes - before,
+        conn.output
+    );
+}
+
+/// A unary and a bidi echo over protocall's channel on a fresh connection.
+async fn well_behaved_call(connector: crate::h2::PipeConnector) {
+    use crate::schemas::protocall::fuzz::Payload;
+    use crate::schemas::protocall::fuzz::echo_client::EchoClient;
+
+    let channel = protocall::client::Endpoint::new("http://fuzz.test")
+        .expect("an endpoint")
+        .connect_with_connector(connector)
+        .await
+        .expect("connecting a second connection");
+    let client = EchoClient::new(channel);
+    let payload = |data: &[u8]| Payload {
+        data: data.to_vec(),
+        ..Default::default()
+    };
+    let reply = client
+        .unary(payload(b"well-behaved"))
+        .await
+        .expect("a well-behaved unary call")
+        .into_inner();
+    assert_eq!(reply.data, b"well-behaved", "the unary echo");
+    let sent: Vec<&[u8]> = vec![b"one", b"two", b"three"];
+    let requests = crate::h2::Items(sent.iter().map(|d| payload(d)).collect());
+    let mut replies = client
+        .bidi(requests)
+        .await
+        .expect("a well-behaved bidi call")
+        .into_inner();
+    for expected in sent {
+        let reply = replies
+            .message()
+            .await
+            .expect("a bidi echo")
+            .expect("the bidi stream ended early");
+        assert_eq!(reply.data, expected, "the bidi echo");
+    }
+    let end = replies.message().await.expect("the bidi stream's end");
+    assert!(end.is_none(), "more bidi replies than requests: {end:?}");
+}

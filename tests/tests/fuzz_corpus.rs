@@ -92,3 +92,8 @@ fn json_parse() {
 fn text_parse() {
     replay("text_parse");
 }
+
+#[test]
+fn h2_server() {
+    replay("h2_server");
+}
