@@ -26,6 +26,11 @@ echo "== rustdoc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== tests"
 cargo test --workspace
+echo "== codec gate"
+# protocall's callgrind instructions per codec op against the record in
+# benches/codec-counts.txt: fails on a rise of more than 3% (BENCHMARKS.md,
+# "Regression gate"; UPDATE=1 bash scripts/bench-gate.sh re-records).
+bash scripts/bench-gate.sh
 echo "== conformance"
 # protobuf's conformance suite (runners 3.21.12 and 27.2, built once and
 # cached outside the clone; README, "Conformance").
