@@ -40,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .include_file("mod.rs")
         .build_server(false)
         .build_client(false)
+        .views([".benchmarks"])
         .compile(&protos, &includes)?;
 
     let fds = protox::compile(&protos, includes)?;

@@ -20,8 +20,11 @@ const EDITIONS_FILES: [&str; 3] = [
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Views for the test messages: `--views` answers binary requests
+    // through them.
     protocall_codegen::configure()
         .include_file("protox_protos.rs")
+        .views([".protobuf_test_messages"])
         .compile(
             &[
                 "../proto/conformance/conformance.proto",
@@ -43,6 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = std::path::PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?);
     for file in protocall_codegen::configure()
         .include_file("editions_protos.rs")
+        .views([".protobuf_test_messages"])
         .generate(&set, &names)?
     {
         std::fs::write(out_dir.join(&file.name), file.content)?;

@@ -16,8 +16,10 @@
 # Then runs the testee under each runner with --enforce_recommended (27.2:
 # also --maximum_edition 2023), with the failure lists conformance/failing_tests_<v>.txt
 # and conformance/text_format_failing_tests_<v>.txt, which must stay empty:
-# every test passes. Each suite runs twice, with the generated types and
-# with dynamic messages (PROTOCALL_CONFORMANCE_MODE=dynamic). It fails on
+# every test passes. Each suite runs three times: with the generated types,
+# with dynamic messages (PROTOCALL_CONFORMANCE_MODE=dynamic), and with binary
+# requests decoded through the generated types' borrowed views
+# (PROTOCALL_CONFORMANCE_MODE=views). It fails on
 # any failure or unexpected success the runner reports, and on any test the
 # testee skipped. Logs (--verbose) go to target/conformance/<v>-<mode>.log.
 #
@@ -345,7 +347,7 @@ for version in "${versions[@]}"; do
             build_3_21_12 "$dir" "$recipe" "$deb_version"
             say "3.21.12: runner built in $((SECONDS - start))s"
         fi
-        for mode in generated dynamic; do
+        for mode in generated dynamic views; do
             run_version 3.21.12 "$mode" "$dir/conformance_test_runner" || failed+=("3.21.12 $mode")
         done
         ;;
@@ -357,7 +359,7 @@ for version in "${versions[@]}"; do
             build_27_2 "$dir" "$recipe"
             say "27.2: runner built in $((SECONDS - start))s"
         fi
-        for mode in generated dynamic; do
+        for mode in generated dynamic views; do
             run_version 27.2 "$mode" "$dir/conformance_test_runner" --maximum_edition 2023 \
                 || failed+=("27.2 $mode")
         done

@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ".protocall.test.Everything.c_bytes",
         ])
         .discard_unknown_fields([".protocall.test.Result"])
+        .views([".protocall"])
         .compile(
             &[
                 "../proto/test/everything.proto",

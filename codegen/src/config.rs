@@ -71,6 +71,7 @@ pub(crate) struct Config {
     pub(crate) btree_map: PathMap<()>,
     pub(crate) disable_comments: PathMap<()>,
     pub(crate) discard_unknown_fields: PathMap<()>,
+    pub(crate) views: PathMap<()>,
     pub(crate) extern_paths: Vec<(String, String)>,
     /// Off only when generating `google.protobuf` itself (the runtime's types).
     pub(crate) builtin_well_known_types: bool,
@@ -92,6 +93,7 @@ impl Default for Config {
             btree_map: PathMap::default(),
             disable_comments: PathMap::default(),
             discard_unknown_fields: PathMap::default(),
+            views: PathMap::default(),
             extern_paths: Vec::new(),
             builtin_well_known_types: true,
             build_server: true,
@@ -149,7 +151,7 @@ impl Config {
 
     /// Options whose paths matched nothing, as an error.
     pub(crate) fn check_unmatched(&self) -> Result<(), Error> {
-        let maps: [(&str, Vec<&str>); 8] = [
+        let maps: [(&str, Vec<&str>); 9] = [
             ("type_attribute", self.type_attributes.unmatched().collect()),
             (
                 "message_attribute",
@@ -170,6 +172,7 @@ impl Config {
                 "discard_unknown_fields",
                 self.discard_unknown_fields.unmatched().collect(),
             ),
+            ("views", self.views.unmatched().collect()),
         ];
         let problems: Vec<String> = maps
             .iter()
@@ -542,6 +545,33 @@ impl Builder {
         paths_: I,
     ) -> Self {
         paths(&mut self.config.discard_unknown_fields, paths_);
+        self
+    }
+
+    /// Generates a borrowed view `NameView<'a>` beside each matching message
+    /// (`protocall::view`): decoded from `&'a [u8]` without copying strings,
+    /// bytes or sub-messages, with the same checks as owned decoding, and
+    /// `to_owned()` into the message. A sub-message field of a view is a
+    /// view when its message matches too, and the owned message otherwise.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo; message Log { string line = 1; bytes body = 2; }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .views([".demo"])
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// assert!(files[0].content.contains("pub struct LogView<'a>"), "{}", files[0].content);
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
+    pub fn views<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
+        paths(&mut self.config.views, paths_);
         self
     }
 

@@ -370,6 +370,16 @@ impl<'a> Builder<'a> {
     }
 
     /// The Rust path of type `full_name` as seen from module `from`.
+    /// True when message `full_name` (`.pkg.Msg`) gets a borrowed view:
+    /// generated here, under a `views` path.
+    fn has_view(&self, full_name: &str) -> bool {
+        self.config.views.any(full_name)
+            && self
+                .types
+                .get(full_name)
+                .is_some_and(|info| info.extern_path.is_none())
+    }
+
     fn path(&self, full_name: &str, from: &[String]) -> Result<syn::Path, Error> {
         let info = self
             .types
@@ -686,6 +696,7 @@ impl<'a> Builder<'a> {
             },
             deprecated: message.options.as_ref().is_some_and(|o| o.deprecated()),
             keep_unknown: !self.config.discard_unknown_fields.any(&full_name),
+            view: self.has_view(&full_name),
             attributes,
             describe: false,
             file: file.to_string(),
@@ -769,13 +780,15 @@ impl<'a> Builder<'a> {
                     }
                     // A repeated delimited field is a repeated group.
                     None => match kind {
-                        Kind::Message { path } if features.delimited => Kind::Group { path },
+                        Kind::Message { path, view } if features.delimited => {
+                            Kind::Group { path, view }
+                        }
                         other => other,
                     },
                 }
             }
             // Editions spell groups as delimited message fields.
-            Kind::Message { path } if features.delimited => Kind::Group { path },
+            Kind::Message { path, view } if features.delimited => Kind::Group { path, view },
             other => self.unchecked_string(other, features, &field_name),
         };
         let default = match &field.default_value {
@@ -940,9 +953,11 @@ impl<'a> Builder<'a> {
             },
             ProtoType::Message => Kind::Message {
                 path: self.path(field.type_name(), from)?,
+                view: self.has_view(field.type_name()),
             },
             ProtoType::Group => Kind::Group {
                 path: self.path(field.type_name(), from)?,
+                view: self.has_view(field.type_name()),
             },
             ProtoType::Enum => {
                 let info = self

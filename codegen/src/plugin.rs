@@ -113,6 +113,7 @@ pub(crate) fn parse_parameters(text: &str) -> Result<Builder, String> {
             "btree_map" => builder.btree_map([value]),
             "disable_comments" => builder.disable_comments([value]),
             "discard_unknown_fields" => builder.discard_unknown_fields([value]),
+            "views" => builder.views([value]),
             "extern_path" => {
                 let (proto, rust) = pair()?;
                 builder.extern_path(proto, rust)

@@ -2,6 +2,7 @@
 //! its generated protocall type, encode it again.
 
 use protocall::reflect::{MessageDescriptor, ReflectMessage};
+use protocall::view::{HasView, MessageView};
 use protocall::{EnumValue, Message};
 
 use crate::conformance::WireFormat;
@@ -12,10 +13,22 @@ use crate::{Flags, Input, Response};
 /// `parse_error` (what the invalid-input tests expect), an encode error a
 /// `serialize_error`.
 pub fn roundtrip_as<M: Message>(payload: &[u8]) -> Response {
-    let message = match M::decode(payload) {
-        Ok(message) => message,
-        Err(e) => return Response::ParseError(e.to_string()),
-    };
+    match M::decode(payload) {
+        Ok(message) => encode(&message),
+        Err(e) => Response::ParseError(e.to_string()),
+    }
+}
+
+/// [`roundtrip_as`] through `M`'s borrowed view: decoded in place, made
+/// owned with `to_owned()`, encoded.
+pub fn roundtrip_view<M: HasView>(payload: &[u8]) -> Response {
+    match M::View::decode(payload) {
+        Ok(view) => encode(&view.to_owned_message()),
+        Err(e) => Response::ParseError(e.to_string()),
+    }
+}
+
+fn encode<M: Message>(message: &M) -> Response {
     let mut out = Vec::with_capacity(message.encoded_len());
     match message.encode(&mut out) {
         Ok(()) => Response::Protobuf(out),
@@ -32,6 +45,8 @@ pub struct MessageType {
     pub descriptor: fn() -> MessageDescriptor,
     /// Binary to binary with the generated type.
     pub roundtrip: fn(&[u8]) -> Response,
+    /// Binary to binary through the generated type's view (for `--views`).
+    pub roundtrip_view: fn(&[u8]) -> Response,
     /// Any other request with the generated type.
     pub answer: fn(&MessageDescriptor, Input<'_>, EnumValue<WireFormat>, &Flags) -> Response,
 }
@@ -46,11 +61,12 @@ pub const MESSAGE_TYPES: &[MessageType] = &[
     entry::<editions::TestAllTypesEdition2023>(),
 ];
 
-const fn entry<M: ReflectMessage>() -> MessageType {
+const fn entry<M: ReflectMessage + HasView>() -> MessageType {
     MessageType {
         name: M::FULL_NAME,
         descriptor: M::descriptor,
         roundtrip: roundtrip_as::<M>,
+        roundtrip_view: roundtrip_view::<M>,
         answer: crate::formats::answer::<crate::formats::Generated<M>>,
     }
 }

@@ -123,6 +123,9 @@ pub enum Mode {
     Generated,
     /// With [`protocall::reflect::DynamicMessage`], from descriptors alone.
     Dynamic,
+    /// Binary requests through the generated types' borrowed views
+    /// (`protocall::view`), the others as [`Mode::Generated`].
+    Views,
 }
 
 /// Answers one request with the generated types.
@@ -133,6 +136,11 @@ pub fn handle(request: &ConformanceRequest) -> Response {
 /// Answers one request with dynamic messages.
 pub fn handle_dynamic(request: &ConformanceRequest) -> Response {
     handle_as(request, Mode::Dynamic)
+}
+
+/// Answers one request, binary ones through the generated types' views.
+pub fn handle_views(request: &ConformanceRequest) -> Response {
+    handle_as(request, Mode::Views)
 }
 
 /// Answers one request: the failure list older runners ask for (always
@@ -171,7 +179,12 @@ pub fn handle_as(request: &ConformanceRequest, mode: Mode) -> Response {
         (Mode::Generated, Input::Protobuf(bytes)) if output == WireFormat::Protobuf => {
             (message_type.roundtrip)(bytes)
         }
-        (Mode::Generated, _) => (message_type.answer)(&descriptor, input, output, &flags),
+        (Mode::Views, Input::Protobuf(bytes)) if output == WireFormat::Protobuf => {
+            (message_type.roundtrip_view)(bytes)
+        }
+        (Mode::Generated | Mode::Views, _) => {
+            (message_type.answer)(&descriptor, input, output, &flags)
+        }
         (Mode::Dynamic, _) => formats::answer::<protocall::reflect::DynamicMessage>(
             &descriptor,
             input,

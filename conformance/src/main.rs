@@ -2,12 +2,14 @@
 //! starts (see the library's docs and `scripts/conformance.sh`).
 //!
 //! ```text
-//! conformance_test_runner [runner options] target/release/protocall-conformance [--dynamic]
+//! conformance_test_runner [runner options] target/release/protocall-conformance [--dynamic | --views]
 //! ```
 //!
 //! By default requests are answered with protocall's generated types;
 //! `--dynamic` (or `PROTOCALL_CONFORMANCE_MODE=dynamic`) answers them with
-//! `protocall::reflect::DynamicMessage`, from the types' descriptors alone.
+//! `protocall::reflect::DynamicMessage`, from the types' descriptors alone;
+//! `--views` (or `PROTOCALL_CONFORMANCE_MODE=views`) answers binary requests
+//! through the generated types' borrowed views (`protocall::view`).
 
 use std::process::ExitCode;
 
@@ -18,6 +20,8 @@ enum Mode {
     Generated,
     /// With dynamic messages ([`protocall_conformance::handle_dynamic`]).
     Dynamic,
+    /// Binary requests through views ([`protocall_conformance::handle_views`]).
+    Views,
 }
 
 fn parse_args() -> Result<Mode, String> {
@@ -26,22 +30,24 @@ fn parse_args() -> Result<Mode, String> {
     // The runner starts the testee itself; the environment picks the mode.
     let mut mode = match std::env::var("PROTOCALL_CONFORMANCE_MODE").as_deref() {
         Ok("dynamic") => Mode::Dynamic,
+        Ok("views") => Mode::Views,
         Ok("generated") | Err(_) => Mode::Generated,
         Ok(other) => {
             return Err(format!(
-                "PROTOCALL_CONFORMANCE_MODE={other} (generated or dynamic)"
+                "PROTOCALL_CONFORMANCE_MODE={other} (generated, dynamic or views)"
             ));
         }
     };
     for arg in args {
         match arg.as_str() {
             "--dynamic" => mode = Mode::Dynamic,
+            "--views" => mode = Mode::Views,
             // The 3.21 runner passes the program's own path as its first
             // argument too.
             _ if arg == program => {}
             _ => {
                 return Err(format!(
-                    "unknown argument `{arg}` (usage: {program} [--dynamic])"
+                    "unknown argument `{arg}` (usage: {program} [--dynamic | --views])"
                 ));
             }
         }
@@ -60,6 +66,7 @@ fn main() -> ExitCode {
     let handler = match mode {
         Mode::Generated => protocall_conformance::handle,
         Mode::Dynamic => protocall_conformance::handle_dynamic,
+        Mode::Views => protocall_conformance::handle_views,
     };
     let stdin = std::io::stdin().lock();
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());

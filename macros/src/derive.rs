@@ -190,6 +190,7 @@ pub(crate) fn message(input: DeriveInput) -> syn::Result<TokenStream> {
         doc: docs(&input.attrs),
         deprecated: false,
         keep_unknown,
+        view: false,
         attributes: Vec::new(),
         describe: true,
         file: String::new(),

@@ -174,6 +174,7 @@ fn message_kind(ty: &Type) -> syn::Result<(Kind, bool)> {
 fn message_path(ty: &Type) -> syn::Result<Kind> {
     Ok(Kind::Message {
         path: type_path(ty)?,
+        view: false,
     })
 }
 

@@ -107,6 +107,16 @@ impl<'a> Decoder<'a> {
         self.charge(M::DEFAULT_HEAP)
     }
 
+    /// [`Decoder::charge_new`] for a view about to be created.
+    #[doc(hidden)]
+    #[inline]
+    pub fn charge_new_view<V: crate::view::MessageView<'a>>(&mut self) -> Result<(), DecodeError> {
+        if V::DEFAULT_HEAP == 0 {
+            return Ok(());
+        }
+        self.charge(V::DEFAULT_HEAP)
+    }
+
     /// Appends a default element to `values`, charging the budget for the
     /// growth of the vector and for `heap` bytes the element itself holds.
     #[inline]
@@ -490,6 +500,32 @@ impl<'a> Decoder<'a> {
     ) -> Result<(), DecodeError> {
         self.descend()?;
         let result = crate::message::merge_fields(msg, self, Some(number));
+        self.depth_left += 1;
+        result
+    }
+
+    /// Merges a length-delimited message into the view `view`.
+    #[inline]
+    pub(crate) fn merge_view<V: crate::view::MessageView<'a>>(
+        &mut self,
+        view: &mut V,
+    ) -> Result<(), DecodeError> {
+        let bytes = self.read_bytes()?;
+        let mut inner = self.nested(bytes)?;
+        let result = crate::message::merge_fields(&mut crate::view::Viewed(view), &mut inner, None);
+        self.take_budget(&inner);
+        result
+    }
+
+    /// Merges a group (its start key already read) into the view `view`.
+    pub(crate) fn merge_view_group<V: crate::view::MessageView<'a>>(
+        &mut self,
+        number: u32,
+        view: &mut V,
+    ) -> Result<(), DecodeError> {
+        self.descend()?;
+        let result =
+            crate::message::merge_fields(&mut crate::view::Viewed(view), self, Some(number));
         self.depth_left += 1;
         result
     }

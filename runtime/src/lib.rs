@@ -69,6 +69,7 @@ pub mod reflection;
 pub mod text;
 pub mod types;
 mod unknown;
+pub mod view;
 mod wire;
 
 pub use enumeration::{EnumValue, Enumeration};
@@ -397,6 +398,10 @@ pub mod __private {
     /// Field codecs.
     pub mod codec {
         pub use crate::codec::*;
+    }
+    /// Reading fields into borrowed views.
+    pub mod view {
+        pub use crate::codec::view::*;
     }
     /// Wire-format primitives.
     pub mod wire {

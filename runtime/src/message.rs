@@ -500,51 +500,142 @@ fn with_contiguous<B: Buf>(
     }
 }
 
+/// What [`merge_fields`] reads into: a message, or a view of one.
+pub(crate) trait Fields<'a> {
+    /// The message's full name, for error paths.
+    const FULL_NAME: &'static str;
+    /// The proto name of field `number`, for error paths.
+    fn field_name(number: u32) -> Option<&'static str>;
+    fn merge_field(
+        &mut self,
+        number: u32,
+        wire_type: WireType,
+        decoder: &mut Decoder<'a>,
+    ) -> Result<(), DecodeError>;
+    /// Skips a field `merge_field` did not take (its key already read;
+    /// `record` starts at the key), keeping it as an unknown field.
+    fn skip(
+        &mut self,
+        number: u32,
+        wire_type: WireType,
+        record: &'a [u8],
+        decoder: &mut Decoder<'a>,
+    ) -> Result<(), DecodeError>;
+}
+
+impl<'a, M: Message> Fields<'a> for M {
+    const FULL_NAME: &'static str = M::FULL_NAME;
+
+    #[inline]
+    fn field_name(number: u32) -> Option<&'static str> {
+        M::field_name(number)
+    }
+
+    #[inline]
+    fn merge_field(
+        &mut self,
+        number: u32,
+        wire_type: WireType,
+        decoder: &mut Decoder<'a>,
+    ) -> Result<(), DecodeError> {
+        Message::merge_field(self, number, wire_type, decoder)
+    }
+
+    #[inline]
+    fn skip(
+        &mut self,
+        number: u32,
+        wire_type: WireType,
+        _: &'a [u8],
+        decoder: &mut Decoder<'a>,
+    ) -> Result<(), DecodeError> {
+        decoder.skip_field(number, wire_type, self.unknown_fields_mut())
+    }
+}
+
+impl<'a, V: crate::view::MessageView<'a>> Fields<'a> for crate::view::Viewed<'_, V> {
+    const FULL_NAME: &'static str = <V::Owned as Message>::FULL_NAME;
+
+    #[inline]
+    fn field_name(number: u32) -> Option<&'static str> {
+        <V::Owned as Message>::field_name(number)
+    }
+
+    #[inline]
+    fn merge_field(
+        &mut self,
+        number: u32,
+        wire_type: WireType,
+        decoder: &mut Decoder<'a>,
+    ) -> Result<(), DecodeError> {
+        self.0.merge_field(number, wire_type, decoder)
+    }
+
+    #[inline]
+    fn skip(
+        &mut self,
+        number: u32,
+        wire_type: WireType,
+        record: &'a [u8],
+        decoder: &mut Decoder<'a>,
+    ) -> Result<(), DecodeError> {
+        decoder.skip_field(number, wire_type, None)?;
+        match self.0.unknown_fields_mut() {
+            Some(unknown) => {
+                let taken = &record[..record.len() - decoder.remaining()];
+                unknown.push_records(taken, decoder)
+            }
+            None => Ok(()),
+        }
+    }
+}
+
 /// Reads fields into `message` until the decoder is empty or, for a group,
 /// until the end key of field `group`.
-pub(crate) fn merge_fields<M: Message>(
-    message: &mut M,
-    decoder: &mut Decoder<'_>,
+pub(crate) fn merge_fields<'a, F: Fields<'a>>(
+    message: &mut F,
+    decoder: &mut Decoder<'a>,
     group: Option<u32>,
 ) -> Result<(), DecodeError> {
     while !decoder.is_empty() {
+        let record = decoder.remaining_slice();
         let (number, wire_type) = decoder
             .read_key()
-            .map_err(|e| e.push(M::FULL_NAME, Cow::Borrowed("")))?;
+            .map_err(|e| e.push(F::FULL_NAME, Cow::Borrowed("")))?;
         if wire_type == WireType::EndGroup {
             return if group == Some(number) {
                 Ok(())
             } else {
                 Err(DecodeError::new(DecodeErrorKind::GroupMismatch)
-                    .push(M::FULL_NAME, Cow::Borrowed("")))
+                    .push(F::FULL_NAME, Cow::Borrowed("")))
             };
         }
         match message.merge_field(number, wire_type, decoder) {
             Ok(()) => {}
             // A known number with a foreign wire type is an unknown field,
             // as protobuf's own parsers treat it.
-            Err(e) if e.is_wire_type_mismatch() => decoder
-                .skip_field(number, wire_type, message.unknown_fields_mut())
-                .map_err(|e| field_error::<M>(e, number))?,
-            Err(e) => return Err(field_error::<M>(e, number)),
+            Err(e) if e.is_wire_type_mismatch() => message
+                .skip(number, wire_type, record, decoder)
+                .map_err(|e| field_error::<F>(e, number))?,
+            Err(e) => return Err(field_error::<F>(e, number)),
         }
     }
     match group {
         None => Ok(()),
         Some(_) => {
             Err(DecodeError::new(DecodeErrorKind::GroupMismatch)
-                .push(M::FULL_NAME, Cow::Borrowed("")))
+                .push(F::FULL_NAME, Cow::Borrowed("")))
         }
     }
 }
 
 #[cold]
-fn field_error<M: Message>(error: DecodeError, number: u32) -> DecodeError {
-    let field = match M::field_name(number) {
+fn field_error<'a, F: Fields<'a>>(error: DecodeError, number: u32) -> DecodeError {
+    let field = match F::field_name(number) {
         Some(name) => Cow::Borrowed(name),
         None => Cow::Owned(number.to_string()),
     };
-    error.push(M::FULL_NAME, field)
+    error.push(F::FULL_NAME, field)
 }
 
 /// A boxed message is a message: recursive fields are stored boxed.

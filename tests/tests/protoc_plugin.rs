@@ -329,6 +329,7 @@ const OPTIONS: &[&str] = &[
     "field_attribute=.protocall.test.Everything.f_int32=#[allow(unused)]",
     "disable_comments=.protocall.test2",
     "discard_unknown_fields=.protocall.test.Result",
+    "views=.protocall.test2",
     "extern_path=.google.protobuf.Timestamp=::my_types::Timestamp",
     "build_client=false",
     "build_server=true",
@@ -345,6 +346,7 @@ fn with_options() -> Builder {
         .field_attribute(".protocall.test.Everything.f_int32", "#[allow(unused)]")
         .disable_comments([".protocall.test2"])
         .discard_unknown_fields([".protocall.test.Result"])
+        .views([".protocall.test2"])
         .extern_path(".google.protobuf.Timestamp", "::my_types::Timestamp")
         .build_client(false)
         .build_server(true)

@@ -49,6 +49,19 @@ fn proto2_legacy() {
     ));
 }
 
+/// Borrowed views (`views(paths)`) beside the owned types: groups, closed
+/// enums, required fields with declared defaults, oneofs, maps.
+#[test]
+fn proto2_legacy_views() {
+    let files = generate(
+        protocall_codegen::configure().views([".protocall.test2"]),
+        &["test/proto2.proto"],
+    );
+    for file in files {
+        insta::assert_snapshot!(format!("views__{}", file.name), file.content);
+    }
+}
+
 /// RPCs named like what the generated client defines (`connect`, `new`,
 /// `send_compressed`, …) or like each other after snake_casing.
 #[test]

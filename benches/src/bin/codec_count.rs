@@ -4,10 +4,11 @@
 //!
 //! ```text
 //! codec_count <protocall|prost|pbjson> <OP> <m1p2|m1p3|m2> <iterations>
-//! OP: decode | encode | encoded_len | json_encode | json_to_vec | json_decode
+//! OP: decode | view_decode | encode | encoded_len | json_encode | json_to_vec | json_decode
 //! ```
 //!
-//! `decode` decodes the payload into a new message each time; `encode`
+//! `decode` decodes the payload into a new message each time, `view_decode`
+//! into a new borrowed view (protocall only: `protocall::view`); `encode`
 //! encodes a message decoded once up front into a reused `Vec`.
 //!
 //! The `json_*` ops are ProtoJSON (`scripts/bench-json.sh`, see
@@ -22,11 +23,12 @@
 use std::hint::black_box;
 use std::process::ExitCode;
 
+use protocall::view::{HasView, MessageView};
 use protocall_benches::json::{self, PbJson, PcJson};
 use protocall_benches::{Dataset, with_types};
 
 const USAGE: &str = "usage: codec_count <protocall|prost|pbjson> \
-     <decode|encode|encoded_len|json_encode|json_to_vec|json_decode> <m1p2|m1p3|m2> <iterations>";
+     <decode|view_decode|encode|encoded_len|json_encode|json_to_vec|json_decode> <m1p2|m1p3|m2> <iterations>";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Impl {
@@ -37,6 +39,7 @@ enum Impl {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
     Decode,
+    ViewDecode,
     Encode,
     EncodedLen,
     JsonEncode,
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         };
         let op = match op.as_str() {
             "decode" => Op::Decode,
+            "view_decode" => Op::ViewDecode,
             "encode" => Op::Encode,
             "encoded_len" => Op::EncodedLen,
             "json_encode" => Op::JsonEncode,
@@ -70,6 +74,9 @@ fn main() -> ExitCode {
             "json_decode" => Op::JsonDecode,
             _ => return None,
         };
+        if imp == Impl::Prost && op == Op::ViewDecode {
+            return None;
+        }
         Some((
             imp,
             op,
@@ -103,8 +110,13 @@ fn main() -> ExitCode {
 }
 
 #[inline(never)]
-fn run_protocall<M: PcJson>(op: Op, payload: &[u8], text: &[u8], iterations: u64) {
+fn run_protocall<M: PcJson + HasView>(op: Op, payload: &[u8], text: &[u8], iterations: u64) {
     match op {
+        Op::ViewDecode => {
+            for _ in 0..iterations {
+                black_box(M::View::decode(black_box(payload)).unwrap());
+            }
+        }
         Op::Decode => {
             for _ in 0..iterations {
                 black_box(M::decode(black_box(payload)).unwrap());
@@ -150,6 +162,7 @@ fn run_protocall<M: PcJson>(op: Op, payload: &[u8], text: &[u8], iterations: u64
 #[inline(never)]
 fn run_prost<M: PbJson>(op: Op, payload: &[u8], text: &[u8], iterations: u64) {
     match op {
+        Op::ViewDecode => unreachable!("prost has no views: refused in main"),
         Op::Decode => {
             for _ in 0..iterations {
                 black_box(M::decode(black_box(payload)).unwrap());

@@ -74,6 +74,8 @@ pub struct Message {
     pub doc: Vec<String>,
     pub deprecated: bool,
     pub keep_unknown: bool,
+    /// Generate a borrowed view `NameView<'a>` beside the message.
+    pub view: bool,
     pub attributes: Vec<syn::Attribute>,
     /// Also implement `protocall::reflect::Describe` (inline messages).
     pub describe: bool,
@@ -158,9 +160,13 @@ pub enum Kind {
     Enum(EnumRef),
     Message {
         path: syn::Path,
+        /// The message has a borrowed view (`PathView<'a>`), which views
+        /// of messages holding it use.
+        view: bool,
     },
     Group {
         path: syn::Path,
+        view: bool,
     },
     Map {
         key: Box<Kind>,

@@ -97,16 +97,26 @@ impl<E: Enumeration> FieldCodec<E> for ClosedEnum {
 
 /// Reads one varint; returns the known variant, or records the number as an
 /// unknown field and returns `None`.
+/// Reads a closed enum's varint: the value, or the raw number when the
+/// enum does not name it.
 #[inline]
-fn read_closed<E: Enumeration>(
+pub(super) fn read_closed<E: Enumeration>(
+    decoder: &mut Decoder<'_>,
+) -> Result<Result<E, u64>, DecodeError> {
+    let raw = decoder.read_varint()?;
+    Ok(E::from_i32(raw as i32).ok_or(raw))
+}
+
+/// [`read_closed`], an unnamed value kept in `unknown` as field `number`.
+#[inline]
+fn read_closed_or_keep<E: Enumeration>(
     number: u32,
     decoder: &mut Decoder<'_>,
     unknown: Option<&mut UnknownFields>,
 ) -> Result<Option<E>, DecodeError> {
-    let raw = decoder.read_varint()?;
-    match E::from_i32(raw as i32) {
-        Some(known) => Ok(Some(known)),
-        None => {
+    match read_closed(decoder)? {
+        Ok(known) => Ok(Some(known)),
+        Err(raw) => {
             if let Some(unknown) = unknown {
                 unknown.push_varint(number, raw);
             }
@@ -115,15 +125,13 @@ fn read_closed<E: Enumeration>(
     }
 }
 
-/// Reads one closed enum value onto `values` (an unknown number goes to
-/// `unknown`).
 fn push_closed<E: Enumeration>(
     number: u32,
     values: &mut Vec<E>,
     decoder: &mut Decoder<'_>,
     unknown: Option<&mut UnknownFields>,
 ) -> Result<(), DecodeError> {
-    if let Some(value) = read_closed::<E>(number, decoder, unknown)? {
+    if let Some(value) = read_closed_or_keep::<E>(number, decoder, unknown)? {
         decoder.make_room(values)?;
         values.push(value);
     }
@@ -175,7 +183,7 @@ impl ClosedEnum {
         if wire_type != WireType::Varint {
             return Err(wire_type_mismatch());
         }
-        if let Some(known) = read_closed(number, decoder, unknown)? {
+        if let Some(known) = read_closed_or_keep(number, decoder, unknown)? {
             *value = known;
         }
         Ok(())
@@ -224,7 +232,7 @@ impl ClosedEnum {
         if wire_type != WireType::Varint {
             return Err(wire_type_mismatch());
         }
-        if let Some(known) = read_closed(number, decoder, unknown)? {
+        if let Some(known) = read_closed_or_keep(number, decoder, unknown)? {
             *value = Some(known);
         }
         Ok(())

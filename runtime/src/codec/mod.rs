@@ -22,6 +22,7 @@ mod enums;
 mod map;
 mod message;
 mod scalar;
+pub mod view;
 
 pub use enums::{ClosedEnum, Enum};
 pub use map::{Map, MapStorage};

@@ -312,7 +312,7 @@ fn len_prefixed_len(len: usize) -> usize {
 /// UTF-8 validation: the SIMD validator pays off on long strings, the
 /// standard one on short ones.
 #[inline]
-fn validate_utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
+pub(super) fn validate_utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
     let valid = if bytes.len() < 64 {
         std::str::from_utf8(bytes).ok()
     } else {

@@ -23,7 +23,7 @@ fn field_call(field: &Field, label: Label) -> TokenStream {
     let name = &field.name;
     let cardinality = cardinality(label);
     match &field.kind {
-        Kind::Message { path: ty } | Kind::Group { path: ty } => {
+        Kind::Message { path: ty, .. } | Kind::Group { path: ty, .. } => {
             quote!(.message::<#ty>(#number, #name, #cardinality))
         }
         Kind::Enum(e) => {
@@ -34,7 +34,7 @@ fn field_call(field: &Field, label: Label) -> TokenStream {
             let key_type = proto_type(key);
             let value_type = proto_type(value);
             let (value_name, uses) = match &**value {
-                Kind::Message { path: ty } | Kind::Group { path: ty } => (
+                Kind::Message { path: ty, .. } | Kind::Group { path: ty, .. } => (
                     quote!(::core::option::Option::Some(<#ty as ::protocall::Message>::FULL_NAME)),
                     quote!(.uses::<#ty>()),
                 ),

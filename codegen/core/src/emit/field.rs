@@ -22,7 +22,7 @@ pub(crate) fn value_type(kind: &Kind, boxed: bool) -> TokenStream {
             let p = &e.path;
             quote!(::protocall::EnumValue<#p>)
         }
-        Kind::Message { path } | Kind::Group { path } => quote!(#path),
+        Kind::Message { path, .. } | Kind::Group { path, .. } => quote!(#path),
         Kind::Map { key, value, btree } => {
             let k = value_type(key, false);
             let v = value_type(value, false);

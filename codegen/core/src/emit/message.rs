@@ -74,6 +74,7 @@ pub(crate) fn message(message: &Message) -> TokenStream {
     let nested = nested_module(message);
     let reflect = message.reflect.map(|r| reflect_impl(message, r));
     let extendable = extendable_impl(message);
+    let view = message.view.then(|| super::view::view(message));
 
     quote! {
         #docs
@@ -93,6 +94,7 @@ pub(crate) fn message(message: &Message) -> TokenStream {
         #extendable
         #inherent
         #nested
+        #view
     }
 }
 
@@ -258,7 +260,7 @@ fn struct_field(field: &Field) -> TokenStream {
 
 /// Match patterns covering `numbers`: runs of three or more consecutive
 /// numbers become ranges (`1..=6`), others stay single.
-fn number_patterns(numbers: impl Iterator<Item = u32>) -> Vec<TokenStream> {
+pub(crate) fn number_patterns(numbers: impl Iterator<Item = u32>) -> Vec<TokenStream> {
     let mut sorted: Vec<u32> = numbers.collect();
     sorted.sort_unstable();
     let mut patterns = Vec::new();
@@ -536,7 +538,7 @@ fn getter(field: &Field) -> Option<TokenStream> {
     let deprecated = deprecated(field.deprecated);
     let proto_name = &field.name;
     let (ty, body) = match &field.kind {
-        Kind::Message { path: ty } | Kind::Group { path: ty } => {
+        Kind::Message { path: ty, .. } | Kind::Group { path: ty, .. } => {
             let present = if field.boxed {
                 quote!(as_deref)
             } else {
@@ -611,7 +613,7 @@ fn getter(field: &Field) -> Option<TokenStream> {
 }
 
 /// A `bytes` field's declared default, empty when none.
-fn declared_bytes(field: &Field) -> &[u8] {
+pub(crate) fn declared_bytes(field: &Field) -> &[u8] {
     match &field.default {
         Some(DefaultValue::Bytes(bytes)) => bytes,
         _ => &[],
@@ -619,7 +621,7 @@ fn declared_bytes(field: &Field) -> &[u8] {
 }
 
 /// Impls touching deprecated fields must not warn in the user's crate.
-fn allow_deprecated(message: &Message) -> Option<TokenStream> {
+pub(crate) fn allow_deprecated(message: &Message) -> Option<TokenStream> {
     let any = message
         .fields
         .iter()
@@ -695,7 +697,7 @@ fn debug_impl(message: &Message) -> TokenStream {
     }
 }
 
-fn declared_default(field: &Field) -> TokenStream {
+pub(crate) fn declared_default(field: &Field) -> TokenStream {
     let declared = field.default.as_ref();
     match &field.kind {
         Kind::Scalar(scalar) => scalar_default(*scalar, declared),
@@ -800,6 +802,7 @@ fn nested_module(message: &Message) -> Option<TokenStream> {
     let messages = message.messages.iter().map(self::message);
     let enums = message.enums.iter().map(super::enumeration::enumeration);
     let oneofs = message.oneofs.iter().map(super::oneof::oneof);
+    let oneof_views = super::view::oneof_views(message);
     let doc = format!(
         " Nested types and oneofs of [`{}`].",
         message.rust_name.to_string().trim_start_matches("r#")
@@ -811,6 +814,7 @@ fn nested_module(message: &Message) -> Option<TokenStream> {
             #(#messages)*
             #(#enums)*
             #(#oneofs)*
+            #(#oneof_views)*
         }
     })
 }

@@ -10,6 +10,7 @@ pub(crate) mod field;
 pub(crate) mod message;
 pub(crate) mod oneof;
 pub(crate) mod service;
+pub(crate) mod view;
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
