@@ -26,21 +26,27 @@ const SCHEMAS: [&str; 4] = [
     "google_message2/benchmark_message2.proto",
 ];
 
+const PAYLOADS: &str = "proto/payloads.proto";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-env-changed=BENCH_DATA_DIR");
     let data = bench_data_dir()?;
     println!("cargo:rustc-env=BENCH_DATA_DIR={}", data.display());
 
     let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
-    let protos: Vec<PathBuf> = SCHEMAS.iter().map(|s| data.join(s)).collect();
-    let includes = [&data];
+    // The datasets' schemas, and the string- and bytes-heavy payloads of
+    // `proto/payloads.proto`.
+    println!("cargo:rerun-if-changed={PAYLOADS}");
+    let mut protos: Vec<PathBuf> = SCHEMAS.iter().map(|s| data.join(s)).collect();
+    protos.push(PathBuf::from(PAYLOADS));
+    let includes = [data.clone(), PathBuf::from("proto")];
 
     protocall_codegen::configure()
         .out_dir(out.join("protocall"))
         .include_file("mod.rs")
         .build_server(false)
         .build_client(false)
-        .views([".benchmarks"])
+        .views([".benchmarks", ".payloads"])
         .compile(&protos, &includes)?;
 
     let fds = protox::compile(&protos, includes)?;
@@ -54,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     pbjson_build::Builder::new()
         .register_descriptors(&descriptors)?
         .out_dir(&prost_out)
-        .build(&[".benchmarks"])?;
+        .build(&[".benchmarks", ".payloads"])?;
     include_serde(&prost_out.join("mod.rs"))?;
 
     grpc_schema(&out)?;

@@ -41,11 +41,23 @@ pub enum Dataset {
     M1p3,
     /// `benchmarks.proto2.GoogleMessage2` (with a group), 84,570 bytes.
     M2,
+    /// `payloads.LogBatch`: 200 log records, mostly strings (built by
+    /// [`log_batch`]).
+    Logs,
+    /// `payloads.MediaFrames`: 32 frames of 2–6 KiB, mostly bytes (built by
+    /// [`media_frames`]).
+    Media,
 }
 
 impl Dataset {
     /// Every dataset, in report order.
-    pub const ALL: [Dataset; 3] = [Dataset::M1p2, Dataset::M1p3, Dataset::M2];
+    pub const ALL: [Dataset; 5] = [
+        Dataset::M1p2,
+        Dataset::M1p3,
+        Dataset::M2,
+        Dataset::Logs,
+        Dataset::Media,
+    ];
 
     /// The short name used on command lines and in reports.
     pub fn name(self) -> &'static str {
@@ -53,20 +65,24 @@ impl Dataset {
             Dataset::M1p2 => "m1p2",
             Dataset::M1p3 => "m1p3",
             Dataset::M2 => "m2",
+            Dataset::Logs => "logs",
+            Dataset::Media => "media",
         }
     }
 
-    /// Parses a short name (`m1p2`, `m1p3`, `m2`).
+    /// Parses a short name (`m1p2`, `m1p3`, `m2`, `logs`, `media`).
     pub fn from_name(name: &str) -> Option<Dataset> {
         Dataset::ALL.into_iter().find(|d| d.name() == name)
     }
 
-    /// The dataset file, relative to [`BENCH_DATA_DIR`].
-    pub fn file(self) -> &'static str {
+    /// The dataset file, relative to [`BENCH_DATA_DIR`] (none for the
+    /// payloads built in code).
+    pub fn file(self) -> Option<&'static str> {
         match self {
-            Dataset::M1p2 => "google_message1/proto2/dataset.google_message1_proto2.pb",
-            Dataset::M1p3 => "google_message1/proto3/dataset.google_message1_proto3.pb",
-            Dataset::M2 => "google_message2/dataset.google_message2.pb",
+            Dataset::M1p2 => Some("google_message1/proto2/dataset.google_message1_proto2.pb"),
+            Dataset::M1p3 => Some("google_message1/proto3/dataset.google_message1_proto3.pb"),
+            Dataset::M2 => Some("google_message2/dataset.google_message2.pb"),
+            Dataset::Logs | Dataset::Media => None,
         }
     }
 
@@ -76,6 +92,8 @@ impl Dataset {
             Dataset::M1p2 => "benchmarks.proto2.GoogleMessage1",
             Dataset::M1p3 => "benchmarks.proto3.GoogleMessage1",
             Dataset::M2 => "benchmarks.proto2.GoogleMessage2",
+            Dataset::Logs => "payloads.LogBatch",
+            Dataset::Media => "payloads.MediaFrames",
         }
     }
 
@@ -84,7 +102,12 @@ impl Dataset {
     /// The container is decoded with prost, so a protocall bug cannot
     /// change what is measured.
     pub fn payloads(self) -> Vec<Vec<u8>> {
-        let path = PathBuf::from(BENCH_DATA_DIR).join(self.file());
+        let file = match self {
+            Dataset::Logs => return vec![prost::Message::encode_to_vec(&log_batch())],
+            Dataset::Media => return vec![prost::Message::encode_to_vec(&media_frames())],
+            _ => self.file().expect("a dataset file"),
+        };
+        let path = PathBuf::from(BENCH_DATA_DIR).join(file);
         let bytes =
             std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let set = <pb::benchmarks::BenchmarkDataset as prost::Message>::decode(bytes.as_slice())
@@ -101,7 +124,7 @@ impl Dataset {
             1,
             "{} payloads in {}",
             payloads.len(),
-            self.file()
+            self.name()
         );
         payloads.pop().unwrap_or_default()
     }
@@ -144,6 +167,101 @@ macro_rules! with_types {
                 type $pb = $crate::pb::benchmarks::proto2::GoogleMessage2;
                 $body
             }
+            $crate::Dataset::Logs => {
+                type $pc = $crate::pc::payloads::LogBatch;
+                type $pb = $crate::pb::payloads::LogBatch;
+                $body
+            }
+            $crate::Dataset::Media => {
+                type $pc = $crate::pc::payloads::MediaFrames;
+                type $pb = $crate::pb::payloads::MediaFrames;
+                $body
+            }
         }
     };
+}
+
+/// A small deterministic generator (xorshift), so the built payloads are
+/// the same bytes on every machine.
+struct Seeded(u64);
+
+impl Seeded {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// `len` characters of lowercase text with spaces.
+    fn text(&mut self, len: usize) -> String {
+        (0..len)
+            .map(|_| match self.next() % 28 {
+                n @ 0..=25 => (b'a' + n as u8) as char,
+                _ => ' ',
+            })
+            .collect()
+    }
+
+    fn hex(&mut self, len: usize) -> String {
+        (0..len)
+            .map(|_| char::from_digit((self.next() % 16) as u32, 16).unwrap_or('0'))
+            .collect()
+    }
+}
+
+/// The `logs` payload: 200 records, each a 60–260 character body, a
+/// severity, trace and span ids in hex and four attributes (about 85 % of
+/// its bytes are string contents).
+pub fn log_batch() -> pb::payloads::LogBatch {
+    let mut rng = Seeded(0x9e37_79b9_7f4a_7c15);
+    let severities = ["DEBUG", "INFO", "WARN", "ERROR"];
+    let keys = ["http.method", "http.route", "service.name", "host.name"];
+    let records = (0..200u64)
+        .map(|i| pb::payloads::LogRecord {
+            time_unix_nano: 1_700_000_000_000_000_000 + i * 1_000_003,
+            severity: severities[(rng.next() % 4) as usize].to_string(),
+            body: {
+                let len = 60 + (rng.next() % 200) as usize;
+                rng.text(len)
+            },
+            attributes: keys
+                .iter()
+                .map(|key| pb::payloads::Attribute {
+                    key: key.to_string(),
+                    value: {
+                        let len = 4 + (rng.next() % 20) as usize;
+                        rng.text(len)
+                    },
+                })
+                .collect(),
+            trace_id: rng.hex(32),
+            span_id: rng.hex(16),
+        })
+        .collect();
+    pb::payloads::LogBatch {
+        source: "bench/payloads".to_string(),
+        records,
+    }
+}
+
+/// The `media` payload: 32 frames of 2–6 KiB of bytes each, every eighth a
+/// keyframe (over 99 % of its bytes are frame data).
+pub fn media_frames() -> pb::payloads::MediaFrames {
+    let mut rng = Seeded(0x2545_f491_4f6c_dd1d);
+    let frames = (0..32u64)
+        .map(|i| pb::payloads::Frame {
+            pts: i * 3_000,
+            stream: (i % 2) as u32,
+            keyframe: i % 8 == 0,
+            data: {
+                let len = 2048 + (rng.next() % 4096) as usize;
+                (0..len).map(|_| rng.next() as u8).collect()
+            },
+        })
+        .collect();
+    pb::payloads::MediaFrames {
+        codec: "av1".to_string(),
+        frames,
+    }
 }

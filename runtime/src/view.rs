@@ -161,6 +161,7 @@ impl DecodeOptions {
     /// let view: DurationView = DecodeOptions::new().recursion_limit(10).decode_view(&bytes).unwrap();
     /// assert_eq!(view.seconds, 7);
     /// ```
+    #[inline]
     pub fn decode_view<'a, V: MessageView<'a>>(&self, buf: &'a [u8]) -> Result<V, DecodeError> {
         let mut view = V::default();
         self.merge_view(&mut view, buf)?;
@@ -168,6 +169,7 @@ impl DecodeOptions {
     }
 
     /// Merges all of `buf` into `view` under these limits.
+    #[inline]
     pub fn merge_view<'a, V: MessageView<'a>>(
         &self,
         view: &mut V,

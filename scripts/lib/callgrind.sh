@@ -11,7 +11,7 @@
 # so one run is enough even on a busy VM.
 #
 # Environment: N_M1 (GoogleMessage1 iterations, default 2000), N_M2
-# (GoogleMessage2, default 100), CALLGRIND_OUT (a directory: the 2N profile
+# (GoogleMessage2 and the logs and media payloads, default 100), CALLGRIND_OUT (a directory: the 2N profile
 # of each run is kept there as callgrind.out.IMPL.OP.DATASET, for
 # `callgrind_annotate`), CARGO_TARGET_DIR.
 
@@ -42,7 +42,7 @@ cg_build() {
 # GoogleMessage1 is 228 bytes, GoogleMessage2 84.6 KB: fewer iterations there.
 cg_iterations() {
     case "$1" in
-        m2) echo "${N_M2:-100}" ;;
+        m2 | logs | media) echo "${N_M2:-100}" ;;
         *) echo "${N_M1:-2000}" ;;
     esac
 }

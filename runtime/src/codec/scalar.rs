@@ -309,16 +309,33 @@ fn len_prefixed_len(len: usize) -> usize {
     wire::varint_len(len as u64) + len
 }
 
-/// UTF-8 validation: the SIMD validator pays off on long strings, the
-/// standard one on short ones.
+/// UTF-8 validation: the SIMD validator pays off on long strings; short
+/// ones (most field values) are usually ASCII, which one pass of 8-byte
+/// words settles before the standard validator would have set up.
 #[inline]
 pub(super) fn validate_utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
-    let valid = if bytes.len() < 64 {
-        std::str::from_utf8(bytes).ok()
-    } else {
+    let valid = if bytes.len() >= 64 {
         simdutf8::basic::from_utf8(bytes).ok()
+    } else if is_ascii(bytes) {
+        // SAFETY: every byte is below 0x80, and ASCII is valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes).ok()
     };
     valid.ok_or_else(|| DecodeError::new(DecodeErrorKind::InvalidUtf8))
+}
+
+/// True when no byte has its high bit set, read eight bytes at a time.
+#[inline]
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    let mut seen = 0u64;
+    for word in &mut words {
+        seen |= u64::from_le_bytes(word.try_into().expect("eight bytes"));
+    }
+    let tail = words.remainder().iter().fold(0u8, |seen, &b| seen | b);
+    seen & HIGH == 0 && tail < 0x80
 }
 
 impl FieldCodec<String> for Str {
@@ -492,6 +509,27 @@ mod tests {
     fn negative_zero_is_not_default() {
         assert!(!<Double as FieldCodec<f64>>::is_default(&-0.0));
         assert!(<Double as FieldCodec<f64>>::is_default(&0.0));
+    }
+
+    #[test]
+    fn ascii_check_reads_every_byte() {
+        for len in 0..64 {
+            let text = vec![b'a'; len];
+            assert!(is_ascii(&text), "{len}");
+            for i in 0..len {
+                let mut bad = text.clone();
+                bad[i] = 0x80;
+                assert!(!is_ascii(&bad), "{len} {i}");
+            }
+        }
+        // Short strings: ASCII, valid multi-byte, invalid.
+        assert_eq!(validate_utf8(b"plain").unwrap(), "plain");
+        assert_eq!(
+            validate_utf8("h\u{e9}llo".as_bytes()).unwrap(),
+            "h\u{e9}llo"
+        );
+        assert!(validate_utf8(&[b'a', 0xc3]).is_err());
+        assert!(validate_utf8(&[0xff; 9]).is_err());
     }
 
     #[test]
