@@ -20,8 +20,8 @@ fi
 filters=("$@")
 if [[ ${#filters[@]} -eq 0 ]]; then
     # the binary codec, the unknown-field store, the well-known types, and
-    # JSON and text format on top of them
-    filters=(codec:: decoder:: wire:: unknown:: message:: extension:: types:: json:: text::)
+    # JSON and text format on top of them, borrowed views (ViewOf's unsafe)
+    filters=(codec:: decoder:: wire:: unknown:: message:: extension:: types:: json:: text:: view::)
 fi
 cargo +nightly miri setup
 # Strict provenance also rejects integer-to-pointer casts. Isolation is off

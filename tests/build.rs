@@ -14,6 +14,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ])
         .discard_unknown_fields([".protocall.test.Result"])
         .views([".protocall"])
+        .view_requests([".protocall.views.Logs"])
+        .view_responses([".protocall.views.Logs.Put", ".protocall.views.Logs.Tail"])
         .compile(
             &[
                 "../proto/test/everything.proto",
@@ -21,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "../proto/test/transport.proto",
                 "../proto/test/names.proto",
                 "../proto/test/extensions.proto",
+                "../proto/test/views.proto",
             ],
             &["../proto"],
         )?;

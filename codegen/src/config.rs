@@ -72,6 +72,8 @@ pub(crate) struct Config {
     pub(crate) disable_comments: PathMap<()>,
     pub(crate) discard_unknown_fields: PathMap<()>,
     pub(crate) views: PathMap<()>,
+    pub(crate) view_requests: PathMap<()>,
+    pub(crate) view_responses: PathMap<()>,
     pub(crate) extern_paths: Vec<(String, String)>,
     /// Off only when generating `google.protobuf` itself (the runtime's types).
     pub(crate) builtin_well_known_types: bool,
@@ -94,6 +96,8 @@ impl Default for Config {
             disable_comments: PathMap::default(),
             discard_unknown_fields: PathMap::default(),
             views: PathMap::default(),
+            view_requests: PathMap::default(),
+            view_responses: PathMap::default(),
             extern_paths: Vec::new(),
             builtin_well_known_types: true,
             build_server: true,
@@ -151,7 +155,7 @@ impl Config {
 
     /// Options whose paths matched nothing, as an error.
     pub(crate) fn check_unmatched(&self) -> Result<(), Error> {
-        let maps: [(&str, Vec<&str>); 9] = [
+        let maps: [(&str, Vec<&str>); 11] = [
             ("type_attribute", self.type_attributes.unmatched().collect()),
             (
                 "message_attribute",
@@ -173,6 +177,8 @@ impl Config {
                 self.discard_unknown_fields.unmatched().collect(),
             ),
             ("views", self.views.unmatched().collect()),
+            ("view_requests", self.view_requests.unmatched().collect()),
+            ("view_responses", self.view_responses.unmatched().collect()),
         ];
         let problems: Vec<String> = maps
             .iter()
@@ -572,6 +578,49 @@ impl Builder {
     /// ```
     pub fn views<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
         paths(&mut self.config.views, paths_);
+        self
+    }
+
+    /// Server handlers of matching methods (`.pkg.Svc.Method`, or a whole
+    /// `.pkg.Svc` or `.pkg`) take their requests as
+    /// [`protocall::view::ViewOf`]`<Req>`: decoded in place from the
+    /// request's bytes, nothing copied. The request type needs a view
+    /// ([`Builder::views`]); a method matched without one is an error.
+    ///
+    /// ```
+    /// # fn compile(source: &str) -> protocall::types::FileDescriptorSet {
+    /// #     use protocall::Message;
+    /// #     let dir = tempfile::tempdir().unwrap();
+    /// #     std::fs::write(dir.path().join("demo.proto"), source).unwrap();
+    /// #     let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    /// #     compiler.include_source_info(true).open_file("demo.proto").unwrap();
+    /// #     protocall::types::FileDescriptorSet::decode(compiler.encode_file_descriptor_set().as_slice()).unwrap()
+    /// # }
+    /// let set = compile(r#"syntax = "proto3"; package demo;
+    ///     message Log { string line = 1; } message Ack {}
+    ///     service Sink { rpc Put(Log) returns (Ack); }"#);
+    /// let files = protocall_codegen::configure()
+    ///     .views([".demo.Log"])
+    ///     .view_requests([".demo.Sink.Put"])
+    ///     .generate(&set, &["demo.proto".to_string()])?;
+    /// assert!(files[0].content.contains("ViewOf<super::Log>"), "{}", files[0].content);
+    /// // without a view of the request type, an error
+    /// let err = protocall_codegen::configure().view_requests([".demo.Sink"])
+    ///     .generate(&set, &["demo.proto".to_string()]).unwrap_err();
+    /// assert!(err.to_string().contains("add it to views"), "{err}");
+    /// # Ok::<(), protocall_codegen::Error>(())
+    /// ```
+    pub fn view_requests<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
+        paths(&mut self.config.view_requests, paths_);
+        self
+    }
+
+    /// Clients of matching methods return their responses as
+    /// [`protocall::view::ViewOf`]`<Resp>` (streams of them for server
+    /// streaming): decoded in place from the response's bytes. The
+    /// response type needs a view ([`Builder::views`]).
+    pub fn view_responses<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, paths_: I) -> Self {
+        paths(&mut self.config.view_responses, paths_);
         self
     }
 

@@ -370,6 +370,26 @@ impl<'a> Builder<'a> {
     }
 
     /// The Rust path of type `full_name` as seen from module `from`.
+    /// True when `method` (`.pkg.Svc.Method`) matches `paths` of option
+    /// `option`; its message `ty` must then have a view.
+    fn viewed(
+        &self,
+        option: &str,
+        paths: &crate::paths::PathMap<()>,
+        method: &str,
+        ty: &str,
+    ) -> Result<bool, Error> {
+        if !paths.any(method) {
+            return Ok(false);
+        }
+        if !self.has_view(ty) {
+            return Err(Error::new(format!(
+                "{option}: `{method}` takes `{ty}` as a view, which it has not: add it to views(...)"
+            )));
+        }
+        Ok(true)
+    }
+
     /// True when message `full_name` (`.pkg.Msg`) gets a borrowed view:
     /// generated here, under a `views` path.
     fn has_view(&self, full_name: &str) -> bool {
@@ -1091,6 +1111,18 @@ impl<'a> Builder<'a> {
                 renamed: rust.renamed,
                 input: self.path(method.input_type(), &from)?,
                 output: self.path(method.output_type(), &from)?,
+                view_request: self.viewed(
+                    "view_requests",
+                    &self.config.view_requests,
+                    &method_full_name(&full_name, method.name()),
+                    method.input_type(),
+                )?,
+                view_response: self.viewed(
+                    "view_responses",
+                    &self.config.view_responses,
+                    &method_full_name(&full_name, method.name()),
+                    method.output_type(),
+                )?,
                 client_streaming: method.client_streaming(),
                 server_streaming: method.server_streaming(),
                 doc: if comments_on {
@@ -1198,6 +1230,11 @@ fn label(features: Features, field: &FieldDescriptorProto, kind: &Kind) -> Label
             }
         }
     }
+}
+
+/// `.pkg.Svc` and `Method` → `.pkg.Svc.Method`, as paths name methods.
+fn method_full_name(service: &str, method: &str) -> String {
+    format!("{service}.{method}")
 }
 
 #[cfg(test)]

@@ -114,6 +114,8 @@ pub(crate) fn parse_parameters(text: &str) -> Result<Builder, String> {
             "disable_comments" => builder.disable_comments([value]),
             "discard_unknown_fields" => builder.discard_unknown_fields([value]),
             "views" => builder.views([value]),
+            "view_requests" => builder.view_requests([value]),
+            "view_responses" => builder.view_responses([value]),
             "extern_path" => {
                 let (proto, rust) = pair()?;
                 builder.extern_path(proto, rust)

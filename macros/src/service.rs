@@ -217,6 +217,8 @@ fn method(item: &TraitItemFn, streams: &[(syn::Ident, Type)]) -> syn::Result<Par
             renamed: Renamed::default(),
             input: from_module(&input)?,
             output: from_module(&output)?,
+            view_request: false,
+            view_response: false,
             client_streaming,
             server_streaming,
             doc: docs(&item.attrs),

@@ -307,7 +307,7 @@ pub trait Message: Default + Debug + Send + Sync {
 
 /// Reads a varint length prefix through the `Buf` API and checks it against
 /// the bytes present.
-fn read_length_prefix<B: Buf>(buf: &mut B) -> Result<usize, DecodeError> {
+pub(crate) fn read_length_prefix<B: Buf>(buf: &mut B) -> Result<usize, DecodeError> {
     let mut len = 0u64;
     for i in 0..10 {
         if !buf.has_remaining() {

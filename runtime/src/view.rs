@@ -54,6 +54,8 @@
 
 use std::fmt;
 
+use bytes::{Buf, BufMut, Bytes};
+
 use crate::decoder::Decoder;
 use crate::error::DecodeError;
 use crate::message::{DecodeOptions, Message};
@@ -104,7 +106,15 @@ pub trait MessageView<'a>: Default + Sized {
 }
 
 /// A message generated with a view: names its view type, so code can be
-/// generic over messages and their views.
+/// generic over messages and their views ([`ViewOf`] needs it).
+///
+/// # Safety
+///
+/// `View<'a>` must be covariant in `'a` (as a struct of shared references,
+/// scalars, vectors and boxes of those is): [`ViewOf::get`] hands out a
+/// view of a longer-lived input as one of a shorter-lived borrow. The
+/// generator's impls hold to it; a hand-written view with interior
+/// mutability over `'a` would not.
 ///
 /// ```
 /// use protocall::{Message, view::{HasView, MessageView}};
@@ -113,9 +123,9 @@ pub trait MessageView<'a>: Default + Sized {
 ///     view.to_owned_message() == M::decode(bytes).unwrap()
 /// }
 /// ```
-pub trait HasView: Message {
+pub unsafe trait HasView: Message {
     /// The view, `NameView<'a>` for `Name`.
-    type View<'a>: MessageView<'a, Owned = Self>;
+    type View<'a>: MessageView<'a, Owned = Self> + Clone + fmt::Debug + PartialEq + Send + Sync;
 }
 
 /// A boxed view is a view: recursive fields are stored boxed.
@@ -328,5 +338,322 @@ impl<K, V> FromIterator<(K, V)> for MapView<K, V> {
         MapView {
             entries: iter.into_iter().collect(),
         }
+    }
+}
+
+/// A view that owns its input: the `Bytes` it was decoded from and the
+/// view into them, so it is `'static` and `Send` (it can be held across
+/// `.await`, sent to another task, returned from a function) and nothing
+/// is copied. It is a [`Message`] too, whose encoding is the bytes it came
+/// from: a server handler can take a request as `Request<ViewOf<Req>>` and
+/// a client can return `ViewOf<Resp>` (code generator options
+/// `view_requests`/`view_responses`), and gRPC's `Bytes` payload is then
+/// the view's input.
+///
+/// ```
+/// use protocall::{Message, view::{HasView, MessageView, ViewOf}};
+/// # use protocall::{DecodeError, __private::{Decoder, WireType, codec::Int64, view}};
+/// # // What the generator writes for `message Wait { int64 seconds = 1; }`, in short.
+/// # #[derive(Default, Clone, Debug, PartialEq)]
+/// # struct Wait { seconds: i64 }
+/// # impl Message for Wait {
+/// #     const FULL_NAME: &'static str = "demo.Wait"; const TYPE_URL: &'static str = "type.googleapis.com/demo.Wait";
+/// #     fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) { Int64::encode_implicit(1, &self.seconds, buf) }
+/// #     fn encoded_len(&self) -> usize { Int64::encoded_len_implicit(1, &self.seconds) }
+/// #     fn merge_field(&mut self, n: u32, w: WireType, d: &mut Decoder<'_>) -> Result<(), DecodeError> {
+/// #         match n { 1 => Int64::merge(w, &mut self.seconds, d), _ => d.skip_field(n, w, None) }
+/// #     }
+/// # }
+/// # #[derive(Default, Clone, Debug, PartialEq)]
+/// # struct WaitView { seconds: i64 }
+/// # impl<'a> MessageView<'a> for WaitView {
+/// #     type Owned = Wait;
+/// #     fn merge_field(&mut self, number: u32, wire_type: WireType, decoder: &mut Decoder<'a>) -> Result<(), DecodeError> {
+/// #         match number { 1 => Int64::merge(wire_type, &mut self.seconds, decoder), _ => Err(view::not_mine()) }
+/// #     }
+/// #     fn to_owned_message(&self) -> Wait { Wait { seconds: self.seconds } }
+/// # }
+/// # unsafe impl HasView for Wait { type View<'a> = WaitView; }
+/// let bytes = protocall::bytes::Bytes::from(Wait { seconds: 9 }.encode_to_vec());
+/// let held: ViewOf<Wait> = ViewOf::new(bytes.clone())?;
+/// let handle = std::thread::spawn(move || held.get().seconds); // 'static + Send
+/// assert_eq!(handle.join().unwrap(), 9);
+/// // As a message, it writes back the bytes it came from.
+/// let again = ViewOf::<Wait>::decode(bytes.clone())?;
+/// assert_eq!(again.encode_to_vec(), bytes);
+/// assert_eq!(again.to_owned_message(), Wait { seconds: 9 });
+/// # Ok::<(), protocall::DecodeError>(())
+/// ```
+pub struct ViewOf<M: HasView> {
+    // Declared before `bytes`, so dropped first: it points into them.
+    view: M::View<'static>,
+    bytes: Bytes,
+}
+
+impl<M: HasView> ViewOf<M> {
+    /// Decodes a view of `bytes` with the default limits, keeping them.
+    pub fn new(bytes: Bytes) -> Result<ViewOf<M>, DecodeError> {
+        ViewOf::with_options(bytes, &DecodeOptions::new())
+    }
+
+    /// Decodes a view of `bytes` under `options`, keeping them.
+    pub fn with_options(bytes: Bytes, options: &DecodeOptions) -> Result<ViewOf<M>, DecodeError> {
+        // SAFETY: the contents of a `Bytes` never move or change while a
+        // handle to them lives, and `bytes` lives in the same struct as the
+        // view, dropped after it. The `'static` never leaves this type:
+        // `get` gives the view back at the lifetime of a borrow of `self`.
+        let input: &'static [u8] =
+            unsafe { core::slice::from_raw_parts(bytes.as_ptr(), bytes.len()) };
+        let view = options.decode_view::<M::View<'static>>(input)?;
+        Ok(ViewOf { view, bytes })
+    }
+
+    /// The view, borrowed from `self`.
+    pub fn get(&self) -> &M::View<'_> {
+        // SAFETY: `HasView` promises `View<'a>` is covariant in `'a`, so a
+        // view of the input (alive as long as `self`) may be seen as one
+        // of the shorter borrow; the cast changes nothing but the lifetime.
+        unsafe { &*core::ptr::from_ref(&self.view).cast::<M::View<'_>>() }
+    }
+
+    /// The bytes the view was decoded from.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// The owned message (`M::decode` of the same bytes).
+    pub fn to_owned_message(&self) -> M {
+        self.get().to_owned_message()
+    }
+
+    /// The bytes the view was decoded from, the view dropped.
+    pub fn into_bytes(self) -> Bytes {
+        let ViewOf { view, bytes } = self;
+        drop(view);
+        bytes
+    }
+}
+
+impl<M: HasView> Default for ViewOf<M> {
+    fn default() -> Self {
+        ViewOf {
+            view: Default::default(),
+            bytes: Bytes::new(),
+        }
+    }
+}
+
+impl<M: HasView> Clone for ViewOf<M> {
+    fn clone(&self) -> Self {
+        // The clone's view points into the same shared bytes.
+        ViewOf {
+            view: self.view.clone(),
+            bytes: self.bytes.clone(),
+        }
+    }
+}
+
+impl<M: HasView> fmt::Debug for ViewOf<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.get(), f)
+    }
+}
+
+impl<M: HasView> PartialEq for ViewOf<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+/// A `ViewOf` is decoded whole, from one `Bytes`: `decode` and `merge`
+/// (which decodes the concatenation, as protobuf merges) go around the
+/// field-by-field path, which it refuses.
+impl<M: HasView> Message for ViewOf<M> {
+    const FULL_NAME: &'static str = M::FULL_NAME;
+    const TYPE_URL: &'static str = M::TYPE_URL;
+
+    fn encode_raw<B: BufMut + ?Sized>(&self, buf: &mut B) {
+        buf.put_slice(&self.bytes);
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    fn merge_field(
+        &mut self,
+        _number: u32,
+        _wire_type: WireType,
+        _decoder: &mut Decoder<'_>,
+    ) -> Result<(), DecodeError> {
+        Err(DecodeError::new(crate::DecodeErrorKind::Other(
+            "a ViewOf is decoded whole (ViewOf::new or Message::decode), not as a field".into(),
+        )))
+    }
+
+    fn decode<B: Buf>(mut buf: B) -> Result<Self, DecodeError> {
+        ViewOf::new(buf.copy_to_bytes(buf.remaining()))
+    }
+
+    fn merge<B: Buf>(&mut self, mut buf: B) -> Result<(), DecodeError> {
+        if self.bytes.is_empty() {
+            *self = ViewOf::new(buf.copy_to_bytes(buf.remaining()))?;
+            return Ok(());
+        }
+        let mut joined = Vec::with_capacity(self.bytes.len() + buf.remaining());
+        joined.extend_from_slice(&self.bytes);
+        while buf.has_remaining() {
+            let chunk = buf.chunk();
+            joined.extend_from_slice(chunk);
+            let n = chunk.len();
+            buf.advance(n);
+        }
+        *self = ViewOf::new(Bytes::from(joined))?;
+        Ok(())
+    }
+
+    fn merge_length_delimited<B: Buf>(&mut self, mut buf: B) -> Result<(), DecodeError> {
+        let len = crate::message::read_length_prefix(&mut buf)?;
+        self.merge(buf.take(len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::view as read;
+    use crate::codec::{Int64, Str};
+
+    /// `message Note { string text = 1; int64 stars = 2; repeated string tags = 3; }`
+    #[derive(Clone, Debug, Default, PartialEq)]
+    struct Note {
+        text: String,
+        stars: i64,
+        tags: Vec<String>,
+        unknown: UnknownFields,
+    }
+
+    impl Message for Note {
+        const FULL_NAME: &'static str = "demo.Note";
+        const TYPE_URL: &'static str = "type.googleapis.com/demo.Note";
+        fn encode_raw<B: BufMut + ?Sized>(&self, buf: &mut B) {
+            Str::encode_implicit(1, &self.text, buf);
+            Int64::encode_implicit(2, &self.stars, buf);
+            Str::encode_repeated(3, &self.tags, buf);
+            self.unknown.encode(buf);
+        }
+        fn encoded_len(&self) -> usize {
+            Str::encoded_len_implicit(1, &self.text)
+                + Int64::encoded_len_implicit(2, &self.stars)
+                + Str::encoded_len_repeated(3, &self.tags)
+                + self.unknown.encoded_len()
+        }
+        fn merge_field(
+            &mut self,
+            number: u32,
+            wire_type: WireType,
+            decoder: &mut Decoder<'_>,
+        ) -> Result<(), DecodeError> {
+            match number {
+                1 => Str::merge(wire_type, &mut self.text, decoder),
+                2 => Int64::merge(wire_type, &mut self.stars, decoder),
+                3 => Str::merge_repeated(wire_type, &mut self.tags, decoder),
+                _ => decoder.skip_field(number, wire_type, Some(&mut self.unknown)),
+            }
+        }
+        fn unknown_fields_mut(&mut self) -> Option<&mut UnknownFields> {
+            Some(&mut self.unknown)
+        }
+    }
+
+    #[derive(Clone, Debug, Default, PartialEq)]
+    struct NoteView<'a> {
+        text: &'a str,
+        stars: i64,
+        tags: Vec<&'a str>,
+        unknown: UnknownView<'a>,
+    }
+
+    impl<'a> MessageView<'a> for NoteView<'a> {
+        type Owned = Note;
+        fn merge_field(
+            &mut self,
+            number: u32,
+            wire_type: WireType,
+            decoder: &mut Decoder<'a>,
+        ) -> Result<(), DecodeError> {
+            match number {
+                1 => read::merge::<Str, _>(wire_type, &mut self.text, decoder),
+                2 => Int64::merge(wire_type, &mut self.stars, decoder),
+                3 => read::merge_repeated::<Str, _>(wire_type, &mut self.tags, decoder),
+                _ => Err(read::not_mine()),
+            }
+        }
+        fn unknown_fields_mut(&mut self) -> Option<&mut UnknownView<'a>> {
+            Some(&mut self.unknown)
+        }
+        fn to_owned_message(&self) -> Note {
+            Note {
+                text: self.text.into(),
+                stars: self.stars,
+                tags: self.tags.iter().map(|t| t.to_string()).collect(),
+                unknown: self.unknown.to_unknown_fields(),
+            }
+        }
+    }
+
+    // SAFETY: shared references and scalars only: covariant.
+    unsafe impl HasView for Note {
+        type View<'a> = NoteView<'a>;
+    }
+
+    fn note() -> Note {
+        let mut unknown = UnknownFields::new();
+        unknown.push_bytes(9, b"kept");
+        Note {
+            text: "h\u{e9}llo".into(),
+            stars: -3,
+            tags: vec!["a".into(), "bc".into()],
+            unknown,
+        }
+    }
+
+    #[test]
+    fn views_borrow_and_come_back_owned() {
+        let bytes = note().encode_to_vec();
+        let view = NoteView::decode(&bytes).unwrap();
+        assert_eq!(view.text, "h\u{e9}llo");
+        assert_eq!(view.tags, ["a", "bc"]);
+        assert!(!view.unknown.is_empty());
+        assert_eq!(view.to_owned_message(), note());
+        assert_eq!(view.to_owned_message(), Note::decode(&bytes[..]).unwrap());
+    }
+
+    #[test]
+    fn view_of_outlives_its_source_handle_and_moves_across_threads() {
+        let bytes = Bytes::from(note().encode_to_vec());
+        let held = ViewOf::<Note>::new(bytes.clone()).unwrap();
+        drop(bytes);
+        let copy = held.clone();
+        let text = std::thread::spawn(move || held.get().text.to_string())
+            .join()
+            .unwrap();
+        assert_eq!(text, "h\u{e9}llo");
+        assert_eq!(copy.get().tags, ["a", "bc"]);
+        assert_eq!(copy.to_owned_message(), note());
+        assert_eq!(copy.encode_to_vec(), note().encode_to_vec());
+        let back = copy.into_bytes();
+        assert_eq!(Note::decode(back).unwrap(), note());
+    }
+
+    #[test]
+    fn view_of_merges_and_rejects_what_owned_decoding_rejects() {
+        let mut held = ViewOf::<Note>::default();
+        held.merge(&note().encode_to_vec()[..]).unwrap();
+        held.merge(&[0x10, 0x07][..]).unwrap();
+        assert_eq!(held.get().stars, 7);
+        assert_eq!(held.get().text, "h\u{e9}llo");
+        let bad = Bytes::from_static(&[0x0a, 0x01, 0xff]);
+        assert!(ViewOf::<Note>::new(bad).is_err());
     }
 }

@@ -330,6 +330,9 @@ const OPTIONS: &[&str] = &[
     "disable_comments=.protocall.test2",
     "discard_unknown_fields=.protocall.test.Result",
     "views=.protocall.test2",
+    "views=.protocall.views",
+    "view_requests=.protocall.views.Logs",
+    "view_responses=.protocall.views.Logs.Put",
     "extern_path=.google.protobuf.Timestamp=::my_types::Timestamp",
     "build_client=false",
     "build_server=true",
@@ -346,7 +349,9 @@ fn with_options() -> Builder {
         .field_attribute(".protocall.test.Everything.f_int32", "#[allow(unused)]")
         .disable_comments([".protocall.test2"])
         .discard_unknown_fields([".protocall.test.Result"])
-        .views([".protocall.test2"])
+        .views([".protocall.test2", ".protocall.views"])
+        .view_requests([".protocall.views.Logs"])
+        .view_responses([".protocall.views.Logs.Put"])
         .extern_path(".google.protobuf.Timestamp", "::my_types::Timestamp")
         .build_client(false)
         .build_server(true)

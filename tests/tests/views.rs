@@ -155,10 +155,13 @@ fn a_map_key_given_twice_keeps_its_last_value_in_the_view_and_the_owned_map() {
 #[test]
 fn proto2_views_keep_required_defaults_groups_and_unnamed_enum_values() {
     // Nothing set: as in the owned message, a required field with a
-    // declared default is unset, and the owned getter reads the default.
+    // declared default is unset, and the getters read the default.
     let empty = LegacyView::decode(&[]).unwrap();
     assert_eq!(empty.code, None);
+    assert_eq!(empty.code(), "abc");
     assert_eq!(empty.to_owned().code(), "abc");
+    let set = LegacyView::decode(&[0x12, 0x02, b'x', b'y']).unwrap();
+    assert_eq!(set.code(), "xy");
     assert_eq!(empty.to_owned(), Legacy::decode(&[][..]).unwrap());
     // Legacy has groups, closed enums and a oneof: a value the closed enum
     // `required_size` (60) does not name stays an unknown field.
@@ -238,4 +241,197 @@ fn errors_name_the_field_path() {
     let viewed = EverythingView::decode(&bytes).unwrap_err();
     assert_eq!(viewed.to_string(), owned.to_string());
     assert_eq!(viewed.path().count(), 2, "{viewed}");
+}
+
+// ------------------------------------------------ views over gRPC (loopback)
+
+mod grpc {
+    use std::pin::Pin;
+    use std::time::Duration;
+
+    use protocall::view::ViewOf;
+    use protocall::{Request, Response, Status, Streaming};
+    use protocall_tests::protocall::views::logs_client::LogsClient;
+    use protocall_tests::protocall::views::logs_server::{Logs, LogsServer};
+    use protocall_tests::protocall::views::{Batch, Record, Stored};
+
+    use super::within;
+
+    type Records = Pin<Box<dyn futures_util::Stream<Item = Result<Record, Status>> + Send>>;
+
+    #[derive(Clone, Default)]
+    struct Svc;
+
+    impl Logs for Svc {
+        async fn put(&self, request: Request<ViewOf<Record>>) -> Result<Response<Stored>, Status> {
+            let held = request.into_inner();
+            // Held across an await: the view is 'static with its bytes.
+            tokio::task::yield_now().await;
+            let record = held.get();
+            if !within(held.bytes(), record.body.as_bytes()) || !within(held.bytes(), record.blob) {
+                return Err(Status::internal("the view copied its strings"));
+            }
+            Ok(Response::new(Stored {
+                length: record.body.len() as u32,
+                echo: Some(held.to_owned_message()),
+                ..Default::default()
+            }))
+        }
+
+        type TailStream = Records;
+
+        async fn tail(&self, request: Request<ViewOf<Batch>>) -> Result<Response<Records>, Status> {
+            let records: Vec<Result<Record, Status>> = request
+                .get_ref()
+                .get()
+                .records
+                .iter()
+                .map(|r| Ok(r.to_owned()))
+                .collect();
+            Ok(Response::new(Box::pin(futures_util::stream::iter(records))))
+        }
+
+        async fn collect(
+            &self,
+            request: Request<Streaming<ViewOf<Record>>>,
+        ) -> Result<Response<Stored>, Status> {
+            let mut stream = request.into_inner();
+            let mut length = 0;
+            while let Some(record) = stream.message().await? {
+                length += record.get().body.len() as u32;
+            }
+            Ok(Response::new(Stored {
+                length,
+                ..Default::default()
+            }))
+        }
+    }
+
+    fn record(body: &str) -> Record {
+        Record {
+            body: body.into(),
+            blob: vec![1, 2, 3],
+            tags: vec!["a".into(), "b".into()],
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn handlers_take_views_and_clients_return_them() {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let server = tokio::spawn(
+                protocall::Server::builder()
+                    .add_service(LogsServer::new(Svc))
+                    .serve_with_listener(listener, async move {
+                        let _ = stopped.await;
+                    }),
+            );
+            let client = LogsClient::connect(format!("http://{addr}")).await.unwrap();
+
+            // Unary: a view in the handler, a view back in the client.
+            let stored: ViewOf<Stored> =
+                client.put(record("hello view")).await.unwrap().into_inner();
+            let view = stored.get();
+            assert_eq!(view.length, 10);
+            let echo = view.echo.as_ref().unwrap();
+            assert_eq!(echo.body, "hello view");
+            assert_eq!(echo.tags, ["a", "b"]);
+            assert!(within(stored.bytes(), echo.body.as_bytes()));
+            assert_eq!(stored.to_owned_message().echo, Some(record("hello view")));
+
+            // Server streaming, each response a view.
+            let batch = Batch {
+                records: (0..5).map(|i| record(&format!("r{i}"))).collect(),
+                ..Default::default()
+            };
+            let mut stream = client.tail(batch).await.unwrap().into_inner();
+            let mut bodies = Vec::new();
+            while let Some(item) = stream.message().await.unwrap() {
+                bodies.push(item.get().body.to_string());
+            }
+            assert_eq!(bodies, ["r0", "r1", "r2", "r3", "r4"]);
+
+            // Client streaming into a handler reading views.
+            let records = futures_util::stream::iter((0..4).map(|i| record(&"x".repeat(i + 1))));
+            let stored = client.collect(records).await.unwrap().into_inner();
+            assert_eq!(stored.length, 1 + 2 + 3 + 4);
+
+            // A request the view rejects (invalid UTF-8 in `body`) fails
+            // the call as owned decoding would, and the server goes on.
+            let bad = protocall::client::Grpc::new(
+                protocall::Channel::connect(format!("http://{addr}"))
+                    .await
+                    .unwrap(),
+            );
+            let raw = RawRecord(vec![0x0a, 0x01, 0xff]);
+            let status = bad
+                .unary::<RawRecord, Stored>(Request::new(raw), "/protocall.views.Logs/Put")
+                .await
+                .unwrap_err();
+            assert_eq!(status.code(), protocall::Code::Internal, "{status:?}");
+            assert!(client.put(record("again")).await.is_ok());
+
+            let _ = stop.send(());
+            server.await.unwrap().unwrap();
+        })
+        .await
+        .expect("bounded");
+    }
+
+    /// A request sent as given bytes.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    struct RawRecord(Vec<u8>);
+
+    impl protocall::Message for RawRecord {
+        const FULL_NAME: &'static str = "protocall.views.Record";
+        const TYPE_URL: &'static str = "type.googleapis.com/protocall.views.Record";
+        fn encode_raw<B: protocall::bytes::BufMut + ?Sized>(&self, buf: &mut B) {
+            buf.put_slice(&self.0);
+        }
+        fn encoded_len(&self) -> usize {
+            self.0.len()
+        }
+        fn merge_field(
+            &mut self,
+            number: u32,
+            wire_type: protocall::__private::WireType,
+            decoder: &mut protocall::__private::Decoder<'_>,
+        ) -> Result<(), protocall::DecodeError> {
+            decoder.skip_field(number, wire_type, None)
+        }
+    }
+}
+
+#[test]
+fn view_of_merges_as_concatenation_and_encodes_its_bytes() {
+    use protocall::view::ViewOf;
+    let a = Everything {
+        f_string: "a".into(),
+        r_string: vec!["x".into()],
+        ..Default::default()
+    };
+    let b = Everything {
+        f_int32: 5,
+        r_string: vec!["y".into()],
+        ..Default::default()
+    };
+    let mut held = ViewOf::<Everything>::new(a.encode_to_vec().into()).unwrap();
+    held.merge(b.encode_to_vec().as_slice()).unwrap();
+    let mut owned = a.clone();
+    owned.merge(b.encode_to_vec().as_slice()).unwrap();
+    assert_eq!(held.to_owned_message(), owned);
+    assert_eq!(held.get().r_string, ["x", "y"]);
+    assert_eq!(
+        Everything::decode(held.encode_to_vec().as_slice()).unwrap(),
+        owned
+    );
+    // Decoded field by field (as a sub-message), it refuses.
+    assert!(
+        protocall::DecodeOptions::new()
+            .decode::<ViewOf<Everything>, _>(&[0x08, 0x01][..])
+            .is_err()
+    );
 }

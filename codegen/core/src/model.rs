@@ -342,6 +342,10 @@ pub struct Method {
     /// The message types, as paths from the service modules.
     pub input: syn::Path,
     pub output: syn::Path,
+    /// The server trait takes requests as `protocall::view::ViewOf<input>`.
+    pub view_request: bool,
+    /// The client returns responses as `protocall::view::ViewOf<output>`.
+    pub view_response: bool,
     pub client_streaming: bool,
     pub server_streaming: bool,
     pub doc: Vec<String>,

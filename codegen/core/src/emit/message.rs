@@ -506,7 +506,7 @@ pub(crate) fn message_impl(message: &Message) -> TokenStream {
 
 fn inherent_impl(message: &Message) -> TokenStream {
     let name = &message.rust_name;
-    let getters = message.fields.iter().filter_map(getter);
+    let getters = message.fields.iter().filter_map(|f| getter(f, false));
     let allow = allow_deprecated(message);
     quote! {
         #allow
@@ -523,14 +523,20 @@ fn inherent_impl(message: &Message) -> TokenStream {
 
 /// A getter for singular fields with presence: the value, or the default
 /// (the declared one, or the type's) when unset.
-fn getter(field: &Field) -> Option<TokenStream> {
+/// The getter of an explicit-presence field: its value, or its default
+/// when unset. In a borrowed view (`view`), strings and bytes come back at
+/// the input's lifetime, and sub-messages have none (no default instance of
+/// a view can outlive its input).
+pub(crate) fn getter(field: &Field, view: bool) -> Option<TokenStream> {
     if field.label != Label::Optional {
         return None;
     }
     let name = &field.rust_name;
     let bare = name.to_string();
     let bare = crate::names::unraw(&bare);
-    let getter = if RESERVED_METHODS.contains(&bare) {
+    let reserved =
+        RESERVED_METHODS.contains(&bare) || (view && super::view::RESERVED_METHODS.contains(&bare));
+    let getter = if reserved {
         format_ident!("get_{bare}")
     } else {
         name.clone()
@@ -538,6 +544,7 @@ fn getter(field: &Field) -> Option<TokenStream> {
     let deprecated = deprecated(field.deprecated);
     let proto_name = &field.name;
     let (ty, body) = match &field.kind {
+        Kind::Message { .. } | Kind::Group { .. } if view => return None,
         Kind::Message { path: ty, .. } | Kind::Group { path: ty, .. } => {
             let present = if field.boxed {
                 quote!(as_deref)
@@ -554,17 +561,25 @@ fn getter(field: &Field) -> Option<TokenStream> {
                 Some(DefaultValue::String(text)) => text.as_str(),
                 _ => "",
             };
-            (
-                quote!(&str),
-                quote!(self.#name.as_deref().unwrap_or(#default)),
-            )
+            if view {
+                (quote!(&'a str), quote!(self.#name.unwrap_or(#default)))
+            } else {
+                (
+                    quote!(&str),
+                    quote!(self.#name.as_deref().unwrap_or(#default)),
+                )
+            }
         }
         Kind::Bytes { .. } => {
             let default = Literal::byte_string(declared_bytes(field));
-            (
-                quote!(&[u8]),
-                quote!(self.#name.as_deref().unwrap_or(#default)),
-            )
+            if view {
+                (quote!(&'a [u8]), quote!(self.#name.unwrap_or(#default)))
+            } else {
+                (
+                    quote!(&[u8]),
+                    quote!(self.#name.as_deref().unwrap_or(#default)),
+                )
+            }
         }
         Kind::Enum(e) => {
             let enum_path = &e.path;

@@ -206,7 +206,7 @@ fn server(service: &Service, descriptors: bool) -> TokenStream {
 
     let trait_items = service.methods.iter().map(|method| {
         let name = &method.rust_name;
-        let input = &method.input;
+        let input = viewed(&method.input, method.view_request);
         let output = &method.output;
         let docs = with_note(
             &method.doc,
@@ -372,7 +372,7 @@ fn client(service: &Service) -> TokenStream {
     let methods = service.methods.iter().map(|method| {
         let name = &method.client_name;
         let input = &method.input;
-        let output = &method.output;
+        let output = viewed(&method.output, method.view_response);
         let docs = with_note(
             &method.doc,
             format!(" Calls `{}`.", method.name),
@@ -481,6 +481,16 @@ fn client(service: &Service) -> TokenStream {
     }
 }
 
+/// A method's message type, as `ViewOf<ty>` when it is taken as a view
+/// (`view_requests`, `view_responses`).
+fn viewed(ty: &syn::Path, view: bool) -> TokenStream {
+    if view {
+        quote!(::protocall::view::ViewOf<#ty>)
+    } else {
+        quote!(#ty)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proc_macro2::Ident;
@@ -524,6 +534,8 @@ mod tests {
                     renamed: named.renamed,
                     input: ping.clone(),
                     output: ping.clone(),
+                    view_request: false,
+                    view_response: false,
                     client_streaming: false,
                     server_streaming,
                     doc: Vec::new(),

@@ -11,6 +11,9 @@ use crate::model::{DefaultValue, Field, Kind, Label, Message, Oneof};
 
 const VIEW: &str = "::protocall::__private::view";
 
+/// Method names a view's getter must not take (besides the message's).
+pub(crate) const RESERVED_METHODS: &[&str] = &["to_owned", "to_owned_message", "merge_field"];
+
 /// The view type of a message: `path::NameView` for `path::Name`.
 fn view_path(path: &syn::Path) -> TokenStream {
     let mut path = path.clone();
@@ -122,6 +125,10 @@ pub(crate) fn view(message: &Message) -> TokenStream {
     let default_impl = manual_default.then(|| default_impl(message, &view, uses_lifetime));
     let allow = allow_deprecated(message);
     let trait_impl = view_impl(message, &view);
+    let getters = message
+        .fields
+        .iter()
+        .filter_map(|f| super::message::getter(f, true));
     let to_owned_doc = format!(
         " The owned message: what decoding the same bytes as [`{}`] builds.",
         name.to_string().trim_start_matches("r#")
@@ -137,7 +144,9 @@ pub(crate) fn view(message: &Message) -> TokenStream {
         }
         #default_impl
         #trait_impl
-        impl ::protocall::view::HasView for #name {
+        // SAFETY: the view holds shared references, scalars, vectors and
+        // boxes of those: covariant in 'a.
+        unsafe impl ::protocall::view::HasView for #name {
             type View<'a> = #view<'a>;
         }
         #allow
@@ -151,6 +160,7 @@ pub(crate) fn view(message: &Message) -> TokenStream {
             pub fn to_owned(&self) -> #name {
                 ::protocall::view::MessageView::to_owned_message(self)
             }
+            #(#getters)*
         }
     }
 }
