@@ -325,17 +325,29 @@ pub(super) fn validate_utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
     valid.ok_or_else(|| DecodeError::new(DecodeErrorKind::InvalidUtf8))
 }
 
-/// True when no byte has its high bit set, read eight bytes at a time.
+/// True when no byte has its high bit set, read eight bytes at a time; the
+/// bytes past the last whole word are read as the last eight (overlapping),
+/// and strings under eight bytes as two overlapping halves, so no byte is
+/// read alone.
 #[inline]
 fn is_ascii(bytes: &[u8]) -> bool {
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut words = bytes.chunks_exact(8);
-    let mut seen = 0u64;
-    for word in &mut words {
-        seen |= u64::from_le_bytes(word.try_into().expect("eight bytes"));
+    let len = bytes.len();
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+    let half = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"));
+    match len {
+        8.. => {
+            let mut seen = word(len - 8);
+            let mut at = 0;
+            while at + 8 <= len {
+                seen |= word(at);
+                at += 8;
+            }
+            seen & HIGH == 0
+        }
+        4.. => (half(0) | half(len - 4)) & 0x8080_8080 == 0,
+        _ => bytes.iter().all(|&b| b < 0x80),
     }
-    let tail = words.remainder().iter().fold(0u8, |seen, &b| seen | b);
-    seen & HIGH == 0 && tail < 0x80
 }
 
 impl FieldCodec<String> for Str {
