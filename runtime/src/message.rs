@@ -303,11 +303,28 @@ pub trait Message: Default + Debug + Send + Sync {
         let len = read_length_prefix(&mut buf)?;
         DecodeOptions::new().merge(self, buf.take(len))
     }
+
+    /// What every whole-input decode and merge comes to
+    /// ([`DecodeOptions::merge`], and through it [`Message::decode`],
+    /// [`Message::merge`], gRPC payloads): the fields of `buf` read one by
+    /// one. A type decoded another way overrides it
+    /// ([`crate::view::ViewOf`] decodes a view of all of `buf` at once).
+    #[doc(hidden)]
+    fn merge_with_options<B: Buf>(
+        &mut self,
+        buf: B,
+        options: &DecodeOptions,
+    ) -> Result<(), DecodeError>
+    where
+        Self: Sized,
+    {
+        options.merge_fields_of(self, buf)
+    }
 }
 
 /// Reads a varint length prefix through the `Buf` API and checks it against
 /// the bytes present.
-pub(crate) fn read_length_prefix<B: Buf>(buf: &mut B) -> Result<usize, DecodeError> {
+fn read_length_prefix<B: Buf>(buf: &mut B) -> Result<usize, DecodeError> {
     let mut len = 0u64;
     for i in 0..10 {
         if !buf.has_remaining() {
@@ -460,7 +477,12 @@ impl DecodeOptions {
     /// DecodeOptions::new().merge(&mut d, &[0x10, 0x07][..]).unwrap();
     /// assert_eq!((d.seconds, d.nanos), (1, 7));
     /// ```
-    pub fn merge<M: Message, B: Buf>(
+    pub fn merge<M: Message, B: Buf>(&self, message: &mut M, buf: B) -> Result<(), DecodeError> {
+        message.merge_with_options(buf, self)
+    }
+
+    /// [`Message::merge_with_options`]' default: field by field.
+    fn merge_fields_of<M: Message, B: Buf>(
         &self,
         message: &mut M,
         mut buf: B,

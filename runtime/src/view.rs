@@ -465,9 +465,10 @@ impl<M: HasView> PartialEq for ViewOf<M> {
     }
 }
 
-/// A `ViewOf` is decoded whole, from one `Bytes`: `decode` and `merge`
-/// (which decodes the concatenation, as protobuf merges) go around the
-/// field-by-field path, which it refuses.
+/// A `ViewOf` is decoded whole, from one `Bytes` (`decode`, `merge` —
+/// which decodes the concatenation, as protobuf merges — and
+/// `DecodeOptions`), never field by field: as a sub-message field it
+/// refuses to decode.
 impl<M: HasView> Message for ViewOf<M> {
     const FULL_NAME: &'static str = M::FULL_NAME;
     const TYPE_URL: &'static str = M::TYPE_URL;
@@ -487,19 +488,20 @@ impl<M: HasView> Message for ViewOf<M> {
         _decoder: &mut Decoder<'_>,
     ) -> Result<(), DecodeError> {
         Err(DecodeError::new(crate::DecodeErrorKind::Other(
-            "a ViewOf is decoded whole (ViewOf::new or Message::decode), not as a field".into(),
+            "a ViewOf is decoded whole (ViewOf::new, Message::decode), not as a sub-message".into(),
         )))
     }
 
-    fn decode<B: Buf>(mut buf: B) -> Result<Self, DecodeError> {
-        ViewOf::new(buf.copy_to_bytes(buf.remaining()))
-    }
-
-    fn merge<B: Buf>(&mut self, mut buf: B) -> Result<(), DecodeError> {
+    fn merge_with_options<B: Buf>(
+        &mut self,
+        mut buf: B,
+        options: &DecodeOptions,
+    ) -> Result<(), DecodeError> {
         if self.bytes.is_empty() {
-            *self = ViewOf::new(buf.copy_to_bytes(buf.remaining()))?;
+            *self = ViewOf::with_options(buf.copy_to_bytes(buf.remaining()), options)?;
             return Ok(());
         }
+        // More of the message: protobuf merges a concatenation.
         let mut joined = Vec::with_capacity(self.bytes.len() + buf.remaining());
         joined.extend_from_slice(&self.bytes);
         while buf.has_remaining() {
@@ -508,13 +510,8 @@ impl<M: HasView> Message for ViewOf<M> {
             let n = chunk.len();
             buf.advance(n);
         }
-        *self = ViewOf::new(Bytes::from(joined))?;
+        *self = ViewOf::with_options(Bytes::from(joined), options)?;
         Ok(())
-    }
-
-    fn merge_length_delimited<B: Buf>(&mut self, mut buf: B) -> Result<(), DecodeError> {
-        let len = crate::message::read_length_prefix(&mut buf)?;
-        self.merge(buf.take(len))
     }
 }
 

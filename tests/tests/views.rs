@@ -428,10 +428,26 @@ fn view_of_merges_as_concatenation_and_encodes_its_bytes() {
         Everything::decode(held.encode_to_vec().as_slice()).unwrap(),
         owned
     );
-    // Decoded field by field (as a sub-message), it refuses.
+    // Under chosen limits, as the owned message.
+    let mut deep = Everything::default();
+    for _ in 0..3 {
+        deep = Everything {
+            child: Some(Box::new(deep)),
+            ..Default::default()
+        };
+    }
+    let bytes = deep.encode_to_vec();
+    let limited = protocall::DecodeOptions::new().recursion_limit(3);
     assert!(
-        protocall::DecodeOptions::new()
-            .decode::<ViewOf<Everything>, _>(&[0x08, 0x01][..])
+        limited
+            .decode::<ViewOf<Everything>, _>(bytes.as_slice())
+            .is_ok()
+    );
+    let tighter = protocall::DecodeOptions::new().recursion_limit(2);
+    assert!(
+        tighter
+            .decode::<ViewOf<Everything>, _>(bytes.as_slice())
             .is_err()
     );
+    assert!(tighter.decode::<Everything, _>(bytes.as_slice()).is_err());
 }
