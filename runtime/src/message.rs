@@ -196,9 +196,14 @@ pub trait Message: Default + Debug + Send + Sync {
     /// assert!(d.encode(&mut &mut full[..]).is_err());
     /// ```
     fn encode<B: BufMut + ?Sized>(&self, buf: &mut B) -> Result<(), EncodeError> {
-        let required = self.encoded_len();
-        if required > buf.remaining_mut() {
-            return Err(EncodeError::new(required, buf.remaining_mut()));
+        // A buffer that grows (`Vec`, `BytesMut`: room up to `isize::MAX`
+        // or more) cannot lack room for a message that fits in memory, so
+        // the size pass that would only prove it is skipped.
+        if buf.remaining_mut() < GROWABLE {
+            let required = self.encoded_len();
+            if required > buf.remaining_mut() {
+                return Err(EncodeError::new(required, buf.remaining_mut()));
+            }
         }
         self.encode_raw(buf);
         Ok(())
@@ -321,6 +326,11 @@ pub trait Message: Default + Debug + Send + Sync {
         options.merge_fields_of(self, buf)
     }
 }
+
+/// Room that only a growable buffer reports (`Vec<u8>` reports
+/// `isize::MAX - len`, `BytesMut` `usize::MAX - len`): no encoding in
+/// memory comes near it.
+const GROWABLE: usize = (isize::MAX as usize) / 2;
 
 /// Reads a varint length prefix through the `Buf` API and checks it against
 /// the bytes present.
@@ -770,6 +780,27 @@ mod shared_bytes_tests {
         let range = whole.as_ptr_range();
         let part = part.as_ptr_range();
         range.start <= part.start && part.end <= range.end
+    }
+
+    #[test]
+    fn encode_writes_the_same_bytes_into_growable_and_fixed_buffers() {
+        let expected = sample().encode_to_vec();
+        assert_eq!(expected.len(), sample().encoded_len());
+        // Growable: no size pass, same bytes, appended after what is there.
+        let mut vec = vec![0xaa];
+        sample().encode(&mut vec).unwrap();
+        assert_eq!(vec[1..], expected[..]);
+        let mut bytes = bytes::BytesMut::new();
+        sample().encode(&mut bytes).unwrap();
+        assert_eq!(bytes[..], expected[..]);
+        // Fixed: exactly enough works, one byte less fails and writes nothing.
+        let mut exact = vec![0u8; expected.len()];
+        sample().encode(&mut exact.as_mut_slice()).unwrap();
+        assert_eq!(exact, expected);
+        let mut short = vec![0u8; expected.len() - 1];
+        let err = sample().encode(&mut short.as_mut_slice()).unwrap_err();
+        assert_eq!(err.required(), expected.len());
+        assert!(short.iter().all(|&b| b == 0));
     }
 
     #[test]
