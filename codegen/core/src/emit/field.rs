@@ -42,7 +42,12 @@ pub(crate) fn value_type(kind: &Kind, boxed: bool) -> TokenStream {
 
 /// The type of a struct field: its value type under its cardinality.
 pub(crate) fn field_type(field: &Field) -> TokenStream {
-    let value = value_type(&field.kind, field.boxed);
+    under_label(field, value_type(&field.kind, field.boxed))
+}
+
+/// `value` (a field's value type) under the field's cardinality: itself,
+/// `Option`, `Vec`, or (maps) itself.
+pub(crate) fn under_label(field: &Field, value: TokenStream) -> TokenStream {
     if matches!(field.kind, Kind::Map { .. }) {
         return value;
     }

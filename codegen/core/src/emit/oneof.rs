@@ -117,22 +117,54 @@ fn variant(field: &Field) -> &proc_macro2::Ident {
 }
 
 fn merge_arm(name: &proc_macro2::Ident, field: &Field) -> TokenStream {
-    let variant = variant(field);
     let number = number(field);
     let codec = codec(&field.kind);
+    let boxed = value_type(&field.kind, true);
+    member_arm(
+        name,
+        field,
+        MemberReads {
+            message: match field.kind {
+                Kind::Group { .. } => quote!(#codec::merge(#number, wire_type, value, decoder)),
+                _ => quote!(#codec::merge(wire_type, value, decoder)),
+            },
+            charge_box: quote!(decoder.charge_new::<#boxed>()?;),
+            closed_enum: quote!(#codec::merge_optional(#number, wire_type, &mut value, decoder, unknown)),
+            other: quote!(#codec::merge(wire_type, &mut value, decoder)),
+        },
+    )
+}
+
+/// How a oneof's `merge` reads one member: into the message set in the
+/// field (`value: &mut T`), charging a new box, a closed enum's value into
+/// `value: Option<E>`, any other value into `value: T`.
+pub(crate) struct MemberReads {
+    pub(crate) message: TokenStream,
+    pub(crate) charge_box: TokenStream,
+    pub(crate) closed_enum: TokenStream,
+    pub(crate) other: TokenStream,
+}
+
+/// A member's arm of a oneof's `merge` (owned or view): a message member
+/// merges into the value already set, any other member replaces it.
+pub(crate) fn member_arm(
+    name: &proc_macro2::Ident,
+    field: &Field,
+    reads: MemberReads,
+) -> TokenStream {
+    let variant = variant(field);
+    let number = number(field);
     let wire = wire_type(&field.kind);
+    let MemberReads {
+        message,
+        charge_box,
+        closed_enum,
+        other,
+    } = reads;
     let body = match &field.kind {
         Kind::Message { .. } | Kind::Group { .. } => {
-            let read = if matches!(field.kind, Kind::Group { .. }) {
-                quote!(#codec::merge(#number, wire_type, value, decoder))
-            } else {
-                quote!(#codec::merge(wire_type, value, decoder))
-            };
             // A boxed member costs its box: charge the decode's budget.
-            let charge = field.boxed.then(|| {
-                let ty = value_type(&field.kind, true);
-                quote!(decoder.charge_new::<#ty>()?;)
-            });
+            let charge = field.boxed.then_some(charge_box);
             quote! {
                 if !::core::matches!(field, ::core::option::Option::Some(#name::#variant(_))) {
                     #charge
@@ -141,12 +173,12 @@ fn merge_arm(name: &proc_macro2::Ident, field: &Field) -> TokenStream {
                 let ::core::option::Option::Some(#name::#variant(value)) = field else {
                     ::core::unreachable!()
                 };
-                #read
+                #message
             }
         }
         Kind::Enum(e) if e.closed => quote! {
             let mut value = ::core::option::Option::None;
-            #codec::merge_optional(#number, wire_type, &mut value, decoder, unknown)?;
+            #closed_enum?;
             if let ::core::option::Option::Some(value) = value {
                 *field = ::core::option::Option::Some(#name::#variant(value));
             }
@@ -154,7 +186,7 @@ fn merge_arm(name: &proc_macro2::Ident, field: &Field) -> TokenStream {
         },
         _ => quote! {
             let mut value = ::core::default::Default::default();
-            #codec::merge(wire_type, &mut value, decoder)?;
+            #other?;
             *field = ::core::option::Option::Some(#name::#variant(value));
             ::core::result::Result::Ok(())
         },

@@ -5,7 +5,7 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::field::{codec, is_closed_enum, merge_function, number, wire_type};
+use super::field::{codec, is_closed_enum, merge_function, number};
 use super::message::{allow_deprecated, declared_bytes, declared_default};
 use crate::model::{DefaultValue, Field, Kind, Label, Message, Oneof};
 
@@ -61,15 +61,7 @@ fn value_type(kind: &Kind, boxed: bool) -> TokenStream {
 }
 
 fn field_type(field: &Field) -> TokenStream {
-    let value = value_type(&field.kind, field.boxed);
-    if matches!(field.kind, Kind::Map { .. }) {
-        return value;
-    }
-    match field.label {
-        Label::Implicit | Label::Required => value,
-        Label::Optional => quote!(::core::option::Option<#value>),
-        Label::Repeated { .. } => quote!(::std::vec::Vec<#value>),
-    }
+    super::field::under_label(field, value_type(&field.kind, field.boxed))
 }
 
 /// The kind that reads `kind` into its view storage (`ViewCodec`).
@@ -361,67 +353,37 @@ fn merge_expr(field: &Field, unknown: &TokenStream) -> TokenStream {
     }
 }
 
-/// A oneof member's arm in its view enum's `merge`: a message member merges
-/// into the value already set, any other member replaces it (as in the
-/// owned oneof).
+/// A oneof member's arm in its view enum's `merge` (the owned oneof's arm,
+/// with the view's reads).
 fn oneof_arm(name: &Ident, field: &Field) -> TokenStream {
     let view: TokenStream = VIEW.parse().expect("a path");
-    let variant = &field.rust_name;
     let number = number(field);
-    let wire = wire_type(&field.kind);
-    let body = match &field.kind {
-        Kind::Message { .. } | Kind::Group { .. } => {
-            let read = match &field.kind {
-                Kind::Group { view: true, .. } => {
-                    quote!(#view::merge_group(#number, wire_type, value, decoder))
-                }
-                Kind::Group { view: false, .. } => {
-                    quote!(::protocall::__private::codec::Group::merge(#number, wire_type, value, decoder))
-                }
-                kind => {
-                    let codec = view_codec(kind);
-                    quote!(#view::merge::<#codec, _>(wire_type, value, decoder))
-                }
-            };
-            // A boxed member costs its box: charge the decode's budget.
-            let charge = field.boxed.then(|| {
-                let ty = value_type(&field.kind, true);
-                if borrows(&field.kind) {
-                    quote!(decoder.charge_new_view::<#ty>()?;)
-                } else {
-                    quote!(decoder.charge_new::<#ty>()?;)
-                }
-            });
-            quote! {
-                if !::core::matches!(field, ::core::option::Option::Some(#name::#variant(_))) {
-                    #charge
-                    *field = ::core::option::Option::Some(#name::#variant(::core::default::Default::default()));
-                }
-                let ::core::option::Option::Some(#name::#variant(value)) = field else {
-                    ::core::unreachable!()
-                };
-                #read
-            }
+    let codec = view_codec(&field.kind);
+    let boxed = value_type(&field.kind, true);
+    let message = match &field.kind {
+        Kind::Group { view: true, .. } => {
+            quote!(#view::merge_group(#number, wire_type, value, decoder))
         }
-        Kind::Enum(e) if e.closed => quote! {
-            let mut value = ::core::option::Option::None;
-            #view::merge_closed_optional(#number, wire_type, &mut value, decoder, unknown)?;
-            if let ::core::option::Option::Some(value) = value {
-                *field = ::core::option::Option::Some(#name::#variant(value));
-            }
-            ::core::result::Result::Ok(())
-        },
-        kind => {
-            let codec = view_codec(kind);
-            quote! {
-                let mut value = ::core::default::Default::default();
-                #view::merge::<#codec, _>(wire_type, &mut value, decoder)?;
-                *field = ::core::option::Option::Some(#name::#variant(value));
-                ::core::result::Result::Ok(())
-            }
+        Kind::Group { view: false, .. } => {
+            quote!(::protocall::__private::codec::Group::merge(#number, wire_type, value, decoder))
         }
+        _ => quote!(#view::merge::<#codec, _>(wire_type, value, decoder)),
     };
-    quote!(#number if wire_type == #wire => { #body })
+    let charge_box = if borrows(&field.kind) {
+        quote!(decoder.charge_new_view::<#boxed>()?;)
+    } else {
+        quote!(decoder.charge_new::<#boxed>()?;)
+    };
+    super::oneof::member_arm(
+        name,
+        field,
+        super::oneof::MemberReads {
+            message,
+            charge_box,
+            closed_enum: quote!(#view::merge_closed_optional(#number, wire_type, &mut value, decoder, unknown)),
+            other: quote!(#view::merge::<#codec, _>(wire_type, &mut value, decoder)),
+        },
+    )
 }
 
 /// The owned value of the view field `field`.
