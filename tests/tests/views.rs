@@ -381,6 +381,65 @@ mod grpc {
         .expect("bounded");
     }
 
+    #[tokio::test]
+    async fn servers_and_clients_decode_under_their_decode_options() {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            // Slots for a few strings only: 100 tags do not fit.
+            let tight = protocall::DecodeOptions::new().memory_budget(0, 256);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let server = tokio::spawn(
+                protocall::Server::builder()
+                    .decode_options(tight)
+                    .add_service(LogsServer::new(Svc))
+                    .serve_with_listener(listener, async move {
+                        let _ = stopped.await;
+                    }),
+            );
+            let uri = format!("http://{addr}");
+            let client = LogsClient::connect(&uri).await.unwrap();
+            let mut many = record("many");
+            many.tags = (0..100).map(|i| i.to_string()).collect();
+            let status = client.put(many.clone()).await.unwrap_err();
+            assert_eq!(status.code(), protocall::Code::Internal, "{status:?}");
+            assert!(status.message().contains("memory"), "{status:?}");
+            // Small requests still pass the same server.
+            assert!(client.put(record("few")).await.is_ok());
+            // The client's own options bound the responses it decodes: the
+            // echo of a 3-tag record fits a default server's reply, not a
+            // client budget of 8 bytes.
+            let _ = stop.send(());
+            server.await.unwrap().unwrap();
+
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let server = tokio::spawn(
+                protocall::Server::builder()
+                    .add_service(LogsServer::new(Svc))
+                    .serve_with_listener(listener, async move {
+                        let _ = stopped.await;
+                    }),
+            );
+            let channel = protocall::Channel::connect(format!("http://{addr}"))
+                .await
+                .unwrap();
+            let strict = LogsClient::with_options(
+                protocall::client::Grpc::new(channel.clone())
+                    .decode_options(protocall::DecodeOptions::new().memory_budget(0, 8)),
+            );
+            let status = strict.put(record("echoed")).await.unwrap_err();
+            assert_eq!(status.code(), protocall::Code::Internal, "{status:?}");
+            let relaxed = LogsClient::new(channel);
+            assert!(relaxed.put(record("echoed")).await.is_ok());
+            let _ = stop.send(());
+            server.await.unwrap().unwrap();
+        })
+        .await
+        .expect("bounded");
+    }
+
     /// A request sent as given bytes.
     #[derive(Clone, Debug, Default, PartialEq)]
     struct RawRecord(Vec<u8>);

@@ -19,6 +19,8 @@ pub(crate) struct Codec {
     pub(crate) max_encode: usize,
     /// Compression applied to sent messages.
     pub(crate) send: Option<Encoding>,
+    /// Limits of decoding a received message (recursion, memory budget).
+    pub(crate) decode: crate::DecodeOptions,
 }
 
 /// The default receive limit of gRPC implementations: 4 MiB.
@@ -30,6 +32,7 @@ impl Default for Codec {
             max_decode: DEFAULT_MAX_DECODE,
             max_encode: usize::MAX,
             send: None,
+            decode: crate::DecodeOptions::new(),
         }
     }
 }
@@ -169,6 +172,8 @@ pub(crate) struct FrameDecoder {
     max_decode: usize,
     /// Length of the frame whose header was read, if any.
     pending: Option<(bool, usize)>,
+    /// Limits of decoding the messages (see [`decode_message`]).
+    options: crate::DecodeOptions,
 }
 
 impl FrameDecoder {
@@ -179,7 +184,18 @@ impl FrameDecoder {
             encoding,
             max_decode,
             pending: None,
+            options: crate::DecodeOptions::new(),
         }
+    }
+
+    /// The same decoder, its messages decoded under `options`.
+    pub(crate) fn with_options(self, options: crate::DecodeOptions) -> FrameDecoder {
+        FrameDecoder { options, ..self }
+    }
+
+    /// What the messages are decoded under.
+    pub(crate) fn options(&self) -> &crate::DecodeOptions {
+        &self.options
     }
 
     /// Adds a data chunk.
@@ -282,9 +298,14 @@ impl FrameDecoder {
     }
 }
 
-/// Decodes one message payload.
-pub(crate) fn decode_message<M: Message>(payload: Bytes) -> Result<M, Status> {
-    M::decode(payload).map_err(|e| Status::from_error(super::Code::Internal, format!("{e}"), e))
+/// Decodes one message payload under `options`.
+pub(crate) fn decode_message<M: Message>(
+    payload: Bytes,
+    options: &crate::DecodeOptions,
+) -> Result<M, Status> {
+    options
+        .decode::<M, _>(payload)
+        .map_err(|e| Status::from_error(super::Code::Internal, format!("{e}"), e))
 }
 
 #[cfg(test)]
@@ -333,7 +354,11 @@ mod tests {
         for byte in wire.chunks(3) {
             decoder.push(Bytes::copy_from_slice(byte));
             while let Some((payload, _)) = decoder.next().unwrap() {
-                out.push(decode_message::<StringValue>(payload).unwrap().value);
+                out.push(
+                    decode_message::<StringValue>(payload, &crate::DecodeOptions::new())
+                        .unwrap()
+                        .value,
+                );
             }
         }
         assert_eq!(out, ["first", "second"]);
@@ -402,7 +427,10 @@ mod tests {
         let (payload, compressed) = decoder.next().unwrap().unwrap();
         assert!(compressed);
         assert_eq!(
-            decode_message::<StringValue>(payload).unwrap().value.len(),
+            decode_message::<StringValue>(payload, &crate::DecodeOptions::new())
+                .unwrap()
+                .value
+                .len(),
             1000
         );
     }

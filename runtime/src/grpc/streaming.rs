@@ -176,7 +176,7 @@ impl<T: Message> Stream for Streaming<T> {
             match this.decoder.next() {
                 Ok(Some((payload, compressed))) => {
                     this.last_compressed = compressed;
-                    return match decode_message::<T>(payload) {
+                    return match decode_message::<T>(payload, this.decoder.options()) {
                         Ok(message) => Poll::Ready(Some(Ok(message))),
                         Err(status) => this.fail(status),
                     };

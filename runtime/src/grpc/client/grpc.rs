@@ -148,6 +148,22 @@ impl<T> Grpc<T> {
         self
     }
 
+    /// The limits responses are decoded under (recursion limit, memory
+    /// budget; [`DecodeOptions`](crate::DecodeOptions)), the defaults
+    /// unless set.
+    ///
+    /// ```
+    /// use protocall::{Channel, DecodeOptions, client::Grpc};
+    /// let grpc = Grpc::new(Channel::connect_lazy("http://127.0.0.1:50051")?)
+    ///     .decode_options(DecodeOptions::new().recursion_limit(32));
+    /// # let _ = grpc;
+    /// # Ok::<(), protocall::Status>(())
+    /// ```
+    pub fn decode_options(mut self, options: crate::DecodeOptions) -> Grpc<T> {
+        self.codec.decode = options;
+        self
+    }
+
     /// Largest request message sent.
     ///
     /// ```
@@ -446,7 +462,7 @@ impl<T: GrpcTransport> Grpc<T> {
             Some(limit) => limit.0.min(self.codec.max_decode),
             None => self.codec.max_decode,
         };
-        let decoder = FrameDecoder::new(encoding, max_decode);
+        let decoder = FrameDecoder::new(encoding, max_decode).with_options(self.codec.decode);
         let mut stream = Streaming::new(Body::new(body), decoder, Side::Client);
         // The transport may have set a deadline of its own (a `Channel`'s
         // default timeout): the earlier one ends the stream.

@@ -12,6 +12,8 @@ use crate::grpc::web::Protocols;
 #[derive(Clone)]
 pub(crate) struct ServerConfig {
     pub(crate) max_decode: usize,
+    /// Limits of decoding requests (recursion, memory budget).
+    pub(crate) decode: crate::DecodeOptions,
     pub(crate) max_encode: usize,
     /// Encodings accepted on requests.
     pub(crate) accept: Vec<Encoding>,
@@ -34,6 +36,7 @@ impl std::fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerConfig")
             .field("max_decode", &self.max_decode)
+            .field("decode", &self.decode)
             .field("max_encode", &self.max_encode)
             .field("accept", &self.accept)
             .field("send", &self.send)
@@ -47,6 +50,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_decode: DEFAULT_MAX_DECODE,
+            decode: crate::DecodeOptions::new(),
             max_encode: usize::MAX,
             accept: SUPPORTED.to_vec(),
             send: None,

@@ -69,6 +69,7 @@ impl Context {
                 max_decode: config.max_decode,
                 max_encode: config.max_encode,
                 send,
+                decode: config.decode,
             },
             deadline,
             client_accepts,
@@ -191,7 +192,8 @@ pub(crate) fn panic_status(panic: &(dyn std::any::Any + Send)) -> Status {
 /// Splits the call into its metadata/extensions and a message stream.
 fn open<In>(call: Call, context: &Context) -> (Metadata, http::Extensions, Streaming<In>) {
     let (parts, body) = call.request.into_parts();
-    let decoder = FrameDecoder::new(context.request_encoding, context.codec.max_decode);
+    let decoder = FrameDecoder::new(context.request_encoding, context.codec.max_decode)
+        .with_options(context.codec.decode);
     let mut extensions = parts.extensions;
     if let Some(deadline) = context.deadline {
         extensions.insert(Deadline(deadline));

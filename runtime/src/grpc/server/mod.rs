@@ -94,6 +94,23 @@ impl Server {
         self
     }
 
+    /// The limits requests are decoded under: recursion limit and memory
+    /// budget ([`DecodeOptions`](crate::DecodeOptions); default
+    /// `DecodeOptions::new()`). A request past them fails with `INTERNAL`,
+    /// as any request that does not decode.
+    ///
+    /// ```
+    /// use protocall::{DecodeOptions, Server};
+    /// // Requests may nest 16 deep and take 8 bytes of slots per input byte.
+    /// let server = Server::builder()
+    ///     .decode_options(DecodeOptions::new().recursion_limit(16).memory_budget(8, 64 << 10));
+    /// # let _ = server;
+    /// ```
+    pub fn decode_options(mut self, options: crate::DecodeOptions) -> Server {
+        self.config.decode = options;
+        self
+    }
+
     /// Largest response message sent.
     ///
     /// ```

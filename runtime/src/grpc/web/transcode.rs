@@ -73,7 +73,7 @@ pub(super) fn request_stream(
                 })?,
         ),
     };
-    let decoder = FrameDecoder::new(encoding, config.max_decode);
+    let decoder = FrameDecoder::new(encoding, config.max_decode).with_options(config.decode);
     let state = (body, decoder, input, false);
     let stream = futures_util::stream::unfold(
         state,
