@@ -203,34 +203,64 @@ pub(crate) fn merge_repeated<K: FieldCodec<T>, T: Default>(
     values: &mut Vec<T>,
     decoder: &mut Decoder<'_>,
 ) -> Result<(), DecodeError> {
-    if wire_type == K::WIRE_TYPE {
+    let kind = Repeated {
+        wire_type: K::WIRE_TYPE,
+        packable: K::PACKABLE,
+        fixed_size: K::FIXED_SIZE,
+        heap: K::DEFAULT_HEAP,
+    };
+    merge_repeated_with(kind, wire_type, values, decoder, K::merge_value)
+}
+
+/// What reading a repeated field needs of its kind (owned `FieldCodec` or
+/// view `ViewCodec`).
+pub(crate) struct Repeated {
+    pub(crate) wire_type: WireType,
+    pub(crate) packable: bool,
+    pub(crate) fixed_size: usize,
+    pub(crate) heap: usize,
+}
+
+/// Appends one value of `kind`, or a packed run of them, to `values`,
+/// reading each with `merge_value`: the one repeated-field reader of owned
+/// messages and views.
+#[inline]
+pub(crate) fn merge_repeated_with<'a, T: Default>(
+    kind: Repeated,
+    wire_type: WireType,
+    values: &mut Vec<T>,
+    decoder: &mut Decoder<'a>,
+    merge_value: impl Fn(&mut T, &mut Decoder<'a>) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    if wire_type == kind.wire_type {
         // Merge in place: messages can be large, moving them costs.
-        let last = decoder.push_default(values, K::DEFAULT_HEAP)?;
-        return K::merge_value(last, decoder);
+        let last = decoder.push_default(values, kind.heap)?;
+        return merge_value(last, decoder);
     }
-    if wire_type != WireType::LengthDelimited || !K::PACKABLE {
+    if wire_type != WireType::LengthDelimited || !kind.packable {
         return Err(wire_type_mismatch());
     }
     let bytes = decoder.read_bytes()?;
-    if let Some(count) = bytes.len().checked_div(K::FIXED_SIZE) {
+    if let Some(count) = bytes.len().checked_div(kind.fixed_size) {
         decoder.charge(count.saturating_mul(core::mem::size_of::<T>()))?;
         values.reserve(count);
     }
     let mut packed = decoder.sibling(bytes);
-    let result = merge_packed::<K, T>(values, &mut packed);
+    let result = merge_packed(values, &mut packed, merge_value);
     decoder.take_budget(&packed);
     result
 }
 
 /// Appends the values of a packed run.
 #[inline]
-fn merge_packed<K: FieldCodec<T>, T: Default>(
+fn merge_packed<'a, T: Default>(
     values: &mut Vec<T>,
-    packed: &mut Decoder<'_>,
+    packed: &mut Decoder<'a>,
+    merge_value: impl Fn(&mut T, &mut Decoder<'a>) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
     while !packed.is_empty() {
         let mut value = T::default();
-        K::merge_value(&mut value, packed)?;
+        merge_value(&mut value, packed)?;
         packed.make_room(values)?;
         values.push(value);
     }

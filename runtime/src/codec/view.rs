@@ -143,30 +143,13 @@ pub fn merge_repeated<'a, K: ViewCodec<'a, T>, T: Default>(
     values: &mut Vec<T>,
     decoder: &mut Decoder<'a>,
 ) -> Result<(), DecodeError> {
-    if wire_type == K::WIRE_TYPE {
-        let last = decoder.push_default(values, K::DEFAULT_HEAP)?;
-        return K::merge_value(last, decoder);
-    }
-    if wire_type != WireType::LengthDelimited || !K::PACKABLE {
-        return Err(wire_type_mismatch());
-    }
-    let bytes = decoder.read_bytes()?;
-    if let Some(count) = bytes.len().checked_div(K::FIXED_SIZE) {
-        decoder.charge(count.saturating_mul(core::mem::size_of::<T>()))?;
-        values.reserve(count);
-    }
-    let mut packed = decoder.sibling(bytes);
-    let result = (|| {
-        while !packed.is_empty() {
-            let mut value = T::default();
-            K::merge_value(&mut value, &mut packed)?;
-            packed.make_room(values)?;
-            values.push(value);
-        }
-        Ok(())
-    })();
-    decoder.take_budget(&packed);
-    result
+    let kind = super::Repeated {
+        wire_type: K::WIRE_TYPE,
+        packable: K::PACKABLE,
+        fixed_size: K::FIXED_SIZE,
+        heap: K::DEFAULT_HEAP,
+    };
+    super::merge_repeated_with(kind, wire_type, values, decoder, K::merge_value)
 }
 
 /// Reads a group (its start key already read) into a view.
@@ -223,10 +206,7 @@ pub fn merge_closed<'a, E: Enumeration>(
     decoder: &mut Decoder<'a>,
     unknown: Option<&mut UnknownView<'a>>,
 ) -> Result<(), DecodeError> {
-    if wire_type != WireType::Varint {
-        return Err(wire_type_mismatch());
-    }
-    if let Some(known) = closed_or_unknown(number, decoder, unknown)? {
+    if let Some(known) = closed_field(number, wire_type, decoder, unknown)? {
         *value = known;
     }
     Ok(())
@@ -241,13 +221,25 @@ pub fn merge_closed_optional<'a, E: Enumeration>(
     decoder: &mut Decoder<'a>,
     unknown: Option<&mut UnknownView<'a>>,
 ) -> Result<(), DecodeError> {
-    if wire_type != WireType::Varint {
-        return Err(wire_type_mismatch());
-    }
-    if let Some(known) = closed_or_unknown(number, decoder, unknown)? {
+    if let Some(known) = closed_field(number, wire_type, decoder, unknown)? {
         *value = Some(known);
     }
     Ok(())
+}
+
+/// A singular closed-enum record: its value, or `None` when the enum does
+/// not name it (then kept in `unknown`).
+#[inline]
+fn closed_field<'a, E: Enumeration>(
+    number: u32,
+    wire_type: WireType,
+    decoder: &mut Decoder<'a>,
+    unknown: Option<&mut UnknownView<'a>>,
+) -> Result<Option<E>, DecodeError> {
+    if wire_type != WireType::Varint {
+        return Err(wire_type_mismatch());
+    }
+    closed_or_unknown(number, decoder, unknown)
 }
 
 /// [`merge_closed`] for a repeated field, packed or not.
