@@ -15,7 +15,7 @@
 //! The gRPC server benchmark's schema, `proto/bench.proto`, is generated
 //! twice as well: by protocall (server and client, into `$OUT_DIR/grpc/protocall/`)
 //! and by tonic-prost-build from the same protox `FileDescriptorSet`
-//! (server only, into `$OUT_DIR/grpc/tonic/`).
+//! (server and client, into `$OUT_DIR/grpc/tonic/`).
 
 use std::path::{Path, PathBuf};
 
@@ -107,7 +107,7 @@ fn grpc_schema(out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&tonic_out)?;
     tonic_prost_build::configure()
         .out_dir(&tonic_out)
-        .build_client(false)
+        .build_client(true)
         .build_server(true)
         .build_transport(false)
         .compile_fds(fds)?;

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Server instructions per gRPC call, protocall against tonic, under callgrind.
+# Server instructions per gRPC call, protocall against tonic and connect-rust's
+# connectrpc, under callgrind.
 #
 #   bash scripts/bench-grpc-callgrind.sh
 #   SCENARIOS="getuser" N=2000 CONC="1 1" bash scripts/bench-grpc-callgrind.sh
 #   CALLGRIND_OUT=target/callgrind-grpc bash scripts/bench-grpc-callgrind.sh  # keep profiles
 #
-# For each server and scenario, `grpc_server IMPL PORT` runs under
+# For each server and scenario, the server (`grpc_server protocall|tonic
+# PORT`, or `connectrpc_server PORT` from benches/connectrpc, measured when
+# it builds unless CONNECTRPC=0, as in scripts/bench-grpc.sh) runs under
 # `valgrind --tool=callgrind` and `grpc_load` (outside valgrind) makes N
 # calls, then the server is stopped with SIGTERM (it exits cleanly, so
 # callgrind writes its totals); the same again with 2N calls.
@@ -25,9 +28,21 @@ N=${N:-2000}
 CONC=${CONC:-"1 1"}
 PORT=${PORT:-50721}
 read -r CONNS STREAMS <<<"$CONC"
+CONNECTRPC=${CONNECTRPC:-auto}
+CRPC_TARGET=$PWD/target/connectrpc
 
 cargo build --release -p protocall-benches --bin grpc_server --bin grpc_load >&2
 BIN=target/release
+SERVERS=(protocall tonic)
+if [[ "$CONNECTRPC" != 0 ]]; then
+    if cargo build --release --manifest-path benches/connectrpc/Cargo.toml --target-dir "$CRPC_TARGET" >&2; then
+        SERVERS+=(connectrpc)
+    elif [[ "$CONNECTRPC" = auto ]]; then
+        echo "benches/connectrpc does not build: measuring protocall and tonic only" >&2
+    else
+        exit 1
+    fi
+fi
 if [[ -n "${CALLGRIND_OUT:-}" ]]; then
     mkdir -p "$CALLGRIND_OUT"
 fi
@@ -52,7 +67,9 @@ trap 'exit 130' INT TERM
 count() {
     local impl=$1 scenario=$2 calls=$3 out=${4:-/dev/null} log
     log=$(mktemp)
-    valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/grpc_server" "$impl" "$PORT" 2>"$log" &
+    local server=("$BIN/grpc_server" "$impl" "$PORT")
+    [[ "$impl" = connectrpc ]] && server=("$CRPC_TARGET/release/connectrpc_server" "$PORT")
+    valgrind --tool=callgrind --callgrind-out-file="$out" "${server[@]}" 2>"$log" &
     SERVER=$!
     for _ in $(seq 300); do
         (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
@@ -70,11 +87,15 @@ count() {
     rm -f "$log"
 }
 
-echo "| scenario | protocall instr/call | tonic instr/call | protocall/tonic |"
-echo "| --- | ---: | ---: | ---: |"
+header="| scenario |"
+rule="| --- |"
+for impl in "${SERVERS[@]}"; do header="$header $impl instr/call |"; rule="$rule ---: |"; done
+for impl in "${SERVERS[@]:1}"; do header="$header protocall/$impl |"; rule="$rule ---: |"; done
+echo "$header"
+echo "$rule"
 for scenario in $SCENARIOS; do
     declare -A per=()
-    for impl in protocall tonic; do
+    for impl in "${SERVERS[@]}"; do
         out=/dev/null
         [[ -n "${CALLGRIND_OUT:-}" ]] && out="$CALLGRIND_OUT/callgrind.out.$impl.$scenario"
         a=$(count "$impl" "$scenario" "$N")
@@ -82,6 +103,10 @@ for scenario in $SCENARIOS; do
         [[ -n "$a" && -n "$b" ]] || { echo "no count for $impl $scenario" >&2; exit 1; }
         per[$impl]=$(((b - a) / N))
     done
-    ratio=$(awk -v a="${per[protocall]}" -v b="${per[tonic]}" 'BEGIN { printf "%.2f", a / b }')
-    printf '| %s | %d | %d | %s |\n' "$scenario" "${per[protocall]}" "${per[tonic]}" "$ratio"
+    row="| $scenario |"
+    for impl in "${SERVERS[@]}"; do row="$row ${per[$impl]} |"; done
+    for impl in "${SERVERS[@]:1}"; do
+        row="$row $(awk -v a="${per[protocall]}" -v b="${per[$impl]}" 'BEGIN { printf "%.2f", a / b }') |"
+    done
+    echo "$row"
 done

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# gRPC server benchmark: protocall against tonic, side by side (PERF.md).
+# gRPC server benchmark: protocall against tonic and connect-rust's
+# connectrpc, side by side (PERF.md).
 #
 #   bash scripts/bench-grpc.sh                         # 4 scenarios x 3 runs, 5 s each
 #   RUNS=5 DUR=10 SCENARIOS="getuser single" bash scripts/bench-grpc.sh
+#   CONNECTRPC=0 bash scripts/bench-grpc.sh            # protocall and tonic only
 #
-# Both servers (`grpc_server protocall|tonic PORT`, benches/src/bin) serve
-# benches/proto/bench.proto on loopback with the same handlers, a 2-worker
-# multi-thread tokio runtime and the same HTTP/2 settings. For every
-# scenario and run, the servers take turns (protocall first on odd runs,
-# tonic first on even ones); each turn is
+# The servers (`grpc_server protocall|tonic PORT`, benches/src/bin, and
+# `connectrpc_server PORT` from benches/connectrpc, a standalone crate built
+# into target/connectrpc) serve benches/proto/bench.proto on loopback with
+# the same handlers, a 2-worker multi-thread tokio runtime and the same
+# HTTP/2 settings. CONNECTRPC=auto (the default) measures connectrpc when
+# benches/connectrpc builds and says so when it does not; CONNECTRPC=1
+# makes a failed build an error. Before measuring, `grpc_load probe` makes
+# one call of each scenario on every server and the replies (status,
+# message bytes) must be identical. For every scenario and run, the servers
+# take turns, the order rotating from run to run; each turn is
 #   1. a warm-up load of WARM seconds (not measured),
 #   2. h2load for DUR seconds: req/s, and the server's CPU time
 #      (utime+stime from /proc/PID/stat) divided by the calls completed,
@@ -16,8 +23,8 @@
 #      seconds at the same concurrency: latency p50/p90/p99 (h2load prints
 #      only min/max/mean/sd), req/s and CPU per call again; it also checks
 #      that every call ends with grpc-status 0 and the expected messages.
-# The summary holds the median over runs of each figure, and
-# protocall/tonic ratios of the medians.
+# The summary holds the median over runs of each figure, and the ratios of
+# the medians protocall/tonic and protocall/connectrpc.
 #
 # Scenarios (CONC is h2load's -c/-m):
 #   getuser  unary GetUser (2-byte request, 33-byte reply)   -c50 -m10
@@ -30,6 +37,7 @@
 # in time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/grpc-bench.sh
 
 DUR=${DUR:-5}
 WARM=${WARM:-1}
@@ -37,7 +45,10 @@ RUNS=${RUNS:-3}
 SCENARIOS=${SCENARIOS:-"getuser echo stream single"}
 PORT_PROTOCALL=${PORT_PROTOCALL:-50711}
 PORT_TONIC=${PORT_TONIC:-50712}
+PORT_CONNECTRPC=${PORT_CONNECTRPC:-50713}
 OUT=${OUT:-target/bench-grpc}
+CONNECTRPC=${CONNECTRPC:-auto}
+CRPC_TARGET=$PWD/target/connectrpc
 
 for tool in h2load awk sort; do
     command -v "$tool" >/dev/null || { echo "$tool is required (h2load: apt-get install nghttp2-client)" >&2; exit 1; }
@@ -45,7 +56,16 @@ done
 
 cargo build --release -p protocall-benches --bin grpc_server --bin grpc_load >&2
 BIN=target/release
-CLK_TCK=$(getconf CLK_TCK)
+SERVERS=(protocall tonic)
+if [[ "$CONNECTRPC" != 0 ]]; then
+    if cargo build --release --manifest-path benches/connectrpc/Cargo.toml --target-dir "$CRPC_TARGET" >&2; then
+        SERVERS+=(connectrpc)
+    elif [[ "$CONNECTRPC" = auto ]]; then
+        echo "benches/connectrpc does not build: measuring protocall and tonic only" >&2
+    else
+        exit 1
+    fi
+fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT/raw" "$OUT/requests"
@@ -59,18 +79,7 @@ stop_all() {
         kill "$LOAD_PID" 2>/dev/null || true
         wait "$LOAD_PID" 2>/dev/null || true
     fi
-    local pid
-    for pid in "${SERVER_PID[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${SERVER_PID[@]}"; do
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
+    gb_stop "${SERVER_PID[@]}"
     SERVER_PID=()
 }
 trap stop_all EXIT
@@ -80,29 +89,20 @@ port_of() {
     case "$1" in
         protocall) echo "$PORT_PROTOCALL" ;;
         tonic) echo "$PORT_TONIC" ;;
+        connectrpc) echo "$PORT_CONNECTRPC" ;;
     esac
 }
 
 start_server() {
     local impl=$1 port
     port=$(port_of "$impl")
-    "$BIN/grpc_server" "$impl" "$port" 2>"$OUT/raw/server.$impl.log" &
+    if [[ "$impl" = connectrpc ]]; then
+        "$CRPC_TARGET/release/connectrpc_server" "$port" 2>"$OUT/raw/server.$impl.log" &
+    else
+        "$BIN/grpc_server" "$impl" "$port" 2>"$OUT/raw/server.$impl.log" &
+    fi
     SERVER_PID[$impl]=$!
-    for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "${SERVER_PID[$impl]}" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "grpc_server $impl did not start listening on $port" >&2
-    exit 1
-}
-
-# Server CPU time so far, in clock ticks (utime + stime: fields 14 and 15,
-# counted after the parenthesised command name).
-cpu_ticks() {
-    sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+    gb_wait_listening "$port" "${SERVER_PID[$impl]}" || { echo "$impl did not start" >&2; exit 1; }
 }
 
 # Runs a load command in the background (so the EXIT trap can stop it),
@@ -157,14 +157,25 @@ to_us() {
 printf 'scenario\tserver\trun\th2_rps\th2_calls\th2_cpu_us\th2_mean_us\tgl_rps\tgl_calls\tgl_cpu_us\tp50_us\tp90_us\tp99_us\tload1\n' >"$OUT/results.tsv"
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/load.txt" >&2
-start_server protocall
-start_server tonic
+for impl in "${SERVERS[@]}"; do start_server "$impl"; done
+
+# The same replies from every server, before any figure is taken.
+for request in $(for scenario in $SCENARIOS; do scenario_call "$scenario" | cut -d' ' -f1; done | sort -u); do
+    for impl in "${SERVERS[@]}"; do
+        "$BIN/grpc_load" probe "$(port_of "$impl")" "$request" >"$OUT/raw/probe.$request.$impl.txt" \
+            || { echo "$impl does not answer $request" >&2; exit 1; }
+        # content-type may be application/grpc or application/grpc+proto.
+        diff <(grep -v '^content-type=' "$OUT/raw/probe.$request.protocall.txt") \
+            <(grep -v '^content-type=' "$OUT/raw/probe.$request.$impl.txt") >/dev/null \
+            || { echo "$impl answers $request differently from protocall ($OUT/raw/probe.$request.*)" >&2; exit 1; }
+    done
+done
 
 for scenario in $SCENARIOS; do
     read -r request conns streams <<<"$(scenario_call "$scenario")"
     for run in $(seq "$RUNS"); do
-        if ((run % 2)); then order="protocall tonic"; else order="tonic protocall"; fi
-        for impl in $order; do
+        # Rotate who goes first: run r starts with server r mod n.
+        for impl in $(gb_rotate "$run" "${SERVERS[@]}"); do
             pid=${SERVER_PID[$impl]}
             port=$(port_of "$impl")
             tag="$scenario.$impl.$run"
@@ -172,26 +183,24 @@ for scenario in $SCENARIOS; do
 
             h2load_run "$impl" "$request" "$conns" "$streams" "$WARM" "$OUT/raw/warmup.$tag.txt" || true
 
-            t0=$(cpu_ticks "$pid")
+            t0=$(gb_cpu_ticks "$pid")
             h2load_run "$impl" "$request" "$conns" "$streams" "$DUR" "$OUT/raw/h2load.$tag.txt" \
                 || { echo "h2load failed ($tag)" >&2; cat "$OUT/raw/h2load.$tag.txt" >&2; exit 1; }
-            t1=$(cpu_ticks "$pid")
+            t1=$(gb_cpu_ticks "$pid")
             h2_rps=$(sed -nE 's/^finished in .*, ([0-9.]+) req\/s.*/\1/p' "$OUT/raw/h2load.$tag.txt")
             h2_calls=$(sed -nE 's/^requests: .* ([0-9]+) succeeded.*/\1/p' "$OUT/raw/h2load.$tag.txt")
             h2_mean=$(to_us "$(awk '/^time for request:/ { print $6 }' "$OUT/raw/h2load.$tag.txt")")
-            h2_cpu=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$h2_calls" \
-                'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n; else print "nan" }')
+            h2_cpu=$(gb_per_call $((t1 - t0)) "$h2_calls")
 
-            t0=$(cpu_ticks "$pid")
+            t0=$(gb_cpu_ticks "$pid")
             bounded "$OUT/raw/grpc_load.$tag.txt" "$BIN/grpc_load" run "$port" "$request" \
                 -c "$conns" -m "$streams" -D "$DUR" \
                 || { echo "grpc_load failed ($tag)" >&2; cat "$OUT/raw/grpc_load.$tag.txt" >&2; exit 1; }
-            t1=$(cpu_ticks "$pid")
+            t1=$(gb_cpu_ticks "$pid")
             line=$(grep '^calls=' "$OUT/raw/grpc_load.$tag.txt")
-            field() { sed -nE "s/.*(^| )$1=([^ ]+).*/\2/p" <<<"$line"; }
+            field() { gb_field "$line" "$1"; }
             gl_calls=$(field calls)
-            gl_cpu=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$gl_calls" \
-                'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n; else print "nan" }')
+            gl_cpu=$(gb_per_call $((t1 - t0)) "$gl_calls")
 
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
                 "$scenario" "$impl" "$run" "$h2_rps" "$h2_calls" "$h2_cpu" "$h2_mean" \
@@ -207,16 +216,9 @@ done
 stop_all
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt" >&2
 
-# Medians over runs, then protocall/tonic ratios of the medians.
-median() { # column name, scenario, server
-    awk -F'\t' -v col="$1" -v sc="$2" -v sv="$3" '
-        NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
-        $1 == sc && $2 == sv { print $c }' "$OUT/results.tsv" |
-        sort -g | awk '{ v[NR] = $1 } END {
-            if (NR == 0) { print "nan"; exit }
-            if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# Medians over runs, then the ratios of the medians.
+median() { gb_median "$OUT/results.tsv" "$@"; }
+ratio() { gb_ratio "$@"; }
 
 COLS="h2_rps h2_cpu_us h2_mean_us gl_rps gl_cpu_us p50_us p90_us p99_us"
 {
@@ -225,15 +227,17 @@ COLS="h2_rps h2_cpu_us h2_mean_us gl_rps gl_cpu_us p50_us p90_us p99_us"
     echo "| scenario | server | h2load req/s | CPU µs/call | h2load mean µs | grpc_load req/s | CPU µs/call | p50 µs | p90 µs | p99 µs |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for scenario in $SCENARIOS; do
-        for impl in protocall tonic; do
+        for impl in "${SERVERS[@]}"; do
             row="| $scenario | $impl |"
             for col in $COLS; do row="$row $(median "$col" "$scenario" "$impl") |"; done
             echo "$row"
         done
-        row="| $scenario | **protocall/tonic** |"
-        for col in $COLS; do
-            row="$row $(ratio "$(median "$col" "$scenario" protocall)" "$(median "$col" "$scenario" tonic)") |"
+        for peer in "${SERVERS[@]:1}"; do
+            row="| $scenario | **protocall/$peer** |"
+            for col in $COLS; do
+                row="$row $(ratio "$(median "$col" "$scenario" protocall)" "$(median "$col" "$scenario" "$peer")") |"
+            done
+            echo "$row"
         done
-        echo "$row"
     done
 } | tee "$OUT/summary.md"

@@ -1,29 +1,40 @@
-//! A small gRPC load generator over raw h2 (so neither server's client code
-//! is involved) that reports latency percentiles, which h2load does not.
+//! A small gRPC load generator that reports latency percentiles, which
+//! h2load does not, and its own CPU time per call. By default it speaks raw
+//! h2 (so no framework's client code is involved); `--client protocall` or
+//! `--client tonic` makes the same calls through that framework's generated
+//! client instead, for the client benchmark (`scripts/bench-grpc-client.sh`).
 //!
 //! ```text
 //! grpc_load write-requests DIR
 //!     writes DIR/getuser.bin, DIR/echo.bin, DIR/stream.bin: the request
 //!     bodies (5-byte gRPC prefix + message) for h2load -d
+//! grpc_load probe PORT SCENARIO
+//!     makes one call over raw h2 and prints the reply, one `key=value`
+//!     per line: HTTP status, content-type, grpc-status, message count and
+//!     the body bytes in hex, so that two servers' answers can be compared
 //! grpc_load run PORT SCENARIO [-c CONNS] [-m STREAMS] [-D SECS | -n CALLS]
+//!               [--client raw|protocall|tonic]
 //!     calls SCENARIO (getuser, echo, stream) on 127.0.0.1:PORT with CONNS
 //!     connections of STREAMS concurrent calls each (default 50 × 10),
 //!     for SECS seconds (default 5) or CALLS calls in all, then prints
 //!     one line of key=value pairs:
-//!     calls errors secs rps msgs p50_us p90_us p99_us mean_us max_us
+//!     calls errors secs rps msgs p50_us p90_us p99_us mean_us max_us cpu_us
+//!     (cpu_us: this process's CPU time per call while the calls ran)
 //! ```
 //!
 //! One thread (a current-thread tokio runtime), like `h2load -t1`. A call
 //! counts as an error unless it ends with `grpc-status: 0` and brought
-//! the scenario's number of response messages; latency is from sending the
-//! request headers to receiving the trailers.
+//! the scenario's number of response messages (and, through a framework's
+//! client, the expected reply); latency is from starting the call to
+//! receiving the trailers. Every connection has 1 MiB stream and 2 MiB
+//! connection windows and TCP_NODELAY, whichever client makes it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use protocall_benches::grpc::Scenario;
+use protocall_benches::grpc::{ECHO_SIZE, STREAM_COUNT, STREAM_SIZE, Scenario, pc, tn};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -35,6 +46,7 @@ enum Limit {
 }
 
 struct Settings {
+    scenario: Scenario,
     uri: http::Uri,
     body: Bytes,
     messages: u64,
@@ -97,11 +109,191 @@ impl FrameCounter {
     }
 }
 
-/// One call: returns the response messages on `grpc-status: 0`.
-async fn call(
+/// Whose client code makes the calls.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientKind {
+    Raw,
+    Protocall,
+    Tonic,
+}
+
+/// One connection, as the chosen client holds it (each clone shares it).
+#[derive(Clone)]
+enum Client {
+    Raw(h2::client::SendRequest<Bytes>),
+    Protocall(pc::bench_client::BenchClient),
+    Tonic(tn::bench_client::BenchClient<tonic::transport::Channel>),
+}
+
+impl Client {
+    async fn connect(kind: ClientKind, port: u16) -> Result<Client, BoxError> {
+        let uri = format!("http://127.0.0.1:{port}");
+        Ok(match kind {
+            ClientKind::Raw => Client::Raw(connect(port).await?),
+            ClientKind::Protocall => {
+                let channel = protocall::client::Endpoint::new(&uri)?
+                    .initial_stream_window_size(1 << 20)
+                    .initial_connection_window_size(2 << 20)
+                    .connect()
+                    .await?;
+                Client::Protocall(pc::bench_client::BenchClient::new(channel))
+            }
+            ClientKind::Tonic => {
+                let channel = tonic::transport::Endpoint::from_shared(uri)?
+                    .tcp_nodelay(true)
+                    .initial_stream_window_size(1 << 20)
+                    .initial_connection_window_size(2 << 20)
+                    .connect()
+                    .await?;
+                Client::Tonic(tn::bench_client::BenchClient::new(channel))
+            }
+        })
+    }
+
+    /// Makes one call; returns the response messages on `grpc-status: 0`.
+    async fn call(&mut self, settings: &Settings) -> Result<u64, BoxError> {
+        match self {
+            Client::Raw(client) => raw_call(client, settings).await,
+            Client::Protocall(client) => protocall_call(client, settings.scenario).await,
+            Client::Tonic(client) => tonic_call(client, settings.scenario).await,
+        }
+    }
+
+    /// Whether the connection still takes calls (after a failed one).
+    async fn alive(&self) -> bool {
+        match self {
+            Client::Raw(client) => client.clone().ready().await.is_ok(),
+            // Both channels reconnect on their own.
+            Client::Protocall(_) | Client::Tonic(_) => true,
+        }
+    }
+}
+
+/// The echo scenario's payload, as `Scenario::body` sends it.
+fn echo_payload() -> Vec<u8> {
+    (0..ECHO_SIZE).map(|i| (i % 251) as u8).collect()
+}
+
+async fn protocall_call(
+    client: &pc::bench_client::BenchClient,
+    scenario: Scenario,
+) -> Result<u64, BoxError> {
+    match scenario {
+        Scenario::GetUser => {
+            let reply = client
+                .get_user(pc::GetUserRequest {
+                    id: 42,
+                    ..Default::default()
+                })
+                .await?;
+            expect(reply.get_ref().id == 42, "GetUser: wrong id")?;
+            Ok(1)
+        }
+        Scenario::Echo => {
+            let reply = client
+                .echo(pc::EchoMessage {
+                    payload: echo_payload(),
+                    ..Default::default()
+                })
+                .await?;
+            expect(
+                reply.get_ref().payload.len() == ECHO_SIZE,
+                "Echo: wrong payload",
+            )?;
+            Ok(1)
+        }
+        Scenario::Stream => {
+            let request = pc::StreamRequest {
+                count: STREAM_COUNT,
+                size: STREAM_SIZE,
+                ..Default::default()
+            };
+            let mut stream = client.stream(request).await?.into_inner();
+            let mut messages = 0;
+            while let Some(item) = stream.message().await? {
+                expect(
+                    item.payload.len() == STREAM_SIZE as usize,
+                    "Stream: wrong item",
+                )?;
+                messages += 1;
+            }
+            Ok(messages)
+        }
+    }
+}
+
+async fn tonic_call(
+    client: &mut tn::bench_client::BenchClient<tonic::transport::Channel>,
+    scenario: Scenario,
+) -> Result<u64, BoxError> {
+    match scenario {
+        Scenario::GetUser => {
+            let reply = client.get_user(tn::GetUserRequest { id: 42 }).await?;
+            expect(reply.get_ref().id == 42, "GetUser: wrong id")?;
+            Ok(1)
+        }
+        Scenario::Echo => {
+            let reply = client
+                .echo(tn::EchoMessage {
+                    payload: echo_payload(),
+                })
+                .await?;
+            expect(
+                reply.get_ref().payload.len() == ECHO_SIZE,
+                "Echo: wrong payload",
+            )?;
+            Ok(1)
+        }
+        Scenario::Stream => {
+            let request = tn::StreamRequest {
+                count: STREAM_COUNT,
+                size: STREAM_SIZE,
+            };
+            let mut stream = client.stream(request).await?.into_inner();
+            let mut messages = 0;
+            while let Some(item) = stream.message().await? {
+                expect(
+                    item.payload.len() == STREAM_SIZE as usize,
+                    "Stream: wrong item",
+                )?;
+                messages += 1;
+            }
+            Ok(messages)
+        }
+    }
+}
+
+fn expect(ok: bool, what: &'static str) -> Result<(), BoxError> {
+    if ok { Ok(()) } else { Err(what.into()) }
+}
+
+/// One call over raw h2: returns the response messages on `grpc-status: 0`.
+async fn raw_call(
     client: &mut h2::client::SendRequest<Bytes>,
     settings: &Settings,
 ) -> Result<u64, BoxError> {
+    let reply = raw_exchange(client, settings, |chunk, frames| frames.feed(chunk)).await?;
+    match reply.status {
+        Some(status) if status == "0" => Ok(reply.messages),
+        Some(status) => Err(format!("grpc-status {status:?}").into()),
+        None => Err("no grpc-status".into()),
+    }
+}
+
+/// What came back on one raw call.
+struct RawReply {
+    head: http::response::Parts,
+    status: Option<http::HeaderValue>,
+    messages: u64,
+}
+
+/// Sends the scenario's request over raw h2 and reads the whole reply,
+/// handing each DATA chunk to `on_chunk`.
+async fn raw_exchange(
+    client: &mut h2::client::SendRequest<Bytes>,
+    settings: &Settings,
+    mut on_chunk: impl FnMut(&[u8], &mut FrameCounter),
+) -> Result<RawReply, BoxError> {
     let request = http::Request::builder()
         .method(http::Method::POST)
         .uri(settings.uri.clone())
@@ -111,40 +303,43 @@ async fn call(
     let (response, mut send) = client.send_request(request, false)?;
     send.send_data(settings.body.clone(), true)?;
     let response = response.await?;
-    let (parts, mut body) = response.into_parts();
-    if parts.status != http::StatusCode::OK {
-        return Err(format!("HTTP status {}", parts.status).into());
+    let (head, mut body) = response.into_parts();
+    if head.status != http::StatusCode::OK {
+        return Err(format!("HTTP status {}", head.status).into());
     }
-    let mut status = parts.headers.get("grpc-status").cloned();
+    let mut status = head.headers.get("grpc-status").cloned();
     let mut frames = FrameCounter::default();
     while let Some(chunk) = body.data().await {
         let chunk = chunk?;
-        frames.feed(&chunk);
+        on_chunk(&chunk, &mut frames);
         let _ = body.flow_control().release_capacity(chunk.len());
     }
     if let Some(trailers) = body.trailers().await? {
         status = trailers.get("grpc-status").cloned().or(status);
     }
-    match status {
-        Some(status) if status == "0" => Ok(frames.messages),
-        Some(status) => Err(format!("grpc-status {status:?}").into()),
-        None => Err("no grpc-status".into()),
-    }
+    Ok(RawReply {
+        head,
+        status,
+        messages: frames.messages,
+    })
 }
 
-async fn worker(client: h2::client::SendRequest<Bytes>, settings: Arc<Settings>) -> Tally {
+async fn worker(client: Client, settings: Arc<Settings>) -> Tally {
     let mut tally = Tally::default();
-    let mut client = match client.ready().await {
-        Ok(client) => client,
-        Err(error) => {
-            tally.errors += 1;
-            tally.first_error = Some(error.to_string());
-            return tally;
-        }
+    let mut client = match client {
+        Client::Raw(raw) => match raw.ready().await {
+            Ok(raw) => Client::Raw(raw),
+            Err(error) => {
+                tally.errors += 1;
+                tally.first_error = Some(error.to_string());
+                return tally;
+            }
+        },
+        other => other,
     };
     while settings.may_start() {
         let start = Instant::now();
-        let result = call(&mut client, &settings).await;
+        let result = client.call(&settings).await;
         let elapsed = start.elapsed();
         match result {
             Ok(messages) if messages == settings.messages => {
@@ -162,7 +357,7 @@ async fn worker(client: h2::client::SendRequest<Bytes>, settings: Arc<Settings>)
             Err(error) => {
                 tally.errors += 1;
                 tally.first_error.get_or_insert_with(|| error.to_string());
-                if client.clone().ready().await.is_err() {
+                if !client.alive().await {
                     break; // the connection is gone
                 }
             }
@@ -186,6 +381,46 @@ async fn connect(port: u16) -> Result<h2::client::SendRequest<Bytes>, BoxError> 
     Ok(client)
 }
 
+/// `grpc_load probe`: one raw call, its reply printed for comparison.
+async fn probe(port: u16, scenario: Scenario) -> Result<(), BoxError> {
+    let mut client = connect(port).await?.ready().await?;
+    let settings = Settings::new(port, scenario, Limit::Calls(1))?;
+    let mut body = Vec::new();
+    let reply = raw_exchange(&mut client, &settings, |chunk, frames| {
+        frames.feed(chunk);
+        body.extend_from_slice(chunk);
+    })
+    .await?;
+    let header = |name: &str| {
+        reply
+            .head
+            .headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    println!("status={}", reply.head.status);
+    println!("content-type={:?}", header("content-type"));
+    println!("grpc-status={:?}", reply.status);
+    println!("messages={}", reply.messages);
+    let hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
+    println!("body={hex}");
+    Ok(())
+}
+
+/// This process's CPU time (user + system), in microseconds.
+fn cpu_time_us() -> f64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for clock_gettime to fill.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    if rc != 0 {
+        return f64::NAN;
+    }
+    now.tv_sec as f64 * 1e6 + now.tv_nsec as f64 / 1e3
+}
+
 /// The `q`-quantile of sorted values (nearest rank).
 fn quantile(sorted: &[u32], q: f64) -> u32 {
     if sorted.is_empty() {
@@ -202,27 +437,34 @@ struct RunArgs {
     streams: usize,
     limit_secs: f64,
     limit_calls: Option<u64>,
+    client: ClientKind,
+}
+
+impl Settings {
+    fn new(port: u16, scenario: Scenario, limit: Limit) -> Result<Settings, BoxError> {
+        Ok(Settings {
+            scenario,
+            uri: format!("http://127.0.0.1:{port}{}", scenario.path()).parse()?,
+            body: Bytes::from(scenario.body()),
+            messages: scenario.messages_per_call(),
+            limit,
+            started: AtomicU64::new(0),
+        })
+    }
 }
 
 async fn run(args: RunArgs) -> Result<bool, BoxError> {
-    let uri: http::Uri =
-        format!("http://127.0.0.1:{}{}", args.port, args.scenario.path()).parse()?;
     let mut clients = Vec::with_capacity(args.connections);
     for _ in 0..args.connections {
-        clients.push(connect(args.port).await?);
+        clients.push(Client::connect(args.client, args.port).await?);
     }
     let start = Instant::now();
+    let cpu_start = cpu_time_us();
     let limit = match args.limit_calls {
         Some(n) => Limit::Calls(n),
         None => Limit::Until(start + Duration::from_secs_f64(args.limit_secs)),
     };
-    let settings = Arc::new(Settings {
-        uri,
-        body: Bytes::from(args.scenario.body()),
-        messages: args.scenario.messages_per_call(),
-        limit,
-        started: AtomicU64::new(0),
-    });
+    let settings = Arc::new(Settings::new(args.port, args.scenario, limit)?);
     let mut tasks = Vec::with_capacity(args.connections * args.streams);
     for client in &clients {
         for _ in 0..args.streams {
@@ -240,6 +482,7 @@ async fn run(args: RunArgs) -> Result<bool, BoxError> {
         }
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu_us = cpu_time_us() - cpu_start;
     drop(clients);
 
     let mut latencies = all.latencies_us;
@@ -251,7 +494,7 @@ async fn run(args: RunArgs) -> Result<bool, BoxError> {
         latencies.iter().map(|&l| f64::from(l)).sum::<f64>() / calls as f64
     };
     println!(
-        "calls={calls} errors={} secs={secs:.3} rps={:.1} msgs={} p50_us={} p90_us={} p99_us={} mean_us={mean:.0} max_us={}",
+        "calls={calls} errors={} secs={secs:.3} rps={:.1} msgs={} p50_us={} p90_us={} p99_us={} mean_us={mean:.0} max_us={} cpu_us={:.2}",
         all.errors,
         calls as f64 / secs,
         all.messages,
@@ -259,6 +502,11 @@ async fn run(args: RunArgs) -> Result<bool, BoxError> {
         quantile(&latencies, 0.90),
         quantile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(0),
+        if calls == 0 {
+            f64::NAN
+        } else {
+            cpu_us / calls as f64
+        },
     );
     if let Some(error) = all.first_error {
         eprintln!("grpc_load: {} failed calls, first: {error}", all.errors);
@@ -269,7 +517,9 @@ async fn run(args: RunArgs) -> Result<bool, BoxError> {
 fn usage() -> ! {
     eprintln!(
         "usage: grpc_load write-requests DIR\n       \
-         grpc_load run PORT getuser|echo|stream [-c CONNS] [-m STREAMS] [-D SECS | -n CALLS]"
+         grpc_load probe PORT getuser|echo|stream\n       \
+         grpc_load run PORT getuser|echo|stream [-c CONNS] [-m STREAMS] [-D SECS | -n CALLS] \
+         [--client raw|protocall|tonic]"
     );
     std::process::exit(2);
 }
@@ -294,6 +544,17 @@ fn main() -> Result<(), BoxError> {
             }
             Ok(())
         }
+        Some("probe") => {
+            let port = parse(args.get(1));
+            let scenario = args
+                .get(2)
+                .and_then(|s| Scenario::from_name(s))
+                .unwrap_or_else(|| usage());
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(probe(port, scenario))
+        }
         Some("run") => {
             let mut run_args = RunArgs {
                 port: parse(args.get(1)),
@@ -305,6 +566,7 @@ fn main() -> Result<(), BoxError> {
                 streams: 10,
                 limit_secs: 5.0,
                 limit_calls: None,
+                client: ClientKind::Raw,
             };
             let mut rest = args[3..].iter();
             while let Some(flag) = rest.next() {
@@ -313,6 +575,14 @@ fn main() -> Result<(), BoxError> {
                     "-m" => run_args.streams = parse(rest.next()),
                     "-D" => run_args.limit_secs = parse(rest.next()),
                     "-n" => run_args.limit_calls = Some(parse(rest.next())),
+                    "--client" => {
+                        run_args.client = match rest.next().map(String::as_str) {
+                            Some("raw") => ClientKind::Raw,
+                            Some("protocall") => ClientKind::Protocall,
+                            Some("tonic") => ClientKind::Tonic,
+                            _ => usage(),
+                        }
+                    }
                     _ => usage(),
                 }
             }
