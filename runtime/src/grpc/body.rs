@@ -40,6 +40,14 @@ enum Inner {
     },
     Stream(FrameStream),
     Incoming(hyper::body::Incoming),
+    /// A response the client read from h2 itself; `data_done` once its
+    /// DATA frames have ended (the trailers are next). `_guard` lives as
+    /// long as the body (a call counted in flight on its connection).
+    Received {
+        stream: h2::RecvStream,
+        data_done: bool,
+        _guard: Option<Box<dyn Send + Sync>>,
+    },
     Boxed(BoxBody),
 }
 
@@ -108,6 +116,33 @@ impl Body {
         }
     }
 
+    /// The data and trailers of a one-frame body not yet read, taken out
+    /// (the body is then empty); `None` for any other body.
+    pub(crate) fn take_once(&mut self) -> Option<(Bytes, Option<HeaderMap>)> {
+        match std::mem::replace(&mut self.inner, Inner::Empty) {
+            Inner::Once {
+                data: Some(data),
+                trailers,
+            } => Some((data, trailers)),
+            other => {
+                self.inner = other;
+                None
+            }
+        }
+    }
+
+    /// A response body received on an h2 stream, holding `guard` until it
+    /// is dropped.
+    pub(crate) fn received(stream: h2::RecvStream, guard: Option<Box<dyn Send + Sync>>) -> Body {
+        Body {
+            inner: Inner::Received {
+                stream,
+                data_done: false,
+                _guard: guard,
+            },
+        }
+    }
+
     /// Frames from a stream.
     pub(crate) fn from_stream(stream: FrameStream) -> Body {
         Body {
@@ -136,6 +171,7 @@ impl fmt::Debug for Body {
             Inner::Once { .. } => "once",
             Inner::Stream(_) => "stream",
             Inner::Incoming(_) => "incoming",
+            Inner::Received { .. } => "received",
             Inner::Boxed(_) => "boxed",
         };
         f.debug_tuple("Body").field(&kind).finish()
@@ -162,6 +198,9 @@ impl http_body::Body for Body {
             Inner::Incoming(body) => Pin::new(body)
                 .poll_frame(cx)
                 .map(|frame| frame.map(|result| result.map_err(super::errors::from_hyper))),
+            Inner::Received {
+                stream, data_done, ..
+            } => poll_received(stream, data_done, cx),
             Inner::Boxed(body) => body.as_mut().poll_frame(cx),
         }
     }
@@ -172,6 +211,7 @@ impl http_body::Body for Body {
             Inner::Once { data, trailers } => data.is_none() && trailers.is_none(),
             Inner::Stream(_) => false,
             Inner::Incoming(body) => body.is_end_stream(),
+            Inner::Received { stream, .. } => stream.is_end_stream(),
             Inner::Boxed(body) => body.is_end_stream(),
         }
     }
@@ -188,8 +228,35 @@ impl http_body::Body for Body {
             }
             Inner::Stream(_) => SizeHint::default(),
             Inner::Incoming(body) => body.size_hint(),
+            Inner::Received { .. } => SizeHint::default(),
             Inner::Boxed(body) => body.size_hint(),
         }
+    }
+}
+
+/// The next frame of an h2 response: its DATA frames, each given back to
+/// the flow-control window as it is read, then its trailers.
+fn poll_received(
+    stream: &mut h2::RecvStream,
+    data_done: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+    let failed = |e| super::errors::from_h2_error(e, "response body failed");
+    if !*data_done {
+        match std::task::ready!(stream.poll_data(cx)) {
+            Some(Ok(data)) => {
+                // Releasing can fail only on a stream already closed.
+                let _ = stream.flow_control().release_capacity(data.len());
+                return Poll::Ready(Some(Ok(Frame::data(data))));
+            }
+            Some(Err(error)) => return Poll::Ready(Some(Err(failed(error)))),
+            None => *data_done = true,
+        }
+    }
+    match std::task::ready!(stream.poll_trailers(cx)) {
+        Ok(Some(trailers)) => Poll::Ready(Some(Ok(Frame::trailers(trailers)))),
+        Ok(None) => Poll::Ready(None),
+        Err(error) => Poll::Ready(Some(Err(failed(error)))),
     }
 }
 

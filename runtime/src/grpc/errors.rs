@@ -36,6 +36,16 @@ fn from_h2(h2: &h2::Error) -> Option<(Code, String)> {
     Some((from_reason(reason), format!("stream reset: {reason:?}")))
 }
 
+/// Maps an h2 error to a status that keeps the error as its source;
+/// `context` says what failed when h2's error names neither a reset nor a
+/// lost connection.
+pub(crate) fn from_h2_error(error: h2::Error, context: &str) -> Status {
+    match from_h2(&error) {
+        Some((code, message)) => Status::from_error(code, message, error),
+        None => Status::from_error(Code::Unavailable, format!("{context}: {error}"), error),
+    }
+}
+
 /// Maps a hyper error (connection or stream level) to a status that keeps
 /// the error as its source.
 pub(crate) fn from_hyper(error: hyper::Error) -> Status {

@@ -199,15 +199,18 @@ impl<T: Message> Stream for Streaming<T> {
                             && this.side == Side::Client
                         {
                             this.status_seen = true;
-                            match Status::from_headers(&trailers) {
-                                Some(status) if status.code() == Code::Ok => {
-                                    this.trailers = Some(Metadata::from_header_map(trailers));
-                                }
-                                Some(status) => return this.fail(status),
-                                None => {
-                                    return this
-                                        .fail(Status::internal("trailers without grpc-status"));
-                                }
+                            // An OK status needs no `Status` built (which
+                            // copies the map): read the code alone first.
+                            let code = trailers
+                                .get(crate::grpc::headers::GRPC_STATUS)
+                                .map(crate::grpc::status::parse_code);
+                            if code == Some(Some(Code::Ok)) {
+                                this.trailers = Some(Metadata::from_header_map(trailers));
+                            } else {
+                                let status = Status::from_headers(&trailers).unwrap_or_else(|| {
+                                    Status::internal("trailers without grpc-status")
+                                });
+                                return this.fail(status);
                             }
                         }
                     }

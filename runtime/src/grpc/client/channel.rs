@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::client::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::backoff::Backoff;
@@ -777,39 +777,34 @@ impl Endpoint {
     }
 
     /// An HTTP/2 connection to `address`; the caller runs the connection.
+    /// Keepalive pings, when on, go out only while `in_flight` counts
+    /// calls, unless the endpoint keeps them up while idle.
     pub(crate) async fn http2_handshake(
         &self,
         address: &Address,
         keepalive_interval: Option<Duration>,
+        in_flight: Arc<std::sync::atomic::AtomicUsize>,
     ) -> Result<
         (
-            http2::SendRequest<Body>,
-            impl Future<Output = hyper::Result<()>> + Send + 'static,
+            super::http2::Sender,
+            impl Future<Output = Result<(), super::http2::Ended>> + Send + 'static,
             Ends,
         ),
         Status,
     > {
         let (stream, ends) = self.open(address).await?;
-        let mut builder = http2::Builder::new(TokioExecutor::new());
-        builder
-            .timer(TokioTimer::new())
-            .initial_stream_window_size(self.initial_stream_window_size)
-            .initial_connection_window_size(self.initial_connection_window_size)
-            .keep_alive_interval(keepalive_interval)
-            .keep_alive_timeout(self.keepalive_timeout)
-            .keep_alive_while_idle(self.keepalive_while_idle)
-            // Calls this client cancels (deadlines, drops) are remembered
-            // long enough that the server's frames still in flight for them
-            // are ignored. With h2's small default, the forgotten ones made
-            // h2 reset them "on its own", and after 1024 of those over the
-            // connection's life it closed the connection, failing every call
-            // on it with UNAVAILABLE (the soak, RELIABILITY.md).
-            .max_concurrent_reset_streams(1024)
-            .max_local_error_reset_streams(100_000);
-        let (sender, connection) = builder
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(errors::from_hyper)?;
+        let keepalive = keepalive_interval.map(|interval| super::http2::Keepalive {
+            interval,
+            timeout: self.keepalive_timeout,
+            while_idle: self.keepalive_while_idle,
+            in_flight,
+        });
+        let settings = super::http2::Settings {
+            stream_window: self.initial_stream_window_size,
+            connection_window: self.initial_connection_window_size,
+            keepalive,
+        };
+        let (sender, connection) = super::http2::handshake(stream, settings).await?;
         Ok((sender, connection, ends))
     }
 }
@@ -1411,7 +1406,7 @@ impl tower_service::Service<http::Request<Body>> for Channel {
     fn call(&mut self, mut request: http::Request<Body>) -> ChannelFuture {
         let endpoint = &self.inner.endpoint;
         if request.uri().scheme().is_none() {
-            let mut parts = request.uri().clone().into_parts();
+            let mut parts = std::mem::take(request.uri_mut()).into_parts();
             parts.scheme = endpoint.uri.scheme().cloned();
             parts.authority = endpoint.uri.authority().cloned();
             if let Ok(uri) = http::Uri::from_parts(parts) {
@@ -1476,7 +1471,11 @@ impl tower_service::Service<http::Request<Body>> for Channel {
             let send = async {
                 match policy {
                     None => channel.attempt(request, wait_for_ready).await,
-                    Some(policy) => retry::run(&channel, request, policy, wait_for_ready).await,
+                    // Boxed: the retry machinery's state is large, and
+                    // calls without a policy should not carry it.
+                    Some(policy) => {
+                        Box::pin(retry::run(&channel, request, policy, wait_for_ready)).await
+                    }
                 }
             };
             let result = match deadline {

@@ -53,6 +53,8 @@ pub struct Grpc<T = Channel> {
     origin: Option<(http::uri::Scheme, http::uri::Authority)>,
     codec: Codec,
     accept: Vec<Encoding>,
+    /// `accept` as the `grpc-accept-encoding` value (`None`: empty).
+    accept_header: Option<HeaderValue>,
     interceptors: Arc<[Arc<dyn Interceptor>]>,
 }
 
@@ -82,6 +84,7 @@ impl<T> Grpc<T> {
             origin: None,
             codec: Codec::default(),
             accept: SUPPORTED.to_vec(),
+            accept_header: accept_header(SUPPORTED),
             interceptors: Arc::new([]),
         }
     }
@@ -132,6 +135,7 @@ impl<T> Grpc<T> {
             .copied()
             .filter(|e| e.is_supported())
             .collect();
+        self.accept_header = accept_header(&self.accept);
         self
     }
 
@@ -424,9 +428,11 @@ impl<T: GrpcTransport> Grpc<T> {
         }
         let (metadata, extensions, timeout, ()) = head.into_parts();
         let deadline = timeout.map(timeout::after);
-        let mut request = http::Request::post(self.uri_for(path)?)
-            .body(body)
-            .map_err(|e| Status::from_error(Code::Internal, "cannot build request", e))?;
+        // Built in place: `http::request::Builder` moves its parts at
+        // every step.
+        let mut request = http::Request::new(body);
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = self.uri_for(path)?;
         *request.extensions_mut() = extensions;
         self.write_headers(request.headers_mut(), metadata, timeout);
 
@@ -502,11 +508,8 @@ impl<T: GrpcTransport> Grpc<T> {
         headers
             .entry(header::USER_AGENT)
             .or_insert(HeaderValue::from_static(super::USER_AGENT));
-        if !self.accept.is_empty() {
-            headers.insert(
-                GRPC_ACCEPT_ENCODING,
-                compression::accept_value(&self.accept),
-            );
+        if let Some(accept) = &self.accept_header {
+            headers.insert(GRPC_ACCEPT_ENCODING, accept.clone());
         }
         if let Some(encoding) = self.codec.send {
             headers.insert(GRPC_ENCODING, HeaderValue::from_static(encoding.as_str()));
@@ -528,6 +531,11 @@ impl<T: GrpcTransport> Grpc<T> {
             },
         }
     }
+}
+
+/// The `grpc-accept-encoding` value for `encodings`, if any.
+fn accept_header(encodings: &[Encoding]) -> Option<HeaderValue> {
+    (!encodings.is_empty()).then(|| compression::accept_value(encodings))
 }
 
 fn split<T>(request: Request<T>) -> (Request<()>, T) {

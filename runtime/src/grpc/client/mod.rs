@@ -9,6 +9,7 @@ mod connector;
 #[cfg(feature = "dns")]
 mod dns;
 mod grpc;
+mod http2;
 mod limits;
 mod resolver;
 mod retry;

@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 
 use hyper::body::Incoming;
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http1;
 
 use super::backoff::Schedule;
 use super::balancer::ConnectivityState;
 use super::channel::Endpoint;
+use super::http2;
 use super::target::Address;
-use crate::grpc::body::{Body, Guarded};
+use crate::grpc::body::Body;
 use crate::grpc::errors;
 use crate::grpc::status::Status;
 
@@ -65,7 +66,8 @@ pub(crate) struct Subchannel {
     /// Reconnect at once when the connection ends (every policy but
     /// `pick_first`, which waits for the next call).
     eager: AtomicBool,
-    in_flight: AtomicUsize,
+    /// Calls in flight on the connection (shared with its keepalive).
+    in_flight: Arc<AtomicUsize>,
     /// `healthCheckConfig.serviceName`: each connection watches this
     /// service's health and counts as ready only while it is `SERVING`.
     health_service: Mutex<Option<String>>,
@@ -86,7 +88,7 @@ enum Health {
 struct State {
     connectivity: ConnectivityState,
     /// The HTTP/2 connection, when ready.
-    sender: Option<http2::SendRequest<Body>>,
+    sender: Option<http2::Sender>,
     /// Which connection `sender` is, so a late notice of an older one's
     /// end changes nothing.
     generation: u64,
@@ -156,7 +158,7 @@ impl Subchannel {
                 socket: None,
             }),
             eager: AtomicBool::new(eager),
-            in_flight: AtomicUsize::new(0),
+            in_flight: Arc::new(AtomicUsize::new(0)),
             health_service: Mutex::new(None),
             channelz: std::sync::OnceLock::new(),
         })
@@ -372,7 +374,10 @@ impl Subchannel {
             .endpoint
             .keepalive_interval()
             .map(|i| i * (1 << doublings));
-        let (sender, connection, ends) = self.endpoint.http2_handshake(address, keepalive).await?;
+        let (sender, connection, ends) = self
+            .endpoint
+            .http2_handshake(address, keepalive, self.in_flight.clone())
+            .await?;
         let socket = match (self.channelz(), ends) {
             (Some(entry), Some((local, remote))) => {
                 Some(Arc::new(crate::channelz::connection(entry, local, remote)))
@@ -419,7 +424,7 @@ impl Subchannel {
             };
             if let Err(error) = ended {
                 tracing::debug!(%error, "client connection ended with an error");
-                if too_many_pings(&error) {
+                if error.too_many_pings() {
                     let doublings = subchannel
                         .events
                         .keepalive_doublings
@@ -462,9 +467,9 @@ impl Subchannel {
         self.connection_ended(generation);
     }
 
-    fn ready_sender(&self) -> Option<http2::SendRequest<Body>> {
-        let state = self.lock();
-        state.sender.as_ref().filter(|s| !s.is_closed()).cloned()
+    fn ready_sender(&self) -> Option<http2::Sender> {
+        // The connection's task forgets the sender when it ends.
+        self.lock().sender.clone()
     }
 
     /// Sends `request` on this subchannel's connection.
@@ -475,37 +480,21 @@ impl Subchannel {
         if self.endpoint.http1 {
             return self.send_http1(request).await;
         }
-        let Some(mut sender) = self.ready_sender() else {
+        let Some(sender) = self.ready_sender() else {
             self.connection_lost();
             return Err(SendError::Unsent(
                 Box::new(request),
                 Status::unavailable("connection closed"),
             ));
         };
-        if let Err(error) = sender.ready().await {
-            self.connection_lost();
-            return Err(SendError::Unsent(
-                Box::new(request),
-                errors::from_hyper(error),
-            ));
-        }
-        let guard = InFlight::start(self);
-        match sender.try_send_request(request).await {
-            Ok(response) => Ok(response.map(|body| Guarded::wrap(Body::incoming(body), guard))),
-            Err(mut error) => {
-                if sender.is_closed() {
+        let guard: Box<dyn Send + Sync> = Box::new(InFlight::start(self));
+        match sender.send(request, Some(guard)).await {
+            Ok(response) => Ok(response),
+            Err(error) => {
+                if matches!(error, SendError::Unsent(..)) {
                     self.connection_lost();
                 }
-                // A request hyper hands back never reached the server (the
-                // connection closed or went away first): it may go
-                // elsewhere, as if never sent.
-                match error.take_message() {
-                    Some(request) => {
-                        let status = errors::from_hyper(error.into_error());
-                        Err(SendError::Unsent(Box::new(request), status))
-                    }
-                    None => Err(SendError::Failed(errors::from_hyper(error.into_error()))),
-                }
+                Err(error)
             }
         }
     }
@@ -589,7 +578,7 @@ impl Subchannel {
 async fn watch_health(
     subchannel: Weak<Subchannel>,
     generation: u64,
-    sender: http2::SendRequest<Body>,
+    sender: http2::Sender,
     service: String,
 ) {
     use crate::health::{HealthCheckRequest, HealthCheckResponse, ServingStatus};
@@ -668,7 +657,7 @@ async fn watch_health(
 /// A transport of one connection, for the health watch that must run on
 /// it (and no other).
 #[derive(Clone)]
-struct Direct(http2::SendRequest<Body>);
+struct Direct(http2::Sender);
 
 impl tower_service::Service<http::Request<Body>> for Direct {
     type Response = http::Response<Body>;
@@ -681,32 +670,16 @@ impl tower_service::Service<http::Request<Body>> for Direct {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let mut sender = self.0.clone();
+        let sender = self.0.clone();
         Box::pin(async move {
-            sender.ready().await.map_err(errors::from_hyper)?;
-            let response = sender
-                .send_request(request)
+            sender
+                .send(request, None)
                 .await
-                .map_err(errors::from_hyper)?;
-            Ok(response.map(Body::incoming))
+                .map_err(|error| match error {
+                    SendError::Unsent(_, status) | SendError::Failed(status) => status,
+                })
         })
     }
-}
-
-/// A server's GOAWAY `ENHANCE_YOUR_CALM` with debug data `too_many_pings`
-/// (h2 shows the debug data only in its message).
-fn too_many_pings(error: &hyper::Error) -> bool {
-    let mut source = std::error::Error::source(error);
-    while let Some(error) = source {
-        if let Some(h2) = error.downcast_ref::<h2::Error>() {
-            return h2.is_go_away()
-                && h2.is_remote()
-                && h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM)
-                && h2.to_string().contains("too_many_pings");
-        }
-        source = error.source();
-    }
-    false
 }
 
 /// Counts a call on its subchannel until its response body is done.
