@@ -1179,6 +1179,47 @@ async fn a_client_told_too_many_pings_doubles_its_keepalive_interval() {
 }
 
 #[tokio::test]
+async fn a_connection_whose_pings_go_unanswered_is_dropped_and_made_again() {
+    // A server that completes the HTTP/2 handshake and then stops reading:
+    // its connections never answer a PING.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let server = tokio::spawn({
+        let accepted = accepted.clone();
+        async move {
+            let mut held = Vec::new();
+            loop {
+                let (tcp, _) = listener.accept().await.unwrap();
+                accepted.fetch_add(1, Ordering::SeqCst);
+                if let Ok(connection) = h2::server::handshake(tcp).await {
+                    held.push(connection);
+                }
+            }
+        }
+    });
+    let channel = Endpoint::new(format!("http://{addr}"))
+        .unwrap()
+        .http2_keepalive_interval(Duration::from_millis(100))
+        .http2_keepalive_timeout(Duration::from_millis(200))
+        .http2_keepalive_while_idle(true)
+        .backoff(protocall::client::Backoff::default().initial(Duration::from_millis(50)))
+        .service_config(ServiceConfig::from_json(ROUND_ROBIN).unwrap())
+        .unwrap()
+        .connect_lazy();
+    channel.state(true);
+    // Each connection is dropped ~300 ms after it opens; round_robin opens
+    // the next at once (after the backoff).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let accepted = accepted.load(Ordering::SeqCst);
+    server.abort();
+    assert!(
+        (2..=8).contains(&accepted),
+        "connections accepted in 1.5 s: {accepted}"
+    );
+}
+
+#[tokio::test]
 async fn a_hedge_the_throttle_stops_while_it_waits_ends_with_the_last_failure() {
     let a = serve("127.0.0.1", "a").await;
     *a.backend.always_fail.lock().unwrap() = Some(Some("200".into()));
