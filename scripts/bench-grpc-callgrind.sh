@@ -17,7 +17,10 @@
 # are deterministic up to how calls batch per wake-up, which concurrency
 # (CONC = "CONNECTIONS STREAMS", default "1 1": one call at a time) changes.
 # Kernel time (syscalls) is not counted: see the CPU figures of
-# scripts/bench-grpc.sh for that.
+# scripts/bench-grpc.sh for that, and scripts/bench-grpc-syscalls.sh for
+# syscalls and context switches per call. The same profiles give heap
+# allocations per call: calls to malloc, calloc, realloc, posix_memalign
+# and aligned_alloc (scripts/lib/callgrind_calls.py), (2N - N) / N again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,12 +63,15 @@ stop_all() {
     SERVER=
     LOAD=
 }
-trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-# count IMPL SCENARIO CALLS [OUTFILE] -> server instructions collected
+PROFILES=$(mktemp -d)
+trap 'stop_all; rm -rf "$PROFILES"' EXIT
+ALLOC='^(malloc|calloc|realloc|posix_memalign|aligned_alloc)$'
+
+# count IMPL SCENARIO CALLS OUTFILE -> server instructions collected
 count() {
-    local impl=$1 scenario=$2 calls=$3 out=${4:-/dev/null} log
+    local impl=$1 scenario=$2 calls=$3 out=$4 log
     log=$(mktemp)
     local server=("$BIN/grpc_server" "$impl" "$PORT")
     [[ "$impl" = connectrpc ]] && server=("$CRPC_TARGET/release/connectrpc_server" "$PORT")
@@ -91,22 +97,28 @@ header="| scenario |"
 rule="| --- |"
 for impl in "${SERVERS[@]}"; do header="$header $impl instr/call |"; rule="$rule ---: |"; done
 for impl in "${SERVERS[@]:1}"; do header="$header protocall/$impl |"; rule="$rule ---: |"; done
+for impl in "${SERVERS[@]}"; do header="$header $impl allocs/call |"; rule="$rule ---: |"; done
 echo "$header"
 echo "$rule"
 for scenario in $SCENARIOS; do
-    declare -A per=()
+    declare -A per=() allocs=()
     for impl in "${SERVERS[@]}"; do
-        out=/dev/null
-        [[ -n "${CALLGRIND_OUT:-}" ]] && out="$CALLGRIND_OUT/callgrind.out.$impl.$scenario"
-        a=$(count "$impl" "$scenario" "$N")
-        b=$(count "$impl" "$scenario" $((2 * N)) "$out")
+        first="$PROFILES/callgrind.out.$impl.$scenario.n"
+        second="$PROFILES/callgrind.out.$impl.$scenario.2n"
+        a=$(count "$impl" "$scenario" "$N" "$first")
+        b=$(count "$impl" "$scenario" $((2 * N)) "$second")
         [[ -n "$a" && -n "$b" ]] || { echo "no count for $impl $scenario" >&2; exit 1; }
         per[$impl]=$(((b - a) / N))
+        allocs[$impl]=$(awk -v a="$(python3 scripts/lib/callgrind_calls.py "$first" "$ALLOC")" \
+            -v b="$(python3 scripts/lib/callgrind_calls.py "$second" "$ALLOC")" -v n="$N" \
+            'BEGIN { printf "%.1f", (b - a) / n }')
+        [[ -z "${CALLGRIND_OUT:-}" ]] || cp "$second" "$CALLGRIND_OUT/callgrind.out.$impl.$scenario"
     done
     row="| $scenario |"
     for impl in "${SERVERS[@]}"; do row="$row ${per[$impl]} |"; done
     for impl in "${SERVERS[@]:1}"; do
         row="$row $(awk -v a="${per[protocall]}" -v b="${per[$impl]}" 'BEGIN { printf "%.2f", a / b }') |"
     done
+    for impl in "${SERVERS[@]}"; do row="$row ${allocs[$impl]} |"; done
     echo "$row"
 done

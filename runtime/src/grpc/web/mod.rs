@@ -167,21 +167,26 @@ impl Dialect {
     fn from_content_type(content_type: &str) -> Option<Dialect> {
         // Parameters (`; charset=utf-8`) do not change the protocol.
         let essence = content_type.split(';').next().unwrap_or("").trim();
-        let essence = essence.to_ascii_lowercase();
-        let (wire, codec) = match essence.as_str() {
-            "application/grpc" | "application/grpc+proto" => (Wire::Grpc, Codec::Proto),
-            "application/grpc+json" => (Wire::Grpc, Codec::Json),
-            "application/grpc-web" | "application/grpc-web+proto" => {
+        // Lowercased in a stack buffer: no allocation per request. Longer
+        // than any name below means none of them.
+        let mut lower = [0u8; 32];
+        let buffer = lower.get_mut(..essence.len())?;
+        buffer.copy_from_slice(essence.as_bytes());
+        buffer.make_ascii_lowercase();
+        let (wire, codec) = match &*buffer {
+            b"application/grpc" | b"application/grpc+proto" => (Wire::Grpc, Codec::Proto),
+            b"application/grpc+json" => (Wire::Grpc, Codec::Json),
+            b"application/grpc-web" | b"application/grpc-web+proto" => {
                 (Wire::GrpcWeb { text: false }, Codec::Proto)
             }
-            "application/grpc-web+json" => (Wire::GrpcWeb { text: false }, Codec::Json),
-            "application/grpc-web-text" | "application/grpc-web-text+proto" => {
+            b"application/grpc-web+json" => (Wire::GrpcWeb { text: false }, Codec::Json),
+            b"application/grpc-web-text" | b"application/grpc-web-text+proto" => {
                 (Wire::GrpcWeb { text: true }, Codec::Proto)
             }
-            "application/proto" => (Wire::ConnectUnary, Codec::Proto),
-            "application/json" => (Wire::ConnectUnary, Codec::Json),
-            "application/connect+proto" => (Wire::ConnectStream, Codec::Proto),
-            "application/connect+json" => (Wire::ConnectStream, Codec::Json),
+            b"application/proto" => (Wire::ConnectUnary, Codec::Proto),
+            b"application/json" => (Wire::ConnectUnary, Codec::Json),
+            b"application/connect+proto" => (Wire::ConnectStream, Codec::Proto),
+            b"application/connect+json" => (Wire::ConnectStream, Codec::Json),
             _ => return None,
         };
         if codec == Codec::Json && !cfg!(feature = "json") {
@@ -428,4 +433,29 @@ fn custom_metadata(headers: &HeaderMap) -> impl Iterator<Item = (&http::HeaderNa
     headers
         .iter()
         .filter(|(name, _)| !super::metadata::is_reserved(name.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_match_without_case_or_parameters() {
+        let of = |ct: &str| Dialect::from_content_type(ct).map(|d| (d.wire, d.codec));
+        assert_eq!(of("application/grpc"), Some((Wire::Grpc, Codec::Proto)));
+        assert_eq!(of("Application/GRPC+Proto"), Some((Wire::Grpc, Codec::Proto)));
+        assert_eq!(
+            of("application/grpc-web-text+proto; charset=utf-8"),
+            Some((Wire::GrpcWeb { text: true }, Codec::Proto))
+        );
+        assert_eq!(
+            of(" application/connect+proto "),
+            Some((Wire::ConnectStream, Codec::Proto))
+        );
+        assert_eq!(of("application/grpcx"), None);
+        assert_eq!(of(""), None);
+        // Longer than any known name, ASCII or not.
+        assert_eq!(of(&"application/grpc".repeat(4)), None);
+        assert_eq!(of("application/grpç"), None);
+    }
 }
