@@ -120,7 +120,7 @@ if [[ "$CALLGRIND" = 1 ]]; then
         header="| call |"
         rule="| --- |"
         for client in "${clients[@]}"; do header="$header $client |"; rule="$rule ---: |"; done
-        echo "$header | protocall/tonic |"
+        echo "$header protocall/tonic |"
         echo "$rule ---: |"
         for request in $SCENARIOS; do
             [[ "$request" = single ]] && continue
