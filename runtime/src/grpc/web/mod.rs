@@ -443,7 +443,10 @@ mod tests {
     fn content_types_match_without_case_or_parameters() {
         let of = |ct: &str| Dialect::from_content_type(ct).map(|d| (d.wire, d.codec));
         assert_eq!(of("application/grpc"), Some((Wire::Grpc, Codec::Proto)));
-        assert_eq!(of("Application/GRPC+Proto"), Some((Wire::Grpc, Codec::Proto)));
+        assert_eq!(
+            of("Application/GRPC+Proto"),
+            Some((Wire::Grpc, Codec::Proto))
+        );
         assert_eq!(
             of("application/grpc-web-text+proto; charset=utf-8"),
             Some((Wire::GrpcWeb { text: true }, Codec::Proto))
