@@ -1282,3 +1282,96 @@ async fn streams_past_max_concurrent_streams_are_refused_and_others_are_served()
     })
     .await;
 }
+
+/// A stream sending most of a 1 MiB `Req` (600 KiB of it) and then
+/// nothing: its message stays incomplete on the server.
+fn half_sent_message(client: &mut h2::client::SendRequest<Bytes>, server: &TestServer) -> Held {
+    const CLAIMED: usize = 1 << 20;
+    // `Req { payload }`: tag 0x0a, a 3-byte varint length, then the string.
+    let text = CLAIMED - 4;
+    let mut bytes = vec![0];
+    bytes.extend_from_slice(&(CLAIMED as u32).to_be_bytes());
+    bytes.extend_from_slice(&[
+        0x0a,
+        (text & 0x7f) as u8 | 0x80,
+        ((text >> 7) & 0x7f) as u8 | 0x80,
+        (text >> 14) as u8,
+    ]);
+    bytes.resize(5 + 600 * 1024, b'a');
+    let (response, mut body) = client.send_request(unary_request(server), false).unwrap();
+    body.send_data(Bytes::from(bytes), false).unwrap();
+    Held {
+        response,
+        _body: body,
+    }
+}
+
+struct Held {
+    response: h2::client::ResponseFuture,
+    _body: h2::SendStream<Bytes>,
+}
+
+/// How many of `held` the server answered within `wait`, each with
+/// `grpc-status: 8`; the others are given back unanswered.
+async fn answered(held: Vec<Held>, wait: Duration) -> (usize, Vec<Held>) {
+    let mut waiting = Vec::new();
+    let mut refused = 0;
+    let answers = futures_util::future::join_all(held.into_iter().map(|mut held| async move {
+        let answer = tokio::time::timeout(wait, &mut held.response).await;
+        (held, answer)
+    }))
+    .await;
+    for (held, answer) in answers {
+        match answer {
+            Err(_) => waiting.push(held),
+            Ok(response) => {
+                let response = response.expect("an answer, not a reset");
+                let status = response.headers().get("grpc-status").cloned();
+                assert_eq!(
+                    status.as_ref().map(|s| s.as_bytes()),
+                    Some(&b"8"[..]),
+                    "{response:?}"
+                );
+                refused += 1;
+            }
+        }
+    }
+    (refused, waiting)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incomplete_messages_past_the_connection_budget_are_refused_and_others_are_served() {
+    bounded(async {
+        let svc = Svc::default();
+        let server =
+            protocall::Server::builder().max_buffered_message_bytes_per_connection(Some(2 << 20));
+        let server = spawn(router(server, &svc)).await;
+        let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let (client, connection) = h2::client::Builder::new()
+            .initial_window_size(4 << 20)
+            .initial_connection_window_size(16 << 20)
+            .handshake::<_, Bytes>(tcp)
+            .await
+            .unwrap();
+        let connection = tokio::spawn(connection);
+        let mut client = client.ready().await.unwrap();
+        // Six streams of 600 KiB each against 2 MiB: at most three fit.
+        let held: Vec<Held> = (0..6)
+            .map(|_| half_sent_message(&mut client, &server))
+            .collect();
+        let (refused, waiting) = answered(held, Duration::from_secs(3)).await;
+        assert!((3..=5).contains(&refused), "{refused} of 6 streams refused");
+        probe(&server).await;
+        // The streams given up give their bytes back: three more fit.
+        drop(waiting);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let held: Vec<Held> = (0..3)
+            .map(|_| half_sent_message(&mut client, &server))
+            .collect();
+        let (refused, waiting) = answered(held, Duration::from_secs(1)).await;
+        assert_eq!(refused, 0, "the budget came back");
+        assert_eq!(waiting.len(), 3);
+        assert!(!connection.is_finished(), "the connection stays open");
+    })
+    .await;
+}

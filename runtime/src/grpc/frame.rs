@@ -159,6 +159,48 @@ pub(crate) fn encode_into<M: Message>(
 /// typical messages fit one allocation; larger ones grow as data arrives.
 const PREFETCH: usize = 64 * 1024;
 
+/// Bytes of incomplete messages one connection may hold across all its
+/// streams (`Server::max_buffered_message_bytes_per_connection`): the
+/// flow-control windows do not bound them, since a decoder takes bytes out
+/// of the window as they arrive.
+#[derive(Debug)]
+pub(crate) struct MessageBudget {
+    limit: usize,
+    used: std::sync::atomic::AtomicUsize,
+}
+
+impl MessageBudget {
+    pub(crate) fn new(limit: usize) -> std::sync::Arc<MessageBudget> {
+        std::sync::Arc::new(MessageBudget {
+            limit,
+            used: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    /// Takes `n` bytes; false (and nothing taken) past the limit.
+    fn charge(&self, n: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(n).filter(|&total| total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, n: usize) {
+        self.used.fetch_sub(n, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    #[cfg(test)]
+    fn used(&self) -> usize {
+        self.used.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// A request's extension: its connection's [`MessageBudget`].
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectionBudget(pub(crate) std::sync::Arc<MessageBudget>);
+
 /// Reassembles frames from HTTP/2 data chunks.
 #[derive(Debug)]
 pub(crate) struct FrameDecoder {
@@ -174,6 +216,18 @@ pub(crate) struct FrameDecoder {
     pending: Option<(bool, usize)>,
     /// Limits of decoding the messages (see [`decode_message`]).
     options: crate::DecodeOptions,
+    /// The connection's budget for partial messages, and what this decoder
+    /// holds of it.
+    budget: Option<std::sync::Arc<MessageBudget>>,
+    charged: usize,
+}
+
+impl Drop for FrameDecoder {
+    fn drop(&mut self) {
+        if let Some(budget) = &self.budget {
+            budget.release(self.charged);
+        }
+    }
 }
 
 impl FrameDecoder {
@@ -185,12 +239,47 @@ impl FrameDecoder {
             max_decode,
             pending: None,
             options: crate::DecodeOptions::new(),
+            budget: None,
+            charged: 0,
         }
     }
 
     /// The same decoder, its messages decoded under `options`.
-    pub(crate) fn with_options(self, options: crate::DecodeOptions) -> FrameDecoder {
-        FrameDecoder { options, ..self }
+    pub(crate) fn with_options(mut self, options: crate::DecodeOptions) -> FrameDecoder {
+        self.options = options;
+        self
+    }
+
+    /// The same decoder, holding the bytes of its incomplete message out of
+    /// `budget`: one that would pass the budget's limit fails the stream
+    /// with `RESOURCE_EXHAUSTED`.
+    pub(crate) fn with_budget(mut self, budget: std::sync::Arc<MessageBudget>) -> FrameDecoder {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Brings the bytes charged to the budget to what is buffered now.
+    fn settle(&mut self) -> Result<(), Status> {
+        let Some(budget) = &self.budget else {
+            return Ok(());
+        };
+        let held = self.available();
+        if held == self.charged {
+            // The common case: whole messages in each chunk, nothing held.
+            return Ok(());
+        }
+        if held > self.charged {
+            if !budget.charge(held - self.charged) {
+                return Err(Status::resource_exhausted(format!(
+                    "the connection's incomplete messages would pass {} bytes",
+                    budget.limit
+                )));
+            }
+        } else {
+            budget.release(self.charged - held);
+        }
+        self.charged = held;
+        Ok(())
     }
 
     /// What the messages are decoded under.
@@ -243,6 +332,12 @@ impl FrameDecoder {
     /// The next complete message (decompressed), and whether it arrived
     /// compressed.
     pub(crate) fn next(&mut self) -> Result<Option<(Bytes, bool)>, Status> {
+        let next = self.next_frame()?;
+        self.settle()?;
+        Ok(next)
+    }
+
+    fn next_frame(&mut self) -> Result<Option<(Bytes, bool)>, Status> {
         let (compressed, len) = match self.pending {
             Some(header) => header,
             None => {
@@ -363,6 +458,37 @@ mod tests {
         }
         assert_eq!(out, ["first", "second"]);
         assert!(!decoder.has_partial());
+    }
+
+    #[test]
+    fn a_connection_budget_bounds_incomplete_messages_across_streams() {
+        let budget = super::MessageBudget::new(1000);
+        let partial = |claimed: u32, have: usize| {
+            let mut bytes = vec![0];
+            bytes.extend_from_slice(&claimed.to_be_bytes());
+            bytes.resize(5 + have, 7);
+            Bytes::from(bytes)
+        };
+        let mut a = FrameDecoder::new(None, 1 << 20).with_budget(budget.clone());
+        a.push(partial(900, 595));
+        assert!(a.next().unwrap().is_none());
+        assert_eq!(budget.used(), 595, "the bytes after the prefix");
+        // A second stream's 500 buffered bytes would pass 1,000.
+        let mut b = FrameDecoder::new(None, 1 << 20).with_budget(budget.clone());
+        b.push(partial(900, 495));
+        let error = b.next().unwrap_err();
+        assert_eq!(error.code(), crate::Code::ResourceExhausted, "{error:?}");
+        assert_eq!(budget.used(), 595, "the refused bytes are not charged");
+        drop(b);
+        // The first completes its message: its bytes go back.
+        a.push(Bytes::from(vec![7; 305]));
+        assert_eq!(a.next().unwrap().unwrap().0.len(), 900);
+        assert_eq!(budget.used(), 0);
+        a.push(partial(900, 100));
+        assert!(a.next().unwrap().is_none());
+        assert_eq!(budget.used(), 100);
+        drop(a);
+        assert_eq!(budget.used(), 0, "a dropped decoder gives its bytes back");
     }
 
     #[test]

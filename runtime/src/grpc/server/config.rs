@@ -93,6 +93,9 @@ pub(crate) struct Http2Config {
     pub(crate) max_connection_idle: Option<Duration>,
     /// The keepalive pings clients may send (`None`: any).
     pub(crate) ping_policy: Option<super::ping_policy::PingPolicy>,
+    /// Bytes of incomplete request messages one connection may hold
+    /// across its streams (`None`: no limit but each message's own).
+    pub(crate) max_buffered_message_bytes: Option<usize>,
 }
 
 impl Default for Http2Config {
@@ -127,6 +130,9 @@ impl Default for Http2Config {
             // As grpc's servers: pings at most every 5 minutes, none
             // without calls.
             ping_policy: Some(super::ping_policy::PingPolicy::default()),
+            // 16 messages of the default 4 MiB limit at once; without a
+            // cap, 1,024 streams × 4 MiB = 4 GiB per connection.
+            max_buffered_message_bytes: Some(64 << 20),
         }
     }
 }

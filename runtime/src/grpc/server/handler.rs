@@ -13,7 +13,7 @@ use super::service::{Call, ResponseFuture};
 use crate::grpc::body::Body;
 use crate::grpc::compression::{self, Encoding};
 use crate::grpc::encode::ResponseFrames;
-use crate::grpc::frame::{Codec, FrameDecoder, encode};
+use crate::grpc::frame::{Codec, ConnectionBudget, FrameDecoder, encode};
 use crate::grpc::metadata::Metadata;
 use crate::grpc::request::{Deadline, MessageCompression, Request, RequestCompressed, Response};
 use crate::grpc::status::{Code, Status};
@@ -192,8 +192,11 @@ pub(crate) fn panic_status(panic: &(dyn std::any::Any + Send)) -> Status {
 /// Splits the call into its metadata/extensions and a message stream.
 fn open<In>(call: Call, context: &Context) -> (Metadata, http::Extensions, Streaming<In>) {
     let (parts, body) = call.request.into_parts();
-    let decoder = FrameDecoder::new(context.request_encoding, context.codec.max_decode)
+    let mut decoder = FrameDecoder::new(context.request_encoding, context.codec.max_decode)
         .with_options(context.codec.decode);
+    if let Some(budget) = parts.extensions.get::<ConnectionBudget>() {
+        decoder = decoder.with_budget(budget.0.clone());
+    }
     let mut extensions = parts.extensions;
     if let Some(deadline) = context.deadline {
         extensions.insert(Deadline(deadline));

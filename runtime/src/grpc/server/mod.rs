@@ -386,6 +386,22 @@ impl Server {
         self
     }
 
+    /// Bytes of incomplete request messages one connection may hold across
+    /// all its streams (default 64 MiB; `None`: only each message's
+    /// `max_decoding_message_size`). A stream whose buffered message would
+    /// pass it fails with `RESOURCE_EXHAUSTED`; the others go on. Without
+    /// it, 1,024 streams each sending most of a 4 MiB message hold 4 GiB.
+    ///
+    /// ```
+    /// use protocall::Server;
+    /// let server = Server::builder().max_buffered_message_bytes_per_connection(Some(16 << 20));
+    /// # let _ = server;
+    /// ```
+    pub fn max_buffered_message_bytes_per_connection(mut self, bytes: Option<usize>) -> Server {
+        self.http2.max_buffered_message_bytes = bytes;
+        self
+    }
+
     /// Serves at most `limit` connections at once: a connection arriving
     /// while that many are open is closed at once (default: no limit; the
     /// process's file-descriptor limit applies). Each connection costs a

@@ -152,6 +152,9 @@ where
             peer: io.remote_addr(),
             extensions: http::Extensions::new(),
             activity: lifetime.activity.clone(),
+            budget: http2.max_buffered_message_bytes.map(|limit| {
+                crate::grpc::frame::ConnectionBudget(crate::grpc::frame::MessageBudget::new(limit))
+            }),
         };
         if let Some(server) = &channelz {
             let socket = crate::channelz::accepted(server, io.local_addr(), io.remote_addr());
@@ -557,6 +560,8 @@ struct HyperService<S> {
     extensions: http::Extensions,
     /// Counts the calls in flight (for `max_connection_idle`).
     activity: Option<std::sync::Arc<Activity>>,
+    /// What the connection's incomplete request messages may hold.
+    budget: Option<crate::grpc::frame::ConnectionBudget>,
 }
 
 impl<S> hyper::service::Service<http::Request<Incoming>> for HyperService<S>
@@ -571,6 +576,9 @@ where
         let (mut parts, body) = request.into_parts();
         if let Some(peer) = self.peer {
             parts.extensions.insert(RemoteAddr(peer));
+        }
+        if let Some(budget) = &self.budget {
+            parts.extensions.insert(budget.clone());
         }
         if !self.extensions.is_empty() {
             parts.extensions.extend(self.extensions.clone());
