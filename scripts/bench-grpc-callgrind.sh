@@ -23,6 +23,7 @@
 # and aligned_alloc (scripts/lib/callgrind_calls.py), (2N - N) / N again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/grpc-bench.sh
 
 command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 1; }
 
@@ -32,20 +33,9 @@ CONC=${CONC:-"1 1"}
 PORT=${PORT:-50721}
 read -r CONNS STREAMS <<<"$CONC"
 CONNECTRPC=${CONNECTRPC:-auto}
-CRPC_TARGET=$PWD/target/connectrpc
 
-cargo build --release -p protocall-benches --bin grpc_server --bin grpc_load >&2
+gb_build_servers
 BIN=target/release
-SERVERS=(protocall tonic)
-if [[ "$CONNECTRPC" != 0 ]]; then
-    if cargo build --release --manifest-path benches/connectrpc/Cargo.toml --target-dir "$CRPC_TARGET" >&2; then
-        SERVERS+=(connectrpc)
-    elif [[ "$CONNECTRPC" = auto ]]; then
-        echo "benches/connectrpc does not build: measuring protocall and tonic only" >&2
-    else
-        exit 1
-    fi
-fi
 if [[ -n "${CALLGRIND_OUT:-}" ]]; then
     mkdir -p "$CALLGRIND_OUT"
 fi
@@ -73,9 +63,8 @@ ALLOC='^(malloc|calloc|realloc|posix_memalign|aligned_alloc)$'
 count() {
     local impl=$1 scenario=$2 calls=$3 out=$4 log
     log=$(mktemp)
-    local server=("$BIN/grpc_server" "$impl" "$PORT")
-    [[ "$impl" = connectrpc ]] && server=("$CRPC_TARGET/release/connectrpc_server" "$PORT")
-    valgrind --tool=callgrind --callgrind-out-file="$out" "${server[@]}" 2>"$log" &
+    gb_server_command "$impl" "$PORT"
+    valgrind --tool=callgrind --callgrind-out-file="$out" "${GB_SERVER[@]}" 2>"$log" &
     SERVER=$!
     for _ in $(seq 300); do
         (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break

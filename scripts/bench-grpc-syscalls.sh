@@ -27,23 +27,12 @@ N=${N:-5000}
 CONC=${CONC:-"1 1"}
 PORT=${PORT:-50741}
 CONNECTRPC=${CONNECTRPC:-auto}
-CRPC_TARGET=$PWD/target/connectrpc
 OUT=${OUT:-target/bench-grpc-syscalls}
 read -r CONNS STREAMS <<<"$CONC"
 
 command -v strace >/dev/null || { echo "strace is required (apt-get install strace)" >&2; exit 1; }
-cargo build --release -p protocall-benches --bin grpc_server --bin grpc_load >&2
+gb_build_servers
 BIN=target/release
-SERVERS=(protocall tonic)
-if [[ "$CONNECTRPC" != 0 ]]; then
-    if cargo build --release --manifest-path benches/connectrpc/Cargo.toml --target-dir "$CRPC_TARGET" >&2; then
-        SERVERS+=(connectrpc)
-    elif [[ "$CONNECTRPC" = auto ]]; then
-        echo "benches/connectrpc does not build: measuring protocall and tonic only" >&2
-    else
-        exit 1
-    fi
-fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
@@ -76,9 +65,8 @@ load() { # SCENARIO CALLS
 } | tee "$OUT/summary.md"
 for scenario in $SCENARIOS; do
     for impl in "${SERVERS[@]}"; do
-        server=("$BIN/grpc_server" "$impl" "$PORT")
-        [[ "$impl" = connectrpc ]] && server=("$CRPC_TARGET/release/connectrpc_server" "$PORT")
-        "${server[@]}" 2>"$OUT/server.$impl.log" &
+        gb_server_command "$impl" "$PORT"
+        "${GB_SERVER[@]}" 2>"$OUT/server.$impl.log" &
         SERVER=$!
         gb_wait_listening "$PORT" "$SERVER"
         load "$scenario" $((N / 10))

@@ -48,24 +48,13 @@ PORT_TONIC=${PORT_TONIC:-50712}
 PORT_CONNECTRPC=${PORT_CONNECTRPC:-50713}
 OUT=${OUT:-target/bench-grpc}
 CONNECTRPC=${CONNECTRPC:-auto}
-CRPC_TARGET=$PWD/target/connectrpc
 
 for tool in h2load awk sort; do
     command -v "$tool" >/dev/null || { echo "$tool is required (h2load: apt-get install nghttp2-client)" >&2; exit 1; }
 done
 
-cargo build --release -p protocall-benches --bin grpc_server --bin grpc_load >&2
+gb_build_servers
 BIN=target/release
-SERVERS=(protocall tonic)
-if [[ "$CONNECTRPC" != 0 ]]; then
-    if cargo build --release --manifest-path benches/connectrpc/Cargo.toml --target-dir "$CRPC_TARGET" >&2; then
-        SERVERS+=(connectrpc)
-    elif [[ "$CONNECTRPC" = auto ]]; then
-        echo "benches/connectrpc does not build: measuring protocall and tonic only" >&2
-    else
-        exit 1
-    fi
-fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT/raw" "$OUT/requests"
@@ -96,11 +85,8 @@ port_of() {
 start_server() {
     local impl=$1 port
     port=$(port_of "$impl")
-    if [[ "$impl" = connectrpc ]]; then
-        "$CRPC_TARGET/release/connectrpc_server" "$port" 2>"$OUT/raw/server.$impl.log" &
-    else
-        "$BIN/grpc_server" "$impl" "$port" 2>"$OUT/raw/server.$impl.log" &
-    fi
+    gb_server_command "$impl" "$port"
+    "${GB_SERVER[@]}" 2>"$OUT/raw/server.$impl.log" &
     SERVER_PID[$impl]=$!
     gb_wait_listening "$port" "${SERVER_PID[$impl]}" || { echo "$impl did not start" >&2; exit 1; }
 }

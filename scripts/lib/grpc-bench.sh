@@ -74,3 +74,32 @@ gb_rotate() {
         echo "${items[$(((i + run - 1) % ${#items[@]}))]}"
     done
 }
+
+# gb_build_servers: builds grpc_server and grpc_load, and connectrpc_server
+# (benches/connectrpc, into $GB_CRPC_TARGET) unless CONNECTRPC=0; sets
+# SERVERS to the servers to measure: protocall, tonic, and connectrpc when
+# it built. CONNECTRPC=auto (the default) says so when it does not build;
+# CONNECTRPC=1 makes that an error.
+GB_CRPC_TARGET=$PWD/target/connectrpc
+gb_build_servers() {
+    cargo build --release -p protocall-benches --bin grpc_server --bin grpc_load >&2
+    SERVERS=(protocall tonic)
+    [[ "${CONNECTRPC:-auto}" = 0 ]] && return 0
+    if cargo build --release --manifest-path benches/connectrpc/Cargo.toml --target-dir "$GB_CRPC_TARGET" >&2; then
+        SERVERS+=(connectrpc)
+    elif [[ "${CONNECTRPC:-auto}" = auto ]]; then
+        echo "benches/connectrpc does not build: measuring protocall and tonic only" >&2
+    else
+        exit 1
+    fi
+}
+
+# gb_server_command IMPL PORT: sets GB_SERVER to the command line (an
+# array) of server IMPL on PORT.
+gb_server_command() {
+    if [[ "$1" = connectrpc ]]; then
+        GB_SERVER=("$GB_CRPC_TARGET/release/connectrpc_server" "$2")
+    else
+        GB_SERVER=(target/release/grpc_server "$1" "$2")
+    fi
+}
