@@ -324,6 +324,24 @@ impl FrameDecoder {
         }
     }
 
+    /// The next 5 bytes (at least that many are available) as a message
+    /// prefix: its flag and length. Read in place, no `Bytes` made.
+    fn take_prefix(&mut self) -> (u8, usize) {
+        let bytes: &[u8] = if self.head.is_empty() {
+            &self.buf
+        } else {
+            &self.head
+        };
+        let flag = bytes[0];
+        let len = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]) as usize;
+        if self.head.is_empty() {
+            self.buf.advance(HEADER_LEN);
+        } else {
+            self.head.advance(HEADER_LEN);
+        }
+        (flag, len)
+    }
+
     /// True when bytes of an incomplete frame are buffered.
     pub(crate) fn has_partial(&self) -> bool {
         self.pending.is_some() || self.available() > 0
@@ -344,9 +362,7 @@ impl FrameDecoder {
                 if self.available() < HEADER_LEN {
                     return Ok(None);
                 }
-                let mut prefix = self.take(HEADER_LEN);
-                let flag = prefix.get_u8();
-                let len = prefix.get_u32() as usize;
+                let (flag, len) = self.take_prefix();
                 let compressed = match flag {
                     0 => false,
                     1 => true,

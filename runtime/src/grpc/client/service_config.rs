@@ -114,6 +114,10 @@ impl ServiceConfig {
     /// naming the method, else the one naming its service, else the default
     /// (empty service name).
     pub(crate) fn method(&self, path: &str) -> Option<&MethodConfig> {
+        if self.methods.is_empty() {
+            // Most channels: no per-method config to look through.
+            return None;
+        }
         let (service, method) = path.trim_start_matches('/').split_once('/')?;
         let named = |wanted: Option<&str>| {
             self.methods.iter().find(|m| {
