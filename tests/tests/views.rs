@@ -316,19 +316,39 @@ mod grpc {
         }
     }
 
+    /// The Logs service on loopback under `builder`; its address, and the
+    /// handle that stops it.
+    async fn serve_logs(builder: protocall::Server) -> (std::net::SocketAddr, Serving) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(
+            builder
+                .add_service(LogsServer::new(Svc))
+                .serve_with_listener(listener, async move {
+                    let _ = stopped.await;
+                }),
+        );
+        (addr, Serving { stop, task })
+    }
+
+    struct Serving {
+        stop: tokio::sync::oneshot::Sender<()>,
+        task: tokio::task::JoinHandle<std::io::Result<()>>,
+    }
+
+    impl Serving {
+        /// Stops the server; it must end cleanly.
+        async fn stop(self) {
+            let _ = self.stop.send(());
+            self.task.await.unwrap().unwrap();
+        }
+    }
+
     #[tokio::test]
     async fn handlers_take_views_and_clients_return_them() {
         tokio::time::timeout(Duration::from_secs(20), async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let server = tokio::spawn(
-                protocall::Server::builder()
-                    .add_service(LogsServer::new(Svc))
-                    .serve_with_listener(listener, async move {
-                        let _ = stopped.await;
-                    }),
-            );
+            let (addr, server) = serve_logs(protocall::Server::builder()).await;
             let client = LogsClient::connect(format!("http://{addr}")).await.unwrap();
 
             // Unary: a view in the handler, a view back in the client.
@@ -374,8 +394,7 @@ mod grpc {
             assert_eq!(status.code(), protocall::Code::Internal, "{status:?}");
             assert!(client.put(record("again")).await.is_ok());
 
-            let _ = stop.send(());
-            server.await.unwrap().unwrap();
+            server.stop().await;
         })
         .await
         .expect("bounded");
@@ -386,17 +405,8 @@ mod grpc {
         tokio::time::timeout(Duration::from_secs(20), async {
             // Slots for a few strings only: 100 tags do not fit.
             let tight = protocall::DecodeOptions::new().memory_budget(0, 256);
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let server = tokio::spawn(
-                protocall::Server::builder()
-                    .decode_options(tight)
-                    .add_service(LogsServer::new(Svc))
-                    .serve_with_listener(listener, async move {
-                        let _ = stopped.await;
-                    }),
-            );
+            let (addr, server) =
+                serve_logs(protocall::Server::builder().decode_options(tight)).await;
             let uri = format!("http://{addr}");
             let client = LogsClient::connect(&uri).await.unwrap();
             let mut many = record("many");
@@ -409,19 +419,9 @@ mod grpc {
             // The client's own options bound the responses it decodes: the
             // echo of a 3-tag record fits a default server's reply, not a
             // client budget of 8 bytes.
-            let _ = stop.send(());
-            server.await.unwrap().unwrap();
+            server.stop().await;
 
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let server = tokio::spawn(
-                protocall::Server::builder()
-                    .add_service(LogsServer::new(Svc))
-                    .serve_with_listener(listener, async move {
-                        let _ = stopped.await;
-                    }),
-            );
+            let (addr, server) = serve_logs(protocall::Server::builder()).await;
             let channel = protocall::Channel::connect(format!("http://{addr}"))
                 .await
                 .unwrap();
@@ -433,8 +433,7 @@ mod grpc {
             assert_eq!(status.code(), protocall::Code::Internal, "{status:?}");
             let relaxed = LogsClient::new(channel);
             assert!(relaxed.put(record("echoed")).await.is_ok());
-            let _ = stop.send(());
-            server.await.unwrap().unwrap();
+            server.stop().await;
         })
         .await
         .expect("bounded");
